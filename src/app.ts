@@ -1,0 +1,275 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import type { Logger } from "pino";
+import { answerClientError } from "./http/client-error.js";
+import { HttpError } from "./http/http-error.js";
+import { HttpResponse } from "./http/http-response.js";
+import { type Middleware, runMiddleware } from "./http/middleware.js";
+import { SluiceRequest } from "./http/request.js";
+import { type RequestIdSource, requestIdSource } from "./http/request-id.js";
+import { type LookupResult, Router } from "./http/router.js";
+import { sendResult } from "./http/send.js";
+import { sendError } from "./http/send-error.js";
+import { type ListeningServer, type ListenOptions, listenOn } from "./listen.js";
+import { createLogger, type LoggerOption } from "./logger.js";
+
+export type Handler = (request: SluiceRequest) => unknown;
+
+export interface AppOptions {
+  /** A pino logger, pino options, or false. Default: pino at LOG_LEVEL or "info". */
+  logger?: LoggerOption;
+  /** Largest request body `json()`/`text()`/`bytes()` accept, in bytes. Default 1 MiB. */
+  bodyLimit?: number;
+  /** Time a client has to send its request headers (slowloris guard). Default 10 s. */
+  headersTimeout?: number;
+  /** Time a client has to send its whole request. Default 60 s. */
+  requestTimeout?: number;
+  /** Idle time before a keep-alive connection is closed. Default 5 s. */
+  keepAliveTimeout?: number;
+  /** Largest request head in bytes; larger gets 431. Default 16 KiB. */
+  maxHeaderSize?: number;
+  /** Default grace period of `close()`, in ms. Default 10 s. */
+  closeTimeout?: number;
+  /** Header a request id is read from and echoed in; false to always generate. */
+  requestIdHeader?: string | false;
+  /** Makes request ids when the client sent none. */
+  generateRequestId?: () => string;
+}
+
+/** Seed-compatible route description for `addRoute`. */
+export interface RouteDefinition {
+  method: string;
+  path: string;
+  handler_name?: string;
+  is_async?: boolean;
+}
+
+export interface CloseOptions {
+  /** How long in-flight requests and streams get to finish before they are cut, in ms. */
+  timeout?: number;
+}
+
+interface Route {
+  method: string;
+  path: string;
+  name: string | undefined;
+  handler: Handler;
+}
+
+const DEFAULTS = {
+  bodyLimit: 1024 * 1024,
+  headersTimeout: 10_000,
+  requestTimeout: 60_000,
+  keepAliveTimeout: 5_000,
+  maxHeaderSize: 16 * 1024,
+  closeTimeout: 10_000,
+};
+
+const METHOD_TOKEN = /^[A-Z][A-Z0-9_-]*$/;
+
+export class App {
+  readonly logger: Logger;
+  private readonly settings: typeof DEFAULTS;
+  private readonly router = new Router<Route>();
+  private readonly middleware: Middleware[] = [];
+  private readonly requestId: RequestIdSource;
+  /** Requests whose handler or stream has not finished, with the promise that says when. */
+  private readonly inFlight = new Map<SluiceRequest, Promise<void>>();
+  private listening: ListeningServer | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: AppOptions = {}) {
+    this.logger = createLogger(options.logger);
+    this.settings = {
+      bodyLimit: options.bodyLimit ?? DEFAULTS.bodyLimit,
+      headersTimeout: options.headersTimeout ?? DEFAULTS.headersTimeout,
+      requestTimeout: options.requestTimeout ?? DEFAULTS.requestTimeout,
+      keepAliveTimeout: options.keepAliveTimeout ?? DEFAULTS.keepAliveTimeout,
+      maxHeaderSize: options.maxHeaderSize ?? DEFAULTS.maxHeaderSize,
+      closeTimeout: options.closeTimeout ?? DEFAULTS.closeTimeout,
+    };
+    this.requestId = requestIdSource(
+      options.requestIdHeader ?? "x-request-id",
+      options.generateRequestId,
+    );
+  }
+
+  /** Adds middleware that runs, in order, before every handler (and for 404/405 too). */
+  use(middleware: Middleware): this {
+    if (typeof middleware !== "function")
+      throw new TypeError("app.use() takes a middleware function");
+    this.middleware.push(middleware);
+    return this;
+  }
+
+  get(path: string, handler: Handler): this {
+    return this.route("GET", path, handler);
+  }
+  post(path: string, handler: Handler): this {
+    return this.route("POST", path, handler);
+  }
+  put(path: string, handler: Handler): this {
+    return this.route("PUT", path, handler);
+  }
+  patch(path: string, handler: Handler): this {
+    return this.route("PATCH", path, handler);
+  }
+  delete(path: string, handler: Handler): this {
+    return this.route("DELETE", path, handler);
+  }
+  head(path: string, handler: Handler): this {
+    return this.route("HEAD", path, handler);
+  }
+  options(path: string, handler: Handler): this {
+    return this.route("OPTIONS", path, handler);
+  }
+  /** Any method not registered on the same path by name. */
+  all(path: string, handler: Handler): this {
+    return this.route("*", path, handler);
+  }
+
+  route(method: string, path: string, handler: Handler, name?: string): this {
+    const upper = method.toUpperCase();
+    if (upper !== "*" && !METHOD_TOKEN.test(upper))
+      throw new TypeError(`Invalid HTTP method "${method}"`);
+    if (typeof handler !== "function")
+      throw new TypeError(`Route ${upper} ${path} needs a handler function`);
+    this.router.add(upper, path, { method: upper, path, name, handler });
+    return this;
+  }
+
+  /** The seed's low-level form: `{ method, path, handler_name, is_async }` plus the handler. */
+  addRoute(definition: RouteDefinition, handler: Handler): this {
+    if (definition.method.toUpperCase() === "WS") {
+      throw new TypeError('WebSocket routes (method "WS") are not supported yet');
+    }
+    return this.route(definition.method, definition.path, handler, definition.handler_name);
+  }
+
+  /** A node:http request listener, to mount the app on a server of your own. */
+  readonly handle = (raw: IncomingMessage, response: ServerResponse): void => {
+    const request = new SluiceRequest(raw, response, {
+      id: this.requestId(raw),
+      logger: this.logger,
+      bodyLimit: this.settings.bodyLimit,
+    });
+    response.once("close", () => {
+      if (!response.writableFinished) request.abort("client-disconnected");
+    });
+    const done = this.dispatch(request, response).finally(() => this.inFlight.delete(request));
+    this.inFlight.set(request, done);
+  };
+
+  async listen(options: ListenOptions = {}): Promise<ListeningServer> {
+    if (this.listening) throw new Error(`The app is already listening on ${this.listening.url}`);
+    if (this.closing) throw new Error("The app has been closed");
+    const server = this.createServer();
+    this.listening = await listenOn(server, options, this);
+    this.logger.info({ url: this.listening.url }, "listening");
+    return this.listening;
+  }
+
+  /** The server created by `listen()`, once listening. */
+  get server(): Server | undefined {
+    return this.listening?.server;
+  }
+
+  /**
+   * Stops accepting connections, aborts every in-flight request's signal (streams' producers
+   * run their `finally`), waits for them up to `timeout` ms, then cuts what is left.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    this.closing ??= this.shutdown(options.timeout ?? this.settings.closeTimeout);
+    return this.closing;
+  }
+
+  private async shutdown(timeout: number): Promise<void> {
+    const server = this.listening?.server;
+    const serverClosed = server
+      ? new Promise<void>((resolve) => server.close(() => resolve()))
+      : undefined;
+    for (const request of this.inFlight.keys()) request.abort("app-closing");
+    await settleWithin([...this.inFlight.values()], timeout);
+    server?.closeAllConnections();
+    await serverClosed;
+    this.listening?.detachSignals();
+    this.logger.info("closed");
+  }
+
+  private createServer(): Server {
+    const server = createServer(
+      {
+        headersTimeout: this.settings.headersTimeout,
+        requestTimeout: this.settings.requestTimeout,
+        maxHeaderSize: this.settings.maxHeaderSize,
+        connectionsCheckingInterval: Math.min(1000, this.settings.headersTimeout),
+        keepAliveTimeout: this.settings.keepAliveTimeout,
+      },
+      this.handle,
+    );
+    server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) =>
+      answerClientError(error, socket, this.logger),
+    );
+    return server;
+  }
+
+  private async dispatch(request: SluiceRequest, response: ServerResponse): Promise<void> {
+    let result: unknown;
+    try {
+      if (this.closing) throw new HttpError(503, "The server is shutting down");
+      const lookup = this.lookup(request);
+      result = await runMiddleware(this.middleware, request, () => this.invoke(request, lookup));
+    } catch (error) {
+      sendError(request, response, error, this.closingHeaders(request));
+      return;
+    }
+    try {
+      await sendResult(request, response, result, this.closingHeaders(request));
+    } catch (error) {
+      sendError(request, response, error, this.closingHeaders(request));
+    }
+  }
+
+  private lookup(request: SluiceRequest): LookupResult<Route> {
+    const methods = request.method === "HEAD" ? ["HEAD", "GET"] : [request.method];
+    let lookup: LookupResult<Route>;
+    try {
+      lookup = this.router.lookup(methods, request.path);
+    } catch {
+      throw new HttpError(400, "Malformed percent-encoding in the request path");
+    }
+    if (lookup.kind === "found") {
+      request.params = lookup.match.params;
+      request.routePath = lookup.match.value.path;
+    }
+    return lookup;
+  }
+
+  private invoke(request: SluiceRequest, lookup: LookupResult<Route>): unknown {
+    if (lookup.kind === "found") return lookup.match.value.handler(request);
+    if (lookup.kind === "method-not-allowed") {
+      const allow = lookup.allowed.join(", ");
+      // Like Express: OPTIONS on a known path answers with what it allows.
+      if (request.method === "OPTIONS") return HttpResponse.empty(204, { allow });
+      throw new HttpError(405, `${request.method} is not allowed on ${request.path}`, undefined, {
+        headers: { allow },
+      });
+    }
+    throw new HttpError(404, `No route for ${request.method} ${request.path}`);
+  }
+
+  private closingHeaders(request: SluiceRequest): Record<string, string> {
+    if (this.closing) request.responseHeaders.connection = "close";
+    return request.responseHeaders;
+  }
+}
+
+async function settleWithin(promises: Promise<unknown>[], timeout: number): Promise<void> {
+  if (promises.length === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeout);
+  });
+  await Promise.race([Promise.allSettled(promises), expired]);
+  clearTimeout(timer);
+}

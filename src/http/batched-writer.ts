@@ -1,0 +1,68 @@
+import type { ServerResponse } from "node:http";
+import type { StreamChunk } from "./streaming-response.js";
+
+/** Past this many pending bytes a batch is written at once instead of at the end of the tick. */
+const MAX_BATCH_BYTES = 64 * 1024;
+
+/**
+ * Collects the chunks produced within one tick and writes them as one chunk of the response:
+ * an NDJSON stream of small rows costs one write (and one chunk header) per batch, not per
+ * row, while a chunk produced alone is still written in the same tick it was produced.
+ */
+export class BatchedWriter {
+  /** True after a write returned false: the producer must wait for 'drain'. */
+  needsDrain = false;
+  private pending: StreamChunk[] = [];
+  private pendingBytes = 0;
+  private pendingAllStrings = true;
+  private flushScheduled = false;
+  private readonly scheduledFlush = () => {
+    this.flushScheduled = false;
+    this.flush();
+  };
+
+  constructor(private readonly response: ServerResponse) {}
+
+  /** Queues a chunk; returns true when the batch was full and has been written now. */
+  push(chunk: StreamChunk): boolean {
+    if (chunk.length === 0) return false;
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (typeof chunk !== "string") this.pendingAllStrings = false;
+    if (this.pendingBytes >= MAX_BATCH_BYTES) {
+      this.flush();
+      return true;
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.scheduledFlush);
+    }
+    return false;
+  }
+
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const batch = this.takeBatch();
+    if (this.response.destroyed || this.response.writableEnded) return;
+    if (!this.response.write(batch)) this.needsDrain = true;
+  }
+
+  /** Drops what is pending (the response is being aborted). */
+  discard(): void {
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+
+  private takeBatch(): StreamChunk {
+    const { pending } = this;
+    this.pending = [];
+    this.pendingBytes = 0;
+    const allStrings = this.pendingAllStrings;
+    this.pendingAllStrings = true;
+    if (pending.length === 1) return pending[0];
+    if (allStrings) return (pending as string[]).join("");
+    return Buffer.concat(
+      pending.map((chunk) => (typeof chunk === "string" ? Buffer.from(chunk) : chunk)),
+    );
+  }
+}

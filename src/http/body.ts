@@ -1,0 +1,68 @@
+import type { IncomingMessage } from "node:http";
+import { HttpError } from "./http-error.js";
+
+/**
+ * Reads a request body into memory, refusing with 413 as soon as it is known to be larger
+ * than `limit`: at once from Content-Length, or mid-way for chunked bodies. On refusal the
+ * request stops being read, so a client cannot make us buffer or even read the rest.
+ */
+export function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(request.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limit) {
+    request.pause();
+    return Promise.reject(tooLarge(limit));
+  }
+  if (request.readableEnded) return Promise.resolve(Buffer.alloc(0));
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = () => {
+      request.off("data", onData);
+      request.off("end", onEnd);
+      request.off("error", onError);
+      request.off("close", onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        request.pause();
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(new HttpError(400, `Request body could not be read: ${error.message}`));
+    };
+    const onClose = () => {
+      cleanup();
+      reject(new HttpError(400, "The client closed the connection before the body was complete"));
+    };
+    request.on("data", onData);
+    request.on("end", onEnd);
+    request.on("error", onError);
+    request.on("close", onClose);
+  });
+}
+
+function tooLarge(limit: number): HttpError {
+  return new HttpError(413, `Request body is larger than the limit of ${limit} bytes`, {
+    limit,
+  });
+}
+
+export function parseJsonBody(buffer: Buffer): unknown {
+  const text = buffer.toString("utf8");
+  if (text.trim() === "") throw new HttpError(400, "Request body is empty; JSON was expected");
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new HttpError(400, `Malformed JSON body: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,23 @@
+import { randomBytes } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+
+/** Ids a client may hand us: short, and nothing that could forge a log line or a header. */
+const SAFE_REQUEST_ID = /^[\w.:@-]{1,128}$/;
+
+export type RequestIdSource = (request: IncomingMessage) => string;
+
+/**
+ * Reuses a well-formed incoming id (so a trace spans proxy and app) or makes a new one: a
+ * per-process random prefix and a counter, unique without the cost of a UUID per request.
+ */
+export function requestIdSource(header: string | false, generate?: () => string): RequestIdSource {
+  const prefix = randomBytes(4).toString("hex");
+  let counter = 0;
+  const make = generate ?? (() => `${prefix}-${(++counter).toString(36)}`);
+  if (header === false) return () => make();
+  const name = header.toLowerCase();
+  return (request) => {
+    const incoming = request.headers[name];
+    return typeof incoming === "string" && SAFE_REQUEST_ID.test(incoming) ? incoming : make();
+  };
+}

@@ -1,0 +1,149 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import { parseJsonBody, readBody } from "./body.js";
+
+/** Why a request's signal aborted. */
+export class RequestAbortedError extends Error {
+  constructor(readonly reason: "client-disconnected" | "app-closing") {
+    super(
+      reason === "client-disconnected"
+        ? "The client disconnected"
+        : "The app is closing and ended the request",
+    );
+    this.name = "RequestAbortedError";
+  }
+}
+
+export interface RequestContext {
+  id: string;
+  logger: Logger;
+  bodyLimit: number;
+}
+
+/**
+ * The request as handlers and middleware see it. Cheap to build: the query, the child
+ * logger and the abort signal are created on first use.
+ */
+export class SluiceRequest {
+  readonly method: string;
+  /** Path as received, still percent-encoded, without the query string. */
+  readonly path: string;
+  /** The request target as received: path and query string. */
+  readonly url: string;
+  /** Route parameters, percent-decoded. */
+  params: Record<string, string> = {};
+  readonly id: string;
+  /** Per-request record for middleware to pass values on (the user, a tenant...). */
+  readonly state: Record<string, unknown> = {};
+  /**
+   * Headers added to whatever response this request gets (result, stream or error): how a
+   * middleware sets CORS or cache headers. Holds `x-request-id` from the start.
+   */
+  readonly responseHeaders: Record<string, string>;
+  /** The route pattern that matched (`/users/:id`), once routed. */
+  routePath: string | undefined;
+  /** Node's request, for what sluice does not wrap. */
+  readonly raw: IncomingMessage;
+  /** @internal the response this request is answered on. */
+  readonly response: ServerResponse;
+
+  private readonly context: RequestContext;
+  private queryCache: URLSearchParams | undefined;
+  private logCache: Logger | undefined;
+  private controller: AbortController | undefined;
+  private abortReason: RequestAbortedError | undefined;
+  private bodyCache: Promise<Buffer> | undefined;
+
+  constructor(raw: IncomingMessage, response: ServerResponse, context: RequestContext) {
+    this.raw = raw;
+    this.response = response;
+    this.context = context;
+    this.id = context.id;
+    this.responseHeaders = { "x-request-id": context.id };
+    this.method = raw.method ?? "GET";
+    this.url = raw.url ?? "/";
+    const queryStart = this.url.indexOf("?");
+    this.path = queryStart === -1 ? this.url : this.url.slice(0, queryStart);
+  }
+
+  get query(): URLSearchParams {
+    if (!this.queryCache) {
+      const queryStart = this.url.indexOf("?");
+      this.queryCache = new URLSearchParams(
+        queryStart === -1 ? "" : this.url.slice(queryStart + 1),
+      );
+    }
+    return this.queryCache;
+  }
+
+  /** Lower-case header names, as Node gives them. */
+  get headers(): IncomingHttpHeaders {
+    return this.raw.headers;
+  }
+
+  /** A header by case-insensitive name; repeated headers are joined with ", ". */
+  header(name: string): string | undefined {
+    const value = this.raw.headers[name.toLowerCase()];
+    return Array.isArray(value) ? value.join(", ") : value;
+  }
+
+  /** The peer's address. */
+  get ip(): string | undefined {
+    return this.raw.socket.remoteAddress;
+  }
+
+  /** A child logger that stamps every line with this request's id. */
+  get log(): Logger {
+    this.logCache ??= this.context.logger.child({ reqId: this.id });
+    return this.logCache;
+  }
+
+  /** Aborts when the client disconnects or the app closes. */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.abortReason) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+
+  /** True once the client has gone away before the response was complete. */
+  async isDisconnected(): Promise<boolean> {
+    return this.abortReason?.reason === "client-disconnected" || this.connectionLost();
+  }
+
+  /** Adds a header to the response this request will get (case-insensitive name). */
+  setResponseHeader(name: string, value: string): void {
+    this.responseHeaders[name.toLowerCase()] = value;
+  }
+
+  bytes(): Promise<Buffer> {
+    this.bodyCache ??= readBody(this.raw, this.context.bodyLimit);
+    return this.bodyCache;
+  }
+
+  async text(): Promise<string> {
+    return (await this.bytes()).toString("utf8");
+  }
+
+  async json<T = unknown>(): Promise<T> {
+    return parseJsonBody(await this.bytes()) as T;
+  }
+
+  /** @internal */
+  abort(reason: RequestAbortedError["reason"]): void {
+    if (this.abortReason) return;
+    this.abortReason = new RequestAbortedError(reason);
+    this.controller?.abort(this.abortReason);
+  }
+
+  /** @internal */
+  get aborted(): boolean {
+    return this.abortReason !== undefined;
+  }
+
+  private connectionLost(): boolean {
+    const socket = this.raw.socket;
+    return !this.response.writableFinished && (socket === null || socket.destroyed);
+  }
+}

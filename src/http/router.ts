@@ -1,0 +1,175 @@
+/**
+ * A segment trie: static segments first, then a `:param`, then a trailing `*` wildcard, with
+ * backtracking so that `/users/new` (static, GET only) does not hide `POST /users/:id`.
+ * A request path is split on `/` first and each segment is then percent-decoded, so an encoded
+ * `/` (%2F) stays inside its segment and `/caf%C3%A9` matches a route written as `/café`.
+ * Malformed percent-encoding throws a URIError (the App answers 400).
+ */
+export interface RouteMatch<T> {
+  value: T;
+  params: Record<string, string>;
+}
+
+export type LookupResult<T> =
+  | { kind: "found"; match: RouteMatch<T> }
+  | { kind: "method-not-allowed"; allowed: string[] }
+  | { kind: "not-found" };
+
+class RouteNode<T> {
+  readonly statics = new Map<string, RouteNode<T>>();
+  param: { name: string; node: RouteNode<T> } | undefined;
+  wildcard: RouteNode<T> | undefined;
+  readonly byMethod = new Map<string, T>();
+}
+
+export class Router<T> {
+  private readonly root = new RouteNode<T>();
+  /** Fast path for routes without params: full path -> node. */
+  private readonly staticPaths = new Map<string, RouteNode<T>>();
+
+  add(method: string, path: string, value: T): void {
+    const segments = splitRoutePath(path);
+    let node = this.root;
+    let dynamic = false;
+    segments.forEach((segment, index) => {
+      if (segment === "*") {
+        if (index !== segments.length - 1) {
+          throw new Error(`Route "${path}": a "*" wildcard must be the last segment`);
+        }
+        node.wildcard ??= new RouteNode<T>();
+        node = node.wildcard;
+        dynamic = true;
+      } else if (segment.startsWith(":")) {
+        node = this.paramChild(node, segment.slice(1), path);
+        dynamic = true;
+      } else {
+        node = getOrCreate(node.statics, segment);
+      }
+    });
+    if (node.byMethod.has(method)) {
+      throw new Error(`Route ${method} ${path} is already registered`);
+    }
+    node.byMethod.set(method, value);
+    if (!dynamic) this.staticPaths.set(normaliseStaticPath(segments), node);
+  }
+
+  /** `methods` lists the methods to try in order (e.g. HEAD then GET). */
+  lookup(
+    methods: readonly string[],
+    rawPath: string,
+    ignore?: (method: string) => boolean,
+  ): LookupResult<T> {
+    const encoded = rawPath.includes("%");
+    // Encoded paths take the slow path: decoding first could turn %2F into a separator.
+    const staticNode = encoded ? undefined : this.staticPaths.get(rawPath);
+    if (staticNode) {
+      const value = pickMethod(staticNode, methods);
+      if (value !== undefined) return { kind: "found", match: { value, params: {} } };
+    }
+    const segments = rawPath.split("/").slice(1);
+    if (encoded)
+      for (let i = 0; i < segments.length; i++) segments[i] = decodeURIComponent(segments[i]);
+    const found: FoundState<T> = { firstPathNode: undefined };
+    const match = walk(this.root, segments, 0, methods, {}, found);
+    if (match) return { kind: "found", match };
+    if (found.firstPathNode) {
+      const allowed = allowedMethods(found.firstPathNode, ignore);
+      if (allowed.length > 0) return { kind: "method-not-allowed", allowed };
+    }
+    return { kind: "not-found" };
+  }
+
+  private paramChild(node: RouteNode<T>, name: string, path: string): RouteNode<T> {
+    if (!/^[A-Za-z_$][\w$]*$/.test(name)) {
+      throw new Error(`Route "${path}": invalid parameter name ":${name}"`);
+    }
+    if (node.param && node.param.name !== name) {
+      throw new Error(
+        `Route "${path}": parameter ":${name}" conflicts with ":${node.param.name}" at the same position`,
+      );
+    }
+    node.param ??= { name, node: new RouteNode<T>() };
+    return node.param.node;
+  }
+}
+
+interface FoundState<T> {
+  firstPathNode: RouteNode<T> | undefined;
+}
+
+function walk<T>(
+  node: RouteNode<T>,
+  segments: string[],
+  index: number,
+  methods: readonly string[],
+  params: Record<string, string>,
+  found: FoundState<T>,
+): RouteMatch<T> | undefined {
+  if (index === segments.length) {
+    const direct = terminal(node, methods, params, found);
+    if (direct) return direct;
+    // `/files/*` also matches `/files` itself, with an empty wildcard.
+    if (node.wildcard) return terminal(node.wildcard, methods, { ...params, "*": "" }, found);
+    return undefined;
+  }
+  const segment = segments[index];
+  const staticChild = node.statics.get(segment);
+  if (staticChild) {
+    const match = walk(staticChild, segments, index + 1, methods, params, found);
+    if (match) return match;
+  }
+  if (node.param && segment !== "") {
+    const withParam = { ...params, [node.param.name]: segment };
+    const match = walk(node.param.node, segments, index + 1, methods, withParam, found);
+    if (match) return match;
+  }
+  if (node.wildcard) {
+    const rest = segments.slice(index).join("/");
+    return terminal(node.wildcard, methods, { ...params, "*": rest }, found);
+  }
+  return undefined;
+}
+
+function terminal<T>(
+  node: RouteNode<T>,
+  methods: readonly string[],
+  params: Record<string, string>,
+  found: FoundState<T>,
+): RouteMatch<T> | undefined {
+  if (node.byMethod.size === 0) return undefined;
+  found.firstPathNode ??= node;
+  const value = pickMethod(node, methods);
+  return value === undefined ? undefined : { value, params };
+}
+
+function pickMethod<T>(node: RouteNode<T>, methods: readonly string[]): T | undefined {
+  for (const method of methods) {
+    const value = node.byMethod.get(method);
+    if (value !== undefined) return value;
+  }
+  return node.byMethod.get("*");
+}
+
+function allowedMethods<T>(node: RouteNode<T>, ignore?: (method: string) => boolean): string[] {
+  const allowed = [...node.byMethod.keys()].filter((method) => !ignore?.(method));
+  if (allowed.includes("GET") && !allowed.includes("HEAD")) allowed.push("HEAD");
+  return allowed;
+}
+
+function splitRoutePath(path: string): string[] {
+  if (!path.startsWith("/")) throw new Error(`Route path must start with "/": "${path}"`);
+  return path.split("/").slice(1);
+}
+
+function normaliseStaticPath(segments: string[]): string {
+  return `/${segments.join("/")}`;
+}
+
+function getOrCreate<T>(map: Map<string, RouteNode<T>>, key: string): RouteNode<T> {
+  let node = map.get(key);
+  if (!node) {
+    node = new RouteNode<T>();
+    map.set(key, node);
+  }
+  return node;
+}

@@ -1,0 +1,20 @@
+export {
+  App,
+  type AppOptions,
+  type CloseOptions,
+  type Handler,
+  type RouteDefinition,
+} from "./app.js";
+export { HttpError, type HttpErrorOptions, isHttpError } from "./http/http-error.js";
+export { HttpResponse, type ResponseInit } from "./http/http-response.js";
+export type { Middleware, Next } from "./http/middleware.js";
+export { encodeNdjsonLine, ndjson } from "./http/ndjson.js";
+export { RequestAbortedError, SluiceRequest } from "./http/request.js";
+export {
+  type StreamChunk,
+  StreamingResponse,
+  type StreamingResponseInit,
+  type StreamSource,
+} from "./http/streaming-response.js";
+export type { ListeningServer, ListenOptions } from "./listen.js";
+export type { LoggerOption } from "./logger.js";
