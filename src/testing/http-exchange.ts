@@ -1,0 +1,55 @@
+import { type Agent, type IncomingMessage, type OutgoingHttpHeaders, request } from "node:http";
+
+export interface RequestOptions {
+  headers?: OutgoingHttpHeaders;
+  /** Sent as a JSON body with `content-type: application/json`. */
+  json?: unknown;
+  /** A raw body. */
+  body?: string | Uint8Array;
+  /** Query parameters appended to the path. */
+  query?: Record<string, string> | URLSearchParams;
+}
+
+export interface Exchange {
+  message: IncomingMessage;
+}
+
+/** Sends one request over a real socket; resolves when the response head arrives. */
+export function exchange(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: RequestOptions,
+  agent: Agent | false,
+): Promise<IncomingMessage> {
+  const url = new URL(path, baseUrl);
+  if (options.query) {
+    for (const [name, value] of new URLSearchParams(options.query))
+      url.searchParams.append(name, value);
+  }
+  const headers: OutgoingHttpHeaders = { ...options.headers };
+  let body: string | Uint8Array | undefined = options.body;
+  if (options.json !== undefined) {
+    body = JSON.stringify(options.json);
+    if (!hasHeader(headers, "content-type")) headers["content-type"] = "application/json";
+  }
+  return new Promise<IncomingMessage>((resolve, reject) => {
+    const outgoing = request(url, { method: method.toUpperCase(), headers, agent });
+    outgoing.once("response", resolve);
+    outgoing.once("error", reject);
+    outgoing.end(body);
+  });
+}
+
+function hasHeader(headers: OutgoingHttpHeaders, name: string): boolean {
+  return Object.keys(headers).some((key) => key.toLowerCase() === name);
+}
+
+export function readAll(message: IncomingMessage): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    message.on("data", (chunk: Buffer) => chunks.push(chunk));
+    message.once("end", () => resolve(Buffer.concat(chunks)));
+    message.once("error", reject);
+  });
+}

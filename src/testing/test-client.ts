@@ -1,0 +1,82 @@
+import { Agent } from "node:http";
+import type { App } from "../app.js";
+import { exchange, type RequestOptions, readAll } from "./http-exchange.js";
+import { TestResponse } from "./test-response.js";
+import { TestStream } from "./test-stream.js";
+
+export interface TestClientOptions {
+  /** Passed to `app.close()` when the client closes. */
+  closeTimeout?: number;
+}
+
+/**
+ * Drives an App over real sockets: `start()` makes it listen on an ephemeral 127.0.0.1 port,
+ * `close()` closes it gracefully. Works with `await using`.
+ */
+export class TestClient {
+  readonly url: string;
+  private readonly app: App;
+  private readonly agent = new Agent({ keepAlive: true });
+  private readonly streams = new Set<TestStream>();
+  private readonly closeTimeout: number | undefined;
+
+  private constructor(app: App, url: string, options: TestClientOptions) {
+    this.app = app;
+    this.url = url;
+    this.closeTimeout = options.closeTimeout;
+  }
+
+  static async start(app: App, options: TestClientOptions = {}): Promise<TestClient> {
+    const server = await app.listen({ port: 0, host: "127.0.0.1" });
+    return new TestClient(app, server.url, options);
+  }
+
+  /** Sends a request and reads the whole response. */
+  async request(method: string, path: string, options: RequestOptions = {}): Promise<TestResponse> {
+    const message = await exchange(this.url, method, path, options, this.agent);
+    const body = await readAll(message);
+    return new TestResponse(message.statusCode ?? 0, message.headers, body);
+  }
+
+  get(path: string, options?: RequestOptions): Promise<TestResponse> {
+    return this.request("GET", path, options);
+  }
+  post(path: string, options?: RequestOptions): Promise<TestResponse> {
+    return this.request("POST", path, options);
+  }
+  put(path: string, options?: RequestOptions): Promise<TestResponse> {
+    return this.request("PUT", path, options);
+  }
+  patch(path: string, options?: RequestOptions): Promise<TestResponse> {
+    return this.request("PATCH", path, options);
+  }
+  delete(path: string, options?: RequestOptions): Promise<TestResponse> {
+    return this.request("DELETE", path, options);
+  }
+  head(path: string, options?: RequestOptions): Promise<TestResponse> {
+    return this.request("HEAD", path, options);
+  }
+
+  /**
+   * Starts a request on its own connection and resolves once the response head arrives; the
+   * body is read as it comes through the returned stream.
+   */
+  async stream(method: string, path: string, options: RequestOptions = {}): Promise<TestStream> {
+    const message = await exchange(this.url, method, path, options, false);
+    const stream = new TestStream(message);
+    this.streams.add(stream);
+    message.socket.once("close", () => this.streams.delete(stream));
+    return stream;
+  }
+
+  /** Disconnects open streams, then closes the app gracefully. */
+  async close(): Promise<void> {
+    await Promise.all([...this.streams].map((stream) => stream.close()));
+    this.agent.destroy();
+    await this.app.close({ timeout: this.closeTimeout });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,42 @@
+import { Writable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
+import { pino } from "pino";
+import { App, type AppOptions } from "../src/index.js";
+
+export { sleep };
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  reqId?: string;
+  err?: { message: string; type: string };
+  [key: string]: unknown;
+}
+
+/** A pino logger whose lines are kept in memory, to assert on what the app logged. */
+export function capturedLogger(level = "debug") {
+  const lines: LogLine[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, callback) {
+      for (const line of String(chunk).split("\n")) if (line) lines.push(JSON.parse(line));
+      callback();
+    },
+  });
+  return { logger: pino({ level }, destination), lines };
+}
+
+/** An App that logs nowhere, for tests that do not look at logs. */
+export function quietApp(options: AppOptions = {}): App {
+  return new App({ logger: false, ...options });
+}
+
+/** Resolves once `check()` is true, or rejects after `timeout` ms saying what was awaited. */
+export async function waitFor(check: () => boolean, what: string, timeout = 2000): Promise<number> {
+  const started = performance.now();
+  while (!check()) {
+    if (performance.now() - started > timeout)
+      throw new Error(`Timed out after ${timeout} ms waiting for ${what}`);
+    await sleep(5);
+  }
+  return performance.now() - started;
+}

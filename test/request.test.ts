@@ -1,0 +1,174 @@
+import assert from "node:assert/strict";
+import { connect } from "node:net";
+import { describe, test } from "node:test";
+import { TestClient } from "../src/testing/index.js";
+import { quietApp } from "./helpers.js";
+
+/** Sends raw bytes and returns everything the server answered until it closed. */
+function rawExchange(
+  port: number,
+  payload: string | Buffer,
+  endAfterWrite = false,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1");
+    let received = "";
+    socket.setEncoding("latin1");
+    socket.on("data", (data) => {
+      received += data;
+    });
+    socket.on("close", () => resolve(received));
+    socket.on("error", (error) => (received ? resolve(received) : reject(error)));
+    socket.write(payload, () => {
+      if (endAfterWrite) socket.end();
+    });
+  });
+}
+
+function echoApp(options = {}) {
+  const app = quietApp(options);
+  app.post("/json", async (req) => ({ received: await req.json() }));
+  app.post("/text", async (req) => req.text());
+  app.post("/bytes", async (req) => {
+    const bytes = await req.bytes();
+    return { length: bytes.length, again: (await req.bytes()).length };
+  });
+  app.get("/headers", (req) => ({
+    custom: req.header("X-Custom"),
+    lower: req.headers["x-custom"],
+    method: req.method,
+    path: req.path,
+    url: req.url,
+    ip: req.ip,
+  }));
+  app.get("/id", (req) => ({ id: req.id }));
+  return app;
+}
+
+describe("request", () => {
+  test("headers are case-insensitive; path, url and method are as received", async () => {
+    await using client = await TestClient.start(echoApp());
+    const res = await client.get("/headers?x=1", { headers: { "X-Custom": "hello" } });
+    assert.deepEqual(res.json(), {
+      custom: "hello",
+      lower: "hello",
+      method: "GET",
+      path: "/headers",
+      url: "/headers?x=1",
+      ip: "127.0.0.1",
+    });
+  });
+
+  test("json(), text() and bytes() read the body, and reading twice is allowed", async () => {
+    await using client = await TestClient.start(echoApp());
+    assert.deepEqual((await client.post("/json", { json: { a: [1, 2] } })).json(), {
+      received: { a: [1, 2] },
+    });
+    assert.equal((await client.post("/text", { body: "héllo" })).text(), "héllo");
+    assert.deepEqual((await client.post("/bytes", { body: Buffer.alloc(1000, 1) })).json(), {
+      length: 1000,
+      again: 1000,
+    });
+  });
+
+  test("malformed JSON is 400 with the parser's reason", async () => {
+    await using client = await TestClient.start(echoApp());
+    const res = await client.post("/json", {
+      body: "{not json",
+      headers: { "content-type": "application/json" },
+    });
+    assert.equal(res.statusCode, 400);
+    assert.match(res.json<{ message: string }>().message, /^Malformed JSON body/);
+  });
+
+  test("an empty body where JSON is expected is 400", async () => {
+    await using client = await TestClient.start(echoApp());
+    const res = await client.post("/json");
+    assert.equal(res.statusCode, 400);
+    assert.match(res.json<{ message: string }>().message, /empty/);
+  });
+
+  test("a body over the limit is 413, at once from Content-Length, without reading it", async () => {
+    const app = echoApp({ bodyLimit: 1024 });
+    await using client = await TestClient.start(app);
+    const port = Number(new URL(client.url).port);
+    // Announce 100 MB, send only the head and a few bytes: the answer must not wait for the rest.
+    const answer = await rawExchange(
+      port,
+      "POST /bytes HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 104857600\r\n\r\nabcdef",
+    );
+    assert.match(answer, /^HTTP\/1\.1 413 /);
+    assert.match(answer, /connection: close/i);
+    assert.match(answer, /larger than the limit of 1024 bytes/);
+  });
+
+  test("a chunked body that grows past the limit is 413", async () => {
+    await using client = await TestClient.start(echoApp({ bodyLimit: 1024 }));
+    const res = await client.post("/bytes", {
+      body: Buffer.alloc(5000, 7),
+      headers: { "transfer-encoding": "chunked" },
+    });
+    assert.equal(res.statusCode, 413);
+    assert.equal(res.json<{ details: { limit: number } }>().details.limit, 1024);
+  });
+
+  test("a body at exactly the limit is accepted", async () => {
+    await using client = await TestClient.start(echoApp({ bodyLimit: 1024 }));
+    const res = await client.post("/bytes", { body: Buffer.alloc(1024) });
+    assert.equal(res.json<{ length: number }>().length, 1024);
+  });
+
+  test("request ids: generated and unique, a safe incoming one is kept, an unsafe one replaced", async () => {
+    await using client = await TestClient.start(echoApp());
+    const first = await client.get("/id");
+    const second = await client.get("/id");
+    assert.equal(first.json<{ id: string }>().id, first.headers["x-request-id"]);
+    assert.notEqual(first.headers["x-request-id"], second.headers["x-request-id"]);
+    const kept = await client.get("/id", { headers: { "x-request-id": "trace-abc.123" } });
+    assert.equal(kept.headers["x-request-id"], "trace-abc.123");
+    const replaced = await client.get("/id", { headers: { "x-request-id": "bad id\twith tab" } });
+    assert.notEqual(replaced.headers["x-request-id"], "bad id\twith tab");
+    const tooLong = await client.get("/id", { headers: { "x-request-id": "a".repeat(200) } });
+    assert.notEqual(tooLong.headers["x-request-id"], "a".repeat(200));
+  });
+
+  test("a custom request id generator is used", async () => {
+    let n = 0;
+    await using client = await TestClient.start(
+      echoApp({ generateRequestId: () => `custom-${++n}`, requestIdHeader: false }),
+    );
+    const res = await client.get("/id", { headers: { "x-request-id": "ignored" } });
+    assert.equal(res.headers["x-request-id"], "custom-1");
+  });
+});
+
+describe("malformed requests and slow clients", () => {
+  test("a malformed request line gets 400 and the server keeps serving", async () => {
+    await using client = await TestClient.start(echoApp());
+    const port = Number(new URL(client.url).port);
+    const answer = await rawExchange(port, "GARBAGE\r\n\r\n");
+    assert.match(answer, /^HTTP\/1\.1 400 Bad Request/);
+    assert.equal((await client.get("/id")).statusCode, 200);
+  });
+
+  test("oversized request headers get 431", async () => {
+    await using client = await TestClient.start(echoApp({ maxHeaderSize: 1024 }));
+    const port = Number(new URL(client.url).port);
+    const answer = await rawExchange(
+      port,
+      `GET /id HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(4000)}\r\n\r\n`,
+    );
+    assert.match(answer, /^HTTP\/1\.1 431 /);
+  });
+
+  test("a client that never finishes its headers (slowloris) is dropped after headersTimeout", async () => {
+    await using client = await TestClient.start(echoApp({ headersTimeout: 300 }));
+    const port = Number(new URL(client.url).port);
+    const started = performance.now();
+    const answer = await rawExchange(port, "GET /id HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+    const elapsed = performance.now() - started;
+    assert.match(answer, /^HTTP\/1\.1 408 /);
+    assert.ok(elapsed < 3000, `dropped after ${elapsed} ms`);
+    assert.equal((await client.get("/id")).statusCode, 200);
+  });
+});
