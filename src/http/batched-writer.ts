@@ -47,10 +47,24 @@ export class BatchedWriter {
     if (!this.response.write(batch)) this.needsDrain = true;
   }
 
-  /** Drops what is pending (the response is being aborted). */
-  discard(): void {
-    this.pending = [];
-    this.pendingBytes = 0;
+  /**
+   * Cuts the response short (no chunked terminator, so the client sees a truncated transfer)
+   * after what was produced before the failure has reached the socket: nothing the producer
+   * handed over is dropped. A peer that does not read is cut after `graceMs` regardless.
+   */
+  abort(graceMs = 1000): void {
+    const { response } = this;
+    if (response.destroyed) return;
+    if (this.pending.length === 0 || response.writableEnded) {
+      response.destroy();
+      return;
+    }
+    const timer = setTimeout(() => response.destroy(), graceMs);
+    timer.unref();
+    response.write(this.takeBatch(), () => {
+      clearTimeout(timer);
+      response.destroy();
+    });
   }
 
   private takeBatch(): StreamChunk {

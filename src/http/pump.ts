@@ -26,53 +26,45 @@ export async function pumpStream<T>(
   stream: StreamingResponse<T>,
   extraHeaders: Record<string, string>,
 ): Promise<void> {
-  response.writeHead(
-    stream.statusCode,
-    mergeHeaders(STREAM_DEFAULT_HEADERS, stream.headers, extraHeaders),
-  );
+  const source = openSource(stream.source);
+  response.writeHead(stream.statusCode, mergeHeaders(STREAM_DEFAULT_HEADERS, stream.headers, extraHeaders));
   response.flushHeaders();
 
-  const source = openSource(stream.source);
   const signal = request.signal;
-  const reportCloseError = (error: unknown) =>
-    request.log.warn({ err: error }, "stream producer failed while being closed");
-  if (request.method === "HEAD" || signal.aborted) {
-    await closeSource(source, reportCloseError);
-    finish(response, signal.aborted);
-    return;
-  }
-
+  const writer = new BatchedWriter(response);
   let sourceClosed: Promise<void> | undefined;
   const stop = () => {
-    sourceClosed ??= closeSource(source, reportCloseError);
+    sourceClosed ??= closeSource(source, (error) =>
+      request.log.warn({ err: error }, "stream producer failed while being closed"),
+    );
   };
-  signal.addEventListener("abort", stop, { once: true });
-  const writer = new BatchedWriter(response);
-  try {
-    const done = await pullAll(source, writer, response, signal, stream.encode);
-    if (!done) stop();
-    else writer.flush();
-  } catch (error) {
-    stop();
-    if (!signal.aborted)
-      request.log.error({ err: error }, "stream producer failed; response aborted");
-    writer.discard();
-    response.destroy();
-  } finally {
-    signal.removeEventListener("abort", stop);
+  let failed = false;
+  if (request.method !== "HEAD") {
+    signal.addEventListener("abort", stop, { once: true });
+    try {
+      await pullAll(source, writer, response, signal, stream.encode);
+      writer.flush();
+    } catch (error) {
+      failed = true;
+      if (!signal.aborted) request.log.error({ err: error }, "stream producer failed; response aborted");
+    } finally {
+      signal.removeEventListener("abort", stop);
+    }
   }
+  stop();
   await sourceClosed;
-  finish(response, signal.aborted);
+  if (failed || signal.aborted) writer.abort();
+  else if (!response.writableEnded) response.end();
 }
 
-/** Pulls until the source is done (true) or the signal aborts (false). */
+/** Pulls until the source is done or the signal aborts. */
 async function pullAll<T>(
   source: SourceIterator<T>,
   writer: BatchedWriter,
   response: ServerResponse,
   signal: AbortSignal,
   encode: ((item: T) => StreamChunk) | undefined,
-): Promise<boolean> {
+): Promise<void> {
   const toChunk = encode ?? asChunk;
   while (!signal.aborted) {
     if (writer.needsDrain) {
@@ -81,13 +73,11 @@ async function pullAll<T>(
       continue;
     }
     const step = source.sync ? source.iterator.next() : await source.iterator.next();
-    if (step.done) return true;
-    if (signal.aborted) return false;
+    if (step.done || signal.aborted) return;
     const flushed = writer.push(toChunk(step.value as T));
     // A producer that never awaits real I/O must not starve the other connections.
     if (flushed && !writer.needsDrain) await nextMacrotask();
   }
-  return false;
 }
 
 function asChunk(item: unknown): StreamChunk {
@@ -109,10 +99,4 @@ function drainOrAbort(response: ServerResponse, signal: AbortSignal): Promise<vo
     response.on("close", done);
     signal.addEventListener("abort", done, { once: true });
   });
-}
-
-function finish(response: ServerResponse, aborted: boolean): void {
-  if (response.destroyed || response.writableEnded) return;
-  if (aborted) response.destroy();
-  else response.end();
 }
