@@ -153,11 +153,25 @@ export class App {
       logger: this.logger,
       bodyLimit: this.settings.bodyLimit,
     });
-    response.once("close", () => {
-      if (!response.writableFinished) request.abort("client-disconnected");
-    });
-    const done = this.dispatch(request, response).finally(() => this.inFlight.delete(request));
-    this.inFlight.set(request, done);
+    let outcome: unknown;
+    try {
+      outcome = this.begin(request);
+    } catch (error) {
+      this.fail(request, error);
+      return;
+    }
+    if (isPromiseLike(outcome)) {
+      this.track(
+        request,
+        Promise.resolve(outcome).then(
+          (result) => this.respond(request, result),
+          (error) => this.fail(request, error),
+        ),
+      );
+    } else {
+      const sending = this.respond(request, outcome);
+      if (sending) this.track(request, sending);
+    }
   };
 
   async listen(options: ListenOptions = {}): Promise<ListeningServer> {
@@ -213,25 +227,45 @@ export class App {
     return server;
   }
 
-  private async dispatch(request: SluiceRequest, response: ServerResponse): Promise<void> {
-    let result: unknown;
+  /** Routes and runs middleware and handler: the result, or a promise of it for async work. */
+  private begin(request: SluiceRequest): unknown {
+    if (this.closing) throw new HttpError(503, "The server is shutting down");
+    const lookup = this.lookup(request);
+    if (this.middleware.length === 0) return this.invoke(request, lookup);
+    return runMiddleware(this.middleware, request, () => this.invoke(request, lookup));
+  }
+
+  /** Sends a result; a promise when it is a stream that goes on after this tick. */
+  private respond(request: SluiceRequest, result: unknown): Promise<void> | undefined {
     try {
-      if (this.closing) throw new HttpError(503, "The server is shutting down");
-      const lookup = this.lookup(request);
-      result = await runMiddleware(this.middleware, request, () => this.invoke(request, lookup));
+      return sendResult(request, request.response, result, this.closingHeaders(request))?.catch(
+        (error) => this.fail(request, error),
+      );
     } catch (error) {
-      sendError(request, response, error, this.closingHeaders(request));
-      return;
-    }
-    try {
-      await sendResult(request, response, result, this.closingHeaders(request));
-    } catch (error) {
-      sendError(request, response, error, this.closingHeaders(request));
+      this.fail(request, error);
+      return undefined;
     }
   }
 
+  private fail(request: SluiceRequest, error: unknown): void {
+    sendError(request, request.response, error, this.closingHeaders(request));
+  }
+
+  /**
+   * Work that outlives the tick it started in (async handlers, streams) is watched: a client
+   * that leaves aborts its signal, and `close()` waits for it. Sync answers skip this cost.
+   */
+  private track(request: SluiceRequest, done: Promise<void>): void {
+    const { response } = request;
+    response.once("close", () => {
+      if (!response.writableFinished) request.abort("client-disconnected");
+    });
+    this.inFlight.set(request, done);
+    done.then(() => this.inFlight.delete(request));
+  }
+
   private lookup(request: SluiceRequest): LookupResult<Route> {
-    const methods = request.method === "HEAD" ? ["HEAD", "GET"] : [request.method];
+    const methods = methodsToTry(request.method);
     let lookup: LookupResult<Route>;
     try {
       lookup = this.router.lookup(methods, request.path);
@@ -262,6 +296,24 @@ export class App {
     if (this.closing) request.responseHeaders.connection = "close";
     return request.responseHeaders;
   }
+}
+
+const HEAD_OR_GET = ["HEAD", "GET"];
+const singleMethods = new Map<string, string[]>();
+
+/** HEAD falls back to GET; the arrays are shared so routing allocates nothing per request. */
+function methodsToTry(method: string): readonly string[] {
+  if (method === "HEAD") return HEAD_OR_GET;
+  let methods = singleMethods.get(method);
+  if (!methods) {
+    methods = [method];
+    singleMethods.set(method, methods);
+  }
+  return methods;
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === "function";
 }
 
 async function settleWithin(promises: Promise<unknown>[], timeout: number): Promise<void> {

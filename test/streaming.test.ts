@@ -14,16 +14,21 @@ describe("streaming responses: timing", () => {
     const beforeFirst = gate();
     const beforeSecond = gate();
     const app = quietApp();
-    app.get("/slow", () =>
-      new StreamingResponse(
-        (async function* () {
-          await beforeFirst.opened;
-          yield "first\n";
-          await beforeSecond.opened;
-          yield "second\n";
-        })(),
-        { statusCode: 201, headers: { "Content-Type": "text/plain; charset=utf-8", "X-Stream": "yes" } },
-      ),
+    app.get(
+      "/slow",
+      () =>
+        new StreamingResponse(
+          (async function* () {
+            await beforeFirst.opened;
+            yield "first\n";
+            await beforeSecond.opened;
+            yield "second\n";
+          })(),
+          {
+            statusCode: 201,
+            headers: { "Content-Type": "text/plain; charset=utf-8", "X-Stream": "yes" },
+          },
+        ),
     );
     await using client = await TestClient.start(app);
     const stream = await client.stream("GET", "/slow");
@@ -45,15 +50,17 @@ describe("streaming responses: timing", () => {
     const finish = gate();
     let generatorFinished = false;
     const app = quietApp();
-    app.get("/slow", () =>
-      new StreamingResponse(
-        (async function* () {
-          yield "tick-1\n";
-          await finish.opened;
-          yield "tick-2\n";
-          generatorFinished = true;
-        })(),
-      ),
+    app.get(
+      "/slow",
+      () =>
+        new StreamingResponse(
+          (async function* () {
+            yield "tick-1\n";
+            await finish.opened;
+            yield "tick-2\n";
+            generatorFinished = true;
+          })(),
+        ),
     );
     await using client = await TestClient.start(app);
     const response = await fetch(`${client.url}/slow`);
@@ -63,21 +70,24 @@ describe("streaming responses: timing", () => {
     assert.equal(generatorFinished, false);
     finish.open();
     let rest = "";
-    for (let step = await reader.read(); !step.done; step = await reader.read()) rest += Buffer.from(step.value).toString();
+    for (let step = await reader.read(); !step.done; step = await reader.read())
+      rest += Buffer.from(step.value).toString();
     assert.equal(rest, "tick-2\n");
   });
 
   test("curl -N prints the first chunk before the generator finishes", async () => {
     const finish = gate();
     const app = quietApp();
-    app.get("/slow", () =>
-      new StreamingResponse(
-        (async function* () {
-          yield "curl-first\n";
-          await finish.opened;
-          yield "curl-last\n";
-        })(),
-      ),
+    app.get(
+      "/slow",
+      () =>
+        new StreamingResponse(
+          (async function* () {
+            yield "curl-first\n";
+            await finish.opened;
+            yield "curl-last\n";
+          })(),
+        ),
     );
     await using client = await TestClient.start(app);
     const curl = spawn("curl", ["-sN", `${client.url}/slow`]);
@@ -144,7 +154,10 @@ describe("streaming responses: client disconnect", () => {
     const closedAt = performance.now();
     await stream.close();
     await waitFor(() => fixture.events.includes("finally"), "the generator's finally", 1000);
-    assert.ok(fixture.finallyAt() - closedAt < 1000, `finally after ${fixture.finallyAt() - closedAt} ms`);
+    assert.ok(
+      fixture.finallyAt() - closedAt < 1000,
+      `finally after ${fixture.finallyAt() - closedAt} ms`,
+    );
     const request = fixture.request()!;
     assert.equal(request.signal.aborted, true);
     assert.equal((request.signal.reason as Error).name, "RequestAbortedError");
@@ -167,7 +180,10 @@ describe("streaming responses: client disconnect", () => {
 
   test("isDisconnected() is false while the client is connected", async () => {
     const app = quietApp();
-    app.get("/check", async (req) => ({ disconnected: await req.isDisconnected(), aborted: req.signal.aborted }));
+    app.get("/check", async (req) => ({
+      disconnected: await req.isDisconnected(),
+      aborted: req.signal.aborted,
+    }));
     await using client = await TestClient.start(app);
     assert.deepEqual((await client.get("/check")).json(), { disconnected: false, aborted: false });
   });
@@ -177,14 +193,16 @@ describe("streaming responses: failures", () => {
   test("a producer that throws mid-stream gives a truncated transfer and a log line with the request id", async () => {
     const { logger, lines } = capturedLogger();
     const app = new App({ logger });
-    app.get("/fails", () =>
-      new StreamingResponse(
-        (async function* () {
-          yield "row 1\n";
-          await sleep(20);
-          throw new Error("database went away");
-        })(),
-      ),
+    app.get(
+      "/fails",
+      () =>
+        new StreamingResponse(
+          (async function* () {
+            yield "row 1\n";
+            await sleep(20);
+            throw new Error("database went away");
+          })(),
+        ),
     );
     app.get("/after", () => "still serving");
     await using client = await TestClient.start(app);
@@ -192,7 +210,10 @@ describe("streaming responses: failures", () => {
     const requestId = stream.headers["x-request-id"];
     const iterator = stream.lines();
     assert.equal((await iterator.next()).value, "row 1");
-    await assert.rejects(iterator.next(), (error: NodeJS.ErrnoException) => error.code === "ECONNRESET");
+    await assert.rejects(
+      iterator.next(),
+      (error: NodeJS.ErrnoException) => error.code === "ECONNRESET",
+    );
     assert.equal(stream.complete, false, "no chunked terminator was sent");
     const logged = lines.find((line) => line.reqId === requestId && line.level === 50);
     assert.ok(logged, "error logged with the request id");
@@ -202,13 +223,15 @@ describe("streaming responses: failures", () => {
 
   test("fetch sees the throwing producer's response as an error, not a clean end", async () => {
     const app = quietApp();
-    app.get("/fails", () =>
-      new StreamingResponse(
-        (async function* () {
-          yield "partial";
-          throw new Error("boom");
-        })(),
-      ),
+    app.get(
+      "/fails",
+      () =>
+        new StreamingResponse(
+          (async function* () {
+            yield "partial";
+            throw new Error("boom");
+          })(),
+        ),
     );
     await using client = await TestClient.start(app);
     const response = await fetch(`${client.url}/fails`);
@@ -219,17 +242,19 @@ describe("streaming responses: failures", () => {
     const { logger, lines } = capturedLogger();
     const app = new App({ logger });
     let finallyRan = false;
-    app.get("/objects", () =>
-      new StreamingResponse(
-        (function* () {
-          try {
-            yield "ok\n";
-            yield { not: "bytes" } as unknown as string;
-          } finally {
-            finallyRan = true;
-          }
-        })(),
-      ),
+    app.get(
+      "/objects",
+      () =>
+        new StreamingResponse(
+          (function* () {
+            try {
+              yield "ok\n";
+              yield { not: "bytes" } as unknown as string;
+            } finally {
+              finallyRan = true;
+            }
+          })(),
+        ),
     );
     await using client = await TestClient.start(app);
     const stream = await client.stream("GET", "/objects");
@@ -285,7 +310,10 @@ describe("streaming responses: sources and encodings", () => {
   test("multi-byte characters split across chunks survive", async () => {
     const app = quietApp();
     const bytes = Buffer.from("héllo wörld ✓");
-    app.get("/split", () => new StreamingResponse([bytes.subarray(0, 2), bytes.subarray(2, 9), bytes.subarray(9)]));
+    app.get(
+      "/split",
+      () => new StreamingResponse([bytes.subarray(0, 2), bytes.subarray(2, 9), bytes.subarray(9)]),
+    );
     await using client = await TestClient.start(app);
     assert.equal((await client.get("/split")).text(), "héllo wörld ✓");
   });
@@ -293,13 +321,15 @@ describe("streaming responses: sources and encodings", () => {
   test("HEAD sends the head and never starts the producer", async () => {
     const app = quietApp();
     let started = false;
-    app.get("/stream", () =>
-      new StreamingResponse(
-        (async function* () {
-          started = true;
-          yield "body";
-        })(),
-      ),
+    app.get(
+      "/stream",
+      () =>
+        new StreamingResponse(
+          (async function* () {
+            started = true;
+            yield "body";
+          })(),
+        ),
     );
     await using client = await TestClient.start(app);
     const res = await client.head("/stream");
@@ -324,7 +354,10 @@ describe("streaming responses: sources and encodings", () => {
   test("small chunks produced in one tick are coalesced into few HTTP chunks", async () => {
     const app = quietApp();
     const count = 10_000;
-    app.get("/many", () => new StreamingResponse(Array.from({ length: count }, (_, i) => `${i}\n`)));
+    app.get(
+      "/many",
+      () => new StreamingResponse(Array.from({ length: count }, (_, i) => `${i}\n`)),
+    );
     await using client = await TestClient.start(app);
     const raw = await rawGet(Number(new URL(client.url).port), "/many");
     const { chunks, body } = decodeChunked(raw);
@@ -336,9 +369,13 @@ describe("streaming responses: sources and encodings", () => {
 describe("ndjson()", () => {
   test("streams each object as one JSON line with the NDJSON content type", async () => {
     const app = quietApp();
-    app.get("/export", () => ndjson((function* () {
-      for (let i = 0; i < 1000; i++) yield { id: i, name: `row-${i}`, tags: ["a\nb"] };
-    })()));
+    app.get("/export", () =>
+      ndjson(
+        (function* () {
+          for (let i = 0; i < 1000; i++) yield { id: i, name: `row-${i}`, tags: ["a\nb"] };
+        })(),
+      ),
+    );
     await using client = await TestClient.start(app);
     const stream = await client.stream("GET", "/export");
     assert.equal(stream.headers["content-type"], "application/x-ndjson; charset=utf-8");
@@ -376,7 +413,10 @@ describe("ndjson()", () => {
       const stream = await client.stream("GET", path);
       const lines = stream.lines();
       assert.equal((await lines.next()).value, '{"ok":1}');
-      await assert.rejects(lines.next(), (error: NodeJS.ErrnoException) => error.code === "ECONNRESET");
+      await assert.rejects(
+        lines.next(),
+        (error: NodeJS.ErrnoException) => error.code === "ECONNRESET",
+      );
     }
   });
 });

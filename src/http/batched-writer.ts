@@ -42,9 +42,18 @@ export class BatchedWriter {
 
   flush(): void {
     if (this.pending.length === 0) return;
+    const allStrings = this.pendingAllStrings;
     const batch = this.takeBatch();
-    if (this.response.destroyed || this.response.writableEnded) return;
-    if (!this.response.write(batch)) this.needsDrain = true;
+    const { response } = this;
+    if (response.destroyed || response.writableEnded) return;
+    if (allStrings) {
+      if (!response.write((batch as string[]).join(""))) this.needsDrain = true;
+      return;
+    }
+    // Bytes are not copied into one buffer: corked writes leave the socket as one writev.
+    response.cork();
+    for (const chunk of batch) if (!response.write(chunk)) this.needsDrain = true;
+    response.uncork();
   }
 
   /**
@@ -61,22 +70,20 @@ export class BatchedWriter {
     }
     const timer = setTimeout(() => response.destroy(), graceMs);
     timer.unref();
-    response.write(this.takeBatch(), () => {
+    const batch = this.takeBatch();
+    const last = batch.pop() as StreamChunk;
+    for (const chunk of batch) response.write(chunk);
+    response.write(last, () => {
       clearTimeout(timer);
       response.destroy();
     });
   }
 
-  private takeBatch(): StreamChunk {
+  private takeBatch(): StreamChunk[] {
     const { pending } = this;
     this.pending = [];
     this.pendingBytes = 0;
-    const allStrings = this.pendingAllStrings;
     this.pendingAllStrings = true;
-    if (pending.length === 1) return pending[0];
-    if (allStrings) return (pending as string[]).join("");
-    return Buffer.concat(
-      pending.map((chunk) => (typeof chunk === "string" ? Buffer.from(chunk) : chunk)),
-    );
+    return pending;
   }
 }

@@ -27,7 +27,10 @@ export async function pumpStream<T>(
   extraHeaders: Record<string, string>,
 ): Promise<void> {
   const source = openSource(stream.source);
-  response.writeHead(stream.statusCode, mergeHeaders(STREAM_DEFAULT_HEADERS, stream.headers, extraHeaders));
+  response.writeHead(
+    stream.statusCode,
+    mergeHeaders(STREAM_DEFAULT_HEADERS, stream.headers, extraHeaders),
+  );
   response.flushHeaders();
 
   const signal = request.signal;
@@ -46,7 +49,8 @@ export async function pumpStream<T>(
       writer.flush();
     } catch (error) {
       failed = true;
-      if (!signal.aborted) request.log.error({ err: error }, "stream producer failed; response aborted");
+      if (!signal.aborted)
+        request.log.error({ err: error }, "stream producer failed; response aborted");
     } finally {
       signal.removeEventListener("abort", stop);
     }

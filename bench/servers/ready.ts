@@ -1,0 +1,16 @@
+/**
+ * Tells the parent the server is up (one JSON line on stdout) and exits when asked to
+ * (SIGTERM/SIGINT) or, when started by bench/run.ts, when the parent goes away (its stdin
+ * pipe closes), so no server outlives a run. Exiting through process.exit() lets
+ * `--cpu-prof` write its profile.
+ */
+export function announceReady(port: number): void {
+  process.stdout.write(`${JSON.stringify({ port })}\n`);
+  const exit = () => process.exit(0);
+  process.once("SIGTERM", exit);
+  process.once("SIGINT", exit);
+  if (process.env.BENCH_WATCH_PARENT !== "1") return;
+  process.stdin.once("end", exit);
+  process.stdin.once("error", exit);
+  process.stdin.resume();
+}

@@ -1,0 +1,18 @@
+import { announceReady } from "./ready.js";
+import { asyncRows, jsonPayload, rowCount, syncRows } from "./rows.js";
+
+type Sluice = typeof import("../../src/index.js");
+
+// BENCH_SLUICE_DIST=1 (bench/run.ts --dist) loads the tsc build (`npm run build`) instead of
+// the sources through tsx, whose esbuild transform adds a __name() call per closure created.
+const entry = process.env.BENCH_SLUICE_DIST === "1" ? "../../dist/index.js" : "../../src/index.js";
+const { App, ndjson } = (await import(entry)) as Sluice;
+
+const app = new App({ logger: false });
+
+app.get("/json", () => jsonPayload());
+app.get("/ndjson/sync", (request) => ndjson(syncRows(rowCount(request.query))));
+app.get("/ndjson/async", (request) => ndjson(asyncRows(rowCount(request.query))));
+
+const { port } = await app.listen({ port: 0, host: "127.0.0.1" });
+announceReady(port);
