@@ -175,8 +175,8 @@ export class App {
   };
 
   async listen(options: ListenOptions = {}): Promise<ListeningServer> {
+    if (this.closing) throw new Error("The app has been closed; create a new App to listen again");
     if (this.listening) throw new Error(`The app is already listening on ${this.listening.url}`);
-    if (this.closing) throw new Error("The app has been closed");
     const server = this.createServer();
     this.listening = await listenOn(server, options, this);
     this.logger.info({ url: this.listening.url }, "listening");

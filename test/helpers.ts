@@ -40,3 +40,17 @@ export async function waitFor(check: () => boolean, what: string, timeout = 2000
   }
   return performance.now() - started;
 }
+
+/** Like waitFor, for checks that must ask the server (over the network) each time. */
+export async function eventually(
+  check: () => Promise<boolean>,
+  what: string,
+  timeout = 2000,
+): Promise<void> {
+  const started = performance.now();
+  while (!(await check())) {
+    if (performance.now() - started > timeout)
+      throw new Error(`Timed out after ${timeout} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}

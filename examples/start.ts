@@ -1,0 +1,30 @@
+// `npm start`: the three patterns in one app on http://127.0.0.1:3000 (PORT and HOST to change).
+import { App } from "../src/index.js";
+import { createJsonApp } from "./json-route.js";
+import { createExportApp } from "./ndjson-export.js";
+import { createTextStreamApp } from "./streaming-text.js";
+
+const INDEX = `sluice demo
+
+  curl http://HOST/todos                          JSON route
+  curl -N "http://HOST/generate?prompt=hello"     streaming text, token by token
+  curl -N "http://HOST/export.ndjson?rows=5"      NDJSON export (rows=1000000 for a big one)
+  curl -X POST -H 'Authorization: Bearer demo' -H 'content-type: application/json' \\
+       -d '{"title":"write docs"}' http://HOST/todos
+`;
+
+export function createDemoApp(app = new App()): App {
+  createJsonApp(app);
+  createExportApp(app);
+  createTextStreamApp(app);
+  app.get("/", (req) => INDEX.replaceAll("HOST", req.header("host") ?? "localhost:3000"));
+  return app;
+}
+
+const app = createDemoApp();
+const server = await app.listen({
+  port: Number(process.env.PORT ?? 3000),
+  host: process.env.HOST,
+  handleSignals: true,
+});
+app.logger.info(`try: curl ${server.url}/`);

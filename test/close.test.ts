@@ -1,0 +1,152 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { connect } from "node:net";
+import { describe, test } from "node:test";
+import { StreamingResponse } from "../src/index.js";
+import { TestClient } from "../src/testing/index.js";
+import { gate } from "./fixtures/gate.js";
+import { quietApp, sleep, waitFor } from "./helpers.js";
+
+describe("app.close()", () => {
+  test("aborts in-flight streams: producers run finally, clients see the stream cut, close resolves", async () => {
+    const app = quietApp();
+    const finallies: number[] = [];
+    app.get(
+      "/ticks/:n",
+      (req) =>
+        new StreamingResponse(
+          (async function* () {
+            try {
+              while (!req.signal.aborted) {
+                yield "tick\n";
+                await sleep(10_000, undefined, { signal: req.signal }).catch(() => {});
+              }
+            } finally {
+              finallies.push(Number(req.params.n));
+            }
+          })(),
+        ),
+    );
+    const client = await TestClient.start(app);
+    const streams = await Promise.all([1, 2, 3].map((n) => client.stream("GET", `/ticks/${n}`)));
+    for (const stream of streams) assert.equal((await stream.lines().next()).value, "tick");
+    const started = performance.now();
+    await app.close({ timeout: 5000 });
+    assert.ok(performance.now() - started < 1000, "close did not wait for the timeout");
+    assert.deepEqual(finallies.sort(), [1, 2, 3]);
+    for (const stream of streams) {
+      await assert.rejects(
+        stream.text(),
+        (error: NodeJS.ErrnoException) => error.code === "ECONNRESET",
+      );
+      assert.equal(stream.complete, false);
+    }
+    await client.close();
+  });
+
+  test("lets an in-flight async handler finish and answers it with connection: close", async () => {
+    const app = quietApp();
+    const release = gate();
+    app.get("/slow", async () => {
+      await release.opened;
+      return { finished: true };
+    });
+    await using client = await TestClient.start(app);
+    const pending = client.get("/slow");
+    await sleep(50);
+    const closing = app.close({ timeout: 5000 });
+    await sleep(50);
+    release.open();
+    const res = await pending;
+    assert.deepEqual(res.json(), { finished: true });
+    assert.equal(res.headers.connection, "close");
+    await closing;
+  });
+
+  test("cuts what ignores the signal once the timeout passes", async () => {
+    const app = quietApp();
+    app.get(
+      "/stuck",
+      () =>
+        new StreamingResponse(
+          (async function* () {
+            yield "started\n";
+            await new Promise(() => {}); // never settles, never looks at the signal
+          })(),
+        ),
+    );
+    const client = await TestClient.start(app);
+    const stream = await client.stream("GET", "/stuck");
+    await stream.lines().next();
+    const started = performance.now();
+    await app.close({ timeout: 300 });
+    const took = performance.now() - started;
+    assert.ok(took >= 250 && took < 2000, `close took ${took} ms`);
+    await assert.rejects(stream.text());
+    await client.close();
+  });
+
+  test("closes idle keep-alive connections at once, and is idempotent", async () => {
+    const app = quietApp();
+    app.get("/", () => "hi");
+    const client = await TestClient.start(app);
+    await client.get("/"); // leaves an idle keep-alive connection in the agent
+    const started = performance.now();
+    await Promise.all([app.close(), app.close()]);
+    assert.ok(performance.now() - started < 1000);
+    await client.close();
+  });
+
+  test("refuses new connections after close; listen() twice or after close throws", async () => {
+    const app = quietApp();
+    app.get("/", () => "hi");
+    const server = await app.listen({ port: 0 });
+    await assert.rejects(app.listen({ port: 0 }), /already listening/);
+    await server.close();
+    const refused = await new Promise<string>((resolve) => {
+      const socket = connect(server.port, "127.0.0.1");
+      socket.on("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? "error"));
+      socket.on("connect", () => resolve("connected"));
+    });
+    assert.equal(refused, "ECONNREFUSED");
+    await assert.rejects(app.listen({ port: 0 }), /has been closed/);
+  });
+
+  test("listen() reports the port and URL, and rejects a port in use", async () => {
+    const first = quietApp();
+    const server = await first.listen({ port: 0, host: "127.0.0.1" });
+    assert.ok(server.port > 0);
+    assert.equal(server.url, `http://127.0.0.1:${server.port}`);
+    assert.equal(first.server, server.server);
+    await assert.rejects(quietApp().listen({ port: server.port, host: "127.0.0.1" }), /EADDRINUSE/);
+    await first.close();
+  });
+});
+
+describe("handleSignals", () => {
+  test("SIGTERM during a stream closes gracefully: the producer's finally runs, exit code 0", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "test/fixtures/signal-server.ts"], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let output = "";
+    child.stdout.on("data", (data) => {
+      output += data;
+    });
+    await waitFor(() => output.includes("port"), "the server to listen", 10_000);
+    const { port } = JSON.parse(output.split("\n")[0]);
+    const ticks: string[] = [];
+    const socket = connect(port, "127.0.0.1");
+    socket.setEncoding("utf8");
+    socket.on("data", (data: string) => ticks.push(data));
+    socket.on("error", () => {});
+    socket.write("GET /ticks HTTP/1.1\r\nHost: x\r\n\r\n");
+    await waitFor(() => ticks.join("").includes("tick 2"), "a few ticks", 5000);
+    const exited = new Promise<number | null>((resolve) =>
+      child.on("exit", (code) => resolve(code)),
+    );
+    child.kill("SIGTERM");
+    assert.equal(await exited, 0);
+    assert.match(output, /producer finally ran/);
+    socket.destroy();
+  });
+});
