@@ -50,7 +50,11 @@ describe("examples/streaming-text.ts", () => {
     const stream = await client.stream("GET", "/generate?prompt=hi");
     const chunks = stream.chunks();
     assert.match(String((await chunks.next()).value), /^> hi\n/);
-    assert.doesNotMatch(String((await chunks.next()).value), /leaves/, "the answer is not sent at once");
+    assert.doesNotMatch(
+      String((await chunks.next()).value),
+      /leaves/,
+      "the answer is not sent at once",
+    );
     assert.deepEqual((await client.get("/generations/active")).json(), { active: 1 });
     await stream.close();
     const activeCount = async () =>
