@@ -1,29 +1,10 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { describe, test } from "node:test";
+import { HttpError } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
-import { quietApp } from "./helpers.js";
-
-/** Sends raw bytes and returns everything the server answered until it closed. */
-function rawExchange(
-  port: number,
-  payload: string | Buffer,
-  endAfterWrite = false,
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, "127.0.0.1");
-    let received = "";
-    socket.setEncoding("latin1");
-    socket.on("data", (data) => {
-      received += data;
-    });
-    socket.on("close", () => resolve(received));
-    socket.on("error", (error) => (received ? resolve(received) : reject(error)));
-    socket.write(payload, () => {
-      if (endAfterWrite) socket.end();
-    });
-  });
-}
+import { quietApp, sleep, waitFor } from "./helpers.js";
+import { portOf, rawExchange } from "./raw-http.js";
 
 function echoApp(options = {}) {
   const app = quietApp(options);
@@ -91,7 +72,7 @@ describe("request", () => {
   test("a body over the limit is 413, at once from Content-Length, without reading it", async () => {
     const app = echoApp({ bodyLimit: 1024 });
     await using client = await TestClient.start(app);
-    const port = Number(new URL(client.url).port);
+    const port = portOf(client.url);
     // Announce 100 MB, send only the head and a few bytes: the answer must not wait for the rest.
     const answer = await rawExchange(
       port,
@@ -143,9 +124,33 @@ describe("request", () => {
 });
 
 describe("malformed requests and slow clients", () => {
+  test("a client that leaves mid-body: the body read rejects with 400, the server goes on", async () => {
+    const app = quietApp();
+    let seen: unknown;
+    app.post("/upload", async (req) => {
+      try {
+        return await req.bytes();
+      } catch (error) {
+        seen = error;
+        throw error;
+      }
+    });
+    app.get("/ok", () => "ok");
+    await using client = await TestClient.start(app);
+    const socket = connect(portOf(client.url), "127.0.0.1");
+    socket.write("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789");
+    await sleep(50);
+    socket.destroy();
+    await waitFor(() => seen !== undefined, "the body read to fail");
+    assert.ok(seen instanceof HttpError);
+    assert.equal(seen.status, 400);
+    assert.match(seen.message, /closed the connection/);
+    assert.equal((await client.get("/ok")).text(), "ok");
+  });
+
   test("a malformed request line gets 400 and the server keeps serving", async () => {
     await using client = await TestClient.start(echoApp());
-    const port = Number(new URL(client.url).port);
+    const port = portOf(client.url);
     const answer = await rawExchange(port, "GARBAGE\r\n\r\n");
     assert.match(answer, /^HTTP\/1\.1 400 Bad Request/);
     assert.equal((await client.get("/id")).statusCode, 200);
@@ -153,7 +158,7 @@ describe("malformed requests and slow clients", () => {
 
   test("oversized request headers get 431", async () => {
     await using client = await TestClient.start(echoApp({ maxHeaderSize: 1024 }));
-    const port = Number(new URL(client.url).port);
+    const port = portOf(client.url);
     const answer = await rawExchange(
       port,
       `GET /id HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(4000)}\r\n\r\n`,
@@ -163,7 +168,7 @@ describe("malformed requests and slow clients", () => {
 
   test("a client that never finishes its headers (slowloris) is dropped after headersTimeout", async () => {
     await using client = await TestClient.start(echoApp({ headersTimeout: 300 }));
-    const port = Number(new URL(client.url).port);
+    const port = portOf(client.url);
     const started = performance.now();
     const answer = await rawExchange(port, "GET /id HTTP/1.1\r\nHost: x\r\nX-Slow: ");
     const elapsed = performance.now() - started;

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { connect } from "node:net";
 import { Readable } from "node:stream";
 import { ReadableStream } from "node:stream/web";
 import { describe, test } from "node:test";
@@ -8,6 +7,7 @@ import { App, ndjson, type SluiceRequest, StreamingResponse } from "../src/index
 import { TestClient } from "../src/testing/index.js";
 import { gate } from "./fixtures/gate.js";
 import { capturedLogger, quietApp, sleep, waitFor } from "./helpers.js";
+import { decodeChunked, portOf, rawExchange } from "./raw-http.js";
 
 describe("streaming responses: timing", () => {
   test("headers arrive before the first chunk is produced, and each chunk as it is produced", async () => {
@@ -359,7 +359,10 @@ describe("streaming responses: sources and encodings", () => {
       () => new StreamingResponse(Array.from({ length: count }, (_, i) => `${i}\n`)),
     );
     await using client = await TestClient.start(app);
-    const raw = await rawGet(Number(new URL(client.url).port), "/many");
+    const request = "GET /many HTTP/1.1\r\nHost: x\r\n\r\n";
+    const raw = await rawExchange(portOf(client.url), request, (received) =>
+      received.endsWith("\r\n0\r\n\r\n"),
+    );
     const { chunks, body } = decodeChunked(raw);
     assert.equal(body.split("\n").length - 1, count);
     assert.ok(chunks < 10, `${count} items were sent in ${chunks} chunks`);
@@ -420,33 +423,3 @@ describe("ndjson()", () => {
     }
   });
 });
-
-function rawGet(port: number, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, "127.0.0.1");
-    let received = "";
-    socket.setEncoding("latin1");
-    socket.on("data", (data) => {
-      received += data;
-      if (received.endsWith("\r\n0\r\n\r\n")) socket.end();
-    });
-    socket.on("close", () => resolve(received));
-    socket.on("error", reject);
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
-  });
-}
-
-/** Counts the chunks of a chunked HTTP/1.1 response and joins their payloads. */
-function decodeChunked(raw: string): { chunks: number; body: string } {
-  let offset = raw.indexOf("\r\n\r\n") + 4;
-  let chunks = 0;
-  let body = "";
-  for (;;) {
-    const lineEnd = raw.indexOf("\r\n", offset);
-    const size = Number.parseInt(raw.slice(offset, lineEnd), 16);
-    if (size === 0) return { chunks, body };
-    body += raw.slice(lineEnd + 2, lineEnd + 2 + size);
-    offset = lineEnd + 2 + size + 2;
-    chunks++;
-  }
-}

@@ -36,19 +36,27 @@ export function readBody(request: IncomingMessage, limit: number): Promise<Buffe
       cleanup();
       resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
     };
-    const onError = (error: Error) => {
+    const onError = (error: NodeJS.ErrnoException) => {
       cleanup();
-      reject(new HttpError(400, `Request body could not be read: ${error.message}`));
+      reject(
+        error.code === "ECONNRESET"
+          ? clientLeft()
+          : new HttpError(400, `Request body could not be read: ${error.message}`),
+      );
     };
     const onClose = () => {
       cleanup();
-      reject(new HttpError(400, "The client closed the connection before the body was complete"));
+      reject(clientLeft());
     };
     request.on("data", onData);
     request.on("end", onEnd);
     request.on("error", onError);
     request.on("close", onClose);
   });
+}
+
+function clientLeft(): HttpError {
+  return new HttpError(400, "The client closed the connection before the body was complete");
 }
 
 function tooLarge(limit: number): HttpError {
