@@ -5,7 +5,7 @@ import { answerClientError } from "./http/client-error.js";
 import { HttpError } from "./http/http-error.js";
 import { HttpResponse } from "./http/http-response.js";
 import { type Middleware, runMiddleware } from "./http/middleware.js";
-import { SluiceRequest } from "./http/request.js";
+import { type RequestContext, SluiceRequest } from "./http/request.js";
 import { type RequestIdSource, requestIdSource } from "./http/request-id.js";
 import { type LookupResult, Router } from "./http/router.js";
 import { sendResult } from "./http/send.js";
@@ -73,6 +73,7 @@ export class App {
   private readonly router = new Router<Route>();
   private readonly middleware: Middleware[] = [];
   private readonly requestId: RequestIdSource;
+  private readonly requestContext: RequestContext;
   /** Requests whose handler or stream has not finished, with the promise that says when. */
   private readonly inFlight = new Map<SluiceRequest, Promise<void>>();
   private listening: ListeningServer | undefined;
@@ -88,6 +89,7 @@ export class App {
       maxHeaderSize: options.maxHeaderSize ?? DEFAULTS.maxHeaderSize,
       closeTimeout: options.closeTimeout ?? DEFAULTS.closeTimeout,
     };
+    this.requestContext = { logger: this.logger, bodyLimit: this.settings.bodyLimit };
     this.requestId = requestIdSource(
       options.requestIdHeader ?? "x-request-id",
       options.generateRequestId,
@@ -148,11 +150,7 @@ export class App {
 
   /** A node:http request listener, to mount the app on a server of your own. */
   readonly handle = (raw: IncomingMessage, response: ServerResponse): void => {
-    const request = new SluiceRequest(raw, response, {
-      id: this.requestId(raw),
-      logger: this.logger,
-      bodyLimit: this.settings.bodyLimit,
-    });
+    const request = new SluiceRequest(raw, response, this.requestId(raw), this.requestContext);
     let outcome: unknown;
     try {
       outcome = this.begin(request);

@@ -14,8 +14,8 @@ export class RequestAbortedError extends Error {
   }
 }
 
+/** What every request of one App shares. */
 export interface RequestContext {
-  id: string;
   logger: Logger;
   bodyLimit: number;
 }
@@ -54,12 +54,12 @@ export class SluiceRequest {
   private abortReason: RequestAbortedError | undefined;
   private bodyCache: Promise<Buffer> | undefined;
 
-  constructor(raw: IncomingMessage, response: ServerResponse, context: RequestContext) {
+  constructor(raw: IncomingMessage, response: ServerResponse, id: string, context: RequestContext) {
     this.raw = raw;
     this.response = response;
     this.context = context;
-    this.id = context.id;
-    this.responseHeaders = { "x-request-id": context.id };
+    this.id = id;
+    this.responseHeaders = { "x-request-id": id };
     this.method = raw.method ?? "GET";
     this.url = raw.url ?? "/";
     const queryStart = this.url.indexOf("?");

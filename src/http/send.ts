@@ -55,31 +55,39 @@ function sendBody(
       extraHeaders,
     );
   }
-  const [payload, contentType] = encodeBody(body);
+  const payload = encodePayload(body);
   const status = payload === undefined && statusCode === 200 ? 204 : statusCode;
-  const merged = mergeHeaders(
-    contentType && !hasHeader(headers, "content-type") ? { "content-type": contentType } : {},
-    headers ?? {},
-    extraHeaders,
-  );
-  if (payload !== undefined && status !== 204 && status !== 304) {
-    merged["content-length"] = Buffer.byteLength(payload);
-    response.writeHead(status, merged);
+  const withBody = payload !== undefined && status !== 204 && status !== 304;
+  let head: OutgoingHttpHeaders;
+  if (headers === undefined) {
+    // The common case (a plain result): no merging, one small object.
+    head = withBody ? { "content-type": contentTypeOf(body), "content-length": 0 } : {};
+    for (const name in extraHeaders) head[name] = extraHeaders[name];
+  } else {
+    const defaults: OutgoingHttpHeaders = withBody ? { "content-type": contentTypeOf(body) } : {};
+    head = mergeHeaders(defaults, headers, extraHeaders);
+  }
+  if (withBody) {
+    head["content-length"] = Buffer.byteLength(payload);
+    response.writeHead(status, head);
     response.end(payload);
   } else {
-    response.writeHead(status, merged);
+    response.writeHead(status, head);
     response.end();
   }
   return undefined;
 }
 
-/** `[payload, content-type]`; undefined payload means an empty body. */
-function encodeBody(body: unknown): [string | Uint8Array | undefined, string | undefined] {
-  if (body === undefined) return [undefined, undefined];
-  if (typeof body === "string") return [body, TEXT_TYPE];
-  if (body instanceof Uint8Array) return [body, BYTES_TYPE];
-  const value = body instanceof JsonBody ? body.value : body;
-  return [stringifyJson(value), JSON_TYPE];
+/** The bytes or text to send; undefined means an empty body. */
+function encodePayload(body: unknown): string | Uint8Array | undefined {
+  if (body === undefined || typeof body === "string" || body instanceof Uint8Array) return body;
+  return stringifyJson(body instanceof JsonBody ? body.value : body);
+}
+
+function contentTypeOf(body: unknown): string {
+  if (typeof body === "string") return TEXT_TYPE;
+  if (body instanceof Uint8Array) return BYTES_TYPE;
+  return JSON_TYPE;
 }
 
 function stringifyJson(value: unknown): string {
@@ -93,11 +101,6 @@ function isStreamable(body: unknown): body is AsyncIterable<unknown> | Readable 
     body instanceof Readable ||
     (typeof body === "object" && body !== null && Symbol.asyncIterator in body)
   );
-}
-
-function hasHeader(headers: OutgoingHttpHeaders | undefined, name: string): boolean {
-  if (!headers) return false;
-  return Object.keys(headers).some((key) => key.toLowerCase() === name);
 }
 
 /** Handlers may return a WHATWG Response, as in Hono; its body is streamed. */
