@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { answerClientError } from "./http/client-error.js";
+import { ConnectionRegistry } from "./http/connections.js";
 import { HttpError } from "./http/http-error.js";
 import { HttpResponse } from "./http/http-response.js";
 import { type Middleware, runMiddleware } from "./http/middleware.js";
@@ -76,6 +77,9 @@ export class App {
   private readonly requestContext: RequestContext;
   /** Requests whose handler or stream has not finished, with the promise that says when. */
   private readonly inFlight = new Map<SluiceRequest, Promise<void>>();
+  private readonly connections = new ConnectionRegistry();
+  /** The pending or settled `listen()`, so that `close()` during it still closes the server. */
+  private starting: Promise<ListeningServer> | undefined;
   private listening: ListeningServer | undefined;
   private closing: Promise<void> | undefined;
 
@@ -174,9 +178,18 @@ export class App {
 
   async listen(options: ListenOptions = {}): Promise<ListeningServer> {
     if (this.closing) throw new Error("The app has been closed; create a new App to listen again");
-    if (this.listening) throw new Error(`The app is already listening on ${this.listening.url}`);
-    const server = this.createServer();
-    this.listening = await listenOn(server, options, this);
+    if (this.starting) {
+      throw new Error(
+        `The app is already listening${this.listening ? ` on ${this.listening.url}` : ""}`,
+      );
+    }
+    this.starting = listenOn(this.createServer(), options, this);
+    try {
+      this.listening = await this.starting;
+    } catch (error) {
+      this.starting = undefined;
+      throw error;
+    }
     this.logger.info({ url: this.listening.url }, "listening");
     return this.listening;
   }
@@ -196,15 +209,24 @@ export class App {
   }
 
   private async shutdown(timeout: number): Promise<void> {
-    const server = this.listening?.server;
+    const deadline = Date.now() + timeout;
+    const listening = await this.starting?.catch(() => undefined);
+    const server = listening?.server;
     const serverClosed = server
       ? new Promise<void>((resolve) => server.close(() => resolve()))
       : undefined;
     for (const request of this.inFlight.keys()) request.abort("app-closing");
-    await settleWithin([...this.inFlight.values()], timeout);
-    server?.closeAllConnections();
-    await serverClosed;
-    this.listening?.detachSignals();
+    await settleWithin([...this.inFlight.values()], deadline - Date.now());
+    if (serverClosed) {
+      // Responses already handed to their sockets may still be on their way: wait for their
+      // connections to go idle (and close them as they do), up to the deadline.
+      const sweep = setInterval(() => this.connections.closeIdle(), 50);
+      await settleWithin([serverClosed], deadline - Date.now());
+      clearInterval(sweep);
+      this.connections.destroyAll();
+      await serverClosed;
+    }
+    listening?.detachSignals();
     this.logger.info("closed");
   }
 
@@ -219,6 +241,7 @@ export class App {
       },
       this.handle,
     );
+    this.connections.attach(server);
     server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) =>
       answerClientError(error, socket, this.logger),
     );
@@ -246,6 +269,16 @@ export class App {
   }
 
   private fail(request: SluiceRequest, error: unknown): void {
+    const abortedBecause = request.abortedBecause;
+    if (abortedBecause && !(error instanceof HttpError)) {
+      // Most likely the handler's own reaction to req.signal, not a crash.
+      if (abortedBecause === "client-disconnected") {
+        request.log.debug({ err: error }, "handler stopped after the client left");
+        request.response.destroy();
+        return;
+      }
+      error = new HttpError(503, "The server is shutting down", undefined, { cause: error });
+    }
     sendError(request, request.response, error, this.closingHeaders(request));
   }
 
@@ -315,7 +348,7 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 }
 
 async function settleWithin(promises: Promise<unknown>[], timeout: number): Promise<void> {
-  if (promises.length === 0) return;
+  if (promises.length === 0 || timeout <= 0) return;
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, timeout);

@@ -2,10 +2,11 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { connect } from "node:net";
 import { describe, test } from "node:test";
-import { StreamingResponse } from "../src/index.js";
+import { App, StreamingResponse } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
 import { gate } from "./fixtures/gate.js";
-import { quietApp, sleep, waitFor } from "./helpers.js";
+import { capturedLogger, quietApp, sleep, waitFor } from "./helpers.js";
+import { portOf } from "./raw-http.js";
 
 describe("app.close()", () => {
   test("aborts in-flight streams: producers run finally, clients see the stream cut, close resolves", async () => {
@@ -120,6 +121,74 @@ describe("app.close()", () => {
     assert.equal(first.server, server.server);
     await assert.rejects(quietApp().listen({ port: server.port, host: "127.0.0.1" }), /EADDRINUSE/);
     await first.close();
+  });
+});
+
+describe("app.close() edge cases", () => {
+  test("close() while listen() is still starting leaves no server listening", async () => {
+    const app = quietApp();
+    app.get("/", () => "hi");
+    const listening = app.listen({ port: 0, host: "127.0.0.1" });
+    const closed = app.close();
+    const server = await listening;
+    await closed;
+    assert.equal(server.server.listening, false);
+  });
+
+  test("a large response already handed to a slow reader is delivered whole before the timeout", async () => {
+    const app = quietApp();
+    const size = 8 * 1024 * 1024;
+    app.get("/big", () => Buffer.alloc(size, 66));
+    const client = await TestClient.start(app);
+    const stream = await client.stream("GET", "/big");
+    const closing = app.close({ timeout: 5000 });
+    let received = 0;
+    for await (const chunk of stream.chunks()) {
+      received += chunk.length;
+      await sleep(1); // a reader slower than the server
+    }
+    assert.equal(received, size);
+    await closing;
+    await client.close();
+  });
+
+  test("a handler that stops on req.signal while the app closes gets 503, logged as no crash", async () => {
+    const { logger, lines } = capturedLogger();
+    const app = new App({ logger });
+    app.get("/wait", async (req) => {
+      await sleep(10_000, undefined, { signal: req.signal });
+      return "never";
+    });
+    const client = await TestClient.start(app);
+    const pending = client.get("/wait");
+    await sleep(50);
+    await app.close({ timeout: 2000 });
+    const res = await pending;
+    assert.equal(res.statusCode, 503);
+    assert.equal(res.headers.connection, "close");
+    assert.equal(lines.filter((line) => line.level >= 50).length, 0, "nothing logged as an error");
+    await client.close();
+  });
+
+  test("a handler that stops on req.signal after the client left logs no error", async () => {
+    const { logger, lines } = capturedLogger();
+    const app = new App({ logger });
+    let stopped = false;
+    app.get("/wait", async (req) => {
+      try {
+        await sleep(10_000, undefined, { signal: req.signal });
+      } finally {
+        stopped = true;
+      }
+    });
+    await using client = await TestClient.start(app);
+    const socket = connect(portOf(client.url), "127.0.0.1");
+    socket.write("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n");
+    await sleep(50);
+    socket.destroy();
+    await waitFor(() => stopped, "the handler to stop");
+    await sleep(20);
+    assert.equal(lines.filter((line) => line.level >= 50).length, 0, "nothing logged as an error");
   });
 });
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { describe, test } from "node:test";
-import { HttpError } from "../src/index.js";
+import { HttpError, StreamingResponse } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
 import { quietApp, sleep, waitFor } from "./helpers.js";
 import { portOf, rawExchange } from "./raw-http.js";
@@ -154,6 +154,29 @@ describe("malformed requests and slow clients", () => {
     const answer = await rawExchange(port, "GARBAGE\r\n\r\n");
     assert.match(answer, /^HTTP\/1\.1 400 Bad Request/);
     assert.equal((await client.get("/id")).statusCode, 200);
+  });
+
+  test("garbage pipelined behind a streaming response cuts it, and never lands inside its body", async () => {
+    const app = quietApp();
+    app.get(
+      "/ticks",
+      (req) =>
+        new StreamingResponse(
+          (async function* () {
+            for (let i = 0; !req.signal.aborted; i++) {
+              yield `tick ${i}\n`;
+              await sleep(10);
+            }
+          })(),
+        ),
+    );
+    await using client = await TestClient.start(app);
+    const answer = await rawExchange(
+      portOf(client.url),
+      "GET /ticks HTTP/1.1\r\nHost: x\r\n\r\nNOT HTTP AT ALL\r\n\r\n",
+    );
+    assert.match(answer, /^HTTP\/1\.1 200 /);
+    assert.doesNotMatch(answer, /400 Bad Request/);
   });
 
   test("oversized request headers get 431", async () => {

@@ -84,6 +84,14 @@ describe("routing", () => {
     assert.equal(res.json<{ error: string }>().error, "Method Not Allowed");
   });
 
+  test("Allow lists the methods of every route whose pattern matches the path", async () => {
+    await using client = await TestClient.start(routedApp());
+    // GET /users/new is static; POST /users/:id also matches this path.
+    const res = await client.put("/users/new");
+    assert.equal(res.statusCode, 405);
+    assert.equal(res.headers.allow, "GET, POST, HEAD");
+  });
+
   test("OPTIONS on a known path without an OPTIONS route answers 204 with Allow", async () => {
     await using client = await TestClient.start(routedApp());
     const res = await client.request("OPTIONS", "/users/1");

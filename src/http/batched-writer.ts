@@ -3,6 +3,8 @@ import type { StreamChunk } from "./streaming-response.js";
 
 /** Past this many pending bytes a batch is written at once instead of at the end of the tick. */
 const MAX_BATCH_BYTES = 64 * 1024;
+/** Buffers at least this large on average are written as they are (corked), not copied. */
+const COPY_BELOW_AVERAGE_BYTES = 4096;
 
 /**
  * Collects the chunks produced within one tick and writes them as one chunk of the response:
@@ -10,15 +12,20 @@ const MAX_BATCH_BYTES = 64 * 1024;
  * row, while a chunk produced alone is still written in the same tick it was produced.
  */
 export class BatchedWriter {
-  /** True after a write returned false: the producer must wait for 'drain'. */
-  needsDrain = false;
+  /** A failure of a write made outside the producer's loop (end-of-tick flush). */
+  failure: unknown;
   private pending: StreamChunk[] = [];
   private pendingBytes = 0;
   private pendingAllStrings = true;
   private flushScheduled = false;
   private readonly scheduledFlush = () => {
     this.flushScheduled = false;
-    this.flush();
+    try {
+      this.flush();
+    } catch (error) {
+      this.failure ??= error;
+      this.response.destroy();
+    }
   };
 
   constructor(private readonly response: ServerResponse) {}
@@ -42,18 +49,21 @@ export class BatchedWriter {
 
   flush(): void {
     if (this.pending.length === 0) return;
-    const allStrings = this.pendingAllStrings;
-    const batch = this.takeBatch();
     const { response } = this;
+    const allStrings = this.pendingAllStrings;
+    const averageBytes = this.pendingBytes / this.pending.length;
+    const batch = this.takeBatch();
     if (response.destroyed || response.writableEnded) return;
-    if (allStrings) {
-      if (!response.write((batch as string[]).join(""))) this.needsDrain = true;
-      return;
+    if (batch.length === 1) response.write(batch[0]);
+    else if (allStrings) response.write((batch as string[]).join(""));
+    else if (averageBytes < COPY_BELOW_AVERAGE_BYTES)
+      response.write(Buffer.concat(batch.map(asBytes)));
+    else {
+      // Large buffers are not copied: corked writes leave the socket as one writev.
+      response.cork();
+      for (const chunk of batch) response.write(chunk);
+      response.uncork();
     }
-    // Bytes are not copied into one buffer: corked writes leave the socket as one writev.
-    response.cork();
-    for (const chunk of batch) if (!response.write(chunk)) this.needsDrain = true;
-    response.uncork();
   }
 
   /**
@@ -86,4 +96,8 @@ export class BatchedWriter {
     this.pendingAllStrings = true;
     return pending;
   }
+}
+
+function asBytes(chunk: StreamChunk): Uint8Array {
+  return typeof chunk === "string" ? Buffer.from(chunk) : chunk;
 }

@@ -26,7 +26,9 @@ export function answerClientError(
     { code: error.code, message: error.message },
     "rejected a malformed or slow request",
   );
-  if (error.code === "ECONNRESET" || !socket.writable) {
+  // A response already under way on this connection must not get a status line in its body.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (error.code === "ECONNRESET" || !socket.writable || inFlight?.headersSent) {
     socket.destroy();
     return;
   }

@@ -3,7 +3,7 @@ import { setImmediate as nextMacrotask } from "node:timers/promises";
 import { BatchedWriter } from "./batched-writer.js";
 import { mergeHeaders } from "./headers.js";
 import type { SluiceRequest } from "./request.js";
-import { closeSource, openSource, type SourceIterator } from "./stream-source.js";
+import { cancelSource, openSource, type SourceIterator } from "./stream-source.js";
 import type { StreamChunk, StreamingResponse } from "./streaming-response.js";
 
 const STREAM_DEFAULT_HEADERS = {
@@ -27,41 +27,47 @@ export async function pumpStream<T>(
   extraHeaders: Record<string, string>,
 ): Promise<void> {
   const source = openSource(stream.source);
-  response.writeHead(
-    stream.statusCode,
-    mergeHeaders(STREAM_DEFAULT_HEADERS, stream.headers, extraHeaders),
-  );
-  response.flushHeaders();
+  let cancelled: Promise<void> | undefined;
+  const cancel = () => {
+    cancelled ??= cancelSource(source, (error) =>
+      request.log.warn({ err: error }, "stream producer failed while being cancelled"),
+    );
+    return cancelled;
+  };
+  try {
+    const headers = mergeHeaders(STREAM_DEFAULT_HEADERS, stream.headers, extraHeaders);
+    response.writeHead(stream.statusCode, headers);
+    response.flushHeaders();
+  } catch (error) {
+    await cancel(); // a Readable holding a file must not leak when the head is refused
+    throw error;
+  }
+  if (request.method === "HEAD") {
+    await cancel();
+    response.end();
+    return;
+  }
 
   const signal = request.signal;
   const writer = new BatchedWriter(response);
-  let sourceClosed: Promise<void> | undefined;
-  const stop = () => {
-    sourceClosed ??= closeSource(source, (error) =>
-      request.log.warn({ err: error }, "stream producer failed while being closed"),
-    );
-  };
   let failed = false;
-  if (request.method !== "HEAD") {
-    signal.addEventListener("abort", stop, { once: true });
-    try {
-      await pullAll(source, writer, response, signal, stream.encode);
-      writer.flush();
-    } catch (error) {
-      failed = true;
-      if (!signal.aborted)
-        request.log.error({ err: error }, "stream producer failed; response aborted");
-    } finally {
-      signal.removeEventListener("abort", stop);
-    }
+  signal.addEventListener("abort", cancel, { once: true });
+  try {
+    await pullAll(source, writer, response, signal, stream.encode);
+    writer.flush();
+  } catch (error) {
+    failed = true;
+    if (!signal.aborted)
+      request.log.error({ err: error }, "stream producer failed; response aborted");
+  } finally {
+    signal.removeEventListener("abort", cancel);
   }
-  stop();
-  await sourceClosed;
-  if (failed || signal.aborted) writer.abort();
+  await cancel();
+  if (failed || signal.aborted || response.destroyed) writer.abort();
   else if (!response.writableEnded) response.end();
 }
 
-/** Pulls until the source is done or the signal aborts. */
+/** Pulls until the source is done, the signal aborts or the response is gone. */
 async function pullAll<T>(
   source: SourceIterator<T>,
   writer: BatchedWriter,
@@ -69,19 +75,19 @@ async function pullAll<T>(
   signal: AbortSignal,
   encode: ((item: T) => StreamChunk) | undefined,
 ): Promise<void> {
-  const toChunk = encode ?? asChunk;
-  while (!signal.aborted) {
-    if (writer.needsDrain) {
+  const toChunk = encode ? (item: T) => asChunk(encode(item)) : asChunk;
+  while (!signal.aborted && !response.destroyed) {
+    if (response.writableNeedDrain) {
       await drainOrAbort(response, signal);
-      writer.needsDrain = false;
       continue;
     }
     const step = source.sync ? source.iterator.next() : await source.iterator.next();
-    if (step.done || signal.aborted) return;
+    if (step.done || signal.aborted) break;
     const flushed = writer.push(toChunk(step.value as T));
     // A producer that never awaits real I/O must not starve the other connections.
-    if (flushed && !writer.needsDrain) await nextMacrotask();
+    if (flushed && !response.writableNeedDrain) await nextMacrotask();
   }
+  if (writer.failure) throw writer.failure;
 }
 
 function asChunk(item: unknown): StreamChunk {

@@ -137,9 +137,9 @@ export class SluiceRequest {
     this.controller?.abort(this.abortReason);
   }
 
-  /** @internal */
-  get aborted(): boolean {
-    return this.abortReason !== undefined;
+  /** @internal why the signal aborted, if it did. */
+  get abortedBecause(): RequestAbortedError["reason"] | undefined {
+    return this.abortReason?.reason;
   }
 
   private connectionLost(): boolean {

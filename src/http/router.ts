@@ -69,13 +69,11 @@ export class Router<T> {
     const segments = rawPath.split("/").slice(1);
     if (encoded)
       for (let i = 0; i < segments.length; i++) segments[i] = decodeURIComponent(segments[i]);
-    const found: FoundState<T> = { firstPathNode: undefined };
+    const found: FoundState<T> = { pathNodes: [] };
     const match = walk(this.root, segments, 0, methods, {}, found);
     if (match) return { kind: "found", match };
-    if (found.firstPathNode) {
-      const allowed = allowedMethods(found.firstPathNode, ignore);
-      if (allowed.length > 0) return { kind: "method-not-allowed", allowed };
-    }
+    const allowed = allowedMethods(found.pathNodes, ignore);
+    if (allowed.length > 0) return { kind: "method-not-allowed", allowed };
     return { kind: "not-found" };
   }
 
@@ -93,8 +91,9 @@ export class Router<T> {
   }
 }
 
+/** Every route node whose pattern matched the path, whatever its methods: for `Allow`. */
 interface FoundState<T> {
-  firstPathNode: RouteNode<T> | undefined;
+  pathNodes: RouteNode<T>[];
 }
 
 function walk<T>(
@@ -137,7 +136,7 @@ function terminal<T>(
   found: FoundState<T>,
 ): RouteMatch<T> | undefined {
   if (node.byMethod.size === 0) return undefined;
-  found.firstPathNode ??= node;
+  if (!found.pathNodes.includes(node)) found.pathNodes.push(node);
   const value = pickMethod(node, methods);
   return value === undefined ? undefined : { value, params };
 }
@@ -150,10 +149,15 @@ function pickMethod<T>(node: RouteNode<T>, methods: readonly string[]): T | unde
   return node.byMethod.get("*");
 }
 
-function allowedMethods<T>(node: RouteNode<T>, ignore?: (method: string) => boolean): string[] {
-  const allowed = [...node.byMethod.keys()].filter((method) => !ignore?.(method));
-  if (allowed.includes("GET") && !allowed.includes("HEAD")) allowed.push("HEAD");
-  return allowed;
+function allowedMethods<T>(nodes: RouteNode<T>[], ignore?: (method: string) => boolean): string[] {
+  const allowed = new Set<string>();
+  for (const node of nodes) {
+    for (const method of node.byMethod.keys()) {
+      if (method !== "*" && !ignore?.(method)) allowed.add(method);
+    }
+  }
+  if (allowed.has("GET")) allowed.add("HEAD");
+  return [...allowed];
 }
 
 function splitRoutePath(path: string): string[] {

@@ -14,8 +14,10 @@ export function sendError(
   extraHeaders: Record<string, string>,
 ): void {
   const httpError = error instanceof HttpError ? error : undefined;
-  if (!httpError || httpError.status >= 500) {
+  if (!httpError) {
     request.log.error({ err: error }, "request failed");
+  } else if (httpError.status >= 500) {
+    request.log.warn({ status: httpError.status, message: httpError.message }, "request refused");
   } else {
     request.log.debug({ status: httpError.status, message: httpError.message }, "request refused");
   }

@@ -1,34 +1,73 @@
+import { Readable } from "node:stream";
+import type { ReadableStream } from "node:stream/web";
 import type { StreamSource } from "./streaming-response.js";
 
-/** A sync or async iterator, kept apart so sync producers are pulled without an await each. */
-export type SourceIterator<T> =
+/**
+ * A producer being pulled. Sync iterators are kept apart so they are pulled without an await
+ * per item. `cancel()` stops the producer even while a pull is pending where the source
+ * allows it: a Readable is destroyed and a web stream cancelled (their iterators' `return()`
+ * would wait behind the pending read); an iterator gets `return()`, so a generator's
+ * `finally` runs.
+ */
+export type SourceIterator<T> = (
   | { sync: true; iterator: Iterator<T> }
-  | { sync: false; iterator: AsyncIterator<T> };
+  | { sync: false; iterator: AsyncIterator<T> }
+) & { cancel(): Promise<unknown> };
 
 export function openSource<T>(source: StreamSource<T>): SourceIterator<T> {
   if (typeof source === "string" || source instanceof Uint8Array) {
-    return { sync: true, iterator: [source as T][Symbol.iterator]() };
+    return fromSyncIterator([source as T][Symbol.iterator]());
   }
+  if (source instanceof Readable) return fromReadable(source);
+  if (isWebStream<T>(source)) return fromWebStream(source);
   const candidate = source as Partial<AsyncIterable<T> & Iterable<T>>;
   const asyncIterate = candidate[Symbol.asyncIterator];
   if (typeof asyncIterate === "function") {
-    return { sync: false, iterator: asyncIterate.call(candidate) };
+    const iterator = asyncIterate.call(candidate);
+    return { sync: false, iterator, cancel: async () => iterator.return?.() };
   }
   const iterate = candidate[Symbol.iterator];
-  if (typeof iterate === "function") return { sync: true, iterator: iterate.call(candidate) };
+  if (typeof iterate === "function") return fromSyncIterator(iterate.call(candidate));
   throw new TypeError(
     "A stream source must be an AsyncIterable, an Iterable, a Readable or a ReadableStream",
   );
 }
 
-/** Calls `return()` so a generator's `finally` runs; its own failure is reported, not thrown. */
-export async function closeSource<T>(
+/** Cancels a source; its own failure is reported, never thrown. */
+export async function cancelSource<T>(
   source: SourceIterator<T>,
   onError: (error: unknown) => void,
 ): Promise<void> {
   try {
-    await source.iterator.return?.();
+    await source.cancel();
   } catch (error) {
     onError(error);
   }
+}
+
+function fromSyncIterator<T>(iterator: Iterator<T>): SourceIterator<T> {
+  return { sync: true, iterator, cancel: async () => iterator.return?.() };
+}
+
+function fromReadable<T>(readable: Readable): SourceIterator<T> {
+  const iterator = readable[Symbol.asyncIterator]() as AsyncIterator<T>;
+  return {
+    sync: false,
+    iterator,
+    cancel: async () => {
+      readable.destroy();
+    },
+  };
+}
+
+function fromWebStream<T>(stream: ReadableStream<T>): SourceIterator<T> {
+  const reader = stream.getReader();
+  const iterator: AsyncIterator<T> = {
+    next: () => reader.read() as Promise<IteratorResult<T>>,
+  };
+  return { sync: false, iterator, cancel: () => reader.cancel() };
+}
+
+function isWebStream<T>(source: unknown): source is ReadableStream<T> {
+  return typeof (source as ReadableStream<T>).getReader === "function";
 }
