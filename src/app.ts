@@ -190,6 +190,7 @@ export class App {
       this.starting = undefined;
       throw error;
     }
+    if (this.closing) throw new Error("The app was closed while it was starting to listen");
     this.logger.info({ url: this.listening.url }, "listening");
     return this.listening;
   }
@@ -270,10 +271,10 @@ export class App {
 
   private fail(request: SluiceRequest, error: unknown): void {
     const abortedBecause = request.abortedBecause;
-    if (abortedBecause && !(error instanceof HttpError)) {
-      // Most likely the handler's own reaction to req.signal, not a crash.
+    if (abortedBecause && isAbortError(error, request)) {
+      // The handler's own reaction to req.signal, not a crash.
       if (abortedBecause === "client-disconnected") {
-        request.log.debug({ err: error }, "handler stopped after the client left");
+        request.log.debug("handler stopped after the client left");
         request.response.destroy();
         return;
       }
@@ -288,11 +289,20 @@ export class App {
    */
   private track(request: SluiceRequest, done: Promise<void>): void {
     const { response } = request;
-    response.once("close", () => {
+    const socket = request.raw.socket;
+    // The socket too: a pipelined request's response is not attached to it yet and would
+    // never hear that the client left.
+    const onGone = () => {
       if (!response.writableFinished) request.abort("client-disconnected");
-    });
+    };
+    response.once("close", onGone);
+    socket.once("close", onGone);
     this.inFlight.set(request, done);
-    done.then(() => this.inFlight.delete(request));
+    done.then(() => {
+      this.inFlight.delete(request);
+      response.off("close", onGone);
+      socket.off("close", onGone);
+    });
   }
 
   private lookup(request: SluiceRequest): LookupResult<Route> {
@@ -341,6 +351,12 @@ function methodsToTry(method: string): readonly string[] {
     singleMethods.set(method, methods);
   }
   return methods;
+}
+
+/** An error thrown because the request's signal aborted (the reason itself, or an AbortError). */
+function isAbortError(error: unknown, request: SluiceRequest): boolean {
+  if (error === request.signal.reason) return true;
+  return error instanceof Error && error.name === "AbortError";
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

@@ -130,9 +130,9 @@ describe("app.close() edge cases", () => {
     app.get("/", () => "hi");
     const listening = app.listen({ port: 0, host: "127.0.0.1" });
     const closed = app.close();
-    const server = await listening;
+    await assert.rejects(listening, /closed while it was starting/);
     await closed;
-    assert.equal(server.server.listening, false);
+    assert.equal(app.server?.listening, false);
   });
 
   test("a large response already handed to a slow reader is delivered whole before the timeout", async () => {
@@ -167,6 +167,22 @@ describe("app.close() edge cases", () => {
     assert.equal(res.statusCode, 503);
     assert.equal(res.headers.connection, "close");
     assert.equal(lines.filter((line) => line.level >= 50).length, 0, "nothing logged as an error");
+    await client.close();
+  });
+
+  test("a real error during shutdown is still a logged 500, not hidden as a 503", async () => {
+    const { logger, lines } = capturedLogger();
+    const app = new App({ logger });
+    app.get("/buggy", async (req) => {
+      await new Promise((resolve) => req.signal.addEventListener("abort", resolve));
+      throw new TypeError("a real bug");
+    });
+    const client = await TestClient.start(app);
+    const pending = client.get("/buggy");
+    await sleep(50);
+    await app.close({ timeout: 2000 });
+    assert.equal((await pending).statusCode, 500);
+    assert.ok(lines.some((line) => line.level === 50 && line.err?.message === "a real bug"));
     await client.close();
   });
 

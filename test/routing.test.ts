@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import { HttpResponse } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
 import { quietApp } from "./helpers.js";
+import { portOf, rawExchange } from "./raw-http.js";
 
 function routedApp() {
   const app = quietApp();
@@ -118,6 +119,16 @@ describe("routing", () => {
     const res = await client.get("/users/%E0%A4%A");
     assert.equal(res.statusCode, 400);
     assert.match(res.json<{ message: string }>().message, /percent-encoding/);
+  });
+
+  test("an absolute-form request target is routed by its path", async () => {
+    await using client = await TestClient.start(routedApp());
+    const answer = await rawExchange(
+      portOf(client.url),
+      "GET http://127.0.0.1/users/7?q=abs HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    );
+    assert.match(answer, /^HTTP\/1\.1 200 /);
+    assert.match(answer, /"id":"7","q":"abs"/);
   });
 
   test("trailing slash is a different path", async () => {

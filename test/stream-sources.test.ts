@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { createReadStream, type ReadStream } from "node:fs";
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -134,6 +135,90 @@ describe("Readable and web stream sources are cancelled when nobody will read th
     const fdsAfter = (await readdir("/proc/self/fd")).length;
     assert.ok(fdsAfter - fdsBefore < 5, `open descriptors grew by ${fdsAfter - fdsBefore}`);
     assert.equal((await client.get("/file")).text(), "file contents\n");
+  });
+});
+
+describe("failures and fairness", () => {
+  test("a failed stream is cut at once, even when the producer's finally is slow", async () => {
+    const app = quietApp();
+    let finallyDone = false;
+    app.get(
+      "/fails",
+      () =>
+        new StreamingResponse(
+          (async function* () {
+            try {
+              for (let i = 0; ; i++) yield i;
+            } finally {
+              await sleep(2000);
+              finallyDone = true;
+            }
+          })(),
+          {
+            encode: (i: number) => {
+              if (i === 2) throw new Error("row 2 is broken");
+              return `${i}\n`;
+            },
+          },
+        ),
+    );
+    await using client = await TestClient.start(app);
+    const started = performance.now();
+    const stream = await client.stream("GET", "/fails");
+    await assert.rejects(stream.text());
+    assert.ok(performance.now() - started < 1000, "the client waited for the producer's finally");
+    assert.equal(finallyDone, false);
+  });
+
+  test("a producer of empty chunks does not freeze the other connections", async () => {
+    const app = quietApp();
+    let producerDoneAt = 0;
+    app.get(
+      "/filtered",
+      () =>
+        new StreamingResponse(
+          (function* () {
+            for (let i = 0; i < 20_000_000; i++) yield i % 5_000_000 === 0 ? "kept\n" : "";
+            producerDoneAt = performance.now();
+          })(),
+        ),
+    );
+    app.get("/ping", () => "pong");
+    await using client = await TestClient.start(app);
+    const stream = await client.stream("GET", "/filtered");
+    await sleep(20);
+    const ping = await client.get("/ping");
+    const pongAt = performance.now();
+    assert.equal(ping.text(), "pong");
+    assert.equal((await stream.text()).split("\n").length - 1, 4);
+    assert.ok(pongAt < producerDoneAt, "the ping waited for the whole producer");
+  });
+
+  test("an HTTP/1.0 peer (no chunked framing) sees a cut stream as a reset, not a clean end", async () => {
+    const app = quietApp();
+    app.get("/ok", () => new StreamingResponse(["a\n", "b\n"]));
+    app.get(
+      "/fails",
+      () =>
+        new StreamingResponse(
+          (async function* () {
+            yield "a\n";
+            await sleep(10);
+            throw new Error("broken");
+          })(),
+        ),
+    );
+    await using client = await TestClient.start(app);
+    const ending = (path: string) =>
+      new Promise<string>((resolve) => {
+        const socket = connect(portOf(client.url), "127.0.0.1");
+        socket.on("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? "error"));
+        socket.on("end", () => resolve("clean end"));
+        socket.resume();
+        socket.write(`GET ${path} HTTP/1.0\r\n\r\n`);
+      });
+    assert.equal(await ending("/ok"), "clean end");
+    assert.equal(await ending("/fails"), "ECONNRESET");
   });
 });
 

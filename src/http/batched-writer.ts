@@ -75,17 +75,17 @@ export class BatchedWriter {
     const { response } = this;
     if (response.destroyed) return;
     if (this.pending.length === 0 || response.writableEnded) {
-      response.destroy();
+      cutShort(response);
       return;
     }
-    const timer = setTimeout(() => response.destroy(), graceMs);
+    const timer = setTimeout(() => cutShort(response), graceMs);
     timer.unref();
     const batch = this.takeBatch();
     const last = batch.pop() as StreamChunk;
     for (const chunk of batch) response.write(chunk);
     response.write(last, () => {
       clearTimeout(timer);
-      response.destroy();
+      cutShort(response);
     });
   }
 
@@ -96,6 +96,20 @@ export class BatchedWriter {
     this.pendingAllStrings = true;
     return pending;
   }
+}
+
+/**
+ * Ends a response that did not complete. Chunked and Content-Length bodies show the peer it
+ * is short; a body delimited by the end of the connection (HTTP/1.0 peers, such as nginx's
+ * default upstream) would look complete after a FIN, so that connection is reset instead.
+ */
+export function cutShort(response: ServerResponse): void {
+  const framed =
+    (response as ServerResponse & { chunkedEncoding?: boolean }).chunkedEncoding === true ||
+    response.hasHeader("content-length");
+  const socket = response.socket;
+  if (!framed && socket && !socket.destroyed) socket.resetAndDestroy();
+  else response.destroy();
 }
 
 function asBytes(chunk: StreamChunk): Uint8Array {

@@ -26,9 +26,10 @@ export function answerClientError(
     { code: error.code, message: error.message },
     "rejected a malformed or slow request",
   );
-  // A response already under way on this connection must not get a status line in its body.
-  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (error.code === "ECONNRESET" || !socket.writable || inFlight?.headersSent) {
+  // With a request still being answered on this connection (pipelining), a status line now
+  // would land inside that response or be taken as its answer: the connection is cut instead.
+  const answering = (socket as Socket & { _httpMessage?: unknown })._httpMessage;
+  if (error.code === "ECONNRESET" || !socket.writable || answering) {
     socket.destroy();
     return;
   }

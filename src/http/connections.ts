@@ -2,22 +2,27 @@ import type { Server } from "node:http";
 import type { Socket } from "node:net";
 
 type HttpSocket = Socket & { _httpMessage?: unknown };
+interface NodeConnectionsList {
+  idle(): { socket: HttpSocket }[];
+}
 
 /**
- * The open connections of a server, and which of them are idle. Node's own notion of idle
- * (used by `server.close()` and `closeIdleConnections()` on Node 20) counts a connection whose
- * request has been read as idle even while its response is still being sent, so closing the
- * server would cut responses in transfer. Here a connection is busy while Node has a response
- * attached to it, from the request's arrival until the response has been handed over.
+ * The open connections of a server, and which of them are idle. Node 20's own notion of idle
+ * (used by `server.close()` and `closeIdleConnections()`) counts a connection whose request
+ * has been read as idle even while its response is still being written, so closing the server
+ * would cut responses in transfer. Here a connection is idle only when Node sees no request
+ * on it (not even a half-received head) and no response is attached to it.
  */
 export class ConnectionRegistry {
   private readonly sockets = new Set<HttpSocket>();
+  private nodeConnections: (() => NodeConnectionsList | undefined) | undefined;
 
   attach(server: Server): void {
     server.on("connection", (socket: HttpSocket) => {
       this.sockets.add(socket);
       socket.once("close", () => this.sockets.delete(socket));
     });
+    this.nodeConnections = () => nodeConnectionsOf(server);
     // server.close() calls this first: make it spare connections that are still sending.
     server.closeIdleConnections = () => this.closeIdle();
   }
@@ -27,10 +32,21 @@ export class ConnectionRegistry {
   }
 
   closeIdle(): void {
-    for (const socket of this.sockets) if (!socket._httpMessage) socket.destroy();
+    const list = this.nodeConnections?.();
+    // Without Node's list (a future Node may rename it), fall back to "no response attached".
+    const candidates = list ? list.idle().map((connection) => connection.socket) : this.sockets;
+    for (const socket of candidates) if (!socket._httpMessage) socket.destroy();
   }
 
   destroyAll(): void {
     for (const socket of this.sockets) socket.destroy();
   }
+}
+
+function nodeConnectionsOf(server: Server): NodeConnectionsList | undefined {
+  const key = Object.getOwnPropertySymbols(server).find(
+    (symbol) => symbol.description === "http.server.connections",
+  );
+  const list = key ? (server as unknown as Record<symbol, NodeConnectionsList>)[key] : undefined;
+  return typeof list?.idle === "function" ? list : undefined;
 }

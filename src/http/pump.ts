@@ -6,6 +6,10 @@ import type { SluiceRequest } from "./request.js";
 import { cancelSource, openSource, type SourceIterator } from "./stream-source.js";
 import type { StreamChunk, StreamingResponse } from "./streaming-response.js";
 
+/** How long a producer that never waits on I/O may hold the event loop, checked every so often. */
+const MAX_BUSY_MS = 5;
+const PULLS_BETWEEN_CLOCK_CHECKS = 256;
+
 const STREAM_DEFAULT_HEADERS = {
   "content-type": "application/octet-stream",
   // Browsers hold back the first bytes of a text response to sniff its type, and nginx buffers
@@ -62,9 +66,10 @@ export async function pumpStream<T>(
   } finally {
     signal.removeEventListener("abort", cancel);
   }
-  await cancel();
+  // The client learns at once; a slow or stuck `finally` must not hold the response open.
   if (failed || signal.aborted || response.destroyed) writer.abort();
   else if (!response.writableEnded) response.end();
+  await cancel();
 }
 
 /** Pulls until the source is done, the signal aborts or the response is gone. */
@@ -76,16 +81,25 @@ async function pullAll<T>(
   encode: ((item: T) => StreamChunk) | undefined,
 ): Promise<void> {
   const toChunk = encode ? (item: T) => asChunk(encode(item)) : asChunk;
+  let pulls = 0;
+  let lastTurn = performance.now();
   while (!signal.aborted && !response.destroyed) {
     if (response.writableNeedDrain) {
       await drainOrAbort(response, signal);
+      lastTurn = performance.now();
       continue;
     }
     const step = source.sync ? source.iterator.next() : await source.iterator.next();
     if (step.done || signal.aborted) break;
     const flushed = writer.push(toChunk(step.value as T));
-    // A producer that never awaits real I/O must not starve the other connections.
-    if (flushed && !response.writableNeedDrain) await nextMacrotask();
+    // A producer that never awaits real I/O (or yields only empty chunks) must not starve
+    // the other connections: give the event loop a turn after a full batch or a few ms.
+    const busy =
+      ++pulls % PULLS_BETWEEN_CLOCK_CHECKS === 0 && performance.now() - lastTurn > MAX_BUSY_MS;
+    if ((flushed || busy) && !response.writableNeedDrain) {
+      await nextMacrotask();
+      lastTurn = performance.now();
+    }
   }
   if (writer.failure) throw writer.failure;
 }

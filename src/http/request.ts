@@ -61,7 +61,7 @@ export class SluiceRequest {
     this.id = id;
     this.responseHeaders = { "x-request-id": id };
     this.method = raw.method ?? "GET";
-    this.url = raw.url ?? "/";
+    this.url = originForm(raw.url ?? "/");
     const queryStart = this.url.indexOf("?");
     this.path = queryStart === -1 ? this.url : this.url.slice(0, queryStart);
   }
@@ -146,4 +146,13 @@ export class SluiceRequest {
     const socket = this.raw.socket;
     return !this.response.writableFinished && (socket === null || socket.destroyed);
   }
+}
+
+/** `http://host/path?q` (absolute-form, which HTTP/1.1 servers must accept) -> `/path?q`. */
+function originForm(target: string): string {
+  if (target.startsWith("/")) return target;
+  const match = /^https?:\/\/[^/?#]*/i.exec(target);
+  if (!match) return target;
+  const rest = target.slice(match[0].length);
+  return rest.startsWith("/") ? rest : `/${rest}`;
 }

@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import { connect, type Socket } from "node:net";
+import { describe, test } from "node:test";
+import { StreamingResponse } from "../src/index.js";
+import { TestClient } from "../src/testing/index.js";
+import { quietApp, sleep, waitFor } from "./helpers.js";
+import { portOf } from "./raw-http.js";
+
+function openSocket(port: number): { socket: Socket; received: () => string } {
+  const socket = connect(port, "127.0.0.1");
+  let received = "";
+  socket.setEncoding("latin1");
+  socket.on("data", (data: string) => {
+    received += data;
+  });
+  socket.on("error", () => {});
+  return { socket, received: () => received };
+}
+
+describe("pipelined requests", () => {
+  test("a client that leaves aborts the queued (pipelined) request too, within 1 s", async () => {
+    const app = quietApp();
+    const finished: string[] = [];
+    app.get(
+      "/stream/:n",
+      (req) =>
+        new StreamingResponse(
+          (async function* () {
+            try {
+              for (let i = 0; ; i++) {
+                yield `${req.params.n}:${i}\n`;
+                await sleep(5, undefined, { signal: req.signal });
+              }
+            } finally {
+              finished.push(req.params.n);
+            }
+          })(),
+        ),
+    );
+    await using client = await TestClient.start(app);
+    const { socket, received } = openSocket(portOf(client.url));
+    socket.write(
+      "GET /stream/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /stream/2 HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    await waitFor(() => received().includes("1:3"), "the first stream to flow");
+    socket.destroy();
+    await waitFor(() => finished.length === 2, "both producers to stop", 1000);
+    assert.deepEqual(finished.sort(), ["1", "2"]);
+  });
+
+  test("garbage pipelined behind a pending async answer is never taken as that answer", async () => {
+    const app = quietApp();
+    app.get("/slow", async () => {
+      await sleep(100);
+      return "slow answer";
+    });
+    await using client = await TestClient.start(app);
+    const { socket, received } = openSocket(portOf(client.url));
+    socket.write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\nBROKEN\x01 / HTTP/1.1\r\n\r\n");
+    await new Promise((resolve) => socket.once("close", resolve));
+    assert.doesNotMatch(received(), /^HTTP\/1\.1 400/);
+    assert.equal((await client.get("/slow")).text(), "slow answer");
+  });
+});
+
+describe("shutdown and keep-alive connections", () => {
+  test("a request whose head is half received when close() starts still gets an answer", async () => {
+    const app = quietApp();
+    app.get("/", () => "hello");
+    const client = await TestClient.start(app);
+    const { socket, received } = openSocket(portOf(client.url));
+    socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    await waitFor(() => received().includes("hello"), "the first answer");
+    socket.write("GET / HTTP/1.1\r\nHost: x\r\n"); // head not finished yet
+    await sleep(20);
+    const closing = app.close({ timeout: 2000 });
+    await sleep(100); // longer than the idle sweep
+    socket.write("\r\n");
+    await new Promise((resolve) => socket.once("close", resolve));
+    await closing;
+    const answers = received().match(/HTTP\/1\.1 \d+/g) ?? [];
+    assert.deepEqual(answers, ["HTTP/1.1 200", "HTTP/1.1 503"]);
+    assert.match(received(), /connection: close/i);
+    await client.close();
+  });
+});
