@@ -31,7 +31,7 @@ export interface AppOptions {
   maxHeaderSize?: number;
   /** Default grace period of `close()`, in ms. Default 10 s. */
   closeTimeout?: number;
-  /** Header a request id is read from and echoed in; false to always generate. */
+  /** Header a request id is read from and echoed in. false: never trust a client id (it is still echoed as x-request-id). */
   requestIdHeader?: string | false;
   /** Makes request ids when the client sent none. */
   generateRequestId?: () => string;
@@ -93,10 +93,14 @@ export class App {
       maxHeaderSize: options.maxHeaderSize ?? DEFAULTS.maxHeaderSize,
       closeTimeout: options.closeTimeout ?? DEFAULTS.closeTimeout,
     };
-    this.requestContext = { logger: this.logger, bodyLimit: this.settings.bodyLimit };
-    this.requestId = requestIdSource(
-      options.requestIdHeader ?? "x-request-id",
-      options.generateRequestId,
+    const idHeader = options.requestIdHeader ?? "x-request-id";
+    this.requestContext = {
+      logger: this.logger,
+      bodyLimit: this.settings.bodyLimit,
+      requestIdHeader: idHeader === false ? "x-request-id" : idHeader.toLowerCase(),
+    };
+    this.requestId = requestIdSource(idHeader, options.generateRequestId, (error) =>
+      this.logger.error({ err: error }, "generateRequestId failed; used a built-in id"),
     );
   }
 
@@ -260,7 +264,7 @@ export class App {
   /** Sends a result; a promise when it is a stream that goes on after this tick. */
   private respond(request: SluiceRequest, result: unknown): Promise<void> | undefined {
     try {
-      return sendResult(request, request.response, result, this.closingHeaders(request))?.catch(
+      return sendResult(request, request.response, result, this.finalHeaders(request))?.catch(
         (error) => this.fail(request, error),
       );
     } catch (error) {
@@ -280,7 +284,7 @@ export class App {
       }
       error = new HttpError(503, "The server is shutting down", undefined, { cause: error });
     }
-    sendError(request, request.response, error, this.closingHeaders(request));
+    sendError(request, request.response, error, this.finalHeaders(request));
   }
 
   /**
@@ -333,8 +337,13 @@ export class App {
     throw new HttpError(404, `No route for ${request.method} ${request.path}`);
   }
 
-  private closingHeaders(request: SluiceRequest): Record<string, string> {
-    if (this.closing) request.responseHeaders.connection = "close";
+  /**
+   * The request's response headers, plus `connection: close` while the app closes, or when a
+   * large unread body is still coming (closing beats reading it all to reuse the connection).
+   */
+  private finalHeaders(request: SluiceRequest): Record<string, string | string[]> {
+    if (this.closing || request.unreadBodyBlocksConnection)
+      request.responseHeaders.connection = "close";
     return request.responseHeaders;
   }
 }

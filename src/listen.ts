@@ -53,9 +53,13 @@ export async function listenOn(
   };
 }
 
-function defaultPort(): number {
-  const fromEnv = Number(process.env.PORT);
-  return Number.isInteger(fromEnv) && fromEnv >= 0 ? fromEnv : 3000;
+/** The PORT environment variable when it holds a port number (an empty one counts as unset), else 3000. */
+export function defaultPort(env: string | undefined = process.env.PORT): number {
+  const trimmed = env?.trim() ?? "";
+  const fromEnv = Number(trimmed);
+  return trimmed !== "" && Number.isInteger(fromEnv) && fromEnv >= 0 && fromEnv <= 65535
+    ? fromEnv
+    : 3000;
 }
 
 function urlHost(host: string): string {
@@ -64,27 +68,42 @@ function urlHost(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
 }
 
-/** First signal: graceful close then exit 0. A second one while closing: exit 1 at once. */
-function attachSignals(app: Closable): () => void {
-  let closing = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (closing) {
+/**
+ * Every app that asked for signal handling, served by one process-wide handler: the first
+ * signal closes them all gracefully and exits 0 once every close has settled (1 if one
+ * failed); a second signal while closing exits 1 at once.
+ */
+const signalApps = new Set<Closable>();
+let closingOnSignal = false;
+
+function onSignal(signal: NodeJS.Signals): void {
+  const apps = [...signalApps];
+  if (closingOnSignal) {
+    for (const app of apps)
       app.logger.error({ signal }, "second signal while closing; exiting now");
-      process.exit(1);
-    }
-    closing = true;
-    app.logger.info({ signal }, "closing gracefully");
-    app.close().then(
-      () => process.exit(0),
-      (error: Error) => {
-        app.logger.error({ err: error }, "graceful close failed");
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", onSignal);
-  process.on("SIGINT", onSignal);
+    process.exit(1);
+  }
+  closingOnSignal = true;
+  for (const app of apps) app.logger.info({ signal }, "closing gracefully");
+  Promise.allSettled(apps.map((app) => app.close())).then((outcomes) => {
+    outcomes.forEach((outcome, index) => {
+      if (outcome.status === "rejected") {
+        apps[index].logger.error({ err: outcome.reason }, "graceful close failed");
+      }
+    });
+    process.exit(outcomes.some((outcome) => outcome.status === "rejected") ? 1 : 0);
+  });
+}
+
+function attachSignals(app: Closable): () => void {
+  if (signalApps.size === 0) {
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  }
+  signalApps.add(app);
   return () => {
+    // An app closed on its own stops taking part, unless a signal is being handled.
+    if (closingOnSignal || !signalApps.delete(app) || signalApps.size > 0) return;
     process.off("SIGTERM", onSignal);
     process.off("SIGINT", onSignal);
   };

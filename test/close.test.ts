@@ -209,6 +209,33 @@ describe("app.close() edge cases", () => {
 });
 
 describe("handleSignals", () => {
+  test("two apps with handleSignals: SIGTERM waits for both graceful closes before exiting", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "test/fixtures/two-apps-signal.ts"], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let output = "";
+    child.stdout.on("data", (data) => {
+      output += data;
+    });
+    await waitFor(() => output.includes("port"), "the servers to listen", 10_000);
+    const { port } = JSON.parse(output.split("\n")[0]);
+    const socket = connect(port, "127.0.0.1");
+    socket.on("error", () => {});
+    let ticks = "";
+    socket.on("data", (data) => {
+      ticks += data;
+    });
+    socket.write("GET /ticks HTTP/1.1\r\nHost: x\r\n\r\n");
+    await waitFor(() => ticks.includes("tick"), "the stream to start", 5000);
+    const exited = new Promise<number | null>((resolve) =>
+      child.on("exit", (code) => resolve(code)),
+    );
+    child.kill("SIGTERM");
+    assert.equal(await exited, 0);
+    assert.match(output, /B finally done/);
+    socket.destroy();
+  });
+
   test("SIGTERM during a stream closes gracefully: the producer's finally runs, exit code 0", async () => {
     const child = spawn(process.execPath, ["--import", "tsx", "test/fixtures/signal-server.ts"], {
       stdio: ["ignore", "pipe", "inherit"],

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { HttpError, HttpResponse } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
-import { quietApp } from "./helpers.js";
+import { quietApp, sleep } from "./helpers.js";
 
 describe("middleware", () => {
   test("runs in order before the handler and passes state on", async () => {
@@ -109,6 +109,25 @@ describe("middleware", () => {
     app.get("/", () => "x");
     await using client = await TestClient.start(app);
     assert.equal((await client.get("/")).statusCode, 500);
+  });
+
+  test("a middleware that calls next() without returning it still answers with the handler's result or error", async () => {
+    const app = quietApp();
+    app.use((_req, next) => {
+      next(); // Koa habit: neither returned nor awaited
+    });
+    app.get("/ok", async () => {
+      await sleep(10);
+      return { late: true };
+    });
+    app.get("/boom", async () => {
+      await sleep(10);
+      throw new HttpError(418, "nope");
+    });
+    await using client = await TestClient.start(app);
+    assert.deepEqual((await client.get("/ok")).json(), { late: true });
+    assert.equal((await client.get("/boom")).statusCode, 418);
+    assert.equal((await client.get("/ok")).statusCode, 200, "the process is still up");
   });
 
   test("use() rejects what is not a function", () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { describe, test } from "node:test";
-import { HttpError, StreamingResponse } from "../src/index.js";
+import { HttpError, HttpResponse, StreamingResponse } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
 import { quietApp, sleep, waitFor } from "./helpers.js";
 import { portOf, rawExchange } from "./raw-http.js";
@@ -120,6 +120,123 @@ describe("request", () => {
     );
     const res = await client.get("/id", { headers: { "x-request-id": "ignored" } });
     assert.equal(res.headers["x-request-id"], "custom-1");
+  });
+});
+
+describe("bodies in awkward moments", () => {
+  test("reading the body after the client already left rejects at once (no hang)", async () => {
+    const app = quietApp();
+    let outcome = "";
+    app.post("/late", async (req) => {
+      await sleep(100); // the client leaves meanwhile
+      try {
+        await req.bytes();
+        outcome = "read";
+      } catch (error) {
+        outcome = (error as Error).message;
+      }
+    });
+    await using client = await TestClient.start(app);
+    const socket = connect(portOf(client.url), "127.0.0.1");
+    socket.write("POST /late HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc");
+    await sleep(30);
+    socket.destroy();
+    await waitFor(() => outcome !== "", "the body read to settle", 1000);
+    assert.match(outcome, /closed the connection/);
+  });
+
+  test("reading the body after answering is a clear error, not an empty body", async () => {
+    const app = quietApp();
+    let outcome = "";
+    app.post("/webhook", (req) => {
+      setTimeout(() => {
+        req.text().then(
+          (text) => {
+            outcome = `read ${JSON.stringify(text)}`;
+          },
+          (error: Error) => {
+            outcome = error.message;
+          },
+        );
+      }, 50);
+      return HttpResponse.empty(202);
+    });
+    await using client = await TestClient.start(app);
+    assert.equal((await client.post("/webhook", { body: "payload" })).statusCode, 202);
+    await waitFor(() => outcome !== "", "the late read to settle");
+    assert.match(outcome, /response was already sent/);
+  });
+
+  test("a handler that tolerates a 413 does not wedge the keep-alive connection", async () => {
+    const app = quietApp({ bodyLimit: 1024 });
+    app.post("/lenient", async (req) => ({ parsed: await req.json().catch(() => null) }));
+    await using client = await TestClient.start(app);
+    const socket = connect(portOf(client.url), "127.0.0.1");
+    let received = "";
+    socket.setEncoding("latin1");
+    socket.on("data", (data: string) => {
+      received += data;
+    });
+    socket.on("error", () => {});
+    socket.write("POST /lenient HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+    socket.write(`2000\r\n${"x".repeat(0x2000)}\r\n`);
+    await new Promise((resolve) => socket.once("close", resolve));
+    assert.match(received, /^HTTP\/1\.1 200 /);
+    assert.match(received, /connection: close/i);
+  });
+
+  test("a large body nobody reads is not read to its end: the connection closes after the answer", async () => {
+    const app = quietApp();
+    app.post("/ignore", () => "not reading that");
+    await using client = await TestClient.start(app);
+    const socket = connect(portOf(client.url), "127.0.0.1");
+    let received = "";
+    let written = 0;
+    socket.setEncoding("latin1");
+    socket.on("data", (data: string) => {
+      received += data;
+    });
+    socket.on("error", () => {});
+    const closed = new Promise((resolve) => socket.once("close", resolve));
+    socket.write("POST /ignore HTTP/1.1\r\nHost: x\r\nContent-Length: 268435456\r\n\r\n");
+    const block = Buffer.alloc(64 * 1024);
+    const pump = setInterval(() => {
+      if (!socket.destroyed && written < 256 * 1024 * 1024) {
+        socket.write(block);
+        written += block.length;
+      }
+    }, 1);
+    await closed;
+    clearInterval(pump);
+    assert.match(received, /^HTTP\/1\.1 200 /);
+    assert.ok(
+      written < 64 * 1024 * 1024,
+      `the client could send ${written} bytes before the close`,
+    );
+  });
+});
+
+describe("request ids, configured", () => {
+  test("a custom request id header is read and echoed under that name", async () => {
+    await using client = await TestClient.start(echoApp({ requestIdHeader: "X-Correlation-Id" }));
+    const res = await client.get("/id", { headers: { "x-correlation-id": "corr-1" } });
+    assert.equal(res.headers["x-correlation-id"], "corr-1");
+    assert.equal(res.json<{ id: string }>().id, "corr-1");
+  });
+
+  test("a generateRequestId that throws or returns an unsafe id falls back to a built-in id", async () => {
+    let calls = 0;
+    const generate = () => {
+      calls++;
+      if (calls === 1) throw new Error("id service down");
+      return "bad\nid";
+    };
+    await using client = await TestClient.start(echoApp({ generateRequestId: generate }));
+    for (let i = 0; i < 2; i++) {
+      const res = await client.get("/id");
+      assert.equal(res.statusCode, 200);
+      assert.match(String(res.headers["x-request-id"]), /^[\w.:@-]+$/);
+    }
   });
 });
 

@@ -86,6 +86,85 @@ describe("handler results", () => {
   });
 });
 
+describe("headers", () => {
+  test("set-cookie from the handler and from middleware are all sent", async () => {
+    const app = quietApp();
+    app.use(async (req, next) => {
+      req.setResponseHeader("Set-Cookie", "session=1; HttpOnly");
+      return next();
+    });
+    app.get("/", () => new HttpResponse("ok", { headers: { "set-cookie": ["a=1", "b=2"] } }));
+    await using client = await TestClient.start(app);
+    assert.deepEqual((await client.get("/")).headers["set-cookie"], [
+      "a=1",
+      "b=2",
+      "session=1; HttpOnly",
+    ]);
+  });
+
+  test("an invalid header value set by the app still gets a 500 answer, not a dropped connection", async () => {
+    const app = quietApp();
+    app.get("/download/:name", (req) => {
+      req.setResponseHeader("content-disposition", `attachment; filename="${req.params.name}"`);
+      return "file";
+    });
+    app.get("/refuse", () => {
+      throw new HttpError(401, "no", undefined, { headers: { "x-why": "caf\u20ac" } });
+    });
+    await using client = await TestClient.start(app);
+    for (const path of ["/download/%E2%82%AC.txt", "/refuse"]) {
+      const res = await client.get(path);
+      assert.equal(res.statusCode, 500, path);
+      assert.equal(res.json<{ requestId: string }>().requestId, res.headers["x-request-id"]);
+    }
+  });
+
+  test("HttpError headers merge case-insensitively and cannot forge the request id", async () => {
+    const app = quietApp();
+    app.get("/", () => {
+      throw new HttpError(401, "no", undefined, {
+        headers: {
+          "Content-Type": "text/html",
+          "X-Request-Id": "forged",
+          "WWW-Authenticate": "Bearer",
+        },
+      });
+    });
+    await using client = await TestClient.start(app);
+    const res = await client.get("/");
+    assert.equal(res.headers["content-type"], "application/json; charset=utf-8");
+    assert.notEqual(res.headers["x-request-id"], "forged");
+    assert.equal(res.headers["www-authenticate"], "Bearer");
+    assert.equal(res.json<{ message: string }>().message, "no");
+  });
+
+  test("HttpError details that cannot be serialised are dropped, not a crash", async () => {
+    const app = quietApp();
+    app.get("/", () => {
+      throw new HttpError(400, "bad", { n: 1n });
+    });
+    await using client = await TestClient.start(app);
+    const res = await client.get("/");
+    assert.equal(res.statusCode, 400);
+    assert.equal(res.json<{ details?: unknown }>().details, undefined);
+  });
+});
+
+describe("status and body kinds", () => {
+  test("an explicit status with no body is kept; an ArrayBuffer is sent as bytes", async () => {
+    const app = quietApp();
+    app.get("/empty-200", () => new HttpResponse(undefined, { statusCode: 200 }));
+    app.get("/array-buffer", () => new Uint8Array([1, 2, 3]).buffer);
+    await using client = await TestClient.start(app);
+    const empty = await client.get("/empty-200");
+    assert.equal(empty.statusCode, 200);
+    assert.equal(empty.bytes().length, 0);
+    const bytes = await client.get("/array-buffer");
+    assert.equal(bytes.headers["content-type"], "application/octet-stream");
+    assert.deepEqual([...bytes.bytes()], [1, 2, 3]);
+  });
+});
+
 describe("errors", () => {
   test("HttpError becomes its status with error, message, details and extra headers", async () => {
     const app = quietApp();

@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http";
+import { cutShort } from "./cut-short.js";
 import type { StreamChunk } from "./streaming-response.js";
 
 /** Past this many pending bytes a batch is written at once instead of at the end of the tick. */
@@ -96,20 +97,6 @@ export class BatchedWriter {
     this.pendingAllStrings = true;
     return pending;
   }
-}
-
-/**
- * Ends a response that did not complete. Chunked and Content-Length bodies show the peer it
- * is short; a body delimited by the end of the connection (HTTP/1.0 peers, such as nginx's
- * default upstream) would look complete after a FIN, so that connection is reset instead.
- */
-export function cutShort(response: ServerResponse): void {
-  const framed =
-    (response as ServerResponse & { chunkedEncoding?: boolean }).chunkedEncoding === true ||
-    response.hasHeader("content-length");
-  const socket = response.socket;
-  if (!framed && socket && !socket.destroyed) socket.resetAndDestroy();
-  else response.destroy();
 }
 
 function asBytes(chunk: StreamChunk): Uint8Array {

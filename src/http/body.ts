@@ -12,6 +12,8 @@ export function readBody(request: IncomingMessage, limit: number): Promise<Buffe
     request.pause();
     return Promise.reject(tooLarge(limit));
   }
+  // Gone before we started listening: 'close' and 'error' have already fired.
+  if (request.destroyed && !request.readableEnded) return Promise.reject(clientLeft());
   if (request.readableEnded) return Promise.resolve(Buffer.alloc(0));
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -53,6 +55,13 @@ export function readBody(request: IncomingMessage, limit: number): Promise<Buffe
     request.on("error", onError);
     request.on("close", onClose);
   });
+}
+
+/** True when the request announced a body (a length above 0, or chunked). */
+export function declaresBody(request: IncomingMessage): boolean {
+  const length = request.headers["content-length"];
+  if (length !== undefined) return Number(length) > 0;
+  return request.headers["transfer-encoding"] !== undefined;
 }
 
 function clientLeft(): HttpError {

@@ -9,7 +9,12 @@ export type Next = () => Promise<unknown>;
  */
 export type Middleware = (request: SluiceRequest, next: Next) => unknown;
 
-/** The onion: each middleware wraps the rest of the chain, the last step is `final`. */
+/**
+ * The onion: each middleware wraps the rest of the chain, the last step is `final`. A
+ * middleware that calls `next()` but returns nothing (Koa style, `next()` not returned or
+ * awaited) answers with what the rest of the chain produced, so nothing is lost and an error
+ * thrown further in never goes unobserved.
+ */
 export function runMiddleware(
   middleware: readonly Middleware[],
   request: SluiceRequest,
@@ -17,13 +22,16 @@ export function runMiddleware(
 ): Promise<unknown> {
   const step = async (index: number): Promise<unknown> => {
     if (index === middleware.length) return final();
-    let called = false;
-    return middleware[index](request, () => {
-      if (called)
+    let downstream: Promise<unknown> | undefined;
+    const result = await middleware[index](request, () => {
+      if (downstream) {
         return Promise.reject(new Error("next() was called more than once in one middleware"));
-      called = true;
-      return step(index + 1);
+      }
+      downstream = step(index + 1);
+      downstream.catch(() => {}); // observed below, or by the middleware itself
+      return downstream;
     });
+    return result === undefined && downstream ? downstream : result;
   };
   return step(0);
 }

@@ -28,7 +28,7 @@ export async function pumpStream<T>(
   request: SluiceRequest,
   response: ServerResponse,
   stream: StreamingResponse<T>,
-  extraHeaders: Record<string, string>,
+  extraHeaders: Record<string, string | string[]>,
 ): Promise<void> {
   const source = openSource(stream.source);
   let cancelled: Promise<void> | undefined;

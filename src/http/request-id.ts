@@ -10,14 +10,35 @@ export type RequestIdSource = (request: IncomingMessage) => string;
  * Reuses a well-formed incoming id (so a trace spans proxy and app) or makes a new one: a
  * per-process random prefix and a counter, unique without the cost of a UUID per request.
  */
-export function requestIdSource(header: string | false, generate?: () => string): RequestIdSource {
+export function requestIdSource(
+  header: string | false,
+  generate?: () => string,
+  onBadId?: (error: unknown) => void,
+): RequestIdSource {
   const prefix = randomBytes(4).toString("hex");
   let counter = 0;
-  const make = generate ?? (() => `${prefix}-${(++counter).toString(36)}`);
+  const builtIn = () => `${prefix}-${(++counter).toString(36)}`;
+  const make = generate ? () => checked(generate, builtIn, onBadId) : builtIn;
   if (header === false) return () => make();
   const name = header.toLowerCase();
   return (request) => {
     const incoming = request.headers[name];
     return typeof incoming === "string" && SAFE_REQUEST_ID.test(incoming) ? incoming : make();
   };
+}
+
+/** A user generator that throws or returns an unsafe id must not break requests: fall back. */
+function checked(
+  generate: () => string,
+  fallback: () => string,
+  onBadId?: (error: unknown) => void,
+): string {
+  try {
+    const id = generate();
+    if (typeof id === "string" && SAFE_REQUEST_ID.test(id)) return id;
+    onBadId?.(new TypeError(`generateRequestId returned an unsafe id: ${JSON.stringify(id)}`));
+  } catch (error) {
+    onBadId?.(error);
+  }
+  return fallback();
 }

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import { parseJsonBody, readBody } from "./body.js";
+import { declaresBody, parseJsonBody, readBody } from "./body.js";
 
 /** Why a request's signal aborted. */
 export class RequestAbortedError extends Error {
@@ -18,6 +18,8 @@ export class RequestAbortedError extends Error {
 export interface RequestContext {
   logger: Logger;
   bodyLimit: number;
+  /** Lower-case name of the header the request id is echoed in. */
+  requestIdHeader: string;
 }
 
 /**
@@ -39,7 +41,7 @@ export class SluiceRequest {
    * Headers added to whatever response this request gets (result, stream or error): how a
    * middleware sets CORS or cache headers. Holds `x-request-id` from the start.
    */
-  readonly responseHeaders: Record<string, string>;
+  readonly responseHeaders: Record<string, string | string[]>;
   /** The route pattern that matched (`/users/:id`), once routed. */
   routePath: string | undefined;
   /** Node's request, for what sluice does not wrap. */
@@ -59,7 +61,7 @@ export class SluiceRequest {
     this.response = response;
     this.context = context;
     this.id = id;
-    this.responseHeaders = { "x-request-id": id };
+    this.responseHeaders = { [context.requestIdHeader]: id };
     this.method = raw.method ?? "GET";
     this.url = originForm(raw.url ?? "/");
     const queryStart = this.url.indexOf("?");
@@ -112,13 +114,20 @@ export class SluiceRequest {
     return this.abortReason?.reason === "client-disconnected" || this.connectionLost();
   }
 
-  /** Adds a header to the response this request will get (case-insensitive name). */
-  setResponseHeader(name: string, value: string): void {
-    this.responseHeaders[name.toLowerCase()] = value;
+  /**
+   * Sets a header on the response this request will get (case-insensitive name). `set-cookie`
+   * values add up: the handler's cookies and the middleware's are all sent.
+   */
+  setResponseHeader(name: string, value: string | string[]): void {
+    const key = name.toLowerCase();
+    const previous = this.responseHeaders[key];
+    this.responseHeaders[key] =
+      key === "set-cookie" && previous !== undefined ? [previous, value].flat() : value;
   }
 
+  /** The body, read once (later calls share it); 413 past `bodyLimit`. */
   bytes(): Promise<Buffer> {
-    this.bodyCache ??= readBody(this.raw, this.context.bodyLimit);
+    this.bodyCache ??= this.readBodyOnce();
     return this.bodyCache;
   }
 
@@ -128,6 +137,34 @@ export class SluiceRequest {
 
   async json<T = unknown>(): Promise<T> {
     return parseJsonBody(await this.bytes()) as T;
+  }
+
+  /**
+   * @internal True when the client is still sending a body nobody read that is too large (or
+   * of unknown size) to be skipped: the connection is closed after the response rather than
+   * reading it all just to keep the connection alive.
+   */
+  get unreadBodyBlocksConnection(): boolean {
+    if (this.raw.complete || !declaresBody(this.raw)) return false;
+    if (this.bodyCache) return this.bodyRefused;
+    const declared = Number(this.raw.headers["content-length"]);
+    return !(Number.isFinite(declared) && declared <= this.context.bodyLimit);
+  }
+
+  private bodyRefused = false;
+
+  private async readBodyOnce(): Promise<Buffer> {
+    if (this.response.writableEnded && declaresBody(this.raw)) {
+      throw new Error(
+        "The request body can no longer be read: the response was already sent and Node discarded the unread body. Read it before answering.",
+      );
+    }
+    try {
+      return await readBody(this.raw, this.context.bodyLimit);
+    } catch (error) {
+      this.bodyRefused = true;
+      throw error;
+    }
   }
 
   /** @internal */

@@ -1,4 +1,6 @@
 import { type ServerResponse, STATUS_CODES } from "node:http";
+import { cutShort } from "./cut-short.js";
+import { mergeHeaders } from "./headers.js";
 import { HttpError } from "./http-error.js";
 import type { SluiceRequest } from "./request.js";
 
@@ -11,7 +13,7 @@ export function sendError(
   request: SluiceRequest,
   response: ServerResponse,
   error: unknown,
-  extraHeaders: Record<string, string>,
+  extraHeaders: Record<string, string | string[]>,
 ): void {
   const httpError = error instanceof HttpError ? error : undefined;
   if (!httpError) {
@@ -22,7 +24,7 @@ export function sendError(
     request.log.debug({ status: httpError.status, message: httpError.message }, "request refused");
   }
   if (response.headersSent) {
-    response.destroy();
+    cutShort(response);
     return;
   }
   const status = httpError?.status ?? 500;
@@ -32,20 +34,45 @@ export function sendError(
     requestId: request.id,
   };
   if (httpError?.details !== undefined) body.details = httpError.details;
-  const payload = JSON.stringify(body);
-  const headers: Record<string, string | number> = {
-    ...httpError?.headers,
-    ...extraHeaders,
+  const payload = stringifyErrorBody(body, request);
+  const content = {
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(payload),
+    // A refused body is left unread: close the connection rather than read the rest of it.
+    ...(status === 413 ? { connection: "close" } : {}),
   };
-  // A refused body is left unread: close the connection rather than read the rest of it.
-  if (status === 413) headers.connection = "close";
   try {
-    response.writeHead(status, headers);
-    response.end(payload);
-  } catch (writeError) {
-    request.log.error({ err: writeError }, "could not write the error response");
-    response.destroy();
+    response.writeHead(status, mergeHeaders(httpError?.headers ?? {}, extraHeaders, content));
+  } catch (headerError) {
+    // A header value the app set is invalid (say, a non-Latin-1 filename): answer with a
+    // plain 500 rather than nothing at all.
+    request.log.error({ err: headerError }, "invalid response header; sending a plain 500");
+    const fallback = JSON.stringify({
+      error: STATUS_CODES[500],
+      message: "Internal Server Error",
+      requestId: request.id,
+    });
+    response.writeHead(500, {
+      "content-type": "application/json; charset=utf-8",
+      "content-length": Buffer.byteLength(fallback),
+      "x-request-id": request.id,
+    });
+    response.end(fallback);
+    return;
+  }
+  response.end(payload);
+}
+
+/** Details that cannot be serialised (a cycle, a BigInt) are dropped, never a crash. */
+function stringifyErrorBody(body: Record<string, unknown>, request: SluiceRequest): string {
+  try {
+    return JSON.stringify(body);
+  } catch (error) {
+    request.log.error(
+      { err: error },
+      "HttpError details could not be serialised; sent without them",
+    );
+    const { details: _dropped, ...rest } = body;
+    return JSON.stringify(rest);
   }
 }

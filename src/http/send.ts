@@ -18,7 +18,7 @@ export function sendResult(
   request: SluiceRequest,
   response: ServerResponse,
   result: unknown,
-  extraHeaders: Record<string, string>,
+  extraHeaders: Record<string, string | string[]>,
 ): Promise<void> | undefined {
   if (result instanceof StreamingResponse) {
     return pumpStream(request, response, result, extraHeaders);
@@ -36,16 +36,17 @@ export function sendResult(
   if (result instanceof Response) {
     return sendWebResponse(request, response, result, extraHeaders);
   }
-  return sendBody(request, response, result, 200, undefined, extraHeaders);
+  return sendBody(request, response, result, undefined, undefined, extraHeaders);
 }
 
 function sendBody(
   request: SluiceRequest,
   response: ServerResponse,
   body: unknown,
-  statusCode: number,
+  /** undefined: 200, or 204 for an empty result. */
+  statusCode: number | undefined,
   headers: OutgoingHttpHeaders | undefined,
-  extraHeaders: Record<string, string>,
+  extraHeaders: Record<string, string | string[]>,
 ): Promise<void> | undefined {
   if (isStreamable(body)) {
     return pumpStream(
@@ -56,7 +57,7 @@ function sendBody(
     );
   }
   const payload = encodePayload(body);
-  const status = payload === undefined && statusCode === 200 ? 204 : statusCode;
+  const status = statusCode ?? (payload === undefined ? 204 : 200);
   const withBody = payload !== undefined && status !== 204 && status !== 304;
   let head: OutgoingHttpHeaders;
   if (headers === undefined) {
@@ -81,12 +82,13 @@ function sendBody(
 /** The bytes or text to send; undefined means an empty body. */
 function encodePayload(body: unknown): string | Uint8Array | undefined {
   if (body === undefined || typeof body === "string" || body instanceof Uint8Array) return body;
+  if (body instanceof ArrayBuffer) return Buffer.from(body);
   return stringifyJson(body instanceof JsonBody ? body.value : body);
 }
 
 function contentTypeOf(body: unknown): string {
   if (typeof body === "string") return TEXT_TYPE;
-  if (body instanceof Uint8Array) return BYTES_TYPE;
+  if (body instanceof Uint8Array || body instanceof ArrayBuffer) return BYTES_TYPE;
   return JSON_TYPE;
 }
 
@@ -108,7 +110,7 @@ function sendWebResponse(
   request: SluiceRequest,
   response: ServerResponse,
   web: Response,
-  extraHeaders: Record<string, string>,
+  extraHeaders: Record<string, string | string[]>,
 ): Promise<void> | undefined {
   const headers: OutgoingHttpHeaders = {};
   web.headers.forEach((value, name) => {

@@ -22,11 +22,13 @@ export function exchange(
   options: RequestOptions,
   agent: Agent | false,
 ): Promise<IncomingMessage> {
-  const url = new URL(path, baseUrl);
-  if (options.query) {
-    for (const [name, value] of new URLSearchParams(options.query))
-      url.searchParams.append(name, value);
+  // The path is sent exactly as given (no URL normalisation: `//x`, `..` and `%2e` reach the
+  // server untouched, which is what tests of routing edge cases need).
+  if (!path.startsWith("/")) {
+    throw new TypeError(`TestClient paths must start with "/": ${JSON.stringify(path)}`);
   }
+  const { hostname, port } = new URL(baseUrl);
+  const target = options.query ? appendQuery(path, new URLSearchParams(options.query)) : path;
   const headers: OutgoingHttpHeaders = { ...options.headers };
   let body: string | Uint8Array | undefined = options.body;
   if (options.json !== undefined) {
@@ -34,11 +36,24 @@ export function exchange(
     if (!hasHeader(headers, "content-type")) headers["content-type"] = "application/json";
   }
   return new Promise<IncomingMessage>((resolve, reject) => {
-    const outgoing = request(url, { method: method.toUpperCase(), headers, agent });
+    const outgoing = request({
+      host: hostname,
+      port,
+      path: target,
+      method: method.toUpperCase(),
+      headers,
+      agent,
+    });
     outgoing.once("response", resolve);
     outgoing.once("error", reject);
     outgoing.end(body);
   });
+}
+
+function appendQuery(path: string, query: URLSearchParams): string {
+  const encoded = query.toString();
+  if (encoded === "") return path;
+  return `${path}${path.includes("?") ? "&" : "?"}${encoded}`;
 }
 
 function hasHeader(headers: OutgoingHttpHeaders, name: string): boolean {

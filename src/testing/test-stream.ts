@@ -1,5 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
-import { StringDecoder } from "node:string_decoder";
+
+const NEWLINE = 0x0a;
+const EMPTY = Buffer.alloc(0);
 
 /**
  * A response being received. `chunks()`, `lines()` and `text()` read from one shared cursor,
@@ -11,8 +13,8 @@ export class TestStream {
   readonly headers: IncomingHttpHeaders;
   private readonly message: IncomingMessage;
   private readonly cursor: AsyncIterator<Buffer>;
-  private readonly decoder = new StringDecoder("utf8");
-  private partialLine = "";
+  /** Bytes received but not handed out yet (the part of a line after its last newline). */
+  private carry: Buffer = EMPTY;
 
   constructor(message: IncomingMessage) {
     this.message = message;
@@ -23,6 +25,7 @@ export class TestStream {
 
   /** Raw chunks as they arrive. */
   async *chunks(): AsyncGenerator<Buffer, void, undefined> {
+    if (this.carry.length > 0) yield this.takeCarry();
     for (;;) {
       const step = await this.cursor.next();
       if (step.done) return;
@@ -33,30 +36,27 @@ export class TestStream {
   /** Lines as they complete, without their `\n` (or `\r\n`). */
   async *lines(): AsyncGenerator<string, void, undefined> {
     for (;;) {
-      const newline = this.partialLine.indexOf("\n");
+      const newline = this.carry.indexOf(NEWLINE);
       if (newline !== -1) {
-        const line = this.partialLine.slice(0, newline);
-        this.partialLine = this.partialLine.slice(newline + 1);
-        yield line.endsWith("\r") ? line.slice(0, -1) : line;
+        const line = this.carry.subarray(0, newline);
+        this.carry = this.carry.subarray(newline + 1);
+        yield line.toString("utf8").replace(/\r$/, "");
         continue;
       }
       const step = await this.cursor.next();
       if (step.done) {
-        const rest = this.partialLine + this.decoder.end();
-        this.partialLine = "";
-        if (rest !== "") yield rest;
+        if (this.carry.length > 0) yield this.takeCarry().toString("utf8");
         return;
       }
-      this.partialLine += this.decoder.write(step.value);
+      this.carry = this.carry.length === 0 ? step.value : Buffer.concat([this.carry, step.value]);
     }
   }
 
   /** Everything not read yet, once the response ends. */
   async text(): Promise<string> {
-    let text = this.partialLine;
-    this.partialLine = "";
-    for await (const chunk of this.chunks()) text += this.decoder.write(chunk);
-    return text + this.decoder.end();
+    const parts: Buffer[] = [];
+    for await (const chunk of this.chunks()) parts.push(chunk);
+    return Buffer.concat(parts).toString("utf8");
   }
 
   /** Disconnects mid-stream, as a client that goes away would. */
@@ -76,5 +76,11 @@ export class TestStream {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  private takeCarry(): Buffer {
+    const carried = this.carry;
+    this.carry = EMPTY;
+    return carried;
   }
 }

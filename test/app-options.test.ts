@@ -1,0 +1,24 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { App } from "../src/index.js";
+import { defaultPort } from "../src/listen.js";
+
+describe("App options", () => {
+  test("logger options with an undefined level, or null, fall back to the default", () => {
+    const unsetLevel = new App({ logger: { level: process.env.SLUICE_UNSET_LEVEL } });
+    assert.equal(unsetLevel.logger.level, process.env.LOG_LEVEL ?? "info");
+    const nullLogger = new App({ logger: null as never });
+    assert.equal(typeof nullLogger.logger.info, "function");
+    assert.equal(new App({ logger: false }).logger.level, "silent");
+  });
+
+  test("PORT: a number is used; empty, junk or out of range means 3000", () => {
+    assert.equal(defaultPort("8080"), 8080);
+    assert.equal(defaultPort("0"), 0);
+    assert.equal(defaultPort(""), 3000);
+    assert.equal(defaultPort("  "), 3000);
+    assert.equal(defaultPort("http"), 3000);
+    assert.equal(defaultPort("70000"), 3000);
+    assert.equal(defaultPort(undefined), 3000);
+  });
+});

@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { StreamingResponse } from "../src/index.js";
+import { TestClient } from "../src/testing/index.js";
+import { gate } from "./fixtures/gate.js";
+import { quietApp } from "./helpers.js";
+
+describe("TestClient", () => {
+  test("sends paths exactly as written: no URL normalisation, never another host", async () => {
+    const app = quietApp();
+    app.all("/*", (req) => ({ url: req.url }));
+    await using client = await TestClient.start(app);
+    assert.equal((await client.get("//users/5")).json<{ url: string }>().url, "//users/5");
+    assert.equal(
+      (await client.get("/static/../admin")).json<{ url: string }>().url,
+      "/static/../admin",
+    );
+    assert.equal(
+      (await client.get("/a/%2e%2e/b", { query: { q: "1 2" } })).json<{ url: string }>().url,
+      "/a/%2e%2e/b?q=1+2",
+    );
+    await assert.rejects(client.get("users"), /must start with "\/"/);
+  });
+
+  test("chunks(), lines() and text() share one cursor: nothing is lost when switching", async () => {
+    const app = quietApp();
+    const second = gate();
+    app.get(
+      "/s",
+      () =>
+        new StreamingResponse(
+          (async function* () {
+            yield "one\ntwo\nthr";
+            await second.opened;
+            yield "ee\nfour\n";
+          })(),
+        ),
+    );
+    await using client = await TestClient.start(app);
+    const stream = await client.stream("GET", "/s");
+    assert.equal((await stream.lines().next()).value, "one");
+    second.open();
+    const rest: string[] = [];
+    for await (const chunk of stream.chunks()) rest.push(chunk.toString());
+    assert.equal(rest.join(""), "two\nthree\nfour\n");
+  });
+
+  test("lines() keeps multi-byte characters split across chunks, and text() reads the rest", async () => {
+    const app = quietApp();
+    const bytes = Buffer.from("héllo\nwörld\nend");
+    app.get(
+      "/s",
+      () => new StreamingResponse([bytes.subarray(0, 2), bytes.subarray(2, 9), bytes.subarray(9)]),
+    );
+    await using client = await TestClient.start(app);
+    const stream = await client.stream("GET", "/s");
+    assert.equal((await stream.lines().next()).value, "héllo");
+    assert.equal(await stream.text(), "wörld\nend");
+  });
+});
