@@ -241,7 +241,8 @@ export class App {
         headersTimeout: this.settings.headersTimeout,
         requestTimeout: this.settings.requestTimeout,
         maxHeaderSize: this.settings.maxHeaderSize,
-        connectionsCheckingInterval: Math.min(1000, this.settings.headersTimeout),
+        // 0 disables a timeout; the check must not then run every millisecond.
+        connectionsCheckingInterval: Math.min(1000, this.settings.headersTimeout || 1000),
         keepAliveTimeout: this.settings.keepAliveTimeout,
       },
       this.handle,

@@ -12,6 +12,16 @@ describe("App options", () => {
     assert.equal(new App({ logger: false }).logger.level, "silent");
   });
 
+  test("headersTimeout: 0 does not make Node check connections every millisecond", async () => {
+    const app = new App({ logger: false, headersTimeout: 0 });
+    const server = await app.listen({ port: 0 });
+    assert.equal(
+      (server.server as { connectionsCheckingInterval?: number }).connectionsCheckingInterval,
+      1000,
+    );
+    await app.close();
+  });
+
   test("PORT: a number is used; empty, junk or out of range means 3000", () => {
     assert.equal(defaultPort("8080"), 8080);
     assert.equal(defaultPort("0"), 0);

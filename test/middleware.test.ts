@@ -130,6 +130,42 @@ describe("middleware", () => {
     assert.equal((await client.get("/ok")).statusCode, 200, "the process is still up");
   });
 
+  test("next() called twice without awaiting is a 500, never a crash", async () => {
+    const app = quietApp();
+    app.use(async (req, next) => {
+      next();
+      if (req.query.has("again")) next();
+    });
+    app.get("/", () => "once");
+    await using client = await TestClient.start(app);
+    assert.equal((await client.get("/?again")).statusCode, 500);
+    assert.equal((await client.get("/")).text(), "once");
+  });
+
+  test("a middleware that awaited next() is taken at its word: undefined means 204", async () => {
+    const app = quietApp();
+    app.use(async (req, next) => {
+      if (req.path === "/drop") {
+        await next();
+        return undefined;
+      }
+      try {
+        return await next();
+      } catch {
+        return undefined; // swallowed on purpose
+      }
+    });
+    app.get("/drop", () => ({ secret: "not sent" }));
+    app.get("/gone", () => {
+      throw new HttpError(410, "gone");
+    });
+    await using client = await TestClient.start(app);
+    const dropped = await client.get("/drop");
+    assert.equal(dropped.statusCode, 204);
+    assert.equal(dropped.text(), "");
+    assert.equal((await client.get("/gone")).statusCode, 204);
+  });
+
   test("use() rejects what is not a function", () => {
     assert.throws(() => quietApp().use("nope" as never), /middleware function/);
   });

@@ -222,6 +222,47 @@ describe("failures and fairness", () => {
   });
 });
 
+describe("return() is called only when the producer is stopped early", () => {
+  /** An iterator over `rows` that counts its return() calls, like a pooled cursor would. */
+  function cursor(rows: number) {
+    const calls = { returns: 0 };
+    let next = 0;
+    const iterator: AsyncIterableIterator<string> = {
+      [Symbol.asyncIterator]: () => iterator,
+      next: async () =>
+        next < rows ? { done: false, value: `row ${next++}\n` } : { done: true, value: undefined },
+      return: async () => {
+        calls.returns++;
+        return { done: true, value: undefined };
+      },
+    };
+    return { iterator, calls };
+  }
+
+  test("a source that ends by itself gets no return(); one cut short gets exactly one", async () => {
+    const app = quietApp();
+    const complete = cursor(3);
+    const failing = cursor(3);
+    app.get("/complete", () => new StreamingResponse(complete.iterator));
+    app.get(
+      "/failing",
+      () =>
+        new StreamingResponse(failing.iterator, {
+          encode: (row: string) => {
+            if (row.startsWith("row 1")) throw new Error("bad row");
+            return row;
+          },
+        }),
+    );
+    await using client = await TestClient.start(app);
+    assert.equal((await client.get("/complete")).text(), "row 0\nrow 1\nrow 2\n");
+    assert.equal(complete.calls.returns, 0);
+    const stream = await client.stream("GET", "/failing");
+    await assert.rejects(stream.text());
+    await waitFor(() => failing.calls.returns === 1, "return() once");
+  });
+});
+
 describe("encodings", () => {
   test("an encode() that returns something other than bytes truncates the stream; the process lives", async () => {
     const { logger, lines } = capturedLogger();

@@ -10,10 +10,32 @@ export type Next = () => Promise<unknown>;
 export type Middleware = (request: SluiceRequest, next: Next) => unknown;
 
 /**
- * The onion: each middleware wraps the rest of the chain, the last step is `final`. A
- * middleware that calls `next()` but returns nothing (Koa style, `next()` not returned or
- * awaited) answers with what the rest of the chain produced, so nothing is lost and an error
- * thrown further in never goes unobserved.
+ * A promise that knows whether anyone awaited it or attached a handler: how a middleware
+ * that called `next()` and dropped it (Koa style) is told apart from one that awaited it and
+ * chose its own answer.
+ */
+class WatchedPromise<T> extends Promise<T> {
+  static override get [Symbol.species]() {
+    return Promise;
+  }
+  observed = false;
+  // biome-ignore lint/suspicious/noThenProperty: a Promise subclass that watches its observers, on purpose
+  override then<A = T, B = never>(
+    onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    this.observed = true;
+    return super.then(onFulfilled, onRejected);
+  }
+}
+
+const ignore = () => {};
+
+/**
+ * The onion: each middleware wraps the rest of the chain, the last step is `final`. When a
+ * middleware calls `next()` without awaiting or returning it and returns nothing, the answer
+ * is what the rest of the chain produced, so nothing is lost and no error goes unobserved.
+ * A middleware that awaited `next()` is taken at its word (returning undefined means 204).
  */
 export function runMiddleware(
   middleware: readonly Middleware[],
@@ -22,16 +44,30 @@ export function runMiddleware(
 ): Promise<unknown> {
   const step = async (index: number): Promise<unknown> => {
     if (index === middleware.length) return final();
-    let downstream: Promise<unknown> | undefined;
+    let downstream: WatchedPromise<unknown> | undefined;
+    let misuse: Error | undefined;
     const result = await middleware[index](request, () => {
       if (downstream) {
-        return Promise.reject(new Error("next() was called more than once in one middleware"));
+        misuse ??= new Error("next() was called more than once in one middleware");
+        const refused = Promise.reject(misuse);
+        refused.catch(ignore); // reported below even when the caller drops it
+        return refused;
       }
-      downstream = step(index + 1);
-      downstream.catch(() => {}); // observed below, or by the middleware itself
+      const rest = step(index + 1);
+      downstream = new WatchedPromise((resolve, reject) => rest.then(resolve, reject));
+      Promise.prototype.then.call(downstream, undefined, ignore); // never unhandled
       return downstream;
     });
-    return result === undefined && downstream ? downstream : result;
+    if (misuse) throw misuse;
+    if (!downstream || downstream.observed) return result;
+    if (result === undefined) return downstream;
+    downstream.then(undefined, (error: unknown) =>
+      request.log.error(
+        { err: error },
+        "a middleware answered on its own; the rest of the chain failed",
+      ),
+    );
+    return result;
   };
   return step(0);
 }

@@ -55,9 +55,10 @@ export async function pumpStream<T>(
   const signal = request.signal;
   const writer = new BatchedWriter(response);
   let failed = false;
+  const progress = { exhausted: false };
   signal.addEventListener("abort", cancel, { once: true });
   try {
-    await pullAll(source, writer, response, signal, stream.encode);
+    await pullAll(source, writer, response, signal, stream.encode, progress);
     writer.flush();
   } catch (error) {
     failed = true;
@@ -69,7 +70,8 @@ export async function pumpStream<T>(
   // The client learns at once; a slow or stuck `finally` must not hold the response open.
   if (failed || signal.aborted || response.destroyed) writer.abort();
   else if (!response.writableEnded) response.end();
-  await cancel();
+  // Like `for await`: a source that ended (or threw) by itself gets no `return()` call.
+  if (!progress.exhausted || cancelled) await cancel();
 }
 
 /** Pulls until the source is done, the signal aborts or the response is gone. */
@@ -79,6 +81,7 @@ async function pullAll<T>(
   response: ServerResponse,
   signal: AbortSignal,
   encode: ((item: T) => StreamChunk) | undefined,
+  progress: { exhausted: boolean },
 ): Promise<void> {
   const toChunk = encode ? (item: T) => asChunk(encode(item)) : asChunk;
   let pulls = 0;
@@ -89,8 +92,18 @@ async function pullAll<T>(
       lastTurn = performance.now();
       continue;
     }
-    const step = source.sync ? source.iterator.next() : await source.iterator.next();
-    if (step.done || signal.aborted) break;
+    let step: IteratorResult<T>;
+    try {
+      step = source.sync ? source.iterator.next() : await source.iterator.next();
+    } catch (error) {
+      progress.exhausted = true;
+      throw error;
+    }
+    if (step.done) {
+      progress.exhausted = true;
+      break;
+    }
+    if (signal.aborted) break;
     const flushed = writer.push(toChunk(step.value as T));
     // A producer that never awaits real I/O (or yields only empty chunks) must not starve
     // the other connections: give the event loop a turn after a full batch or a few ms.
