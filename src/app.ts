@@ -3,6 +3,7 @@ import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { answerClientError } from "./http/client-error.js";
 import { ConnectionRegistry } from "./http/connections.js";
+import { watchDisconnect } from "./http/disconnect-watch.js";
 import { HttpError } from "./http/http-error.js";
 import { HttpResponse } from "./http/http-response.js";
 import { type Middleware, runMiddleware } from "./http/middleware.js";
@@ -293,20 +294,11 @@ export class App {
    * that leaves aborts its signal, and `close()` waits for it. Sync answers skip this cost.
    */
   private track(request: SluiceRequest, done: Promise<void>): void {
-    const { response } = request;
-    const socket = request.raw.socket;
-    // The socket too: a pipelined request's response is not attached to it yet and would
-    // never hear that the client left.
-    const onGone = () => {
-      if (!response.writableFinished) request.abort("client-disconnected");
-    };
-    response.once("close", onGone);
-    socket.once("close", onGone);
+    const unwatch = watchDisconnect(request);
     this.inFlight.set(request, done);
     done.then(() => {
       this.inFlight.delete(request);
-      response.off("close", onGone);
-      socket.off("close", onGone);
+      unwatch();
     });
   }
 

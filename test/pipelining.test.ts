@@ -48,6 +48,29 @@ describe("pipelined requests", () => {
     assert.deepEqual(finished.sort(), ["1", "2"]);
   });
 
+  test("30 pipelined async requests on one connection: all answered, no listener-leak warning", async (t) => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on("warning", onWarning);
+    t.after(() => process.off("warning", onWarning));
+    const app = quietApp();
+    app.get("/slow", async () => {
+      await sleep(20);
+      return "x";
+    });
+    await using client = await TestClient.start(app);
+    const { socket, received } = openSocket(portOf(client.url));
+    socket.write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n".repeat(30));
+    await waitFor(
+      () => (received().match(/HTTP\/1\.1 200/g) ?? []).length === 30,
+      "30 answers",
+      5000,
+    );
+    socket.destroy();
+    await sleep(10);
+    assert.deepEqual(warnings, []);
+  });
+
   test("garbage pipelined behind a pending async answer is never taken as that answer", async () => {
     const app = quietApp();
     app.get("/slow", async () => {
