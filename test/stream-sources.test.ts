@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createReadStream, type ReadStream } from "node:fs";
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
@@ -192,6 +193,42 @@ describe("failures and fairness", () => {
     assert.equal(ping.text(), "pong");
     assert.equal((await stream.text()).split("\n").length - 1, 4);
     assert.ok(pongAt < producerDoneAt, "the ping waited for the whole producer");
+  });
+
+  test("a fast reader in another process does not let one stream hold the event loop", async () => {
+    const app = quietApp();
+    app.get("/export", () =>
+      ndjson(
+        (function* () {
+          for (let i = 0; i < 1_000_000; i++) yield { id: i, name: `row-${i}` };
+        })(),
+      ),
+    );
+    await using client = await TestClient.start(app);
+    let longestGap = 0;
+    let last = performance.now();
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      longestGap = Math.max(longestGap, now - last);
+      last = now;
+    }, 1);
+    const curl = spawn("curl", [
+      "-s",
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{size_download}",
+      `${client.url}/export`,
+    ]);
+    let size = "";
+    curl.stdout.on("data", (data) => {
+      size += data;
+    });
+    const code = await new Promise((resolve) => curl.on("close", resolve));
+    clearInterval(ticker);
+    assert.equal(code, 0);
+    assert.ok(Number(size) > 20_000_000, `curl read ${size} bytes`);
+    assert.ok(longestGap < 100, `the event loop was blocked for ${longestGap.toFixed(0)} ms`);
   });
 
   test("an HTTP/1.0 peer (no chunked framing) sees a cut stream as a reset, not a clean end", async () => {

@@ -89,6 +89,10 @@ async function pullAll<T>(
   while (!signal.aborted && !response.destroyed) {
     if (response.writableNeedDrain) {
       await drainOrAbort(response, signal);
+      // A write the kernel took at once emits 'drain' from process.nextTick, in this same
+      // turn: without a real turn here, a client that keeps up would let one stream hold
+      // the event loop for the whole download.
+      await nextMacrotask();
       lastTurn = performance.now();
       continue;
     }
