@@ -6,7 +6,7 @@ import { App, StreamingResponse } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
 import { gate } from "./fixtures/gate.js";
 import { capturedLogger, quietApp, sleep, waitFor } from "./helpers.js";
-import { portOf } from "./raw-http.js";
+import { openSocket, portOf } from "./raw-http.js";
 
 describe("app.close()", () => {
   test("aborts in-flight streams: producers run finally, clients see the stream cut, close resolves", async () => {
@@ -208,57 +208,41 @@ describe("app.close() edge cases", () => {
   });
 });
 
+/** Starts a fixture server in its own process; resolves once it printed its port. */
+async function startFixture(file: string) {
+  const child = spawn(process.execPath, ["--import", "tsx", file], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let output = "";
+  child.stdout.on("data", (data) => {
+    output += data;
+  });
+  await waitFor(() => output.includes("port"), `${file} to listen`, 10_000);
+  const { port } = JSON.parse(output.split("\n")[0]) as { port: number };
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, port, exited, output: () => output };
+}
+
 describe("handleSignals", () => {
   test("two apps with handleSignals: SIGTERM waits for both graceful closes before exiting", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", "test/fixtures/two-apps-signal.ts"], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let output = "";
-    child.stdout.on("data", (data) => {
-      output += data;
-    });
-    await waitFor(() => output.includes("port"), "the servers to listen", 10_000);
-    const { port } = JSON.parse(output.split("\n")[0]);
-    const socket = connect(port, "127.0.0.1");
-    socket.on("error", () => {});
-    let ticks = "";
-    socket.on("data", (data) => {
-      ticks += data;
-    });
+    const server = await startFixture("test/fixtures/two-apps-signal.ts");
+    const { socket, received } = openSocket(server.port);
     socket.write("GET /ticks HTTP/1.1\r\nHost: x\r\n\r\n");
-    await waitFor(() => ticks.includes("tick"), "the stream to start", 5000);
-    const exited = new Promise<number | null>((resolve) =>
-      child.on("exit", (code) => resolve(code)),
-    );
-    child.kill("SIGTERM");
-    assert.equal(await exited, 0);
-    assert.match(output, /B finally done/);
+    await waitFor(() => received().includes("tick"), "the stream to start", 5000);
+    server.child.kill("SIGTERM");
+    assert.equal(await server.exited, 0);
+    assert.match(server.output(), /B finally done/);
     socket.destroy();
   });
 
   test("SIGTERM during a stream closes gracefully: the producer's finally runs, exit code 0", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", "test/fixtures/signal-server.ts"], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let output = "";
-    child.stdout.on("data", (data) => {
-      output += data;
-    });
-    await waitFor(() => output.includes("port"), "the server to listen", 10_000);
-    const { port } = JSON.parse(output.split("\n")[0]);
-    const ticks: string[] = [];
-    const socket = connect(port, "127.0.0.1");
-    socket.setEncoding("utf8");
-    socket.on("data", (data: string) => ticks.push(data));
-    socket.on("error", () => {});
+    const server = await startFixture("test/fixtures/signal-server.ts");
+    const { socket, received } = openSocket(server.port);
     socket.write("GET /ticks HTTP/1.1\r\nHost: x\r\n\r\n");
-    await waitFor(() => ticks.join("").includes("tick 2"), "a few ticks", 5000);
-    const exited = new Promise<number | null>((resolve) =>
-      child.on("exit", (code) => resolve(code)),
-    );
-    child.kill("SIGTERM");
-    assert.equal(await exited, 0);
-    assert.match(output, /producer finally ran/);
+    await waitFor(() => received().includes("tick 2"), "a few ticks", 5000);
+    server.child.kill("SIGTERM");
+    assert.equal(await server.exited, 0);
+    assert.match(server.output(), /producer finally ran/);
     socket.destroy();
   });
 });

@@ -1,21 +1,9 @@
 import assert from "node:assert/strict";
-import { connect, type Socket } from "node:net";
 import { describe, test } from "node:test";
 import { StreamingResponse } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
 import { quietApp, sleep, waitFor } from "./helpers.js";
-import { portOf } from "./raw-http.js";
-
-function openSocket(port: number): { socket: Socket; received: () => string } {
-  const socket = connect(port, "127.0.0.1");
-  let received = "";
-  socket.setEncoding("latin1");
-  socket.on("data", (data: string) => {
-    received += data;
-  });
-  socket.on("error", () => {});
-  return { socket, received: () => received };
-}
+import { openSocket, portOf } from "./raw-http.js";
 
 describe("pipelined requests", () => {
   test("a client that leaves aborts the queued (pipelined) request too, within 1 s", async () => {

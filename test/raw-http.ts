@@ -1,4 +1,4 @@
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 
 /**
  * Sends raw bytes on a fresh socket and resolves with everything the server answered, once it
@@ -41,4 +41,16 @@ export function decodeChunked(raw: string): { chunks: number; body: string } {
     offset = lineEnd + 2 + size + 2;
     chunks++;
   }
+}
+
+/** A raw connection that collects what the server sends; errors are ignored (tests look at what arrived). */
+export function openSocket(port: number): { socket: Socket; received: () => string } {
+  const socket = connect(port, "127.0.0.1");
+  let received = "";
+  socket.setEncoding("latin1");
+  socket.on("data", (data: string) => {
+    received += data;
+  });
+  socket.on("error", () => {});
+  return { socket, received: () => received };
 }
