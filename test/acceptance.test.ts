@@ -1395,22 +1395,13 @@ describe("TestClient", () => {
 
         const again = await client.stream("GET", "/lines");
         const lines = again.lines();
-        assert.deepEqual(await withTimeout(lines.next(), 2000, "line 1"), {
-          value: "hello nobody",
-          done: false,
-        });
-        assert.deepEqual(await withTimeout(lines.next(), 2000, "line 2"), {
-          value: "line 2",
-          done: false,
-        });
-        assert.deepEqual(await withTimeout(lines.next(), 2000, "line 3"), {
-          value: "line 3",
-          done: false,
-        });
-        assert.deepEqual(await withTimeout(lines.next(), 2000, "line 4"), {
-          value: "partial end",
-          done: false,
-        });
+        const expected = ["hello nobody", "line 2", "line 3", "partial end"];
+        for (const [index, value] of expected.entries()) {
+          assert.deepEqual(await withTimeout(lines.next(), 2000, `line ${index + 1}`), {
+            value,
+            done: false,
+          });
+        }
         assert.deepEqual(await withTimeout(lines.next(), 2000, "end"), {
           value: undefined,
           done: true,

@@ -59,23 +59,19 @@ function sendBody(
   const payload = encodePayload(body);
   const status = statusCode ?? (payload === undefined ? 204 : 200);
   const withBody = payload !== undefined && status !== 204 && status !== 304;
+  const defaults: OutgoingHttpHeaders = withBody
+    ? { "content-type": contentTypeOf(body), "content-length": Buffer.byteLength(payload) }
+    : {};
   let head: OutgoingHttpHeaders;
   if (headers === undefined) {
     // The common case (a plain result): no merging, one small object.
-    head = withBody ? { "content-type": contentTypeOf(body), "content-length": 0 } : {};
+    head = defaults;
     for (const name in extraHeaders) head[name] = extraHeaders[name];
   } else {
-    const defaults: OutgoingHttpHeaders = withBody ? { "content-type": contentTypeOf(body) } : {};
     head = mergeHeaders(defaults, headers, extraHeaders);
   }
-  if (withBody) {
-    head["content-length"] = Buffer.byteLength(payload);
-    response.writeHead(status, head);
-    response.end(payload);
-  } else {
-    response.writeHead(status, head);
-    response.end();
-  }
+  response.writeHead(status, head);
+  response.end(withBody ? payload : undefined);
   return undefined;
 }
 
