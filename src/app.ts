@@ -6,6 +6,7 @@ import { ConnectionRegistry } from "./http/connections.js";
 import { watchDisconnect } from "./http/disconnect-watch.js";
 import { HttpError } from "./http/http-error.js";
 import { HttpResponse } from "./http/http-response.js";
+import { lingerBeforeClosing } from "./http/lingering-close.js";
 import { type Middleware, runMiddleware } from "./http/middleware.js";
 import { type RequestContext, SluiceRequest } from "./http/request.js";
 import { type RequestIdSource, requestIdSource } from "./http/request-id.js";
@@ -335,8 +336,10 @@ export class App {
    * large unread body is still coming (closing beats reading it all to reuse the connection).
    */
   private finalHeaders(request: SluiceRequest): Record<string, string | string[]> {
-    if (this.closing || request.unreadBodyBlocksConnection)
+    if (request.unreadBodyBlocksConnection) {
       request.responseHeaders.connection = "close";
+      lingerBeforeClosing(request.raw.socket);
+    } else if (this.closing) request.responseHeaders.connection = "close";
     return request.responseHeaders;
   }
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { describe, test } from "node:test";
+import { LINGER_MS } from "../src/http/lingering-close.js";
 import { HttpError, HttpResponse, StreamingResponse } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
 import { quietApp, sleep, waitFor } from "./helpers.js";
@@ -185,36 +186,68 @@ describe("bodies in awkward moments", () => {
     assert.match(received, /connection: close/i);
   });
 
-  test("a large body nobody reads is not read to its end: the connection closes after the answer", async () => {
+  test("a client still uploading a large unread body gets the whole answer, then the connection closes", async () => {
     const app = quietApp();
     app.post("/ignore", () => "not reading that");
     await using client = await TestClient.start(app);
-    const socket = connect(portOf(client.url), "127.0.0.1");
-    let received = "";
-    let written = 0;
-    socket.setEncoding("latin1");
-    socket.on("data", (data: string) => {
-      received += data;
-    });
-    socket.on("error", () => {});
-    const closed = new Promise((resolve) => socket.once("close", resolve));
-    socket.write("POST /ignore HTTP/1.1\r\nHost: x\r\nContent-Length: 268435456\r\n\r\n");
-    const block = Buffer.alloc(64 * 1024);
-    const pump = setInterval(() => {
-      if (!socket.destroyed && written < 256 * 1024 * 1024) {
-        socket.write(block);
-        written += block.length;
-      }
-    }, 1);
-    await closed;
-    clearInterval(pump);
-    assert.match(received, /^HTTP\/1\.1 200 /);
-    assert.ok(
-      written < 64 * 1024 * 1024,
-      `the client could send ${written} bytes before the close`,
+    // Like curl: upload until the answer is in, then stop and hang up.
+    const upload = await floodingUpload(portOf(client.url), "/ignore", (received) =>
+      received.endsWith("not reading that"),
     );
+    assert.match(upload.received, /^HTTP\/1\.1 200 /);
+    assert.match(upload.received, /connection: close/i);
+    assert.ok(upload.received.endsWith("not reading that"), "the body of the answer arrived whole");
+    assert.ok(upload.written < 64 * 1024 * 1024, `the client could send ${upload.written} bytes`);
+  });
+
+  test("a client that never stops uploading still gets its 413 and is disconnected within the linger time", async () => {
+    await using client = await TestClient.start(echoApp({ bodyLimit: 1024 }));
+    const started = Date.now();
+    // allowHalfOpen: the client keeps writing after the server's FIN, as a careless client would.
+    const upload = await floodingUpload(portOf(client.url), "/bytes", () => false, true);
+    assert.match(upload.received, /^HTTP\/1\.1 413 /, "the answer is not wiped out by a reset");
+    assert.match(upload.received, /larger than the limit of 1024 bytes/);
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= LINGER_MS - 100, `closed after ${elapsed} ms, before the linger time`);
+    assert.ok(elapsed < LINGER_MS + 3000, `closed after ${elapsed} ms`);
   });
 });
+
+/**
+ * Declares a 256 MiB body and writes 64 KiB blocks as fast as the socket takes them until
+ * `stopWhen(received)` holds (then half-closes) or the server closes the connection.
+ */
+async function floodingUpload(
+  port: number,
+  path: string,
+  stopWhen: (received: string) => boolean,
+  allowHalfOpen = false,
+): Promise<{ received: string; written: number }> {
+  const socket = connect({ port, host: "127.0.0.1", allowHalfOpen });
+  let received = "";
+  let written = 0;
+  let stopped = false;
+  socket.setEncoding("latin1");
+  socket.on("data", (data: string) => {
+    received += data;
+    if (!stopped && stopWhen(received)) {
+      stopped = true;
+      socket.end();
+    }
+  });
+  socket.on("error", () => {});
+  const closed = new Promise((resolve) => socket.once("close", resolve));
+  socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 268435456\r\n\r\n`);
+  const block = Buffer.alloc(64 * 1024);
+  const pump = setInterval(() => {
+    if (stopped || socket.destroyed || written >= 256 * 1024 * 1024) return;
+    socket.write(block);
+    written += block.length;
+  }, 1);
+  await closed;
+  clearInterval(pump);
+  return { received, written };
+}
 
 describe("request ids, configured", () => {
   test("a custom request id header is read and echoed under that name", async () => {
