@@ -6,6 +6,7 @@ import { ConnectionRegistry } from "./http/connections.js";
 import { watchDisconnect } from "./http/disconnect-watch.js";
 import { HttpError } from "./http/http-error.js";
 import { HttpResponse } from "./http/http-response.js";
+import { isPromiseLike } from "./http/is-promise-like.js";
 import { lingerBeforeClosing } from "./http/lingering-close.js";
 import { type Middleware, runMiddleware } from "./http/middleware.js";
 import { type RequestContext, SluiceRequest } from "./http/request.js";
@@ -15,6 +16,8 @@ import { sendResult } from "./http/send.js";
 import { sendError } from "./http/send-error.js";
 import { type ListeningServer, type ListenOptions, listenOn } from "./listen.js";
 import { createLogger, type LoggerOption } from "./logger.js";
+import type { SseOptions } from "./sse/sse-response.js";
+import { type SseHandler, sseRouteHandler } from "./sse/sse-route.js";
 
 export type Handler = (request: SluiceRequest) => unknown;
 
@@ -138,6 +141,24 @@ export class App {
   /** Any method not registered on the same path by name. */
   all(path: string, handler: Handler): this {
     return this.route("*", path, handler);
+  }
+
+  /**
+   * A Server-Sent Events route (GET): the handler returns an (async) iterable whose items
+   * become events: an SseEvent as it is, any other value as a data-only event. It may also
+   * return a response (say 204, which tells EventSource to stop reconnecting) or throw an
+   * HttpError before streaming.
+   */
+  sse(path: string, handler: SseHandler): this;
+  sse(path: string, options: SseOptions, handler: SseHandler): this;
+  sse(path: string, optionsOrHandler: SseOptions | SseHandler, maybeHandler?: SseHandler): this {
+    const [options, handler] =
+      typeof optionsOrHandler === "function"
+        ? [{}, optionsOrHandler]
+        : [optionsOrHandler, maybeHandler];
+    if (typeof handler !== "function")
+      throw new TypeError(`SSE route ${path} needs a handler function`);
+    return this.route("GET", path, sseRouteHandler(handler, options));
   }
 
   route(method: string, path: string, handler: Handler, name?: string): this {
@@ -362,10 +383,6 @@ function methodsToTry(method: string): readonly string[] {
 function isAbortError(error: unknown, request: SluiceRequest): boolean {
   if (error === request.signal.reason) return true;
   return error instanceof Error && error.name === "AbortError";
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | null)?.then === "function";
 }
 
 async function settleWithin(promises: Promise<unknown>[], timeout: number): Promise<void> {

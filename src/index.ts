@@ -18,3 +18,6 @@ export {
 } from "./http/streaming-response.js";
 export type { ListeningServer, ListenOptions } from "./listen.js";
 export type { LoggerOption } from "./logger.js";
+export { SseEvent, type SseEventInit } from "./sse/sse-event.js";
+export { type SseOptions, SseResponse, type SseResponseInit } from "./sse/sse-response.js";
+export type { SseHandler, SseHandlerResult, SseSource } from "./sse/sse-route.js";

@@ -15,6 +15,8 @@ const COPY_BELOW_AVERAGE_BYTES = 4096;
 export class BatchedWriter {
   /** A failure of a write made outside the producer's loop (end-of-tick flush). */
   failure: unknown;
+  /** `performance.now()` of the last write to the response (or of the writer's creation). */
+  lastWriteAt = performance.now();
   private pending: StreamChunk[] = [];
   private pendingBytes = 0;
   private pendingAllStrings = true;
@@ -55,6 +57,7 @@ export class BatchedWriter {
     const averageBytes = this.pendingBytes / this.pending.length;
     const batch = this.takeBatch();
     if (response.destroyed || response.writableEnded) return;
+    this.lastWriteAt = performance.now();
     if (batch.length === 1) response.write(batch[0]);
     else if (allStrings) response.write((batch as string[]).join(""));
     else if (averageBytes < COPY_BELOW_AVERAGE_BYTES)

@@ -2,9 +2,10 @@ import type { ServerResponse } from "node:http";
 import { setImmediate as nextMacrotask } from "node:timers/promises";
 import { BatchedWriter } from "./batched-writer.js";
 import { mergeHeaders } from "./headers.js";
+import { keepAlive } from "./keep-alive.js";
 import type { SluiceRequest } from "./request.js";
 import { cancelSource, openSource, type SourceIterator } from "./stream-source.js";
-import type { StreamChunk, StreamingResponse } from "./streaming-response.js";
+import type { StreamChunk, StreamingResponse, StreamLifecycle } from "./streaming-response.js";
 
 /** How long a producer that never waits on I/O may hold the event loop, checked every so often. */
 const MAX_BUSY_MS = 5;
@@ -22,7 +23,8 @@ const STREAM_DEFAULT_HEADERS = {
  * Sends a StreamingResponse: headers at once, then items as they are produced, pausing the
  * producer while the socket is full. When the request's signal aborts (client gone, app
  * closing) or the producer throws, the response is destroyed so the client sees a truncated
- * transfer, never a clean end that would look complete.
+ * transfer, never a clean end that would look complete; a lifecycle with `endCleanly` (SSE,
+ * whose events stand on their own) ends it properly instead.
  */
 export async function pumpStream<T>(
   request: SluiceRequest,
@@ -54,24 +56,61 @@ export async function pumpStream<T>(
 
   const signal = request.signal;
   const writer = new BatchedWriter(response);
-  let failed = false;
+  const { lifecycle } = stream;
+  let failure: { error: unknown } | undefined;
   const progress = { exhausted: false };
   signal.addEventListener("abort", cancel, { once: true });
+  if (lifecycle.preamble !== undefined) writer.push(lifecycle.preamble);
+  const idle = lifecycle.keepAlive;
+  const stopKeepAlive = idle
+    ? keepAlive(writer, response, idle.idleMs, idle.chunk, idle.ready)
+    : undefined;
   try {
     await pullAll(source, writer, response, signal, stream.encode, progress);
     writer.flush();
   } catch (error) {
-    failed = true;
+    failure = { error };
     if (!signal.aborted)
-      request.log.error({ err: error }, "stream producer failed; response aborted");
+      request.log.error(
+        { err: error },
+        stream.lifecycle.endCleanly
+          ? "stream producer failed; stream ended"
+          : "stream producer failed; response aborted",
+      );
   } finally {
     signal.removeEventListener("abort", cancel);
+    stopKeepAlive?.();
   }
   // The client learns at once; a slow or stuck `finally` must not hold the response open.
-  if (failed || signal.aborted || response.destroyed) writer.abort();
-  else if (!response.writableEnded) response.end();
+  finish(request, response, writer, lifecycle, failure);
   // Like `for await`: a source that ended (or threw) by itself gets no `return()` call.
   if (!progress.exhausted || cancelled) await cancel();
+}
+
+/**
+ * Ends the response once pulling stopped: cleanly when the producer ended, cut short when it
+ * failed or was stopped (unless the lifecycle says its items stand on their own).
+ */
+function finish(
+  request: SluiceRequest,
+  response: ServerResponse,
+  writer: BatchedWriter,
+  lifecycle: StreamLifecycle,
+  failure: { error: unknown } | undefined,
+): void {
+  if (response.destroyed) return writer.abort();
+  const stoppedEarly = failure !== undefined || request.signal.aborted;
+  if (stoppedEarly && !lifecycle.endCleanly) return writer.abort();
+  if (failure && lifecycle.farewell && !request.signal.aborted) {
+    try {
+      const farewell = lifecycle.farewell(failure.error, request);
+      if (farewell !== undefined) writer.push(farewell);
+    } catch (error) {
+      request.log.error({ err: error }, "the stream's farewell failed");
+    }
+  }
+  writer.flush();
+  if (!response.writableEnded) response.end();
 }
 
 /** Pulls until the source is done, the signal aborts or the response is gone. */

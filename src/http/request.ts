@@ -131,6 +131,12 @@ export class SluiceRequest {
     return this.bodyCache;
   }
 
+  /** The `Last-Event-ID` header an EventSource sends when it reconnects (SSE). */
+  get lastEventId(): string | undefined {
+    const value = this.raw.headers["last-event-id"];
+    return typeof value === "string" ? value : undefined;
+  }
+
   async text(): Promise<string> {
     return (await this.bytes()).toString("utf8");
   }

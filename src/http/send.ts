@@ -1,6 +1,7 @@
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import type { ReadableStream as NodeWebReadableStream } from "node:stream/web";
+import { asSseIfEventStream } from "../sse/sse-response.js";
 import { mergeHeaders } from "./headers.js";
 import { HttpResponse, JsonBody } from "./http-response.js";
 import { pumpStream } from "./pump.js";
@@ -21,7 +22,7 @@ export function sendResult(
   extraHeaders: Record<string, string | string[]>,
 ): Promise<void> | undefined {
   if (result instanceof StreamingResponse) {
-    return pumpStream(request, response, result, extraHeaders);
+    return pumpStream(request, response, asSseIfEventStream(result), extraHeaders);
   }
   if (result instanceof HttpResponse) {
     return sendBody(
@@ -123,7 +124,7 @@ function sendWebResponse(
   return pumpStream(
     request,
     response,
-    new StreamingResponse(body, { statusCode: web.status, headers }),
+    asSseIfEventStream(new StreamingResponse(body, { statusCode: web.status, headers })),
     extraHeaders,
   );
 }

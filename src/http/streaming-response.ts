@@ -1,6 +1,7 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
 import type { ReadableStream } from "node:stream/web";
+import type { SluiceRequest } from "./request.js";
 
 export type StreamChunk = string | Uint8Array;
 
@@ -19,6 +20,29 @@ export interface StreamingResponseInit<T = StreamChunk> {
 }
 
 /**
+ * How a stream greets, keeps alive and ends; the defaults suit plain streams, SseResponse
+ * changes them. A stream whose items are self-delimiting (SSE events) can end cleanly when
+ * it is stopped early, where a plain stream must look truncated.
+ */
+export interface StreamLifecycle {
+  /** Written right after the head. */
+  readonly preamble?: StreamChunk;
+  /** Written whenever nothing has been written for `idleMs`. */
+  readonly keepAlive?: {
+    readonly idleMs: number;
+    readonly chunk: StreamChunk;
+    /** False while the chunk cannot be written yet (the producer is midway through an item). */
+    readonly ready?: () => boolean;
+  };
+  /** End with a proper terminator when the producer fails or the app closes. */
+  readonly endCleanly?: boolean;
+  /** Written after a producer failure, before a clean end. */
+  farewell?(error: unknown, request: SluiceRequest): StreamChunk | undefined;
+}
+
+const PLAIN_LIFECYCLE: StreamLifecycle = {};
+
+/**
  * A response whose body is produced over time. Status and headers are flushed before the
  * first item is pulled; items are written as they come (small ones produced within the same
  * tick share one write); the producer is not pulled while the socket is over its high-water
@@ -29,6 +53,7 @@ export class StreamingResponse<T = StreamChunk> {
   readonly statusCode: number;
   readonly headers: OutgoingHttpHeaders;
   readonly encode: ((item: T) => StreamChunk) | undefined;
+  readonly lifecycle: StreamLifecycle = PLAIN_LIFECYCLE;
 
   constructor(source: StreamSource<T>, init: StreamingResponseInit<T> = {}) {
     if (source === null || (typeof source !== "object" && typeof source !== "function")) {

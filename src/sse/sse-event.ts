@@ -1,0 +1,103 @@
+import { commentLines, dataLines } from "./sse-lines.js";
+
+export interface SseEventInit {
+  /** A string is sent as is (newlines become several `data:` lines); anything else as JSON. */
+  data?: unknown;
+  /** Sets the client's last event id (sent back as `Last-Event-ID` when it reconnects). */
+  id?: string | number;
+  /** The event type; the client dispatches it to listeners of that name (default "message"). */
+  event?: string;
+  /** How long the client waits before reconnecting, in milliseconds. */
+  retry?: number;
+  /** A comment: ignored by clients, useful for debugging and keep-alives. */
+  comment?: string;
+}
+
+/**
+ * One Server-Sent Event, validated and encoded when it is created (WHATWG HTML, "Server-sent
+ * events"): a field value that would inject other fields throws a TypeError before anything is
+ * written. The encoded frame is kept, so an event sent to many clients is serialised once.
+ */
+export class SseEvent {
+  readonly data: unknown;
+  readonly id: string | undefined;
+  readonly event: string | undefined;
+  readonly retry: number | undefined;
+  readonly comment: string | undefined;
+  /** The event on the wire, ending with the blank line that dispatches it. */
+  readonly frame: string;
+
+  constructor(init: SseEventInit) {
+    if (init === null || typeof init !== "object") {
+      throw new TypeError(
+        "new SseEvent() takes an object: { data?, id?, event?, retry?, comment? }",
+      );
+    }
+    this.id = checkId(init.id);
+    this.event = checkEventName(init.event);
+    this.retry = checkRetry(init.retry);
+    this.comment = checkComment(init.comment);
+    this.data = init.data;
+    this.frame = encodeFrame(this);
+  }
+}
+
+function encodeFrame(event: SseEvent): string {
+  let frame = event.comment === undefined ? "" : commentLines(event.comment);
+  if (event.event !== undefined) frame += `event: ${event.event}\n`;
+  if (event.id !== undefined) frame += event.id === "" ? "id\n" : `id: ${event.id}\n`;
+  if (event.retry !== undefined) frame += `retry: ${event.retry}\n`;
+  if (event.data !== undefined) frame += dataLines(event.data);
+  if (frame === "") {
+    throw new TypeError("An SseEvent needs at least one of data, id, event, retry or comment");
+  }
+  return `${frame}\n`;
+}
+
+function checkId(id: unknown): string | undefined {
+  if (id === undefined) return undefined;
+  if (typeof id === "number") {
+    if (!Number.isFinite(id)) throw new TypeError(`SseEvent id must be a finite number, got ${id}`);
+    return String(id);
+  }
+  if (typeof id !== "string") {
+    throw new TypeError(`SseEvent id must be a string or a number, got ${typeof id}`);
+  }
+  if (/[\r\n\0]/.test(id)) {
+    throw new TypeError(
+      `SseEvent id must not contain CR, LF or NUL (it would inject fields or be ignored): ${JSON.stringify(id)}`,
+    );
+  }
+  return id;
+}
+
+function checkEventName(event: unknown): string | undefined {
+  if (event === undefined) return undefined;
+  if (typeof event !== "string") {
+    throw new TypeError(`SseEvent event must be a string, got ${typeof event}`);
+  }
+  if (/[\r\n]/.test(event)) {
+    throw new TypeError(
+      `SseEvent event must not contain CR or LF (it would inject fields): ${JSON.stringify(event)}`,
+    );
+  }
+  return event;
+}
+
+function checkRetry(retry: unknown): number | undefined {
+  if (retry === undefined) return undefined;
+  if (typeof retry !== "number" || !Number.isSafeInteger(retry) || retry < 0) {
+    throw new TypeError(
+      `SseEvent retry must be a non-negative integer number of milliseconds, got ${String(retry)}`,
+    );
+  }
+  return retry;
+}
+
+function checkComment(comment: unknown): string | undefined {
+  if (comment === undefined) return undefined;
+  if (typeof comment !== "string") {
+    throw new TypeError(`SseEvent comment must be a string, got ${typeof comment}`);
+  }
+  return comment;
+}

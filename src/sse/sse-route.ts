@@ -1,0 +1,50 @@
+import { HttpResponse } from "../http/http-response.js";
+import { isPromiseLike } from "../http/is-promise-like.js";
+import type { SluiceRequest } from "../http/request.js";
+import { StreamingResponse } from "../http/streaming-response.js";
+import { checkSseOptions, type SseOptions, SseResponse } from "./sse-response.js";
+
+/** Where an SSE handler's events come from. */
+export type SseSource = AsyncIterable<unknown> | Iterable<unknown>;
+
+/** What an SSE handler may return: events to stream, or a response instead of a stream. */
+export type SseHandlerResult = SseSource | HttpResponse | StreamingResponse | Response | undefined;
+
+export type SseHandler = (request: SluiceRequest) => SseHandlerResult | Promise<SseHandlerResult>;
+
+/** Turns an SSE handler into a route handler; bad options throw here, at registration. */
+export function sseRouteHandler(handler: SseHandler, options: SseOptions) {
+  checkSseOptions(options);
+  return (request: SluiceRequest): unknown => {
+    const result = handler(request);
+    return isPromiseLike(result)
+      ? Promise.resolve(result).then((settled) => toSseResult(settled, options))
+      : toSseResult(result, options);
+  };
+}
+
+function toSseResult(result: unknown, options: SseOptions): unknown {
+  if (
+    result === undefined ||
+    result instanceof StreamingResponse ||
+    result instanceof HttpResponse ||
+    result instanceof Response
+  ) {
+    return result;
+  }
+  if (isEventSource(result)) return new SseResponse(result, options);
+  throw new TypeError(
+    `An SSE handler must return an AsyncIterable or Iterable of events (an async generator, say) or a response, got ${describe(result)}`,
+  );
+}
+
+function isEventSource(value: unknown): value is SseSource {
+  if (typeof value !== "object" || value === null) return false;
+  return Symbol.asyncIterator in value || Symbol.iterator in value;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "object") return value.constructor?.name ?? "an object";
+  return typeof value;
+}
