@@ -98,9 +98,11 @@ function finish(
   lifecycle: StreamLifecycle,
   failure: { error: unknown } | undefined,
 ): void {
-  if (response.destroyed) return writer.abort();
   const stoppedEarly = failure !== undefined || request.signal.aborted;
-  if (stoppedEarly && !lifecycle.endCleanly) return writer.abort();
+  if (response.destroyed || (stoppedEarly && !lifecycle.endCleanly)) {
+    writer.abort();
+    return;
+  }
   if (failure && lifecycle.farewell && !request.signal.aborted) {
     try {
       const farewell = lifecycle.farewell(failure.error, request);
