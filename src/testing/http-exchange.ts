@@ -56,7 +56,7 @@ function appendQuery(path: string, query: URLSearchParams): string {
   return `${path}${path.includes("?") ? "&" : "?"}${encoded}`;
 }
 
-function hasHeader(headers: OutgoingHttpHeaders, name: string): boolean {
+export function hasHeader(headers: OutgoingHttpHeaders, name: string): boolean {
   return Object.keys(headers).some((key) => key.toLowerCase() === name);
 }
 

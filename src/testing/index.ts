@@ -1,4 +1,6 @@
+export { type SseMessage, SseParser } from "../sse/sse-parser.js";
 export type { RequestOptions } from "./http-exchange.js";
 export { TestClient, type TestClientOptions } from "./test-client.js";
+export { TestEventStream } from "./test-event-stream.js";
 export { TestResponse } from "./test-response.js";
 export { TestStream } from "./test-stream.js";

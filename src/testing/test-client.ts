@@ -1,6 +1,7 @@
 import { Agent } from "node:http";
 import type { App } from "../app.js";
-import { exchange, type RequestOptions, readAll } from "./http-exchange.js";
+import { exchange, hasHeader, type RequestOptions, readAll } from "./http-exchange.js";
+import { TestEventStream } from "./test-event-stream.js";
 import { TestResponse } from "./test-response.js";
 import { TestStream } from "./test-stream.js";
 
@@ -67,6 +68,16 @@ export class TestClient {
     this.streams.add(stream);
     message.socket.once("close", () => this.streams.delete(stream));
     return stream;
+  }
+
+  /**
+   * Subscribes to a Server-Sent Events route (GET, `accept: text/event-stream`, plus the
+   * given headers, such as `Last-Event-ID`). Returns at once; iterate it for parsed events.
+   */
+  events(path: string, options: RequestOptions = {}): TestEventStream {
+    const headers = { ...options.headers };
+    if (!hasHeader(headers, "accept")) headers.accept = "text/event-stream";
+    return new TestEventStream(this.stream("GET", path, { ...options, headers }));
   }
 
   /** Disconnects open streams, then closes the app gracefully. */

@@ -1,11 +1,12 @@
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+import { type SseMessage, SseParser } from "../sse/sse-parser.js";
 
 const NEWLINE = 0x0a;
 const EMPTY = Buffer.alloc(0);
 
 /**
- * A response being received. `chunks()`, `lines()` and `text()` read from one shared cursor,
- * so a test can take the first lines, then the rest. Leaving a loop early does not disconnect;
+ * A response being received. `chunks()`, `lines()`, `events()` and `text()` read from one
+ * shared cursor, so a test can take the first lines, then the rest. Leaving a loop early does not disconnect;
  * `close()` does. A transfer the server cut short makes them reject (code ECONNRESET).
  */
 export class TestStream {
@@ -15,6 +16,7 @@ export class TestStream {
   private readonly cursor: AsyncIterator<Buffer>;
   /** Bytes received but not handed out yet (the part of a line after its last newline). */
   private carry: Buffer = EMPTY;
+  private sse: { parser: SseParser; ready: SseMessage[] } | undefined;
 
   constructor(message: IncomingMessage) {
     this.message = message;
@@ -52,6 +54,31 @@ export class TestStream {
     }
   }
 
+  /**
+   * Server-Sent Events as they complete, parsed as a browser would (see SseParser). Events
+   * parsed but not taken yet wait for the next call, so leaving a loop early loses nothing.
+   */
+  async *events(): AsyncGenerator<SseMessage, void, undefined> {
+    this.sse ??= { parser: new SseParser(), ready: [] };
+    const { parser, ready } = this.sse;
+    for (;;) {
+      const next = ready.shift();
+      if (next) {
+        yield next;
+        continue;
+      }
+      const chunk = this.carry.length > 0 ? this.takeCarry() : await this.nextChunk();
+      if (chunk === undefined) return;
+      ready.push(...parser.push(chunk));
+    }
+  }
+
+  /** The SSE parser's state: the last event id and retry seen so far. */
+  get sseState(): { lastEventId: string; reconnectionTime: number | undefined } {
+    const parser = this.sse?.parser;
+    return { lastEventId: parser?.lastEventId ?? "", reconnectionTime: parser?.reconnectionTime };
+  }
+
   /** Everything not read yet, once the response ends. */
   async text(): Promise<string> {
     const parts: Buffer[] = [];
@@ -76,6 +103,11 @@ export class TestStream {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  private async nextChunk(): Promise<Buffer | undefined> {
+    const step = await this.cursor.next();
+    return step.done ? undefined : step.value;
   }
 
   private takeCarry(): Buffer {
