@@ -35,6 +35,9 @@ export function exchange(
     body = JSON.stringify(options.json);
     if (!hasHeader(headers, "content-type")) headers["content-type"] = "application/json";
   }
+  // A connection of its own (no agent) would otherwise announce `connection: close`; browsers
+  // and EventSource keep connections alive, and servers answer accordingly.
+  if (agent === false && !hasHeader(headers, "connection")) headers.connection = "keep-alive";
   return new Promise<IncomingMessage>((resolve, reject) => {
     const outgoing = request({
       host: hostname,
