@@ -1,7 +1,8 @@
-// `npm start`: the three patterns in one app on http://127.0.0.1:3000 (PORT and HOST to change).
+// `npm start`: the patterns in one app on http://127.0.0.1:3000 (PORT and HOST to change).
 import { App } from "../src/index.js";
 import { createJsonApp } from "./json-route.js";
 import { createExportApp } from "./ndjson-export.js";
+import { createFeedApp } from "./sse-feed.js";
 import { createTextStreamApp } from "./streaming-text.js";
 
 const INDEX = `sluice demo
@@ -11,12 +12,17 @@ const INDEX = `sluice demo
   curl -N "http://HOST/export.ndjson?rows=5"      NDJSON export (rows=1000000 for a big one)
   curl -X POST -H 'Authorization: Bearer demo' -H 'content-type: application/json' \\
        -d '{"title":"write docs"}' http://HOST/todos
+  curl -N http://HOST/feed                        Server-Sent Events feed (keep it open, then:)
+  curl -X POST -H 'Authorization: Bearer demo' -H 'content-type: application/json' \\
+       -d '{"text":"hello"}' http://HOST/feed
+  curl -N -H 'Last-Event-ID: 1' http://HOST/feed  resume after post 1
 `;
 
 export function createDemoApp(app = new App()): App {
   createJsonApp(app);
   createExportApp(app);
   createTextStreamApp(app);
+  createFeedApp(app);
   app.get("/", (req) => INDEX.replaceAll("HOST", req.header("host") ?? "localhost:3000"));
   return app;
 }

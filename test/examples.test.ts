@@ -3,6 +3,7 @@ import { spawn } from "node:child_process";
 import { describe, test } from "node:test";
 import { createJsonApp } from "../examples/json-route.js";
 import { createExportApp } from "../examples/ndjson-export.js";
+import { createFeedApp } from "../examples/sse-feed.js";
 import { createTextStreamApp } from "../examples/streaming-text.js";
 import { TestClient } from "../src/testing/index.js";
 import { eventually, quietApp, waitFor } from "./helpers.js";
@@ -67,8 +68,33 @@ describe("examples/streaming-text.ts", () => {
   });
 });
 
+describe("examples/sse-feed.ts", () => {
+  test("live posts reach open streams; a reconnect with Last-Event-ID gets only what it missed", async () => {
+    await using client = await TestClient.start(createFeedApp(quietApp()));
+    const live = client.events("/feed");
+    await live.response;
+    const post = (text: string) => client.post("/feed", { json: { text } });
+    assert.equal((await post("one")).statusCode, 201);
+    assert.deepEqual((await post("two")).json(), { id: 2 });
+    const [first, second] = await live.take(2);
+    assert.equal(first.event, "post");
+    assert.equal(first.id, "1");
+    assert.equal(JSON.parse(first.data).text, "one");
+    assert.equal(second.id, "2");
+    await live.close();
+    await post("three");
+    const resumed = client.events("/feed", { headers: { "Last-Event-ID": "2" } });
+    const [missed] = await resumed.take(1);
+    assert.equal(missed.id, "3");
+    assert.equal(JSON.parse(missed.data).text, "three");
+    await post("four");
+    assert.equal((await resumed.take(1))[0].id, "4");
+    assert.equal((await post("")).statusCode, 422);
+  });
+});
+
 describe("npm start (examples/start.ts)", () => {
-  test("serves the index and the three patterns", async (t) => {
+  test("serves the index and every pattern", async (t) => {
     const child = spawn(process.execPath, ["--import", "tsx", "examples/start.ts"], {
       env: { ...process.env, PORT: "0", LOG_LEVEL: "info" },
       stdio: ["ignore", "pipe", "inherit"],
@@ -89,5 +115,25 @@ describe("npm start (examples/start.ts)", () => {
     assert.equal(rows.length, 3);
     const generation = await fetch(`${url}/generate?prompt=x`);
     assert.match(await generation.text(), /stop when the reader leaves\./);
+    const feed = await fetch(`${url}/feed`, {
+      headers: { "last-event-id": "0" },
+      signal: AbortSignal.timeout(5000),
+    });
+    assert.equal(feed.headers.get("content-type"), "text/event-stream; charset=utf-8");
+    const posted = await fetch(`${url}/feed`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer demo" },
+      body: JSON.stringify({ text: "hi" }),
+    });
+    assert.equal(posted.status, 201);
+    const reader = feed.body?.getReader();
+    let received = "";
+    while (!received.includes('"text":"hi"')) {
+      const chunk = await reader?.read();
+      if (!chunk || chunk.done) break;
+      received += new TextDecoder().decode(chunk.value);
+    }
+    assert.match(received, /^retry: 2000\n\nevent: post\nid: 1\ndata: \{"text":"hi"/);
+    await reader?.cancel();
   });
 });
