@@ -559,6 +559,34 @@ describe("app.sse(): middleware, HEAD, shutdown, seed-style routes", () => {
     assert.equal(stream.sseState.reconnectionTime, 1000);
   });
 
+  test("the test client parses what other servers send: BOM, CR and CRLF endings, no-space fields, split chunks", async () => {
+    const app = quietApp();
+    app.get(
+      "/foreign",
+      () =>
+        new StreamingResponse(
+          (async function* () {
+            yield Buffer.from([0xef, 0xbb]); // a BOM split across chunks
+            await sleep(5);
+            yield Buffer.concat([Buffer.from([0xbf]), Buffer.from("data:first\r")]);
+            await sleep(5);
+            yield "\r:comment\r\nevent:custom\r\ndata: second\r\nid:7\r";
+            await sleep(5);
+            yield "\n\r\ndata\n\n";
+          })(),
+          { headers: { "content-type": "text/event-stream" } },
+        ),
+    );
+    await using client = await TestClient.start(app);
+    const events = [];
+    for await (const event of client.events("/foreign")) events.push(event);
+    assert.deepEqual(events, [
+      { event: "message", data: "first", id: undefined, retry: undefined },
+      { event: "custom", data: "second", id: "7", retry: undefined },
+      { event: "message", data: "", id: undefined, retry: undefined },
+    ]);
+  });
+
   test("a text/event-stream StreamingResponse that yields a plain object fails clearly", async () => {
     const { logger, lines } = capturedLogger();
     const app = new App({ logger });
