@@ -98,6 +98,22 @@ describe("app.close()", () => {
     await client.close();
   });
 
+  test("closes at once a connection that never sent a request (a browser's spare connection)", async () => {
+    const app = quietApp();
+    app.get("/", () => "hi");
+    const client = await TestClient.start(app);
+    const silent = openSocket(portOf(client.url));
+    await new Promise((resolve) => silent.socket.once("connect", resolve));
+    await sleep(20);
+    const silentClosed = new Promise((resolve) => silent.socket.once("close", resolve));
+    const started = performance.now();
+    await app.close({ timeout: 5000 });
+    await silentClosed;
+    assert.ok(performance.now() - started < 1000, "close did not wait for the silent connection");
+    assert.equal(silent.received(), "");
+    await client.close();
+  });
+
   test("refuses new connections after close; listen() twice or after close throws", async () => {
     const app = quietApp();
     app.get("/", () => "hi");

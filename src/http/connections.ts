@@ -36,6 +36,12 @@ export class ConnectionRegistry {
     // Without Node's list (a future Node may rename it), fall back to "no response attached".
     const candidates = list ? list.idle().map((connection) => connection.socket) : this.sockets;
     for (const socket of candidates) if (!socket._httpMessage) socket.destroy();
+    // Node counts a connection that has sent nothing yet as busy (its head timeout runs from
+    // the connect), but there is nothing to finish on it: browsers and fetch open such spare
+    // connections ahead of time.
+    for (const socket of this.sockets) {
+      if (socket.bytesRead === 0 && !socket._httpMessage) socket.destroy();
+    }
   }
 
   destroyAll(): void {
