@@ -325,7 +325,10 @@ describe("malformed requests and slow clients", () => {
       portOf(client.url),
       "GET /ticks HTTP/1.1\r\nHost: x\r\n\r\nNOT HTTP AT ALL\r\n\r\n",
     );
-    assert.match(answer, /^HTTP\/1\.1 200 /);
+    // The garbage is parsed in the same read as the request, before the stream's head goes
+    // out (the producer gets a macrotask to refuse first): the connection may be cut before
+    // the head or after part of the body, but no 400 may ever land in the stream.
+    if (answer !== "") assert.match(answer, /^HTTP\/1\.1 200 /);
     assert.doesNotMatch(answer, /400 Bad Request/);
   });
 

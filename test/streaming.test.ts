@@ -3,11 +3,22 @@ import { spawn } from "node:child_process";
 import { Readable } from "node:stream";
 import { ReadableStream } from "node:stream/web";
 import { describe, test } from "node:test";
-import { App, ndjson, type SluiceRequest, StreamingResponse } from "../src/index.js";
+import { App, HttpError, ndjson, type SluiceRequest, StreamingResponse } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
 import { gate } from "./fixtures/gate.js";
 import { capturedLogger, quietApp, sleep, waitFor } from "./helpers.js";
 import { decodeChunked, portOf, rawExchange } from "./raw-http.js";
+
+/** A sync iterable whose first step throws. */
+function failingIterable(): Iterable<string> {
+  return {
+    [Symbol.iterator]: () => ({
+      next: () => {
+        throw new Error("sync iterator broke");
+      },
+    }),
+  };
+}
 
 /** Yields `first`, waits for `resume`, then yields `second`. */
 async function* pausedAfterFirst(first: string, second: string, resume: Promise<void>) {
@@ -180,6 +191,44 @@ describe("streaming responses: client disconnect", () => {
 });
 
 describe("streaming responses: failures", () => {
+  test("a producer that fails before its first item answers with the error's status, not a 200", async () => {
+    const { logger, lines } = capturedLogger();
+    const app = new App({ logger });
+    app.get(
+      "/refused",
+      () =>
+        new StreamingResponse(
+          (async function* () {
+            await Promise.resolve(); // a check that needs no I/O
+            throw new HttpError(404, "no such export");
+          })(),
+        ),
+    );
+    app.get("/crashed", () => new StreamingResponse(failingIterable()));
+    app.get(
+      "/late",
+      () =>
+        new StreamingResponse(
+          (async function* () {
+            await sleep(30); // real I/O first: the head has gone out by then
+            throw new Error("failed after the head");
+          })(),
+        ),
+    );
+    await using client = await TestClient.start(app);
+    const refused = await client.get("/refused");
+    assert.equal(refused.statusCode, 404);
+    assert.equal(refused.json<{ message: string }>().message, "no such export");
+    const crashed = await client.get("/crashed");
+    assert.equal(crashed.statusCode, 500);
+    assert.ok(
+      lines.some((line) => line.err?.message === "sync iterator broke" && line.level === 50),
+    );
+    const late = await client.stream("GET", "/late");
+    assert.equal(late.statusCode, 200);
+    await assert.rejects(late.text(), { code: "ECONNRESET" });
+  });
+
   test("a producer that throws mid-stream gives a truncated transfer and a log line with the request id", async () => {
     const { logger, lines } = capturedLogger();
     const app = new App({ logger });

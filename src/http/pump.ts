@@ -2,6 +2,7 @@ import type { ServerResponse } from "node:http";
 import { setImmediate as nextMacrotask } from "node:timers/promises";
 import { BatchedWriter } from "./batched-writer.js";
 import { mergeHeaders } from "./headers.js";
+import { isHttpError } from "./http-error.js";
 import { keepAlive } from "./keep-alive.js";
 import type { SluiceRequest } from "./request.js";
 import { cancelSource, openSource, type SourceIterator } from "./stream-source.js";
@@ -40,6 +41,19 @@ export async function pumpStream<T>(
     );
     return cancelled;
   };
+  const progress = { exhausted: false };
+  let first: FirstStep<T> | undefined;
+  if (request.method !== "HEAD") {
+    first = await pullFirst(source);
+    // Nothing was sent yet: the app answers with the error's status (a 404 for an unknown
+    // channel, say) instead of a 200 cut short. A stream that ends cleanly on failure (SSE)
+    // keeps that for deliberate refusals: after any other error its client must reconnect,
+    // which EventSource does only after a 200.
+    if ("error" in first && (!stream.lifecycle.endCleanly || isHttpError(first.error))) {
+      progress.exhausted = true;
+      throw first.error;
+    }
+  }
   try {
     const headers = mergeHeaders(STREAM_DEFAULT_HEADERS, stream.headers, extraHeaders);
     response.writeHead(stream.statusCode, headers);
@@ -58,7 +72,6 @@ export async function pumpStream<T>(
   const writer = new BatchedWriter(response);
   const { lifecycle } = stream;
   let failure: { error: unknown } | undefined;
-  const progress = { exhausted: false };
   signal.addEventListener("abort", cancel, { once: true });
   if (lifecycle.preamble !== undefined) writer.push(lifecycle.preamble);
   const idle = lifecycle.keepAlive;
@@ -66,7 +79,7 @@ export async function pumpStream<T>(
     ? keepAlive(writer, response, idle.idleMs, idle.chunk, idle.ready)
     : undefined;
   try {
-    await pullAll(source, writer, response, signal, stream.encode, progress);
+    await pullAll(source, writer, response, signal, stream.encode, progress, first);
     writer.flush();
   } catch (error) {
     failure = { error };
@@ -115,6 +128,40 @@ function finish(
   if (!response.writableEnded) response.end();
 }
 
+/** The producer's first step: taken, failed, or still on its way. */
+type FirstStep<T> =
+  | { settled: true; step: IteratorResult<T> }
+  | { settled: false; step: Promise<IteratorResult<T>> }
+  | { error: unknown };
+
+/**
+ * Asks for the first item before the head goes out and gives the producer one macrotask to
+ * answer, so one that fails at once (an HttpError thrown before its first yield) is known
+ * before anything is sent. One still waiting gets the head at once; its item follows later.
+ */
+async function pullFirst<T>(source: SourceIterator<T>): Promise<FirstStep<T>> {
+  let pending: Promise<IteratorResult<T>>;
+  try {
+    if (source.sync) return { settled: true, step: source.iterator.next() };
+    pending = source.iterator.next();
+  } catch (error) {
+    return { error };
+  }
+  let outcome: { step: IteratorResult<T> } | { error: unknown } | undefined;
+  pending.then(
+    (step) => {
+      outcome = { step };
+    },
+    (error) => {
+      outcome = { error };
+    },
+  );
+  await nextMacrotask();
+  if (outcome === undefined) return { settled: false, step: pending };
+  if ("error" in outcome) return outcome;
+  return { settled: true, step: outcome.step };
+}
+
 /** Pulls until the source is done, the signal aborts or the response is gone. */
 async function pullAll<T>(
   source: SourceIterator<T>,
@@ -123,7 +170,9 @@ async function pullAll<T>(
   signal: AbortSignal,
   encode: ((item: T) => StreamChunk) | undefined,
   progress: { exhausted: boolean },
+  first: FirstStep<T> | undefined,
 ): Promise<void> {
+  let taken = first;
   const toChunk = encode ? (item: T) => asChunk(encode(item)) : asChunk;
   let pulls = 0;
   let lastTurn = performance.now();
@@ -139,7 +188,12 @@ async function pullAll<T>(
     }
     let step: IteratorResult<T>;
     try {
-      step = source.sync ? source.iterator.next() : await source.iterator.next();
+      if (taken) {
+        const first = taken;
+        taken = undefined;
+        if ("error" in first) throw first.error;
+        step = first.settled ? first.step : await first.step;
+      } else step = source.sync ? source.iterator.next() : await source.iterator.next();
     } catch (error) {
       progress.exhausted = true;
       throw error;
