@@ -5,11 +5,12 @@ import { join } from "node:path";
 import { parseConfig } from "./config.js";
 import { pinSelf } from "./lib/pinning.js";
 import { renderReport } from "./lib/report.js";
-import { checkJson, checkNdjson } from "./lib/sanity.js";
+import { checkJson, checkNdjson, checkSse } from "./lib/sanity.js";
 import type { ScenarioResult } from "./lib/scenario.js";
 import { ROOT, type ServerProcess, startServer } from "./lib/servers.js";
 import { jsonScenario } from "./scenarios/json.js";
 import { ndjsonScenario } from "./scenarios/ndjson.js";
+import { sseScenarios } from "./scenarios/sse.js";
 
 /*
  * sluice vs a hand-written node:http server. Each server runs in its own process pinned to
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
     const scenarios: ScenarioResult[] = [];
     if (config.only.has("json")) scenarios.push(await jsonScenario(config, baseline, sluice));
     if (config.only.has("ndjson")) scenarios.push(await ndjsonScenario(config, baseline, sluice));
+    if (config.only.has("sse")) scenarios.push(...(await sseScenarios(config, baseline, sluice)));
     const mode = [
       config.quick ? "--quick" : "full",
       `sluice ${sourceRevision()} from ${config.dist ? "dist/" : "src/ via tsx"}`,
@@ -53,6 +55,7 @@ async function checkServers(baseline: ServerProcess, sluice: ServerProcess): Pro
   await checkNdjson(baseline.name, baseline.port, "/ndjson");
   await checkNdjson(sluice.name, sluice.port, "/ndjson/sync");
   await checkNdjson(sluice.name, sluice.port, "/ndjson/async");
+  for (const server of [baseline, sluice]) await checkSse(server.name, server.port);
 }
 
 /** The commit measured, and whether src/ differs from it. */

@@ -35,8 +35,15 @@ export function renderReport(scenarios: ScenarioResult[], context: ReportContext
     ...detailsTable(scenarios),
     "",
     ...NOTES,
+    ...scenarioNotes(scenarios),
     "",
   ].join("\n");
+}
+
+/** Each scenario's own notes, a paragraph each; notes shared by several scenarios once. */
+function scenarioNotes(scenarios: ScenarioResult[]): string[] {
+  const unique = new Set(scenarios.map((scenario) => scenario.notes).filter((notes) => notes));
+  return [...unique].flatMap((notes) => ["", ...(notes as string[])]);
 }
 
 function header(context: ReportContext): string {

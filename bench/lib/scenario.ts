@@ -26,6 +26,8 @@ export interface ScenarioResult {
   metrics: Metric[];
   /** The baseline first, then what is compared with it. */
   results: TargetResult[];
+  /** How to read the figures, printed under the tables (once for scenarios sharing them). */
+  notes?: string[];
 }
 
 /** Measures every target `runs` times, alternating their order, and takes medians. */

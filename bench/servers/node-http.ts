@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { drained } from "./drained.js";
+import { routeSse } from "./node-http-sse.js";
 import { announceReady } from "./ready.js";
 import { jsonPayload, makeRow, rowCount } from "./rows.js";
 
@@ -7,6 +9,7 @@ import { jsonPayload, makeRow, rowCount } from "./rows.js";
 const server = createServer((req, res) => {
   if (req.url === "/json") return sendJson(res);
   if (req.url?.startsWith("/ndjson")) return void streamRows(req, res);
+  if (req.url?.startsWith("/sse") && routeSse(req, res)) return;
   res.writeHead(404).end();
 });
 
@@ -27,21 +30,6 @@ async function streamRows(req: IncomingMessage, res: ServerResponse): Promise<vo
     if (!res.write(`${JSON.stringify(makeRow(i))}\n`) && !(await drained(res))) return;
   }
   res.end();
-}
-
-/** Resolves true on 'drain', false if the response closed first (client gone). */
-function drained(res: ServerResponse): Promise<boolean> {
-  return new Promise((resolve) => {
-    const settle = (ok: boolean) => () => {
-      res.off("drain", onDrain);
-      res.off("close", onClose);
-      resolve(ok);
-    };
-    const onDrain = settle(true);
-    const onClose = settle(false);
-    res.on("drain", onDrain);
-    res.on("close", onClose);
-  });
 }
 
 server.listen(0, "127.0.0.1", () => announceReady((server.address() as AddressInfo).port));

@@ -1,0 +1,80 @@
+const LF = 0x0a;
+
+/**
+ * Counts Server-Sent Events in a chunked response body as its bytes arrive, without keeping
+ * them: chunk-size lines and the CRLF after each chunk are skipped, and every blank line that
+ * ends an event ("\n\n", LF line ends as both servers send) is counted in the payload, also
+ * when it straddles two reads or two chunks.
+ */
+export class ChunkedEventCounter {
+  events = 0;
+  /** The last chunk (size 0) arrived: the server ended the stream. */
+  ended = false;
+  private state: "size" | "size-line" | "payload" | "payload-end" = "size";
+  private size = 0;
+  private remaining = 0;
+  /** The payload's last byte so far was a LF that did not end an event. */
+  private pendingLf = false;
+
+  /** Reads `bytes` up to `length` (the part of a reused buffer that was filled). */
+  push(bytes: Buffer, length = bytes.length): void {
+    let at = 0;
+    while (at < length && !this.ended) {
+      at =
+        this.state === "payload"
+          ? this.countEvents(bytes, at, length)
+          : this.skipFraming(bytes, at, length);
+    }
+  }
+
+  /** Counts the events ending in this chunk's payload from `start`; returns where it stopped. */
+  private countEvents(bytes: Buffer, start: number, length: number): number {
+    const end = Math.min(length, start + this.remaining);
+    // A plain loop: a few dozen bytes per event, and indexOf() would search past `end`.
+    let lf = this.pendingLf;
+    for (let at = start; at < end; at++) {
+      if (bytes[at] !== LF) lf = false;
+      else if (lf) {
+        this.events++;
+        lf = false;
+      } else lf = true;
+    }
+    this.pendingLf = lf;
+    this.remaining -= end - start;
+    if (this.remaining === 0) this.state = "payload-end";
+    return end;
+  }
+
+  /** Reads a chunk-size line (hex digits, maybe extensions, CRLF) or the CRLF after a payload. */
+  private skipFraming(bytes: Buffer, start: number, length: number): number {
+    for (let at = start; at < length; at++) {
+      const byte = bytes[at];
+      if (byte === LF) {
+        this.endLine();
+        return at + 1;
+      }
+      if (this.state !== "size") continue;
+      const digit = hexDigit(byte);
+      if (digit === -1) this.state = "size-line";
+      else this.size = this.size * 16 + digit;
+    }
+    return length;
+  }
+
+  private endLine(): void {
+    if (this.state === "payload-end") {
+      this.state = "size";
+      return;
+    }
+    if (this.size === 0) this.ended = true;
+    this.remaining = this.size;
+    this.size = 0;
+    this.state = "payload";
+  }
+}
+
+function hexDigit(byte: number): number {
+  if (byte >= 0x30 && byte <= 0x39) return byte - 0x30;
+  const lower = byte | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
+}

@@ -1,0 +1,108 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { openWindow, type Window } from "./cpu.js";
+import { SseClient } from "./sse-client.js";
+import { startPublishing, stopPublishing, waitForSubscribers } from "./sse-control.js";
+import { processWriteCalls } from "./write-calls.js";
+
+/** Connections opened at once: more could overflow the server's accept backlog (511). */
+const CONNECT_BATCH = 100;
+const DELIVERY_TIMEOUT_MS = 10_000;
+
+export interface SseLoadOptions {
+  port: number;
+  /** Server process whose CPU time is read. */
+  pid: number;
+  /** The SSE route; the control routes are under /sse (see bench/lib/sse-control.ts). */
+  path: string;
+  clients: number;
+  /** Events/s the server publishes, or 0 for as fast as it delivers them. */
+  rate: number;
+  warmupMs: number;
+  durationMs: number;
+}
+
+export interface SseLoadResult {
+  /** Events received in the window, summed over all clients. */
+  deliveries: number;
+  /** Events the producer published in the whole run, warm-up included. */
+  published: number;
+  /** The server's write system calls in the window (NaN without /proc/<pid>/io). */
+  writeCalls: number;
+  window: Window;
+}
+
+/**
+ * Subscribes `clients` raw sockets, has the server publish for warm-up then `duration`, and
+ * counts the events they receive in the window. Then every client must have received every
+ * published event (no loss), and the server must let go of every client once they leave.
+ */
+export async function runSseLoad(options: SseLoadOptions): Promise<SseLoadResult> {
+  const { port, pid } = options;
+  const clients = await openClients(port, options.path, options.clients);
+  let published: number | undefined;
+  try {
+    await waitForSubscribers(port, clients.length);
+    await startPublishing(port, options.rate);
+    await sleep(options.warmupMs);
+    const before = delivered(clients);
+    const writesBefore = processWriteCalls(pid) ?? Number.NaN;
+    const closeWindow = openWindow(pid);
+    await sleep(options.durationMs);
+    const window = closeWindow();
+    const writeCalls = (processWriteCalls(pid) ?? Number.NaN) - writesBefore;
+    const deliveries = delivered(clients) - before;
+    published = await stopPublishing(port);
+    await allDelivered(clients, published);
+    for (const client of clients) client.close();
+    await waitForSubscribers(port, 0);
+    return { deliveries, published, writeCalls, window };
+  } finally {
+    if (published === undefined) await stopPublishing(port).catch(() => 0);
+    for (const client of clients) client.close();
+  }
+}
+
+async function openClients(port: number, path: string, count: number): Promise<SseClient[]> {
+  const clients: SseClient[] = [];
+  try {
+    while (clients.length < count) {
+      const batch = Math.min(CONNECT_BATCH, count - clients.length);
+      const opened = await Promise.all(
+        Array.from({ length: batch }, () => SseClient.open(port, path)),
+      );
+      clients.push(...opened);
+      await Promise.all(opened.map((client) => client.ready));
+      failIfAny(opened);
+    }
+  } catch (error) {
+    for (const client of clients) client.close();
+    throw error;
+  }
+  return clients;
+}
+
+/** Waits until each client has `published` events; fails when one misses some or errs. */
+async function allDelivered(clients: SseClient[], published: number): Promise<void> {
+  const deadline = performance.now() + DELIVERY_TIMEOUT_MS;
+  while (clients.some((client) => client.events < published && !client.error)) {
+    if (performance.now() > deadline) break;
+    await sleep(20);
+  }
+  failIfAny(clients);
+  const wrong = clients.filter((client) => client.events !== published);
+  if (wrong.length === 0) return;
+  const counts = wrong.map((client) => client.events);
+  throw new Error(
+    `${wrong.length} of ${clients.length} SSE clients did not receive exactly the ${published} events published (received ${Math.min(...counts)} to ${Math.max(...counts)})`,
+  );
+}
+
+function failIfAny(clients: SseClient[]): void {
+  const failed = clients.filter((client) => client.error);
+  if (failed.length === 0) return;
+  throw new Error(`${failed.length} SSE clients failed: ${failed[0].error?.message}`);
+}
+
+function delivered(clients: SseClient[]): number {
+  return clients.reduce((sum, client) => sum + client.events, 0);
+}

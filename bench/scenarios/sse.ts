@@ -1,0 +1,81 @@
+import type { BenchConfig } from "../config.js";
+import {
+  cpuShares,
+  type Metric,
+  measureTargets,
+  type ScenarioResult,
+  type Target,
+} from "../lib/scenario.js";
+import type { ServerProcess } from "../lib/servers.js";
+import { runSseLoad, type SseLoadResult } from "../lib/sse-load.js";
+import type { Sample } from "../lib/stats.js";
+
+const METRICS: Metric[] = [
+  { key: "events/s delivered", better: "higher" },
+  { key: "server CPU µs/event", better: "lower" },
+  { key: "server writes/event", better: "lower" },
+];
+
+const NOTES = [
+  "SSE: one producer per server process publishes the same events (`id:` and a small JSON",
+  "`data:`) to every subscriber, raw sockets on the load generator; events/s counts what all",
+  "clients received, CPU and write system calls (/proc/<pid>/io `syscw`) are per delivered",
+  "event. At a fixed rate both servers keep up and CPU per event compares the fan-out's cost;",
+  "as fast as delivered, the producer publishes one event per event-loop turn and waits while",
+  "a client is behind (node:http: `write()` returned false; sluice: over 16 events queued).",
+  "sluice writes a stream's batch from a setImmediate, which runs after the producer's next",
+  "turn: there, two events share each write (writes/event 0.5). A run fails unless every",
+  "client received every published event and the server let go of every client once they left.",
+];
+
+/**
+ * SSE fan-out: `clients` subscribers, one producer, first at a fixed rate (CPU per event at
+ * equal load), then as fast as the server delivers (events/s at saturation).
+ */
+export async function sseScenarios(
+  config: BenchConfig,
+  baseline: ServerProcess,
+  sluice: ServerProcess,
+): Promise<ScenarioResult[]> {
+  const { clients, rate } = config.sse;
+  const who = `${clients.toLocaleString("en-US")} clients`;
+  return [
+    await sseScenario(config, baseline, sluice, rate, `SSE, ${who}, ${rate} events/s published`),
+    await sseScenario(config, baseline, sluice, 0, `SSE, ${who}, published as fast as delivered`),
+  ];
+}
+
+async function sseScenario(
+  config: BenchConfig,
+  baseline: ServerProcess,
+  sluice: ServerProcess,
+  rate: number,
+  title: string,
+): Promise<ScenarioResult> {
+  const { warmupMs, durationMs } = config.sse;
+  console.error(`${title}: ${warmupMs} ms warm-up + ${durationMs} ms, ${config.runs} runs`);
+  const targets: Target[] = [
+    { label: "node:http", server: baseline, path: "/sse" },
+    { label: "sluice", server: sluice, path: "/sse" },
+  ];
+  const results = await measureTargets(
+    targets,
+    config.runs,
+    async ({ server, path }) => {
+      const options = { port: server.port, pid: server.pid, path, ...config.sse, rate };
+      return sseSample(await runSseLoad(options));
+    },
+    (sample) =>
+      `${Math.round(sample["events/s delivered"])} events/s, ${sample["server CPU µs/event"].toFixed(2)} µs CPU/event`,
+  );
+  return { title, headline: "events/s delivered", metrics: METRICS, results, notes: NOTES };
+}
+
+function sseSample({ deliveries, writeCalls, window }: SseLoadResult): Sample {
+  return {
+    "events/s delivered": deliveries / (window.wallMicros / 1e6),
+    "server CPU µs/event": window.serverCpuMicros / deliveries,
+    "server writes/event": writeCalls / deliveries,
+    ...cpuShares(window),
+  };
+}
