@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http";
 import { cutShort } from "./cut-short.js";
+import { type Flushable, queueFlush } from "./flush-queue.js";
 import type { StreamChunk } from "./streaming-response.js";
 
 /** Past this many pending bytes a batch is written at once instead of at the end of the tick. */
@@ -12,7 +13,7 @@ const COPY_BELOW_AVERAGE_BYTES = 4096;
  * an NDJSON stream of small rows costs one write (and one chunk header) per batch, not per
  * row, while a chunk produced alone is still written in the same tick it was produced.
  */
-export class BatchedWriter {
+export class BatchedWriter implements Flushable {
   /** A failure of a write made outside the producer's loop (end-of-tick flush). */
   failure: unknown;
   /** `performance.now()` of the last write to the response (or of the writer's creation). */
@@ -20,16 +21,7 @@ export class BatchedWriter {
   private pending: StreamChunk[] = [];
   private pendingBytes = 0;
   private pendingAllStrings = true;
-  private flushScheduled = false;
-  private readonly scheduledFlush = () => {
-    this.flushScheduled = false;
-    try {
-      this.flush();
-    } catch (error) {
-      this.failure ??= error;
-      this.response.destroy();
-    }
-  };
+  private flushQueued = false;
 
   constructor(private readonly response: ServerResponse) {}
 
@@ -43,11 +35,22 @@ export class BatchedWriter {
       this.flush();
       return true;
     }
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.scheduledFlush);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueFlush(this);
     }
     return false;
+  }
+
+  /** The end-of-tick flush; a failure is kept for the producer's loop to report. */
+  flushScheduled(): void {
+    this.flushQueued = false;
+    try {
+      this.flush();
+    } catch (error) {
+      this.failure ??= error;
+      this.response.destroy();
+    }
   }
 
   flush(): void {
