@@ -114,6 +114,27 @@ describe("app.close()", () => {
     await client.close();
   });
 
+  test("a request already sent but not read yet when close() starts gets a 503, not a reset", async () => {
+    const app = quietApp();
+    app.post("/order", async (req) => ({ body: await req.json() }));
+    const client = await TestClient.start(app);
+    const sockets = [1, 2, 3, 4, 5].map(() => openSocket(portOf(client.url)));
+    await Promise.all(sockets.map(({ socket }) => new Promise((r) => socket.once("connect", r))));
+    await sleep(30); // accepted by the server, still silent
+    const closed = sockets.map(({ socket }) => new Promise((r) => socket.once("close", r)));
+    const body = '{"a":1}';
+    for (const { socket } of sockets) {
+      socket.write(
+        `POST /order HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      );
+    }
+    const closing = app.close({ timeout: 2000 }); // same tick: the requests are not read yet
+    await Promise.all(closed);
+    for (const { received } of sockets) assert.match(received(), /^HTTP\/1\.1 503 /);
+    await closing;
+    await client.close();
+  });
+
   test("refuses new connections after close; listen() twice or after close throws", async () => {
     const app = quietApp();
     app.get("/", () => "hi");

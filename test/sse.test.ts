@@ -231,6 +231,39 @@ describe("app.sse(): keep-alive", () => {
   });
 });
 
+describe("app.sse(): keep-alive in hand-written event streams", () => {
+  for (const [name, chunks] of [
+    ["CRLF endings", ["data: a\r\n\r\n"]],
+    ["the blank line in a chunk of its own", ["data: a\n", "\n"]],
+    ["CR endings split across chunks", ["data: a\r", "\r"]],
+    ["bytes", [Buffer.from("data: a\n\n")]],
+  ] as const) {
+    test(`a comment follows a complete event: ${name}`, async () => {
+      const app = quietApp();
+      app.get(
+        "/raw",
+        (req) =>
+          new SseResponse(
+            (async function* () {
+              for (const chunk of chunks) yield chunk;
+              await pause(10_000, req.signal);
+            })(),
+            { raw: true, keepAlive: 40 },
+          ),
+      );
+      await using client = await TestClient.start(app);
+      const stream = await client.stream("GET", "/raw");
+      let received = "";
+      for await (const chunk of stream.chunks()) {
+        received += chunk.toString("latin1");
+        if (received.includes(": keep-alive")) break;
+      }
+      const expected = chunks.map((chunk) => chunk.toString()).join("");
+      assert.ok(received.startsWith(`${expected}: keep-alive\n\n`), JSON.stringify(received));
+    });
+  }
+});
+
 describe("app.sse(): disconnects", () => {
   test("a generator blocked on an await runs its finally within 1 s; signal and isDisconnected agree", async () => {
     const app = quietApp();
@@ -323,6 +356,77 @@ describe("app.sse(): disconnects", () => {
     assert.ok(stalledAt * payload.length < 64 * 1024 * 1024, `${stalledAt} events were produced`);
     socket.destroy();
     await waitFor(() => finallyRan, "finally after the non-reading client left", 1000);
+  });
+});
+
+describe("app.sse(): a producer stuck on an await that ignores the signal", () => {
+  test("app.close() still ends its stream cleanly at once; close waits for its finally up to the timeout", async () => {
+    const app = quietApp();
+    let release = () => {};
+    let finallyRan = false;
+    app.sse("/stuck", async function* () {
+      try {
+        yield "hello";
+        await new Promise<void>((resolve) => {
+          release = resolve; // a message bus that knows nothing of req.signal
+        });
+        yield "never sent";
+      } finally {
+        finallyRan = true;
+      }
+    });
+    const client = await TestClient.start(app);
+    const stream = await client.stream("GET", "/stuck");
+    assert.equal((await stream.events().next()).value?.data, "hello");
+    const closing = app.close({ timeout: 3000 });
+    const rest = await stream.text();
+    assert.equal(rest, "", "nothing after the abort");
+    assert.equal(stream.complete, true, "ended cleanly while the producer was still stuck");
+    assert.equal(finallyRan, false);
+    release();
+    await closing;
+    assert.equal(finallyRan, true, "its finally ran once its await settled");
+    await client.close();
+  });
+
+  test("a client that leaves gets its connection closed; the finally runs once the await settles", async () => {
+    const app = quietApp();
+    let release = () => {};
+    let finallyRan = false;
+    app.sse("/stuck", async function* () {
+      try {
+        yield "hello";
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+      } finally {
+        finallyRan = true;
+      }
+    });
+    await using client = await TestClient.start(app);
+    const events = client.events("/stuck");
+    await events.take(1);
+    await events.close();
+    await sleep(50);
+    assert.equal(finallyRan, false, "the await ignores the signal");
+    release();
+    await waitFor(() => finallyRan, "finally after the await settled", 1000);
+  });
+
+  test("an async iterator whose next() returns plain results (not promises) streams like for await", async () => {
+    const app = quietApp();
+    app.sse("/plain", () => {
+      let i = 0;
+      return {
+        [Symbol.asyncIterator]: () => ({
+          next: () =>
+            i < 3 ? { done: false, value: `row ${i++}` } : { done: true, value: undefined },
+        }),
+      } as unknown as AsyncIterable<string>;
+    });
+    await using client = await TestClient.start(app);
+    const stream = await client.stream("GET", "/plain");
+    assert.equal(await stream.text(), "data: row 0\n\ndata: row 1\n\ndata: row 2\n\n");
   });
 });
 
@@ -622,8 +726,11 @@ describe("app.sse(): registration errors", () => {
     const handler = () => [];
     assert.throws(
       () => app.sse("/a", { keepAlive: -1 }, handler),
-      /keepAlive must be a non-negative number/,
+      /keepAlive must be a whole number of milliseconds from 0 \(disabled\) to 2147483647/,
     );
+    // setTimeout would fire such delays after 1 ms: a comment loop on every stream.
+    assert.throws(() => app.sse("/a", { keepAlive: 2 ** 31 }, handler), /got 2147483648/);
+    assert.throws(() => app.sse("/a", { keepAlive: 0.5 }, handler), /keepAlive/);
     assert.throws(() => app.sse("/a", { keepAlive: Number.NaN }, handler), /keepAlive/);
     assert.throws(
       () => app.sse("/a", { keepAlive: "5" as unknown as number }, handler),

@@ -15,6 +15,7 @@ interface NodeConnectionsList {
  */
 export class ConnectionRegistry {
   private readonly sockets = new Set<HttpSocket>();
+  private readonly seenSilent = new WeakSet<HttpSocket>();
   private nodeConnections: (() => NodeConnectionsList | undefined) | undefined;
 
   attach(server: Server): void {
@@ -38,9 +39,13 @@ export class ConnectionRegistry {
     for (const socket of candidates) if (!socket._httpMessage) socket.destroy();
     // Node counts a connection that has sent nothing yet as busy (its head timeout runs from
     // the connect), but there is nothing to finish on it: browsers and fetch open such spare
-    // connections ahead of time.
+    // connections ahead of time. Its request may be waiting unread in the kernel, though: it
+    // is closed only when a later sweep, after the event loop has polled for input, still
+    // finds it silent.
     for (const socket of this.sockets) {
-      if (socket.bytesRead === 0 && !socket._httpMessage) socket.destroy();
+      if (socket.bytesRead !== 0 || socket._httpMessage) continue;
+      if (this.seenSilent.has(socket)) socket.destroy();
+      else this.seenSilent.add(socket);
     }
   }
 

@@ -21,7 +21,7 @@ export function keepAlive(
     const idle = performance.now() - writer.lastWriteAt;
     // Timers are rounded to whole milliseconds: allow for one.
     if (idle < idleMs - 1) {
-      timer = setTimeout(check, idleMs - idle);
+      timer = setTimeout(check, Math.max(1, Math.ceil(idleMs - idle)));
       return;
     }
     // A client that is not reading has bytes pending already; a comment would only pile up.

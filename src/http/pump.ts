@@ -71,13 +71,27 @@ export async function pumpStream<T>(
   const signal = request.signal;
   const writer = new BatchedWriter(response);
   const { lifecycle } = stream;
-  let failure: { error: unknown } | undefined;
-  signal.addEventListener("abort", cancel, { once: true });
-  if (lifecycle.preamble !== undefined) writer.push(lifecycle.preamble);
   const idle = lifecycle.keepAlive;
   const stopKeepAlive = idle
     ? keepAlive(writer, response, idle.idleMs, idle.chunk, idle.ready)
     : undefined;
+  let finished = false;
+  const finishOnce = (failure?: { error: unknown }) => {
+    if (finished) return;
+    finished = true;
+    stopKeepAlive?.();
+    finish(request, response, writer, lifecycle, failure);
+  };
+  // On abort the response ends at once, even while a pull is pending: a producer awaiting
+  // something that ignores the signal must not hold the client (or a clean SSE end) hostage.
+  // Its `finally` still gets its chance through cancel(), which close() waits for.
+  const onAbort = () => {
+    void cancel();
+    finishOnce();
+  };
+  signal.addEventListener("abort", onAbort, { once: true });
+  if (lifecycle.preamble !== undefined) writer.push(lifecycle.preamble);
+  let failure: { error: unknown } | undefined;
   try {
     await pullAll(source, writer, response, signal, stream.encode, progress, first);
     writer.flush();
@@ -91,11 +105,10 @@ export async function pumpStream<T>(
           : "stream producer failed; response aborted",
       );
   } finally {
-    signal.removeEventListener("abort", cancel);
-    stopKeepAlive?.();
+    signal.removeEventListener("abort", onAbort);
   }
   // The client learns at once; a slow or stuck `finally` must not hold the response open.
-  finish(request, response, writer, lifecycle, failure);
+  finishOnce(failure);
   // Like `for await`: a source that ended (or threw) by itself gets no `return()` call.
   if (!progress.exhausted || cancelled) await cancel();
 }
@@ -143,7 +156,8 @@ async function pullFirst<T>(source: SourceIterator<T>): Promise<FirstStep<T>> {
   let pending: Promise<IteratorResult<T>>;
   try {
     if (source.sync) return { settled: true, step: source.iterator.next() };
-    pending = source.iterator.next();
+    // Like `for await`, accept an iterator whose next() returns a plain result or a thenable.
+    pending = Promise.resolve(source.iterator.next());
   } catch (error) {
     return { error };
   }

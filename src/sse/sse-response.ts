@@ -41,6 +41,8 @@ export interface SseResponseInit<T> extends SseOptions {
 
 export const SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8";
 const DEFAULT_KEEP_ALIVE_MS = 15_000;
+/** The longest delay setTimeout honours (longer ones fire after 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const KEEP_ALIVE_COMMENT = ": keep-alive\n\n";
 
 const SSE_HEADERS = {
@@ -93,14 +95,15 @@ function rawSseEncoder<T>(encode: ((item: T) => StreamChunk) | undefined): {
   encode: (item: T) => StreamChunk;
   atEventBoundary: () => boolean;
 } {
-  let atBoundary = true;
+  // The last few characters written: enough to see whether they end with a blank line.
+  let tail = "\n\n";
   return {
     encode: (item) => {
       const chunk = encode ? encode(item) : rawChunk(item);
-      if (chunk.length > 0) atBoundary = endsAnEvent(chunk);
+      if (chunk.length > 0) tail = (tail + lastChars(chunk, TAIL_LENGTH)).slice(-TAIL_LENGTH);
       return chunk;
     },
-    atEventBoundary: () => atBoundary,
+    atEventBoundary: () => endsWithBlankLine(tail),
   };
 }
 
@@ -112,16 +115,27 @@ function rawChunk(item: unknown): StreamChunk {
   );
 }
 
-const LF = 0x0a;
-const CR = 0x0d;
+/** Long enough for the longest blank-line ending, `\r\n\r\n`. */
+const TAIL_LENGTH = 4;
 
-/** True when a chunk ends with a blank line (`\n\n`, `\r\r` or `\r\n\r\n`). */
-function endsAnEvent(chunk: StreamChunk): boolean {
-  const length = chunk.length;
-  if (length < 2) return false;
-  const last = typeof chunk === "string" ? chunk.charCodeAt(length - 1) : chunk[length - 1];
-  const before = typeof chunk === "string" ? chunk.charCodeAt(length - 2) : chunk[length - 2];
-  return (last === LF || last === CR) && before === last;
+/** The last `count` characters of a chunk (bytes as Latin-1: only CR and LF matter here). */
+function lastChars(chunk: StreamChunk, count: number): string {
+  if (typeof chunk === "string") return chunk.slice(-count);
+  return Buffer.from(chunk.subarray(Math.max(0, chunk.length - count))).toString("latin1");
+}
+
+/**
+ * True when the text ends with the line ending of an empty line: the event before it is
+ * complete. Endings are `\r\n`, `\n` or `\r`, in any mix (`\n\n`, `\r\r`, `\r\n\r\n`,
+ * `\n\r\n` ...).
+ */
+function endsWithBlankLine(text: string): boolean {
+  let end = text.length;
+  if (text.endsWith("\r\n")) end -= 2;
+  else if (text.endsWith("\n") || text.endsWith("\r")) end -= 1;
+  else return false;
+  const before = text.charCodeAt(end - 1);
+  return before === 0x0a || before === 0x0d;
 }
 
 /** Refuses bad options when the route or response is created, not when a client connects. */
@@ -132,10 +146,13 @@ export function checkSseOptions(options: SseOptions): void {
   const { keepAlive, retry, errorEvent } = options;
   if (
     keepAlive !== undefined &&
-    (typeof keepAlive !== "number" || !Number.isFinite(keepAlive) || keepAlive < 0)
+    (typeof keepAlive !== "number" ||
+      !Number.isSafeInteger(keepAlive) ||
+      keepAlive < 0 ||
+      keepAlive > MAX_TIMER_MS)
   ) {
     throw new TypeError(
-      `SSE keepAlive must be a non-negative number of milliseconds (0 disables), got ${String(keepAlive)}`,
+      `SSE keepAlive must be a whole number of milliseconds from 0 (disabled) to ${MAX_TIMER_MS}, got ${String(keepAlive)}`,
     );
   }
   if (
