@@ -88,6 +88,27 @@ describe("app.sse(): the contract", () => {
     assert.equal(withId[0].data, '{"lastEventId":"abc-42"}');
   });
 
+  test("a non-ASCII Last-Event-ID sent as UTF-8 (as browsers do) reads back as the id sent", async () => {
+    const app = quietApp();
+    app.sse("/id", (req) => [{ lastEventId: req.lastEventId }]);
+    await using client = await TestClient.start(app);
+    const ask = async (idBytes: Buffer) => {
+      const head = Buffer.concat([
+        Buffer.from("GET /id HTTP/1.1\r\nHost: x\r\nLast-Event-ID: "),
+        idBytes,
+        Buffer.from("\r\nConnection: close\r\n\r\n"),
+      ]);
+      const answer = Buffer.from(await rawExchange(portOf(client.url), head), "latin1");
+      const body = answer.toString("utf8");
+      return JSON.parse(
+        body.slice(body.indexOf("data: ") + 6, body.indexOf("\n\n", body.indexOf("data: "))),
+      );
+    };
+    assert.deepEqual(await ask(Buffer.from("ü-🎉-7", "utf8")), { lastEventId: "ü-🎉-7" });
+    // Bytes that are not UTF-8 are kept as Node read them (Latin-1).
+    assert.deepEqual(await ask(Buffer.from([0x41, 0xfc])), { lastEventId: "Aü" });
+  });
+
   test("strings are data as they are (newlines split into data: lines); sync iterables work", async () => {
     const app = quietApp();
     app.sse("/lines", () => ["one\ntwo", "x\r\ny\rz", ""]);

@@ -26,6 +26,18 @@ export interface RequestContext {
  * The request as handlers and middleware see it. Cheap to build: the query, the child
  * logger and the abort signal are created on first use.
  */
+const NON_ASCII = /[^\x00-\x7f]/;
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The Latin-1 header text decoded as the UTF-8 bytes it was, or unchanged if it was not UTF-8. */
+function decodeUtf8OrKeep(latin1: string): string {
+  try {
+    return strictUtf8.decode(Buffer.from(latin1, "latin1"));
+  } catch {
+    return latin1;
+  }
+}
+
 export class SluiceRequest {
   readonly method: string;
   /** Path as received, still percent-encoded, without the query string. */
@@ -131,10 +143,14 @@ export class SluiceRequest {
     return this.bodyCache;
   }
 
-  /** The `Last-Event-ID` header an EventSource sends when it reconnects (SSE). */
+  /**
+   * The `Last-Event-ID` header an EventSource sends when it reconnects (SSE). Browsers send
+   * it UTF-8 encoded and Node reads header bytes as Latin-1: a non-ASCII id is decoded back.
+   */
   get lastEventId(): string | undefined {
     const value = this.raw.headers["last-event-id"];
-    return typeof value === "string" ? value : undefined;
+    if (typeof value !== "string") return undefined;
+    return NON_ASCII.test(value) ? decodeUtf8OrKeep(value) : value;
   }
 
   async text(): Promise<string> {
