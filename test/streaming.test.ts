@@ -198,6 +198,7 @@ describe("streaming responses: failures", () => {
       "/refused",
       () =>
         new StreamingResponse(
+          // biome-ignore lint/correctness/useYield: a producer that fails before its first item
           (async function* () {
             await Promise.resolve(); // a check that needs no I/O
             throw new HttpError(404, "no such export");
@@ -209,6 +210,7 @@ describe("streaming responses: failures", () => {
       "/late",
       () =>
         new StreamingResponse(
+          // biome-ignore lint/correctness/useYield: a producer that fails before its first item
           (async function* () {
             await sleep(30); // real I/O first: the head has gone out by then
             throw new Error("failed after the head");

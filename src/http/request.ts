@@ -26,7 +26,7 @@ export interface RequestContext {
  * The request as handlers and middleware see it. Cheap to build: the query, the child
  * logger and the abort signal are created on first use.
  */
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[^ -~\t]/;
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** The Latin-1 header text decoded as the UTF-8 bytes it was, or unchanged if it was not UTF-8. */
