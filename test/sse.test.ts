@@ -380,22 +380,32 @@ describe("app.sse(): disconnects", () => {
   });
 });
 
+/** A producer that yields "hello", then waits on something that knows nothing of req.signal. */
+function stuckProducer() {
+  const state = {
+    finallyRan: false,
+    release: () => {},
+    handler: undefined as unknown as () => AsyncGenerator<string>,
+  };
+  state.handler = async function* () {
+    try {
+      yield "hello";
+      await new Promise<void>((resolve) => {
+        state.release = resolve; // a message bus, say
+      });
+      yield "never sent";
+    } finally {
+      state.finallyRan = true;
+    }
+  };
+  return state;
+}
+
 describe("app.sse(): a producer stuck on an await that ignores the signal", () => {
   test("app.close() still ends its stream cleanly at once; close waits for its finally up to the timeout", async () => {
     const app = quietApp();
-    let release = () => {};
-    let finallyRan = false;
-    app.sse("/stuck", async function* () {
-      try {
-        yield "hello";
-        await new Promise<void>((resolve) => {
-          release = resolve; // a message bus that knows nothing of req.signal
-        });
-        yield "never sent";
-      } finally {
-        finallyRan = true;
-      }
-    });
+    const stuck = stuckProducer();
+    app.sse("/stuck", stuck.handler);
     const client = await TestClient.start(app);
     const stream = await client.stream("GET", "/stuck");
     assert.equal((await stream.events().next()).value?.data, "hello");
@@ -403,35 +413,25 @@ describe("app.sse(): a producer stuck on an await that ignores the signal", () =
     const rest = await stream.text();
     assert.equal(rest, "", "nothing after the abort");
     assert.equal(stream.complete, true, "ended cleanly while the producer was still stuck");
-    assert.equal(finallyRan, false);
-    release();
+    assert.equal(stuck.finallyRan, false);
+    stuck.release();
     await closing;
-    assert.equal(finallyRan, true, "its finally ran once its await settled");
+    assert.equal(stuck.finallyRan, true, "its finally ran once its await settled");
     await client.close();
   });
 
   test("a client that leaves gets its connection closed; the finally runs once the await settles", async () => {
     const app = quietApp();
-    let release = () => {};
-    let finallyRan = false;
-    app.sse("/stuck", async function* () {
-      try {
-        yield "hello";
-        await new Promise<void>((resolve) => {
-          release = resolve;
-        });
-      } finally {
-        finallyRan = true;
-      }
-    });
+    const stuck = stuckProducer();
+    app.sse("/stuck", stuck.handler);
     await using client = await TestClient.start(app);
     const events = client.events("/stuck");
     await events.take(1);
     await events.close();
     await sleep(50);
-    assert.equal(finallyRan, false, "the await ignores the signal");
-    release();
-    await waitFor(() => finallyRan, "finally after the await settled", 1000);
+    assert.equal(stuck.finallyRan, false, "the await ignores the signal");
+    stuck.release();
+    await waitFor(() => stuck.finallyRan, "finally after the await settled", 1000);
   });
 
   test("an async iterator whose next() returns plain results (not promises) streams like for await", async () => {
