@@ -41,7 +41,8 @@ export async function pumpStream<T>(
     );
     return cancelled;
   };
-  const progress = { exhausted: false };
+  // `stopped` mirrors signal.aborted: the loop checks it per item, and the getter is not free.
+  const progress = { exhausted: false, stopped: false };
   let first: FirstStep<T> | undefined;
   if (request.method !== "HEAD") {
     first = await pullFirst(source);
@@ -86,9 +87,11 @@ export async function pumpStream<T>(
   // something that ignores the signal must not hold the client (or a clean SSE end) hostage.
   // Its `finally` still gets its chance through cancel(), which close() waits for.
   const onAbort = () => {
+    progress.stopped = true;
     void cancel();
     finishOnce();
   };
+  progress.stopped = signal.aborted;
   signal.addEventListener("abort", onAbort, { once: true });
   if (lifecycle.preamble !== undefined) writer.push(lifecycle.preamble);
   let failure: { error: unknown } | undefined;
@@ -183,14 +186,14 @@ async function pullAll<T>(
   response: ServerResponse,
   signal: AbortSignal,
   encode: ((item: T) => StreamChunk) | undefined,
-  progress: { exhausted: boolean },
+  progress: { exhausted: boolean; stopped: boolean },
   first: FirstStep<T> | undefined,
 ): Promise<void> {
   let taken = first;
   const toChunk = encode ? (item: T) => asChunk(encode(item)) : asChunk;
   let pulls = 0;
   let lastTurn = performance.now();
-  while (!signal.aborted && !response.destroyed) {
+  while (!progress.stopped && !response.destroyed) {
     if (response.writableNeedDrain) {
       await drainOrAbort(response, signal);
       // A write the kernel took at once emits 'drain' from process.nextTick, in this same
@@ -216,7 +219,7 @@ async function pullAll<T>(
       progress.exhausted = true;
       break;
     }
-    if (signal.aborted) break;
+    if (progress.stopped) break;
     const flushed = writer.push(toChunk(step.value as T));
     // A producer that never awaits real I/O (or yields only empty chunks) must not starve
     // the other connections: give the event loop a turn after a full batch or a few ms.
