@@ -16,7 +16,7 @@ import { sendResult } from "./http/send.js";
 import { sendError } from "./http/send-error.js";
 import { type ListeningServer, type ListenOptions, listenOn } from "./listen.js";
 import { createLogger, type LoggerOption } from "./logger.js";
-import type { SseOptions } from "./sse/sse-response.js";
+import type { SseOptions } from "./sse/sse-options.js";
 import { type SseHandler, sseRouteHandler } from "./sse/sse-route.js";
 
 export type Handler = (request: SluiceRequest) => unknown;

@@ -84,9 +84,14 @@ function checkEventName(event: unknown): string | undefined {
   return event;
 }
 
+/** A valid `retry:` value: a whole, non-negative number of milliseconds. */
+export function isReconnectDelay(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+
 function checkRetry(retry: unknown): number | undefined {
   if (retry === undefined) return undefined;
-  if (typeof retry !== "number" || !Number.isSafeInteger(retry) || retry < 0) {
+  if (!isReconnectDelay(retry)) {
     throw new TypeError(
       `SseEvent retry must be a non-negative integer number of milliseconds, got ${String(retry)}`,
     );

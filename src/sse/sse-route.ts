@@ -2,7 +2,8 @@ import { HttpResponse } from "../http/http-response.js";
 import { isPromiseLike } from "../http/is-promise-like.js";
 import type { SluiceRequest } from "../http/request.js";
 import { StreamingResponse } from "../http/streaming-response.js";
-import { checkSseOptions, type SseOptions, SseResponse } from "./sse-response.js";
+import { type SseOptions, sseLifecycle } from "./sse-options.js";
+import { SseResponse } from "./sse-response.js";
 
 /** Where an SSE handler's events come from. */
 export type SseSource = AsyncIterable<unknown> | Iterable<unknown>;
@@ -12,9 +13,12 @@ export type SseHandlerResult = SseSource | HttpResponse | StreamingResponse | Re
 
 export type SseHandler = (request: SluiceRequest) => SseHandlerResult | Promise<SseHandlerResult>;
 
-/** Turns an SSE handler into a route handler; bad options throw here, at registration. */
+/**
+ * Turns an SSE handler into a route handler. The options' lifecycle is built (and bad options
+ * refused) here, at registration; every stream of the route then shares it.
+ */
 export function sseRouteHandler(handler: SseHandler, options: SseOptions) {
-  checkSseOptions(options);
+  sseLifecycle(options);
   return (request: SluiceRequest): unknown => {
     const result = handler(request);
     return isPromiseLike(result)
