@@ -354,7 +354,8 @@ export class App {
 
   /**
    * The request's response headers, plus `connection: close` while the app closes, or when a
-   * large unread body is still coming (closing beats reading it all to reuse the connection).
+   * large unread body is still coming (closing beats reading it all to reuse the connection;
+   * the socket then lingers so the client's upload cannot reset the answer away).
    */
   private finalHeaders(request: SluiceRequest): Record<string, string | string[]> {
     if (request.unreadBodyBlocksConnection) {

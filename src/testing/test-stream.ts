@@ -6,8 +6,9 @@ const EMPTY = Buffer.alloc(0);
 
 /**
  * A response being received. `chunks()`, `lines()`, `events()` and `text()` read from one
- * shared cursor, so a test can take the first lines, then the rest. Leaving a loop early does not disconnect;
- * `close()` does. A transfer the server cut short makes them reject (code ECONNRESET).
+ * shared cursor, so a test can take the first lines, then the rest. Leaving a loop early does
+ * not disconnect; `close()` does. A transfer the server cut short makes them reject (code
+ * ECONNRESET).
  */
 export class TestStream {
   readonly statusCode: number;
@@ -61,15 +62,10 @@ export class TestStream {
   async *events(): AsyncGenerator<SseMessage, void, undefined> {
     this.sse ??= { parser: new SseParser(), ready: [] };
     const { parser, ready } = this.sse;
-    for (;;) {
-      const next = ready.shift();
-      if (next) {
-        yield next;
-        continue;
-      }
-      const chunk = this.carry.length > 0 ? this.takeCarry() : await this.nextChunk();
-      if (chunk === undefined) return;
+    while (ready.length > 0) yield ready.shift() as SseMessage;
+    for await (const chunk of this.chunks()) {
       ready.push(...parser.push(chunk));
+      while (ready.length > 0) yield ready.shift() as SseMessage;
     }
   }
 
@@ -103,11 +99,6 @@ export class TestStream {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
-  }
-
-  private async nextChunk(): Promise<Buffer | undefined> {
-    const step = await this.cursor.next();
-    return step.done ? undefined : step.value;
   }
 
   private takeCarry(): Buffer {
