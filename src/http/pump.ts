@@ -103,7 +103,7 @@ export async function pumpStream<T>(
     if (!signal.aborted)
       request.log.error(
         { err: error },
-        stream.lifecycle.endCleanly
+        lifecycle.endCleanly
           ? "stream producer failed; stream ended"
           : "stream producer failed; response aborted",
       );

@@ -22,10 +22,6 @@ export interface RequestContext {
   requestIdHeader: string;
 }
 
-/**
- * The request as handlers and middleware see it. Cheap to build: the query, the child
- * logger and the abort signal are created on first use.
- */
 const NON_ASCII = /[^ -~\t]/;
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -38,6 +34,10 @@ function decodeUtf8OrKeep(latin1: string): string {
   }
 }
 
+/**
+ * The request as handlers and middleware see it. Cheap to build: the query, the child
+ * logger and the abort signal are created on first use.
+ */
 export class SluiceRequest {
   readonly method: string;
   /** Path as received, still percent-encoded, without the query string. */
