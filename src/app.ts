@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
+import { declaresBody } from "./http/body.js";
 import { answerClientError } from "./http/client-error.js";
 import { ConnectionRegistry } from "./http/connections.js";
 import { watchDisconnect } from "./http/disconnect-watch.js";
@@ -9,7 +11,7 @@ import { HttpResponse } from "./http/http-response.js";
 import { isPromiseLike } from "./http/is-promise-like.js";
 import { lingerBeforeClosing } from "./http/lingering-close.js";
 import { type Middleware, runMiddleware } from "./http/middleware.js";
-import { type RequestContext, SluiceRequest } from "./http/request.js";
+import { type OpenStreamCounts, type RequestContext, SluiceRequest } from "./http/request.js";
 import { type RequestIdSource, requestIdSource } from "./http/request-id.js";
 import { type LookupResult, Router } from "./http/router.js";
 import { sendResult } from "./http/send.js";
@@ -18,6 +20,13 @@ import { type ListeningServer, type ListenOptions, listenOn } from "./listen.js"
 import { createLogger, type LoggerOption } from "./logger.js";
 import type { SseOptions } from "./sse/sse-options.js";
 import { type SseHandler, sseRouteHandler } from "./sse/sse-route.js";
+import { asksForWebSocket, responseOnSocket } from "./websocket/upgrade-socket.js";
+import {
+  Admission,
+  WebSocketGateway,
+  type WebSocketHandler,
+} from "./websocket/websocket-gateway.js";
+import type { WebSocketOptions } from "./websocket/websocket-options.js";
 
 export type Handler = (request: SluiceRequest) => unknown;
 
@@ -48,6 +57,12 @@ export interface RouteDefinition {
   path: string;
   handler_name?: string;
   is_async?: boolean;
+}
+
+/** Long-lived connections open right now. */
+export interface OpenConnections {
+  readonly websocket: number;
+  readonly sse: number;
 }
 
 export interface CloseOptions {
@@ -82,7 +97,11 @@ export class App {
   private readonly requestContext: RequestContext;
   /** Requests whose handler or stream has not finished, with the promise that says when. */
   private readonly inFlight = new Map<SluiceRequest, Promise<void>>();
-  private readonly connections = new ConnectionRegistry();
+  private readonly httpConnections = new ConnectionRegistry();
+  private readonly openStreams: OpenStreamCounts = { sse: 0 };
+  private readonly gateway: WebSocketGateway;
+  /** The server once created, to attach the upgrade listener to when a WebSocket route comes late. */
+  private server_: Server | undefined;
   /** The pending or settled `listen()`, so that `close()` during it still closes the server. */
   private starting: Promise<ListeningServer> | undefined;
   private listening: ListeningServer | undefined;
@@ -103,7 +122,9 @@ export class App {
       logger: this.logger,
       bodyLimit: this.settings.bodyLimit,
       requestIdHeader: idHeader === false ? "x-request-id" : idHeader.toLowerCase(),
+      openStreams: this.openStreams,
     };
+    this.gateway = new WebSocketGateway(this.logger);
     this.requestId = requestIdSource(idHeader, options.generateRequestId, (error) =>
       this.logger.error({ err: error }, "generateRequestId failed; used a built-in id"),
     );
@@ -161,6 +182,31 @@ export class App {
     return this.route("GET", path, sseRouteHandler(handler, options));
   }
 
+  /**
+   * A WebSocket route. App middleware runs on the upgrade request first (an HttpError there is
+   * an HTTP answer, no upgrade), then the route's origin and subprotocol checks; the handler
+   * then has the socket for as long as it runs: its return closes it with 1000, a throw
+   * with 1011.
+   */
+  websocket(path: string, handler: WebSocketHandler): this;
+  websocket(path: string, options: WebSocketOptions, handler: WebSocketHandler): this;
+  websocket(
+    path: string,
+    optionsOrHandler: WebSocketOptions | WebSocketHandler,
+    maybeHandler?: WebSocketHandler,
+  ): this {
+    const [options, handler] =
+      typeof optionsOrHandler === "function"
+        ? [{}, optionsOrHandler]
+        : [optionsOrHandler, maybeHandler];
+    return this.addWebSocketRoute(path, options, handler);
+  }
+
+  /** Open WebSocket connections and SSE streams. */
+  get connections(): OpenConnections {
+    return { websocket: this.gateway.size, sse: this.openStreams.sse };
+  }
+
   route(method: string, path: string, handler: Handler, name?: string): this {
     const upper = method.toUpperCase();
     if (upper !== "*" && !METHOD_TOKEN.test(upper))
@@ -172,11 +218,34 @@ export class App {
   }
 
   /** The seed's low-level form: `{ method, path, handler_name, is_async }` plus the handler. */
-  addRoute(definition: RouteDefinition, handler: Handler): this {
+  addRoute(definition: RouteDefinition, handler: Handler | WebSocketHandler): this {
     if (definition.method.toUpperCase() === "WS") {
-      throw new TypeError('WebSocket routes (method "WS") are not supported yet');
+      return this.addWebSocketRoute(
+        definition.path,
+        {},
+        handler as WebSocketHandler,
+        definition.handler_name,
+      );
     }
-    return this.route(definition.method, definition.path, handler, definition.handler_name);
+    return this.route(
+      definition.method,
+      definition.path,
+      handler as Handler,
+      definition.handler_name,
+    );
+  }
+
+  private addWebSocketRoute(
+    path: string,
+    options: WebSocketOptions | undefined,
+    handler: WebSocketHandler | undefined,
+    name?: string,
+  ): this {
+    if (typeof handler !== "function")
+      throw new TypeError(`WebSocket route ${path} needs a handler function`);
+    this.gateway.add(path, options ?? {}, handler, name);
+    if (this.server_) this.listenForUpgrades(this.server_);
+    return this;
   }
 
   /** A node:http request listener, to mount the app on a server of your own. */
@@ -244,14 +313,16 @@ export class App {
       ? new Promise<void>((resolve) => server.close(() => resolve()))
       : undefined;
     for (const request of this.inFlight.keys()) request.abort("app-closing");
-    await settleWithin([...this.inFlight.values()], deadline - Date.now());
+    const socketsClosed = this.gateway.closeAll();
+    await settleWithin([...this.inFlight.values(), socketsClosed], deadline - Date.now());
+    this.gateway.terminateAll();
     if (serverClosed) {
       // Responses already handed to their sockets may still be on their way: wait for their
       // connections to go idle (and close them as they do), up to the deadline.
-      const sweep = setInterval(() => this.connections.closeIdle(), 50);
+      const sweep = setInterval(() => this.httpConnections.closeIdle(), 50);
       await settleWithin([serverClosed], deadline - Date.now());
       clearInterval(sweep);
-      this.connections.destroyAll();
+      this.httpConnections.destroyAll();
       await serverClosed;
     }
     listening?.detachSignals();
@@ -270,11 +341,98 @@ export class App {
       },
       this.handle,
     );
-    this.connections.attach(server);
+    this.httpConnections.attach(server);
     server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) =>
       answerClientError(error, socket, this.logger),
     );
+    this.server_ = server;
+    if (this.gateway.hasRoutes) this.listenForUpgrades(server);
     return server;
+  }
+
+  /**
+   * Once a server has an 'upgrade' listener, Node hands it every request that asks for an
+   * upgrade: an app without WebSocket routes does not listen, and keeps serving those as
+   * ordinary requests.
+   */
+  private listenForUpgrades(server: Server): void {
+    if (server.listenerCount("upgrade") === 0) server.on("upgrade", this.onUpgrade);
+  }
+
+  private readonly onUpgrade = (raw: IncomingMessage, duplex: Duplex, head: Buffer): void => {
+    const socket = duplex as Socket;
+    // Node has let go of the socket: until ws takes it, its errors are ours to catch.
+    socket.on("error", (error) => this.logger.debug({ err: error }, "upgrade socket error"));
+    const response = responseOnSocket(raw, socket);
+    if (!asksForWebSocket(raw)) {
+      this.serveIgnoringUpgrade(raw, response);
+      return;
+    }
+    const request = new SluiceRequest(raw, response, this.requestId(raw), this.requestContext);
+    let outcome: unknown;
+    try {
+      outcome = this.beginUpgrade(request);
+    } catch (error) {
+      this.fail(request, error);
+      return;
+    }
+    this.track(
+      request,
+      Promise.resolve(outcome).then(
+        (result) => this.finishUpgrade(request, result, socket, head),
+        (error) => this.fail(request, error),
+      ),
+    );
+  };
+
+  /** Routing, app middleware and the route's checks; resolves to an Admission to upgrade. */
+  private beginUpgrade(request: SluiceRequest): unknown {
+    if (this.closing) throw new HttpError(503, "The server is shutting down");
+    const route = this.gateway.find(request);
+    const admit = () => {
+      if (!route) throw new HttpError(404, `No WebSocket route for ${request.path}`);
+      return this.gateway.admit(route, request);
+    };
+    if (this.middleware.length === 0) return admit();
+    return runMiddleware(this.middleware, request, admit);
+  }
+
+  private finishUpgrade(
+    request: SluiceRequest,
+    result: unknown,
+    socket: Socket,
+    head: Buffer,
+  ): Promise<void> | undefined {
+    // A middleware that answered by itself: its answer goes out as HTTP.
+    if (!(result instanceof Admission)) return this.respond(request, result);
+    if (this.closing) {
+      this.fail(request, new HttpError(503, "The server is shutting down"));
+      return undefined;
+    }
+    if (socket.destroyed) return undefined; // the client left during middleware
+    request.response.detachSocket(socket);
+    this.gateway.upgrade(result, request, socket, head);
+    return undefined;
+  }
+
+  /**
+   * An upgrade to something else than WebSocket (h2c, say) is optional for the server: the
+   * request is answered as usual, on a connection that then closes. Its body cannot be read
+   * (Node stopped parsing the connection), so one that has a body is refused.
+   */
+  private serveIgnoringUpgrade(raw: IncomingMessage, response: ServerResponse): void {
+    if (!declaresBody(raw)) {
+      this.handle(raw, response);
+      return;
+    }
+    const request = new SluiceRequest(raw, response, this.requestId(raw), this.requestContext);
+    this.fail(
+      request,
+      new HttpError(
+        400,
+        `Upgrade to "${raw.headers.upgrade}" is not supported with a request body`,
+      ),
+    );
   }
 
   /** Routes and runs middleware and handler: the result, or a promise of it for async work. */
@@ -347,6 +505,11 @@ export class App {
       if (request.method === "OPTIONS") return HttpResponse.empty(204, { allow });
       throw new HttpError(405, `${request.method} is not allowed on ${request.path}`, undefined, {
         headers: { allow },
+      });
+    }
+    if (this.gateway.hasRoutes && this.gateway.find(request)) {
+      throw new HttpError(426, `${request.path} is a WebSocket endpoint`, undefined, {
+        headers: { upgrade: "websocket" },
       });
     }
     throw new HttpError(404, `No route for ${request.method} ${request.path}`);

@@ -3,6 +3,7 @@ export {
   type AppOptions,
   type CloseOptions,
   type Handler,
+  type OpenConnections,
   type RouteDefinition,
 } from "./app.js";
 export { HttpError, type HttpErrorOptions, isHttpError } from "./http/http-error.js";
@@ -21,3 +22,12 @@ export type { LoggerOption } from "./logger.js";
 export { SseEvent, type SseEventInit } from "./sse/sse-event.js";
 export { type SseOptions, SseResponse, type SseResponseInit } from "./sse/sse-response.js";
 export type { SseHandler, SseHandlerResult, SseSource } from "./sse/sse-route.js";
+export { CloseCode } from "./websocket/close-codes.js";
+export {
+  type CloseInfo,
+  SluiceWebSocket,
+  WebSocketClosedError,
+} from "./websocket/sluice-websocket.js";
+export type { WebSocketHandler } from "./websocket/websocket-gateway.js";
+export { WebSocketMessage } from "./websocket/websocket-message.js";
+export type { WebSocketOptions } from "./websocket/websocket-options.js";

@@ -76,10 +76,13 @@ export async function pumpStream<T>(
   const stopKeepAlive = idle
     ? keepAlive(writer, response, idle.idleMs, idle.chunk, idle.ready)
     : undefined;
+  const counted = lifecycle.countsAs;
+  if (counted) request.openStreams[counted]++;
   let finished = false;
   const finishOnce = (failure?: { error: unknown }) => {
     if (finished) return;
     finished = true;
+    if (counted) request.openStreams[counted]--;
     stopKeepAlive?.();
     finish(request, response, writer, lifecycle, failure);
   };

@@ -20,6 +20,12 @@ export interface RequestContext {
   bodyLimit: number;
   /** Lower-case name of the header the request id is echoed in. */
   requestIdHeader: string;
+  /** Streams open right now, by kind (what `app.connections` reports). */
+  openStreams: OpenStreamCounts;
+}
+
+export interface OpenStreamCounts {
+  sse: number;
 }
 
 const NON_ASCII = /[^ -~\t]/;
@@ -194,6 +200,11 @@ export class SluiceRequest {
     if (this.abortReason) return;
     this.abortReason = new RequestAbortedError(reason);
     this.controller?.abort(this.abortReason);
+  }
+
+  /** @internal the app-wide count of open streams, kept by the stream pump. */
+  get openStreams(): OpenStreamCounts {
+    return this.context.openStreams;
   }
 
   /** @internal why the signal aborted, if it did. */

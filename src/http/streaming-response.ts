@@ -36,6 +36,8 @@ export interface StreamLifecycle {
   };
   /** End with a proper terminator when the producer fails or the app closes. */
   readonly endCleanly?: boolean;
+  /** Counted in `app.connections` under this name while open. */
+  readonly countsAs?: "sse";
   /** Written after a producer failure, before a clean end. */
   farewell?(error: unknown, request: SluiceRequest): StreamChunk | undefined;
 }

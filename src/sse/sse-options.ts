@@ -47,6 +47,7 @@ export function sseLifecycle(
         ? { idleMs: keepAliveMs, chunk: KEEP_ALIVE_COMMENT, ready: atEventBoundary }
         : undefined,
     endCleanly: true,
+    countsAs: "sse",
     farewell: farewellFor(options.errorEvent),
   };
   if (!atEventBoundary) sharedLifecycles.set(options, lifecycle);

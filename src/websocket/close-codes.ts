@@ -1,0 +1,42 @@
+/** Close codes sluice sends (RFC 6455 §7.4.1, IANA registry). */
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  protocolError: 1002,
+  unsupportedData: 1003,
+  /** Never sent on the wire: the peer closed without a code. */
+  noStatus: 1005,
+  /** Never sent on the wire: the connection dropped without a closing handshake. */
+  abnormal: 1006,
+  invalidPayload: 1007,
+  policyViolation: 1008,
+  messageTooBig: 1009,
+  internalError: 1011,
+  tryAgainLater: 1013,
+} as const;
+
+/** Codes an application may send in a close frame: the defined ones, and 3000-4999. */
+export function isSendableCloseCode(code: number): boolean {
+  if (!Number.isInteger(code)) return false;
+  if (code >= 3000 && code <= 4999) return true;
+  return code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006;
+}
+
+const MAX_REASON_BYTES = 123;
+
+/** Checks what `close(code, reason)` was given, with a message that says what is wrong. */
+export function checkCloseArguments(code: number, reason: string): void {
+  if (!isSendableCloseCode(code)) {
+    throw new TypeError(
+      `WebSocket close code must be 1000-1014 (not 1004-1006) or 3000-4999, got ${String(code)}`,
+    );
+  }
+  if (typeof reason !== "string") {
+    throw new TypeError(`WebSocket close reason must be a string, got ${typeof reason}`);
+  }
+  if (Buffer.byteLength(reason) > MAX_REASON_BYTES) {
+    throw new RangeError(
+      `WebSocket close reason must fit in ${MAX_REASON_BYTES} bytes of UTF-8, got ${Buffer.byteLength(reason)}`,
+    );
+  }
+}

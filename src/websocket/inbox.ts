@@ -1,0 +1,76 @@
+export type IncomingMessage = string | Buffer;
+
+/** How the inbox throttles the peer: pause reading its socket, resume it. */
+export interface FlowControl {
+  pause(): void;
+  resume(): void;
+}
+
+/** Queued bytes past which the peer's socket is no longer read (TCP pushes back on it). */
+const HIGH_WATER_BYTES = 1024 * 1024;
+
+/**
+ * Messages received and not yet taken by the handler, in order. A handler that reads slower
+ * than its peer writes does not make memory grow: past the high-water mark the socket is
+ * paused, and resumed once the handler has caught up. After the end, queued messages are
+ * still handed out: nothing received is lost.
+ */
+export class Inbox {
+  private readonly queue: IncomingMessage[] = [];
+  private head = 0;
+  private queuedBytes = 0;
+  private readonly waiters: ((message: IncomingMessage | undefined) => void)[] = [];
+  private ended = false;
+  private paused = false;
+
+  constructor(private readonly flow: FlowControl) {}
+
+  /** True while the peer's socket is paused because the handler is behind. */
+  get isThrottling(): boolean {
+    return this.paused;
+  }
+
+  deliver(message: IncomingMessage): void {
+    if (this.ended) return;
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      waiter(message);
+      return;
+    }
+    this.queue.push(message);
+    this.queuedBytes += message.length;
+    if (!this.paused && this.queuedBytes >= HIGH_WATER_BYTES) {
+      this.paused = true;
+      this.flow.pause();
+    }
+  }
+
+  /** The next message, or undefined once the socket closed and the queue is empty. */
+  take(): Promise<IncomingMessage | undefined> {
+    if (this.head < this.queue.length) return Promise.resolve(this.shift());
+    if (this.ended) return Promise.resolve(undefined);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** No more messages will come; waiting readers get undefined. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const waiter of this.waiters.splice(0)) waiter(undefined);
+  }
+
+  private shift(): IncomingMessage {
+    const message = this.queue[this.head];
+    this.queue[this.head++] = "";
+    this.queuedBytes -= message.length;
+    if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
+      if (this.paused) {
+        this.paused = false;
+        this.flow.resume();
+      }
+    }
+    return message;
+  }
+}

@@ -1,0 +1,208 @@
+import type { Socket } from "node:net";
+import type { WebSocket as WsSocket } from "ws";
+import { type Flushable, queueFlush } from "../http/flush-queue.js";
+import type { SluiceRequest } from "../http/request.js";
+import { CloseCode, checkCloseArguments } from "./close-codes.js";
+import { Inbox, type IncomingMessage } from "./inbox.js";
+import { stringifyJson, toFrame } from "./websocket-message.js";
+
+export interface CloseInfo {
+  code: number;
+  reason: string;
+}
+
+/** Thrown by `send()` on a socket that is closing or closed. */
+export class WebSocketClosedError extends Error {
+  constructor(readonly socketId: string) {
+    super(`WebSocket ${socketId} is closed; the message was not sent`);
+    this.name = "WebSocketClosedError";
+  }
+}
+
+const OPEN = 1;
+const RESOLVED = Promise.resolve();
+
+/**
+ * One WebSocket connection as a handler sees it: messages to iterate (or `receive()`), `send`
+ * for strings (text), bytes (binary) and anything else (JSON text), `close`, and `closed`.
+ * Frames sent within one tick are corked together and reach the kernel in one write.
+ */
+export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushable {
+  /** The id of the upgrade request: it stamps this socket's log lines too. */
+  readonly id: string;
+  /** The upgrade request: params, query, headers, and the `state` middleware set. */
+  readonly request: SluiceRequest;
+  /** Settles (never rejects) once the connection is closed, with the close code and reason. */
+  readonly closed: Promise<CloseInfo>;
+  /** @internal set when a ping goes out, cleared by the pong. */
+  awaitingPong = false;
+
+  private readonly ws: WsSocket;
+  private readonly transport: Socket;
+  private readonly maxBuffered: number;
+  private readonly inbox: Inbox;
+  private corked = false;
+  private closeInfo: CloseInfo | undefined;
+  private closeReason: "app-closing" | "client-disconnected" = "client-disconnected";
+
+  constructor(ws: WsSocket, transport: Socket, request: SluiceRequest, maxBuffered: number) {
+    this.ws = ws;
+    this.transport = transport;
+    this.request = request;
+    this.id = request.id;
+    this.maxBuffered = maxBuffered;
+    this.inbox = new Inbox(ws);
+    ws.on("message", (data, isBinary) => {
+      // binaryType is "nodebuffer": a (reassembled) message arrives as one Buffer.
+      const bytes = data as Buffer;
+      this.inbox.deliver(isBinary ? bytes : bytes.toString("utf8"));
+    });
+    ws.on("pong", () => {
+      this.awaitingPong = false;
+    });
+    // ws closes the socket itself on a protocol error (1002, 1007, 1009): only note it.
+    ws.on("error", (error) => request.log.debug({ err: error }, "WebSocket protocol error"));
+    this.closed = new Promise((resolve) => {
+      ws.once("close", (code, reason) => {
+        this.closeInfo = { code, reason: reason.toString("utf8") };
+        this.inbox.end();
+        request.abort(this.closeReason);
+        resolve(this.closeInfo);
+      });
+    });
+  }
+
+  /** The subprotocol agreed on, or "" when none was. */
+  get protocol(): string {
+    return this.ws.protocol;
+  }
+
+  /** 0 connecting, 1 open, 2 closing, 3 closed: as in the browser's WebSocket. */
+  get readyState(): number {
+    return this.ws.readyState;
+  }
+
+  /** Bytes queued for the peer and not yet handed to the kernel. */
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  /** Aborts when the connection closes: pass it on to work that should stop with it. */
+  get signal(): AbortSignal {
+    return this.request.signal;
+  }
+
+  /**
+   * Sends a string as a text frame, a Buffer/Uint8Array as a binary frame, a
+   * WebSocketMessage as prepared, anything else as JSON text. Resolves once the frame is
+   * handed to the socket; rejects on a closed socket or a value JSON cannot encode.
+   */
+  send(data: unknown): Promise<void> {
+    if (this.ws.readyState !== OPEN) return Promise.reject(new WebSocketClosedError(this.id));
+    let frame: ReturnType<typeof toFrame>;
+    try {
+      frame = toFrame(data);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.corkUntilTickEnds();
+    this.ws.send(frame.payload, { binary: frame.binary });
+    if (this.ws.bufferedAmount > this.maxBuffered) this.closeSlowConsumer();
+    return RESOLVED;
+  }
+
+  /** Sends the value as JSON text, whatever its type (a string becomes a JSON string). */
+  sendJson(value: unknown): Promise<void> {
+    let json: string;
+    try {
+      json = stringifyJson(value);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.send(json);
+  }
+
+  /** The next message (string for text, Buffer for binary), or undefined once closed. */
+  receive(): Promise<IncomingMessage | undefined> {
+    return this.inbox.take();
+  }
+
+  /** The next message parsed as JSON, or undefined once closed; a SyntaxError if it is not JSON. */
+  async receiveJson<T = unknown>(): Promise<T | undefined> {
+    const message = await this.inbox.take();
+    if (message === undefined) return undefined;
+    try {
+      return JSON.parse(typeof message === "string" ? message : message.toString("utf8")) as T;
+    } catch (error) {
+      throw new SyntaxError(`WebSocket message is not valid JSON: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * Starts the closing handshake (default 1000). Iteration ends after the messages already
+   * received; the connection is cut if the peer does not answer within the close timeout.
+   */
+  close(code: number = CloseCode.normal, reason = ""): void {
+    checkCloseArguments(code, reason);
+    if (this.ws.readyState !== OPEN) return;
+    this.inbox.end();
+    this.ws.close(code, reason);
+  }
+
+  /** Drops the connection without a closing handshake. */
+  terminate(): void {
+    this.inbox.end();
+    this.ws.terminate();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<IncomingMessage> {
+    return {
+      next: () => this.inbox.take().then(toIteratorResult),
+      // Leaving a loop early does not close the socket: the handler's end does.
+      return: () => Promise.resolve({ done: true, value: undefined }),
+    };
+  }
+
+  /** @internal the app is shutting down. */
+  closeForShutdown(): void {
+    this.closeReason = "app-closing";
+    this.close(CloseCode.goingAway, "Server shutting down");
+  }
+
+  /** @internal heartbeat: true while this side is not reading the peer (the handler is behind). */
+  get isThrottled(): boolean {
+    return this.inbox.isThrottling;
+  }
+
+  /** @internal heartbeat */
+  ping(): void {
+    if (this.ws.readyState === OPEN) this.ws.ping();
+  }
+
+  /** @internal flush-queue callback: the tick is over, let the corked frames go. */
+  flushScheduled(): void {
+    this.corked = false;
+    this.transport.uncork();
+  }
+
+  private corkUntilTickEnds(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.transport.cork();
+    queueFlush(this);
+  }
+
+  private closeSlowConsumer(): void {
+    this.request.log.warn(
+      { bufferedAmount: this.ws.bufferedAmount, maxBuffered: this.maxBuffered },
+      "WebSocket peer is not reading; closed with 1013",
+    );
+    this.close(CloseCode.tryAgainLater, "Peer too slow: send buffer full");
+  }
+}
+
+function toIteratorResult(message: IncomingMessage | undefined): IteratorResult<IncomingMessage> {
+  return message === undefined ? { done: true, value: undefined } : { done: false, value: message };
+}

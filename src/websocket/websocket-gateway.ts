@@ -1,0 +1,221 @@
+import { type IncomingMessage, validateHeaderName, validateHeaderValue } from "node:http";
+import type { Socket } from "node:net";
+import type { Logger } from "pino";
+import { WebSocketServer, type WebSocket as WsSocket } from "ws";
+import { HttpError } from "../http/http-error.js";
+import type { SluiceRequest } from "../http/request.js";
+import { Router } from "../http/router.js";
+import { Heartbeat } from "./heartbeat.js";
+import { SluiceWebSocket } from "./sluice-websocket.js";
+import {
+  type ResolvedWebSocketOptions,
+  resolveWebSocketOptions,
+  type WebSocketOptions,
+} from "./websocket-options.js";
+import { runSession } from "./websocket-session.js";
+
+export type WebSocketHandler = (socket: SluiceWebSocket, request: SluiceRequest) => unknown;
+
+interface WebSocketRoute {
+  path: string;
+  name: string | undefined;
+  handler: WebSocketHandler;
+  options: ResolvedWebSocketOptions;
+  server: WebSocketServer;
+}
+
+/** An upgrade that middleware and the route's checks let through: what `next()` resolves to. */
+export class Admission {
+  constructor(
+    readonly route: WebSocketRoute,
+    readonly protocol: string | undefined,
+  ) {}
+}
+
+/** Response headers the handshake never takes from the app. */
+const HANDSHAKE_HEADERS = new Set([
+  "connection",
+  "upgrade",
+  "sec-websocket-accept",
+  "sec-websocket-protocol",
+  "sec-websocket-extensions",
+  "content-length",
+  "transfer-encoding",
+]);
+
+/**
+ * The WebSocket side of an App: routes, the handshake after middleware let it through, the
+ * open sockets (for `app.connections` and shutdown) and their heartbeats.
+ */
+export class WebSocketGateway {
+  private readonly router = new Router<WebSocketRoute>();
+  private readonly open = new Set<SluiceWebSocket>();
+  private readonly sessions = new Set<Promise<void>>();
+  private readonly heartbeats = new Map<number, Heartbeat>();
+  /** Upgrades between admission and the socket's creation, by Node's request. */
+  private readonly admitted = new WeakMap<
+    IncomingMessage,
+    { request: SluiceRequest; admission: Admission }
+  >();
+  private routeCount = 0;
+
+  constructor(private readonly logger: Logger) {}
+
+  /** Open WebSocket connections. */
+  get size(): number {
+    return this.open.size;
+  }
+
+  get hasRoutes(): boolean {
+    return this.routeCount > 0;
+  }
+
+  add(path: string, options: WebSocketOptions, handler: WebSocketHandler, name?: string): void {
+    if (typeof handler !== "function") {
+      throw new TypeError(`WebSocket route ${path} needs a handler function`);
+    }
+    const resolved = resolveWebSocketOptions(path, options);
+    const route: WebSocketRoute = {
+      path,
+      name,
+      handler,
+      options: resolved,
+      server: this.serverFor(resolved),
+    };
+    this.router.add("GET", path, route);
+    this.routeCount++;
+  }
+
+  /** The route for a path (setting the request's params), or undefined. */
+  find(request: SluiceRequest): WebSocketRoute | undefined {
+    let lookup: ReturnType<Router<WebSocketRoute>["lookup"]>;
+    try {
+      lookup = this.router.lookup(["GET"], request.path);
+    } catch {
+      throw new HttpError(400, "Malformed percent-encoding in the request path");
+    }
+    if (lookup.kind !== "found") return undefined;
+    request.params = lookup.match.params;
+    request.routePath = lookup.match.value.path;
+    return lookup.match.value;
+  }
+
+  /** The route's own checks, run as the last step of the middleware chain: origin, then subprotocol. */
+  admit(route: WebSocketRoute, request: SluiceRequest): Admission {
+    const { origins, protocols, requireProtocol } = route.options;
+    const origin = request.header("origin");
+    if (origins && origin !== undefined && !origins(origin, request)) {
+      throw new HttpError(403, `Origin ${origin} may not open a WebSocket on ${request.path}`);
+    }
+    const offered = offeredProtocols(request);
+    const protocol = offered.find((name) => protocols.includes(name));
+    if (protocol === undefined && requireProtocol) {
+      throw new HttpError(
+        400,
+        `None of the offered subprotocols (${offered.join(", ") || "none"}) is spoken here; expected one of ${protocols.join(", ")}`,
+      );
+    }
+    return new Admission(route, protocol);
+  }
+
+  /** Completes the handshake (ws answers a malformed one with 400/405) and starts the handler. */
+  upgrade(admission: Admission, request: SluiceRequest, socket: Socket, head: Buffer): void {
+    this.admitted.set(request.raw, { request, admission });
+    admission.route.server.handleUpgrade(request.raw, socket, head, (ws) => {
+      this.admitted.delete(request.raw);
+      this.start(admission.route, ws, socket, request);
+    });
+  }
+
+  /** Sends 1001 to every socket; resolves once they are closed and their handlers returned. */
+  async closeAll(): Promise<void> {
+    for (const socket of this.open) socket.closeForShutdown();
+    await Promise.allSettled([...this.sessions, ...[...this.open].map((socket) => socket.closed)]);
+  }
+
+  /** Drops whatever did not close in time. */
+  terminateAll(): void {
+    for (const socket of this.open) socket.terminate();
+  }
+
+  private start(
+    route: WebSocketRoute,
+    ws: WsSocket,
+    transport: Socket,
+    request: SluiceRequest,
+  ): void {
+    const socket = new SluiceWebSocket(ws, transport, request, route.options.maxBuffered);
+    this.open.add(socket);
+    const heartbeat = this.heartbeatFor(route.options.heartbeat);
+    heartbeat?.add(socket);
+    socket.closed.then(() => {
+      this.open.delete(socket);
+      heartbeat?.delete(socket);
+    });
+    const session = runSession(route.handler, socket, request);
+    this.sessions.add(session);
+    session.then(() => this.sessions.delete(session));
+  }
+
+  private heartbeatFor(intervalMs: number): Heartbeat | undefined {
+    if (intervalMs === 0) return undefined;
+    let heartbeat = this.heartbeats.get(intervalMs);
+    if (!heartbeat) {
+      heartbeat = new Heartbeat(intervalMs, (socket) => {
+        socket.request.log.info("WebSocket peer did not answer the last ping; connection dropped");
+        socket.terminate();
+      });
+      this.heartbeats.set(intervalMs, heartbeat);
+    }
+    return heartbeat;
+  }
+
+  /** One ws server per route: it holds the route's limits; sluice does the routing and checks. */
+  private serverFor(options: ResolvedWebSocketOptions): WebSocketServer {
+    const server = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      maxPayload: options.maxPayload,
+      perMessageDeflate: options.compression,
+      closeTimeout: options.closeTimeout,
+      handleProtocols: (_offered, raw) => this.admitted.get(raw)?.admission.protocol ?? false,
+    } as ConstructorParameters<typeof WebSocketServer>[0]);
+    server.on("headers", (headers, raw) => {
+      const pending = this.admitted.get(raw);
+      if (pending) appendAppHeaders(headers, pending.request, this.logger);
+    });
+    return server;
+  }
+}
+
+/** The subprotocols a client offered, in its order of preference. */
+function offeredProtocols(request: SluiceRequest): string[] {
+  const header = request.header("sec-websocket-protocol");
+  if (!header) return [];
+  return header
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "");
+}
+
+/**
+ * Headers middleware set on the request (a cookie, the request id) go into the 101 answer,
+ * checked as Node checks any header, since ws writes them to the socket as they are.
+ */
+function appendAppHeaders(lines: string[], request: SluiceRequest, logger: Logger): void {
+  for (const [name, value] of Object.entries(request.responseHeaders)) {
+    if (HANDSHAKE_HEADERS.has(name)) continue;
+    for (const one of Array.isArray(value) ? value : [value]) {
+      try {
+        validateHeaderName(name);
+        validateHeaderValue(name, one);
+        lines.push(`${name}: ${one}`);
+      } catch (error) {
+        logger.warn(
+          { err: error, reqId: request.id, header: name },
+          "invalid header left out of the WebSocket handshake",
+        );
+      }
+    }
+  }
+}

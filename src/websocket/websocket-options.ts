@@ -1,0 +1,159 @@
+import type { PerMessageDeflateOptions } from "ws";
+import type { SluiceRequest } from "../http/request.js";
+
+export interface WebSocketOptions {
+  /** Subprotocols this route speaks, preferred first; the first one the client offers is chosen. */
+  protocols?: readonly string[];
+  /** Refuse (400) a client that offers none of `protocols`. Default false: upgrade without one. */
+  requireProtocol?: boolean;
+  /**
+   * Browser origins allowed to connect (`https://app.example`), or a function that decides.
+   * Others get 403. A request without an Origin header (not a browser) is let through.
+   */
+  origins?: readonly string[] | ((origin: string, request: SluiceRequest) => boolean);
+  /** Largest message accepted, in bytes; a larger one closes the socket with 1009. Default 1 MiB. */
+  maxPayload?: number;
+  /** Ping interval in ms; a peer that has not answered by the next ping is dropped. 0 disables. Default 30 000. */
+  heartbeat?: number;
+  /** Bytes queued for a peer that is not reading past which it is closed with 1013. Default 4 MiB. */
+  maxBuffered?: number;
+  /** permessage-deflate: true for sluice's defaults, or ws's options. Default false. */
+  compression?: boolean | PerMessageDeflateOptions;
+  /** How long a close waits for the peer's answer before the connection is cut, in ms. Default 5 000. */
+  closeTimeout?: number;
+}
+
+export interface ResolvedWebSocketOptions {
+  protocols: readonly string[];
+  requireProtocol: boolean;
+  origins: ((origin: string, request: SluiceRequest) => boolean) | undefined;
+  maxPayload: number;
+  heartbeat: number;
+  maxBuffered: number;
+  compression: false | PerMessageDeflateOptions;
+  closeTimeout: number;
+}
+
+const DEFAULTS = {
+  maxPayload: 1024 * 1024,
+  heartbeat: 30_000,
+  maxBuffered: 4 * 1024 * 1024,
+  closeTimeout: 5_000,
+};
+
+/**
+ * Deflate without context takeover on the server side: each socket's compressor is not kept
+ * between messages, so an idle compressed socket costs no zlib memory. Small messages are
+ * sent as they are.
+ */
+const DEFAULT_COMPRESSION: PerMessageDeflateOptions = {
+  serverNoContextTakeover: true,
+  threshold: 1024,
+};
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** A token as RFC 6455 requires for a subprotocol name. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** Checks the options when the route is added, not when a client connects. */
+export function resolveWebSocketOptions(
+  path: string,
+  options: WebSocketOptions,
+): ResolvedWebSocketOptions {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`WebSocket route ${path}: options must be an object`);
+  }
+  const where = `WebSocket route ${path}:`;
+  return {
+    protocols: checkProtocols(where, options.protocols),
+    requireProtocol: options.requireProtocol === true,
+    origins: originCheck(where, options.origins),
+    maxPayload: positiveInteger(where, "maxPayload", options.maxPayload, DEFAULTS.maxPayload),
+    heartbeat: timerMs(where, "heartbeat", options.heartbeat, DEFAULTS.heartbeat, true),
+    maxBuffered: positiveInteger(where, "maxBuffered", options.maxBuffered, DEFAULTS.maxBuffered),
+    compression: compressionOf(where, options.compression),
+    closeTimeout: timerMs(where, "closeTimeout", options.closeTimeout, DEFAULTS.closeTimeout),
+  };
+}
+
+function checkProtocols(where: string, protocols: readonly string[] | undefined): string[] {
+  if (protocols === undefined) return [];
+  if (!Array.isArray(protocols)) throw new TypeError(`${where} protocols must be an array`);
+  for (const protocol of protocols) {
+    if (typeof protocol !== "string" || !TOKEN.test(protocol)) {
+      throw new TypeError(`${where} "${String(protocol)}" is not a valid subprotocol name`);
+    }
+  }
+  return [...protocols];
+}
+
+function originCheck(
+  where: string,
+  origins: WebSocketOptions["origins"],
+): ResolvedWebSocketOptions["origins"] {
+  if (origins === undefined) return undefined;
+  if (typeof origins === "function") return origins;
+  if (!Array.isArray(origins)) {
+    throw new TypeError(`${where} origins must be an array of origins or a function`);
+  }
+  const allowed = new Set(origins.map((origin) => normaliseOrigin(where, origin)));
+  return (origin) => allowed.has(origin.toLowerCase());
+}
+
+/** `https://App.example/` -> `https://app.example`; a path or a non-origin is refused. */
+function normaliseOrigin(where: string, origin: unknown): string {
+  if (origin === "null") return origin;
+  let parsed: URL | undefined;
+  try {
+    parsed = typeof origin === "string" ? new URL(origin) : undefined;
+  } catch {}
+  const trimmed = typeof origin === "string" ? origin.replace(/\/$/, "").toLowerCase() : "";
+  if (!parsed || parsed.origin === "null" || parsed.origin !== trimmed) {
+    throw new TypeError(
+      `${where} "${String(origin)}" is not an origin (scheme://host[:port], no path)`,
+    );
+  }
+  return parsed.origin;
+}
+
+function positiveInteger(where: string, name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+    throw new TypeError(`${where} ${name} must be a positive whole number of bytes, got ${value}`);
+  }
+  return value;
+}
+
+function timerMs(
+  where: string,
+  name: string,
+  value: unknown,
+  fallback: number,
+  zeroDisables = false,
+): number {
+  if (value === undefined) return fallback;
+  const least = zeroDisables ? 0 : 1;
+  if (
+    typeof value !== "number" ||
+    !Number.isInteger(value) ||
+    value < least ||
+    value > MAX_TIMER_MS
+  ) {
+    throw new TypeError(
+      `${where} ${name} must be a whole number of ms from ${least} to ${MAX_TIMER_MS}${zeroDisables ? " (0 disables it)" : ""}, got ${value}`,
+    );
+  }
+  return value;
+}
+
+function compressionOf(
+  where: string,
+  compression: WebSocketOptions["compression"],
+): ResolvedWebSocketOptions["compression"] {
+  if (compression === undefined || compression === false) return false;
+  if (compression === true) return DEFAULT_COMPRESSION;
+  if (typeof compression !== "object" || compression === null) {
+    throw new TypeError(`${where} compression must be true, false or permessage-deflate options`);
+  }
+  return compression;
+}
