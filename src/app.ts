@@ -315,7 +315,7 @@ export class App {
     for (const request of this.inFlight.keys()) request.abort("app-closing");
     const socketsClosed = this.gateway.closeAll();
     await settleWithin([...this.inFlight.values(), socketsClosed], deadline - Date.now());
-    this.gateway.terminateAll();
+    await this.gateway.terminateAll();
     if (serverClosed) {
       // Responses already handed to their sockets may still be on their way: wait for their
       // connections to go idle (and close them as they do), up to the deadline.

@@ -156,12 +156,18 @@ describe("route registration errors", () => {
     assert.throws(() => app.get("/x", undefined as never), /needs a handler function/);
     assert.throws(() => app.get("/:1x", () => 1), /invalid parameter name/);
   });
-  test("addRoute with method WS explains it is not available yet", () => {
+  test("addRoute with method WS (any case) adds a WebSocket route, not an HTTP one; a bad WS route is refused", () => {
     const app = quietApp();
+    app.addRoute({ method: "ws", path: "/ws", handler_name: "ws", is_async: true }, () => 1);
     assert.throws(
-      () =>
-        app.addRoute({ method: "WS", path: "/ws", handler_name: "ws", is_async: true }, () => 1),
-      /WebSocket routes/,
+      () => app.addRoute({ method: "WS", path: "/ws", handler_name: "again" }, () => 1),
+      /already registered/,
     );
+    assert.throws(
+      () => app.addRoute({ method: "WS", path: "/none" }, undefined as never),
+      /WebSocket route \/none needs a handler function/,
+    );
+    // An HTTP GET on the same path is still free.
+    app.get("/ws", () => 1);
   });
 });

@@ -4,3 +4,9 @@ export { TestClient, type TestClientOptions } from "./test-client.js";
 export { TestEventStream } from "./test-event-stream.js";
 export { TestResponse } from "./test-response.js";
 export { TestStream } from "./test-stream.js";
+export {
+  TestWebSocket,
+  type WebSocketCloseInfo,
+  type WebSocketConnectOptions,
+  WebSocketUpgradeError,
+} from "./test-websocket.js";

@@ -4,6 +4,7 @@ import { exchange, hasHeader, type RequestOptions, readAll } from "./http-exchan
 import { TestEventStream } from "./test-event-stream.js";
 import { TestResponse } from "./test-response.js";
 import { TestStream } from "./test-stream.js";
+import { TestWebSocket, type WebSocketConnectOptions } from "./test-websocket.js";
 
 export interface TestClientOptions {
   /** Passed to `app.close()` when the client closes. */
@@ -19,6 +20,7 @@ export class TestClient {
   private readonly app: App;
   private readonly agent = new Agent({ keepAlive: true });
   private readonly streams = new Set<TestStream>();
+  private readonly sockets = new Set<TestWebSocket>();
   private readonly closeTimeout: number | undefined;
 
   private constructor(app: App, url: string, options: TestClientOptions) {
@@ -80,9 +82,32 @@ export class TestClient {
     return new TestEventStream(this.stream("GET", path, { ...options, headers }));
   }
 
-  /** Disconnects open streams, then closes the app gracefully. */
+  /**
+   * Opens a WebSocket to the app (with the `ws` client). Rejects with a WebSocketUpgradeError
+   * carrying `statusCode`, `headers` and `body` when the server refuses the upgrade.
+   */
+  async websocketConnect(
+    path: string,
+    options: WebSocketConnectOptions = {},
+  ): Promise<TestWebSocket> {
+    if (!path.startsWith("/")) {
+      throw new TypeError(`TestClient paths must start with "/": ${JSON.stringify(path)}`);
+    }
+    const socket = await TestWebSocket.connect(
+      `${this.url.replace(/^http/, "ws")}${path}`,
+      options,
+    );
+    this.sockets.add(socket);
+    socket.closed.then(() => this.sockets.delete(socket));
+    return socket;
+  }
+
+  /** Disconnects open streams and WebSockets, then closes the app gracefully. */
   async close(): Promise<void> {
-    await Promise.all([...this.streams].map((stream) => stream.close()));
+    await Promise.all([
+      ...[...this.streams].map((stream) => stream.close()),
+      ...[...this.sockets].map((socket) => socket.close()),
+    ]);
     this.agent.destroy();
     await this.app.close({ timeout: this.closeTimeout });
   }

@@ -42,7 +42,8 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
   private readonly maxBuffered: number;
   private readonly inbox: Inbox;
   private corked = false;
-  private closeInfo: CloseInfo | undefined;
+  /** The close frame this side sent (by `close()`, or by ws on a protocol error). */
+  private sentClose: CloseInfo | undefined;
   private closeReason: "app-closing" | "client-disconnected" = "client-disconnected";
 
   constructor(ws: WsSocket, transport: Socket, request: SluiceRequest, maxBuffered: number) {
@@ -60,14 +61,16 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
     ws.on("pong", () => {
       this.awaitingPong = false;
     });
-    // ws closes the socket itself on a protocol error (1002, 1007, 1009): only note it.
-    ws.on("error", (error) => request.log.debug({ err: error }, "WebSocket protocol error"));
+    // ws closes the socket itself on a protocol error (1002, 1007, 1009): note the code.
+    ws.on("error", (error: Error & { code?: string }) => {
+      this.sentClose ??= { code: closeCodeForError(error.code), reason: "" };
+      request.log.debug({ err: error }, "WebSocket protocol error; connection closed");
+    });
     this.closed = new Promise((resolve) => {
       ws.once("close", (code, reason) => {
-        this.closeInfo = { code, reason: reason.toString("utf8") };
         this.inbox.end();
         request.abort(this.closeReason);
-        resolve(this.closeInfo);
+        resolve(closeOutcome(code, reason.toString("utf8"), this.sentClose));
       });
     });
   }
@@ -148,6 +151,7 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
     checkCloseArguments(code, reason);
     if (this.ws.readyState !== OPEN) return;
     this.inbox.end();
+    this.sentClose = { code, reason };
     this.ws.close(code, reason);
   }
 
@@ -201,6 +205,24 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
     );
     this.close(CloseCode.tryAgainLater, "Peer too slow: send buffer full");
   }
+}
+
+/**
+ * What `closed` reports: the peer's close frame when there was one; otherwise (the peer
+ * dropped the connection, or never answered ours) the close frame this side sent; 1006
+ * when neither side sent one.
+ */
+function closeOutcome(code: number, reason: string, sent: CloseInfo | undefined): CloseInfo {
+  const peerSentNone = code === CloseCode.abnormal || code === CloseCode.noStatus;
+  if (peerSentNone && sent) return sent;
+  return { code, reason };
+}
+
+/** The code ws closes with for a protocol error it reports (see ws's receiver). */
+function closeCodeForError(code: string | undefined): number {
+  if (code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") return CloseCode.messageTooBig;
+  if (code === "WS_ERR_INVALID_UTF8") return CloseCode.invalidPayload;
+  return CloseCode.protocolError;
 }
 
 function toIteratorResult(message: IncomingMessage | undefined): IteratorResult<IncomingMessage> {

@@ -133,9 +133,11 @@ export class WebSocketGateway {
     await Promise.allSettled([...this.sessions, ...[...this.open].map((socket) => socket.closed)]);
   }
 
-  /** Drops whatever did not close in time. */
-  terminateAll(): void {
-    for (const socket of this.open) socket.terminate();
+  /** Drops whatever did not close in time; resolves once those connections are gone. */
+  async terminateAll(): Promise<void> {
+    const left = [...this.open];
+    for (const socket of left) socket.terminate();
+    await Promise.all(left.map((socket) => socket.closed));
   }
 
   private start(
