@@ -4,6 +4,7 @@ import { createJsonApp } from "./json-route.js";
 import { createExportApp } from "./ndjson-export.js";
 import { createFeedApp } from "./sse-feed.js";
 import { createTextStreamApp } from "./streaming-text.js";
+import { createChatApp } from "./websocket-chat.js";
 
 const INDEX = `sluice demo
 
@@ -16,6 +17,8 @@ const INDEX = `sluice demo
   curl -X POST -H 'Authorization: Bearer demo' -H 'content-type: application/json' \\
        -d '{"text":"hello"}' http://HOST/feed
   curl -N -H 'Last-Event-ID: 1' http://HOST/feed  resume after post 1
+  ws://HOST/ws                                    WebSocket JSON echo ({"type":"ping"} gets a pong)
+  ws://HOST/chat?name=ada                         WebSocket chat room (text in, JSON to everyone)
 `;
 
 export function createDemoApp(app = new App()): App {
@@ -23,6 +26,7 @@ export function createDemoApp(app = new App()): App {
   createExportApp(app);
   createTextStreamApp(app);
   createFeedApp(app);
+  createChatApp(app);
   app.get("/", (req) => INDEX.replaceAll("HOST", req.header("host") ?? "localhost:3000"));
   return app;
 }

@@ -5,6 +5,7 @@ import { createJsonApp } from "../examples/json-route.js";
 import { createExportApp } from "../examples/ndjson-export.js";
 import { createFeedApp } from "../examples/sse-feed.js";
 import { createTextStreamApp } from "../examples/streaming-text.js";
+import { createChatApp } from "../examples/websocket-chat.js";
 import { TestClient } from "../src/testing/index.js";
 import { eventually, quietApp, waitFor } from "./helpers.js";
 
@@ -93,6 +94,37 @@ describe("examples/sse-feed.ts", () => {
   });
 });
 
+describe("examples/websocket-chat.ts", () => {
+  test("the echo answers pings and invalid JSON; the chat room reaches every member", async () => {
+    await using client = await TestClient.start(createChatApp(quietApp()));
+    const echo = await client.websocketConnect("/ws");
+    assert.equal((await echo.receiveJson<{ type: string }>())?.type, "welcome");
+    await echo.sendJson({ type: "ping" });
+    assert.deepEqual(await echo.receiveJson(), { type: "pong" });
+    await echo.send("{oops");
+    assert.deepEqual(await echo.receiveJson(), { type: "error", message: "Invalid JSON" });
+
+    const ada = await client.websocketConnect("/chat?name=ada");
+    assert.deepEqual(await ada.receiveJson(), { type: "joined", name: "ada", members: 1 });
+    const bob = await client.websocketConnect("/chat?name=bob");
+    for (const member of [ada, bob]) {
+      assert.deepEqual(await member.receiveJson(), { type: "joined", name: "bob", members: 2 });
+    }
+    await bob.send("hi all");
+    for (const member of [ada, bob]) {
+      assert.deepEqual(await member.receiveJson(), {
+        type: "message",
+        name: "bob",
+        text: "hi all",
+      });
+    }
+    await bob.send(Buffer.from([1]));
+    assert.deepEqual(await bob.receiveJson(), { type: "error", message: "Send text" });
+    await bob.close();
+    assert.deepEqual(await ada.receiveJson(), { type: "left", name: "bob", members: 1 });
+  });
+});
+
 describe("npm start (examples/start.ts)", () => {
   test("serves the index and every pattern", async (t) => {
     const child = spawn(process.execPath, ["--import", "tsx", "examples/start.ts"], {
@@ -135,5 +167,13 @@ describe("npm start (examples/start.ts)", () => {
     }
     assert.match(received, /^retry: 2000\n\nevent: post\nid: 1\ndata: \{"text":"hi"/);
     await reader?.cancel();
+    const { WebSocket } = await import("undici");
+    const socket = new WebSocket(`${url.replace("http", "ws")}/ws`);
+    const welcome = await new Promise<string>((resolve, reject) => {
+      socket.addEventListener("message", (event) => resolve(String(event.data)), { once: true });
+      socket.addEventListener("error", () => reject(new Error("the demo refused the WebSocket")));
+    });
+    assert.match(welcome, /"type":"welcome"/);
+    socket.close();
   });
 });

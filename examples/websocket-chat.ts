@@ -1,0 +1,47 @@
+// WebSockets: a JSON echo (the issue's handler) and a chat room where every message is
+// serialised once, however many members read it.
+import { App, type SluiceWebSocket, WebSocketMessage } from "../src/index.js";
+import { runIfMain } from "./run-if-main.js";
+
+export function createChatApp(app = new App()): App {
+  app.websocket("/ws", async (socket) => {
+    await socket.sendJson({ type: "welcome", id: socket.id });
+    for await (const message of socket) {
+      let data: { type?: unknown };
+      try {
+        data = JSON.parse(String(message));
+      } catch {
+        await socket.sendJson({ type: "error", message: "Invalid JSON" });
+        continue;
+      }
+      if (data.type === "ping") await socket.sendJson({ type: "pong" });
+      else await socket.send(message);
+    }
+  });
+
+  const members = new Set<SluiceWebSocket>();
+  const broadcast = (value: unknown) => {
+    const message = WebSocketMessage.json(value); // one JSON.stringify for the whole room
+    for (const member of members) member.send(message).catch(() => {}); // a member may be leaving
+  };
+  app.websocket("/chat", { maxPayload: 16 * 1024 }, async (socket) => {
+    const name = socket.request.query.get("name") || `guest-${socket.id.slice(-4)}`;
+    members.add(socket);
+    broadcast({ type: "joined", name, members: members.size });
+    try {
+      for await (const message of socket) {
+        if (typeof message !== "string") {
+          await socket.sendJson({ type: "error", message: "Send text" });
+          continue;
+        }
+        broadcast({ type: "message", name, text: message });
+      }
+    } finally {
+      members.delete(socket);
+      broadcast({ type: "left", name, members: members.size });
+    }
+  });
+  return app;
+}
+
+await runIfMain(import.meta.url, () => createChatApp());
