@@ -11,12 +11,23 @@ export interface BenchConfig {
   ndjson: { rows: number; warmupRows: number };
   /** SSE fan-out: `rate` events/s, then as fast as delivered, to `clients` subscribers. */
   sse: { clients: number; rate: number; warmupMs: number; durationMs: number };
+  /**
+   * WebSocket: `echoClients` closed-loop echo clients; a broadcast to `broadcastClients`, at
+   * `rate` messages/s, then as fast as delivered.
+   */
+  ws: {
+    echoClients: number;
+    broadcastClients: number;
+    rate: number;
+    warmupMs: number;
+    durationMs: number;
+  };
 }
 
-const SCENARIOS = ["json", "ndjson", "sse"] as const;
+const SCENARIOS = ["json", "ndjson", "sse", "ws"] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
-const USAGE = "usage: tsx bench/run.ts [--quick] [--profile] [--src] [--only=json|ndjson|sse]";
+const USAGE = "usage: tsx bench/run.ts [--quick] [--profile] [--src] [--only=json|ndjson|sse|ws]";
 const FLAGS = new Set(["--quick", "--profile", "--src", "--dist"]);
 
 export function parseConfig(args: string[]): BenchConfig {
@@ -37,5 +48,12 @@ export function parseConfig(args: string[]): BenchConfig {
     json: { connections: 64, warmupMs: quick ? 500 : 1000, durationMs: quick ? 2000 : 5000 },
     ndjson: { rows: 500_000, warmupRows: quick ? 50_000 : 200_000 },
     sse: { clients: 1000, rate: 50, warmupMs: quick ? 500 : 1000, durationMs: quick ? 1500 : 5000 },
+    ws: {
+      echoClients: 100,
+      broadcastClients: 1000,
+      rate: 50,
+      warmupMs: quick ? 500 : 1000,
+      durationMs: quick ? 1500 : 5000,
+    },
   };
 }

@@ -5,19 +5,21 @@ import { join } from "node:path";
 import { parseConfig } from "./config.js";
 import { pinSelf } from "./lib/pinning.js";
 import { renderReport } from "./lib/report.js";
-import { checkJson, checkNdjson, checkSse } from "./lib/sanity.js";
+import { checkJson, checkNdjson, checkSse, checkWebSocket } from "./lib/sanity.js";
 import type { ScenarioResult } from "./lib/scenario.js";
 import { ROOT, type ServerProcess, startServer } from "./lib/servers.js";
 import { jsonScenario } from "./scenarios/json.js";
 import { ndjsonScenario } from "./scenarios/ndjson.js";
 import { sseScenarios } from "./scenarios/sse.js";
+import { wsScenarios } from "./scenarios/ws.js";
 
 /*
- * sluice vs a hand-written node:http server. Each server runs in its own process pinned to
- * core 0; this process (the load generator) pins itself to core 1. Progress goes to stderr,
- * the markdown report to stdout and bench/results/latest.md.
+ * sluice vs a hand-written node:http server (with the `ws` package for WebSockets). Each
+ * server runs in its own process pinned to core 0; this process (the load generator) pins
+ * itself to core 1. Progress goes to stderr, the markdown report to stdout and
+ * bench/results/latest.md.
  *
- *   npm run bench -- --quick        # under a minute
+ *   npm run bench -- --quick        # about a minute and a half
  *   npm run bench                   # full
  *   npm run bench -- --dist         # sluice from dist/ (npm run build first)
  *   npm run bench -- --profile --only=json   # with --cpu-prof, see bench/profile-summary.ts
@@ -38,6 +40,7 @@ async function main(): Promise<void> {
     if (config.only.has("json")) scenarios.push(await jsonScenario(config, baseline, sluice));
     if (config.only.has("ndjson")) scenarios.push(await ndjsonScenario(config, baseline, sluice));
     if (config.only.has("sse")) scenarios.push(...(await sseScenarios(config, baseline, sluice)));
+    if (config.only.has("ws")) scenarios.push(...(await wsScenarios(config, baseline, sluice)));
     const mode = [
       config.quick ? "--quick" : "full",
       `sluice ${sourceRevision()} from ${config.dist ? "dist/" : "src/ via tsx"}`,
@@ -56,6 +59,7 @@ async function checkServers(baseline: ServerProcess, sluice: ServerProcess): Pro
   await checkNdjson(sluice.name, sluice.port, "/ndjson/sync");
   await checkNdjson(sluice.name, sluice.port, "/ndjson/async");
   for (const server of [baseline, sluice]) await checkSse(server.name, server.port);
+  for (const server of [baseline, sluice]) await checkWebSocket(server.name, server.port);
 }
 
 /** The commit measured, and whether src/ differs from it. */

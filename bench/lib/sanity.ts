@@ -1,15 +1,25 @@
-import { deepStrictEqual, match, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
 import { once } from "node:events";
 import { get, type IncomingMessage } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
+import { type RawData, WebSocket } from "ws";
 import { jsonPayload, makeRow } from "../servers/rows.js";
 import { sseFrame } from "../servers/sse-events.js";
-import { startPublishing, stopPublishing, waitForSubscribers } from "./sse-control.js";
+import { broadcastText, echoText } from "../servers/ws-messages.js";
+import { startPublishing, stopPublishing, waitForSubscribers } from "./publisher-control.js";
 
 const ROWS = 1000;
 const SSE_CLIENTS = 20;
 /** How long the SSE check publishes, as fast as the clients take events. */
 const SSE_PUBLISH_MS = 300;
+const WS_CLIENTS = 20;
+const WS_PUBLISH_MS = 300;
+/** What the echo route must send back as it came: text (not all ASCII), binary, the bench's message. */
+const ECHOES: [string | Buffer, boolean][] = [
+  ["héllo, wörld ✓", false],
+  [Buffer.from([0, 1, 2, 0x7f, 0x80, 0xff]), true],
+  [echoText(0, 0), false],
+];
 
 /** Checks a server answers what the benchmark expects before its speed is measured. */
 export function checkJson(name: string, port: number, path: string): Promise<void> {
@@ -48,10 +58,10 @@ export function checkSse(name: string, port: number): Promise<void> {
         strictEqual(response.statusCode, 200, "status");
         match(response.headers["content-type"] ?? "", /^text\/event-stream\b/, "content-type");
       }
-      await waitForSubscribers(port, SSE_CLIENTS);
-      await startPublishing(port, 0);
+      await waitForSubscribers(port, "/sse", SSE_CLIENTS);
+      await startPublishing(port, "/sse", 0);
       await sleep(SSE_PUBLISH_MS);
-      const published = await stopPublishing(port);
+      const published = await stopPublishing(port, "/sse");
       const expected = Array.from({ length: published }, (_, seq) => sseFrame(seq)).join("");
       const deadline = performance.now() + 5000;
       while (texts.some((text) => text().length < expected.length)) {
@@ -64,7 +74,7 @@ export function checkSse(name: string, port: number): Promise<void> {
     } finally {
       for (const response of responses) response.destroy();
     }
-    await waitForSubscribers(port, 0);
+    await waitForSubscribers(port, "/sse", 0);
   });
 }
 
@@ -83,6 +93,70 @@ function collectText(response: IncomingMessage): () => string {
   });
   response.on("error", () => {}); // destroyed at the end of the check
   return () => text;
+}
+
+/**
+ * WebSocket, with `ws`'s own client (UTF-8 checked): the echo route sends back each message as
+ * it came (text or binary, same bytes); every broadcast subscriber receives every published
+ * message, in order, byte for byte, as text; the server lets go of every client that closes.
+ */
+export async function checkWebSocket(name: string, port: number): Promise<void> {
+  await withContext(name, "/ws/echo", async () => {
+    const ws = await openWebSocket(port, "/ws/echo");
+    try {
+      for (const [data, binary] of ECHOES) {
+        const reply = once(ws, "message") as Promise<[RawData, boolean]>;
+        ws.send(data, { binary });
+        const [echoed, isBinary] = await reply;
+        strictEqual(isBinary, binary, "frame type");
+        deepStrictEqual(echoed, Buffer.from(data), "echoed bytes");
+      }
+    } finally {
+      ws.close(1000);
+    }
+    await waitForSubscribers(port, "/ws", 0);
+  });
+  await withContext(name, "/ws/broadcast", async () => {
+    const sockets = await Promise.all(
+      Array.from({ length: WS_CLIENTS }, () => openWebSocket(port, "/ws/broadcast")),
+    );
+    const received = sockets.map(collectMessages);
+    try {
+      await waitForSubscribers(port, "/ws", WS_CLIENTS);
+      await startPublishing(port, "/ws", 0);
+      await sleep(WS_PUBLISH_MS);
+      const published = await stopPublishing(port, "/ws");
+      ok(published > 0, "messages were published");
+      const expected = Array.from({ length: published }, (_, seq) => broadcastText(seq));
+      const deadline = performance.now() + 5000;
+      while (received.some((messages) => messages.length < published)) {
+        if (performance.now() > deadline) break;
+        await sleep(20);
+      }
+      received.forEach((messages, i) => {
+        deepStrictEqual(messages, expected, `client ${i}: the ${published} messages, in order`);
+      });
+    } finally {
+      for (const ws of sockets) ws.close(1000);
+    }
+    await waitForSubscribers(port, "/ws", 0);
+  });
+}
+
+async function openWebSocket(port: number, path: string): Promise<WebSocket> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`);
+  ws.on("error", () => {}); // once() below sees a failed handshake; later errors fail the checks
+  await once(ws, "open");
+  return ws;
+}
+
+/** Collects a socket's messages as they arrive: text as strings, binary as a marker. */
+function collectMessages(ws: WebSocket): string[] {
+  const messages: string[] = [];
+  ws.on("message", (data: RawData, isBinary: boolean) => {
+    messages.push(isBinary ? "(a binary message)" : String(data));
+  });
+  return messages;
 }
 
 async function withContext(name: string, path: string, check: () => Promise<void>) {

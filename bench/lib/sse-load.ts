@@ -1,18 +1,20 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { openWindow, type Window } from "./cpu.js";
+import { startPublishing, stopPublishing, waitForSubscribers } from "./publisher-control.js";
 import { SseClient } from "./sse-client.js";
-import { startPublishing, stopPublishing, waitForSubscribers } from "./sse-control.js";
 import { processWriteCalls } from "./write-calls.js";
 
 /** Connections opened at once: more could overflow the server's accept backlog (511). */
 const CONNECT_BATCH = 100;
 const DELIVERY_TIMEOUT_MS = 10_000;
+/** Where the SSE servers' control routes are. */
+const CONTROL = "/sse";
 
 export interface SseLoadOptions {
   port: number;
   /** Server process whose CPU time is read. */
   pid: number;
-  /** The SSE route; the control routes are under /sse (see bench/lib/sse-control.ts). */
+  /** The SSE route; the control routes are under /sse (see bench/lib/publisher-control.ts). */
   path: string;
   clients: number;
   /** Events/s the server publishes, or 0 for as fast as it delivers them. */
@@ -41,8 +43,8 @@ export async function runSseLoad(options: SseLoadOptions): Promise<SseLoadResult
   const clients = await openClients(port, options.path, options.clients);
   let published: number | undefined;
   try {
-    await waitForSubscribers(port, clients.length);
-    await startPublishing(port, options.rate);
+    await waitForSubscribers(port, CONTROL, clients.length);
+    await startPublishing(port, CONTROL, options.rate);
     await sleep(options.warmupMs);
     const before = delivered(clients);
     const writesBefore = processWriteCalls(pid) ?? Number.NaN;
@@ -51,13 +53,13 @@ export async function runSseLoad(options: SseLoadOptions): Promise<SseLoadResult
     const window = closeWindow();
     const writeCalls = (processWriteCalls(pid) ?? Number.NaN) - writesBefore;
     const deliveries = delivered(clients) - before;
-    published = await stopPublishing(port);
+    published = await stopPublishing(port, CONTROL);
     await allDelivered(clients, published);
     for (const client of clients) client.close();
-    await waitForSubscribers(port, 0);
+    await waitForSubscribers(port, CONTROL, 0);
     return { deliveries, published, writeCalls, window };
   } finally {
-    if (published === undefined) await stopPublishing(port).catch(() => 0);
+    if (published === undefined) await stopPublishing(port, CONTROL).catch(() => 0);
     for (const client of clients) client.close();
   }
 }

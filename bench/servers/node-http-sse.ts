@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { drained } from "./drained.js";
+import { sendJson } from "./json-response.js";
 import { Producer } from "./producer.js";
 import { publishRate, sseFrame } from "./sse-events.js";
 
@@ -43,13 +44,4 @@ function publish(seq: number): Promise<void> | undefined {
     if (!res.write(frame)) behind.push(drained(res));
   }
   return behind.length === 0 ? undefined : Promise.all(behind).then(() => undefined);
-}
-
-function sendJson(res: ServerResponse, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(200, {
-    "content-type": "application/json; charset=utf-8",
-    "content-length": Buffer.byteLength(text),
-  });
-  res.end(text);
 }

@@ -2,14 +2,16 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { drained } from "./drained.js";
 import { routeSse } from "./node-http-sse.js";
+import { attachWebSockets, routeWs } from "./node-http-ws.js";
 import { announceReady } from "./ready.js";
 import { jsonPayload, makeRow, rowCount } from "./rows.js";
 
-/** The baseline: what one would write by hand with node:http, no framework. */
+/** The baseline: what one would write by hand with node:http (and `ws` for WebSockets), no framework. */
 const server = createServer((req, res) => {
   if (req.url === "/json") return sendJson(res);
   if (req.url?.startsWith("/ndjson")) return void streamRows(req, res);
   if (req.url?.startsWith("/sse") && routeSse(req, res)) return;
+  if (req.url?.startsWith("/ws/") && routeWs(req, res)) return;
   res.writeHead(404).end();
 });
 
@@ -31,5 +33,7 @@ async function streamRows(req: IncomingMessage, res: ServerResponse): Promise<vo
   }
   res.end();
 }
+
+attachWebSockets(server);
 
 server.listen(0, "127.0.0.1", () => announceReady((server.address() as AddressInfo).port));

@@ -3,13 +3,14 @@ import { Producer } from "./producer.js";
 import { announceReady } from "./ready.js";
 import { asyncRows, jsonPayload, rowCount, syncRows } from "./rows.js";
 import { publishRate, sseData } from "./sse-events.js";
+import { broadcastData, MAX_BUFFERED_BYTES, whileBehind } from "./ws-messages.js";
 
 type Sluice = typeof import("../../src/index.js");
 
 // BENCH_SLUICE_DIST=1 (bench/run.ts --dist) loads the tsc build (`npm run build`) instead of
 // the sources through tsx, whose esbuild transform adds a __name() call per closure created.
 const entry = process.env.BENCH_SLUICE_DIST === "1" ? "../../dist/index.js" : "../../src/index.js";
-const { App, SseEvent, ndjson } = (await import(entry)) as Sluice;
+const { App, SseEvent, WebSocketMessage, ndjson } = (await import(entry)) as Sluice;
 
 const app = new App({ logger: false });
 
@@ -26,6 +27,40 @@ app.sse("/sse", { keepAlive: 15_000 }, (request) => events.subscribe(request.sig
 app.get("/sse/clients", () => ({ clients: events.size }));
 app.post("/sse/start", (request) => producer.start(publishRate(request.query)));
 app.post("/sse/stop", () => ({ published: producer.stop() }));
+
+// WebSocket: defaults, except a slow-consumer limit (maxBuffered) far above the 64 KiB at
+// which the broadcast's producer waits, so no client is ever dropped as slow during a run.
+const wsOptions = { maxBuffered: 64 * 1024 * 1024 };
+app.websocket("/ws/echo", wsOptions, async (socket) => {
+  for await (const message of socket) await socket.send(message);
+});
+
+// Broadcast: one WebSocketMessage per published message, sent to every socket as prepared.
+type WebSocket = InstanceType<Sluice["SluiceWebSocket"]>;
+const subscribers = new Set<WebSocket>();
+app.websocket("/ws/broadcast", wsOptions, async (socket) => {
+  subscribers.add(socket);
+  try {
+    await socket.closed;
+  } finally {
+    subscribers.delete(socket);
+  }
+});
+const broadcaster = new Producer((seq) => {
+  const message = WebSocketMessage.json(broadcastData(seq));
+  const behind: WebSocket[] = [];
+  for (const socket of subscribers) {
+    socket.send(message).catch(() => {}); // rejects only once the socket is closed
+    if (socket.bufferedAmount > MAX_BUFFERED_BYTES) behind.push(socket);
+  }
+  return whileBehind(behind, subscribers);
+});
+app.get("/ws/clients", () => ({
+  clients: subscribers.size,
+  open: app.connections.websocket,
+}));
+app.post("/ws/start", (request) => broadcaster.start(publishRate(request.query)));
+app.post("/ws/stop", () => ({ published: broadcaster.stop() }));
 
 const { port } = await app.listen({ port: 0, host: "127.0.0.1" });
 announceReady(port);
