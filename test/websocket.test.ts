@@ -9,6 +9,7 @@ import {
   WebSocketMessage,
 } from "../src/index.js";
 import { TestClient, type TestWebSocket, WebSocketUpgradeError } from "../src/testing/index.js";
+import { gate } from "./fixtures/gate.js";
 import { capturedLogger, quietApp, sleep, waitFor } from "./helpers.js";
 import { portOf, rawExchange } from "./raw-http.js";
 
@@ -202,6 +203,30 @@ describe("app.websocket(): the contract", () => {
     assert.ok(errors[1] instanceof TypeError, `function: ${errors[1]}`);
     assert.match((errors[1] as Error).message, /cannot be sent as JSON/);
     assert.ok(errors[2] instanceof WebSocketClosedError);
+  });
+
+  test("a send nobody awaits on a closed socket is no unhandled rejection (a broadcast can fire and forget)", async () => {
+    const app = quietApp();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    let fired = false;
+    app.websocket("/ws", async (socket) => {
+      await socket.closed;
+      void socket.send("to nobody");
+      void socket.send(WebSocketMessage.text("to nobody either"));
+      fired = true;
+    });
+    try {
+      await using client = await TestClient.start(app);
+      const ws = await client.websocketConnect("/ws");
+      await ws.close();
+      await waitFor(() => fired, "the sends after the close");
+      await sleep(20);
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
   });
 
   test("socket.request carries params, query, headers and middleware state; socket.id is the request id", async () => {
@@ -752,6 +777,31 @@ describe("heartbeat, slow consumers, shutdown", () => {
     assert.equal(app.connections.websocket, 0);
     ws.raw.resume();
     assert.equal((await within(ws.closed, "the client to see the end")).code !== 1000, true);
+    await client.close();
+  });
+
+  test("an upgrade whose middleware finishes after app.close() began gets 503, no socket", async () => {
+    const app = quietApp();
+    const middlewareEntered = gate();
+    const release = gate();
+    let handlerRan = false;
+    app.use(async (_req, next) => {
+      middlewareEntered.open();
+      await release.opened;
+      return next();
+    });
+    app.websocket("/ws", async () => {
+      handlerRan = true;
+    });
+    const client = await TestClient.start(app);
+    const pending = refusal(client.websocketConnect("/ws"));
+    await middlewareEntered.opened;
+    const closing = app.close({ timeout: 2000 });
+    release.open();
+    const refused = await pending;
+    assert.equal(refused.statusCode, 503);
+    await closing;
+    assert.equal(handlerRan, false);
     await client.close();
   });
 

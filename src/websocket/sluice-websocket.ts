@@ -21,6 +21,18 @@ export class WebSocketClosedError extends Error {
 
 const OPEN = 1;
 const RESOLVED = Promise.resolve();
+const ignore = () => {};
+
+/**
+ * A rejection that awaiting callers see, but that is already handled: a fire-and-forget
+ * broadcast (`for (const s of sockets) s.send(m)`) that reaches a socket closing at that
+ * moment must not become an unhandled rejection that ends the process.
+ */
+function refusedAsClosed(socketId: string): Promise<void> {
+  const refused = Promise.reject(new WebSocketClosedError(socketId));
+  refused.catch(ignore);
+  return refused;
+}
 
 /**
  * One WebSocket connection as a handler sees it: messages to iterate (or `receive()`), `send`
@@ -101,7 +113,7 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
    * handed to the socket; rejects on a closed socket or a value JSON cannot encode.
    */
   send(data: unknown): Promise<void> {
-    if (this.ws.readyState !== OPEN) return Promise.reject(new WebSocketClosedError(this.id));
+    if (this.ws.readyState !== OPEN) return refusedAsClosed(this.id);
     let frame: ReturnType<typeof toFrame>;
     try {
       frame = toFrame(data);
@@ -214,7 +226,9 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
  */
 function closeOutcome(code: number, reason: string, sent: CloseInfo | undefined): CloseInfo {
   const peerSentNone = code === CloseCode.abnormal || code === CloseCode.noStatus;
-  if (peerSentNone && sent) return sent;
+  // A peer answering our close often echoes the code alone (browsers, undici): keep our reason.
+  const peerEchoed = sent !== undefined && code === sent.code && reason === "";
+  if (sent && (peerSentNone || peerEchoed)) return sent;
   return { code, reason };
 }
 

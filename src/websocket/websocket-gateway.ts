@@ -58,6 +58,7 @@ export class WebSocketGateway {
     { request: SluiceRequest; admission: Admission }
   >();
   private routeCount = 0;
+  private shuttingDown = false;
 
   constructor(private readonly logger: Logger) {}
 
@@ -129,6 +130,7 @@ export class WebSocketGateway {
 
   /** Sends 1001 to every socket; resolves once they are closed and their handlers returned. */
   async closeAll(): Promise<void> {
+    this.shuttingDown = true;
     for (const socket of this.open) socket.closeForShutdown();
     await Promise.allSettled([...this.sessions, ...[...this.open].map((socket) => socket.closed)]);
   }
@@ -154,6 +156,9 @@ export class WebSocketGateway {
       this.open.delete(socket);
       heartbeat?.delete(socket);
     });
+    // A handshake that completed as the app began closing: the handler still runs (and its
+    // finally), on a socket that is already closing.
+    if (this.shuttingDown) socket.closeForShutdown();
     const session = runSession(route.handler, socket, request);
     this.sessions.add(session);
     session.then(() => this.sessions.delete(session));
