@@ -356,10 +356,14 @@ export class App {
    * ordinary requests.
    */
   private listenForUpgrades(server: Server): void {
-    if (server.listenerCount("upgrade") === 0) server.on("upgrade", this.onUpgrade);
+    if (server.listenerCount("upgrade") === 0) server.on("upgrade", this.handleUpgrade);
   }
 
-  private readonly onUpgrade = (raw: IncomingMessage, duplex: Duplex, head: Buffer): void => {
+  /**
+   * A node:http 'upgrade' listener, to mount the app's WebSocket routes on a server of your
+   * own (next to `app.handle` for its requests); `listen()` attaches it by itself.
+   */
+  readonly handleUpgrade = (raw: IncomingMessage, duplex: Duplex, head: Buffer): void => {
     const socket = duplex as Socket;
     // Node has let go of the socket: until ws takes it, its errors are ours to catch.
     socket.on("error", (error) => this.logger.debug({ err: error }, "upgrade socket error"));
@@ -404,7 +408,14 @@ export class App {
     head: Buffer,
   ): Promise<void> | undefined {
     // A middleware that answered by itself: its answer goes out as HTTP.
-    if (!(result instanceof Admission)) return this.respond(request, result);
+    if (!(result instanceof Admission)) {
+      if (this.gateway.wasAdmitted(request)) {
+        request.log.warn(
+          "a middleware answered a WebSocket upgrade with its own result after next(); return next()'s result to let the upgrade through",
+        );
+      }
+      return this.respond(request, result);
+    }
     if (this.closing) {
       this.fail(request, new HttpError(503, "The server is shutting down"));
       return undefined;

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, test } from "node:test";
 import {
   App,
@@ -8,7 +10,7 @@ import {
   WebSocketClosedError,
   WebSocketMessage,
 } from "../src/index.js";
-import { TestClient, type TestWebSocket, WebSocketUpgradeError } from "../src/testing/index.js";
+import { TestClient, TestWebSocket, WebSocketUpgradeError } from "../src/testing/index.js";
 import { gate } from "./fixtures/gate.js";
 import { capturedLogger, quietApp, sleep, waitFor } from "./helpers.js";
 import { portOf, rawExchange } from "./raw-http.js";
@@ -361,6 +363,33 @@ describe("before the upgrade: routing, middleware, origins, subprotocols", () =>
     assert.deepEqual(order, ["before", "after", "handler"]);
   });
 
+  test("a middleware that wraps next()'s result answers with it (no upgrade), without the route's internals, and is warned about", async () => {
+    const { logger, lines } = capturedLogger();
+    const app = new App({ logger });
+    app.use(async (_req, next) => ({ data: await next() }));
+    app.websocket("/ws", { maxPayload: 1234 }, async () => {});
+    await using client = await TestClient.start(app);
+    const refused = await refusal(client.websocketConnect("/ws"));
+    assert.equal(refused.statusCode, 200);
+    assert.doesNotMatch(refused.body, /1234|maxPayload/);
+    assert.ok(lines.some((line) => /return next\(\)'s result/.test(line.msg)));
+  });
+
+  test("handshake headers cannot be overridden by middleware, whatever their case", async () => {
+    const app = quietApp();
+    app.use(async (req, next) => {
+      req.responseHeaders.Upgrade = "h2c";
+      req.responseHeaders["Sec-WebSocket-Accept"] = "forged";
+      return next();
+    });
+    app.websocket("/ws", async () => {});
+    await using client = await TestClient.start(app);
+    const answer = await rawUpgrade(client.url, "/ws", {});
+    assert.match(answer, /^HTTP\/1\.1 101 /);
+    assert.equal(answer.match(/\r\nupgrade:/gi)?.length, 1);
+    assert.doesNotMatch(answer, /forged|h2c/);
+  });
+
   test("origins: a listed origin is let in, another gets 403, a client without Origin (not a browser) is let in", async () => {
     const app = quietApp();
     app.websocket("/chat", { origins: ["https://app.example"] }, async (socket) => {
@@ -701,27 +730,29 @@ describe("heartbeat, slow consumers, shutdown", () => {
     assert.deepEqual(finished, ["dead"]);
   });
 
-  test("a client that does not read is closed with 1013 once bufferedAmount passes maxBuffered", async () => {
+  test("a client that does not read is closed with 1013 once what a broadcast queued for it passes maxBuffered", async () => {
     const app = quietApp();
     let sentBytes = 0;
     let refused: unknown;
     let serverSaw: { code: number } | undefined;
     const maxBuffered = 256 * 1024;
     app.websocket("/firehose", { maxBuffered }, async (socket) => {
-      const chunk = "x".repeat(16 * 1024);
-      try {
-        for (;;) {
-          await socket.send(chunk);
-          sentBytes += chunk.length;
-          if (sentBytes % (1024 * 1024) === 0) await sleep(1);
-        }
-      } catch (error) {
-        refused = error;
+      const chunk = WebSocketMessage.text("x".repeat(16 * 1024));
+      // A broadcaster: it does not await each send, one message per turn of the event loop.
+      while (refused === undefined) {
+        socket.send(chunk).then(
+          () => {},
+          (error) => {
+            refused ??= error;
+          },
+        );
+        sentBytes += chunk.byteLength;
+        await new Promise((resolve) => setImmediate(resolve));
       }
       serverSaw = await socket.closed;
     });
     await using client = await TestClient.start(app);
-    const ws = await client.websocketConnect("/firehose");
+    const ws = await client.websocketConnect("/firehose", { compression: false });
     ws.raw.pause(); // stop reading: the kernel buffers fill, then the server's
     await waitFor(() => refused !== undefined, "the server to stop sending", 5000);
     assert.ok(refused instanceof WebSocketClosedError, `send refused: ${refused}`);
@@ -732,6 +763,97 @@ describe("heartbeat, slow consumers, shutdown", () => {
     assert.equal(closed.code, 1013);
     await waitFor(() => serverSaw !== undefined, "the server's close");
     assert.equal(serverSaw?.code, 1013);
+  });
+
+  test("awaited sends to a client that does not read wait for it instead of queuing; nothing is lost when it reads again", async () => {
+    const app = quietApp();
+    let sent = 0;
+    let peakBuffered = 0;
+    const total = 2000;
+    app.websocket("/stream", { maxBuffered: 1024 * 1024 }, async (socket) => {
+      const payload = "y".repeat(8 * 1024);
+      for (let i = 0; i < total; i++) {
+        await socket.send(`${i}:${payload}`);
+        sent++;
+        peakBuffered = Math.max(peakBuffered, socket.bufferedAmount);
+      }
+    });
+    await using client = await TestClient.start(app);
+    const ws = await client.websocketConnect("/stream", { compression: false });
+    ws.raw.pause();
+    await sleep(300);
+    assert.ok(sent < total, `the handler waited (sent ${sent} of ${total})`);
+    assert.ok(
+      peakBuffered < 1024 * 1024,
+      `at most ${peakBuffered} bytes queued, under maxBuffered`,
+    );
+    ws.raw.resume();
+    for (let i = 0; i < total; i++) {
+      const message = String(await within(ws.receive(), `message ${i}`));
+      assert.equal(message.slice(0, message.indexOf(":")), String(i));
+    }
+    assert.equal((await within(ws.closed, "the handler's end")).code, 1000);
+  });
+
+  test("a client that reads gets bursts larger than maxBuffered: one big message, a tight loop of awaited sends", async () => {
+    const app = quietApp();
+    const maxBuffered = 1024 * 1024;
+    app.websocket("/burst", { maxBuffered }, async (socket) => {
+      await socket.send(Buffer.alloc(3 * maxBuffered, 7));
+      for (let i = 0; i < 6000; i++) await socket.send(`${i}:${"z".repeat(1024)}`);
+      await socket.send("end");
+    });
+    await using client = await TestClient.start(app);
+    const ws = await client.websocketConnect("/burst", { compression: false });
+    const big = (await within(ws.receive(), "the big message")) as Buffer;
+    assert.equal(big.length, 3 * maxBuffered);
+    for (let i = 0; i < 6000; i++) {
+      const message = String(await within(ws.receive(), `message ${i}`));
+      assert.equal(message.slice(0, message.indexOf(":")), String(i));
+    }
+    assert.equal(await ws.receive(), "end");
+    assert.equal((await within(ws.closed, "the handler's end")).code, 1000);
+  });
+
+  test("a handler that never reads: a peer that sent over 1 MiB is paused, then closed with 1013 after the unread timeout", async () => {
+    const { logger, lines } = capturedLogger();
+    const app = new App({ logger });
+    let finallyRan = false;
+    app.websocket("/sink", { heartbeat: 150 }, async (socket) => {
+      try {
+        await socket.closed; // sends nothing, reads nothing
+      } finally {
+        finallyRan = true;
+      }
+    });
+    await using client = await TestClient.start(app);
+    const ws = await client.websocketConnect("/sink", { compression: false });
+    for (let i = 0; i < 24; i++) ws.raw.send(Buffer.alloc(64 * 1024));
+    const closed = await within(ws.closed, "the close of a peer nobody reads", 3000);
+    assert.equal(closed.code, 1013);
+    await waitFor(() => finallyRan, "the handler's finally");
+    assert.equal(app.connections.websocket, 0);
+    assert.ok(lines.some((line) => /unread too long/.test(line.msg)));
+  });
+
+  test("closing a socket whose peer is paused (its messages unread) completes the handshake at once", async () => {
+    const app = quietApp();
+    const busy = gate();
+    app.websocket("/busy", { closeTimeout: 3000 }, async (socket) => {
+      await busy.opened; // not reading
+      socket.close(4000, "done");
+    });
+    const client = await TestClient.start(app);
+    const ws = await client.websocketConnect("/busy", { compression: false });
+    for (let i = 0; i < 24; i++) ws.raw.send(Buffer.alloc(64 * 1024));
+    await sleep(100);
+    const started = performance.now();
+    busy.open();
+    const closed = await within(ws.closed, "the close");
+    assert.equal(closed.code, 4000);
+    await waitFor(() => app.connections.websocket === 0, "the server side to close", 1000);
+    assert.ok(performance.now() - started < 1000, "well before the 3 s close timeout");
+    await client.close();
   });
 
   test("app.close() sends 1001 to every socket, waits for the handshakes and runs every finally", async () => {
@@ -803,6 +925,27 @@ describe("heartbeat, slow consumers, shutdown", () => {
     await closing;
     assert.equal(handlerRan, false);
     await client.close();
+  });
+
+  test("app.handle and app.handleUpgrade mount the app on a server of your own", async () => {
+    const app = quietApp();
+    app.get("/plain", () => "http");
+    app.websocket("/ws", async (socket) => {
+      await socket.send("ws");
+    });
+    const server = createServer(app.handle);
+    server.on("upgrade", app.handleUpgrade);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      assert.equal(await (await fetch(`http://127.0.0.1:${port}/plain`)).text(), "http");
+      const ws = await TestWebSocket.connect(`ws://127.0.0.1:${port}/ws`);
+      assert.equal(await ws.receive(), "ws");
+      await ws.closed;
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   test("a WebSocket outlives the HTTP request timeouts", async () => {

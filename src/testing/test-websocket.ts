@@ -42,7 +42,8 @@ const CLOSE_TIMEOUT_MS = 2_000;
 
 /**
  * The client end of a WebSocket opened by `client.websocketConnect()`, on the `ws` package.
- * Messages are queued as they arrive; `receive()` takes them in order.
+ * Messages are queued as they arrive (all of them: `raw.pause()` plays a client that stops
+ * reading); `receive()` takes them in order.
  */
 export class TestWebSocket implements AsyncIterable<IncomingMessage> {
   /** Settles once the connection is closed, with the code and reason the server sent. */
@@ -53,7 +54,9 @@ export class TestWebSocket implements AsyncIterable<IncomingMessage> {
 
   private constructor(raw: WebSocket) {
     this.raw = raw;
-    this.inbox = new Inbox(raw);
+    // Everything the server sends is kept until the test reads it: no pushing back, which
+    // would change what the server sees (pongs and close frames unread).
+    this.inbox = new Inbox();
     raw.on("message", (data, isBinary) => {
       const bytes = data as Buffer;
       this.inbox.deliver(isBinary ? bytes : bytes.toString("utf8"));

@@ -9,6 +9,13 @@ export interface FlowControl {
 /** Queued bytes past which the peer's socket is no longer read (TCP pushes back on it). */
 const HIGH_WATER_BYTES = 1024 * 1024;
 
+export interface StallGuard {
+  /** How long the peer may stay paused because nobody reads, in ms. */
+  timeoutMs: number;
+  /** Called when it has been: a paused socket reads no pong and no close frame either. */
+  onStalled(): void;
+}
+
 /**
  * Messages received and not yet taken by the handler, in order. A handler that reads slower
  * than its peer writes does not make memory grow: past the high-water mark the socket is
@@ -22,8 +29,13 @@ export class Inbox {
   private readonly waiters: ((message: IncomingMessage | undefined) => void)[] = [];
   private ended = false;
   private paused = false;
+  private stallTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly flow: FlowControl) {}
+  /** Without flow control (a test client), everything received is queued. */
+  constructor(
+    private readonly flow?: FlowControl,
+    private readonly stall?: StallGuard,
+  ) {}
 
   /** True while the peer's socket is paused because the handler is behind. */
   get isThrottling(): boolean {
@@ -39,10 +51,7 @@ export class Inbox {
     }
     this.queue.push(message);
     this.queuedBytes += message.length;
-    if (!this.paused && this.queuedBytes >= HIGH_WATER_BYTES) {
-      this.paused = true;
-      this.flow.pause();
-    }
+    if (this.flow && !this.paused && this.queuedBytes >= HIGH_WATER_BYTES) this.pause();
   }
 
   /** The next message, or undefined once the socket closed and the queue is empty. */
@@ -52,11 +61,15 @@ export class Inbox {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
-  /** No more messages will come; waiting readers get undefined. */
+  /**
+   * No more messages will come; waiting readers get undefined, queued messages are still
+   * handed out. A paused peer is read again, so its close frame is seen.
+   */
   end(): void {
     if (this.ended) return;
     this.ended = true;
     for (const waiter of this.waiters.splice(0)) waiter(undefined);
+    if (this.paused) this.resume();
   }
 
   private shift(): IncomingMessage {
@@ -66,11 +79,23 @@ export class Inbox {
     if (this.head === this.queue.length) {
       this.queue.length = 0;
       this.head = 0;
-      if (this.paused) {
-        this.paused = false;
-        this.flow.resume();
-      }
+      if (this.paused && !this.ended) this.resume();
     }
     return message;
+  }
+
+  private pause(): void {
+    this.paused = true;
+    this.flow?.pause();
+    if (this.stall) {
+      this.stallTimer = setTimeout(this.stall.onStalled, this.stall.timeoutMs);
+      this.stallTimer.unref();
+    }
+  }
+
+  private resume(): void {
+    this.paused = false;
+    clearTimeout(this.stallTimer);
+    this.flow?.resume();
   }
 }

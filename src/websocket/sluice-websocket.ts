@@ -3,6 +3,7 @@ import type { WebSocket as WsSocket } from "ws";
 import { type Flushable, queueFlush } from "../http/flush-queue.js";
 import type { SluiceRequest } from "../http/request.js";
 import { CloseCode, checkCloseArguments } from "./close-codes.js";
+import { DrainSignal } from "./drain-signal.js";
 import { Inbox, type IncomingMessage } from "./inbox.js";
 import { stringifyJson, toFrame } from "./websocket-message.js";
 
@@ -10,6 +11,16 @@ export interface CloseInfo {
   code: number;
   reason: string;
 }
+
+/** @internal per-route limits a socket enforces. */
+export interface SocketLimits {
+  maxBuffered: number;
+  /** How long the handler may leave the peer paused (not reading its messages), in ms. */
+  unreadTimeout: number;
+}
+
+/** Bytes queued for the peer past which `send()` resolves only once they are written out. */
+const SEND_HIGH_WATER = 256 * 1024;
 
 /** Thrown by `send()` on a socket that is closing or closed. */
 export class WebSocketClosedError extends Error {
@@ -38,6 +49,9 @@ function refusedAsClosed(socketId: string): Promise<void> {
  * One WebSocket connection as a handler sees it: messages to iterate (or `receive()`), `send`
  * for strings (text), bytes (binary) and anything else (JSON text), `close`, and `closed`.
  * Frames sent within one tick are corked together and reach the kernel in one write.
+ * Backpressure both ways: an awaited `send` waits while much is queued for the peer, and a
+ * peer whose messages the handler does not read is paused. A peer that lets more than
+ * `maxBuffered` pile up across ticks (a broadcast that does not await) is closed with 1013.
  */
 export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushable {
   /** The id of the upgrade request: it stamps this socket's log lines too. */
@@ -52,19 +66,26 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
   private readonly ws: WsSocket;
   private readonly transport: Socket;
   private readonly maxBuffered: number;
+  private readonly sendHighWater: number;
   private readonly inbox: Inbox;
+  private readonly drain: DrainSignal;
   private corked = false;
   /** The close frame this side sent (by `close()`, or by ws on a protocol error). */
   private sentClose: CloseInfo | undefined;
   private closeReason: "app-closing" | "client-disconnected" = "client-disconnected";
 
-  constructor(ws: WsSocket, transport: Socket, request: SluiceRequest, maxBuffered: number) {
+  constructor(ws: WsSocket, transport: Socket, request: SluiceRequest, limits: SocketLimits) {
     this.ws = ws;
     this.transport = transport;
     this.request = request;
     this.id = request.id;
-    this.maxBuffered = maxBuffered;
-    this.inbox = new Inbox(ws);
+    this.maxBuffered = limits.maxBuffered;
+    this.sendHighWater = Math.min(SEND_HIGH_WATER, Math.ceil(limits.maxBuffered / 2));
+    this.drain = new DrainSignal(transport);
+    this.inbox = new Inbox(ws, {
+      timeoutMs: limits.unreadTimeout,
+      onStalled: () => this.closeUnread(limits.unreadTimeout),
+    });
     ws.on("message", (data, isBinary) => {
       // binaryType is "nodebuffer": a (reassembled) message arrives as one Buffer.
       const bytes = data as Buffer;
@@ -74,13 +95,14 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
       this.awaitingPong = false;
     });
     // ws closes the socket itself on a protocol error (1002, 1007, 1009): note the code.
-    ws.on("error", (error: Error & { code?: string }) => {
-      this.sentClose ??= { code: closeCodeForError(error.code), reason: "" };
+    ws.on("error", (error) => {
+      this.sentClose ??= { code: closeCodeForError(error), reason: "" };
       request.log.debug({ err: error }, "WebSocket protocol error; connection closed");
     });
     this.closed = new Promise((resolve) => {
       ws.once("close", (code, reason) => {
         this.inbox.end();
+        this.drain.fail(new WebSocketClosedError(this.id));
         request.abort(this.closeReason);
         resolve(closeOutcome(code, reason.toString("utf8"), this.sentClose));
       });
@@ -110,7 +132,9 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
   /**
    * Sends a string as a text frame, a Buffer/Uint8Array as a binary frame, a
    * WebSocketMessage as prepared, anything else as JSON text. Resolves once the frame is
-   * handed to the socket; rejects on a closed socket or a value JSON cannot encode.
+   * handed to the socket, or, while more than a high-water mark is queued for the peer,
+   * once that is written out (so an awaiting loop keeps pace with the peer). Rejects on a
+   * closed socket or a value JSON cannot encode.
    */
   send(data: unknown): Promise<void> {
     if (this.ws.readyState !== OPEN) return refusedAsClosed(this.id);
@@ -120,10 +144,17 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
     } catch (error) {
       return Promise.reject(error);
     }
-    this.corkUntilTickEnds();
+    if (!this.corked) {
+      // The first send of a tick: what is still queued from earlier ticks is what the peer
+      // has not taken. What this tick sends is the app's burst, judged on the next one.
+      if (this.ws.bufferedAmount > this.maxBuffered) {
+        this.closeSlowConsumer();
+        return refusedAsClosed(this.id);
+      }
+      this.corkUntilTickEnds();
+    }
     this.ws.send(frame.payload, { binary: frame.binary });
-    if (this.ws.bufferedAmount > this.maxBuffered) this.closeSlowConsumer();
-    return RESOLVED;
+    return this.ws.bufferedAmount > this.sendHighWater ? this.drain.wait() : RESOLVED;
   }
 
   /** Sends the value as JSON text, whatever its type (a string becomes a JSON string). */
@@ -204,7 +235,6 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
   }
 
   private corkUntilTickEnds(): void {
-    if (this.corked) return;
     this.corked = true;
     this.transport.cork();
     queueFlush(this);
@@ -216,6 +246,14 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
       "WebSocket peer is not reading; closed with 1013",
     );
     this.close(CloseCode.tryAgainLater, "Peer too slow: send buffer full");
+  }
+
+  private closeUnread(timeoutMs: number): void {
+    this.request.log.warn(
+      { timeoutMs },
+      "WebSocket handler left its peer's messages unread too long; closed with 1013",
+    );
+    this.close(CloseCode.tryAgainLater, "Messages not read in time");
   }
 }
 
@@ -232,11 +270,27 @@ function closeOutcome(code: number, reason: string, sent: CloseInfo | undefined)
   return { code, reason };
 }
 
-/** The code ws closes with for a protocol error it reports (see ws's receiver). */
-function closeCodeForError(code: string | undefined): number {
-  if (code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") return CloseCode.messageTooBig;
-  if (code === "WS_ERR_INVALID_UTF8") return CloseCode.invalidPayload;
-  return CloseCode.protocolError;
+/**
+ * The code ws closes with after a protocol error: the one it attaches to the error (under a
+ * symbol of its own), else what its error code says.
+ */
+function closeCodeForError(error: Error & { code?: string }): number {
+  const symbol = Object.getOwnPropertySymbols(error).find(
+    (key) => key.description === "status-code",
+  );
+  const attached = symbol ? (error as unknown as Record<symbol, unknown>)[symbol] : undefined;
+  if (typeof attached === "number") return attached;
+  switch (error.code) {
+    case "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH":
+    case "WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH":
+      return CloseCode.messageTooBig;
+    case "WS_ERR_INVALID_UTF8":
+      return CloseCode.invalidPayload;
+    case "WS_ERR_TOO_MANY_BUFFERED_PARTS":
+      return CloseCode.policyViolation;
+    default:
+      return CloseCode.protocolError;
+  }
 }
 
 function toIteratorResult(message: IncomingMessage | undefined): IteratorResult<IncomingMessage> {

@@ -30,7 +30,15 @@ export class Admission {
     readonly route: WebSocketRoute,
     readonly protocol: string | undefined,
   ) {}
+
+  /** A middleware that wraps `next()`'s result in JSON must not publish the route's internals. */
+  toJSON(): undefined {
+    return undefined;
+  }
 }
+
+/** How long a handler may leave its peer paused when the route has no heartbeat to go by. */
+const DEFAULT_UNREAD_TIMEOUT_MS = 30_000;
 
 /** Response headers the handshake never takes from the app. */
 const HANDSHAKE_HEADERS = new Set([
@@ -57,6 +65,7 @@ export class WebSocketGateway {
     IncomingMessage,
     { request: SluiceRequest; admission: Admission }
   >();
+  private readonly admittedRequests = new WeakSet<SluiceRequest>();
   private routeCount = 0;
   private shuttingDown = false;
 
@@ -116,7 +125,13 @@ export class WebSocketGateway {
         `None of the offered subprotocols (${offered.join(", ") || "none"}) is spoken here; expected one of ${protocols.join(", ")}`,
       );
     }
+    this.admittedRequests.add(request);
     return new Admission(route, protocol);
+  }
+
+  /** True when the route's checks let this request through (whatever middleware did next). */
+  wasAdmitted(request: SluiceRequest): boolean {
+    return this.admittedRequests.has(request);
   }
 
   /** Completes the handshake (ws answers a malformed one with 400/405) and starts the handler. */
@@ -148,7 +163,11 @@ export class WebSocketGateway {
     transport: Socket,
     request: SluiceRequest,
   ): void {
-    const socket = new SluiceWebSocket(ws, transport, request, route.options.maxBuffered);
+    const { maxBuffered, heartbeat: pingEveryMs } = route.options;
+    const socket = new SluiceWebSocket(ws, transport, request, {
+      maxBuffered,
+      unreadTimeout: pingEveryMs || DEFAULT_UNREAD_TIMEOUT_MS,
+    });
     this.open.add(socket);
     const heartbeat = this.heartbeatFor(route.options.heartbeat);
     heartbeat?.add(socket);
@@ -211,7 +230,7 @@ function offeredProtocols(request: SluiceRequest): string[] {
  */
 function appendAppHeaders(lines: string[], request: SluiceRequest, logger: Logger): void {
   for (const [name, value] of Object.entries(request.responseHeaders)) {
-    if (HANDSHAKE_HEADERS.has(name)) continue;
+    if (HANDSHAKE_HEADERS.has(name.toLowerCase())) continue;
     for (const one of Array.isArray(value) ? value : [value]) {
       try {
         validateHeaderName(name);

@@ -42,9 +42,9 @@ const DEFAULTS = {
 };
 
 /**
- * Deflate without context takeover on the server side: each socket's compressor is not kept
- * between messages, so an idle compressed socket costs no zlib memory. Small messages are
- * sent as they are.
+ * Deflate without context takeover on the server side: each message is compressed on its
+ * own (ws resets the compressor between messages rather than keeping a window of history).
+ * Small messages are sent as they are.
  */
 const DEFAULT_COMPRESSION: PerMessageDeflateOptions = {
   serverNoContextTakeover: true,
