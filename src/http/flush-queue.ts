@@ -29,3 +29,24 @@ function flushQueued(): void {
   entries.length = 0;
   spare = entries;
 }
+
+let turn = 0;
+let turnEndScheduled = false;
+
+/**
+ * A number that changes once per turn of the event loop (when the check phase runs): lets a
+ * writer tell a second write within the same turn, worth batching, from a lone one, which
+ * is cheaper written at once. Costs one setImmediate per turn in which it is asked.
+ */
+export function currentTurn(): number {
+  if (!turnEndScheduled) {
+    turnEndScheduled = true;
+    setImmediate(endTurn);
+  }
+  return turn;
+}
+
+function endTurn(): void {
+  turn++;
+  turnEndScheduled = false;
+}

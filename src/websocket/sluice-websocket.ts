@@ -1,6 +1,6 @@
 import type { Socket } from "node:net";
 import type { WebSocket as WsSocket } from "ws";
-import { type Flushable, queueFlush } from "../http/flush-queue.js";
+import { currentTurn, type Flushable, queueFlush } from "../http/flush-queue.js";
 import type { SluiceRequest } from "../http/request.js";
 import { CloseCode, checkCloseArguments } from "./close-codes.js";
 import { DrainSignal } from "./drain-signal.js";
@@ -48,7 +48,7 @@ function refusedAsClosed(socketId: string): Promise<void> {
 /**
  * One WebSocket connection as a handler sees it: messages to iterate (or `receive()`), `send`
  * for strings (text), bytes (binary) and anything else (JSON text), `close`, and `closed`.
- * Frames sent within one tick are corked together and reach the kernel in one write.
+ * Frames sent within one turn of the event loop after the first are corked together.
  * Backpressure both ways: an awaited `send` waits while much is queued for the peer, and a
  * peer whose messages the handler does not read is paused. A peer that lets more than
  * `maxBuffered` pile up across ticks (a broadcast that does not await) is closed with 1013.
@@ -70,6 +70,8 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
   private readonly inbox: Inbox;
   private readonly drain: DrainSignal;
   private corked = false;
+  /** The event-loop turn of the last send (see currentTurn). */
+  private lastSendTurn = -1;
   /** The close frame this side sent (by `close()`, or by ws on a protocol error). */
   private sentClose: CloseInfo | undefined;
   private closeReason: "app-closing" | "client-disconnected" = "client-disconnected";
@@ -144,15 +146,18 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
     } catch (error) {
       return Promise.reject(error);
     }
-    if (!this.corked) {
-      // The first send of a tick: what is still queued from earlier ticks is what the peer
-      // has not taken. What this tick sends is the app's burst, judged on the next one.
+    const turn = currentTurn();
+    if (turn !== this.lastSendTurn) {
+      // The first send of a turn: what is still queued from earlier turns is what the peer
+      // has not taken. What this turn sends is the app's burst, judged on the next one.
       if (this.ws.bufferedAmount > this.maxBuffered) {
         this.closeSlowConsumer();
         return refusedAsClosed(this.id);
       }
-      this.corkUntilTickEnds();
-    }
+      this.lastSendTurn = turn;
+      // A lone frame goes out at once; from the second one in the same turn on, frames are
+      // corked and leave together when the turn ends.
+    } else if (!this.corked) this.corkUntilTickEnds();
     this.ws.send(frame.payload, { binary: frame.binary });
     return this.ws.bufferedAmount > this.sendHighWater ? this.drain.wait() : RESOLVED;
   }
