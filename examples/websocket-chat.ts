@@ -3,21 +3,24 @@
 import { App, type SluiceWebSocket, WebSocketMessage } from "../src/index.js";
 import { runIfMain } from "./run-if-main.js";
 
-export function createChatApp(app = new App()): App {
-  app.websocket("/ws", async (socket) => {
-    await socket.sendJson({ type: "welcome", id: socket.id });
-    for await (const message of socket) {
-      let data: { type?: unknown };
-      try {
-        data = JSON.parse(String(message));
-      } catch {
-        await socket.sendJson({ type: "error", message: "Invalid JSON" });
-        continue;
-      }
-      if (data.type === "ping") await socket.sendJson({ type: "pong" });
-      else await socket.send(message);
+/** The issue's handler: a welcome, `{"type":"ping"}` answered, invalid JSON answered, the rest echoed. */
+export async function jsonEcho(socket: SluiceWebSocket): Promise<void> {
+  await socket.sendJson({ type: "welcome", id: socket.id });
+  for await (const message of socket) {
+    let data: { type?: unknown };
+    try {
+      data = JSON.parse(String(message));
+    } catch {
+      await socket.sendJson({ type: "error", message: "Invalid JSON" });
+      continue;
     }
-  });
+    if (data?.type === "ping") await socket.sendJson({ type: "pong" });
+    else await socket.send(message);
+  }
+}
+
+export function createChatApp(app = new App()): App {
+  app.websocket("/ws", jsonEcho);
 
   const members = new Set<SluiceWebSocket>();
   const broadcast = (value: unknown) => {

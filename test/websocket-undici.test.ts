@@ -10,12 +10,14 @@
 //   when it offered protocols) fires "error" then "close" with code 1006, never "open";
 // - a close frame from the server is echoed, and "close" carries the server's code and reason
 //   once the TCP connection is gone; no close frame at all gives 1006.
+
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import type { Socket } from "node:net";
 import { describe, test } from "node:test";
 import { type CloseEvent, type MessageEvent, WebSocket } from "undici";
+import { jsonEcho } from "../examples/websocket-chat.js";
 import { App, type CloseInfo, HttpError, type SluiceWebSocket } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
 import { capturedLogger, quietApp, sleep, waitFor } from "./helpers.js";
@@ -182,22 +184,6 @@ function upgradeRequest(
   return within(answer, `the answer to an upgrade of ${path}`);
 }
 
-/** The handler of the seed example: a welcome, ping/pong, an error for invalid JSON, else echo. */
-async function seedHandler(socket: SluiceWebSocket): Promise<void> {
-  await socket.sendJson({ type: "welcome", id: socket.id });
-  for await (const message of socket) {
-    let data: { type?: unknown };
-    try {
-      data = JSON.parse(String(message));
-    } catch {
-      await socket.sendJson({ type: "error", message: "Invalid JSON" });
-      continue;
-    }
-    if (data?.type === "ping") await socket.sendJson({ type: "pong" });
-    else await socket.send(message);
-  }
-}
-
 /** Echoes every message as it came: text as text, binary as binary. */
 async function echo(socket: SluiceWebSocket): Promise<void> {
   for await (const message of socket) await socket.send(message);
@@ -276,7 +262,7 @@ describe("WebSocket with undici: messages", () => {
     const app = quietApp();
     app.websocket("/ws", (socket) => {
       ids.push(socket.id);
-      return seedHandler(socket);
+      return jsonEcho(socket);
     });
     await using client = await TestClient.start(app, { closeTimeout: 2000 });
     await using peer = await Peer.open(wsUrl(client, "/ws"));

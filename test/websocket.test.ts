@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, test } from "node:test";
+import { jsonEcho } from "../examples/websocket-chat.js";
 import {
   App,
   HttpError,
@@ -15,22 +16,11 @@ import { gate } from "./fixtures/gate.js";
 import { capturedLogger, quietApp, sleep, waitFor } from "./helpers.js";
 import { portOf, rawExchange } from "./raw-http.js";
 
-/** The handler of the issue: welcome, then JSON ping/pong, invalid JSON answered, the rest echoed. */
+/** The issue's handler (examples/websocket-chat.ts), noting each socket whose finally ran. */
 function seedHandler(finallyRan: string[]) {
   return async (socket: SluiceWebSocket) => {
-    await socket.sendJson({ type: "welcome", id: socket.id });
     try {
-      for await (const message of socket) {
-        let data: { type?: string };
-        try {
-          data = JSON.parse(String(message));
-        } catch {
-          await socket.sendJson({ type: "error", message: "Invalid JSON" });
-          continue;
-        }
-        if (data.type === "ping") await socket.sendJson({ type: "pong" });
-        else await socket.send(message);
-      }
+      await jsonEcho(socket);
     } finally {
       finallyRan.push(socket.id);
     }
