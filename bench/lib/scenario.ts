@@ -59,3 +59,36 @@ export function cpuShares(window: {
     "load generator CPU %": (window.clientCpuMicros / window.wallMicros) * 100,
   };
 }
+
+/** What one delivered item is called in a delivery scenario's three metrics. */
+export interface DeliveryMetricNames {
+  /** Items per second, e.g. "deliveries/s". */
+  rate: string;
+  /** Server CPU per item, e.g. "server CPU µs/delivery". */
+  cpu: string;
+  /** Server write system calls per item. */
+  writes: string;
+}
+
+export function deliveryMetrics(names: DeliveryMetricNames): Metric[] {
+  return [
+    { key: names.rate, better: "higher" },
+    { key: names.cpu, better: "lower" },
+    { key: names.writes, better: "lower" },
+  ];
+}
+
+/** Items/s, server CPU µs and writes per item over the window, plus its CPU shares. */
+export function deliverySample(
+  names: DeliveryMetricNames,
+  items: number,
+  writeCalls: number,
+  window: { wallMicros: number; serverCpuMicros: number; clientCpuMicros: number },
+): Sample {
+  return {
+    [names.rate]: items / (window.wallMicros / 1e6),
+    [names.cpu]: window.serverCpuMicros / items,
+    [names.writes]: writeCalls / items,
+    ...cpuShares(window),
+  };
+}

@@ -1,20 +1,20 @@
 import type { BenchConfig } from "../config.js";
 import {
-  cpuShares,
-  type Metric,
+  type DeliveryMetricNames,
+  deliveryMetrics,
+  deliverySample,
   measureTargets,
   type ScenarioResult,
   type Target,
 } from "../lib/scenario.js";
 import type { ServerProcess } from "../lib/servers.js";
-import { runSseLoad, type SseLoadResult } from "../lib/sse-load.js";
-import type { Sample } from "../lib/stats.js";
+import { runSseLoad } from "../lib/sse-load.js";
 
-const METRICS: Metric[] = [
-  { key: "events/s delivered", better: "higher" },
-  { key: "server CPU µs/event", better: "lower" },
-  { key: "server writes/event", better: "lower" },
-];
+const EVENT: DeliveryMetricNames = {
+  rate: "events/s delivered",
+  cpu: "server CPU µs/event",
+  writes: "server writes/event",
+};
 
 const NOTES = [
   "SSE: one producer per server process publishes the same events (`id:` and a small JSON",
@@ -63,19 +63,12 @@ async function sseScenario(
     config.runs,
     async ({ server, path }) => {
       const options = { port: server.port, pid: server.pid, path, ...config.sse, rate };
-      return sseSample(await runSseLoad(options));
+      const { deliveries, writeCalls, window } = await runSseLoad(options);
+      return deliverySample(EVENT, deliveries, writeCalls, window);
     },
     (sample) =>
       `${Math.round(sample["events/s delivered"])} events/s, ${sample["server CPU µs/event"].toFixed(2)} µs CPU/event`,
   );
-  return { title, headline: "events/s delivered", metrics: METRICS, results, notes: NOTES };
-}
-
-function sseSample({ deliveries, writeCalls, window }: SseLoadResult): Sample {
-  return {
-    "events/s delivered": deliveries / (window.wallMicros / 1e6),
-    "server CPU µs/event": window.serverCpuMicros / deliveries,
-    "server writes/event": writeCalls / deliveries,
-    ...cpuShares(window),
-  };
+  const metrics = deliveryMetrics(EVENT);
+  return { title, headline: EVENT.rate, metrics, results, notes: NOTES };
 }

@@ -1,28 +1,27 @@
 import type { BenchConfig } from "../config.js";
 import {
-  cpuShares,
-  type Metric,
+  type DeliveryMetricNames,
+  deliveryMetrics,
+  deliverySample,
   measureTargets,
   type ScenarioResult,
   type Target,
 } from "../lib/scenario.js";
 import type { ServerProcess } from "../lib/servers.js";
-import type { Sample } from "../lib/stats.js";
-import { runWsBroadcast, runWsEcho, type WsLoadResult } from "../lib/ws-load.js";
+import { runWsBroadcast, runWsEcho } from "../lib/ws-load.js";
 
 const BASELINE = "ws on node:http";
 
-const ECHO_METRICS: Metric[] = [
-  { key: "round trips/s", better: "higher" },
-  { key: "server CPU µs/round trip", better: "lower" },
-  { key: "server writes/round trip", better: "lower" },
-];
-
-const BROADCAST_METRICS: Metric[] = [
-  { key: "deliveries/s", better: "higher" },
-  { key: "server CPU µs/delivery", better: "lower" },
-  { key: "server writes/delivery", better: "lower" },
-];
+const ECHO: DeliveryMetricNames = {
+  rate: "round trips/s",
+  cpu: "server CPU µs/round trip",
+  writes: "server writes/round trip",
+};
+const BROADCAST: DeliveryMetricNames = {
+  rate: "deliveries/s",
+  cpu: "server CPU µs/delivery",
+  writes: "server writes/delivery",
+};
 
 const NOTES = [
   "WebSocket: the node:http column is the `ws` package on node:http, written by hand as its",
@@ -76,12 +75,18 @@ async function echoScenario(
     config.runs,
     async ({ server, path }) => {
       const options = { port: server.port, pid: server.pid, path, clients: echoClients };
-      return echoSample(await runWsEcho({ ...options, warmupMs, durationMs }));
+      const { messages, writeCalls, window } = await runWsEcho({
+        ...options,
+        warmupMs,
+        durationMs,
+      });
+      return deliverySample(ECHO, messages, writeCalls, window);
     },
     (sample) =>
       `${Math.round(sample["round trips/s"])} round trips/s, ${sample["server CPU µs/round trip"].toFixed(2)} µs CPU/round trip`,
   );
-  return { title, headline: "round trips/s", metrics: ECHO_METRICS, results, notes: NOTES };
+  const metrics = deliveryMetrics(ECHO);
+  return { title, headline: ECHO.rate, metrics, results, notes: NOTES };
 }
 
 async function broadcastScenario(
@@ -98,12 +103,19 @@ async function broadcastScenario(
     config.runs,
     async ({ server, path }) => {
       const options = { port: server.port, pid: server.pid, path, clients: broadcastClients };
-      return broadcastSample(await runWsBroadcast({ ...options, rate, warmupMs, durationMs }));
+      const { messages, writeCalls, window } = await runWsBroadcast({
+        ...options,
+        rate,
+        warmupMs,
+        durationMs,
+      });
+      return deliverySample(BROADCAST, messages, writeCalls, window);
     },
     (sample) =>
       `${Math.round(sample["deliveries/s"])} deliveries/s, ${sample["server CPU µs/delivery"].toFixed(2)} µs CPU/delivery`,
   );
-  return { title, headline: "deliveries/s", metrics: BROADCAST_METRICS, results, notes: NOTES };
+  const metrics = deliveryMetrics(BROADCAST);
+  return { title, headline: BROADCAST.rate, metrics, results, notes: NOTES };
 }
 
 function targets(baseline: ServerProcess, sluice: ServerProcess, path: string): Target[] {
@@ -111,22 +123,4 @@ function targets(baseline: ServerProcess, sluice: ServerProcess, path: string): 
     { label: BASELINE, server: baseline, path },
     { label: "sluice", server: sluice, path },
   ];
-}
-
-function echoSample({ messages, writeCalls, window }: WsLoadResult): Sample {
-  return {
-    "round trips/s": messages / (window.wallMicros / 1e6),
-    "server CPU µs/round trip": window.serverCpuMicros / messages,
-    "server writes/round trip": writeCalls / messages,
-    ...cpuShares(window),
-  };
-}
-
-function broadcastSample({ messages, writeCalls, window }: WsLoadResult): Sample {
-  return {
-    "deliveries/s": messages / (window.wallMicros / 1e6),
-    "server CPU µs/delivery": window.serverCpuMicros / messages,
-    "server writes/delivery": writeCalls / messages,
-    ...cpuShares(window),
-  };
 }
