@@ -241,9 +241,7 @@ export class App {
     handler: WebSocketHandler | undefined,
     name?: string,
   ): this {
-    if (typeof handler !== "function")
-      throw new TypeError(`WebSocket route ${path} needs a handler function`);
-    this.gateway.add(path, options ?? {}, handler, name);
+    this.gateway.add(path, options ?? {}, handler as WebSocketHandler, name);
     if (this.server_) this.listenForUpgrades(this.server_);
     return this;
   }
