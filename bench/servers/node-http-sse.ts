@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { drained } from "./drained.js";
 import { sendJson } from "./json-response.js";
 import { Producer } from "./producer.js";
-import { publishRate, sseFrame } from "./sse-events.js";
+import { publishSchedule, sseFrame } from "./sse-events.js";
 
 /**
  * The hand-written SSE baseline: a Set of open responses and, per event, one frame string
@@ -18,7 +18,7 @@ export function routeSse(req: IncomingMessage, res: ServerResponse): boolean {
   if (route === "GET /sse") subscribe(res);
   else if (route === "GET /sse/clients") sendJson(res, { clients: clients.size });
   else if (route === "POST /sse/start") {
-    producer.start(publishRate(url.searchParams));
+    producer.start(publishSchedule(url.searchParams));
     res.writeHead(204).end();
   } else if (route === "POST /sse/stop") sendJson(res, { published: producer.stop() });
   else return false;
@@ -38,7 +38,7 @@ function subscribe(res: ServerResponse): void {
 
 /** Writes event `seq` to every client; while some have a full socket, resolves once they drained. */
 function publish(seq: number): Promise<void> | undefined {
-  const frame = sseFrame(seq);
+  const frame = sseFrame(seq); // stamped once, the same bytes for every client
   const behind: Promise<boolean>[] = [];
   for (const res of clients) {
     if (!res.write(frame)) behind.push(drained(res));

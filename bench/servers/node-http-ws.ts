@@ -3,7 +3,7 @@ import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import { sendJson } from "./json-response.js";
 import { Producer } from "./producer.js";
-import { publishRate } from "./sse-events.js";
+import { publishSchedule } from "./sse-events.js";
 import { broadcastData, MAX_BUFFERED_BYTES, whileBehind } from "./ws-messages.js";
 
 /**
@@ -31,7 +31,7 @@ export function routeWs(req: IncomingMessage, res: ServerResponse): boolean {
   if (route === "GET /ws/clients") {
     sendJson(res, { clients: subscribers.size, open: wss.clients.size });
   } else if (route === "POST /ws/start") {
-    producer.start(publishRate(url.searchParams));
+    producer.start(publishSchedule(url.searchParams));
     res.writeHead(204).end();
   } else if (route === "POST /ws/stop") sendJson(res, { published: producer.stop() });
   else return false;

@@ -1,3 +1,5 @@
+import type { Schedule } from "./sse-events.js";
+
 /**
  * Publishes event `seq` to every connected client. Returns a promise when a client is behind
  * (its socket or queue is full), settled once every client has caught up.
@@ -15,12 +17,15 @@ export class Producer {
 
   constructor(private readonly publish: Publish) {}
 
-  /** Starts over from event 0: `rate` events/s, or as fast as the clients take them when 0. */
-  start(rate: number): void {
+  /**
+   * Starts over from event 0: `rate` events/s in bursts of `burst` (one burst every
+   * burst/rate s), or as fast as the clients take them when the rate is 0.
+   */
+  start({ rate, burst }: Schedule): void {
     this.stop();
     this.published = 0;
     this.run = { stopped: false };
-    if (rate > 0) this.publishAtRate(rate, this.run);
+    if (rate > 0) this.publishAtRate(rate, burst, this.run);
     else this.saturate(this.run);
   }
 
@@ -34,15 +39,17 @@ export class Producer {
    * On a timer that catches up when it fires late, so the average rate is exact. A live feed
    * does not slow down for a client that is behind, so backpressure is not waited for.
    */
-  private publishAtRate(rate: number, run: { stopped: boolean }): void {
+  private publishAtRate(rate: number, burst: number, run: { stopped: boolean }): void {
     const startedAt = performance.now();
     const timer = setInterval(
       () => {
         if (run.stopped) return clearInterval(timer);
-        const due = Math.floor(((performance.now() - startedAt) / 1000) * rate);
+        // Whole bursts only: at 1 000/s in bursts of 10, exactly ten events every 10 ms.
+        const bursts = Math.floor(((performance.now() - startedAt) / 1000) * (rate / burst));
+        const due = bursts * burst;
         while (this.published < due) this.publish(this.published++);
       },
-      Math.max(1, 1000 / rate),
+      Math.max(1, (1000 * burst) / rate),
     );
   }
 

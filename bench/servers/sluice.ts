@@ -2,7 +2,7 @@ import { Broadcaster } from "./broadcaster.js";
 import { Producer } from "./producer.js";
 import { announceReady } from "./ready.js";
 import { asyncRows, jsonPayload, rowCount, syncRows } from "./rows.js";
-import { publishRate, sseData } from "./sse-events.js";
+import { publishSchedule, sseData } from "./sse-events.js";
 import { broadcastData, MAX_BUFFERED_BYTES, whileBehind } from "./ws-messages.js";
 
 type Sluice = typeof import("../../src/index.js");
@@ -25,7 +25,7 @@ const producer = new Producer((seq) =>
 );
 app.sse("/sse", { keepAlive: 15_000 }, (request) => events.subscribe(request.signal));
 app.get("/sse/clients", () => ({ clients: events.size }));
-app.post("/sse/start", (request) => producer.start(publishRate(request.query)));
+app.post("/sse/start", (request) => producer.start(publishSchedule(request.query)));
 app.post("/sse/stop", () => ({ published: producer.stop() }));
 
 // WebSocket: defaults, except a slow-consumer limit (maxBuffered) far above the 64 KiB at
@@ -59,7 +59,7 @@ app.get("/ws/clients", () => ({
   clients: subscribers.size,
   open: app.connections.websocket,
 }));
-app.post("/ws/start", (request) => broadcaster.start(publishRate(request.query)));
+app.post("/ws/start", (request) => broadcaster.start(publishSchedule(request.query)));
 app.post("/ws/stop", () => ({ published: broadcaster.stop() }));
 
 const { port } = await app.listen({ port: 0, host: "127.0.0.1" });

@@ -1,3 +1,5 @@
+import { stamp } from "./stamp.js";
+
 /** The messages every WebSocket server under test sends, so all of them send the same bytes. */
 
 /** Bytes a client may have queued on the server before the broadcast producer waits for it. */
@@ -6,14 +8,20 @@ export const MAX_BUFFERED_BYTES = 64 * 1024;
 /** How often a waiting producer looks at the clients that were behind, in ms. */
 const BEHIND_POLL_MS = 1;
 
-/** Broadcast message `seq`: a small JSON object, as a live feed would send; `seq` comes first. */
-export function broadcastData(seq: number): { seq: number; symbol: string; price: number } {
-  return { seq, symbol: "ACME", price: 100 + (seq % 100) / 4 };
+export interface BroadcastData {
+  seq: number;
+  /** Publish time (see stamp.ts). */
+  t: number;
+  symbol: string;
+  price: number;
 }
 
-/** Broadcast message `seq` on the wire: `JSON.stringify(broadcastData(seq))`. */
-export function broadcastText(seq: number): string {
-  return JSON.stringify(broadcastData(seq));
+/**
+ * Broadcast message `seq`: a small JSON object, as a live feed would send; `seq` comes first,
+ * then its publish time `t`. Call it once per message.
+ */
+export function broadcastData(seq: number, t = stamp()): BroadcastData {
+  return { seq, t, symbol: "ACME", price: 100 + (seq % 100) / 4 };
 }
 
 /** The text the echo client `client` sends as its message `seq` (about 60 bytes). */
