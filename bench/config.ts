@@ -1,3 +1,5 @@
+import { PEERS } from "./lib/peers.js";
+
 export interface BenchConfig {
   quick: boolean;
   /** Start the servers with --cpu-prof (profiles land in bench/results/profiles). */
@@ -6,54 +8,74 @@ export interface BenchConfig {
   dist: boolean;
   /** Run only these scenarios. */
   only: Set<ScenarioName>;
+  /** The servers measured (--servers=sluice,node:http); the baseline always is. */
+  servers: Set<string>;
   runs: number;
+  /** (f) */
   json: { connections: number; warmupMs: number; durationMs: number };
+  /** (d) */
   ndjson: { rows: number; warmupRows: number };
-  /** SSE fan-out: `rate` events/s, then as fast as delivered, to `clients` subscribers. */
+  /** (a) SSE fan-out: `rate` events/s to `clients` subscribers (full runs: then as fast as delivered). */
   sse: { clients: number; rate: number; warmupMs: number; durationMs: number };
   /**
-   * WebSocket: `echoClients` closed-loop echo clients; a broadcast to `broadcastClients`, at
-   * `rate` messages/s, then as fast as delivered.
+   * (c) `echoClients` closed-loop echo clients; (b) a fan-out to `broadcastClients` at `rate`
+   * messages/s in bursts of `burst` (full runs: then as fast as delivered).
    */
   ws: {
     echoClients: number;
     broadcastClients: number;
     rate: number;
+    burst: number;
     warmupMs: number;
     durationMs: number;
   };
+  /** (e) idle connections per server, each run in a fresh server process. */
+  idle: { connections: number; runs: number };
 }
 
-const SCENARIOS = ["json", "ndjson", "sse", "ws"] as const;
+const SCENARIOS = ["json", "ndjson", "sse", "ws", "idle"] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
-const USAGE = "usage: tsx bench/run.ts [--quick] [--profile] [--src] [--only=json|ndjson|sse|ws]";
+const USAGE = [
+  "usage: npm run bench -- [--quick] [--profile] [--src]",
+  `  [--only=${SCENARIOS.join("|")}]...  [--servers=${PEERS.map((peer) => peer.name).join(",")}]`,
+].join("\n");
 const FLAGS = new Set(["--quick", "--profile", "--src", "--dist"]);
 
 export function parseConfig(args: string[]): BenchConfig {
   const quick = args.includes("--quick");
   const only = new Set<ScenarioName>();
+  let servers = new Set(PEERS.map((peer) => peer.name));
   for (const arg of args) {
     const name = SCENARIOS.find((scenario) => arg === `--only=${scenario}`);
     if (name) only.add(name);
+    else if (arg.startsWith("--servers=")) servers = parseServers(arg.slice("--servers=".length));
     else if (!FLAGS.has(arg)) throw new Error(`${USAGE}\nunknown argument ${arg}`);
   }
   if (only.size === 0) for (const name of SCENARIOS) only.add(name);
+  const measured = { warmupMs: quick ? 500 : 1000, durationMs: quick ? 1500 : 5000 };
   return {
     quick,
     profile: args.includes("--profile"),
     dist: !args.includes("--src"),
     only,
-    runs: 3,
-    json: { connections: 64, warmupMs: quick ? 500 : 1000, durationMs: quick ? 2000 : 5000 },
+    servers,
+    runs: quick ? 1 : 3,
+    json: { connections: 64, ...measured },
     ndjson: { rows: 500_000, warmupRows: quick ? 50_000 : 200_000 },
-    sse: { clients: 1000, rate: 50, warmupMs: quick ? 500 : 1000, durationMs: quick ? 1500 : 5000 },
-    ws: {
-      echoClients: 100,
-      broadcastClients: 1000,
-      rate: 50,
-      warmupMs: quick ? 500 : 1000,
-      durationMs: quick ? 1500 : 5000,
-    },
+    sse: { clients: 1000, rate: 100, ...measured },
+    ws: { echoClients: 100, broadcastClients: 200, rate: 1000, burst: 10, ...measured },
+    idle: { connections: 10_000, runs: quick ? 1 : 2 },
   };
+}
+
+function parseServers(list: string): Set<string> {
+  const names = new Set(list.split(",").filter((name) => name !== ""));
+  for (const name of names) {
+    if (!PEERS.some((peer) => peer.name === name)) {
+      throw new Error(`${USAGE}\nunknown server ${name}`);
+    }
+  }
+  names.add(PEERS[0].name); // the baseline
+  return names;
 }

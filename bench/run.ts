@@ -1,65 +1,86 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { parseConfig } from "./config.js";
+import { type BenchConfig, parseConfig } from "./config.js";
+import { renderChart } from "./lib/chart.js";
+import { PEERS, type RunningPeer, startPeer } from "./lib/peers.js";
 import { pinSelf } from "./lib/pinning.js";
 import { renderReport } from "./lib/report.js";
 import { checkJson, checkNdjson, checkSse, checkWebSocket } from "./lib/sanity.js";
 import type { ScenarioResult } from "./lib/scenario.js";
-import { ROOT, type ServerProcess, startServer } from "./lib/servers.js";
+import { ROOT } from "./lib/servers.js";
+import { checkSocketIo } from "./lib/socketio-sanity.js";
+import { idleScenarios } from "./scenarios/idle.js";
 import { jsonScenario } from "./scenarios/json.js";
 import { ndjsonScenario } from "./scenarios/ndjson.js";
 import { sseScenarios } from "./scenarios/sse.js";
 import { wsScenarios } from "./scenarios/ws.js";
 
 /*
- * sluice vs a hand-written node:http server (with the `ws` package for WebSockets). Each
- * server runs in its own process pinned to core 0; this process (the load generator) pins
- * itself to core 1. Progress goes to stderr, the markdown report to stdout and
- * bench/results/latest.md.
+ * sluice, a hand-written node:http server (with `ws` for WebSockets: the baseline) and the
+ * peers users would otherwise pick, in one run. Each server runs in its own process pinned
+ * to core 0; this process (the load generator) pins itself to core 1. Progress goes to
+ * stderr, the markdown report to stdout and bench/results/latest.md (+ latest.svg). A run of
+ * every scenario on every server also writes BENCHMARKS.md and bench/chart.svg.
  *
- *   npm run bench -- --quick        # about a minute and a half
- *   npm run bench                   # full
- *   npm run bench -- --dist         # sluice from dist/ (npm run build first)
+ *   npm run bench -- --quick        # under two minutes, one run each
+ *   npm run bench                   # full: 3 runs each, medians
+ *   npm run bench -- --only=ws --servers=sluice      # a part, against the baseline
+ *   npm run bench -- --src          # sluice from src/ through tsx instead of dist/
  *   npm run bench -- --profile --only=json   # with --cpu-prof, see bench/profile-summary.ts
  */
 const RESULTS_DIR = join(ROOT, "bench", "results");
 const PROFILES_DIR = join(RESULTS_DIR, "profiles");
 
 async function main(): Promise<void> {
-  const config = parseConfig(process.argv.slice(2));
+  const args = process.argv.slice(2);
+  const config = parseConfig(args);
   const pinned = pinSelf();
   const nodeArgs = config.profile ? ["--cpu-prof", `--cpu-prof-dir=${PROFILES_DIR}`] : [];
-  const baseline = await startServer("node:http", "node-http.ts", nodeArgs);
-  const sluiceEnv = { BENCH_SLUICE_DIST: config.dist ? "1" : "0" };
-  const sluice = await startServer("sluice", "sluice.ts", nodeArgs, sluiceEnv);
+  const env = { BENCH_SLUICE_DIST: config.dist ? "1" : "0" };
+  const chosen = PEERS.filter((peer) => config.servers.has(peer.name));
+  const scenarios: ScenarioResult[] = [];
+  const peers: RunningPeer[] = [];
   try {
-    await checkServers(baseline, sluice);
-    const scenarios: ScenarioResult[] = [];
-    if (config.only.has("json")) scenarios.push(await jsonScenario(config, baseline, sluice));
-    if (config.only.has("ndjson")) scenarios.push(await ndjsonScenario(config, baseline, sluice));
-    if (config.only.has("sse")) scenarios.push(...(await sseScenarios(config, baseline, sluice)));
-    if (config.only.has("ws")) scenarios.push(...(await wsScenarios(config, baseline, sluice)));
-    const mode = [
-      config.quick ? "--quick" : "full",
-      `sluice ${sourceRevision()} from ${config.dist ? "dist/" : "src/ via tsx"}`,
-      ...(config.profile ? ["PROFILED (slower)"] : []),
-    ].join(", ");
-    publish(renderReport(scenarios, reportContext(mode, pinned)));
+    if (["json", "ndjson", "sse", "ws"].some((name) => config.only.has(name as never))) {
+      for (const peer of chosen) peers.push(await startPeer(peer, nodeArgs, env));
+      await checkServers(peers);
+      scenarios.push(...(await runningScenarios(config, peers)));
+    }
+    await Promise.all(peers.map((peer) => peer.server.stop()));
+    if (config.only.has("idle"))
+      scenarios.push(...(await idleScenarios(config, chosen, nodeArgs, env)));
   } finally {
-    await Promise.all([baseline.stop(), sluice.stop()]);
+    await Promise.all(peers.map((peer) => peer.server.stop()));
   }
+  publish(config, scenarios, pinned, args);
   if (config.profile) console.error(`profiles in ${PROFILES_DIR}`);
 }
 
-async function checkServers(baseline: ServerProcess, sluice: ServerProcess): Promise<void> {
-  for (const server of [baseline, sluice]) await checkJson(server.name, server.port, "/json");
-  await checkNdjson(baseline.name, baseline.port, "/ndjson");
-  await checkNdjson(sluice.name, sluice.port, "/ndjson/sync");
-  await checkNdjson(sluice.name, sluice.port, "/ndjson/async");
-  for (const server of [baseline, sluice]) await checkSse(server.name, server.port);
-  for (const server of [baseline, sluice]) await checkWebSocket(server.name, server.port);
+async function runningScenarios(
+  config: BenchConfig,
+  peers: RunningPeer[],
+): Promise<ScenarioResult[]> {
+  const scenarios: ScenarioResult[] = [];
+  if (config.only.has("sse")) scenarios.push(...(await sseScenarios(config, peers)));
+  if (config.only.has("ws")) scenarios.push(...(await wsScenarios(config, peers)));
+  if (config.only.has("ndjson")) scenarios.push(await ndjsonScenario(config, peers));
+  if (config.only.has("json")) scenarios.push(await jsonScenario(config, peers));
+  return scenarios;
+}
+
+/** Every server must answer what the benchmark expects before its speed is measured. */
+async function checkServers(peers: RunningPeer[]): Promise<void> {
+  for (const { name, serves, server, ndjsonPath, dialect } of peers) {
+    if (serves.includes("json")) await checkJson(name, server.port, "/json");
+    if (serves.includes("ndjson")) await checkNdjson(name, server.port, ndjsonPath ?? "/ndjson");
+    if (serves.includes("sse")) await checkSse(name, server.port);
+    if (serves.includes("ws")) {
+      if (dialect) await checkSocketIo(name, server.port);
+      else await checkWebSocket(name, server.port);
+    }
+  }
 }
 
 /** The commit measured, and whether src/ differs from it. */
@@ -67,28 +88,48 @@ function sourceRevision(): string {
   try {
     const git = (...args: string[]) =>
       execFileSync("git", ["-C", ROOT, ...args], { encoding: "utf8" });
-    const dirty = git("status", "--porcelain", "--", "src").trim() !== "";
-    return `@${git("rev-parse", "--short", "HEAD").trim()}${dirty ? " + uncommitted src/ changes" : ""}`;
+    const dirty = git("status", "--porcelain", "--", "src", "bench").trim() !== "";
+    return `@${git("rev-parse", "--short", "HEAD").trim()}${dirty ? " + uncommitted changes" : ""}`;
   } catch {
     return "(no git revision)";
   }
 }
 
-function reportContext(mode: string, pinned: boolean) {
-  return {
+function publish(
+  config: BenchConfig,
+  scenarios: ScenarioResult[],
+  pinned: boolean,
+  args: string[],
+): void {
+  const complete = config.only.size === 5 && config.servers.size === PEERS.length;
+  const mode = [
+    config.quick ? "--quick (1 run each)" : `full (${config.runs} runs each)`,
+    `sluice ${sourceRevision()} from ${config.dist ? "dist/" : "src/ via tsx"}`,
+    ...(config.profile ? ["PROFILED (slower)"] : []),
+  ].join(", ");
+  const context = {
     mode,
     pinned,
     node: process.version,
     cpu: `${cpus()[0]?.model ?? "unknown CPU"} ×${cpus().length}`,
+    memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
     date: new Date().toISOString().slice(0, 16).replace("T", " "),
+    command: ["npm run bench", ...(args.length > 0 ? ["--", ...args] : [])].join(" "),
   };
-}
-
-function publish(markdown: string): void {
-  process.stdout.write(markdown);
+  const chart = renderChart(scenarios, `${context.date} · ${mode}`);
   mkdirSync(RESULTS_DIR, { recursive: true });
-  writeFileSync(join(RESULTS_DIR, "latest.md"), markdown);
-  console.error(`\nwritten to ${join(RESULTS_DIR, "latest.md")}`);
+  const report = renderReport(scenarios, { ...context, chart: "latest.svg" });
+  writeFileSync(join(RESULTS_DIR, "latest.md"), report);
+  writeFileSync(join(RESULTS_DIR, "latest.svg"), chart);
+  process.stdout.write(report);
+  console.error(`\nwritten to ${join(RESULTS_DIR, "latest.md")} and latest.svg`);
+  if (!complete || config.profile) return;
+  writeFileSync(
+    join(ROOT, "BENCHMARKS.md"),
+    renderReport(scenarios, { ...context, chart: "bench/chart.svg" }),
+  );
+  writeFileSync(join(ROOT, "bench", "chart.svg"), chart);
+  console.error("and to BENCHMARKS.md and bench/chart.svg");
 }
 
 main().catch((error: unknown) => {

@@ -1,3 +1,5 @@
+import { type LatencyRecorder, now, readStamp } from "./latency.js";
+
 const LF = 0x0a;
 
 /**
@@ -15,9 +17,19 @@ export class ChunkedEventCounter {
   private remaining = 0;
   /** The payload's last byte so far was a LF that did not end an event. */
   private pendingLf = false;
+  /** The next payload byte starts an event. */
+  private atEventStart = true;
+  /** Where the event being read began in the current read, or -1 (an earlier read). */
+  private eventStart = -1;
+  private receivedAt = 0;
+
+  /** Records each event's latency from the publish time it carries (when its bytes came in one read). */
+  constructor(private readonly latency?: LatencyRecorder) {}
 
   /** Reads `bytes` up to `length` (the part of a reused buffer that was filled). */
   push(bytes: Buffer, length = bytes.length): void {
+    this.eventStart = -1;
+    if (this.latency?.recording) this.receivedAt = now();
     let at = 0;
     while (at < length && !this.ended) {
       at =
@@ -32,17 +44,29 @@ export class ChunkedEventCounter {
     const end = Math.min(length, start + this.remaining);
     // A plain loop: a few dozen bytes per event, and indexOf() would search past `end`.
     let lf = this.pendingLf;
+    if (this.atEventStart) this.eventStart = start;
+    this.atEventStart = false;
     for (let at = start; at < end; at++) {
       if (bytes[at] !== LF) lf = false;
       else if (lf) {
         this.events++;
+        this.eventEnded(bytes, at);
         lf = false;
       } else lf = true;
     }
+    this.atEventStart = this.eventStart === end; // the last event ended with this payload
     this.pendingLf = lf;
     this.remaining -= end - start;
     if (this.remaining === 0) this.state = "payload-end";
     return end;
+  }
+
+  /** An event ended at `at`: its latency is recorded, and the next one starts after it. */
+  private eventEnded(bytes: Buffer, at: number): void {
+    if (this.eventStart !== -1 && this.latency?.recording) {
+      this.latency.record(this.receivedAt - readStamp(bytes, this.eventStart, at));
+    }
+    this.eventStart = at + 1;
   }
 
   /** Reads a chunk-size line (hex digits, maybe extensions, CRLF) or the CRLF after a payload. */

@@ -44,9 +44,18 @@ export async function waitForSubscribers(
   }
 }
 
-/** Starts publishing from message 0: `rate` messages/s, or as fast as they are delivered when 0. */
-export async function startPublishing(port: number, base: string, rate: number): Promise<void> {
-  const response = await fetch(`http://127.0.0.1:${port}${base}/start?rate=${rate}`, {
+/**
+ * Starts publishing from message 0: `rate` messages/s in bursts of `burst`, or as fast as
+ * they are delivered when the rate is 0.
+ */
+export async function startPublishing(
+  port: number,
+  base: string,
+  rate: number,
+  burst = 1,
+): Promise<void> {
+  const query = `rate=${rate}&burst=${burst}`;
+  const response = await fetch(`http://127.0.0.1:${port}${base}/start?${query}`, {
     method: "POST",
   });
   if (response.status !== 204) throw new Error(`POST ${base}/start: ${response.status}`);

@@ -2,6 +2,7 @@ import { once } from "node:events";
 import { connect, type Socket } from "node:net";
 import { ChunkedEventCounter } from "./chunked-events.js";
 import { firstLine, getRequest } from "./http-response.js";
+import type { LatencyRecorder } from "./latency.js";
 
 const HEAD_END = Buffer.from("\r\n\r\n");
 const STATUS_OK = "HTTP/1.1 200 ";
@@ -17,7 +18,7 @@ const READ_BUFFER = Buffer.alloc(64 * 1024);
  * that arrive (see ChunkedEventCounter), so a thousand of them cost the load generator little.
  */
 export class SseClient {
-  readonly counter = new ChunkedEventCounter();
+  readonly counter: ChunkedEventCounter;
   error: Error | undefined;
   /** Resolves once the response head has arrived (check `error` then). */
   readonly ready: Promise<void>;
@@ -25,7 +26,11 @@ export class SseClient {
   private closing = false;
   private onHead = () => {};
 
-  private constructor(private readonly socket: Socket) {
+  private constructor(
+    private readonly socket: Socket,
+    latency: LatencyRecorder | undefined,
+  ) {
+    this.counter = new ChunkedEventCounter(latency);
     this.ready = new Promise((resolve) => {
       this.onHead = resolve;
     });
@@ -33,7 +38,7 @@ export class SseClient {
     socket.on("close", () => this.fail(new Error("the server closed the stream")));
   }
 
-  static async open(port: number, path: string): Promise<SseClient> {
+  static async open(port: number, path: string, latency?: LatencyRecorder): Promise<SseClient> {
     let client: SseClient | undefined;
     const onread = {
       buffer: READ_BUFFER,
@@ -43,7 +48,7 @@ export class SseClient {
       },
     };
     const socket = connect({ port, host: "127.0.0.1", onread });
-    client = new SseClient(socket);
+    client = new SseClient(socket, latency);
     await once(socket, "connect");
     socket.write(getRequest(path));
     return client;

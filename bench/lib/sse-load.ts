@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { openWindow, type Window } from "./cpu.js";
+import { LatencyRecorder } from "./latency.js";
 import { startPublishing, stopPublishing, waitForSubscribers } from "./publisher-control.js";
 import { SseClient } from "./sse-client.js";
 import { processWriteCalls } from "./write-calls.js";
@@ -19,6 +20,8 @@ export interface SseLoadOptions {
   clients: number;
   /** Events/s the server publishes, or 0 for as fast as it delivers them. */
   rate: number;
+  /** Events published together (at `rate` 100 and `burst` 1, one every 10 ms). */
+  burst: number;
   warmupMs: number;
   durationMs: number;
 }
@@ -31,6 +34,8 @@ export interface SseLoadResult {
   /** The server's write system calls in the window (NaN without /proc/<pid>/io). */
   writeCalls: number;
   window: Window;
+  /** Publish-to-receipt times of the events received in the window. */
+  latency: LatencyRecorder;
 }
 
 /**
@@ -40,16 +45,19 @@ export interface SseLoadResult {
  */
 export async function runSseLoad(options: SseLoadOptions): Promise<SseLoadResult> {
   const { port, pid } = options;
-  const clients = await openClients(port, options.path, options.clients);
+  const latency = new LatencyRecorder();
+  const clients = await openClients(port, options.path, options.clients, latency);
   let published: number | undefined;
   try {
     await waitForSubscribers(port, CONTROL, clients.length);
-    await startPublishing(port, CONTROL, options.rate);
+    await startPublishing(port, CONTROL, options.rate, options.burst);
     await sleep(options.warmupMs);
     const before = delivered(clients);
     const writesBefore = processWriteCalls(pid) ?? Number.NaN;
     const closeWindow = openWindow(pid);
+    latency.recording = true;
     await sleep(options.durationMs);
+    latency.recording = false;
     const window = closeWindow();
     const writeCalls = (processWriteCalls(pid) ?? Number.NaN) - writesBefore;
     const deliveries = delivered(clients) - before;
@@ -57,20 +65,25 @@ export async function runSseLoad(options: SseLoadOptions): Promise<SseLoadResult
     await allDelivered(clients, published);
     for (const client of clients) client.close();
     await waitForSubscribers(port, CONTROL, 0);
-    return { deliveries, published, writeCalls, window };
+    return { deliveries, published, writeCalls, window, latency };
   } finally {
     if (published === undefined) await stopPublishing(port, CONTROL).catch(() => 0);
     for (const client of clients) client.close();
   }
 }
 
-async function openClients(port: number, path: string, count: number): Promise<SseClient[]> {
+async function openClients(
+  port: number,
+  path: string,
+  count: number,
+  latency?: LatencyRecorder,
+): Promise<SseClient[]> {
   const clients: SseClient[] = [];
   try {
     while (clients.length < count) {
       const batch = Math.min(CONNECT_BATCH, count - clients.length);
       const opened = await Promise.all(
-        Array.from({ length: batch }, () => SseClient.open(port, path)),
+        Array.from({ length: batch }, () => SseClient.open(port, path, latency)),
       );
       clients.push(...opened);
       await Promise.all(opened.map((client) => client.ready));

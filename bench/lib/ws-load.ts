@@ -1,8 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { openWindow, type Window } from "./cpu.js";
+import { LatencyRecorder } from "./latency.js";
 import { startPublishing, stopPublishing, waitForSubscribers } from "./publisher-control.js";
 import { processWriteCalls } from "./write-calls.js";
 import { BroadcastClient, EchoClient } from "./ws-client.js";
+import { type Dialect, plainWebSocket } from "./ws-dialect.js";
 
 /** Connections opened at once: more could overflow the server's accept backlog (511). */
 const CONNECT_BATCH = 100;
@@ -19,6 +21,8 @@ export interface WsLoadOptions {
   clients: number;
   warmupMs: number;
   durationMs: number;
+  /** How the clients speak to the server (socket.io's packets, or plain messages). */
+  dialect?: Dialect;
 }
 
 export interface WsLoadResult {
@@ -27,6 +31,8 @@ export interface WsLoadResult {
   /** The server's write system calls in the window (NaN without /proc/<pid>/io). */
   writeCalls: number;
   window: Window;
+  /** Echo: round-trip times; broadcast: publish-to-receipt times (in the window). */
+  latency: LatencyRecorder;
 }
 
 /**
@@ -35,12 +41,18 @@ export interface WsLoadResult {
  * client once they leave.
  */
 export async function runWsEcho(options: WsLoadOptions): Promise<WsLoadResult> {
-  const url = `ws://127.0.0.1:${options.port}${options.path}`;
+  const dialect = options.dialect ?? plainWebSocket;
+  const url = dialect.url(options.port, options.path);
+  const latency = new LatencyRecorder();
   let id = 0;
-  const clients = await openClients(options.clients, () => EchoClient.open(url, id++));
+  const clients = await openClients(options.clients, () =>
+    EchoClient.open(url, id++, latency, dialect),
+  );
   try {
     for (const client of clients) client.start();
-    const result = await measure(options, () => total(clients, (client) => client.roundTrips));
+    const result = await measure(options, latency, () =>
+      total(clients, (client) => client.roundTrips),
+    );
     for (const client of clients) client.stop();
     failIfAny(clients);
     await leave(options.port, clients);
@@ -56,15 +68,21 @@ export async function runWsEcho(options: WsLoadOptions): Promise<WsLoadResult> {
  * the window. Then every client must have received every published message, in order (each
  * client checks every message's `seq`), and the server must let go of every client.
  */
-export async function runWsBroadcast(options: WsLoadOptions & { rate: number }) {
+export async function runWsBroadcast(options: WsLoadOptions & { rate: number; burst: number }) {
   const { port } = options;
-  const url = `ws://127.0.0.1:${port}${options.path}`;
-  const clients = await openClients(options.clients, () => BroadcastClient.open(url));
+  const dialect = options.dialect ?? plainWebSocket;
+  const url = dialect.url(port, options.path);
+  const latency = new LatencyRecorder();
+  const clients = await openClients(options.clients, () =>
+    BroadcastClient.open(url, latency, dialect),
+  );
   let published: number | undefined;
   try {
     await waitForSubscribers(port, CONTROL, clients.length);
-    await startPublishing(port, CONTROL, options.rate);
-    const result = await measure(options, () => total(clients, (client) => client.received));
+    await startPublishing(port, CONTROL, options.rate, options.burst);
+    const result = await measure(options, latency, () =>
+      total(clients, (client) => client.received),
+    );
     published = await stopPublishing(port, CONTROL);
     await allDelivered(clients, published);
     await leave(port, clients);
@@ -76,15 +94,21 @@ export async function runWsBroadcast(options: WsLoadOptions & { rate: number }) 
 }
 
 /** Waits for the warm-up, then counts `messages()` and the server's CPU and writes over `duration`. */
-async function measure(options: WsLoadOptions, messages: () => number): Promise<WsLoadResult> {
+async function measure(
+  options: WsLoadOptions,
+  latency: LatencyRecorder,
+  messages: () => number,
+): Promise<WsLoadResult> {
   await sleep(options.warmupMs);
   const before = messages();
   const writesBefore = processWriteCalls(options.pid) ?? Number.NaN;
   const closeWindow = openWindow(options.pid);
+  latency.recording = true;
   await sleep(options.durationMs);
+  latency.recording = false;
   const window = closeWindow();
   const writeCalls = (processWriteCalls(options.pid) ?? Number.NaN) - writesBefore;
-  return { messages: messages() - before, writeCalls, window };
+  return { messages: messages() - before, writeCalls, window, latency };
 }
 
 async function openClients<T extends EchoClient | BroadcastClient>(

@@ -1,7 +1,13 @@
 import type { BenchConfig } from "../config.js";
 import { runJsonLoad } from "../lib/json-load.js";
-import { cpuShares, type Metric, measureTargets, type ScenarioResult } from "../lib/scenario.js";
-import type { ServerProcess } from "../lib/servers.js";
+import { type RunningPeer, serving } from "../lib/peers.js";
+import {
+  cpuShares,
+  type Metric,
+  measureTargets,
+  type ScenarioResult,
+  targetsOn,
+} from "../lib/scenario.js";
 import type { Sample } from "../lib/stats.js";
 
 const METRICS: Metric[] = [
@@ -12,26 +18,22 @@ const METRICS: Metric[] = [
 /** (f): a small JSON object per GET, 64 keep-alive connections, one request in flight each. */
 export async function jsonScenario(
   config: BenchConfig,
-  baseline: ServerProcess,
-  sluice: ServerProcess,
+  peers: readonly RunningPeer[],
 ): Promise<ScenarioResult> {
   const { connections, warmupMs, durationMs } = config.json;
-  const title = `(f) JSON GET, ${connections} keep-alive connections`;
-  console.error(`${title}: ${warmupMs} ms warm-up + ${durationMs} ms, ${config.runs} runs`);
-  const targets = [
-    { label: "node:http", server: baseline, path: "/json" },
-    { label: "sluice", server: sluice, path: "/json" },
-  ];
+  const title = `JSON GET, ${connections} keep-alive connections`;
+  console.error(`(f) ${title}: ${warmupMs} ms warm-up + ${durationMs} ms, ${config.runs} runs`);
   const results = await measureTargets(
-    targets,
+    targetsOn(serving(peers, "json"), () => "/json"),
     config.runs,
-    async ({ server, path }) => {
+    async ({ peer, path }) => {
+      const { server } = peer;
       const options = { port: server.port, pid: server.pid, path, ...config.json };
       return jsonSample(await runJsonLoad(options));
     },
     (sample) => `${Math.round(sample["req/s"])} req/s`,
   );
-  return { title, headline: "req/s", metrics: METRICS, results };
+  return { id: "f", title, headline: "req/s", metrics: METRICS, main: METRICS[0], results };
 }
 
 function jsonSample({ responses, window }: Awaited<ReturnType<typeof runJsonLoad>>): Sample {

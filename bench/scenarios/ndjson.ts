@@ -1,12 +1,12 @@
 import type { BenchConfig } from "../config.js";
+import { type RunningPeer, serving } from "../lib/peers.js";
 import {
   cpuShares,
   type Metric,
   measureTargets,
   type ScenarioResult,
-  type Target,
+  targetsOn,
 } from "../lib/scenario.js";
-import type { ServerProcess } from "../lib/servers.js";
 import type { Sample } from "../lib/stats.js";
 import { fetchStream } from "../lib/stream-load.js";
 import { makeRow } from "../servers/rows.js";
@@ -20,31 +20,26 @@ const METRICS: Metric[] = [
 /** (d): one client reads an NDJSON stream of `rows` small objects as fast as it can. */
 export async function ndjsonScenario(
   config: BenchConfig,
-  baseline: ServerProcess,
-  sluice: ServerProcess,
+  peers: readonly RunningPeer[],
 ): Promise<ScenarioResult> {
   const { rows, warmupRows } = config.ndjson;
-  const title = `(d) NDJSON, ${rows.toLocaleString("en-US")} rows, one client`;
-  console.error(`${title}: ${config.runs} runs after a ${warmupRows}-row warm-up each`);
-  const targets: Target[] = [
-    { label: "node:http", server: baseline, path: "/ndjson" },
-    { label: "sluice, sync generator", server: sluice, path: "/ndjson/sync" },
-    { label: "sluice, async generator", server: sluice, path: "/ndjson/async" },
-  ];
-  for (const { server, path } of targets) {
-    await fetchStream(server.port, server.pid, `${path}?rows=${warmupRows}`);
+  const title = `NDJSON, ${rows.toLocaleString("en-US")} rows, one client`;
+  console.error(`(d) ${title}: ${config.runs} runs after a ${warmupRows}-row warm-up each`);
+  const targets = targetsOn(serving(peers, "ndjson"), (peer) => peer.ndjsonPath ?? "/ndjson");
+  for (const { peer, path } of targets) {
+    await fetchStream(peer.server.port, peer.server.pid, `${path}?rows=${warmupRows}`);
   }
   const payload = payloadBytes(rows);
   const results = await measureTargets(
     targets,
     config.runs,
-    async ({ server, path }) => {
+    async ({ peer: { server }, path }) => {
       const result = await fetchStream(server.port, server.pid, `${path}?rows=${rows}`);
       return streamSample(rows, payload, result);
     },
     (sample) => `${Math.round(sample["rows/s"])} rows/s, ${sample["payload MB/s"].toFixed(1)} MB/s`,
   );
-  return { title, headline: "rows/s", metrics: METRICS, results };
+  return { id: "d", title, headline: "rows/s", metrics: METRICS, main: METRICS[1], results };
 }
 
 /** Bytes of NDJSON the rows make, without HTTP framing: the same for every server. */

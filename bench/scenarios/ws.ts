@@ -1,16 +1,15 @@
 import type { BenchConfig } from "../config.js";
+import { dialectOf, type RunningPeer, serving } from "../lib/peers.js";
 import {
+  count,
   type DeliveryMetricNames,
   deliveryMetrics,
   deliverySample,
   measureTargets,
   type ScenarioResult,
-  type Target,
+  targetsOn,
 } from "../lib/scenario.js";
-import type { ServerProcess } from "../lib/servers.js";
 import { runWsBroadcast, runWsEcho } from "../lib/ws-load.js";
-
-const BASELINE = "ws on node:http";
 
 const ECHO: DeliveryMetricNames = {
   rate: "round trips/s",
@@ -25,102 +24,101 @@ const BROADCAST: DeliveryMetricNames = {
 
 const NOTES = [
   "WebSocket: the node:http column is the `ws` package on node:http, written by hand as its",
-  "README shows (`noServer` + `handleUpgrade`); sluice uses `app.websocket()`. The load",
-  "generator runs `ws` clients (no permessage-deflate offered, so neither server compresses).",
-  "Echo: each client sends a ~60-byte text message, waits for it to come back (checked: text,",
-  "same length and `seq`), sends the next; `ws` answers `ws.send(data, { binary: isBinary })`,",
-  "sluice `for await (const message of socket) await socket.send(message)`. Broadcast: one",
-  "producer per server process sends the same small JSON message to every client (`ws`:",
-  "stringified once, `client.send(text)` per client; sluice: one `WebSocketMessage.json()`,",
-  "`socket.send(message)` per socket). At a fixed rate both keep up and CPU per delivery",
-  "compares the fan-out's cost; as fast as delivered, the producer publishes one message per",
-  "event-loop turn and, the same rule for both, waits while a client has over 64 KiB",
-  "`bufferedAmount` (looked at again every ms). Deliveries count the messages all clients",
-  "received; CPU and write system calls are per round trip or delivery. A run fails unless",
-  "every client received every published message in order (each carries its `seq`) and the",
-  "server let go of every client once they closed.",
+  "README shows (`noServer` + `handleUpgrade`); sluice uses `app.websocket()`; Fastify",
+  "@fastify/websocket, Hono @hono/node-ws, socket.io its WebSocket transport only (namespaces",
+  "/echo and /broadcast, EVENT packets). The load generator runs `ws` clients (no",
+  "permessage-deflate offered, so no server compresses), the same code for every server (for",
+  "socket.io it also wraps and unwraps the packets and answers pings). Echo: each client sends",
+  "a ~60-byte text message, waits for it to come back (checked: text, same length and `seq`),",
+  "sends the next; latency is the round trip. Fan-out: one producer per server process sends",
+  "the same small JSON message (stringified or prepared once per message) to every client, in",
+  "bursts; latency is receipt − the publish time the message carries. As fast as delivered",
+  "(full runs only), the producer publishes one message per event-loop turn and, the same rule",
+  "for all, waits while a client has over 64 KiB `bufferedAmount`. A run fails unless every",
+  "client received every published message in order (each carries its `seq`) and the server",
+  "let go of every client once they closed.",
 ];
 
-/** WebSocket echo (closed loop) and broadcast, at a fixed rate and as fast as delivered. */
+/** (c) echo, (b) fan-out in bursts; in a full run also a fan-out as fast as delivered. */
 export async function wsScenarios(
   config: BenchConfig,
-  baseline: ServerProcess,
-  sluice: ServerProcess,
+  peers: readonly RunningPeer[],
 ): Promise<ScenarioResult[]> {
-  const { broadcastClients, rate } = config.ws;
-  const who = `${broadcastClients.toLocaleString("en-US")} clients`;
-  return [
-    await echoScenario(config, baseline, sluice),
-    await broadcastScenario(config, baseline, sluice, rate, `WS broadcast, ${who}, ${rate} msg/s`),
-    await broadcastScenario(
-      config,
-      baseline,
-      sluice,
-      0,
-      `WS broadcast, ${who}, published as fast as delivered`,
-    ),
+  const { broadcastClients, rate, burst } = config.ws;
+  const who = `${count(broadcastClients)} clients`;
+  const bursts = `${count(rate)} msg/s in bursts of ${burst}`;
+  const scenarios = [
+    await broadcastScenario(config, peers, "b", rate, `WS fan-out, ${who}, ${bursts}`),
+    await echoScenario(config, peers),
   ];
+  if (!config.quick) {
+    const title = `WS fan-out, ${who}, as fast as delivered`;
+    scenarios.push(await broadcastScenario(config, peers, "b+", 0, title));
+  }
+  return scenarios;
 }
 
 async function echoScenario(
   config: BenchConfig,
-  baseline: ServerProcess,
-  sluice: ServerProcess,
+  peers: readonly RunningPeer[],
 ): Promise<ScenarioResult> {
   const { echoClients, warmupMs, durationMs } = config.ws;
   const title = `WS echo, ${echoClients} clients, one message in flight each`;
-  console.error(`${title}: ${warmupMs} ms warm-up + ${durationMs} ms, ${config.runs} runs`);
+  console.error(`(c) ${title}: ${warmupMs} ms warm-up + ${durationMs} ms, ${config.runs} runs`);
   const results = await measureTargets(
-    targets(baseline, sluice, "/ws/echo"),
+    targetsOn(serving(peers, "ws"), () => "/ws/echo"),
     config.runs,
-    async ({ server, path }) => {
-      const options = { port: server.port, pid: server.pid, path, clients: echoClients };
-      const { messages, writeCalls, window } = await runWsEcho({
-        ...options,
+    async ({ peer, path }) => {
+      const { port, pid } = peer.server;
+      const { messages, writeCalls, window, latency } = await runWsEcho({
+        port,
+        pid,
+        path,
+        clients: echoClients,
         warmupMs,
         durationMs,
+        dialect: dialectOf(peer, path),
       });
-      return deliverySample(ECHO, messages, writeCalls, window);
+      return deliverySample(ECHO, messages, writeCalls, window, latency);
     },
     (sample) =>
-      `${Math.round(sample["round trips/s"])} round trips/s, ${sample["server CPU µs/round trip"].toFixed(2)} µs CPU/round trip`,
+      `${Math.round(sample[ECHO.rate])} round trips/s, ${sample[ECHO.cpu].toFixed(2)} µs CPU/round trip`,
   );
   const metrics = deliveryMetrics(ECHO);
-  return { title, headline: ECHO.rate, metrics, results, notes: NOTES };
+  return { id: "c", title, headline: ECHO.rate, metrics, main: metrics[0], results, notes: NOTES };
 }
 
 async function broadcastScenario(
   config: BenchConfig,
-  baseline: ServerProcess,
-  sluice: ServerProcess,
+  peers: readonly RunningPeer[],
+  id: string,
   rate: number,
   title: string,
 ): Promise<ScenarioResult> {
-  const { broadcastClients, warmupMs, durationMs } = config.ws;
-  console.error(`${title}: ${warmupMs} ms warm-up + ${durationMs} ms, ${config.runs} runs`);
+  const { broadcastClients, warmupMs, durationMs, burst } = config.ws;
+  console.error(`(${id}) ${title}: ${warmupMs} ms warm-up + ${durationMs} ms, ${config.runs} runs`);
   const results = await measureTargets(
-    targets(baseline, sluice, "/ws/broadcast"),
+    targetsOn(serving(peers, "ws"), () => "/ws/broadcast"),
     config.runs,
-    async ({ server, path }) => {
-      const options = { port: server.port, pid: server.pid, path, clients: broadcastClients };
-      const { messages, writeCalls, window } = await runWsBroadcast({
-        ...options,
+    async ({ peer, path }) => {
+      const { port, pid } = peer.server;
+      const { messages, writeCalls, window, latency } = await runWsBroadcast({
+        port,
+        pid,
+        path,
+        clients: broadcastClients,
         rate,
+        burst: rate > 0 ? burst : 1,
         warmupMs,
         durationMs,
+        dialect: dialectOf(peer, path),
       });
-      return deliverySample(BROADCAST, messages, writeCalls, window);
+      return deliverySample(BROADCAST, messages, writeCalls, window, latency);
     },
     (sample) =>
-      `${Math.round(sample["deliveries/s"])} deliveries/s, ${sample["server CPU µs/delivery"].toFixed(2)} µs CPU/delivery`,
+      `${Math.round(sample[BROADCAST.rate])} deliveries/s, ${sample[BROADCAST.cpu].toFixed(2)} µs CPU/delivery`,
   );
   const metrics = deliveryMetrics(BROADCAST);
-  return { title, headline: BROADCAST.rate, metrics, results, notes: NOTES };
-}
-
-function targets(baseline: ServerProcess, sluice: ServerProcess, path: string): Target[] {
-  return [
-    { label: BASELINE, server: baseline, path },
-    { label: "sluice", server: sluice, path },
-  ];
+  const main = metrics[rate > 0 ? 1 : 0];
+  return { id, title, headline: BROADCAST.rate, metrics, main, results, notes: NOTES };
 }

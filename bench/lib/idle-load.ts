@@ -1,0 +1,82 @@
+import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { waitForSubscribers } from "./publisher-control.js";
+import { SseClient } from "./sse-client.js";
+import { BroadcastClient } from "./ws-client.js";
+import type { Dialect } from "./ws-dialect.js";
+
+/** Connections opened at once: more could overflow the server's accept backlog (511). */
+const CONNECT_BATCH = 200;
+/** Time the server gets to settle (lazy compilation, freed buffers) before RSS is read. */
+const SETTLE_MS = 1_000;
+
+/** Resident memory of process `pid`, in bytes, from /proc/<pid>/status. */
+export function residentBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kib = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
+  if (kib === undefined) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(kib) * 1024;
+}
+
+export interface IdleLoadOptions {
+  port: number;
+  pid: number;
+  connections: number;
+  /** SSE subscribers on /sse, or WebSocket subscribers on /ws/broadcast. */
+  kind: "sse" | "ws";
+  /** For "ws": how the clients speak to the server. */
+  dialect: Dialect;
+}
+
+export interface IdleLoadResult {
+  /** RSS before any connection and with every one open and idle, in bytes. */
+  before: number;
+  after: number;
+  /** (after − before) / connections. */
+  bytesPerConnection: number;
+}
+
+interface Closable {
+  close(): void;
+  terminate?(): void;
+}
+
+/**
+ * Reads the server's RSS, opens `connections` subscribers that then stay idle (nothing is
+ * published), waits until the server counts them all and has settled, reads RSS again.
+ * Then every client leaves and the server must let go of them.
+ */
+export async function runIdleLoad(options: IdleLoadOptions): Promise<IdleLoadResult> {
+  const control = options.kind === "sse" ? "/sse" : "/ws";
+  await sleep(SETTLE_MS);
+  const before = residentBytes(options.pid);
+  const clients: Closable[] = [];
+  try {
+    while (clients.length < options.connections) {
+      const batch = Math.min(CONNECT_BATCH, options.connections - clients.length);
+      clients.push(...(await Promise.all(Array.from({ length: batch }, () => open(options)))));
+    }
+    await waitForSubscribers(options.port, control, clients.length, 30_000);
+    await sleep(SETTLE_MS);
+    const after = residentBytes(options.pid);
+    for (const client of clients) client.close();
+    await waitForSubscribers(options.port, control, 0, 30_000);
+    return { before, after, bytesPerConnection: (after - before) / options.connections };
+  } finally {
+    for (const client of clients) client.terminate?.() ?? client.close();
+  }
+}
+
+async function open(options: IdleLoadOptions): Promise<Closable> {
+  if (options.kind === "ws") {
+    return BroadcastClient.open(
+      options.dialect.url(options.port, "/ws/broadcast"),
+      undefined,
+      options.dialect,
+    );
+  }
+  const client = await SseClient.open(options.port, "/sse");
+  await client.ready;
+  if (client.error) throw client.error;
+  return client;
+}

@@ -1,0 +1,63 @@
+import { once } from "node:events";
+import type { WebSocket } from "ws";
+
+/**
+ * How a load client speaks to a WebSocket server: plain messages (every server but
+ * socket.io), or socket.io's packets around them. The client code is the same for all.
+ */
+export interface Dialect {
+  /** The URL of `route` (/ws/echo or /ws/broadcast) on the server at `port`. */
+  url(port: number, route: string): string;
+  /** What must happen before application messages flow; called as soon as the WebSocket is created. */
+  join(ws: WebSocket): Promise<void>;
+  /** The text sent for an application message. */
+  wrap(text: string): string;
+  /** Where the application message starts in `data`, or -1 for a protocol packet (answered here). */
+  payloadStart(data: Buffer, ws: WebSocket): number;
+}
+
+export const plainWebSocket: Dialect = {
+  url: (port, route) => `ws://127.0.0.1:${port}${route}`,
+  join: async () => {},
+  wrap: (text) => text,
+  payloadStart: () => 0,
+};
+
+const ENGINE_PING = 0x32; // "2"
+const JOIN_TIMEOUT_MS = 10_000;
+
+/**
+ * socket.io (engine.io v4 over the WebSocket transport, socket.io v5 packets): the client
+ * joins namespace /echo or /broadcast (named after the route's last segment) and exchanges
+ * EVENT packets `42/<ns>,["<event>",<payload>]`; engine.io pings ("2") get a pong ("3").
+ */
+export function socketIo(route: string): Dialect {
+  const namespace = `/${route.split("/").pop()}`;
+  const event = namespace === "/echo" ? "echo" : "tick";
+  const prefix = `42${namespace},["${event}",`;
+  const prefixBytes = Buffer.from(prefix);
+  return {
+    url: (port) => `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`,
+    join: (ws) => joinNamespace(ws, namespace),
+    wrap: (text) => `${prefix}${text}]`,
+    payloadStart(data, ws) {
+      if (data[0] === ENGINE_PING && data.length === 1) {
+        ws.send("3");
+        return -1;
+      }
+      return data.subarray(0, prefixBytes.length).equals(prefixBytes) ? prefixBytes.length : -1;
+    },
+  };
+}
+
+/** Waits for engine.io's open packet, asks to join `namespace`, waits for its CONNECT answer. */
+async function joinNamespace(ws: WebSocket, namespace: string): Promise<void> {
+  const signal = AbortSignal.timeout(JOIN_TIMEOUT_MS);
+  const [open] = (await once(ws, "message", { signal })) as [Buffer];
+  if (String(open)[0] !== "0") throw new Error(`socket.io: expected an open packet, got ${open}`);
+  ws.send(`40${namespace},`);
+  const [connected] = (await once(ws, "message", { signal })) as [Buffer];
+  if (!String(connected).startsWith(`40${namespace},`)) {
+    throw new Error(`socket.io: joining ${namespace} failed: ${connected}`);
+  }
+}
