@@ -1,12 +1,14 @@
 import { type LatencyRecorder, now, readStamp } from "./latency.js";
 
 const LF = 0x0a;
+const COLON = 0x3a;
+const R = 0x72;
 
 /**
  * Counts Server-Sent Events in a chunked response body as its bytes arrive, without keeping
  * them: chunk-size lines and the CRLF after each chunk are skipped, and every blank line that
- * ends an event ("\n\n", LF line ends as both servers send) is counted in the payload, also
- * when it straddles two reads or two chunks.
+ * ends an event ("\n\n", LF line ends as every server sends) is counted in the payload, also
+ * when it straddles two reads or two chunks; keep-alive comments and `retry:` lines are not.
  */
 export class ChunkedEventCounter {
   events = 0;
@@ -22,6 +24,8 @@ export class ChunkedEventCounter {
   /** Where the event being read began in the current read, or -1 (an earlier read). */
   private eventStart = -1;
   private receivedAt = 0;
+  /** The first byte of the block being read, or -1 before it arrived. */
+  private firstByte = -1;
 
   /** Records each event's latency from the publish time it carries (when its bytes came in one read). */
   constructor(private readonly latency?: LatencyRecorder) {}
@@ -47,9 +51,10 @@ export class ChunkedEventCounter {
     if (this.atEventStart) this.eventStart = start;
     this.atEventStart = false;
     for (let at = start; at < end; at++) {
-      if (bytes[at] !== LF) lf = false;
+      const byte = bytes[at];
+      if (this.firstByte === -1) this.firstByte = byte;
+      if (byte !== LF) lf = false;
       else if (lf) {
-        this.events++;
         this.eventEnded(bytes, at);
         lf = false;
       } else lf = true;
@@ -61,12 +66,20 @@ export class ChunkedEventCounter {
     return end;
   }
 
-  /** An event ended at `at`: its latency is recorded, and the next one starts after it. */
+  /**
+   * A blank line ended a block at `at`: an event is counted (and its latency recorded) unless
+   * the block was a comment (a keep-alive) or a `retry:` line, which no server under test
+   * sends together with data. The next block starts after it.
+   */
   private eventEnded(bytes: Buffer, at: number): void {
-    if (this.eventStart !== -1 && this.latency?.recording) {
-      this.latency.record(this.receivedAt - readStamp(bytes, this.eventStart, at));
+    if (this.firstByte !== COLON && this.firstByte !== R) {
+      this.events++;
+      if (this.eventStart !== -1 && this.latency?.recording) {
+        this.latency.record(this.receivedAt - readStamp(bytes, this.eventStart, at));
+      }
     }
     this.eventStart = at + 1;
+    this.firstByte = -1;
   }
 
   /** Reads a chunk-size line (hex digits, maybe extensions, CRLF) or the CRLF after a payload. */

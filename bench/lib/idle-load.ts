@@ -7,7 +7,7 @@ import type { Dialect } from "./ws-dialect.js";
 
 /** Connections opened at once: more could overflow the server's accept backlog (511). */
 const CONNECT_BATCH = 200;
-/** Time the server gets to settle (lazy compilation, freed buffers) before RSS is read. */
+/** Time the server gets to settle (lazy compilation, a full GC) before RSS is read. */
 const SETTLE_MS = 1_000;
 
 /** Resident memory of process `pid`, in bytes, from /proc/<pid>/status. */
@@ -48,8 +48,7 @@ interface Closable {
  */
 export async function runIdleLoad(options: IdleLoadOptions): Promise<IdleLoadResult> {
   const control = options.kind === "sse" ? "/sse" : "/ws";
-  await sleep(SETTLE_MS);
-  const before = residentBytes(options.pid);
+  const before = await settledResidentBytes(options.pid);
   const clients: Closable[] = [];
   try {
     while (clients.length < options.connections) {
@@ -57,14 +56,20 @@ export async function runIdleLoad(options: IdleLoadOptions): Promise<IdleLoadRes
       clients.push(...(await Promise.all(Array.from({ length: batch }, () => open(options)))));
     }
     await waitForSubscribers(options.port, control, clients.length, 30_000);
-    await sleep(SETTLE_MS);
-    const after = residentBytes(options.pid);
+    const after = await settledResidentBytes(options.pid);
     for (const client of clients) client.close();
     await waitForSubscribers(options.port, control, 0, 30_000);
     return { before, after, bytesPerConnection: (after - before) / options.connections };
   } finally {
     for (const client of clients) client.terminate?.() ?? client.close();
   }
+}
+
+/** RSS after a full GC (the server runs with --expose-gc; see bench/servers/ready.ts) and a pause. */
+async function settledResidentBytes(pid: number): Promise<number> {
+  process.kill(pid, "SIGUSR2");
+  await sleep(SETTLE_MS);
+  return residentBytes(pid);
 }
 
 async function open(options: IdleLoadOptions): Promise<Closable> {

@@ -12,10 +12,11 @@ const METRICS: Metric[] = [
 
 const NOTES = [
   "Idle memory: each run starts a fresh server process (so memory freed by earlier scenarios",
-  "does not absorb the connections), reads its RSS (/proc/<pid>/status VmRSS) after 1 s, opens",
-  "the connections (SSE subscribers on /sse, WebSocket subscribers on /ws/broadcast), waits",
-  "until the server counts them all and 1 s more, reads RSS again: (RSS with N − RSS with",
-  "none) / N. KB = 1 000 bytes, MB = 10^6 bytes.",
+  "does not absorb the connections) with --expose-gc, and reads its RSS (/proc/<pid>/status",
+  "VmRSS) 1 s after a full GC (asked for with SIGUSR2, the same for every server); then it",
+  "opens the connections (SSE subscribers on /sse, WebSocket subscribers on /ws/broadcast),",
+  "waits until the server counts them all, and reads RSS again the same way: (RSS with N −",
+  "RSS with none) / N. KB = 1 000 bytes, MB = 10^6 bytes.",
 ];
 
 /** (e) RSS per idle SSE and per idle WebSocket connection, each server in a fresh process. */
@@ -37,7 +38,7 @@ export async function idleScenarios(
       targets,
       config.idle.runs,
       async ({ peer }) => {
-        const running: RunningPeer = await startPeer(peer, nodeArgs, env);
+        const running: RunningPeer = await startPeer(peer, [...nodeArgs, "--expose-gc"], env);
         try {
           const { server } = running;
           const route = kind === "sse" ? "/sse" : "/ws/broadcast";
