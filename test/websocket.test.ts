@@ -992,6 +992,41 @@ describe("heartbeat, slow consumers, shutdown", () => {
     assert.equal(plain.extensions, "");
   });
 
+  test("frames written straight to the socket: every payload-length encoding, text and binary, alone and corked, compressed or not, with a prepared message shared", async () => {
+    const app = quietApp();
+    // Lengths at each boundary of the frame header (7-bit, 16-bit, 64-bit lengths) and of
+    // the copy-behind-the-header limit (16 KiB).
+    const lengths = [0, 1, 125, 126, 127, 16_384, 16_385, 65_535, 65_536, 200_000];
+    const payloads = lengths.flatMap((length) => [
+      "é".repeat(Math.floor(length / 2)) + "x".repeat(length % 2),
+      Buffer.alloc(length, length % 251),
+    ]);
+    const shared = WebSocketMessage.text("shared by every socket");
+    const sendAll = async (socket: SluiceWebSocket) => {
+      await socket.receive();
+      // One turn: the first frame is written alone, the others corked together.
+      for (const payload of payloads) void socket.send(payload);
+      void socket.send(shared);
+      await socket.send(shared);
+      await socket.closed;
+    };
+    app.websocket("/plain", sendAll);
+    app.websocket("/deflate", { compression: true }, sendAll);
+    await using client = await TestClient.start(app);
+    for (const path of ["/plain", "/deflate"]) {
+      const ws = await client.websocketConnect(path);
+      await ws.send("go");
+      for (const expected of payloads) {
+        const got = await ws.receive();
+        if (typeof expected === "string") assert.equal(got, expected, `${path}: text`);
+        else assert.deepEqual(got, expected, `${path}: ${expected.length} bytes`);
+      }
+      assert.equal(await ws.receive(), "shared by every socket");
+      assert.equal(await ws.receive(), "shared by every socket");
+      await ws.close();
+    }
+  });
+
   test("invalid route options are refused when the route is added", () => {
     const app = quietApp();
     const handler = async () => {};

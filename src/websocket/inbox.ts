@@ -1,5 +1,13 @@
 export type IncomingMessage = string | Buffer;
 
+interface Waiter {
+  // biome-ignore lint/suspicious/noExplicitAny: resolves take()'s or next()'s promise, by asResult
+  resolve(value: any): void;
+  asResult: boolean;
+}
+
+const DONE: IteratorResult<IncomingMessage> = { done: true, value: undefined };
+
 /** How the inbox throttles the peer: pause reading its socket, resume it. */
 export interface FlowControl {
   pause(): void;
@@ -26,7 +34,8 @@ export class Inbox {
   private readonly queue: IncomingMessage[] = [];
   private head = 0;
   private queuedBytes = 0;
-  private readonly waiters: ((message: IncomingMessage | undefined) => void)[] = [];
+  /** Readers waiting for a message: `take()` callers get it, iterators an IteratorResult. */
+  private readonly waiters: Waiter[] = [];
   private ended = false;
   private paused = false;
   private stallTimer: NodeJS.Timeout | undefined;
@@ -46,7 +55,7 @@ export class Inbox {
     if (this.ended) return;
     const waiter = this.waiters.shift();
     if (waiter) {
-      waiter(message);
+      waiter.resolve(waiter.asResult ? { done: false, value: message } : message);
       return;
     }
     this.queue.push(message);
@@ -58,7 +67,14 @@ export class Inbox {
   take(): Promise<IncomingMessage | undefined> {
     if (this.head < this.queue.length) return Promise.resolve(this.shift());
     if (this.ended) return Promise.resolve(undefined);
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return new Promise((resolve) => this.waiters.push({ resolve, asResult: false }));
+  }
+
+  /** take() as an iterator's next(): one promise per message, not two. */
+  next(): Promise<IteratorResult<IncomingMessage>> {
+    if (this.head < this.queue.length) return Promise.resolve({ done: false, value: this.shift() });
+    if (this.ended) return Promise.resolve(DONE);
+    return new Promise((resolve) => this.waiters.push({ resolve, asResult: true }));
   }
 
   /**
@@ -68,7 +84,9 @@ export class Inbox {
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    for (const waiter of this.waiters.splice(0)) waiter(undefined);
+    for (const waiter of this.waiters.splice(0)) {
+      waiter.resolve(waiter.asResult ? DONE : undefined);
+    }
     if (this.paused) this.resume();
   }
 

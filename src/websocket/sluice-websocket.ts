@@ -5,7 +5,7 @@ import type { SluiceRequest } from "../http/request.js";
 import { CloseCode, checkCloseArguments } from "./close-codes.js";
 import { DrainSignal } from "./drain-signal.js";
 import { Inbox, type IncomingMessage } from "./inbox.js";
-import { stringifyJson, toFrame } from "./websocket-message.js";
+import { encodeFrame, stringifyJson, toFrame, WebSocketMessage } from "./websocket-message.js";
 
 export interface CloseInfo {
   code: number;
@@ -69,6 +69,12 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
   private readonly sendHighWater: number;
   private readonly inbox: Inbox;
   private readonly drain: DrainSignal;
+  /**
+   * No extension was agreed on (no permessage-deflate): frames go to the socket as built,
+   * a prepared message's frame shared by every socket. ws's sender writes at once in that
+   * case too, so frames it sends itself (ping, close) keep their order.
+   */
+  private readonly plainFrames: boolean;
   private corked = false;
   /** The event-loop turn of the last send (see currentTurn). */
   private lastSendTurn = -1;
@@ -84,6 +90,7 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
     this.maxBuffered = limits.maxBuffered;
     this.sendHighWater = Math.min(SEND_HIGH_WATER, Math.ceil(limits.maxBuffered / 2));
     this.drain = new DrainSignal(transport);
+    this.plainFrames = ws.extensions === "";
     this.inbox = new Inbox(ws, {
       timeoutMs: limits.unreadTimeout,
       onStalled: () => this.closeUnread(limits.unreadTimeout),
@@ -158,7 +165,8 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
       // A lone frame goes out at once; from the second one in the same turn on, frames are
       // corked and leave together when the turn ends.
     } else if (!this.corked) this.corkUntilTickEnds();
-    this.ws.send(frame.payload, { binary: frame.binary });
+    if (this.plainFrames) this.writeFrame(frame);
+    else this.ws.send(frame.payload, { binary: frame.binary });
     return this.ws.bufferedAmount > this.sendHighWater ? this.drain.wait() : RESOLVED;
   }
 
@@ -211,7 +219,7 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
 
   [Symbol.asyncIterator](): AsyncIterator<IncomingMessage> {
     return {
-      next: () => this.inbox.take().then(toIteratorResult),
+      next: () => this.inbox.next(),
       // Leaving a loop early does not close the socket: the handler's end does.
       return: () => Promise.resolve({ done: true, value: undefined }),
     };
@@ -237,6 +245,19 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
   flushScheduled(): void {
     this.corked = false;
     this.transport.uncork();
+  }
+
+  private writeFrame(frame: ReturnType<typeof toFrame>): void {
+    const wire =
+      frame instanceof WebSocketMessage ? frame.frame : encodeFrame(frame.payload, frame.binary);
+    if (!Array.isArray(wire)) {
+      this.transport.write(wire);
+      return;
+    }
+    // Header and a large payload: one writev, without copying the payload.
+    if (!this.corked) this.transport.cork();
+    for (const part of wire) this.transport.write(part);
+    if (!this.corked) this.transport.uncork();
   }
 
   private corkUntilTickEnds(): void {
@@ -296,8 +317,4 @@ function closeCodeForError(error: Error & { code?: string }): number {
     default:
       return CloseCode.protocolError;
   }
-}
-
-function toIteratorResult(message: IncomingMessage | undefined): IteratorResult<IncomingMessage> {
-  return message === undefined ? { done: true, value: undefined } : { done: false, value: message };
 }

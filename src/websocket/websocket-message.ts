@@ -1,3 +1,23 @@
+import * as ws from "ws";
+
+interface FrameOptions {
+  fin: boolean;
+  opcode: number;
+  mask: boolean;
+  readOnly: boolean;
+  rsv1: boolean;
+}
+
+/** ws builds the frame headers; its type definitions leave `Sender.frame` out. */
+const { Sender } = ws as unknown as {
+  Sender: { frame(data: Buffer, options: FrameOptions): Buffer[] };
+};
+
+const TEXT_OPCODE = 1;
+const BINARY_OPCODE = 2;
+/** Payloads up to this size are copied behind their header, so a frame is one write. */
+const COPY_UP_TO_BYTES = 16 * 1024;
+
 /** What goes into one frame: the payload and whether it is a binary frame. */
 export interface OutgoingFrame {
   readonly payload: Buffer | string;
@@ -12,6 +32,7 @@ export interface OutgoingFrame {
 export class WebSocketMessage implements OutgoingFrame {
   readonly payload: Buffer;
   readonly binary: boolean;
+  private wire: Buffer | Buffer[] | undefined;
 
   private constructor(payload: Buffer, binary: boolean) {
     this.payload = payload;
@@ -44,6 +65,34 @@ export class WebSocketMessage implements OutgoingFrame {
   get byteLength(): number {
     return this.payload.length;
   }
+
+  /** @internal the whole frame as it goes on the wire, built on first use and then shared. */
+  get frame(): Buffer | Buffer[] {
+    this.wire ??= encodeFrame(this.payload, this.binary);
+    return this.wire;
+  }
+}
+
+/**
+ * One unmasked, final, uncompressed frame (what a server sends without an extension): the
+ * header ws builds, and the payload copied behind it when small, so the frame leaves in one
+ * write; a large payload stays where it is, after its header.
+ */
+export function encodeFrame(payload: Buffer | string, binary: boolean): Buffer | Buffer[] {
+  const bytes = typeof payload === "string" ? Buffer.from(payload, "utf8") : payload;
+  const options = {
+    fin: true,
+    opcode: binary ? BINARY_OPCODE : TEXT_OPCODE,
+    mask: false,
+    readOnly: true,
+    rsv1: false,
+  };
+  const [header] = Sender.frame(bytes, options);
+  if (bytes.length > COPY_UP_TO_BYTES) return [header, bytes];
+  const frame = Buffer.allocUnsafe(header.length + bytes.length);
+  header.copy(frame, 0);
+  bytes.copy(frame, header.length);
+  return frame;
 }
 
 /** string -> text frame; bytes -> binary frame; a WebSocketMessage as prepared; else JSON text. */
