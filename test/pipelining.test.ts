@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { StreamingResponse } from "../src/index.js";
+import { SseEvent, StreamingResponse } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
 import { quietApp, sleep, waitFor } from "./helpers.js";
-import { openSocket, portOf } from "./raw-http.js";
+import { decodeChunked, openSocket, portOf, rawExchange } from "./raw-http.js";
 
 describe("pipelined requests", () => {
   test("a client that leaves aborts the queued (pipelined) request too, within 1 s", async () => {
@@ -93,5 +93,33 @@ describe("shutdown and keep-alive connections", () => {
     assert.deepEqual(answers, ["HTTP/1.1 200", "HTTP/1.1 503"]);
     assert.match(received(), /connection: close/i);
     await client.close();
+  });
+
+  test("an SSE stream pipelined behind a slow answer starts after it, its events framed whole (shared event bytes are not written ahead)", async () => {
+    const app = quietApp();
+    const shared = new SseEvent({ id: "1", data: "shared" });
+    app.get("/slow", async () => {
+      await sleep(150);
+      return { slow: true };
+    });
+    app.sse("/events", async function* () {
+      yield shared;
+      yield new SseEvent({ id: "2", data: "own" });
+    });
+    await using client = await TestClient.start(app);
+    const request = (path: string) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
+    const answer = await rawExchange(
+      portOf(client.url),
+      request("/slow") + request("/events"),
+      (received) => received.includes("\r\n0\r\n\r\n"),
+    );
+    const slowEnd = answer.indexOf('{"slow":true}');
+    const sseStart = answer.indexOf("HTTP/1.1 200", 1);
+    assert.ok(
+      slowEnd > 0 && sseStart > slowEnd,
+      `the SSE answer follows the first one:\n${answer}`,
+    );
+    const body = decodeChunked(answer.slice(answer.indexOf("\r\n\r\n", sseStart) + 4)).body;
+    assert.equal(body, "id: 1\ndata: shared\n\nid: 2\ndata: own\n\n");
   });
 });

@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http";
 import { cutShort } from "./cut-short.js";
+import { writeChunk } from "./direct-chunk.js";
 import { type Flushable, queueFlush } from "./flush-queue.js";
 import type { StreamChunk } from "./streaming-response.js";
 
@@ -61,7 +62,7 @@ export class BatchedWriter implements Flushable {
     const batch = this.takeBatch();
     if (response.destroyed || response.writableEnded) return;
     this.lastWriteAt = performance.now();
-    if (batch.length === 1) response.write(batch[0]);
+    if (batch.length === 1) writeChunk(response, batch[0]);
     else if (allStrings) response.write((batch as string[]).join(""));
     else if (averageBytes < COPY_BELOW_AVERAGE_BYTES)
       response.write(Buffer.concat(batch.map(asBytes)));

@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http";
 import type { BatchedWriter } from "./batched-writer.js";
+import { needsDrain } from "./direct-chunk.js";
 import type { StreamChunk } from "./streaming-response.js";
 
 /**
@@ -25,7 +26,7 @@ export function keepAlive(
       return;
     }
     // A client that is not reading has bytes pending already; a comment would only pile up.
-    if (!response.writableNeedDrain && ready()) {
+    if (!needsDrain(response) && ready()) {
       writer.push(chunk);
       writer.flush();
     }

@@ -1,6 +1,7 @@
 import type { ServerResponse } from "node:http";
 import { setImmediate as nextMacrotask } from "node:timers/promises";
 import { BatchedWriter } from "./batched-writer.js";
+import { needsDrain } from "./direct-chunk.js";
 import { mergeHeaders } from "./headers.js";
 import { isHttpError } from "./http-error.js";
 import { keepAlive } from "./keep-alive.js";
@@ -197,7 +198,7 @@ async function pullAll<T>(
   let pulls = 0;
   let lastTurn = performance.now();
   while (!progress.stopped && !response.destroyed) {
-    if (response.writableNeedDrain) {
+    if (needsDrain(response)) {
       await drainOrAbort(response, signal);
       // A write the kernel took at once emits 'drain' from process.nextTick, in this same
       // turn: without a real turn here, a client that keeps up would let one stream hold
@@ -228,7 +229,7 @@ async function pullAll<T>(
     // the other connections: give the event loop a turn after a full batch or a few ms.
     const busy =
       ++pulls % PULLS_BETWEEN_CLOCK_CHECKS === 0 && performance.now() - lastTurn > MAX_BUSY_MS;
-    if ((flushed || busy) && !response.writableNeedDrain) {
+    if ((flushed || busy) && !needsDrain(response)) {
       await nextMacrotask();
       lastTurn = performance.now();
     }
@@ -243,16 +244,20 @@ function asChunk(item: unknown): StreamChunk {
   );
 }
 
+/** Waits for the response or its socket (written directly) to drain, or for the end. */
 function drainOrAbort(response: ServerResponse, signal: AbortSignal): Promise<void> {
+  const socket = response.socket;
   return new Promise<void>((resolve) => {
     const done = () => {
       response.off("drain", done);
       response.off("close", done);
+      socket?.off("drain", done);
       signal.removeEventListener("abort", done);
       resolve();
     };
     response.on("drain", done);
     response.on("close", done);
+    socket?.on("drain", done);
     signal.addEventListener("abort", done, { once: true });
   });
 }

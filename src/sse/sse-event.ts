@@ -26,6 +26,7 @@ export class SseEvent {
   readonly comment: string | undefined;
   /** The event on the wire, ending with the blank line that dispatches it. */
   readonly frame: string;
+  private encoded: Buffer | undefined;
 
   constructor(init: SseEventInit) {
     if (init === null || typeof init !== "object") {
@@ -39,6 +40,12 @@ export class SseEvent {
     this.comment = checkComment(init.comment);
     this.data = init.data;
     this.frame = encodeFrame(this);
+  }
+
+  /** The frame as UTF-8 bytes, encoded on first use and then shared by every client. */
+  get bytes(): Buffer {
+    this.encoded ??= Buffer.from(this.frame, "utf8");
+    return this.encoded;
   }
 }
 

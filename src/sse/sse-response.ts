@@ -53,9 +53,12 @@ export class SseResponse<T = unknown> extends StreamingResponse<T> {
   }
 }
 
-/** What app.sse() handlers yield: an SseEvent, or any other value as a data-only event. */
-export function encodeSseItem(item: unknown): string {
-  return item instanceof SseEvent ? item.frame : dataFrame(item);
+/**
+ * What app.sse() handlers yield: an SseEvent (its bytes, shared by every client it goes
+ * to), or any other value as a data-only event.
+ */
+export function encodeSseItem(item: unknown): StreamChunk {
+  return item instanceof SseEvent ? item.bytes : dataFrame(item);
 }
 
 /**
