@@ -29,8 +29,8 @@ export interface BenchConfig {
     warmupMs: number;
     durationMs: number;
   };
-  /** (e) idle connections per server, each run in a fresh server process. */
-  idle: { connections: number; runs: number };
+  /** (e) idle connections per server, each run in a fresh server process; pause before reading RSS. */
+  idle: { connections: number; runs: number; settleMs: number };
 }
 
 const SCENARIOS = ["json", "ndjson", "sse", "ws", "idle"] as const;
@@ -53,7 +53,7 @@ export function parseConfig(args: string[]): BenchConfig {
     else if (!FLAGS.has(arg)) throw new Error(`${USAGE}\nunknown argument ${arg}`);
   }
   if (only.size === 0) for (const name of SCENARIOS) only.add(name);
-  const measured = { warmupMs: quick ? 500 : 1000, durationMs: quick ? 1500 : 5000 };
+  const measured = { warmupMs: quick ? 400 : 1000, durationMs: quick ? 1000 : 5000 };
   return {
     quick,
     profile: args.includes("--profile"),
@@ -65,7 +65,9 @@ export function parseConfig(args: string[]): BenchConfig {
     ndjson: { rows: 500_000, warmupRows: quick ? 50_000 : 200_000 },
     sse: { clients: 1000, rate: 100, ...measured },
     ws: { echoClients: 100, broadcastClients: 200, rate: 1000, burst: 10, ...measured },
-    idle: { connections: 10_000, runs: quick ? 1 : 2 },
+    idle: quick
+      ? { connections: 2_000, runs: 1, settleMs: 500 }
+      : { connections: 10_000, runs: 2, settleMs: 1_000 },
   };
 }
 

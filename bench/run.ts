@@ -24,7 +24,7 @@ import { wsScenarios } from "./scenarios/ws.js";
  * stderr, the markdown report to stdout and bench/results/latest.md (+ latest.svg). A run of
  * every scenario on every server also writes BENCHMARKS.md and bench/chart.svg.
  *
- *   npm run bench -- --quick        # under two minutes, one run each
+ *   npm run bench -- --quick        # under two minutes: one run each, shorter windows
  *   npm run bench                   # full: 3 runs each, medians
  *   npm run bench -- --only=ws --servers=sluice      # a part, against the baseline
  *   npm run bench -- --src          # sluice from src/ through tsx instead of dist/

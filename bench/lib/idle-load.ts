@@ -7,8 +7,6 @@ import type { Dialect } from "./ws-dialect.js";
 
 /** Connections opened at once: more could overflow the server's accept backlog (511). */
 const CONNECT_BATCH = 200;
-/** Time the server gets to settle (lazy compilation, a full GC) before RSS is read. */
-const SETTLE_MS = 1_000;
 
 /** Resident memory of process `pid`, in bytes, from /proc/<pid>/status. */
 export function residentBytes(pid: number): number {
@@ -26,6 +24,8 @@ export interface IdleLoadOptions {
   kind: "sse" | "ws";
   /** For "ws": how the clients speak to the server. */
   dialect: Dialect;
+  /** Time the server gets to settle (lazy compilation, a full GC) before RSS is read. */
+  settleMs: number;
 }
 
 export interface IdleLoadResult {
@@ -48,7 +48,7 @@ interface Closable {
  */
 export async function runIdleLoad(options: IdleLoadOptions): Promise<IdleLoadResult> {
   const control = options.kind === "sse" ? "/sse" : "/ws";
-  const before = await settledResidentBytes(options.pid);
+  const before = await settledResidentBytes(options.pid, options.settleMs);
   const clients: Closable[] = [];
   try {
     while (clients.length < options.connections) {
@@ -56,7 +56,7 @@ export async function runIdleLoad(options: IdleLoadOptions): Promise<IdleLoadRes
       clients.push(...(await Promise.all(Array.from({ length: batch }, () => open(options)))));
     }
     await waitForSubscribers(options.port, control, clients.length, 30_000);
-    const after = await settledResidentBytes(options.pid);
+    const after = await settledResidentBytes(options.pid, options.settleMs);
     for (const client of clients) client.close();
     await waitForSubscribers(options.port, control, 0, 30_000);
     return { before, after, bytesPerConnection: (after - before) / options.connections };
@@ -66,9 +66,9 @@ export async function runIdleLoad(options: IdleLoadOptions): Promise<IdleLoadRes
 }
 
 /** RSS after a full GC (the server runs with --expose-gc; see bench/servers/ready.ts) and a pause. */
-async function settledResidentBytes(pid: number): Promise<number> {
+async function settledResidentBytes(pid: number, settleMs: number): Promise<number> {
   process.kill(pid, "SIGUSR2");
-  await sleep(SETTLE_MS);
+  await sleep(settleMs);
   return residentBytes(pid);
 }
 

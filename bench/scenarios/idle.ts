@@ -13,10 +13,11 @@ const METRICS: Metric[] = [
 const NOTES = [
   "Idle memory: each run starts a fresh server process (so memory freed by earlier scenarios",
   "does not absorb the connections) with --expose-gc, and reads its RSS (/proc/<pid>/status",
-  "VmRSS) 1 s after a full GC (asked for with SIGUSR2, the same for every server); then it",
-  "opens the connections (SSE subscribers on /sse, WebSocket subscribers on /ws/broadcast),",
-  "waits until the server counts them all, and reads RSS again the same way: (RSS with N −",
-  "RSS with none) / N. KB = 1 000 bytes, MB = 10^6 bytes.",
+  "VmRSS) 1 s (quick: 0.5 s) after a full GC (asked for with SIGUSR2, the same for every",
+  "server); then it opens the connections (SSE subscribers on /sse, WebSocket subscribers on",
+  "/ws/broadcast; 10 000 each, 2 000 in a quick run), waits until the server counts them all,",
+  "and reads RSS again the same way: (RSS with N − RSS with none) / N. KB = 1 000 bytes,",
+  "MB = 10^6 bytes.",
 ];
 
 /** (e) RSS per idle SSE and per idle WebSocket connection, each server in a fresh process. */
@@ -48,6 +49,7 @@ export async function idleScenarios(
             connections,
             kind,
             dialect: dialectOf(peer, route),
+            settleMs: config.idle.settleMs,
           });
           return {
             [KB_PER_CONNECTION]: result.bytesPerConnection / 1000,
