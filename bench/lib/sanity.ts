@@ -200,11 +200,12 @@ function parseEvents(text: string): ParsedEvent[] {
 }
 
 /** The text with every publish time (`"t":` and a number) set to 0. */
-function unstamped(text: string): string {
+export function unstamped(text: string): string {
   return text.replace(/"t":[0-9.e+-]+/g, '"t":0');
 }
 
-async function withContext(name: string, path: string, check: () => Promise<void>) {
+/** Runs a check; a failure names the server and the route. */
+export async function withContext(name: string, path: string, check: () => Promise<void>) {
   try {
     await check();
   } catch (error) {

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type RawData, WebSocket } from "ws";
 import { broadcastData, echoText } from "../servers/ws-messages.js";
 import { startPublishing, stopPublishing, waitForSubscribers } from "./publisher-control.js";
+import { unstamped, withContext } from "./sanity.js";
 
 /*
  * The socket.io peer's check, with a `ws` client speaking engine.io v4 / socket.io v5 text
@@ -179,20 +180,5 @@ class EngineClient {
   private fail(reason: string): void {
     this.failure ??= new Error(reason);
     this.waiter?.reject(this.failure);
-  }
-}
-
-/** The packet with every publish time (`"t":` and a number) set to 0. */
-function unstamped(packet: string): string {
-  return packet.replace(/"t":[0-9.e+-]+/g, '"t":0');
-}
-
-async function withContext(name: string, nsp: string, check: () => Promise<void>) {
-  try {
-    await check();
-  } catch (error) {
-    throw new Error(`sanity check failed for ${name} ${nsp}: ${(error as Error).message}`, {
-      cause: error,
-    });
   }
 }
