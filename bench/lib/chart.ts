@@ -9,6 +9,7 @@ const GROUP_GAP = 14;
 const TOP = 64;
 /** Ratios above this are drawn to the edge and labelled with their value. */
 const MAX_SHOWN = 4;
+const TITLE = "sluice and its peers, relative to node:http (longer is better)";
 const COLORS: Record<string, string> = {
   sluice: "#d9480f",
   "node:http": "#495057",
@@ -50,10 +51,11 @@ export function renderChart(scenarios: ScenarioResult[], caption: string): strin
   const height = y + 10;
   const one = x(1);
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="12" role="img" aria-labelledby="chart-title">`,
+    `<title id="chart-title">${TITLE}</title>`,
     "<style>.bold{font-weight:bold}.small{font-size:10px;fill:#495057}.end{text-anchor:end}</style>",
     `<rect width="${WIDTH}" height="${height}" fill="white"/>`,
-    text(8, 20, "sluice and its peers, relative to node:http (longer is better)", "bold"),
+    text(8, 20, TITLE, "bold"),
     text(8, 38, caption, "small"),
     `<line x1="${one}" y1="${TOP - 8}" x2="${one}" y2="${height - 10}" stroke="#212529" stroke-dasharray="4 3"/>`,
     text(one + 4, TOP - 10, "node:http = 1×", "small"),
