@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { describe, test } from "node:test";
 import {
   App,
@@ -283,6 +284,49 @@ describe("app.sse(): keep-alive in hand-written event streams", () => {
       assert.ok(received.startsWith(`${expected}: keep-alive\n\n`), JSON.stringify(received));
     });
   }
+});
+
+describe("app.sse(): backpressure", () => {
+  test("events written straight to the socket, one per turn, to a client that reads nothing: the producer stops, then goes on once the client reads", async () => {
+    const app = quietApp();
+    const EVENT_BYTES = 8 * 1024;
+    let produced = 0;
+    let finished = false;
+    // One shared event: its bytes are framed once and written to the socket directly, one
+    // event per turn (so never batched with another), the path whose backpressure is the
+    // socket's rather than the response's.
+    const event = new SseEvent({ data: "x".repeat(EVENT_BYTES) });
+    app.sse("/firehose", async function* (req) {
+      try {
+        while (!req.signal.aborted) {
+          await new Promise((resolve) => setImmediate(resolve)); // the next turn
+          produced++;
+          yield event;
+        }
+      } finally {
+        finished = true;
+      }
+    });
+    await using client = await TestClient.start(app);
+    const socket = connect(portOf(client.url), "127.0.0.1");
+    socket.on("error", () => {});
+    socket.write("GET /firehose HTTP/1.1\r\nHost: x\r\n\r\n");
+    socket.pause();
+    await sleep(1000);
+    const whilePaused = produced * EVENT_BYTES;
+    assert.ok(whilePaused > 0, "the stream started");
+    // Kernel buffers on loopback hold a few MB; without backpressure, a second of this
+    // producer writes hundreds.
+    assert.ok(whilePaused < 32 * 1024 * 1024, `producer ran ahead: ${whilePaused} bytes`);
+    let received = 0;
+    socket.on("data", (data: Buffer) => {
+      received += data.length;
+    });
+    socket.resume();
+    await waitFor(() => received > whilePaused + 4 * 1024 * 1024, "the stream to go on");
+    socket.destroy();
+    await waitFor(() => finished, "the producer's finally");
+  });
 });
 
 describe("app.sse(): disconnects", () => {
