@@ -13,8 +13,9 @@ const { Sender } = ws as unknown as {
   Sender: { frame(data: Buffer, options: FrameOptions): Buffer[] };
 };
 
-const TEXT_OPCODE = 1;
-const BINARY_OPCODE = 2;
+/** A server's frames: final, unmasked, uncompressed. ws only reads these options. */
+const TEXT_FRAME: FrameOptions = { fin: true, opcode: 1, mask: false, readOnly: true, rsv1: false };
+const BINARY_FRAME: FrameOptions = { ...TEXT_FRAME, opcode: 2 };
 /** Payloads up to this size are copied behind their header, so a frame is one write. */
 const COPY_UP_TO_BYTES = 16 * 1024;
 
@@ -80,14 +81,7 @@ export class WebSocketMessage implements OutgoingFrame {
  */
 export function encodeFrame(payload: Buffer | string, binary: boolean): Buffer | Buffer[] {
   const bytes = typeof payload === "string" ? Buffer.from(payload, "utf8") : payload;
-  const options = {
-    fin: true,
-    opcode: binary ? BINARY_OPCODE : TEXT_OPCODE,
-    mask: false,
-    readOnly: true,
-    rsv1: false,
-  };
-  const [header] = Sender.frame(bytes, options);
+  const [header] = Sender.frame(bytes, binary ? BINARY_FRAME : TEXT_FRAME);
   if (bytes.length > COPY_UP_TO_BYTES) return [header, bytes];
   const frame = Buffer.allocUnsafe(header.length + bytes.length);
   header.copy(frame, 0);
