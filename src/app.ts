@@ -20,6 +20,16 @@ import { type ListeningServer, type ListenOptions, listenOn } from "./listen.js"
 import { createLogger, type LoggerOption } from "./logger.js";
 import type { SseOptions } from "./sse/sse-options.js";
 import { type SseHandler, sseRouteHandler } from "./sse/sse-route.js";
+import { type Broker, checkBroker } from "./topics/broker-check.js";
+import { memoryBroker } from "./topics/memory-broker.js";
+import type { TopicMessage } from "./topics/topic-message.js";
+import type { TopicSubscription } from "./topics/topic-subscription.js";
+import {
+  type HistoryOptions,
+  type PublishOptions,
+  type SubscribeOptions,
+  Topics,
+} from "./topics/topics.js";
 import { asksForWebSocket, responseOnSocket } from "./websocket/upgrade-socket.js";
 import {
   Admission,
@@ -49,6 +59,11 @@ export interface AppOptions {
   requestIdHeader?: string | false;
   /** Makes request ids when the client sent none. */
   generateRequestId?: () => string;
+  /**
+   * Where topics live: `memoryBroker()` (the default, history 1 000 per topic) for one
+   * process, `redisBroker()` from "sluice/redis" for many. The App closes it on `close()`.
+   */
+  broker?: Broker;
 }
 
 /** Seed-compatible route description for `addRoute`. */
@@ -100,6 +115,7 @@ export class App {
   private readonly httpConnections = new ConnectionRegistry();
   private readonly openStreams: OpenStreamCounts = { sse: 0 };
   private readonly gateway: WebSocketGateway;
+  private readonly topics: Topics;
   /** The server once created, to attach the upgrade listener to when a WebSocket route comes late. */
   private server_: Server | undefined;
   /** The pending or settled `listen()`, so that `close()` during it still closes the server. */
@@ -125,6 +141,7 @@ export class App {
       openStreams: this.openStreams,
     };
     this.gateway = new WebSocketGateway(this.logger);
+    this.topics = new Topics(checkBroker(options.broker) ?? memoryBroker(), this.logger);
     this.requestId = requestIdSource(idHeader, options.generateRequestId, (error) =>
       this.logger.error({ err: error }, "generateRequestId failed; used a built-in id"),
     );
@@ -295,6 +312,31 @@ export class App {
   }
 
   /**
+   * Publishes `data` (anything JSON can encode) to a topic: it is stored in the topic's log
+   * and delivered to every subscriber, SSE and WebSocket, in every process sharing the
+   * broker. Resolves the message's id; rejects if the broker could not store it.
+   */
+  publish(topic: string, data: unknown, options?: PublishOptions): Promise<string> {
+    return this.topics.publish(topic, data, options);
+  }
+
+  /**
+   * A topic's messages as SseEvents (return it from an `app.sse()` handler): with
+   * `lastEventId`, every retained message after it first, then live ones, with none missed
+   * or repeated in between. When that id is older than the retained history (or unknown),
+   * the first event is `event: reset` (data `{ reason, lastEventId }`, id the newest
+   * message's): reload your state, live messages follow.
+   */
+  subscribe(topic: string, options?: SubscribeOptions): TopicSubscription {
+    return this.topics.subscribe(topic, options);
+  }
+
+  /** Retained messages of a topic, oldest first: after an id, or the newest (limit 100). */
+  history(topic: string, options?: HistoryOptions): Promise<TopicMessage[]> {
+    return this.topics.history(topic, options);
+  }
+
+  /**
    * Stops accepting connections, aborts every in-flight request's signal (streams' producers
    * run their `finally`), waits for them up to `timeout` ms, then cuts what is left.
    */
@@ -314,6 +356,7 @@ export class App {
     const socketsClosed = this.gateway.closeAll();
     await settleWithin([...this.inFlight.values(), socketsClosed], deadline - Date.now());
     await this.gateway.terminateAll();
+    await this.topics.close();
     if (serverClosed) {
       // Responses already handed to their sockets may still be on their way: wait for their
       // connections to go idle (and close them as they do), up to the deadline.

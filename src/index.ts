@@ -22,6 +22,17 @@ export type { LoggerOption } from "./logger.js";
 export { SseEvent, type SseEventInit } from "./sse/sse-event.js";
 export { type SseOptions, SseResponse, type SseResponseInit } from "./sse/sse-response.js";
 export type { SseHandler, SseHandlerResult, SseSource } from "./sse/sse-route.js";
+export type {
+  Broker,
+  Deliver,
+  HistoryQuery,
+  Replay,
+  StoredMessage,
+} from "./topics/broker.js";
+export { type MemoryBrokerOptions, memoryBroker } from "./topics/memory-broker.js";
+export { TopicMessage } from "./topics/topic-message.js";
+export { TopicSubscription } from "./topics/topic-subscription.js";
+export type { HistoryOptions, PublishOptions, SubscribeOptions } from "./topics/topics.js";
 export { CloseCode } from "./websocket/close-codes.js";
 export {
   type CloseInfo,

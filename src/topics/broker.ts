@@ -1,0 +1,58 @@
+/**
+ * What a broker stores and delivers: one published message, its data already serialised as
+ * JSON (once, by the publisher), with the id that orders it within its topic.
+ */
+export interface StoredMessage {
+  readonly topic: string;
+  readonly id: string;
+  /** The event type given to publish(), if any. */
+  readonly event: string | undefined;
+  /** The data as JSON text. */
+  readonly json: string;
+}
+
+/** A window of a topic's log: after an id (exclusive), or the newest messages. */
+export interface HistoryQuery {
+  /** Only messages after this id. Without it, the newest `limit` messages. */
+  readonly after?: string;
+  readonly limit: number;
+}
+
+/**
+ * What a client that comes back with its last id gets: every retained message after it, or,
+ * when that id is older than what the log retains (`trimmed`) or not an id of this log
+ * (`unknown`: another broker, a restarted memory broker, garbage), a reset. `head` is the
+ * id of the newest message (or the log's starting point when it is empty): where a client
+ * that reloads its state resumes.
+ */
+export type Replay =
+  | { readonly kind: "messages"; readonly messages: readonly StoredMessage[] }
+  | { readonly kind: "reset"; readonly reason: "trimmed" | "unknown"; readonly head: string };
+
+/** Called with each live message of a topic, in the topic's order, once. */
+export type Deliver = (message: StoredMessage) => void;
+
+/**
+ * A log of messages per topic plus live delivery: memoryBroker() in one process, redisBroker()
+ * across many. An App subscribes to a topic at most once and fans out locally.
+ */
+export interface Broker {
+  /**
+   * Appends the message to the topic's log and delivers it to every live subscriber (in
+   * every process, for a shared broker). Resolves its id; rejects if it could not be stored.
+   */
+  publish(topic: string, event: string | undefined, json: string): Promise<string>;
+  /** Messages of the topic's log, oldest first (see HistoryQuery). */
+  history(topic: string, query: HistoryQuery): Promise<StoredMessage[]>;
+  /** What a client whose last seen message is `lastId` missed (see Replay). */
+  replay(topic: string, lastId: string): Promise<Replay>;
+  /**
+   * Starts live delivery of the topic's messages to `deliver`; resolves once delivery is
+   * live (messages published after that are delivered). Resolves the function that stops it.
+   */
+  subscribe(topic: string, deliver: Deliver): Promise<() => void>;
+  /** Orders two ids of this broker: negative when `a` comes before `b`, 0 when equal. */
+  compareIds(a: string, b: string): number;
+  /** Stops delivery and lets go of connections. */
+  close(): Promise<void>;
+}

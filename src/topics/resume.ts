@@ -1,0 +1,69 @@
+import type { Broker } from "./broker.js";
+import type { TopicHub, TopicSink } from "./topic-hub.js";
+import { TopicMessage } from "./topic-message.js";
+
+/**
+ * Subscribes `target` to a topic, first giving it what it missed since `lastEventId`. It goes
+ * live before it asks the log, holding live messages back meanwhile; then it delivers the
+ * missed ones and, of those held, only the ones after the last delivered: no message is
+ * missing or repeated at the seam. Resolves the sink to detach later.
+ */
+export async function attachFrom(
+  hub: TopicHub,
+  broker: Broker,
+  topic: string,
+  lastEventId: string | undefined,
+  target: TopicSink,
+): Promise<TopicSink> {
+  if (lastEventId === undefined) {
+    await hub.attach(topic, target);
+    return target;
+  }
+  const sink = new ResumingSink(target, broker);
+  await hub.attach(topic, sink);
+  try {
+    const replay = await broker.replay(topic, lastEventId);
+    if (replay.kind === "reset") {
+      sink.resume(
+        [TopicMessage.reset(topic, replay.head, replay.reason, lastEventId)],
+        replay.head,
+      );
+    } else {
+      const missed = replay.messages.map((stored) => new TopicMessage(stored));
+      sink.resume(missed, missed.at(-1)?.id ?? lastEventId);
+    }
+  } catch (error) {
+    hub.detach(topic, sink);
+    throw error;
+  }
+  return sink;
+}
+
+/** Holds live messages back until the missed ones are delivered. */
+class ResumingSink implements TopicSink {
+  private held: TopicMessage[] | undefined = [];
+
+  constructor(
+    private readonly target: TopicSink,
+    private readonly broker: Broker,
+  ) {}
+
+  receive(message: TopicMessage): void {
+    if (this.held) this.held.push(message);
+    else this.target.receive(message);
+  }
+
+  end(): void {
+    this.target.end?.();
+  }
+
+  /** Delivers `missed`, then the held messages that come after `cursor`, then goes live. */
+  resume(missed: TopicMessage[], cursor: string): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const message of missed) this.target.receive(message);
+    for (const message of held) {
+      if (this.broker.compareIds(message.id, cursor) > 0) this.target.receive(message);
+    }
+  }
+}

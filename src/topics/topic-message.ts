@@ -1,0 +1,69 @@
+import { SseEvent } from "../sse/sse-event.js";
+import { WebSocketMessage } from "../websocket/websocket-message.js";
+import type { StoredMessage } from "./broker.js";
+
+/** The event type of the message that tells a client its last id is gone (see app.subscribe). */
+export const RESET_EVENT = "reset";
+
+/**
+ * A published message as subscribers and `app.history()` see it. Its wire forms (the SSE
+ * event, the WebSocket envelope frame) are built on first use and then shared, so a message
+ * fanned out to a thousand clients is serialised once per format.
+ */
+export class TopicMessage {
+  readonly topic: string;
+  /** Orders the message within its topic; what SSE clients send back as Last-Event-ID. */
+  readonly id: string;
+  /** The event type given to publish(), if any. */
+  readonly event: string | undefined;
+  private readonly json: string;
+  private parsed: { value: unknown } | undefined;
+  private sse: SseEvent | undefined;
+  private frame: WebSocketMessage | undefined;
+
+  constructor(stored: StoredMessage) {
+    this.topic = stored.topic;
+    this.id = stored.id;
+    this.event = stored.event;
+    this.json = stored.json;
+  }
+
+  /** The published data, as it came back from JSON. */
+  get data(): unknown {
+    this.parsed ??= { value: JSON.parse(this.json) };
+    return this.parsed.value;
+  }
+
+  /** The message as an SSE event: its id, its event type, its data. */
+  get sseEvent(): SseEvent {
+    this.sse ??= new SseEvent({ id: this.id, event: this.event, data: this.data });
+    return this.sse;
+  }
+
+  /**
+   * The message as a WebSocket text frame holding the envelope
+   * `{"topic","id","event","data"}` (event "message" when none was given). The data's JSON
+   * is spliced in as it is: nothing is stringified again.
+   */
+  get webSocketMessage(): WebSocketMessage {
+    this.frame ??= WebSocketMessage.text(
+      `{"topic":${JSON.stringify(this.topic)},"id":${JSON.stringify(this.id)},"event":${JSON.stringify(this.event ?? "message")},"data":${this.json}}`,
+    );
+    return this.frame;
+  }
+
+  toJSON(): { topic: string; id: string; event: string | undefined; data: unknown } {
+    return { topic: this.topic, id: this.id, event: this.event, data: this.data };
+  }
+
+  /** The message a client whose last id is gone gets first: reload your state from `head` on. */
+  static reset(
+    topic: string,
+    head: string,
+    reason: "trimmed" | "unknown",
+    lastEventId: string,
+  ): TopicMessage {
+    const json = JSON.stringify({ reason, lastEventId });
+    return new TopicMessage({ topic, id: head, event: RESET_EVENT, json });
+  }
+}

@@ -1,0 +1,45 @@
+import { RESET_EVENT } from "./topic-message.js";
+
+/** Longest topic name accepted, in characters: names are keys, not payloads. */
+const MAX_TOPIC_LENGTH = 1024;
+
+/** Refuses what cannot name a topic, with a message that says what can. */
+export function checkTopic(topic: unknown): string {
+  if (typeof topic !== "string" || topic.length === 0 || topic.length > MAX_TOPIC_LENGTH) {
+    throw new TypeError(
+      `A topic must be a non-empty string of at most ${MAX_TOPIC_LENGTH} characters, got ${describe(topic)}`,
+    );
+  }
+  return topic;
+}
+
+/** An event type publish() accepts: one line, and not the reserved "reset". */
+export function checkPublishedEvent(event: unknown): string | undefined {
+  if (event === undefined) return undefined;
+  if (typeof event !== "string" || event.length === 0 || /[\r\n]/.test(event)) {
+    throw new TypeError(
+      `A published event type must be a non-empty string without CR or LF, got ${describe(event)}`,
+    );
+  }
+  if (event === RESET_EVENT) {
+    throw new TypeError(
+      `The event type "${RESET_EVENT}" is reserved: it tells subscribers their last id is gone`,
+    );
+  }
+  return event;
+}
+
+/** A last event id as clients send it: absent or empty means "from now on". */
+export function checkLastEventId(lastEventId: unknown): string | undefined {
+  if (lastEventId === undefined || lastEventId === null || lastEventId === "") return undefined;
+  if (typeof lastEventId !== "string") {
+    throw new TypeError(`lastEventId must be a string, got ${describe(lastEventId)}`);
+  }
+  return lastEventId;
+}
+
+export function describe(value: unknown): string {
+  if (typeof value === "string")
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  return value === null ? "null" : typeof value;
+}

@@ -1,0 +1,149 @@
+import type { Logger } from "pino";
+import type { SseEvent } from "../sse/sse-event.js";
+import type { Broker } from "./broker.js";
+import { attachFrom } from "./resume.js";
+import type { TopicHub, TopicSink } from "./topic-hub.js";
+import type { TopicMessage } from "./topic-message.js";
+
+/** What a subscription needs of the App's topics. */
+export interface SubscriptionContext {
+  readonly hub: TopicHub;
+  readonly broker: Broker;
+  readonly logger: Logger;
+}
+
+const DONE: IteratorResult<SseEvent> = { value: undefined, done: true };
+
+/**
+ * A topic's messages as SseEvents, for `app.sse()` handlers (or any `for await`): first what
+ * the client missed since its last id, then live ones. Messages wait in a bounded queue while
+ * the consumer is busy; a consumer that lets more than `maxQueued` pile up is cut off (the
+ * iteration ends, `cutOff` is true): an SSE client then reconnects with its Last-Event-ID and
+ * replays from the log, so memory stays bounded and a client that resumes loses nothing.
+ */
+export class TopicSubscription implements AsyncIterableIterator<SseEvent>, TopicSink {
+  readonly topic: string;
+  private readonly queue: (TopicMessage | undefined)[] = [];
+  private head = 0;
+  private waiting:
+    | { resolve(step: IteratorResult<SseEvent>): void; reject(error: unknown): void }
+    | undefined;
+  private ended = false;
+  private failure: { error: unknown } | undefined;
+  private overflowed = false;
+  private attached: TopicSink | undefined;
+  private readonly signal: AbortSignal | undefined;
+
+  /** @internal app.subscribe() makes these. */
+  constructor(
+    private readonly context: SubscriptionContext,
+    topic: string,
+    lastEventId: string | undefined,
+    private readonly maxQueued: number,
+    signal: AbortSignal | undefined,
+  ) {
+    this.topic = topic;
+    this.signal = signal;
+    if (signal?.aborted) {
+      this.ended = true;
+      return;
+    }
+    signal?.addEventListener("abort", this.end, { once: true });
+    attachFrom(context.hub, context.broker, topic, lastEventId, this).then(
+      (sink) => {
+        this.attached = sink;
+        if (this.ended) context.hub.detach(topic, sink);
+      },
+      (error: unknown) => this.fail(error),
+    );
+  }
+
+  /** True once the subscription ended because its consumer fell more than maxQueued behind. */
+  get cutOff(): boolean {
+    return this.overflowed;
+  }
+
+  /** @internal a message for this subscriber. */
+  receive(message: TopicMessage): void {
+    if (this.ended) return;
+    const waiting = this.waiting;
+    if (waiting) {
+      this.waiting = undefined;
+      waiting.resolve({ value: message.sseEvent, done: false });
+      return;
+    }
+    if (this.queue.length - this.head >= this.maxQueued) {
+      this.cutOffSlowConsumer();
+      return;
+    }
+    this.queue.push(message);
+  }
+
+  next(): Promise<IteratorResult<SseEvent>> {
+    if (this.head < this.queue.length) return Promise.resolve({ value: this.take(), done: false });
+    if (this.failure) {
+      const { error } = this.failure;
+      this.failure = undefined;
+      this.ended = true;
+      return Promise.reject(error);
+    }
+    if (this.ended) return Promise.resolve(DONE);
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+    });
+  }
+
+  return(): Promise<IteratorResult<SseEvent>> {
+    this.end();
+    return Promise.resolve(DONE);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** Stops the subscription: the iteration ends after nothing more. */
+  readonly end = (): void => {
+    if (this.ended) return;
+    this.ended = true;
+    this.queue.length = 0;
+    this.head = 0;
+    this.signal?.removeEventListener("abort", this.end);
+    if (this.attached) this.context.hub.detach(this.topic, this.attached);
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting?.resolve(DONE);
+  };
+
+  private take(): SseEvent {
+    const message = this.queue[this.head] as TopicMessage;
+    this.queue[this.head++] = undefined;
+    if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
+    }
+    return message.sseEvent;
+  }
+
+  private cutOffSlowConsumer(): void {
+    this.overflowed = true;
+    this.context.logger.warn(
+      { topic: this.topic, maxQueued: this.maxQueued },
+      "topic subscriber fell too far behind and was cut off; it resumes from its last event id",
+    );
+    this.end();
+  }
+
+  private fail(error: unknown): void {
+    if (this.ended) return;
+    this.signal?.removeEventListener("abort", this.end);
+    const waiting = this.waiting;
+    if (waiting) {
+      this.waiting = undefined;
+      this.ended = true;
+      waiting.reject(error);
+      return;
+    }
+    this.failure = { error };
+  }
+}

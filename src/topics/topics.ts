@@ -1,0 +1,95 @@
+import type { Logger } from "pino";
+import { stringifyJson } from "../websocket/websocket-message.js";
+import type { Broker } from "./broker.js";
+import { TopicHub } from "./topic-hub.js";
+import { TopicMessage } from "./topic-message.js";
+import { checkLastEventId, checkPublishedEvent, checkTopic, describe } from "./topic-name.js";
+import { TopicSubscription } from "./topic-subscription.js";
+
+export interface PublishOptions {
+  /** The event type: SSE clients dispatch it to listeners of that name. Default "message". */
+  event?: string;
+}
+
+export interface SubscribeOptions {
+  /** Replay every retained message after this id first (an SSE client's Last-Event-ID). */
+  lastEventId?: string;
+  /** Ends the subscription when it aborts: pass `req.signal`. */
+  signal?: AbortSignal;
+  /** Messages that may wait for a busy consumer before it is cut off. Default 1 000. */
+  maxQueued?: number;
+}
+
+export interface HistoryOptions {
+  /** Only messages after this id. Without it, the newest ones. */
+  after?: string;
+  /** At most this many messages. Default 100. */
+  limit?: number;
+}
+
+const DEFAULT_MAX_QUEUED = 1000;
+const DEFAULT_HISTORY_LIMIT = 100;
+
+/** The App's topics: publish, subscribe and history over one broker, fanned out locally. */
+export class Topics {
+  readonly hub: TopicHub;
+
+  constructor(
+    readonly broker: Broker,
+    readonly logger: Logger,
+  ) {
+    this.hub = new TopicHub(broker, logger);
+  }
+
+  async publish(topic: string, data: unknown, options: PublishOptions = {}): Promise<string> {
+    checkTopic(topic);
+    const event = checkPublishedEvent(checkOptions(options, "publish").event);
+    if (data === undefined) throw new TypeError("publish() needs data: undefined is not JSON");
+    return this.broker.publish(topic, event, stringifyJson(data));
+  }
+
+  subscribe(topic: string, options: SubscribeOptions = {}): TopicSubscription {
+    checkTopic(topic);
+    const {
+      lastEventId,
+      signal,
+      maxQueued = DEFAULT_MAX_QUEUED,
+    } = checkOptions(options, "subscribe");
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new TypeError(`subscribe() signal must be an AbortSignal, got ${describe(signal)}`);
+    }
+    checkPositiveInteger(maxQueued, "subscribe() maxQueued");
+    return new TopicSubscription(this, topic, checkLastEventId(lastEventId), maxQueued, signal);
+  }
+
+  async history(topic: string, options: HistoryOptions = {}): Promise<TopicMessage[]> {
+    checkTopic(topic);
+    const { after, limit = DEFAULT_HISTORY_LIMIT } = checkOptions(options, "history");
+    checkPositiveInteger(limit, "history() limit");
+    const stored = await this.broker.history(topic, { after: checkLastEventId(after), limit });
+    return stored.map((message) => new TopicMessage(message));
+  }
+
+  /** Ends every subscription, then closes the broker (logging, not throwing, its failure). */
+  async close(): Promise<void> {
+    this.hub.endAll();
+    try {
+      await this.broker.close();
+    } catch (error) {
+      this.logger.error({ err: error }, "the topic broker failed to close");
+    }
+  }
+}
+
+function checkOptions<T>(options: T, method: string): T {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`${method}() options must be an object, got ${describe(options)}`);
+  }
+  return options;
+}
+
+function checkPositiveInteger(value: unknown, what: string): void {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+    throw new TypeError(`${what} must be a positive whole number, got ${describe(value)}`);
+  }
+}
