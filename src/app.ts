@@ -61,7 +61,8 @@ export interface AppOptions {
   generateRequestId?: () => string;
   /**
    * Where topics live: `memoryBroker()` (the default, history 1 000 per topic) for one
-   * process, `redisBroker()` from "sluice/redis" for many. The App closes it on `close()`.
+   * process, `redisBroker()` from "sluice/redis" for many. `close()` closes it once the
+   * last App using it closes.
    */
   broker?: Broker;
 }

@@ -58,10 +58,12 @@ class ResumingSink implements TopicSink {
   }
 
   /** Delivers `missed`, then the held messages that come after `cursor`, then goes live. */
-  resume(missed: TopicMessage[], cursor: string): void {
+  async resume(missed: TopicMessage[], cursor: string): Promise<void> {
+    if (this.target.receiveMissed) await this.target.receiveMissed(missed);
+    else for (const message of missed) this.target.receive(message);
+    // Messages that came while the missed ones went out were held too.
     const held = this.held ?? [];
     this.held = undefined;
-    for (const message of missed) this.target.receive(message);
     for (const message of held) {
       if (this.broker.compareIds(message.id, cursor) > 0) this.target.receive(message);
     }

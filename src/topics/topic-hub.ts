@@ -5,6 +5,11 @@ import { TopicMessage } from "./topic-message.js";
 /** Something local that receives a topic's messages: an SSE subscription, a WebSocket. */
 export interface TopicSink {
   receive(message: TopicMessage): void;
+  /**
+   * The messages a resuming subscriber missed, all at once: they may exceed what live
+   * messages are allowed to pile up, and a sink may take its time (resolve when done).
+   */
+  receiveMissed?(messages: TopicMessage[]): void | Promise<void>;
   /** Called when the App closes: stop, let go of the topic. */
   end?(): void;
 }

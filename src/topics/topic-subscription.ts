@@ -31,6 +31,8 @@ export class TopicSubscription implements AsyncIterableIterator<SseEvent>, Topic
   private ended = false;
   private failure: { error: unknown } | undefined;
   private overflowed = false;
+  /** Replayed messages still queued: they do not count against maxQueued. */
+  private replayed = 0;
   private attached: TopicSink | undefined;
   private readonly signal: AbortSignal | undefined;
 
@@ -72,11 +74,25 @@ export class TopicSubscription implements AsyncIterableIterator<SseEvent>, Topic
       waiting.resolve({ value: message.sseEvent, done: false });
       return;
     }
-    if (this.queue.length - this.head >= this.maxQueued) {
+    if (this.queue.length - this.head >= this.maxQueued + this.replayed) {
       this.cutOffSlowConsumer();
       return;
     }
     this.queue.push(message);
+  }
+
+  /** @internal what the client missed: queued whatever their number (the log bounds it). */
+  receiveMissed(messages: TopicMessage[]): void {
+    if (this.ended || messages.length === 0) return;
+    let rest = messages;
+    const waiting = this.waiting;
+    if (waiting) {
+      this.waiting = undefined;
+      waiting.resolve({ value: (messages[0] as TopicMessage).sseEvent, done: false });
+      rest = messages.slice(1);
+    }
+    for (const message of rest) this.queue.push(message);
+    this.replayed = rest.length;
   }
 
   next(): Promise<IteratorResult<SseEvent>> {
@@ -121,6 +137,7 @@ export class TopicSubscription implements AsyncIterableIterator<SseEvent>, Topic
     if (this.head === this.queue.length) {
       this.queue.length = 0;
       this.head = 0;
+      this.replayed = 0;
     }
     return message.sseEvent;
   }

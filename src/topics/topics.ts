@@ -28,6 +28,8 @@ export interface HistoryOptions {
 }
 
 const DEFAULT_MAX_QUEUED = 1000;
+/** Apps using each broker: the last one to close closes it (two Apps may share one). */
+const appsUsing = new WeakMap<Broker, number>();
 const DEFAULT_HISTORY_LIMIT = 100;
 
 /** The App's topics: publish, subscribe and history over one broker, fanned out locally. */
@@ -39,6 +41,7 @@ export class Topics {
     readonly logger: Logger,
   ) {
     this.hub = new TopicHub(broker, logger);
+    appsUsing.set(broker, (appsUsing.get(broker) ?? 0) + 1);
   }
 
   async publish(topic: string, data: unknown, options: PublishOptions = {}): Promise<string> {
@@ -70,9 +73,15 @@ export class Topics {
     return stored.map((message) => new TopicMessage(message));
   }
 
-  /** Ends every subscription, then closes the broker (logging, not throwing, its failure). */
+  /**
+   * Ends every subscription, then closes the broker unless another App still uses it
+   * (logging, not throwing, its failure).
+   */
   async close(): Promise<void> {
     this.hub.endAll();
+    const users = (appsUsing.get(this.broker) ?? 1) - 1;
+    appsUsing.set(this.broker, users);
+    if (users > 0) return;
     try {
       await this.broker.close();
     } catch (error) {

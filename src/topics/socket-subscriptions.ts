@@ -1,0 +1,94 @@
+import type { WebSocketMessage } from "../websocket/websocket-message.js";
+import { attachFrom } from "./resume.js";
+import type { TopicSink } from "./topic-hub.js";
+import type { TopicMessage } from "./topic-message.js";
+import { checkLastEventId, checkTopic } from "./topic-name.js";
+import type { Topics } from "./topics.js";
+
+export interface SocketSubscribeOptions {
+  /** Replay every retained message after this id first, as `app.subscribe()` does. */
+  lastEventId?: string;
+}
+
+/** What a subscription needs of its socket: a way to send a prepared frame. */
+export interface FrameTarget {
+  send(message: WebSocketMessage): Promise<void>;
+}
+
+/**
+ * The topics one WebSocket follows. Each message goes out as the envelope frame every
+ * subscriber shares; the socket's own limit on what may queue for a slow peer (close 1013)
+ * bounds memory, and the client resumes with the last id it saw.
+ */
+export class SocketSubscriptions {
+  private readonly sinks = new Map<string, Promise<TopicSink | undefined>>();
+  private closed = false;
+
+  constructor(
+    private readonly topics: Topics,
+    private readonly socket: FrameTarget,
+  ) {}
+
+  /** Resolves once live; a topic already followed is left as it is. */
+  async subscribe(topic: string, options: SocketSubscribeOptions = {}): Promise<void> {
+    checkTopic(topic);
+    if (options === null || typeof options !== "object") {
+      throw new TypeError("socket.subscribe() options must be an object: { lastEventId? }");
+    }
+    const lastEventId = checkLastEventId(options.lastEventId);
+    if (this.closed) throw new Error(`The WebSocket is closed; it cannot subscribe to "${topic}"`);
+    const existing = this.sinks.get(topic);
+    if (existing) {
+      await existing;
+      return;
+    }
+    const sink = new SocketSink(this.socket);
+    const attached = attachFrom(this.topics.hub, this.topics.broker, topic, lastEventId, sink);
+    const settled = attached.catch(() => undefined);
+    this.sinks.set(topic, settled);
+    try {
+      await attached;
+    } catch (error) {
+      if (this.sinks.get(topic) === settled) this.sinks.delete(topic);
+      throw error;
+    }
+    // An unsubscribe() during the set-up detaches the sink once `settled` resolves.
+  }
+
+  /** Stops following the topic (nothing happens if it was not followed). */
+  unsubscribe(topic: string): void {
+    const sink = this.sinks.get(topic);
+    if (!sink) return;
+    this.sinks.delete(topic);
+    void sink.then((attached) => attached && this.topics.hub.detach(topic, attached));
+  }
+
+  /** The topics followed now. */
+  get topicNames(): string[] {
+    return [...this.sinks.keys()];
+  }
+
+  /** The socket closed: every subscription ends. */
+  closeAll(): void {
+    this.closed = true;
+    for (const topic of [...this.sinks.keys()]) this.unsubscribe(topic);
+  }
+}
+
+class SocketSink implements TopicSink {
+  constructor(private readonly socket: FrameTarget) {}
+
+  receive(message: TopicMessage): void {
+    // A send refused because the socket closed is pre-handled; the subscription ends with it.
+    void this.socket.send(message.webSocketMessage);
+  }
+
+  /** Sent at the peer's pace: a long replay must not count as a peer that does not read. */
+  async receiveMissed(messages: TopicMessage[]): Promise<void> {
+    try {
+      for (const message of messages) await this.socket.send(message.webSocketMessage);
+    } catch {
+      // The socket closed during the replay: nothing more to send.
+    }
+  }
+}
