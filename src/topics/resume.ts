@@ -39,9 +39,14 @@ export async function attachFrom(
   return sink;
 }
 
-/** Holds live messages back until the missed ones are delivered. */
+/**
+ * Holds live messages back until the missed ones are delivered. Live delivery and the log
+ * may travel on different connections (Redis), so a live message the log already gave can
+ * still arrive after the seam: until one newer than the cursor passes, older ones are dropped.
+ */
 class ResumingSink implements TopicSink {
   private held: TopicMessage[] | undefined = [];
+  private cursor: string | undefined;
 
   constructor(
     private readonly target: TopicSink,
@@ -50,7 +55,7 @@ class ResumingSink implements TopicSink {
 
   receive(message: TopicMessage): void {
     if (this.held) this.held.push(message);
-    else this.target.receive(message);
+    else this.pass(message);
   }
 
   end(): void {
@@ -64,8 +69,15 @@ class ResumingSink implements TopicSink {
     // Messages that came while the missed ones went out were held too.
     const held = this.held ?? [];
     this.held = undefined;
-    for (const message of held) {
-      if (this.broker.compareIds(message.id, cursor) > 0) this.target.receive(message);
+    this.cursor = cursor;
+    for (const message of held) this.pass(message);
+  }
+
+  private pass(message: TopicMessage): void {
+    if (this.cursor !== undefined) {
+      if (this.broker.compareIds(message.id, this.cursor) <= 0) return;
+      this.cursor = undefined; // in order from here on
     }
+    this.target.receive(message);
   }
 }

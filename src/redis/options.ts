@@ -1,0 +1,101 @@
+import type { RedisOptions } from "ioredis";
+import { checkHistory } from "../topics/history-option.js";
+
+/** Where the broker reports connection trouble: a pino logger fits, as does anything alike. */
+export interface BrokerLogger {
+  info(details: object, message: string): void;
+  warn(details: object, message: string): void;
+}
+
+export interface RedisBrokerOptions {
+  /** `redis://[[user]:password@]host[:port][/db]` or `rediss://…` (TLS). Default: localhost:6379. */
+  url?: string | undefined;
+  /**
+   * ioredis options (host, port, password, tls, db, connectTimeout, commandTimeout,
+   * retryStrategy, connectionName…), for both connections. The broker sets those its
+   * guarantees rest on: no offline queue, no retried or resent commands, its own
+   * resubscription.
+   */
+  redis?: RedisOptions | undefined;
+  /** Messages kept per topic (trimmed approximately, never below this). Default 1000. */
+  history?: number | undefined;
+  /** Prefix of the stream keys and pub/sub channels, `${prefix}topic:${topic}`. Default "sluice:". */
+  prefix?: string | undefined;
+  /** Reports outages (once each), recoveries and gaps. Default: silent. */
+  logger?: BrokerLogger | undefined;
+}
+
+export interface ResolvedOptions {
+  readonly url: string | undefined;
+  readonly redis: RedisOptions;
+  readonly history: number;
+  readonly prefix: string;
+  readonly logger: BrokerLogger | undefined;
+}
+
+const KNOWN = new Set(["url", "redis", "history", "prefix", "logger"]);
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "bigint") return `${value}n`;
+  if (value === null || typeof value !== "object") return String(value);
+  return Array.isArray(value) ? "an array" : "an object";
+}
+
+/** Checks the options of redisBroker(), throwing a TypeError that says what is wrong. */
+export function resolveOptions(options: RedisBrokerOptions | undefined): ResolvedOptions {
+  if (options === undefined) options = {};
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new TypeError(
+      `redisBroker(options): options must be an object, got ${describe(options)}`,
+    );
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) {
+      throw new TypeError(
+        `redisBroker(options): unknown option "${key}" (known: ${[...KNOWN].join(", ")})`,
+      );
+    }
+  }
+  const { url, redis, history = 1000, prefix = "sluice:", logger } = options;
+  if (url !== undefined) {
+    if (typeof url !== "string" || !isRedisUrl(url)) {
+      throw new TypeError(
+        `redisBroker(options): "url" must be a redis:// or rediss:// URL, got ${describe(url)}`,
+      );
+    }
+  }
+  if (
+    redis !== undefined &&
+    (typeof redis !== "object" || redis === null || Array.isArray(redis))
+  ) {
+    throw new TypeError(
+      `redisBroker(options): "redis" must be an object of ioredis options, got ${describe(redis)}`,
+    );
+  }
+  checkHistory(history, "redisBroker");
+  if (typeof prefix !== "string") {
+    throw new TypeError(`redisBroker(options): "prefix" must be a string, got ${describe(prefix)}`);
+  }
+  if (
+    logger !== undefined &&
+    (typeof logger !== "object" ||
+      logger === null ||
+      typeof logger.warn !== "function" ||
+      typeof logger.info !== "function")
+  ) {
+    throw new TypeError(
+      `redisBroker(options): "logger" must have info() and warn() methods (a pino logger does), got ${describe(logger)}`,
+    );
+  }
+  return { url, redis: redis ?? {}, history, prefix, logger };
+}
+
+function isRedisUrl(url: string): boolean {
+  try {
+    const { protocol } = new URL(url);
+    return protocol === "redis:" || protocol === "rediss:";
+  } catch {
+    return false;
+  }
+}

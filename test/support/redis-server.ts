@@ -1,0 +1,158 @@
+/*
+ * A real redis-server for tests: on a free loopback port, without persistence, stopped and
+ * started again on the same port to play an outage. Stop it in an `after` hook.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { connect, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
+
+const BINARY = "redis-server";
+const START_TIMEOUT_MS = 5000;
+const STOP_TIMEOUT_MS = 5000;
+
+/** Servers still running when the test process exits are killed with it. */
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
+/** A port nothing listens on now: bound to port 0 on 127.0.0.1, then let go. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const address = server.address();
+  server.close();
+  await once(server, "close");
+  if (address === null || typeof address === "string") throw new Error("no port was bound");
+  return address.port;
+}
+
+/** True when a server on `port` answers PING with PONG. */
+function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    let reply = "";
+    const finish = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => finish(false));
+    socket.on("connect", () => socket.write("PING\r\n"));
+    socket.on("data", (data) => {
+      reply += String(data);
+      if (reply.includes("\r\n")) finish(reply.startsWith("+PONG"));
+    });
+    socket.on("error", () => finish(false));
+  });
+}
+
+export class RedisServer {
+  private child: ChildProcess | undefined;
+  private output = "";
+
+  private constructor(readonly port: number) {}
+
+  /** Starts a server on a free port; resolves once it answers PING. */
+  static async start(): Promise<RedisServer> {
+    for (let attempt = 1; ; attempt++) {
+      const server = new RedisServer(await freePort());
+      try {
+        await server.start();
+        return server;
+      } catch (error) {
+        // Another process may have taken the port between freePort() and redis-server.
+        if (attempt >= 3 || !server.output.includes("Address already in use")) throw error;
+      }
+    }
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  get isRunning(): boolean {
+    return this.child !== undefined;
+  }
+
+  /** Starts redis-server on this server's port (again, after stop()); resolves once it answers PING. */
+  async start(): Promise<void> {
+    if (this.child) throw new Error(`redis-server is already running on port ${this.port}`);
+    this.output = "";
+    const child = spawn(
+      BINARY,
+      [
+        "--port",
+        String(this.port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--daemonize",
+        "no",
+        "--dir",
+        tmpdir(),
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const keep = (data: Buffer) => {
+      this.output = (this.output + String(data)).slice(-4000);
+    };
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+    let failure: Error | undefined;
+    child.once("error", (error: NodeJS.ErrnoException) => {
+      failure =
+        error.code === "ENOENT"
+          ? new Error(
+              `${BINARY} was not found on PATH: the Redis broker's tests need a real one (apt-get install redis-server)`,
+            )
+          : error;
+    });
+    let exited = false;
+    child.once("exit", () => {
+      exited = true;
+      running.delete(child);
+      if (this.child === child) this.child = undefined;
+    });
+    this.child = child;
+    running.add(child);
+    const started = performance.now();
+    while (!(await answersPing(this.port))) {
+      if (failure) throw failure;
+      if (exited) {
+        throw new Error(`${BINARY} on port ${this.port} exited at start:\n${this.output}`);
+      }
+      if (performance.now() - started > START_TIMEOUT_MS) {
+        await this.stop();
+        throw new Error(
+          `${BINARY} on port ${this.port} did not answer PING within ${START_TIMEOUT_MS} ms:\n${this.output}`,
+        );
+      }
+      await sleep(20);
+    }
+  }
+
+  /** SIGTERM, and resolves once the process has exited (SIGKILL if it takes too long). */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = undefined;
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = once(child, "exit");
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
+      await exited;
+      clearTimeout(timer);
+    }
+    running.delete(child);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
