@@ -8,7 +8,7 @@ export interface BenchConfig {
   dist: boolean;
   /** Run only these scenarios. */
   only: Set<ScenarioName>;
-  /** The servers measured (--servers=sluice,node:http); the baseline always is. */
+  /** The servers measured (--servers="sluice,sluice topics"); the baseline always is. */
   servers: Set<string>;
   runs: number;
   /** (f) */
@@ -38,7 +38,7 @@ type ScenarioName = (typeof SCENARIOS)[number];
 
 const USAGE = [
   "usage: npm run bench -- [--quick] [--profile] [--src]",
-  `  [--only=${SCENARIOS.join("|")}]...  [--servers=${PEERS.map((peer) => peer.name).join(",")}]`,
+  `  [--only=${SCENARIOS.join("|")}]...  ["--servers=${PEERS.map((peer) => peer.name).join(",")}"]`,
 ].join("\n");
 const FLAGS = new Set(["--quick", "--profile", "--src", "--dist"]);
 

@@ -4,7 +4,7 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { type BenchConfig, parseConfig } from "./config.js";
 import { renderChart } from "./lib/chart.js";
-import { PEERS, type RunningPeer, startPeer } from "./lib/peers.js";
+import { PEERS, type RunningPeer, startPeer, takesPart } from "./lib/peers.js";
 import { pinSelf } from "./lib/pinning.js";
 import { renderReport } from "./lib/report.js";
 import { checkJson, checkNdjson, checkSse, checkWebSocket } from "./lib/sanity.js";
@@ -27,6 +27,7 @@ import { wsScenarios } from "./scenarios/ws.js";
  *   npm run bench -- --quick        # under two minutes: one run each, shorter windows
  *   npm run bench                   # full: 3 runs each, medians
  *   npm run bench -- --only=ws --servers=sluice      # a part, against the baseline
+ *   npm run bench -- --only=sse --servers="sluice,sluice topics"   # (g): through app.publish
  *   npm run bench -- --src          # sluice from src/ through tsx instead of dist/
  *   npm run bench -- --profile --only=json   # with --cpu-prof, see bench/profile-summary.ts
  */
@@ -70,15 +71,25 @@ async function runningScenarios(
   return scenarios;
 }
 
-/** Every server must answer what the benchmark expects before its speed is measured. */
+/**
+ * Every server must answer what the benchmark expects before its speed is measured (what it
+ * serves, as its scenarios use it: see `scenarios` in bench/lib/peers.ts).
+ */
 async function checkServers(peers: RunningPeer[]): Promise<void> {
-  for (const { name, serves, server, ndjsonPath, dialect } of peers) {
+  for (const peer of peers) {
+    const { name, serves, server, ndjsonPath, framing } = peer;
+    const topics = framing === "topics";
     if (serves.includes("json")) await checkJson(name, server.port, "/json");
     if (serves.includes("ndjson")) await checkNdjson(name, server.port, ndjsonPath ?? "/ndjson");
-    if (serves.includes("sse")) await checkSse(name, server.port);
+    if (serves.includes("sse")) {
+      await checkSse(name, server.port, { saturate: takesPart(peer, "a+"), topics });
+    }
     if (serves.includes("ws")) {
-      if (dialect) await checkSocketIo(name, server.port);
-      else await checkWebSocket(name, server.port);
+      if (framing === "socket.io") await checkSocketIo(name, server.port);
+      else {
+        const echo = takesPart(peer, "c");
+        await checkWebSocket(name, server.port, { echo, saturate: takesPart(peer, "b+"), topics });
+      }
     }
   }
 }
@@ -114,7 +125,7 @@ function publish(
     cpu: `${cpus()[0]?.model ?? "unknown CPU"} ×${cpus().length}`,
     memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
     date: new Date().toISOString().slice(0, 16).replace("T", " "),
-    command: ["npm run bench", ...(args.length > 0 ? ["--", ...args] : [])].join(" "),
+    command: ["npm run bench", ...(args.length > 0 ? ["--", ...args.map(quoted)] : [])].join(" "),
   };
   const chart = renderChart(scenarios, `${context.date} · ${mode}`);
   mkdirSync(RESULTS_DIR, { recursive: true });
@@ -130,6 +141,11 @@ function publish(
   );
   writeFileSync(join(ROOT, "bench", "chart.svg"), chart);
   console.error("and to BENCHMARKS.md and bench/chart.svg");
+}
+
+/** An argument as a shell would need it: `"--servers=sluice,sluice topics"`. */
+function quoted(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `"${arg.replace(/(["\\$`])/g, "\\$1")}"`;
 }
 
 main().catch((error: unknown) => {

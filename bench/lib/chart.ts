@@ -12,6 +12,7 @@ const MAX_SHOWN = 4;
 const TITLE = "sluice and its peers, relative to node:http (longer is better)";
 const COLORS: Record<string, string> = {
   sluice: "#d9480f",
+  "sluice topics": "#e64980",
   "node:http": "#495057",
   Fastify: "#1c7ed6",
   Hono: "#f59f00",

@@ -1,4 +1,4 @@
-import { BASELINE } from "./peers.js";
+import { BASELINE, peerNamed } from "./peers.js";
 import type { ScenarioResult, TargetResult } from "./scenario.js";
 import { GOALS } from "./targets.js";
 
@@ -58,6 +58,7 @@ export function renderReport(scenarios: ScenarioResult[], context: ReportContext
     "",
     ...NOTES,
     ...scenarioNotes(scenarios),
+    ...peerNotes(scenarios),
     "",
   ].join("\n");
 }
@@ -137,6 +138,14 @@ function detailSection(scenario: ScenarioResult): string[] {
 function scenarioNotes(scenarios: ScenarioResult[]): string[] {
   const unique = new Set(scenarios.map((scenario) => scenario.notes).filter((notes) => notes));
   return [...unique].flatMap((notes) => ["", ...(notes as string[])]);
+}
+
+/** The notes of the servers that took part and have their own (see `notes` in peers.ts). */
+function peerNotes(scenarios: ScenarioResult[]): string[] {
+  return serverNames(scenarios).flatMap((name) => {
+    const notes = peerNamed(name)?.notes;
+    return notes ? ["", ...notes] : [];
+  });
 }
 
 function runs(result: TargetResult, scenario: ScenarioResult): string {

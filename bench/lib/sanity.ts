@@ -7,6 +7,7 @@ import { jsonPayload, makeRow } from "../servers/rows.js";
 import { sseData } from "../servers/sse-events.js";
 import { broadcastData, echoText } from "../servers/ws-messages.js";
 import { startPublishing, stopPublishing, waitForSubscribers } from "./publisher-control.js";
+import { envelopeDataStart } from "./ws-dialect.js";
 
 const ROWS = 1000;
 const SSE_CLIENTS = 20;
@@ -14,6 +15,14 @@ const SSE_CLIENTS = 20;
 const SSE_PUBLISH_MS = 300;
 const WS_CLIENTS = 20;
 const WS_PUBLISH_MS = 300;
+/**
+ * The broadcast checks of a server that publishes at a fixed rate only (no saturation run):
+ * messages/s, in bursts of 1 (SSE) or 10 (WebSocket), as in scenarios (a) and (b).
+ */
+const CHECK_RATE = 1000;
+const WS_CHECK_BURST = 10;
+/** An id of sluice's topics: `<epoch>-<n>`. */
+const STREAM_ID = /^(\d+)-(\d+)$/;
 /** What the echo route must send back as it came: text (not all ASCII), binary, the bench's message. */
 const ECHOES: [string | Buffer, boolean][] = [
   ["héllo, wörld ✓", false],
@@ -44,12 +53,25 @@ export function checkNdjson(name: string, port: number, path: string): Promise<v
   });
 }
 
+/** How a broadcast check publishes, and what the server's messages carry besides the plain ones. */
+export interface BroadcastCheckOptions {
+  /** Publish as fast as delivered (the server takes part in a saturation run), else at a fixed rate. */
+  saturate: boolean;
+  /**
+   * sluice topics: SSE ids are the broker's (`<epoch>-<n>`, strictly increasing, the same for
+   * every client) rather than `seq`; each WebSocket message is the topic envelope around it.
+   */
+  topics: boolean;
+}
+
+const PLAIN: BroadcastCheckOptions = { saturate: true, topics: false };
+
 /**
  * Every subscriber must receive every published event, in order, as EventSource would parse them (read with
  * node:http's client, not the benchmark's event counter), and the server must let go of every
  * subscriber once they leave.
  */
-export function checkSse(name: string, port: number): Promise<void> {
+export function checkSse(name: string, port: number, options = PLAIN): Promise<void> {
   return withContext(name, "/sse", async () => {
     const responses = await Promise.all(Array.from({ length: SSE_CLIENTS }, () => subscribe(port)));
     const texts = responses.map(collectText);
@@ -59,9 +81,10 @@ export function checkSse(name: string, port: number): Promise<void> {
         match(response.headers["content-type"] ?? "", /^text\/event-stream\b/, "content-type");
       }
       await waitForSubscribers(port, "/sse", SSE_CLIENTS);
-      await startPublishing(port, "/sse", 0);
+      await startPublishing(port, "/sse", options.saturate ? 0 : CHECK_RATE);
       await sleep(SSE_PUBLISH_MS);
       const published = await stopPublishing(port, "/sse");
+      ok(published > 0, "events were published");
       const expected = Array.from({ length: published }, (_, seq) => ({
         id: String(seq),
         event: "message",
@@ -72,8 +95,9 @@ export function checkSse(name: string, port: number): Promise<void> {
         if (performance.now() > deadline) break;
         await sleep(20);
       }
-      texts.forEach((text, i) => {
-        const events = parseEvents(text());
+      const parsed = texts.map((text) => parseEvents(text()));
+      const clientEvents = options.topics ? checkTopicIds(parsed, expected) : parsed;
+      clientEvents.forEach((events, i) => {
         deepStrictEqual(events, expected, `client ${i}: the ${published} events, in order`);
       });
     } finally {
@@ -81,6 +105,44 @@ export function checkSse(name: string, port: number): Promise<void> {
     }
     await waitForSubscribers(port, "/sse", 0);
   });
+}
+
+/**
+ * sluice topics: each client's ids must be the broker's, strictly increasing, and the same
+ * for every client (one id per message; a client that missed some fails the count after). Returns the events with the ids the other servers
+ * send (`seq`), so they compare as every server's do.
+ */
+function checkTopicIds(clientEvents: ParsedEvent[][], expected: ParsedEvent[]): ParsedEvent[][] {
+  const ids = longest(clientEvents).map((event) => event.id);
+  checkIdOrder(ids);
+  return clientEvents.map((events, i) => {
+    const theirs = events.map((event) => event.id);
+    deepStrictEqual(theirs, ids.slice(0, theirs.length), `client ${i}: the same ids as the others`);
+    return events.map((event, n) => ({ ...event, id: expected[n]?.id ?? event.id }));
+  });
+}
+
+/** The list with the most items (what a client that missed none received). */
+function longest<T>(lists: T[][]): T[] {
+  return lists.reduce((most, list) => (list.length > most.length ? list : most), []);
+}
+
+/** Topic ids, `<epoch>-<n>`, each after the one before. */
+function checkIdOrder(ids: string[]): void {
+  ids.forEach((id, n) => {
+    match(id, STREAM_ID, `message ${n}: a topic id`);
+    const before = ids[n - 1];
+    if (before !== undefined) ok(compareIds(before, id) < 0, `ids increase: ${before}, ${id}`);
+  });
+}
+
+/** Orders two `<epoch>-<n>` ids (numbers of any length). */
+function compareIds(a: string, b: string): number {
+  const [, aTime, aSeq] = STREAM_ID.exec(a) ?? [];
+  const [, bTime, bSeq] = STREAM_ID.exec(b) ?? [];
+  const time = BigInt(aTime ?? 0) - BigInt(bTime ?? 0);
+  const diff = time !== 0n ? time : BigInt(aSeq ?? 0) - BigInt(bSeq ?? 0);
+  return diff < 0n ? -1 : diff > 0n ? 1 : 0;
 }
 
 async function subscribe(port: number): Promise<IncomingMessage> {
@@ -100,12 +162,27 @@ function collectText(response: IncomingMessage): () => string {
   return () => text;
 }
 
+export interface WebSocketCheckOptions extends BroadcastCheckOptions {
+  /** The server has an echo route (it takes part in scenario (c)). */
+  echo: boolean;
+}
+
 /**
  * WebSocket, with `ws`'s own client (UTF-8 checked): the echo route sends back each message as
  * it came (text or binary, same bytes); every broadcast subscriber receives every published
- * message, in order, byte for byte, as text; the server lets go of every client that closes.
+ * message, in order, byte for byte, as text (sluice topics: inside the topic envelope); the
+ * server lets go of every client that closes.
  */
-export async function checkWebSocket(name: string, port: number): Promise<void> {
+export async function checkWebSocket(
+  name: string,
+  port: number,
+  options: WebSocketCheckOptions = { ...PLAIN, echo: true },
+): Promise<void> {
+  if (options.echo) await checkEcho(name, port);
+  await checkBroadcast(name, port, options);
+}
+
+async function checkEcho(name: string, port: number): Promise<void> {
   await withContext(name, "/ws/echo", async () => {
     const ws = await openWebSocket(port, "/ws/echo");
     try {
@@ -121,6 +198,9 @@ export async function checkWebSocket(name: string, port: number): Promise<void> 
     }
     await waitForSubscribers(port, "/ws", 0);
   });
+}
+
+async function checkBroadcast(name: string, port: number, options: BroadcastCheckOptions) {
   await withContext(name, "/ws/broadcast", async () => {
     const sockets = await Promise.all(
       Array.from({ length: WS_CLIENTS }, () => openWebSocket(port, "/ws/broadcast")),
@@ -128,7 +208,8 @@ export async function checkWebSocket(name: string, port: number): Promise<void> 
     const received = sockets.map(collectMessages);
     try {
       await waitForSubscribers(port, "/ws", WS_CLIENTS);
-      await startPublishing(port, "/ws", 0);
+      if (options.saturate) await startPublishing(port, "/ws", 0);
+      else await startPublishing(port, "/ws", CHECK_RATE, WS_CHECK_BURST);
       await sleep(WS_PUBLISH_MS);
       const published = await stopPublishing(port, "/ws");
       ok(published > 0, "messages were published");
@@ -140,7 +221,8 @@ export async function checkWebSocket(name: string, port: number): Promise<void> 
         if (performance.now() > deadline) break;
         await sleep(20);
       }
-      received.forEach((messages, i) => {
+      const clientMessages = options.topics ? unwrapEnvelopes(received) : received;
+      clientMessages.forEach((messages, i) => {
         const texts = messages.map(unstamped);
         deepStrictEqual(texts, expected, `client ${i}: the ${published} messages, in order`);
       });
@@ -149,6 +231,42 @@ export async function checkWebSocket(name: string, port: number): Promise<void> 
     }
     await waitForSubscribers(port, "/ws", 0);
   });
+}
+
+interface Envelope {
+  topic: unknown;
+  id: unknown;
+  event: unknown;
+  data: unknown;
+}
+
+/**
+ * sluice topics: every message must be an envelope `{"topic","id","event":"message","data"}`
+ * (the same topic throughout, ids as checkTopicIds wants them) whose data, the published JSON
+ * byte for byte, is where the load client reads it (envelopeDataStart) and runs to
+ * the envelope's closing brace. Returns each client's data texts.
+ */
+function unwrapEnvelopes(received: string[][]): string[][] {
+  const parsed = received.map((messages) =>
+    messages.map((text) => ({ text, envelope: JSON.parse(text) as Envelope })),
+  );
+  const first = longest(parsed);
+  const topic = first[0]?.envelope.topic;
+  ok(typeof topic === "string" && topic !== "", `a topic in ${first[0]?.text}`);
+  const ids = first.map(({ envelope }) => String(envelope.id));
+  checkIdOrder(ids);
+  return parsed.map((messages, i) =>
+    messages.map(({ text, envelope }, n) => {
+      deepStrictEqual(Object.keys(envelope), ["topic", "id", "event", "data"], "envelope keys");
+      const { data, ...head } = envelope;
+      deepStrictEqual(head, { topic, id: ids[n], event: "message" }, `client ${i}: ${text}`);
+      const start = envelopeDataStart(Buffer.from(text));
+      strictEqual(text.at(-1), "}", "the envelope ends after the data");
+      const dataText = text.slice(start, -1);
+      deepStrictEqual(JSON.parse(dataText), data, `client ${i}: the data where it is read`);
+      return dataText;
+    }),
+  );
 }
 
 async function openWebSocket(port: number, path: string): Promise<WebSocket> {

@@ -1,4 +1,4 @@
-import { BASELINE } from "./peers.js";
+import { BASELINE, PEERS, peerNamed, SLUICE } from "./peers.js";
 import { P99, type ScenarioResult, type TargetResult } from "./scenario.js";
 
 /** One of the issue's targets for sluice, checked against a run's medians. */
@@ -8,8 +8,6 @@ export interface Goal {
   /** sluice's figure as shown, and whether it reaches the goal (undefined: not measured). */
   check(scenarios: ScenarioResult[]): { shown: string; met: boolean } | undefined;
 }
-
-const SLUICE = "sluice";
 
 /** sluice's median of `key` divided by the baseline's, in scenario `id`. */
 function ratioGoal(id: string, key: string, op: "<=" | ">=", goal: number, label: string): Goal {
@@ -38,16 +36,23 @@ function absoluteGoal(id: string, key: string, goal: number, label: string): Goa
   };
 }
 
+/** The servers sluice is compared with: not the baseline, nor sluice used another way. */
+function isPeer(label: string): boolean {
+  return label !== SLUICE && label !== BASELINE && !peerNamed(label)?.sluiceVariant;
+}
+
 /** In every scenario, sluice's main metric beats every peer's (the baseline is not a peer). */
 const aheadOfPeers: Goal = {
   scenario: "all",
-  label: "sluice ahead of every peer (Fastify, Hono, better-sse, socket.io) in every scenario",
+  label: `sluice ahead of every peer (${PEERS.map((peer) => peer.name)
+    .filter(isPeer)
+    .join(", ")}) in every scenario`,
   check(scenarios) {
     const behind = scenarios.flatMap((scenario) => {
       const sluice = find(scenario, SLUICE);
       if (!sluice) return [];
       return scenario.results
-        .filter((result) => result.label !== SLUICE && result.label !== BASELINE)
+        .filter((result) => isPeer(result.label))
         .filter((peer) => !isAhead(sluice, peer, scenario))
         .map((peer) => `(${scenario.id}) ${peer.label}`);
     });

@@ -2,8 +2,9 @@ import { once } from "node:events";
 import type { WebSocket } from "ws";
 
 /**
- * How a load client speaks to a WebSocket server: plain messages (every server but
- * socket.io), or socket.io's packets around them. The client code is the same for all.
+ * How a load client speaks to a WebSocket server: plain messages (most servers), socket.io's
+ * packets around them, or sluice topics' envelopes around them. The client code is the same
+ * for all.
  */
 export interface Dialect {
   /** The URL of `route` (/ws/echo or /ws/broadcast) on the server at `port`. */
@@ -22,6 +23,31 @@ export const plainWebSocket: Dialect = {
   wrap: (text) => text,
   payloadStart: () => 0,
 };
+
+const DATA_KEY = Buffer.from('"data":');
+
+/**
+ * sluice topics: a subscribed socket gets each message as the envelope frame
+ * `{"topic":"…","id":"…","event":"message","data":<the published JSON>}`, whose data is the
+ * application message (the broadcast's `{"seq":…,"t":…}` object). The socket is subscribed
+ * by the server as it opens (no join), and only broadcast messages come this way.
+ */
+export const topicEnvelope: Dialect = {
+  url: plainWebSocket.url,
+  join: async () => {},
+  wrap: (text) => text,
+  payloadStart: (data) => envelopeDataStart(data),
+};
+
+/**
+ * Where the data starts in a topic envelope: right after its `"data":` key (the last key, after
+ * the topic, the id and the event: one search of a few dozen bytes). Without the key, 0: the client then fails on the
+ * message and shows it, rather than skipping it as a protocol packet.
+ */
+export function envelopeDataStart(envelope: Buffer): number {
+  const key = envelope.indexOf(DATA_KEY);
+  return key === -1 ? 0 : key + DATA_KEY.length;
+}
 
 const ENGINE_PING = 0x32; // "2"
 const JOIN_TIMEOUT_MS = 10_000;

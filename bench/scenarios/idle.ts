@@ -1,6 +1,6 @@
 import type { BenchConfig } from "../config.js";
 import { runIdleLoad } from "../lib/idle-load.js";
-import { dialectOf, type Peer, type RunningPeer, startPeer } from "../lib/peers.js";
+import { dialectOf, type Peer, type RunningPeer, serving, startPeer } from "../lib/peers.js";
 import { count, type Metric, measureTargets, type ScenarioResult } from "../lib/scenario.js";
 
 const KB_PER_CONNECTION = "RSS KB/connection";
@@ -33,7 +33,7 @@ export async function idleScenarios(
     const what = kind === "sse" ? "SSE" : "WebSocket";
     const title = `${count(connections)} idle ${what} connections`;
     console.error(`(e) ${title}: ${config.idle.runs} runs, a fresh server each`);
-    const eligible = peers.filter((peer) => peer.serves.includes(kind));
+    const eligible = serving(peers, kind, `e-${kind}`);
     const targets = eligible.map((peer) => ({ label: peer.name, peer, path: "" }));
     const results = await measureTargets(
       targets,

@@ -24,7 +24,7 @@ export async function jsonScenario(
   const title = `JSON GET, ${connections} keep-alive connections`;
   console.error(`(f) ${title}: ${warmupMs} ms warm-up + ${durationMs} ms, ${config.runs} runs`);
   const results = await measureTargets(
-    targetsOn(serving(peers, "json"), () => "/json"),
+    targetsOn(serving(peers, "json", "f"), () => "/json"),
     config.runs,
     async ({ peer, path }) => {
       const { server } = peer;

@@ -25,7 +25,7 @@ export async function ndjsonScenario(
   const { rows, warmupRows } = config.ndjson;
   const title = `NDJSON, ${rows.toLocaleString("en-US")} rows, one client`;
   console.error(`(d) ${title}: ${config.runs} runs after a ${warmupRows}-row warm-up each`);
-  const targets = targetsOn(serving(peers, "ndjson"), (peer) => peer.ndjsonPath ?? "/ndjson");
+  const targets = targetsOn(serving(peers, "ndjson", "d"), (peer) => peer.ndjsonPath ?? "/ndjson");
   for (const { peer, path } of targets) {
     await fetchStream(peer.server.port, peer.server.pid, `${path}?rows=${warmupRows}`);
   }

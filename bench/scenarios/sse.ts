@@ -58,7 +58,7 @@ async function sseScenario(
   const { warmupMs, durationMs } = config.sse;
   console.error(`(${id}) ${title}: ${warmupMs} ms warm-up + ${durationMs} ms, ${config.runs} runs`);
   const results = await measureTargets(
-    targetsOn(serving(peers, "sse"), () => "/sse"),
+    targetsOn(serving(peers, "sse", id), () => "/sse"),
     config.runs,
     async ({ peer, path }) => {
       const { server } = peer;

@@ -66,7 +66,7 @@ async function echoScenario(
   const title = `WS echo, ${echoClients} clients, one message in flight each`;
   console.error(`(c) ${title}: ${warmupMs} ms warm-up + ${durationMs} ms, ${config.runs} runs`);
   const results = await measureTargets(
-    targetsOn(serving(peers, "ws"), () => "/ws/echo"),
+    targetsOn(serving(peers, "ws", "c"), () => "/ws/echo"),
     config.runs,
     async ({ peer, path }) => {
       const { port, pid } = peer.server;
@@ -98,7 +98,7 @@ async function broadcastScenario(
   const { broadcastClients, warmupMs, durationMs, burst } = config.ws;
   console.error(`(${id}) ${title}: ${warmupMs} ms warm-up + ${durationMs} ms, ${config.runs} runs`);
   const results = await measureTargets(
-    targetsOn(serving(peers, "ws"), () => "/ws/broadcast"),
+    targetsOn(serving(peers, "ws", id), () => "/ws/broadcast"),
     config.runs,
     async ({ peer, path }) => {
       const { port, pid } = peer.server;
