@@ -141,8 +141,8 @@ export class App {
       requestIdHeader: idHeader === false ? "x-request-id" : idHeader.toLowerCase(),
       openStreams: this.openStreams,
     };
-    this.gateway = new WebSocketGateway(this.logger);
     this.topics = new Topics(checkBroker(options.broker) ?? memoryBroker(), this.logger);
+    this.gateway = new WebSocketGateway(this.logger, this.topics);
     this.requestId = requestIdSource(idHeader, options.generateRequestId, (error) =>
       this.logger.error({ err: error }, "generateRequestId failed; used a built-in id"),
     );

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, test } from "node:test";
-import { App, memoryBroker } from "../src/index.js";
-import { quietApp } from "./helpers.js";
+import { WebSocket } from "ws";
+import { App, type Broker, memoryBroker } from "../src/index.js";
+import { quietApp, sleep, waitFor } from "./helpers.js";
 import { SseClient } from "./support/sse-client.js";
 import { topicSemantics } from "./support/topic-semantics.js";
 
@@ -63,6 +64,89 @@ describe("memoryBroker", () => {
       assert.throws(() => memoryBroker({ history: history as number }), /positive whole number/);
     }
     assert.throws(() => memoryBroker(null as never), /options object/);
+  });
+});
+
+/** A memory broker that counts its live subscriptions, to see them end. */
+function countingBroker(): { broker: Broker; live: () => number } {
+  const inner = memoryBroker();
+  let live = 0;
+  const broker: Broker = {
+    publish: (...args) => inner.publish(...args),
+    history: (...args) => inner.history(...args),
+    replay: (...args) => inner.replay(...args),
+    compareIds: (x, y) => inner.compareIds(x, y),
+    close: () => inner.close(),
+    async subscribe(topic, deliver) {
+      const stop = await inner.subscribe(topic, deliver);
+      live++;
+      return () => {
+        live--;
+        stop();
+      };
+    },
+  };
+  return { broker, live: () => live };
+}
+
+describe("WebSocket topic subscriptions", () => {
+  test("end when the socket closes, and a bad topic is refused with a TypeError", async () => {
+    const { broker, live } = countingBroker();
+    const app = quietApp({ broker });
+    app.websocket("/ws", async (socket) => {
+      const refused = await socket.subscribe("").catch((error: Error) => error.message);
+      await socket.subscribe("news");
+      await socket.subscribe("news"); // a second time is a no-op
+      socket.send(JSON.stringify({ refused }));
+      await socket.closed;
+    });
+    const { url } = await app.listen({ port: 0, host: "127.0.0.1" });
+    const ws = new WebSocket(`${url.replace("http", "ws")}/ws`);
+    const received: any[] = [];
+    ws.on("message", (data) => received.push(JSON.parse(String(data))));
+    await waitFor(() => received.length === 1, "the handler's answer", 5000);
+    assert.match(received[0].refused, /topic must be a non-empty string/);
+    assert.equal(live(), 1, "one broker subscription for the topic");
+    await app.publish("news", "one");
+    await waitFor(() => received.length === 2, "the message", 5000);
+    assert.equal(received.length, 2, "delivered once despite subscribing twice");
+    ws.close();
+    await waitFor(() => live() === 0, "the subscription to end with the socket", 5000);
+    await app.close();
+  });
+
+  test("a subscriber that stops reading is closed with 1013 while the others get everything", async () => {
+    const app = quietApp();
+    app.websocket("/ws", { maxBuffered: 256 * 1024 }, async (socket) => {
+      await socket.subscribe("flood");
+      socket.send("ready");
+      await socket.closed;
+    });
+    const { url } = await app.listen({ port: 0, host: "127.0.0.1" });
+    const open = async () => {
+      const ws = new WebSocket(`${url.replace("http", "ws")}/ws`);
+      let count = 0;
+      ws.on("message", () => count++);
+      await waitFor(() => count === 1, "ready", 5000);
+      const closed = new Promise<number>((resolve) => ws.on("close", (code) => resolve(code)));
+      return { ws, closed, count: () => count - 1 };
+    };
+    const slow = await open();
+    const fast = await open();
+    // biome-ignore lint/suspicious/noExplicitAny: ws keeps its net.Socket private
+    ((slow.ws as any)._socket as import("node:net").Socket).pause();
+    const payload = "y".repeat(32 * 1024);
+    const total = 400; // ~13 MB
+    for (let i = 0; i < total; i++) {
+      await app.publish("flood", { i, payload });
+      await sleep(1);
+    }
+    await waitFor(() => fast.count() === total, "every message on the reading client", 10_000);
+    // biome-ignore lint/suspicious/noExplicitAny: as above
+    ((slow.ws as any)._socket as import("node:net").Socket).resume();
+    assert.equal(await slow.closed, 1013);
+    fast.ws.close();
+    await app.close();
   });
 });
 

@@ -17,11 +17,17 @@ export interface FlowControl {
 /** Queued bytes past which the peer's socket is no longer read (TCP pushes back on it). */
 const HIGH_WATER_BYTES = 1024 * 1024;
 
+/** Who decides what happens to a peer left paused too long. */
 export interface StallGuard {
   /** How long the peer may stay paused because nobody reads, in ms. */
-  timeoutMs: number;
+  readonly unreadTimeout: number;
   /** Called when it has been: a paused socket reads no pong and no close frame either. */
-  onStalled(): void;
+  closeUnread(): void;
+}
+
+/** The stall timer's callback, one for every inbox: the guard comes as its argument. */
+function stalled(guard: StallGuard): void {
+  guard.closeUnread();
 }
 
 /**
@@ -106,7 +112,7 @@ export class Inbox {
     this.paused = true;
     this.flow?.pause();
     if (this.stall) {
-      this.stallTimer = setTimeout(this.stall.onStalled, this.stall.timeoutMs);
+      this.stallTimer = setTimeout(stalled, this.stall.unreadTimeout, this.stall);
       this.stallTimer.unref();
     }
   }
@@ -115,5 +121,21 @@ export class Inbox {
     this.paused = false;
     clearTimeout(this.stallTimer);
     this.flow?.resume();
+  }
+}
+
+/**
+ * A for-await loop over an inbox. Leaving the loop early does not end the inbox: whoever owns
+ * it decides (a socket closes when its handler returns).
+ */
+export class InboxIterator implements AsyncIterator<IncomingMessage> {
+  constructor(private readonly inbox: Inbox) {}
+
+  next(): Promise<IteratorResult<IncomingMessage>> {
+    return this.inbox.next();
+  }
+
+  return(): Promise<IteratorResult<IncomingMessage>> {
+    return Promise.resolve(DONE);
   }
 }

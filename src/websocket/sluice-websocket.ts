@@ -1,10 +1,16 @@
 import type { Socket } from "node:net";
-import type { WebSocket as WsSocket } from "ws";
+import type { RawData, WebSocket } from "ws";
 import { currentTurn, type Flushable, queueFlush } from "../http/flush-queue.js";
 import type { SluiceRequest } from "../http/request.js";
+import {
+  type SocketSubscribeOptions,
+  SocketSubscriptions,
+} from "../topics/socket-subscriptions.js";
+import type { Topics } from "../topics/topics.js";
 import { CloseCode, checkCloseArguments } from "./close-codes.js";
 import { DrainSignal } from "./drain-signal.js";
-import { Inbox, type IncomingMessage } from "./inbox.js";
+import { Inbox, InboxIterator, type IncomingMessage, type StallGuard } from "./inbox.js";
+import { type LinkedWebSocket, ownerOf } from "./linked-websocket.js";
 import { encodeFrame, stringifyJson, toFrame, WebSocketMessage } from "./websocket-message.js";
 
 export interface CloseInfo {
@@ -12,15 +18,33 @@ export interface CloseInfo {
   reason: string;
 }
 
-/** @internal per-route limits a socket enforces. */
+/** @internal per-route limits a socket enforces: one object shared by the route's sockets. */
 export interface SocketLimits {
-  maxBuffered: number;
+  readonly maxBuffered: number;
   /** How long the handler may leave the peer paused (not reading its messages), in ms. */
-  unreadTimeout: number;
+  readonly unreadTimeout: number;
+  /** Bytes queued for the peer past which `send()` resolves only once they are written out. */
+  readonly sendHighWater: number;
+}
+
+/** @internal told once a socket's connection is closed (the gateway's list of open sockets). */
+export interface SocketRegistry {
+  socketClosed(socket: SluiceWebSocket): void;
+  /** The App's topics, which `socket.subscribe()` joins. */
+  readonly topics: Topics;
 }
 
 /** Bytes queued for the peer past which `send()` resolves only once they are written out. */
 const SEND_HIGH_WATER = 256 * 1024;
+
+/** @internal a route's limits, computed once for all its sockets. */
+export function socketLimits(maxBuffered: number, unreadTimeout: number): SocketLimits {
+  return {
+    maxBuffered,
+    unreadTimeout,
+    sendHighWater: Math.min(SEND_HIGH_WATER, Math.ceil(maxBuffered / 2)),
+  };
+}
 
 /** Thrown by `send()` on a socket that is closing or closed. */
 export class WebSocketClosedError extends Error {
@@ -33,6 +57,13 @@ export class WebSocketClosedError extends Error {
 const OPEN = 1;
 const RESOLVED = Promise.resolve();
 const ignore = () => {};
+
+/**
+ * The inbox of a socket that ended before anything was received or read: an ended, empty
+ * inbox hands out nothing and takes nothing, so all such sockets share this one.
+ */
+const ENDED_INBOX = new Inbox();
+ENDED_INBOX.end();
 
 /**
  * A rejection that awaiting callers see, but that is already handled: a fire-and-forget
@@ -53,22 +84,25 @@ function refusedAsClosed(socketId: string): Promise<void> {
  * peer whose messages the handler does not read is paused. A peer that lets more than
  * `maxBuffered` pile up across ticks (a broadcast that does not await) is closed with 1013.
  */
-export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushable {
-  /** The id of the upgrade request: it stamps this socket's log lines too. */
-  readonly id: string;
+export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushable, StallGuard {
   /** The upgrade request: params, query, headers, and the `state` middleware set. */
   readonly request: SluiceRequest;
-  /** Settles (never rejects) once the connection is closed, with the close code and reason. */
-  readonly closed: Promise<CloseInfo>;
   /** @internal set when a ping goes out, cleared by the pong. */
   awaitingPong = false;
 
-  private readonly ws: WsSocket;
+  // What an idle connection holds is kept small: no closure per socket (ws calls the shared
+  // listeners below with `this` = the ws socket, which links back here), and the inbox, the
+  // drain signal and the `closed` promise are made when first needed.
+  private readonly ws: LinkedWebSocket;
   private readonly transport: Socket;
-  private readonly maxBuffered: number;
-  private readonly sendHighWater: number;
-  private readonly inbox: Inbox;
-  private readonly drain: DrainSignal;
+  private readonly limits: SocketLimits;
+  private readonly registry: SocketRegistry;
+  /** Created by the first message or read; ENDED_INBOX when the socket ended before that. */
+  private inbox: Inbox | undefined;
+  /** Created by the first send that has to wait for the peer. */
+  private drain: DrainSignal | undefined;
+  private closedPromise: Promise<CloseInfo> | undefined;
+  private resolveClosed: ((info: CloseInfo) => void) | undefined;
   /**
    * No extension was agreed on (no permessage-deflate): frames go to the socket as built,
    * a prepared message's frame shared by every socket. ws's sender writes at once in that
@@ -81,41 +115,59 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
   /** The close frame this side sent (by `close()`, or by ws on a protocol error). */
   private sentClose: CloseInfo | undefined;
   private closeReason: "app-closing" | "client-disconnected" = "client-disconnected";
+  /** The topics this socket follows, made by the first subscribe(). */
+  private subscriptions: SocketSubscriptions | undefined;
 
-  constructor(ws: WsSocket, transport: Socket, request: SluiceRequest, limits: SocketLimits) {
+  constructor(
+    ws: LinkedWebSocket,
+    transport: Socket,
+    request: SluiceRequest,
+    limits: SocketLimits,
+    registry: SocketRegistry,
+  ) {
     this.ws = ws;
     this.transport = transport;
     this.request = request;
-    this.id = request.id;
-    this.maxBuffered = limits.maxBuffered;
-    this.sendHighWater = Math.min(SEND_HIGH_WATER, Math.ceil(limits.maxBuffered / 2));
-    this.drain = new DrainSignal(transport);
+    this.limits = limits;
+    this.registry = registry;
     this.plainFrames = ws.extensions === "";
-    this.inbox = new Inbox(ws, {
-      timeoutMs: limits.unreadTimeout,
-      onStalled: () => this.closeUnread(limits.unreadTimeout),
+    ws.owner = this;
+    ws.on("message", SluiceWebSocket.listeners.message);
+    ws.on("pong", SluiceWebSocket.listeners.pong);
+    ws.on("error", SluiceWebSocket.listeners.error);
+    // 'close' comes once: `on`, not `once` (which wraps the listener in two more objects).
+    ws.on("close", SluiceWebSocket.listeners.close);
+  }
+
+  /**
+   * Follows a topic: every message published to it arrives as a JSON text frame
+   * `{"topic","id","event","data"}` (event "message" when none was given). With
+   * `lastEventId`, the retained messages after it come first (or a `reset` envelope when it
+   * is gone). Resolves once live; ends when the socket closes. A peer that falls behind
+   * by more than `maxBuffered` is closed with 1013 and resumes from the last id it saw.
+   */
+  subscribe(topic: string, options?: SocketSubscribeOptions): Promise<void> {
+    this.subscriptions ??= new SocketSubscriptions(this.registry.topics, this);
+    if (this.ws.readyState !== OPEN) this.subscriptions.closeAll();
+    return this.subscriptions.subscribe(topic, options);
+  }
+
+  /** Stops following a topic (nothing happens if this socket did not follow it). */
+  unsubscribe(topic: string): void {
+    this.subscriptions?.unsubscribe(topic);
+  }
+
+  /** The id of the upgrade request: it stamps this socket's log lines too. */
+  get id(): string {
+    return this.request.id;
+  }
+
+  /** Settles (never rejects) once the connection is closed, with the close code and reason. */
+  get closed(): Promise<CloseInfo> {
+    this.closedPromise ??= new Promise((resolve) => {
+      this.resolveClosed = resolve;
     });
-    ws.on("message", (data, isBinary) => {
-      // binaryType is "nodebuffer": a (reassembled) message arrives as one Buffer.
-      const bytes = data as Buffer;
-      this.inbox.deliver(isBinary ? bytes : bytes.toString("utf8"));
-    });
-    ws.on("pong", () => {
-      this.awaitingPong = false;
-    });
-    // ws closes the socket itself on a protocol error (1002, 1007, 1009): note the code.
-    ws.on("error", (error) => {
-      this.sentClose ??= { code: closeCodeForError(error), reason: "" };
-      request.log.debug({ err: error }, "WebSocket protocol error; connection closed");
-    });
-    this.closed = new Promise((resolve) => {
-      ws.once("close", (code, reason) => {
-        this.inbox.end();
-        this.drain.fail(new WebSocketClosedError(this.id));
-        request.abort(this.closeReason);
-        resolve(closeOutcome(code, reason.toString("utf8"), this.sentClose));
-      });
-    });
+    return this.closedPromise;
   }
 
   /** The subprotocol agreed on, or "" when none was. */
@@ -157,7 +209,7 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
     if (turn !== this.lastSendTurn) {
       // The first send of a turn: what is still queued from earlier turns is what the peer
       // has not taken. What this turn sends is the app's burst, judged on the next one.
-      if (this.ws.bufferedAmount > this.maxBuffered) {
+      if (this.ws.bufferedAmount > this.limits.maxBuffered) {
         this.closeSlowConsumer();
         return refusedAsClosed(this.id);
       }
@@ -167,7 +219,9 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
     } else if (!this.corked) this.corkUntilTickEnds();
     if (this.plainFrames) this.writeFrame(frame);
     else this.ws.send(frame.payload, { binary: frame.binary });
-    return this.ws.bufferedAmount > this.sendHighWater ? this.drain.wait() : RESOLVED;
+    if (this.ws.bufferedAmount <= this.limits.sendHighWater) return RESOLVED;
+    this.drain ??= new DrainSignal(this.transport);
+    return this.drain.wait();
   }
 
   /** Sends the value as JSON text, whatever its type (a string becomes a JSON string). */
@@ -183,12 +237,12 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
 
   /** The next message (string for text, Buffer for binary), or undefined once closed. */
   receive(): Promise<IncomingMessage | undefined> {
-    return this.inbox.take();
+    return this.messages().take();
   }
 
   /** The next message parsed as JSON, or undefined once closed; a SyntaxError if it is not JSON. */
   async receiveJson<T = unknown>(): Promise<T | undefined> {
-    const message = await this.inbox.take();
+    const message = await this.messages().take();
     if (message === undefined) return undefined;
     try {
       return JSON.parse(typeof message === "string" ? message : message.toString("utf8")) as T;
@@ -206,23 +260,20 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
   close(code: number = CloseCode.normal, reason = ""): void {
     checkCloseArguments(code, reason);
     if (this.ws.readyState !== OPEN) return;
-    this.inbox.end();
+    this.endInbox();
     this.sentClose = { code, reason };
     this.ws.close(code, reason);
   }
 
   /** Drops the connection without a closing handshake. */
   terminate(): void {
-    this.inbox.end();
+    this.endInbox();
     this.ws.terminate();
   }
 
   [Symbol.asyncIterator](): AsyncIterator<IncomingMessage> {
-    return {
-      next: () => this.inbox.next(),
-      // Leaving a loop early does not close the socket: the handler's end does.
-      return: () => Promise.resolve({ done: true, value: undefined }),
-    };
+    // Leaving a loop early does not close the socket: the handler's end does.
+    return new InboxIterator(this.messages());
   }
 
   /** @internal the app is shutting down. */
@@ -233,7 +284,7 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
 
   /** @internal heartbeat: true while this side is not reading the peer (the handler is behind). */
   get isThrottled(): boolean {
-    return this.inbox.isThrottling;
+    return this.inbox?.isThrottling ?? false;
   }
 
   /** @internal heartbeat */
@@ -268,19 +319,82 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
 
   private closeSlowConsumer(): void {
     this.request.log.warn(
-      { bufferedAmount: this.ws.bufferedAmount, maxBuffered: this.maxBuffered },
+      { bufferedAmount: this.ws.bufferedAmount, maxBuffered: this.limits.maxBuffered },
       "WebSocket peer is not reading; closed with 1013",
     );
     this.close(CloseCode.tryAgainLater, "Peer too slow: send buffer full");
   }
 
-  private closeUnread(timeoutMs: number): void {
+  /** @internal inbox: how long the handler may leave its peer paused, in ms. */
+  get unreadTimeout(): number {
+    return this.limits.unreadTimeout;
+  }
+
+  /** @internal inbox: the peer stayed paused for that long. */
+  closeUnread(): void {
     this.request.log.warn(
-      { timeoutMs },
+      { timeoutMs: this.limits.unreadTimeout },
       "WebSocket handler left its peer's messages unread too long; closed with 1013",
     );
     this.close(CloseCode.tryAgainLater, "Messages not read in time");
   }
+
+  /** The inbox, made by the first message or read (it pauses the peer when unread). */
+  private messages(): Inbox {
+    this.inbox ??= new Inbox(this.ws, this);
+    return this.inbox;
+  }
+
+  /** No more messages: readers get what is queued, then the end. */
+  private endInbox(): void {
+    if (this.inbox) this.inbox.end();
+    else this.inbox = ENDED_INBOX;
+  }
+
+  /** The connection is closed: every waiter learns it, and so does the gateway. */
+  private ended(code: number, reason: string): void {
+    this.endInbox();
+    this.subscriptions?.closeAll();
+    this.drain?.fail(new WebSocketClosedError(this.id));
+    this.request.abort(this.closeReason);
+    const info = closeOutcome(code, reason, this.sentClose);
+    if (this.resolveClosed) this.resolveClosed(info);
+    else this.closedPromise ??= Promise.resolve(info);
+    this.resolveClosed = undefined;
+    this.registry.socketClosed(this);
+  }
+
+  /**
+   * The listeners ws calls for every connection, with `this` = the ws socket: one function per
+   * event for all sockets instead of closures per socket. Written in the class body, so they
+   * may use its private members.
+   */
+  private static readonly listeners = {
+    message(this: WebSocket, data: RawData, isBinary: boolean): void {
+      // binaryType is "nodebuffer": a (reassembled) message arrives as one Buffer.
+      const bytes = data as Buffer;
+      ownerOf(this)
+        ?.messages()
+        .deliver(isBinary ? bytes : bytes.toString("utf8"));
+    },
+
+    pong(this: WebSocket): void {
+      const socket = ownerOf(this);
+      if (socket) socket.awaitingPong = false;
+    },
+
+    /** ws closes the socket itself on a protocol error (1002, 1007, 1009): note the code. */
+    error(this: WebSocket, error: Error): void {
+      const socket = ownerOf(this);
+      if (!socket) return;
+      socket.sentClose ??= { code: closeCodeForError(error), reason: "" };
+      socket.request.log.debug({ err: error }, "WebSocket protocol error; connection closed");
+    },
+
+    close(this: WebSocket, code: number, reason: Buffer): void {
+      ownerOf(this)?.ended(code, reason.toString("utf8"));
+    },
+  };
 }
 
 /**

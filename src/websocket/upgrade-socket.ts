@@ -16,11 +16,16 @@ export function responseOnSocket(raw: IncomingMessage, socket: Socket): ServerRe
   const response = new ServerResponse(raw);
   response.shouldKeepAlive = false;
   response.assignSocket(socket);
-  response.once("finish", () => {
-    if (response.socket === socket) {
-      response.detachSocket(socket);
-      socket.destroySoon();
-    }
-  });
+  // One function for every upgrade, not a closure each: the request keeps its response for
+  // as long as the WebSocket lives. 'finish' comes once at most.
+  response.on("finish", closeAfterResponse);
   return response;
+}
+
+/** The refusal is out: the connection closes (unless the socket went on to become a WebSocket). */
+function closeAfterResponse(this: ServerResponse): void {
+  const socket = this.socket;
+  if (!socket) return; // detached: handed over to ws
+  this.detachSocket(socket);
+  (socket as Socket).destroySoon();
 }

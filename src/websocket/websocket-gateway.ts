@@ -1,12 +1,20 @@
 import { type IncomingMessage, validateHeaderName, validateHeaderValue } from "node:http";
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
-import { WebSocketServer, type WebSocket as WsSocket } from "ws";
+import { WebSocketServer } from "ws";
 import { HttpError } from "../http/http-error.js";
 import type { SluiceRequest } from "../http/request.js";
 import { Router } from "../http/router.js";
+import type { Topics } from "../topics/topics.js";
 import { Heartbeat } from "./heartbeat.js";
-import { SluiceWebSocket } from "./sluice-websocket.js";
+import { LinkedWebSocket } from "./linked-websocket.js";
+import { SessionCount } from "./session-count.js";
+import {
+  SluiceWebSocket,
+  type SocketLimits,
+  type SocketRegistry,
+  socketLimits,
+} from "./sluice-websocket.js";
 import {
   type ResolvedWebSocketOptions,
   resolveWebSocketOptions,
@@ -21,6 +29,9 @@ interface WebSocketRoute {
   name: string | undefined;
   handler: WebSocketHandler;
   options: ResolvedWebSocketOptions;
+  /** Shared by the route's sockets. */
+  limits: SocketLimits;
+  heartbeat: Heartbeat | undefined;
   server: WebSocketServer;
 }
 
@@ -55,10 +66,10 @@ const HANDSHAKE_HEADERS = new Set([
  * The WebSocket side of an App: routes, the handshake after middleware let it through, the
  * open sockets (for `app.connections` and shutdown) and their heartbeats.
  */
-export class WebSocketGateway {
+export class WebSocketGateway implements SocketRegistry {
   private readonly router = new Router<WebSocketRoute>();
   private readonly open = new Set<SluiceWebSocket>();
-  private readonly sessions = new Set<Promise<void>>();
+  private readonly sessions = new SessionCount();
   private readonly heartbeats = new Map<number, Heartbeat>();
   /** Upgrades between admission and the socket's creation, by Node's request. */
   private readonly admitted = new WeakMap<
@@ -69,7 +80,10 @@ export class WebSocketGateway {
   private routeCount = 0;
   private shuttingDown = false;
 
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    readonly topics: Topics,
+  ) {}
 
   /** Open WebSocket connections. */
   get size(): number {
@@ -90,6 +104,8 @@ export class WebSocketGateway {
       name,
       handler,
       options: resolved,
+      limits: socketLimits(resolved.maxBuffered, resolved.heartbeat || DEFAULT_UNREAD_TIMEOUT_MS),
+      heartbeat: this.heartbeatFor(resolved.heartbeat),
       server: this.serverFor(resolved),
     };
     this.router.add("GET", path, route);
@@ -136,10 +152,12 @@ export class WebSocketGateway {
 
   /** Completes the handshake (ws answers a malformed one with 400/405) and starts the handler. */
   upgrade(admission: Admission, request: SluiceRequest, socket: Socket, head: Buffer): void {
+    // wasAdmitted() is asked before this only: no entry kept for the socket's life.
+    this.admittedRequests.delete(request);
     this.admitted.set(request.raw, { request, admission });
     admission.route.server.handleUpgrade(request.raw, socket, head, (ws) => {
       this.admitted.delete(request.raw);
-      this.start(admission.route, ws, socket, request);
+      this.start(admission.route, ws as LinkedWebSocket, socket, request);
     });
   }
 
@@ -147,7 +165,7 @@ export class WebSocketGateway {
   async closeAll(): Promise<void> {
     this.shuttingDown = true;
     for (const socket of this.open) socket.closeForShutdown();
-    await Promise.allSettled([...this.sessions, ...[...this.open].map((socket) => socket.closed)]);
+    await Promise.all([this.sessions.allEnded(), ...[...this.open].map((socket) => socket.closed)]);
   }
 
   /** Drops whatever did not close in time; resolves once those connections are gone. */
@@ -157,30 +175,25 @@ export class WebSocketGateway {
     await Promise.all(left.map((socket) => socket.closed));
   }
 
+  /** @internal a socket's connection closed: it is no longer open, nor pinged. */
+  socketClosed(socket: SluiceWebSocket): void {
+    this.open.delete(socket);
+    for (const heartbeat of this.heartbeats.values()) heartbeat.delete(socket);
+  }
+
   private start(
     route: WebSocketRoute,
-    ws: WsSocket,
+    ws: LinkedWebSocket,
     transport: Socket,
     request: SluiceRequest,
   ): void {
-    const { maxBuffered, heartbeat: pingEveryMs } = route.options;
-    const socket = new SluiceWebSocket(ws, transport, request, {
-      maxBuffered,
-      unreadTimeout: pingEveryMs || DEFAULT_UNREAD_TIMEOUT_MS,
-    });
+    const socket = new SluiceWebSocket(ws, transport, request, route.limits, this);
     this.open.add(socket);
-    const heartbeat = this.heartbeatFor(route.options.heartbeat);
-    heartbeat?.add(socket);
-    socket.closed.then(() => {
-      this.open.delete(socket);
-      heartbeat?.delete(socket);
-    });
+    route.heartbeat?.add(socket);
     // A handshake that completed as the app began closing: the handler still runs (and its
     // finally), on a socket that is already closing.
     if (this.shuttingDown) socket.closeForShutdown();
-    const session = runSession(route.handler, socket, request);
-    this.sessions.add(session);
-    session.then(() => this.sessions.delete(session));
+    runSession(route.handler, socket, request, this.sessions);
   }
 
   private heartbeatFor(intervalMs: number): Heartbeat | undefined {
@@ -201,6 +214,7 @@ export class WebSocketGateway {
     const server = new WebSocketServer({
       noServer: true,
       clientTracking: false,
+      WebSocket: LinkedWebSocket,
       maxPayload: options.maxPayload,
       perMessageDeflate: options.compression,
       closeTimeout: options.closeTimeout,

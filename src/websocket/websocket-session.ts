@@ -1,29 +1,60 @@
 import type { SluiceRequest } from "../http/request.js";
 import { CloseCode } from "./close-codes.js";
+import type { SessionCount } from "./session-count.js";
 import { type SluiceWebSocket, WebSocketClosedError } from "./sluice-websocket.js";
 
 /**
- * Runs a handler for the life of its socket. When it returns, the socket is closed with 1000;
- * when it throws, the error is logged with the request id and the socket closed with 1011.
- * A handler that fails only because its socket went away (a send after the close, its
- * signal's abort) is not an error.
+ * Runs a handler for the life of its socket, counted in `sessions` while it runs. When it
+ * returns, the socket is closed with 1000; when it throws, the error is logged with the
+ * request id and the socket closed with 1011. A handler that fails only because its socket
+ * went away (a send after the close, its signal's abort) is not an error.
  */
-export async function runSession(
+export function runSession(
   handler: (socket: SluiceWebSocket, request: SluiceRequest) => unknown,
   socket: SluiceWebSocket,
   request: SluiceRequest,
-): Promise<void> {
+  sessions: SessionCount,
+): void {
+  sessions.started();
+  let returned: unknown;
   try {
-    await handler(socket, request);
-    socket.close(CloseCode.normal);
+    returned = handler(socket, request);
   } catch (error) {
-    if (socket.readyState !== 1 && isClosingError(error, request)) {
-      request.log.debug({ err: error }, "WebSocket handler stopped after its socket closed");
-      return;
-    }
-    request.log.error({ err: error }, "WebSocket handler failed; socket closed with 1011");
-    socket.close(CloseCode.internalError, "Internal error");
+    sessionFailed(socket, sessions, error);
+    return;
   }
+  // `.then()` rather than an async function that awaits the handler: an idle socket's handler
+  // may wait for hours, and an async function's frame (its generator, registers and await
+  // closures) costs more than two closures.
+  Promise.resolve(returned).then(
+    () => sessionReturned(socket, sessions),
+    (error: unknown) => sessionFailed(socket, sessions, error),
+  );
+}
+
+function sessionReturned(socket: SluiceWebSocket, sessions: SessionCount): void {
+  try {
+    socket.close(CloseCode.normal);
+  } finally {
+    sessions.ended();
+  }
+}
+
+function sessionFailed(socket: SluiceWebSocket, sessions: SessionCount, error: unknown): void {
+  try {
+    closeAfterFailure(socket, socket.request, error);
+  } finally {
+    sessions.ended();
+  }
+}
+
+function closeAfterFailure(socket: SluiceWebSocket, request: SluiceRequest, error: unknown): void {
+  if (socket.readyState !== 1 && isClosingError(error, request)) {
+    request.log.debug({ err: error }, "WebSocket handler stopped after its socket closed");
+    return;
+  }
+  request.log.error({ err: error }, "WebSocket handler failed; socket closed with 1011");
+  socket.close(CloseCode.internalError, "Internal error");
 }
 
 function isClosingError(error: unknown, request: SluiceRequest): boolean {

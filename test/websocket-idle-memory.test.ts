@@ -1,0 +1,79 @@
+// A guard on the heap an idle WebSocket costs the server: 500 clients (in a child process, so
+// their memory is not counted) on a route whose handler only awaits `socket.closed`.
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { test } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import type { SluiceWebSocket } from "../src/index.js";
+import { quietApp, sleep, waitFor } from "./helpers.js";
+
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+
+/**
+ * Measured this way on Node 20: 10.6 KiB per socket before the idle-memory work (a closure
+ * per listener, the inbox, drain signal and `closed` made up front, an async frame per
+ * handler), 7.4–8.4 KiB since. The bound leaves room for other Node versions, not for that
+ * per-socket garbage to creep back.
+ */
+const MAX_KIB_PER_SOCKET = 9.5;
+const CLIENTS = 500;
+
+/** `count` idle clients in a child process; resolves once all are open. */
+async function openClients(url: string, count: number): Promise<ChildProcess> {
+  const script = `const WebSocket = require("ws"); let open = 0;
+    for (let i = 0; i < ${count}; i++) {
+      const ws = new WebSocket(${JSON.stringify(url)}, { perMessageDeflate: false });
+      ws.on("open", () => { if (++open === ${count}) console.log("ready"); });
+      ws.on("error", (error) => { console.error(error.message); process.exit(1); });
+    }`;
+  const child = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on("data", (data) => String(data).includes("ready") && resolve());
+    child.once("exit", (code) => reject(new Error(`the clients exited (${code})`)));
+  });
+  return child;
+}
+
+async function heapAfterGc(): Promise<number> {
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await sleep(20);
+  }
+  return process.memoryUsage().heapUsed;
+}
+
+test(`an idle WebSocket holds under ${MAX_KIB_PER_SOCKET} KiB of the server's heap`, async () => {
+  const app = quietApp();
+  const open = new Set<SluiceWebSocket>();
+  app.websocket("/idle", async (socket) => {
+    open.add(socket);
+    try {
+      await socket.closed;
+    } finally {
+      open.delete(socket);
+    }
+  });
+  const { url } = await app.listen({ port: 0, host: "127.0.0.1" });
+  const wsUrl = `${url.replace("http", "ws")}/idle`;
+  let clients: ChildProcess | undefined;
+  try {
+    // A first round compiles and sizes what every connection uses.
+    const warmUp = await openClients(wsUrl, 50);
+    await waitFor(() => open.size === 50, "the warm-up sockets", 5000);
+    warmUp.kill();
+    await waitFor(() => open.size === 0, "the warm-up sockets to close", 5000);
+    const before = await heapAfterGc();
+    clients = await openClients(wsUrl, CLIENTS);
+    await waitFor(() => open.size === CLIENTS, "every socket's handler", 10_000);
+    const perSocket = ((await heapAfterGc()) - before) / CLIENTS / 1024;
+    assert.ok(
+      perSocket < MAX_KIB_PER_SOCKET,
+      `${perSocket.toFixed(2)} KiB of heap per idle WebSocket (at most ${MAX_KIB_PER_SOCKET})`,
+    );
+  } finally {
+    clients?.kill();
+    await app.close({ timeout: 2000 });
+  }
+});
