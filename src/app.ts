@@ -401,6 +401,10 @@ export class App {
     if (server.listenerCount("upgrade") === 0) server.on("upgrade", this.handleUpgrade);
   }
 
+  private readonly onUpgradeSocketError = (error: Error): void => {
+    this.logger.debug({ err: error }, "upgrade socket error");
+  };
+
   /**
    * A node:http 'upgrade' listener, to mount the app's WebSocket routes on a server of your
    * own (next to `app.handle` for its requests); `listen()` attaches it by itself.
@@ -408,7 +412,9 @@ export class App {
   readonly handleUpgrade = (raw: IncomingMessage, duplex: Duplex, head: Buffer): void => {
     const socket = duplex as Socket;
     // Node has let go of the socket: until ws takes it, its errors are ours to catch.
-    socket.on("error", (error) => this.logger.debug({ err: error }, "upgrade socket error"));
+    // One listener per App: a closure here would keep the request and `head` (the whole read
+    // buffer) alive for the WebSocket's life.
+    socket.on("error", this.onUpgradeSocketError);
     const response = responseOnSocket(raw, socket);
     if (!asksForWebSocket(raw)) {
       this.serveIgnoringUpgrade(raw, response);

@@ -17,11 +17,20 @@ export class ConnectionRegistry {
   private readonly sockets = new Set<HttpSocket>();
   private readonly seenSilent = new WeakSet<HttpSocket>();
   private nodeConnections: (() => NodeConnectionsList | undefined) | undefined;
+  /** One 'close' listener for every socket (called with `this` = the socket): no closure each. */
+  private readonly forget: (this: HttpSocket) => void;
+
+  constructor() {
+    const sockets = this.sockets;
+    this.forget = function (this: HttpSocket) {
+      sockets.delete(this);
+    };
+  }
 
   attach(server: Server): void {
     server.on("connection", (socket: HttpSocket) => {
       this.sockets.add(socket);
-      socket.once("close", () => this.sockets.delete(socket));
+      socket.once("close", this.forget);
     });
     this.nodeConnections = () => nodeConnectionsOf(server);
     // server.close() calls this first: make it spare connections that are still sending.
