@@ -15,23 +15,21 @@ const COPY_BELOW_AVERAGE_BYTES = 4096;
  * row, while a chunk produced alone is still written in the same tick it was produced.
  */
 export class BatchedWriter implements Flushable {
-  /** A failure of a write made outside the producer's loop (end-of-tick flush). */
+  /** A failure of a write made outside the producer's loop (end-of-tick flush, keep-alive). */
   failure: unknown;
   /** `performance.now()` of the last write to the response (or of the writer's creation). */
   lastWriteAt = performance.now();
-  private pending: StreamChunk[] = [];
+  /** Chunks waiting for the end of the tick; none (no array) while idle. */
+  private pending: StreamChunk[] | undefined;
   private pendingBytes = 0;
   private pendingAllStrings = true;
   private flushQueued = false;
 
-  constructor(private readonly response: ServerResponse) {}
+  constructor(readonly response: ServerResponse) {}
 
   /** Queues a chunk; returns true when the batch was full and has been written now. */
   push(chunk: StreamChunk): boolean {
-    if (chunk.length === 0) return false;
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    if (typeof chunk !== "string") this.pendingAllStrings = false;
+    if (!this.append(chunk)) return false;
     if (this.pendingBytes >= MAX_BATCH_BYTES) {
       this.flush();
       return true;
@@ -43,23 +41,28 @@ export class BatchedWriter implements Flushable {
     return false;
   }
 
-  /** The end-of-tick flush; a failure is kept for the producer's loop to report. */
+  /**
+   * Writes `chunk` now, after whatever is pending (a keep-alive comment); a failure is kept
+   * for the producer's loop to report, as for an end-of-tick flush.
+   */
+  writeNow(chunk: StreamChunk): void {
+    this.append(chunk);
+    this.flushGuarded();
+  }
+
+  /** The end-of-tick flush. */
   flushScheduled(): void {
     this.flushQueued = false;
-    try {
-      this.flush();
-    } catch (error) {
-      this.failure ??= error;
-      this.response.destroy();
-    }
+    this.flushGuarded();
   }
 
   flush(): void {
-    if (this.pending.length === 0) return;
+    const { pending } = this;
+    if (pending === undefined) return;
     const { response } = this;
     const allStrings = this.pendingAllStrings;
-    const averageBytes = this.pendingBytes / this.pending.length;
-    const batch = this.takeBatch();
+    const averageBytes = this.pendingBytes / pending.length;
+    const batch = this.takeBatch(pending);
     if (response.destroyed || response.writableEnded) return;
     this.lastWriteAt = performance.now();
     if (batch.length === 1) writeChunk(response, batch[0]);
@@ -82,13 +85,14 @@ export class BatchedWriter implements Flushable {
   abort(graceMs = 1000): void {
     const { response } = this;
     if (response.destroyed) return;
-    if (this.pending.length === 0 || response.writableEnded) {
+    const { pending } = this;
+    if (pending === undefined || response.writableEnded) {
       cutShort(response);
       return;
     }
     const timer = setTimeout(() => cutShort(response), graceMs);
     timer.unref();
-    const batch = this.takeBatch();
+    const batch = this.takeBatch(pending);
     const last = batch.pop() as StreamChunk;
     for (const chunk of batch) response.write(chunk);
     response.write(last, () => {
@@ -97,9 +101,28 @@ export class BatchedWriter implements Flushable {
     });
   }
 
-  private takeBatch(): StreamChunk[] {
-    const { pending } = this;
-    this.pending = [];
+  /** Adds a chunk to the batch without scheduling its write; false for an empty one. */
+  private append(chunk: StreamChunk): boolean {
+    if (chunk.length === 0) return false;
+    if (this.pending === undefined) this.pending = [chunk];
+    else this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (typeof chunk !== "string") this.pendingAllStrings = false;
+    return true;
+  }
+
+  /** A flush whose failure is kept for the producer's loop to report. */
+  private flushGuarded(): void {
+    try {
+      this.flush();
+    } catch (error) {
+      this.failure ??= error;
+      this.response.destroy();
+    }
+  }
+
+  private takeBatch(pending: StreamChunk[]): StreamChunk[] {
+    this.pending = undefined;
     this.pendingBytes = 0;
     this.pendingAllStrings = true;
     return pending;

@@ -1,37 +1,61 @@
+import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { SluiceRequest } from "./request.js";
 
-/** Requests still being answered, per connection: one 'close' listener per socket, not per request. */
-const watched = new WeakMap<Socket, Set<SluiceRequest>>();
+/**
+ * The request each watched response answers. The 'close' listeners are one shared function
+ * (`this` is the response), not closures: this map costs an entry per open stream, a
+ * closure and a `once` wrapper would cost several objects.
+ */
+const byResponse = new WeakMap<ServerResponse, SluiceRequest>();
+/** Pipelined requests whose response waits for its turn, per connection. */
+const bySocket = new WeakMap<Socket, Set<SluiceRequest>>();
 
 /**
- * Aborts the request's signal when its client leaves: when its response closes early, or when
- * its socket closes (a pipelined request's response is not attached to the socket yet and
- * would never hear it otherwise). Returns the function that stops watching.
+ * Aborts the request's signal when its client leaves before the response is complete. A
+ * response on its socket hears the socket close as its own 'close'; a pipelined request's
+ * response is not attached to the socket yet and would never hear it, so that request
+ * listens on the socket. Returns the function that stops watching.
  */
 export function watchDisconnect(request: SluiceRequest): () => void {
   const { response } = request;
+  if (response.socket) {
+    byResponse.set(response, request);
+    response.on("close", onResponseClose);
+  } else watchSocket(request);
+  // Bound rather than a closure: no context object per request.
+  return unwatch.bind(request);
+}
+
+function unwatch(this: SluiceRequest): void {
+  const { response } = this;
+  if (byResponse.get(response) === this) {
+    byResponse.delete(response);
+    response.off("close", onResponseClose);
+  } else bySocket.get(this.raw.socket)?.delete(this);
+}
+
+function onResponseClose(this: ServerResponse): void {
+  const request = byResponse.get(this);
+  if (request && !this.writableFinished) request.abort("client-disconnected");
+}
+
+/** One 'close' listener per connection, kept until it closes (it may serve more requests). */
+function watchSocket(request: SluiceRequest): void {
   const socket = request.raw.socket;
-  const onResponseClose = () => {
-    if (!response.writableFinished) request.abort("client-disconnected");
-  };
-  response.once("close", onResponseClose);
-  let requests = watched.get(socket);
+  let requests = bySocket.get(socket);
   if (!requests) {
-    const onSocket = new Set<SluiceRequest>();
-    watched.set(socket, onSocket);
-    socket.once("close", () => {
-      for (const pending of onSocket) {
-        if (!pending.response.writableFinished) pending.abort("client-disconnected");
-      }
-      watched.delete(socket);
-    });
-    requests = onSocket;
+    requests = new Set();
+    bySocket.set(socket, requests);
+    socket.on("close", onSocketClose);
   }
   requests.add(request);
-  const stillWatched = requests;
-  return () => {
-    response.off("close", onResponseClose);
-    stillWatched.delete(request);
-  };
+}
+
+function onSocketClose(this: Socket): void {
+  const requests = bySocket.get(this);
+  bySocket.delete(this);
+  for (const request of requests ?? []) {
+    if (!request.response.writableFinished) request.abort("client-disconnected");
+  }
 }

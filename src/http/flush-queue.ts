@@ -1,4 +1,7 @@
-/** Something with writes batched until the end of the current tick. */
+/**
+ * Something with writes put off until the end of the current tick: batched chunks, or the
+ * head of a stream whose producer has that long to answer its first pull.
+ */
 export interface Flushable {
   flushScheduled(): void;
 }

@@ -1,11 +1,11 @@
 import type { ServerResponse } from "node:http";
-import { setImmediate as nextMacrotask } from "node:timers/promises";
 import { BatchedWriter } from "./batched-writer.js";
 import { needsDrain } from "./direct-chunk.js";
+import { type Flushable, queueFlush } from "./flush-queue.js";
 import { mergeHeaders } from "./headers.js";
 import { isHttpError } from "./http-error.js";
-import { keepAlive } from "./keep-alive.js";
-import type { SluiceRequest } from "./request.js";
+import { startKeepAlive, stopKeepAlive } from "./keep-alive.js";
+import type { AbortListener, SluiceRequest } from "./request.js";
 import { cancelSource, openSource, type SourceIterator } from "./stream-source.js";
 import type { StreamChunk, StreamingResponse, StreamLifecycle } from "./streaming-response.js";
 
@@ -23,218 +23,375 @@ const STREAM_DEFAULT_HEADERS = {
 
 /**
  * Sends a StreamingResponse: headers at once, then items as they are produced, pausing the
- * producer while the socket is full. When the request's signal aborts (client gone, app
- * closing) or the producer throws, the response is destroyed so the client sees a truncated
- * transfer, never a clean end that would look complete; a lifecycle with `endCleanly` (SSE,
- * whose events stand on their own) ends it properly instead.
+ * producer while the socket is full. When the request aborts (client gone, app closing) or
+ * the producer throws, the response is destroyed so the client sees a truncated transfer,
+ * never a clean end that would look complete; a lifecycle with `endCleanly` (SSE, whose
+ * events stand on their own) ends it properly instead.
  */
-export async function pumpStream<T>(
+export function pumpStream<T>(
   request: SluiceRequest,
   response: ServerResponse,
   stream: StreamingResponse<T>,
   extraHeaders: Record<string, string | string[]>,
 ): Promise<void> {
-  const source = openSource(stream.source);
-  let cancelled: Promise<void> | undefined;
-  const cancel = () => {
-    cancelled ??= cancelSource(source, (error) =>
-      request.log.warn({ err: error }, "stream producer failed while being cancelled"),
-    );
-    return cancelled;
-  };
-  // `stopped` mirrors signal.aborted: the loop checks it per item, and the getter is not free.
-  const progress = { exhausted: false, stopped: false };
-  let first: FirstStep<T> | undefined;
-  if (request.method !== "HEAD") {
-    first = await pullFirst(source);
+  return new Promise<void>((resolve, reject) => {
+    new StreamPump(request, response, stream, extraHeaders, resolve, reject).begin();
+  });
+}
+
+/**
+ * - opening: the producer has its first pull, the head is not out yet;
+ * - streaming: the head is out, items follow;
+ * - refused: the head was not sent (the producer refused, or the head was invalid);
+ * - ended: pulling is over, the response ended or is ending.
+ */
+type PumpState = "opening" | "streaming" | "refused" | "ended";
+
+/**
+ * One stream being sent, as a state machine driven by callbacks rather than an async
+ * function: while it waits for its producer (an SSE stream between events) it holds no
+ * suspended frame, only this object, its writer and one reaction on the producer's pending
+ * promise, whose callbacks carry on from there. An idle stream is cheap.
+ */
+class StreamPump<T> implements AbortListener, Flushable {
+  private readonly source: SourceIterator<T>;
+  private readonly lifecycle: StreamLifecycle;
+  private readonly encode: ((item: T) => StreamChunk) | undefined;
+  private readonly writer: BatchedWriter;
+  /** The response whose head is to be sent, until it is. */
+  private head: StreamingResponse<T> | undefined;
+  private state: PumpState = "opening";
+  /** The producer ended (or threw) by itself: like `for await`, it gets no `return()` call. */
+  private exhausted = false;
+  /** The request aborted: pulling stops. */
+  private stopped = false;
+  private finished = false;
+  private cancelled: Promise<void> | undefined;
+  /** Items pulled, and when the event loop last had a turn: see write(). */
+  private pulls = 0;
+  private lastTurn = performance.now();
+  /** Ends a wait for 'drain' early, when the request aborts. */
+  private wakeFromDrain: (() => void) | undefined;
+  /** The callbacks of every pending pull, made once. */
+  private onStep: ((step: IteratorResult<T>) => void) | undefined;
+  private onError: ((error: unknown) => void) | undefined;
+
+  constructor(
+    private readonly request: SluiceRequest,
+    private readonly response: ServerResponse,
+    stream: StreamingResponse<T>,
+    private readonly extraHeaders: Record<string, string | string[]>,
+    private readonly resolve: () => void,
+    private readonly reject: (error: unknown) => void,
+  ) {
+    this.source = openSource(stream.source);
+    this.lifecycle = stream.lifecycle;
+    this.encode = stream.encode;
+    this.writer = new BatchedWriter(response);
+    this.head = stream;
+  }
+
+  /**
+   * Asks for the first item before the head goes out and gives the producer up to one
+   * macrotask to answer, so one that fails at once (an HttpError thrown before its first
+   * yield) is known before anything is sent. One still waiting gets the head then; its item
+   * follows when it comes.
+   */
+  begin(): void {
+    const { source } = this;
+    if (this.request.method === "HEAD") {
+      if (this.sendHead()) this.endAfterHead().then(this.resolve, this.reject);
+      return;
+    }
+    let first: IteratorResult<T>;
+    try {
+      if (!source.sync) {
+        this.pullLater(source.iterator);
+        queueFlush(this); // one setImmediate for the heads of every stream opened in this turn
+        return;
+      }
+      first = this.pullNow(source.iterator);
+    } catch (error) {
+      this.failed(error);
+      return;
+    }
+    this.stepped(first);
+  }
+
+  /**
+   * On abort the response ends at once, even while a pull is pending: a producer awaiting
+   * something that ignores the signal must not hold the client (or a clean SSE end) hostage.
+   * Its `finally` still gets its chance through cancel(), which `app.close()` waits for.
+   */
+  requestAborted(): void {
+    this.stopped = true;
+    void this.cancel();
+    this.finishOnce();
+    this.wakeFromDrain?.();
+  }
+
+  /** The end of the turn the stream began in: its head goes out now if it has not yet. */
+  flushScheduled(): void {
+    this.open();
+  }
+
+  /** Sends the head and starts streaming, once; false when the head was refused. */
+  private open(): boolean {
+    if (this.head === undefined) return this.state === "streaming";
+    if (!this.sendHead()) return false;
+    this.state = "streaming";
+    this.start();
+    return true;
+  }
+
+  /** The producer answered a pull: write its item and go on. */
+  private stepped(step: IteratorResult<T>): void {
+    if (this.open()) this.pull(step);
+  }
+
+  /** The producer threw. */
+  private failed(error: unknown): void {
+    this.exhausted = true;
     // Nothing was sent yet: the app answers with the error's status (a 404 for an unknown
     // channel, say) instead of a 200 cut short. A stream that ends cleanly on failure (SSE)
     // keeps that for deliberate refusals: after any other error its client must reconnect,
     // which EventSource does only after a 200.
-    if ("error" in first && (!stream.lifecycle.endCleanly || isHttpError(first.error))) {
-      progress.exhausted = true;
-      throw first.error;
+    if (this.state === "opening" && (!this.lifecycle.endCleanly || isHttpError(error))) {
+      this.head = undefined;
+      this.state = "refused";
+      this.reject(error);
+      return;
     }
-  }
-  try {
-    const headers = mergeHeaders(STREAM_DEFAULT_HEADERS, stream.headers, extraHeaders);
-    response.writeHead(stream.statusCode, headers);
-    response.flushHeaders();
-  } catch (error) {
-    await cancel(); // a Readable holding a file must not leak when the head is refused
-    throw error;
-  }
-  if (request.method === "HEAD") {
-    await cancel();
-    response.end();
-    return;
+    if (this.open()) this.stop({ error });
   }
 
-  const signal = request.signal;
-  const writer = new BatchedWriter(response);
-  const { lifecycle } = stream;
-  const idle = lifecycle.keepAlive;
-  const stopKeepAlive = idle
-    ? keepAlive(writer, response, idle.idleMs, idle.chunk, idle.ready)
-    : undefined;
-  const counted = lifecycle.countsAs;
-  if (counted) request.openStreams[counted]++;
-  let finished = false;
-  const finishOnce = (failure?: { error: unknown }) => {
-    if (finished) return;
-    finished = true;
-    if (counted) request.openStreams[counted]--;
-    stopKeepAlive?.();
-    finish(request, response, writer, lifecycle, failure);
-  };
-  // On abort the response ends at once, even while a pull is pending: a producer awaiting
-  // something that ignores the signal must not hold the client (or a clean SSE end) hostage.
-  // Its `finally` still gets its chance through cancel(), which close() waits for.
-  const onAbort = () => {
-    progress.stopped = true;
-    void cancel();
-    finishOnce();
-  };
-  progress.stopped = signal.aborted;
-  signal.addEventListener("abort", onAbort, { once: true });
-  if (lifecycle.preamble !== undefined) writer.push(lifecycle.preamble);
-  let failure: { error: unknown } | undefined;
-  try {
-    await pullAll(source, writer, response, signal, stream.encode, progress, first);
-    writer.flush();
-  } catch (error) {
-    failure = { error };
-    if (!signal.aborted)
-      request.log.error(
-        { err: error },
-        lifecycle.endCleanly
-          ? "stream producer failed; stream ended"
-          : "stream producer failed; response aborted",
-      );
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-  }
-  // The client learns at once; a slow or stuck `finally` must not hold the response open.
-  finishOnce(failure);
-  // Like `for await`: a source that ended (or threw) by itself gets no `return()` call.
-  if (!progress.exhausted || cancelled) await cancel();
-}
-
-/**
- * Ends the response once pulling stopped: cleanly when the producer ended, cut short when it
- * failed or was stopped (unless the lifecycle says its items stand on their own).
- */
-function finish(
-  request: SluiceRequest,
-  response: ServerResponse,
-  writer: BatchedWriter,
-  lifecycle: StreamLifecycle,
-  failure: { error: unknown } | undefined,
-): void {
-  const stoppedEarly = failure !== undefined || request.signal.aborted;
-  if (response.destroyed || (stoppedEarly && !lifecycle.endCleanly)) {
-    writer.abort();
-    return;
-  }
-  if (failure && lifecycle.farewell && !request.signal.aborted) {
+  /**
+   * Writes the item just produced, if any, then pulls and writes until it must wait: for the
+   * producer, for 'drain' or for a turn of the event loop (each calls this again), or until
+   * the stream is over.
+   */
+  private pull(arrived?: IteratorResult<T>): void {
+    if (this.state !== "streaming") return;
+    let step = arrived;
     try {
-      const farewell = lifecycle.farewell(failure.error, request);
-      if (farewell !== undefined) writer.push(farewell);
+      for (;;) {
+        if (step !== undefined) {
+          if (step.done) {
+            this.exhausted = true;
+            break;
+          }
+          if (this.stopped) break;
+          const turn = this.write(step.value);
+          step = undefined;
+          if (turn) {
+            this.giveTurn();
+            return;
+          }
+        }
+        if (this.stopped || this.response.destroyed) break;
+        if (needsDrain(this.response)) {
+          this.awaitDrain();
+          return;
+        }
+        const { source } = this;
+        if (!source.sync) {
+          this.pullLater(source.iterator);
+          return;
+        }
+        step = this.pullNow(source.iterator);
+      }
     } catch (error) {
-      request.log.error({ err: error }, "the stream's farewell failed");
+      this.stop({ error });
+      return;
+    }
+    this.stop(undefined);
+  }
+
+  private pullNow(iterator: Iterator<T>): IteratorResult<T> {
+    try {
+      return iterator.next();
+    } catch (error) {
+      this.exhausted = true;
+      throw error;
     }
   }
-  writer.flush();
-  if (!response.writableEnded) response.end();
-}
 
-/** The producer's first step: taken, failed, or still on its way. */
-type FirstStep<T> =
-  | { settled: true; step: IteratorResult<T> }
-  | { settled: false; step: Promise<IteratorResult<T>> }
-  | { error: unknown };
-
-/**
- * Asks for the first item before the head goes out and gives the producer one macrotask to
- * answer, so one that fails at once (an HttpError thrown before its first yield) is known
- * before anything is sent. One still waiting gets the head at once; its item follows later.
- */
-async function pullFirst<T>(source: SourceIterator<T>): Promise<FirstStep<T>> {
-  let pending: Promise<IteratorResult<T>>;
-  try {
-    if (source.sync) return { settled: true, step: source.iterator.next() };
+  private pullLater(iterator: AsyncIterator<T>): void {
+    let pending: Promise<IteratorResult<T>> | IteratorResult<T>;
+    try {
+      pending = iterator.next();
+    } catch (error) {
+      this.exhausted = true;
+      throw error;
+    }
+    this.onStep ??= this.stepped.bind(this);
+    this.onError ??= this.failed.bind(this);
     // Like `for await`, accept an iterator whose next() returns a plain result or a thenable.
-    pending = Promise.resolve(source.iterator.next());
-  } catch (error) {
-    return { error };
+    Promise.resolve(pending).then(this.onStep, this.onError);
   }
-  let outcome: { step: IteratorResult<T> } | { error: unknown } | undefined;
-  pending.then(
-    (step) => {
-      outcome = { step };
-    },
-    (error) => {
-      outcome = { error };
-    },
-  );
-  await nextMacrotask();
-  if (outcome === undefined) return { settled: false, step: pending };
-  if ("error" in outcome) return outcome;
-  return { settled: true, step: outcome.step };
-}
 
-/** Pulls until the source is done, the signal aborts or the response is gone. */
-async function pullAll<T>(
-  source: SourceIterator<T>,
-  writer: BatchedWriter,
-  response: ServerResponse,
-  signal: AbortSignal,
-  encode: ((item: T) => StreamChunk) | undefined,
-  progress: { exhausted: boolean; stopped: boolean },
-  first: FirstStep<T> | undefined,
-): Promise<void> {
-  let taken = first;
-  const toChunk = encode ? (item: T) => asChunk(encode(item)) : asChunk;
-  let pulls = 0;
-  let lastTurn = performance.now();
-  while (!progress.stopped && !response.destroyed) {
-    if (needsDrain(response)) {
-      await drainOrAbort(response, signal);
+  /**
+   * Queues an item; true when the loop should give the event loop a turn: after a full batch,
+   * or when a producer that never waits on I/O (or yields only empty chunks) has held it for
+   * a few ms, so it cannot starve the other connections.
+   */
+  private write(item: T): boolean {
+    const flushed = this.writer.push(this.chunkOf(item));
+    const busy =
+      ++this.pulls % PULLS_BETWEEN_CLOCK_CHECKS === 0 &&
+      performance.now() - this.lastTurn > MAX_BUSY_MS;
+    return (flushed || busy) && !needsDrain(this.response);
+  }
+
+  private chunkOf(item: T): StreamChunk {
+    return asChunk(this.encode ? this.encode(item) : item);
+  }
+
+  /** Goes on pulling after the event loop has had a turn (I/O and the other connections). */
+  private giveTurn(): void {
+    setImmediate(() => {
+      this.lastTurn = performance.now();
+      this.pull();
+    });
+  }
+
+  /**
+   * Pulling is over: ends the response (the client learns at once; a slow or stuck `finally`
+   * must not hold it open), then settles once the producer is cancelled.
+   */
+  private stop(failure: { error: unknown } | undefined): void {
+    if (this.state === "ended") return;
+    this.state = "ended";
+    try {
+      let outcome = failure;
+      if (outcome === undefined) {
+        try {
+          if (this.writer.failure) throw this.writer.failure;
+          this.writer.flush();
+        } catch (error) {
+          outcome = { error };
+        }
+      }
+      if (outcome !== undefined) this.logFailure(outcome.error);
+      this.request.abortListener = undefined;
+      this.finishOnce(outcome);
+    } catch (error) {
+      this.reject(error);
+      return;
+    }
+    if (!this.exhausted || this.cancelled) this.cancel().then(this.resolve);
+    else this.resolve();
+  }
+
+  /**
+   * Sends the head, then lets go of the response it came from (an idle stream keeps no
+   * headers); false when it was refused: the pump then rejects, once the producer is cancelled.
+   */
+  private sendHead(): boolean {
+    const stream = this.head;
+    this.head = undefined;
+    if (stream === undefined) return false;
+    try {
+      const headers = mergeHeaders(STREAM_DEFAULT_HEADERS, stream.headers, this.extraHeaders);
+      this.response.writeHead(stream.statusCode, headers);
+      this.response.flushHeaders();
+      return true;
+    } catch (error) {
+      this.state = "refused";
+      // A Readable holding a file must not leak when the head is refused.
+      this.cancel().then(() => this.reject(error));
+      return false;
+    }
+  }
+
+  /** HEAD: the head alone; the producer never started. */
+  private async endAfterHead(): Promise<void> {
+    this.state = "ended";
+    await this.cancel();
+    this.response.end();
+  }
+
+  /** The head is out: keep-alives, the count of open streams, the abort notice, the preamble. */
+  private start(): void {
+    const { request, lifecycle } = this;
+    if (lifecycle.keepAlive) startKeepAlive(this.writer, lifecycle.keepAlive);
+    if (lifecycle.countsAs) request.openStreams[lifecycle.countsAs]++;
+    request.abortListener = this;
+    if (lifecycle.preamble !== undefined) this.writer.push(lifecycle.preamble);
+    // Aborted while the producer had its first pull: handled like an abort from now on.
+    if (request.abortedBecause !== undefined) this.requestAborted();
+  }
+
+  private cancel(): Promise<void> {
+    this.cancelled ??= cancelSource(this.source, (error) =>
+      this.request.log.warn({ err: error }, "stream producer failed while being cancelled"),
+    );
+    return this.cancelled;
+  }
+
+  private logFailure(error: unknown): void {
+    if (this.request.abortedBecause !== undefined) return;
+    this.request.log.error(
+      { err: error },
+      this.lifecycle.endCleanly
+        ? "stream producer failed; stream ended"
+        : "stream producer failed; response aborted",
+    );
+  }
+
+  private finishOnce(failure?: { error: unknown }): void {
+    if (this.finished) return;
+    this.finished = true;
+    const { lifecycle } = this;
+    if (lifecycle.countsAs) this.request.openStreams[lifecycle.countsAs]--;
+    if (lifecycle.keepAlive) stopKeepAlive(this.writer, lifecycle.keepAlive);
+    this.end(failure);
+  }
+
+  /**
+   * Ends the response once pulling stopped: cleanly when the producer ended, cut short when it
+   * failed or was stopped (unless the lifecycle says its items stand on their own).
+   */
+  private end(failure: { error: unknown } | undefined): void {
+    const { request, response, writer, lifecycle } = this;
+    const aborted = request.abortedBecause !== undefined;
+    if (response.destroyed || ((failure !== undefined || aborted) && !lifecycle.endCleanly)) {
+      writer.abort();
+      return;
+    }
+    if (failure && lifecycle.farewell && !aborted) {
+      try {
+        const farewell = lifecycle.farewell(failure.error, request);
+        if (farewell !== undefined) writer.push(farewell);
+      } catch (error) {
+        request.log.error({ err: error }, "the stream's farewell failed");
+      }
+    }
+    writer.flush();
+    if (!response.writableEnded) response.end();
+  }
+
+  /** Goes on pulling once the response or its socket (written directly) drained, or ended. */
+  private awaitDrain(): void {
+    const { response } = this;
+    const socket = response.socket;
+    const done = () => {
+      // Once: the response's 'drain' comes from its socket's, whose emit still calls this.
+      if (this.wakeFromDrain !== done) return;
+      response.off("drain", done);
+      response.off("close", done);
+      socket?.off("drain", done);
+      this.wakeFromDrain = undefined;
       // A write the kernel took at once emits 'drain' from process.nextTick, in this same
       // turn: without a real turn here, a client that keeps up would let one stream hold
       // the event loop for the whole download.
-      await nextMacrotask();
-      lastTurn = performance.now();
-      continue;
-    }
-    let step: IteratorResult<T>;
-    try {
-      if (taken) {
-        const first = taken;
-        taken = undefined;
-        if ("error" in first) throw first.error;
-        step = first.settled ? first.step : await first.step;
-      } else step = source.sync ? source.iterator.next() : await source.iterator.next();
-    } catch (error) {
-      progress.exhausted = true;
-      throw error;
-    }
-    if (step.done) {
-      progress.exhausted = true;
-      break;
-    }
-    if (progress.stopped) break;
-    const flushed = writer.push(toChunk(step.value as T));
-    // A producer that never awaits real I/O (or yields only empty chunks) must not starve
-    // the other connections: give the event loop a turn after a full batch or a few ms.
-    const busy =
-      ++pulls % PULLS_BETWEEN_CLOCK_CHECKS === 0 && performance.now() - lastTurn > MAX_BUSY_MS;
-    if ((flushed || busy) && !needsDrain(response)) {
-      await nextMacrotask();
-      lastTurn = performance.now();
-    }
+      this.giveTurn();
+    };
+    response.on("drain", done);
+    response.on("close", done);
+    socket?.on("drain", done);
+    this.wakeFromDrain = done;
   }
-  if (writer.failure) throw writer.failure;
 }
 
 function asChunk(item: unknown): StreamChunk {
@@ -242,22 +399,4 @@ function asChunk(item: unknown): StreamChunk {
   throw new TypeError(
     `StreamingResponse items must be strings or Uint8Arrays, got ${item === null ? "null" : typeof item}; use ndjson() or an encode function for objects`,
   );
-}
-
-/** Waits for the response or its socket (written directly) to drain, or for the end. */
-function drainOrAbort(response: ServerResponse, signal: AbortSignal): Promise<void> {
-  const socket = response.socket;
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      response.off("drain", done);
-      response.off("close", done);
-      socket?.off("drain", done);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    response.on("drain", done);
-    response.on("close", done);
-    socket?.on("drain", done);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

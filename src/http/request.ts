@@ -28,6 +28,14 @@ export interface OpenStreamCounts {
   sse: number;
 }
 
+/**
+ * @internal Told when a request aborts, right after its signal's listeners: how the stream
+ * pump hears it without an AbortSignal (and its listener) per stream.
+ */
+export interface AbortListener {
+  requestAborted(): void;
+}
+
 const NON_ASCII = /[^ -~\t]/;
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -42,7 +50,8 @@ function decodeUtf8OrKeep(latin1: string): string {
 
 /**
  * The request as handlers and middleware see it. Cheap to build: the query, the child
- * logger and the abort signal are created on first use.
+ * logger, `state` and the abort signal are created on first use (an AbortSignal alone costs
+ * some 700 bytes, held for as long as a stream is open).
  */
 export class SluiceRequest {
   readonly method: string;
@@ -53,8 +62,6 @@ export class SluiceRequest {
   /** Route parameters, percent-decoded. */
   params: Record<string, string> = {};
   readonly id: string;
-  /** Per-request record for middleware to pass values on (the user, a tenant...). */
-  readonly state: Record<string, unknown> = {};
   /**
    * Headers added to whatever response this request gets (result, stream or error): how a
    * middleware sets CORS or cache headers. Holds `x-request-id` from the start.
@@ -67,7 +74,11 @@ export class SluiceRequest {
   /** @internal the response this request is answered on. */
   readonly response: ServerResponse;
 
+  /** @internal the stream being sent in answer, told when the request aborts. */
+  abortListener: AbortListener | undefined;
+
   private readonly context: RequestContext;
+  private stateCache: Record<string, unknown> | undefined;
   private queryCache: URLSearchParams | undefined;
   private logCache: Logger | undefined;
   private controller: AbortController | undefined;
@@ -94,6 +105,12 @@ export class SluiceRequest {
       );
     }
     return this.queryCache;
+  }
+
+  /** Per-request record for middleware to pass values on (the user, a tenant...). */
+  get state(): Record<string, unknown> {
+    this.stateCache ??= {};
+    return this.stateCache;
   }
 
   /** Lower-case header names, as Node gives them. */
@@ -200,6 +217,7 @@ export class SluiceRequest {
     if (this.abortReason) return;
     this.abortReason = new RequestAbortedError(reason);
     this.controller?.abort(this.abortReason);
+    this.abortListener?.requestAborted();
   }
 
   /** @internal the app-wide count of open streams, kept by the stream pump. */

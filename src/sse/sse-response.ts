@@ -46,7 +46,7 @@ export class SseResponse<T = unknown> extends StreamingResponse<T> {
     const lifecycle = sseLifecycle(init, raw?.atEventBoundary);
     super(source, {
       statusCode: init.statusCode,
-      headers: mergeHeaders(SSE_HEADERS, init.headers ?? {}),
+      headers: init.headers ? mergeHeaders(SSE_HEADERS, init.headers) : { ...SSE_HEADERS },
       encode: raw?.encode ?? init.encode ?? (encodeSseItem as (item: T) => StreamChunk),
     });
     this.lifecycle = lifecycle;
