@@ -6,7 +6,10 @@ import { isReconnectDelay, SseEvent } from "./sse-event.js";
 export interface SseOptions {
   /**
    * Milliseconds of silence after which a comment line is written, so proxies with idle
-   * timeouts never cut a quiet stream. Any event resets the clock. Default 15 000; 0 disables.
+   * timeouts never cut a quiet stream. Any event resets the clock. Streams are checked every
+   * `keepAlive / 2` ms, so the comment comes after `keepAlive` to `1.5 × keepAlive` ms of
+   * silence: set it well under the shortest idle timeout on the way. Default 15 000; 0
+   * disables.
    */
   keepAlive?: number;
   /** Sent first as `retry:`: how long clients wait before reconnecting, in ms. */
