@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Broker, Deliver, HistoryQuery, Replay, StoredMessage } from "../topics/broker.js";
+import { compareStreamIds, isStreamId, MAX_STREAM_ID } from "../topics/stream-id.js";
 import {
   type CommandConnection,
   connect,
@@ -10,7 +11,6 @@ import {
 import { brokerError, isUnavailable } from "./errors.js";
 import type { ResolvedOptions } from "./options.js";
 import { decodeEntry, decodeWire, PUBLISH_COMMAND } from "./publish-script.js";
-import { compareStreamIds, isStreamId, MAX_STREAM_ID } from "./stream-id.js";
 import { headOf, type LogAfter, readAfter } from "./stream-log.js";
 import { type Deliverer, TopicSubscription } from "./topic-subscription.js";
 

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import type { StoredMessage } from "../topics/broker.js";
+import { compareStreamIds } from "../topics/stream-id.js";
 import { decodeEntry, previousId } from "./publish-script.js";
-import { compareStreamIds } from "./stream-id.js";
 
 /** What a topic's stream says about a last seen id, read in one MULTI so both parts agree. */
 export interface LogAfter {

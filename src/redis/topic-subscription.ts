@@ -1,5 +1,5 @@
 import type { Deliver, StoredMessage } from "../topics/broker.js";
-import { compareStreamIds } from "./stream-id.js";
+import { compareStreamIds } from "../topics/stream-id.js";
 
 /** One subscribe() call: its own object, so the same function subscribed twice stops apart. */
 export interface Deliverer {

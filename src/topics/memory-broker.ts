@@ -1,6 +1,6 @@
 import type { Broker, Deliver, HistoryQuery, Replay, StoredMessage } from "./broker.js";
 import { checkHistory } from "./history-option.js";
-import { compareStreamIds, parseStreamId } from "./stream-id.js";
+import { compareStreamIds, streamIdParts } from "./stream-id.js";
 import { TopicLog } from "./topic-log.js";
 
 export interface MemoryBrokerOptions {
@@ -100,9 +100,10 @@ class MemoryBroker implements Broker {
 
   /** The sequence number in one of this broker's ids; undefined for any other string. */
   private sequenceOf(id: string): number | undefined {
-    const parsed = parseStreamId(id);
-    if (!parsed || String(parsed[0]) !== this.epoch) return undefined;
-    return parsed[1] > BigInt(Number.MAX_SAFE_INTEGER) ? undefined : Number(parsed[1]);
+    const parts = streamIdParts(id);
+    if (!parts || parts[0] !== this.epoch) return undefined;
+    const sequence = Number(parts[1]);
+    return Number.isSafeInteger(sequence) ? sequence : undefined;
   }
 }
 
