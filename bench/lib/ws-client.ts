@@ -1,7 +1,7 @@
 import { once } from "node:events";
-import { type RawData, WebSocket } from "ws";
 import { echoText } from "../servers/ws-messages.js";
 import { type LatencyRecorder, now, readStamp } from "./latency.js";
+import { RawWebSocket } from "./raw-websocket.js";
 import { type Dialect, plainWebSocket } from "./ws-dialect.js";
 
 const SEQ_PREFIX = Buffer.from('{"seq":');
@@ -25,11 +25,11 @@ export function readSeq(data: Buffer, start = 0): number {
 }
 
 /**
- * A `ws` client for the load generator: no permessage-deflate offered (no server under test
- * enables it by default), and no UTF-8 check of text it only counts.
+ * A raw-socket client for the load generator (no permessage-deflate offered, so no server
+ * compresses; no UTF-8 check of text it only counts).
  */
-async function connectClient(url: string, dialect: Dialect): Promise<WebSocket> {
-  const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true });
+async function connectClient(url: string, dialect: Dialect): Promise<RawWebSocket> {
+  const ws = new RawWebSocket(url);
   // Listening from the start: a server may send its first message right behind the 101.
   const joined = dialect.join(ws);
   joined.catch(() => {}); // awaited below, unless the handshake failed first
@@ -49,15 +49,17 @@ abstract class LoadClient {
   private closing = false;
 
   protected constructor(
-    protected readonly ws: WebSocket,
+    protected readonly ws: RawWebSocket,
     protected readonly dialect: Dialect,
   ) {
-    ws.on("message", (data: RawData, isBinary: boolean) => {
-      const start = dialect.payloadStart(data as Buffer, ws);
-      if (start !== -1) this.onMessage(data as Buffer, start, isBinary);
+    ws.on("message", (data: Buffer, isBinary: boolean) => {
+      const start = dialect.payloadStart(data, ws);
+      if (start !== -1) this.onMessage(data, start, isBinary);
     });
-    ws.on("error", (error) => this.fail(error));
-    ws.on("close", (code) => this.fail(new Error(`the server closed the WebSocket (${code})`)));
+    ws.on("error", (error: Error) => this.fail(error));
+    ws.on("close", (code: number) => {
+      this.fail(new Error(`the server closed the WebSocket (${code})`));
+    });
   }
 
   /** A close handshake (code 1000): the server sees the client leave as it would in use. */
@@ -94,7 +96,7 @@ export class EchoClient extends LoadClient {
   private sentAt = 0;
 
   private constructor(
-    ws: WebSocket,
+    ws: RawWebSocket,
     dialect: Dialect,
     private readonly id: number,
     private readonly latency: LatencyRecorder,
@@ -151,7 +153,7 @@ export class BroadcastClient extends LoadClient {
   received = 0;
 
   private constructor(
-    ws: WebSocket,
+    ws: RawWebSocket,
     dialect: Dialect,
     private readonly latency: LatencyRecorder | undefined,
   ) {

@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import type { WebSocket } from "ws";
+import type { RawWebSocket as WebSocket } from "./raw-websocket.js";
 
 /**
  * How a load client speaks to a WebSocket server: plain messages (most servers), socket.io's

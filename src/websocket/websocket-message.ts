@@ -1,21 +1,7 @@
-import * as ws from "ws";
-
-interface FrameOptions {
-  fin: boolean;
-  opcode: number;
-  mask: boolean;
-  readOnly: boolean;
-  rsv1: boolean;
-}
-
-/** ws builds the frame headers; its type definitions leave `Sender.frame` out. */
-const { Sender } = ws as unknown as {
-  Sender: { frame(data: Buffer, options: FrameOptions): Buffer[] };
-};
-
-/** A server's frames: final, unmasked, uncompressed. ws only reads these options. */
-const TEXT_FRAME: FrameOptions = { fin: true, opcode: 1, mask: false, readOnly: true, rsv1: false };
-const BINARY_FRAME: FrameOptions = { ...TEXT_FRAME, opcode: 2 };
+/** A server's frames are final, unmasked and uncompressed: FIN set, no RSV bits, no mask. */
+const FIN = 0x80;
+const TEXT_OPCODE = 0x1;
+const BINARY_OPCODE = 0x2;
 /** Payloads up to this size are copied behind their header, so a frame is one write. */
 const COPY_UP_TO_BYTES = 16 * 1024;
 
@@ -75,18 +61,48 @@ export class WebSocketMessage implements OutgoingFrame {
 }
 
 /**
- * One unmasked, final, uncompressed frame (what a server sends without an extension): the
- * header ws builds, and the payload copied behind it when small, so the frame leaves in one
- * write; a large payload stays where it is, after its header.
+ * One unmasked, final, uncompressed frame (what a server sends without an extension): a small
+ * payload is encoded (or copied) straight behind its header, so the frame is one buffer and
+ * one write; a large one stays where it is, after its header. Only the header is written
+ * here (RFC 6455 section 5.2, a few bytes); ws does all the reading.
  */
 export function encodeFrame(payload: Buffer | string, binary: boolean): Buffer | Buffer[] {
-  const bytes = typeof payload === "string" ? Buffer.from(payload, "utf8") : payload;
-  const [header] = Sender.frame(bytes, binary ? BINARY_FRAME : TEXT_FRAME);
-  if (bytes.length > COPY_UP_TO_BYTES) return [header, bytes];
-  const frame = Buffer.allocUnsafe(header.length + bytes.length);
-  header.copy(frame, 0);
-  bytes.copy(frame, header.length);
+  const opcode = binary ? BINARY_OPCODE : TEXT_OPCODE;
+  const text = typeof payload === "string";
+  const length = text ? Buffer.byteLength(payload, "utf8") : payload.length;
+  if (length > COPY_UP_TO_BYTES) {
+    const header = Buffer.allocUnsafe(headerLength(length));
+    writeHeader(header, opcode, length);
+    return [header, text ? Buffer.from(payload, "utf8") : payload];
+  }
+  const frame = Buffer.allocUnsafe(headerLength(length) + length);
+  const at = writeHeader(frame, opcode, length);
+  if (text) frame.write(payload, at, "utf8");
+  else payload.copy(frame, at);
   return frame;
+}
+
+/** The header's size: a 7-bit length, or 126 and 16 bits, or 127 and 64 bits. */
+function headerLength(payloadLength: number): number {
+  return payloadLength < 126 ? 2 : payloadLength < 65_536 ? 4 : 10;
+}
+
+/** Writes the header at the start of `target`; returns where the payload goes. */
+function writeHeader(target: Buffer, opcode: number, payloadLength: number): number {
+  target[0] = FIN | opcode;
+  if (payloadLength < 126) {
+    target[1] = payloadLength;
+    return 2;
+  }
+  if (payloadLength < 65_536) {
+    target[1] = 126;
+    target.writeUInt16BE(payloadLength, 2);
+    return 4;
+  }
+  target[1] = 127;
+  target.writeUInt32BE(Math.floor(payloadLength / 2 ** 32), 2);
+  target.writeUInt32BE(payloadLength >>> 0, 6);
+  return 10;
 }
 
 /** string -> text frame; bytes -> binary frame; a WebSocketMessage as prepared; else JSON text. */
