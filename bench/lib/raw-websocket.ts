@@ -73,8 +73,8 @@ export class RawWebSocket extends EventEmitter {
 
   /** A close frame with `code`; the server answers and closes the connection. */
   close(code = 1000): void {
-    if (this.closed || !this.open) return this.terminate();
-    this.sendControl(OPCODE.close, Buffer.from([code >> 8, code & 0xff]));
+    if (this.closed || !this.open) this.terminate();
+    else this.sendControl(OPCODE.close, Buffer.from([code >> 8, code & 0xff]));
   }
 
   terminate(): void {
@@ -116,7 +116,10 @@ export class RawWebSocket extends EventEmitter {
     while (!this.closed) {
       const frame = readFrame(data, at);
       if (frame === undefined) break;
-      if (typeof frame === "string") return this.fail(new Error(frame));
+      if (typeof frame === "string") {
+        this.fail(new Error(frame));
+        return;
+      }
       at = frame.end;
       this.onFrame(frame.opcode, frame.fin, data.subarray(frame.start, frame.end));
     }
@@ -140,17 +143,19 @@ export class RawWebSocket extends EventEmitter {
         this.fragments = [];
         return;
       case OPCODE.ping:
-        return this.sendControl(OPCODE.pong, payload);
+        this.sendControl(OPCODE.pong, payload);
+        return;
       case OPCODE.pong:
         return;
       case OPCODE.close: {
         const code = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
         this.sendControl(OPCODE.close, payload.subarray(0, 2));
         this.socket.end();
-        return this.ended(code);
+        this.ended(code);
+        return;
       }
       default:
-        return this.fail(new Error(`unknown WebSocket opcode ${opcode}`));
+        this.fail(new Error(`unknown WebSocket opcode ${opcode}`));
     }
   }
 
