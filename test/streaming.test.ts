@@ -408,6 +408,38 @@ describe("streaming responses: sources and encodings", () => {
     assert.equal(body.split("\n").length - 1, count);
     assert.ok(chunks < 10, `${count} items were sent in ${chunks} chunks`);
   });
+
+  test("chunks framed by sluice carry their UTF-8 byte count: text, bytes, mixed batches, near the 16 KiB limit", async () => {
+    const app = quietApp();
+    const wide = "é".repeat(16 * 1024 - 1); // within the limit in characters, twice that in bytes
+    const shared = Buffer.from("shared ✓\n");
+    const pieces: (string | Uint8Array)[][] = [
+      ["alone é\n"], // one text chunk in a tick
+      ["a ✓\n", "b ✓\n", "c ✓\n"], // text produced in one tick: one chunk
+      [shared, Buffer.from("own\n"), "text ✓\n"], // bytes and text in one tick
+      [shared], // a byte buffer sent again: its framing is reused
+      [wide],
+      [wide, "after\n"],
+    ];
+    app.get("/framed", async function* () {
+      for (const tick of pieces) {
+        for (const piece of tick) yield piece;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    });
+    const expected = Buffer.concat(
+      pieces.flat().map((piece) => (typeof piece === "string" ? Buffer.from(piece) : piece)),
+    ).toString("utf8");
+    await using client = await TestClient.start(app);
+    assert.equal((await client.get("/framed")).text(), expected);
+    const raw = await rawExchange(
+      portOf(client.url),
+      "GET /framed HTTP/1.1\r\nHost: x\r\n\r\n",
+      (received) => received.endsWith("\r\n0\r\n\r\n"),
+    );
+    const { body } = decodeChunked(raw); // latin1: sizes count bytes
+    assert.equal(Buffer.from(body, "latin1").toString("utf8"), expected);
+  });
 });
 
 describe("ndjson()", () => {

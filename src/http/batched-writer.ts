@@ -66,9 +66,9 @@ export class BatchedWriter implements Flushable {
     if (response.destroyed || response.writableEnded) return;
     this.lastWriteAt = performance.now();
     if (batch.length === 1) writeChunk(response, batch[0]);
-    else if (allStrings) response.write((batch as string[]).join(""));
+    else if (allStrings) writeChunk(response, (batch as string[]).join(""));
     else if (averageBytes < COPY_BELOW_AVERAGE_BYTES)
-      response.write(Buffer.concat(batch.map(asBytes)));
+      writeChunk(response, Buffer.concat(batch.map(asBytes)), false);
     else {
       // Large buffers are not copied: corked writes leave the socket as one writev.
       response.cork();

@@ -1,7 +1,10 @@
 import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 
-/** Chunks up to this size are framed into one buffer; larger ones go through response.write. */
+/**
+ * Chunks up to this size (bytes, or UTF-16 code units of text) are framed into one buffer;
+ * larger ones go through response.write.
+ */
 const FRAME_UP_TO_BYTES = 16 * 1024;
 const CRLF = "\r\n";
 
@@ -29,25 +32,33 @@ function directSocket(response: ServerResponse): Socket | undefined {
 }
 
 /**
- * Writes one chunk of the response's body: a small byte buffer straight to the socket,
- * framed once and shared; anything else through the response.
+ * Writes one chunk of the response's body: small ones straight to the socket, framed here (a
+ * `shared` byte buffer, an SSE event sent to many clients, is framed once and the framed
+ * bytes kept for the next client); large ones, and any while the socket is not the
+ * response's alone, through the response. An empty chunk writes nothing (it would read as
+ * the end of the body).
  */
-export function writeChunk(response: ServerResponse, chunk: string | Uint8Array): void {
-  if (typeof chunk === "string" || chunk.length > FRAME_UP_TO_BYTES) {
-    response.write(chunk);
-    return;
-  }
-  const socket = directSocket(response);
+export function writeChunk(
+  response: ServerResponse,
+  chunk: string | Uint8Array,
+  shared = true,
+): void {
+  if (chunk.length === 0) return;
+  const socket = chunk.length <= FRAME_UP_TO_BYTES ? directSocket(response) : undefined;
   if (!socket) {
     response.write(chunk);
     return;
   }
-  let framed = framedChunks.get(chunk);
-  if (framed === undefined) {
-    framed = frame(chunk);
-    framedChunks.set(chunk, framed);
+  if (typeof chunk === "string") socket.write(frameText(chunk));
+  else if (!shared) socket.write(frame(chunk));
+  else {
+    let framed = framedChunks.get(chunk);
+    if (framed === undefined) {
+      framed = frame(chunk);
+      framedChunks.set(chunk, framed);
+    }
+    socket.write(framed);
   }
-  socket.write(framed);
 }
 
 function frame(bytes: Uint8Array): Buffer {
@@ -56,6 +67,17 @@ function frame(bytes: Uint8Array): Buffer {
   framed.write(sizeLine, 0, "latin1");
   framed.set(bytes, sizeLine.length);
   framed.write(CRLF, sizeLine.length + bytes.length, "latin1");
+  return framed;
+}
+
+/** A text chunk, encoded to UTF-8 straight behind its size line. */
+function frameText(text: string): Buffer {
+  const length = Buffer.byteLength(text, "utf8");
+  const sizeLine = `${length.toString(16)}${CRLF}`;
+  const framed = Buffer.allocUnsafe(sizeLine.length + length + CRLF.length);
+  framed.write(sizeLine, 0, "latin1");
+  framed.write(text, sizeLine.length, "utf8");
+  framed.write(CRLF, sizeLine.length + length, "latin1");
   return framed;
 }
 
