@@ -33,14 +33,20 @@ export interface Window {
 
 /** Starts a window on the server `pid`; call the returned function to close it. */
 export function openWindow(pid: number): () => Window {
+  return openWindows([pid]);
+}
+
+/** A window on several server processes (instances of one app): their CPU is summed. */
+export function openWindows(pids: number[]): () => Window {
+  const serversCpu = () => pids.reduce((sum, pid) => sum + processCpuMicros(pid), 0);
   const wallStart = process.hrtime.bigint();
-  const serverStart = processCpuMicros(pid);
+  const serverStart = serversCpu();
   const clientStart = process.cpuUsage();
   return () => {
     const client = process.cpuUsage(clientStart);
     return {
       wallMicros: Number(process.hrtime.bigint() - wallStart) / 1000,
-      serverCpuMicros: processCpuMicros(pid) - serverStart,
+      serverCpuMicros: serversCpu() - serverStart,
       clientCpuMicros: client.user + client.system,
     };
   };

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { openWindow, type Window } from "./cpu.js";
+import { openWindows, type Window } from "./cpu.js";
 import { LatencyRecorder } from "./latency.js";
 import { startPublishing, stopPublishing, waitForSubscribers } from "./publisher-control.js";
 import { SseClient } from "./sse-client.js";
@@ -24,6 +24,11 @@ export interface SseLoadOptions {
   burst: number;
   warmupMs: number;
   durationMs: number;
+  /**
+   * More instances of the same app (sharing a broker): the clients are spread evenly over this
+   * server and them, the producer runs on this one, and the server CPU is their sum.
+   */
+  others?: { port: number; pid: number }[];
 }
 
 export interface SseLoadResult {
@@ -44,27 +49,33 @@ export interface SseLoadResult {
  * published event (no loss), and the server must let go of every client once they leave.
  */
 export async function runSseLoad(options: SseLoadOptions): Promise<SseLoadResult> {
-  const { port, pid } = options;
+  const { port } = options;
+  const servers = [{ port, pid: options.pid }, ...(options.others ?? [])];
+  const pids = servers.map((server) => server.pid);
   const latency = new LatencyRecorder();
-  const clients = await openClients(port, options.path, options.clients, latency);
+  const clients: SseClient[] = [];
   let published: number | undefined;
   try {
-    await waitForSubscribers(port, CONTROL, clients.length);
+    for (const [i, server] of servers.entries()) {
+      const count = share(options.clients, servers.length, i);
+      clients.push(...(await openClients(server.port, options.path, count, latency)));
+      await waitForSubscribers(server.port, CONTROL, count);
+    }
     await startPublishing(port, CONTROL, options.rate, options.burst);
     await sleep(options.warmupMs);
     const before = delivered(clients);
-    const writesBefore = processWriteCalls(pid) ?? Number.NaN;
-    const closeWindow = openWindow(pid);
+    const writesBefore = totalWriteCalls(pids);
+    const closeWindow = openWindows(pids);
     latency.recording = true;
     await sleep(options.durationMs);
     latency.recording = false;
     const window = closeWindow();
-    const writeCalls = (processWriteCalls(pid) ?? Number.NaN) - writesBefore;
+    const writeCalls = totalWriteCalls(pids) - writesBefore;
     const deliveries = delivered(clients) - before;
     published = await stopPublishing(port, CONTROL);
     await allDelivered(clients, published);
     for (const client of clients) client.close();
-    await waitForSubscribers(port, CONTROL, 0);
+    for (const server of servers) await waitForSubscribers(server.port, CONTROL, 0);
     return { deliveries, published, writeCalls, window, latency };
   } finally {
     if (published === undefined) await stopPublishing(port, CONTROL).catch(() => 0);
@@ -116,6 +127,15 @@ function failIfAny(clients: SseClient[]): void {
   const failed = clients.filter((client) => client.error);
   if (failed.length === 0) return;
   throw new Error(`${failed.length} SSE clients failed: ${failed[0].error?.message}`);
+}
+
+/** Server `index`'s part of `total` clients spread over `servers`. */
+function share(total: number, servers: number, index: number): number {
+  return Math.floor(total / servers) + (index < total % servers ? 1 : 0);
+}
+
+function totalWriteCalls(pids: number[]): number {
+  return pids.reduce((sum, pid) => sum + (processWriteCalls(pid) ?? Number.NaN), 0);
 }
 
 function delivered(clients: SseClient[]): number {

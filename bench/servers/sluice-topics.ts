@@ -28,7 +28,19 @@ const WS_TOPIC = "bench-ws";
  */
 const MAX_QUEUED = 100_000;
 
-const app = new App({ logger: false }); // topics: memoryBroker({ history: 1000 })
+// BENCH_REDIS_URL: the instances of bench/redis-fanout.ts share a Redis broker (same history).
+const redisUrl = process.env.BENCH_REDIS_URL;
+const broker = redisUrl ? await redisBrokerAt(redisUrl) : undefined;
+const app = new App({ logger: false, broker }); // default: memoryBroker({ history: 1000 })
+
+async function redisBrokerAt(url: string) {
+  const redisEntry =
+    process.env.BENCH_SLUICE_DIST === "1"
+      ? "../../dist/redis/index.js"
+      : "../../src/redis/index.js";
+  const { redisBroker } = (await import(redisEntry)) as typeof import("../../src/redis/index.js");
+  return redisBroker({ url, history: 1000 });
+}
 
 /** app.publish() rejects only when the broker is closed or the data is not JSON. */
 function publishFailed(error: unknown): void {
@@ -52,7 +64,8 @@ app.sse("/sse", { keepAlive: 15_000 }, (request) =>
 // Counted once the head is out, when the subscription (attached as it is made) is live.
 app.get("/sse/clients", () => ({ clients: app.connections.sse }));
 const sseProducer = new Producer((seq) => {
-  // The memory broker stores and delivers before publish() returns: nothing to wait for.
+  // Nothing to wait for: the memory broker delivers before publish() returns, and Redis
+  // keeps the order of the commands of one connection.
   app.publish(SSE_TOPIC, sseData(seq)).catch(publishFailed);
   return undefined;
 });

@@ -69,6 +69,11 @@ export class RedisServer {
     }
   }
 
+  /** The redis-server process, while it runs (benchmarks read its CPU time). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
