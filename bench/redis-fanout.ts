@@ -123,7 +123,7 @@ function render(rows: { setup: Setup; samples: Sample[] }[]): string {
     `Command: \`npm run bench:redis${quick ? " -- --quick" : ""}\` (median of ${RUNS} run${RUNS > 1 ? "s" : ""} of ${DURATION_MS / 1000} s after ${WARMUP_MS / 1000} s of warm-up).`,
     `Machine: ${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, Node ${process.version}; sluice instances pinned to core 0, the load generator to core 1, redis-server unpinned.`,
     "",
-    `${CLIENTS.toLocaleString("en-US")} SSE subscribers of one topic, ${RATE} events/s (~100-byte JSON) published with \`app.publish()\` on the first instance. On Redis the subscribers are split 500 + 500 over two instances sharing one redis-server (\`redisBroker({ history: 1000 })\`); server CPU is the two instances' sum; redis-server's CPU is over the whole run (connections and its idle housekeeping included) per published event. Latency is from the event's creation, just before `app.publish()`, to its receipt. Every client received every event, in order.`,
+    `${CLIENTS.toLocaleString("en-US")} SSE subscribers of one topic, ${RATE} events/s (~100-byte JSON) published with \`app.publish()\` on the first instance. On Redis the subscribers are split 500 + 500 over two instances sharing one redis-server (\`redisBroker({ history: 1000 })\`); server CPU is the two instances' sum; redis-server's CPU is over the whole run (connections and its idle housekeeping included) per published event. Latency is from the event's creation, just before \`app.publish()\`, to its receipt. Every client received every event, in order.`,
     "",
     ...table,
     "",
