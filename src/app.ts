@@ -470,6 +470,7 @@ export class App {
     }
     if (socket.destroyed) return undefined; // the client left during middleware
     request.response.detachSocket(socket);
+    request.releaseResponse();
     this.gateway.upgrade(result, request, socket, head);
     return undefined;
   }

@@ -23,12 +23,12 @@ export function watchDisconnect(request: SluiceRequest): () => void {
     byResponse.set(response, request);
     response.on("close", onResponseClose);
   } else watchSocket(request);
-  // Bound rather than a closure: no context object per request.
-  return unwatch.bind(request);
+  // Bound rather than a closure: no context object per request. The response is bound too:
+  // an upgraded request lets go of its own.
+  return unwatch.bind(request, response);
 }
 
-function unwatch(this: SluiceRequest): void {
-  const { response } = this;
+function unwatch(this: SluiceRequest, response: ServerResponse): void {
   if (byResponse.get(response) === this) {
     byResponse.delete(response);
     response.off("close", onResponseClose);
@@ -56,6 +56,6 @@ function onSocketClose(this: Socket): void {
   const requests = bySocket.get(this);
   bySocket.delete(this);
   for (const request of requests ?? []) {
-    if (!request.response.writableFinished) request.abort("client-disconnected");
+    if (!request.responseFinished) request.abort("client-disconnected");
   }
 }

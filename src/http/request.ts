@@ -71,8 +71,8 @@ export class SluiceRequest {
   routePath: string | undefined;
   /** Node's request, for what sluice does not wrap. */
   readonly raw: IncomingMessage;
-  /** @internal the response this request is answered on. */
-  readonly response: ServerResponse;
+  /** The response this request is answered on; let go of once upgraded to a WebSocket. */
+  private httpResponse: ServerResponse | undefined;
 
   /** @internal the stream being sent in answer, told when the request aborts. */
   abortListener: AbortListener | undefined;
@@ -87,7 +87,7 @@ export class SluiceRequest {
 
   constructor(raw: IncomingMessage, response: ServerResponse, id: string, context: RequestContext) {
     this.raw = raw;
-    this.response = response;
+    this.httpResponse = response;
     this.context = context;
     this.id = id;
     this.responseHeaders = { [context.requestIdHeader]: id };
@@ -95,6 +95,27 @@ export class SluiceRequest {
     this.url = originForm(raw.url ?? "/");
     const queryStart = this.url.indexOf("?");
     this.path = queryStart === -1 ? this.url : this.url.slice(0, queryStart);
+  }
+
+  /** @internal the response this request is answered on (none once upgraded). */
+  get response(): ServerResponse {
+    if (this.httpResponse === undefined) {
+      throw new Error("internal: an upgraded request has no HTTP response");
+    }
+    return this.httpResponse;
+  }
+
+  /** @internal true once the whole response is out (never for an upgraded request). */
+  get responseFinished(): boolean {
+    return this.httpResponse?.writableFinished ?? false;
+  }
+
+  /**
+   * @internal the socket now belongs to a WebSocket: the ServerResponse made for a possible
+   * refusal is let go of, not kept for the connection's lifetime.
+   */
+  releaseResponse(): void {
+    this.httpResponse = undefined;
   }
 
   get query(): URLSearchParams {
@@ -199,7 +220,7 @@ export class SluiceRequest {
   private bodyRefused = false;
 
   private async readBodyOnce(): Promise<Buffer> {
-    if (this.response.writableEnded && declaresBody(this.raw)) {
+    if (this.httpResponse?.writableEnded && declaresBody(this.raw)) {
       throw new Error(
         "The request body can no longer be read: the response was already sent and Node discarded the unread body. Read it before answering.",
       );
@@ -232,7 +253,7 @@ export class SluiceRequest {
 
   private connectionLost(): boolean {
     const socket = this.raw.socket;
-    return !this.response.writableFinished && (socket === null || socket.destroyed);
+    return !this.responseFinished && (socket === null || socket.destroyed);
   }
 }
 
