@@ -54,3 +54,16 @@ export async function eventually(
     await sleep(10);
   }
 }
+
+/** Awaits a promise, failing with `what` after `ms` instead of hanging the run. */
+export async function within<T>(promise: Promise<T>, what: string, ms = 3000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms: ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -5,20 +5,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { App, type CloseInfo, type SluiceWebSocket } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
-import { capturedLogger, quietApp, sleep, waitFor } from "./helpers.js";
-
-/** Awaits a promise, failing with `what` after `ms` instead of hanging the run. */
-async function within<T>(promise: Promise<T>, what: string, ms = 3000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import { capturedLogger, quietApp, sleep, waitFor, within } from "./helpers.js";
 
 /** Resolves once the socket's signal aborts (the connection closed), without touching `closed`. */
 function aborted(socket: SluiceWebSocket): Promise<void> {

@@ -20,21 +20,13 @@ import { type CloseEvent, type MessageEvent, WebSocket } from "undici";
 import { jsonEcho } from "../examples/websocket-chat.js";
 import { App, type CloseInfo, HttpError, type SluiceWebSocket } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
-import { capturedLogger, quietApp, sleep, waitFor } from "./helpers.js";
+import { capturedLogger, quietApp, sleep, waitFor, within as withinMs } from "./helpers.js";
 
 const STEP_MS = 2000;
 
 /** The promise's value, or a rejection that names what was awaited after `ms`. */
-async function within<T>(promise: Promise<T>, what: string, ms = STEP_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
+function within<T>(promise: Promise<T>, what: string, ms = STEP_MS): Promise<T> {
+  return withinMs(promise, `waiting for ${what}`, ms);
 }
 
 type Received = string | ArrayBuffer;

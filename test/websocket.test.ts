@@ -13,7 +13,7 @@ import {
 } from "../src/index.js";
 import { TestClient, TestWebSocket, WebSocketUpgradeError } from "../src/testing/index.js";
 import { gate } from "./fixtures/gate.js";
-import { capturedLogger, quietApp, sleep, waitFor } from "./helpers.js";
+import { capturedLogger, quietApp, sleep, waitFor, within } from "./helpers.js";
 import { portOf, rawExchange } from "./raw-http.js";
 
 /** The issue's handler (examples/websocket-chat.ts), noting each socket whose finally ran. */
@@ -25,19 +25,6 @@ function seedHandler(finallyRan: string[]) {
       finallyRan.push(socket.id);
     }
   };
-}
-
-/** Awaits a promise, failing with `what` after `ms` instead of hanging the run. */
-async function within<T>(promise: Promise<T>, what: string, ms = 3000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 async function refusal(promise: Promise<TestWebSocket>): Promise<WebSocketUpgradeError> {
