@@ -49,34 +49,27 @@ export function writeChunk(
     response.write(chunk);
     return;
   }
-  if (typeof chunk === "string") socket.write(frameText(chunk));
-  else if (!shared) socket.write(frame(chunk));
-  else {
-    let framed = framedChunks.get(chunk);
-    if (framed === undefined) {
-      framed = frame(chunk);
-      framedChunks.set(chunk, framed);
-    }
-    socket.write(framed);
+  if (!shared || typeof chunk === "string") {
+    socket.write(frame(chunk));
+    return;
   }
+  let framed = framedChunks.get(chunk);
+  if (framed === undefined) {
+    framed = frame(chunk);
+    framedChunks.set(chunk, framed);
+  }
+  socket.write(framed);
 }
 
-function frame(bytes: Uint8Array): Buffer {
-  const sizeLine = `${bytes.length.toString(16)}${CRLF}`;
-  const framed = Buffer.allocUnsafe(sizeLine.length + bytes.length + CRLF.length);
-  framed.write(sizeLine, 0, "latin1");
-  framed.set(bytes, sizeLine.length);
-  framed.write(CRLF, sizeLine.length + bytes.length, "latin1");
-  return framed;
-}
-
-/** A text chunk, encoded to UTF-8 straight behind its size line. */
-function frameText(text: string): Buffer {
-  const length = Buffer.byteLength(text, "utf8");
+/** Size line, payload (text encoded to UTF-8 in place), CRLF: one buffer. */
+function frame(payload: string | Uint8Array): Buffer {
+  const text = typeof payload === "string";
+  const length = text ? Buffer.byteLength(payload, "utf8") : payload.length;
   const sizeLine = `${length.toString(16)}${CRLF}`;
   const framed = Buffer.allocUnsafe(sizeLine.length + length + CRLF.length);
   framed.write(sizeLine, 0, "latin1");
-  framed.write(text, sizeLine.length, "utf8");
+  if (text) framed.write(payload, sizeLine.length, "utf8");
+  else framed.set(payload, sizeLine.length);
   framed.write(CRLF, sizeLine.length + length, "latin1");
   return framed;
 }
