@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { SluiceWebSocket } from "../src/index.js";
+import { TestClient } from "../src/testing/index.js";
 import { quietApp, sleep, waitFor } from "./helpers.js";
 
 setFlagsFromString("--expose-gc");
@@ -76,4 +77,35 @@ test(`an idle WebSocket holds under ${MAX_KIB_PER_SOCKET} KiB of the server's he
     clients?.kill();
     await app.close({ timeout: 2000 });
   }
+});
+
+test("an open WebSocket does not keep the ServerResponse made for a refused upgrade", async () => {
+  const app = quietApp();
+  const responses: WeakRef<object>[] = [];
+  // Async middleware: the upgrade is tracked (disconnect watch) while it runs.
+  app.use(async (request, next) => {
+    // @internal, read here only to watch it being let go of.
+    responses.push(new WeakRef((request as unknown as { response: object }).response));
+    await sleep(1);
+    return next();
+  });
+  let opened = 0;
+  app.websocket("/held", async (socket) => {
+    opened++;
+    await socket.receive(); // the socket stays open, its handler suspended
+  });
+  await using client = await TestClient.start(app);
+  const sockets = await Promise.all([1, 2, 3].map(() => client.websocketConnect("/held")));
+  await waitFor(() => opened === 3, "the three handlers");
+  await sleep(20);
+  gc();
+  await sleep(10);
+  gc();
+  assert.equal(responses.length, 3);
+  assert.deepEqual(
+    responses.map((ref) => ref.deref() === undefined),
+    [true, true, true],
+    "every ServerResponse was collected while its WebSocket is open",
+  );
+  for (const socket of sockets) await socket.send("bye");
 });
