@@ -4,7 +4,8 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { type BenchConfig, parseConfig } from "./config.js";
 import { renderChart } from "./lib/chart.js";
-import { PEERS, type RunningPeer, startPeer, takesPart } from "./lib/peers.js";
+import { type FreshPeers, freshPeers } from "./lib/fresh-peers.js";
+import { PEERS, type Peer, type RunningPeer, startPeer, takesPart } from "./lib/peers.js";
 import { pinSelf } from "./lib/pinning.js";
 import { renderReport } from "./lib/report.js";
 import { checkJson, checkNdjson, checkSse, checkWebSocket } from "./lib/sanity.js";
@@ -42,54 +43,63 @@ async function main(): Promise<void> {
   const env = { BENCH_SLUICE_DIST: config.dist ? "1" : "0" };
   const chosen = PEERS.filter((peer) => config.servers.has(peer.name));
   const scenarios: ScenarioResult[] = [];
-  const peers: RunningPeer[] = [];
-  try {
-    if (["json", "ndjson", "sse", "ws"].some((name) => config.only.has(name as never))) {
-      for (const peer of chosen) peers.push(await startPeer(peer, nodeArgs, env));
-      await checkServers(peers);
-      scenarios.push(...(await runningScenarios(config, peers)));
-    }
-    await Promise.all(peers.map((peer) => peer.server.stop()));
-    if (config.only.has("idle"))
-      scenarios.push(...(await idleScenarios(config, chosen, nodeArgs, env)));
-  } finally {
-    await Promise.all(peers.map((peer) => peer.server.stop()));
+  if (["json", "ndjson", "sse", "ws"].some((name) => config.only.has(name as never))) {
+    await checkServers(chosen, nodeArgs, env);
+    scenarios.push(...(await runningScenarios(config, freshPeers(chosen, nodeArgs, env))));
   }
+  if (config.only.has("idle"))
+    scenarios.push(...(await idleScenarios(config, chosen, nodeArgs, env)));
   publish(config, scenarios, pinned, args);
   if (config.profile) console.error(`profiles in ${PROFILES_DIR}`);
 }
 
-async function runningScenarios(
-  config: BenchConfig,
-  peers: RunningPeer[],
-): Promise<ScenarioResult[]> {
+/** Each scenario on servers started for it (see bench/lib/fresh-peers.ts). */
+async function runningScenarios(config: BenchConfig, fresh: FreshPeers): Promise<ScenarioResult[]> {
   const scenarios: ScenarioResult[] = [];
-  if (config.only.has("sse")) scenarios.push(...(await sseScenarios(config, peers)));
-  if (config.only.has("ws")) scenarios.push(...(await wsScenarios(config, peers)));
-  if (config.only.has("ndjson")) scenarios.push(await ndjsonScenario(config, peers));
-  if (config.only.has("json")) scenarios.push(await jsonScenario(config, peers));
+  if (config.only.has("sse")) scenarios.push(...(await sseScenarios(config, fresh)));
+  if (config.only.has("ws")) scenarios.push(...(await wsScenarios(config, fresh)));
+  if (config.only.has("ndjson")) {
+    scenarios.push(await fresh("ndjson", (peers) => ndjsonScenario(config, peers)));
+  }
+  if (config.only.has("json")) {
+    scenarios.push(await fresh("json", (peers) => jsonScenario(config, peers)));
+  }
   return scenarios;
 }
 
 /**
  * Every server must answer what the benchmark expects before its speed is measured (what it
- * serves, as its scenarios use it: see `scenarios` in bench/lib/peers.ts).
+ * serves, as its scenarios use it: see `scenarios` in bench/lib/peers.ts). The checks run in
+ * processes of their own, stopped before any measurement.
  */
-async function checkServers(peers: RunningPeer[]): Promise<void> {
-  for (const peer of peers) {
-    const { name, serves, server, ndjsonPath, framing } = peer;
-    const topics = framing === "topics";
-    if (serves.includes("json")) await checkJson(name, server.port, "/json");
-    if (serves.includes("ndjson")) await checkNdjson(name, server.port, ndjsonPath ?? "/ndjson");
-    if (serves.includes("sse")) {
-      await checkSse(name, server.port, { saturate: takesPart(peer, "a+"), topics });
+async function checkServers(
+  chosen: readonly Peer[],
+  nodeArgs: string[],
+  env: Record<string, string>,
+): Promise<void> {
+  for (const chosenPeer of chosen) {
+    const peer = await startPeer(chosenPeer, nodeArgs, env);
+    try {
+      await checkServer(peer);
+    } finally {
+      await peer.server.stop();
     }
-    if (serves.includes("ws")) {
-      if (framing === "socket.io") await checkSocketIo(name, server.port);
-      else {
-        const echo = takesPart(peer, "c");
-        await checkWebSocket(name, server.port, { echo, saturate: takesPart(peer, "b+"), topics });
-      }
+  }
+}
+
+async function checkServer(peer: RunningPeer): Promise<void> {
+  const { name, serves, server, ndjsonPath, framing } = peer;
+  const topics = framing === "topics";
+  if (serves.includes("json")) await checkJson(name, server.port, "/json");
+  if (serves.includes("ndjson")) await checkNdjson(name, server.port, ndjsonPath ?? "/ndjson");
+  if (serves.includes("sse")) {
+    await checkSse(name, server.port, { saturate: takesPart(peer, "a+"), topics });
+  }
+  if (serves.includes("ws")) {
+    if (framing === "socket.io") await checkSocketIo(name, server.port);
+    else {
+      const echo = takesPart(peer, "c");
+      await checkWebSocket(name, server.port, { echo, saturate: takesPart(peer, "b+"), topics });
     }
   }
 }

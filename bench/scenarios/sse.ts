@@ -1,4 +1,5 @@
 import type { BenchConfig } from "../config.js";
+import type { FreshPeers } from "../lib/fresh-peers.js";
 import { type RunningPeer, serving } from "../lib/peers.js";
 import {
   count,
@@ -34,16 +35,18 @@ const NOTES = [
 /** (a) SSE fan-out at a fixed rate; in a full run also as fast as delivered. */
 export async function sseScenarios(
   config: BenchConfig,
-  peers: readonly RunningPeer[],
+  fresh: FreshPeers,
 ): Promise<ScenarioResult[]> {
   const { clients, rate } = config.sse;
   const who = `${count(clients)} clients`;
   const scenarios = [
-    await sseScenario(config, peers, "a", rate, `SSE fan-out, ${who}, ${rate} events/s`),
+    await fresh("sse", (peers) =>
+      sseScenario(config, peers, "a", rate, `SSE fan-out, ${who}, ${rate} events/s`),
+    ),
   ];
   if (!config.quick) {
     const title = `SSE fan-out, ${who}, as fast as delivered`;
-    scenarios.push(await sseScenario(config, peers, "a+", 0, title));
+    scenarios.push(await fresh("sse", (peers) => sseScenario(config, peers, "a+", 0, title)));
   }
   return scenarios;
 }

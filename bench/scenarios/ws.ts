@@ -1,4 +1,5 @@
 import type { BenchConfig } from "../config.js";
+import type { FreshPeers } from "../lib/fresh-peers.js";
 import { dialectOf, type RunningPeer, serving } from "../lib/peers.js";
 import {
   count,
@@ -42,18 +43,20 @@ const NOTES = [
 /** (c) echo, (b) fan-out in bursts; in a full run also a fan-out as fast as delivered. */
 export async function wsScenarios(
   config: BenchConfig,
-  peers: readonly RunningPeer[],
+  fresh: FreshPeers,
 ): Promise<ScenarioResult[]> {
   const { broadcastClients, rate, burst } = config.ws;
   const who = `${count(broadcastClients)} clients`;
   const bursts = `${count(rate)} msg/s in bursts of ${burst}`;
   const scenarios = [
-    await broadcastScenario(config, peers, "b", rate, `WS fan-out, ${who}, ${bursts}`),
-    await echoScenario(config, peers),
+    await fresh("ws", (peers) =>
+      broadcastScenario(config, peers, "b", rate, `WS fan-out, ${who}, ${bursts}`),
+    ),
+    await fresh("ws", (peers) => echoScenario(config, peers)),
   ];
   if (!config.quick) {
     const title = `WS fan-out, ${who}, as fast as delivered`;
-    scenarios.push(await broadcastScenario(config, peers, "b+", 0, title));
+    scenarios.push(await fresh("ws", (peers) => broadcastScenario(config, peers, "b+", 0, title)));
   }
   return scenarios;
 }
