@@ -26,7 +26,7 @@ import { wsScenarios } from "./scenarios/ws.js";
  * every scenario on every server also writes BENCHMARKS.md and bench/chart.svg.
  *
  *   npm run bench -- --quick        # under two minutes: one run each, shorter windows
- *   npm run bench                   # full: 3 runs each, medians
+ *   npm run bench                   # full: 5 runs each, medians
  *   npm run bench -- --only=ws --servers=sluice      # a part, against the baseline
  *   npm run bench -- --only=sse --servers="sluice,sluice topics"   # (g): through app.publish
  *   npm run bench -- --src          # sluice from src/ through tsx instead of dist/
