@@ -1,0 +1,117 @@
+// What the processes serving the demo tell each other. With the memory broker there is one;
+// with Redis (REDIS_URL) every `npm start` publishes a report of its own to the "cluster"
+// topic each tick (and at once when someone joins or leaves a room), so that:
+//  - the dashboard adds up every process's clients, events/s and memory;
+//  - one process, the leader (the smallest server id heard from lately), publishes the ticks,
+//    so their sequence numbers go up by one whoever publishes them;
+//  - a room's presence lists the people in that room on every process.
+
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import type { App, PublishOptions } from "../../src/index.js";
+
+export const CLUSTER_TOPIC = "cluster";
+
+export interface ServerReport {
+  server: string;
+  clients: number;
+  eventsPerSec: number;
+  rssMb: number;
+  /** room -> names of the people in it on that server */
+  rooms: Record<string, string[]>;
+}
+
+interface Heard {
+  report: ServerReport;
+  /** When it arrived, on this process's clock (clocks of other machines may differ). */
+  at: number;
+}
+
+export class Cluster {
+  readonly server = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  private readonly peers = new Map<string, Heard>();
+  private readonly staleMs: number;
+  private published = 0;
+  private countedSince = performance.now();
+  private eventRate = 0;
+  private readonly abort = new AbortController();
+  /** Called when a peer's rooms change (for presence). */
+  onPeerRooms: () => void = () => {};
+
+  constructor(
+    private readonly app: App,
+    tickMs: number,
+  ) {
+    // A server not heard from in this long is gone (its people leave its rooms).
+    this.staleMs = Math.max(3 * tickMs, 3000);
+  }
+
+  /** app.publish, counted for the dashboard's events/s. */
+  publish(topic: string, data: unknown, options?: PublishOptions): Promise<string> {
+    this.published++;
+    return this.app.publish(topic, data, options);
+  }
+
+  /**
+   * Publishes this server's report (with `measure`, its events/s since the last measure;
+   * without, the last figure) and returns it.
+   */
+  async report(rooms: Record<string, string[]>, measure = false): Promise<ServerReport> {
+    if (measure) {
+      const now = performance.now();
+      const rate = (this.published * 1000) / Math.max(1, now - this.countedSince);
+      this.eventRate = Math.round(rate * 10) / 10;
+      this.published = 0;
+      this.countedSince = now;
+    }
+    const connections = this.app.connections;
+    const report: ServerReport = {
+      server: this.server,
+      clients: connections.sse + connections.websocket,
+      eventsPerSec: this.eventRate,
+      rssMb: Math.round((process.memoryUsage.rss() / 2 ** 20) * 10) / 10,
+      rooms,
+    };
+    await this.app.publish(CLUSTER_TOPIC, report);
+    return report;
+  }
+
+  /** The other servers heard from lately. */
+  livePeers(): ServerReport[] {
+    const now = Date.now();
+    const live: ServerReport[] = [];
+    for (const [server, heard] of this.peers) {
+      if (now - heard.at > this.staleMs) this.peers.delete(server);
+      else live.push(heard.report);
+    }
+    return live;
+  }
+
+  isLeader(): boolean {
+    return this.livePeers().every((peer) => this.server < peer.server);
+  }
+
+  /**
+   * Follows the other servers' reports until stop(), or until the app closes (which ends
+   * every subscription): then `onEnd` runs, so the metrics timer stops with the app.
+   */
+  async follow(onEnd: () => void): Promise<void> {
+    try {
+      for await (const event of this.app.subscribe(CLUSTER_TOPIC, { signal: this.abort.signal })) {
+        const report = event.data as ServerReport;
+        if (typeof report !== "object" || report === null || report.server === this.server)
+          continue;
+        const before = JSON.stringify(this.peers.get(report.server)?.report.rooms ?? {});
+        this.peers.set(report.server, { report, at: Date.now() });
+        if (JSON.stringify(report.rooms) !== before) this.onPeerRooms();
+      }
+    } catch (error) {
+      this.app.logger.error({ err: error }, "stopped following the cluster topic");
+    }
+    onEnd();
+  }
+
+  stop(): void {
+    this.abort.abort();
+  }
+}

@@ -1,0 +1,574 @@
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { describe, type TestContext, test } from "node:test";
+import { createLiveApp, type LiveAppOptions } from "../examples/live/app.js";
+import { Signer, TOKEN_TTL_MS } from "../examples/live/auth.js";
+import { redisBroker } from "../src/redis/index.js";
+import {
+  type TestClient as Client,
+  TestClient,
+  type TestWebSocket,
+  WebSocketUpgradeError,
+} from "../src/testing/index.js";
+import { sleep, waitFor, within } from "./helpers.js";
+import { RedisServer } from "./support/redis-server.js";
+
+const SECRET = "test-secret-0123456789abcdef";
+const TICK_MS = 50;
+
+async function startLive(t: TestContext, options: LiveAppOptions = {}) {
+  const live = createLiveApp({ tickMs: TICK_MS, secret: SECRET, logger: false, ...options });
+  const client = await TestClient.start(live.app, { closeTimeout: 2000 });
+  t.after(async () => {
+    live.stop();
+    await client.close();
+  });
+  return { live, client };
+}
+
+/** Signs in and returns the Cookie header to send from then on. */
+async function signIn(client: Client, name: string): Promise<string> {
+  const res = await client.post("/api/signin", { json: { name } });
+  assert.equal(res.statusCode, 200, res.text());
+  const setCookie = res.headers["set-cookie"]?.[0] ?? "";
+  return setCookie.split(";")[0];
+}
+
+interface Frame {
+  type?: string;
+  code?: string;
+  message?: string;
+  room?: string;
+  names?: string[];
+  topic?: string;
+  id?: string;
+  event?: string;
+  data?: { name: string; text: string; reason?: string };
+}
+
+/** Reads frames until one matches (the others are skipped); fails after a while or on close. */
+async function frameWhere(
+  ws: TestWebSocket,
+  match: (frame: Frame) => boolean,
+  what: string,
+): Promise<Frame> {
+  return within(
+    (async () => {
+      for (;;) {
+        const frame = await ws.receiveJson<Frame>();
+        if (frame === undefined) throw new Error(`The socket closed while waiting for ${what}`);
+        if (match(frame)) return frame;
+      }
+    })(),
+    what,
+  );
+}
+
+async function chatSocket(client: Client, cookie: string, room?: string): Promise<TestWebSocket> {
+  const ws = await client.websocketConnect("/ws/chat", { headers: { cookie } });
+  assert.equal((await ws.receiveJson<Frame>())?.type, "hello");
+  if (room) {
+    await ws.sendJson({ type: "join", room });
+    await frameWhere(ws, (f) => f.type === "joined" && f.room === room, `joined ${room}`);
+  }
+  return ws;
+}
+
+const isMessage = (f: Frame) => f.event === "message";
+const presenceOf = (names: string[]) => (f: Frame) =>
+  f.type === "presence" && JSON.stringify(f.names) === JSON.stringify(names);
+
+describe("examples/live: sign-in", () => {
+  test("sign-in sets a signed HttpOnly cookie that identifies the visitor", async (t) => {
+    const { client } = await startLive(t);
+    const res = await client.post("/api/signin", { json: { name: "  Ada " } });
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.json<{ name: string }>().name, "Ada");
+    const setCookie = String(res.headers["set-cookie"]);
+    assert.match(setCookie, /^sluice_session=[\w-]+\.[\w-]+; Path=\/; HttpOnly; SameSite=Lax;/);
+    const value = setCookie.split(";")[0].slice("sluice_session=".length);
+    assert.equal(new Signer(SECRET).verify("session", value), "Ada", "signed with the secret");
+    assert.equal(new Signer(`${SECRET}x`).verify("session", value), undefined);
+
+    const cookie = setCookie.split(";")[0];
+    assert.deepEqual((await client.get("/api/me", { headers: { cookie } })).json(), {
+      name: "Ada",
+    });
+    const out = await client.post("/api/signout", { headers: { cookie } });
+    assert.match(String(out.headers["set-cookie"]), /^sluice_session=; .*Max-Age=0/);
+  });
+
+  test("bad names and non-JSON sign-ins are refused", async (t) => {
+    const { client } = await startLive(t);
+    for (const name of ["", "   ", "x".repeat(25), "<script>", 42, null]) {
+      const res = await client.post("/api/signin", { json: { name } });
+      assert.equal(res.statusCode, 422, `name ${JSON.stringify(name)}`);
+      assert.equal(res.headers["set-cookie"], undefined);
+    }
+    const form = await client.post("/api/signin", {
+      body: "name=ada",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    assert.equal(form.statusCode, 415);
+    const broken = await client.post("/api/signin", {
+      body: "{",
+      headers: { "content-type": "application/json" },
+    });
+    assert.equal(broken.statusCode, 400);
+  });
+
+  test("no cookie, a forged or tampered cookie, and bad tokens get 401 on HTTP, SSE and the upgrade", async (t) => {
+    const { live, client } = await startLive(t);
+    const good = await signIn(client, "ada");
+    const [payload, mac] = good.slice("sluice_session=".length).split(".");
+    const evePayload = Buffer.from(JSON.stringify({ n: "eve", e: Date.now() + 60_000 })).toString(
+      "base64url",
+    );
+    const other = new Signer("another-secret-0123456789");
+    const mine = new Signer(SECRET);
+    const refused: Record<string, string | undefined> = {
+      "no credentials": undefined,
+      "a forged cookie": `sluice_session=${other.sign("session", "ada", 60_000)}`,
+      "a tampered cookie": `sluice_session=${evePayload}.${mac}`,
+      "a cookie without its MAC": `sluice_session=${payload}`,
+      "an expired cookie": `sluice_session=${mine.sign("session", "ada", 1000, Date.now() - 5000)}`,
+    };
+    const tokens: Record<string, string> = {
+      "an expired token": mine.sign("token", "ada", TOKEN_TTL_MS, Date.now() - TOKEN_TTL_MS - 1),
+      "a forged token": other.sign("token", "ada", TOKEN_TTL_MS),
+      "the cookie's value as a token": good.slice("sluice_session=".length),
+    };
+
+    const attempts = [
+      ...Object.entries(refused).map(([what, cookie]) => ({
+        what,
+        query: "",
+        headers: cookie ? { cookie } : {},
+      })),
+      ...Object.entries(tokens).map(([what, token]) => ({
+        what,
+        query: `?token=${encodeURIComponent(token)}`,
+        headers: {},
+      })),
+    ];
+    for (const { what, query, headers } of attempts) {
+      const me = await client.get(`/api/me${query}`, { headers });
+      assert.equal(me.statusCode, 401, `/api/me with ${what}`);
+      assert.equal(me.json<{ error: string }>().error, "Unauthorized");
+
+      const sse = await client.get(`/api/dashboard${query}`, {
+        headers: { ...headers, accept: "text/event-stream" },
+      });
+      assert.equal(sse.statusCode, 401, `SSE with ${what}`);
+
+      const upgrade = await client.websocketConnect(`/ws/chat${query}`, { headers }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      assert.ok(upgrade instanceof WebSocketUpgradeError, `the upgrade with ${what} is refused`);
+      assert.equal(upgrade.statusCode, 401);
+      assert.equal(live.app.connections.websocket, 0, "no socket opened");
+
+      const exported = await client.get(`/export.ndjson?rows=1${query.replace("?", "&")}`, {
+        headers,
+      });
+      assert.equal(exported.statusCode, 401, `the export with ${what}`);
+    }
+
+    // The same requests with good credentials go through: the 401s above were about them.
+    const me = await client.get("/api/me", { headers: { cookie: good } });
+    assert.deepEqual(me.json(), { name: "ada" });
+    const fresh = mine.sign("token", "ada", TOKEN_TTL_MS);
+    assert.equal((await client.get(`/api/me?token=${fresh}`)).statusCode, 200);
+    const sse = client.events(`/api/dashboard?token=${fresh}`);
+    assert.equal((await sse.response).statusCode, 200);
+    await sse.close();
+    const ws = await client.websocketConnect(`/ws/chat?token=${fresh}`);
+    assert.deepEqual(await ws.receiveJson(), { type: "hello", name: "ada" });
+    await ws.close();
+  });
+
+  test("GET /api/token mints a short-lived token for the cookie holder, usable in the query", async (t) => {
+    const { client } = await startLive(t);
+    const cookie = await signIn(client, "bob");
+    const minted = await client.get("/api/token", { headers: { cookie } });
+    assert.equal(minted.statusCode, 200);
+    const { token, expiresIn } = minted.json<{ token: string; expiresIn: number }>();
+    assert.ok(expiresIn > 0 && expiresIn <= 120, `expiresIn ${expiresIn}`);
+    assert.deepEqual((await client.get(`/api/me?token=${token}`)).json(), { name: "bob" });
+    const ws = await client.websocketConnect(`/ws/chat?token=${encodeURIComponent(token)}`);
+    assert.deepEqual(await ws.receiveJson(), { type: "hello", name: "bob" });
+    await ws.close();
+    // A token cannot mint the next one: a leaked URL stops working within a minute.
+    assert.equal((await client.get(`/api/token?token=${token}`)).statusCode, 401);
+  });
+
+  test("a WebSocket from another origin is refused", async (t) => {
+    const { client } = await startLive(t);
+    const cookie = await signIn(client, "ada");
+    const error = await client
+      .websocketConnect("/ws/chat", { headers: { cookie, origin: "http://evil.example" } })
+      .catch((e: unknown) => e);
+    assert.ok(error instanceof WebSocketUpgradeError);
+    assert.equal(error.statusCode, 403);
+    const ws = await client.websocketConnect("/ws/chat", {
+      headers: { cookie, origin: client.url },
+    });
+    assert.equal((await ws.receiveJson<Frame>())?.type, "hello");
+  });
+});
+
+interface Tick {
+  seq: number;
+  clients: number;
+  eventsPerSec: number;
+  rssMb: number;
+}
+
+describe("examples/live: dashboard", () => {
+  test("ticks arrive with increasing ids; a reconnect with Last-Event-ID gets every missed tick", async (t) => {
+    const { live, client } = await startLive(t);
+    const cookie = await signIn(client, "ada");
+    const first = client.events("/api/dashboard", { headers: { cookie } });
+    const seen = await first.take(4);
+    const ticks = seen.map((e) => JSON.parse(e.data) as Tick);
+    for (const [i, event] of seen.entries()) {
+      assert.equal(event.event, "tick");
+      assert.ok(event.id, "every tick has an id");
+      if (i > 0) {
+        assert.equal(ticks[i].seq, ticks[i - 1].seq + 1, "seq goes up by one");
+        assert.notEqual(event.id, seen[i - 1].id);
+        assert.ok(
+          (await live.app.history("dashboard", { after: seen[i - 1].id })).some(
+            (m) => m.id === event.id,
+          ),
+          "ids are in the topic's order",
+        );
+      }
+    }
+    assert.ok(ticks.at(-1)!.clients >= 1, "the open stream is counted");
+    assert.ok(ticks.at(-1)!.rssMb > 0);
+    assert.equal(typeof ticks.at(-1)!.eventsPerSec, "number");
+
+    // The stream is cut from the server's side; ticks keep coming meanwhile.
+    const lastId = seen.at(-1)!.id!;
+    const lastSeq = ticks.at(-1)!.seq;
+    assert.equal(live.dropEventStreams(), 1);
+    await assert.rejects(first.take(1000), "the dropped stream ends");
+    await sleep(TICK_MS * 6);
+
+    const resumed = client.events("/api/dashboard", {
+      headers: { cookie, "Last-Event-ID": lastId },
+    });
+    const replayed = (await resumed.take(6)).map((e) => JSON.parse(e.data) as Tick);
+    assert.deepEqual(
+      replayed.map((tick) => tick.seq),
+      [1, 2, 3, 4, 5, 6].map((n) => lastSeq + n),
+      "no gap, no repeat",
+    );
+    await resumed.close();
+  });
+
+  test("a new visitor starts with the latest tick, and the page's ?lastEventId= works like the header", async (t) => {
+    const { live, client } = await startLive(t);
+    const cookie = await signIn(client, "ada");
+    await sleep(TICK_MS * 5);
+    live.stop(); // no more live ticks: whatever arrives now is replayed from the log
+    await sleep(TICK_MS * 2);
+    const log = await live.app.history("dashboard", { limit: 3 });
+    assert.equal(log.length, 3);
+    const fresh = client.events("/api/dashboard", { headers: { cookie } });
+    const [latest] = await within(fresh.take(1), "the latest tick");
+    assert.equal(latest.id, log[2].id);
+    await fresh.close();
+    const query = client.events(`/api/dashboard?lastEventId=${encodeURIComponent(log[0].id)}`, {
+      headers: { cookie },
+    });
+    const after = await within(query.take(2), "the ticks after the query's id");
+    assert.deepEqual(
+      after.map((event) => event.id),
+      [log[1].id, log[2].id],
+    );
+    await query.close();
+  });
+
+  test("stop() stops the ticks", async (t) => {
+    const { live } = await startLive(t);
+    await sleep(TICK_MS * 4);
+    live.stop();
+    await sleep(TICK_MS * 2);
+    const [last] = await live.app.history("dashboard", { limit: 1 });
+    assert.ok(last, "ticks were published");
+    await sleep(TICK_MS * 4);
+    const [still] = await live.app.history("dashboard", { limit: 1 });
+    assert.equal(still.id, last.id, "no tick after stop()");
+  });
+});
+
+describe("examples/live: chat", () => {
+  test("two members of a room see each other and each other's messages", async (t) => {
+    const { client } = await startLive(t);
+    const ada = await chatSocket(client, await signIn(client, "ada"), "lobby");
+    await frameWhere(ada, presenceOf(["ada"]), "ada alone in the room");
+    const bob = await chatSocket(client, await signIn(client, "bob"), "lobby");
+    for (const ws of [ada, bob]) await frameWhere(ws, presenceOf(["ada", "bob"]), "both present");
+    const elsewhere = await chatSocket(client, await signIn(client, "cy"), "kitchen");
+
+    await bob.sendJson({ type: "message", text: "hi ada" });
+    await ada.sendJson({ type: "message", text: "hi bob" });
+    for (const ws of [ada, bob]) {
+      const one = await frameWhere(ws, isMessage, "bob's message");
+      assert.equal(one.topic, "room:lobby");
+      assert.equal(typeof one.id, "string");
+      assert.equal(one.data?.name, "bob");
+      assert.equal(one.data?.text, "hi ada");
+      const two = await frameWhere(ws, isMessage, "ada's message");
+      assert.deepEqual([two.data?.name, two.data?.text], ["ada", "hi bob"]);
+    }
+    await elsewhere.sendJson({ type: "message", text: "in the kitchen" });
+    await frameWhere(elsewhere, isMessage, "cy's own message");
+
+    await bob.close();
+    await frameWhere(ada, presenceOf(["ada"]), "bob gone from the room");
+    await ada.sendJson({ type: "message", text: "anyone?" });
+    const last = await frameWhere(ada, isMessage, "ada's last message");
+    assert.equal(last.data?.text, "anyone?", "the kitchen's message never reached the lobby");
+  });
+
+  test("a rejoin gets the room's history replayed; with lastId only what was missed", async (t) => {
+    const { client } = await startLive(t);
+    const cookie = await signIn(client, "ada");
+    const first = await chatSocket(client, cookie, "history");
+    const ids: string[] = [];
+    for (const text of ["one", "two", "three"]) {
+      await first.sendJson({ type: "message", text });
+      ids.push((await frameWhere(first, isMessage, text)).id!);
+    }
+    await first.close();
+
+    const again = await chatSocket(client, cookie);
+    await again.sendJson({ type: "join", room: "history" });
+    await frameWhere(again, (f) => f.type === "joined", "joined");
+    const replay = [];
+    for (let i = 0; i < 3; i++) replay.push(await frameWhere(again, isMessage, `replayed ${i}`));
+    assert.deepEqual(
+      replay.map((f) => [f.id, f.data?.text]),
+      [
+        [ids[0], "one"],
+        [ids[1], "two"],
+        [ids[2], "three"],
+      ],
+    );
+    await again.close();
+
+    const resumed = await chatSocket(client, cookie);
+    await resumed.sendJson({ type: "join", room: "history", lastId: ids[0] });
+    const missed = [await frameWhere(resumed, isMessage, "missed 1")];
+    missed.push(await frameWhere(resumed, isMessage, "missed 2"));
+    assert.deepEqual(
+      missed.map((f) => f.id),
+      ids.slice(1),
+    );
+    await resumed.sendJson({ type: "message", text: "four" });
+    assert.equal((await frameWhere(resumed, isMessage, "live")).data?.text, "four");
+
+    await resumed.sendJson({ type: "join", room: "history", lastId: "not-an-id" });
+    const reset = await frameWhere(resumed, (f) => f.event === "reset", "a reset");
+    assert.equal(reset.data?.reason, "unknown");
+  });
+
+  test("invalid input gets a clear error, and the socket keeps working", async (t) => {
+    const { live, client } = await startLive(t);
+    const ws = await chatSocket(client, await signIn(client, "ada"));
+    const expectError = async (send: () => Promise<void>, code: string) => {
+      await send();
+      const frame = await frameWhere(ws, (f) => f.type === "error", `error ${code}`);
+      assert.equal(frame.code, code);
+      assert.ok(frame.message && frame.message.length > 5, "a message that says why");
+    };
+    await expectError(() => ws.send("{not json"), "invalid-json");
+    await expectError(() => ws.send(Buffer.from([1, 2, 3])), "binary");
+    await expectError(() => ws.send("[1,2]"), "bad-request");
+    await expectError(() => ws.send("null"), "bad-request");
+    await expectError(() => ws.sendJson({ type: "dance" }), "bad-request");
+    await expectError(() => ws.sendJson({ type: "message", text: "early" }), "not-joined");
+    for (const room of ["", "Lobby", "../etc", "a b", "x".repeat(33), 42, null]) {
+      await expectError(() => ws.sendJson({ type: "join", room }), "bad-room");
+    }
+    await expectError(() => ws.sendJson({ type: "join", room: "ok", lastId: 5 }), "bad-request");
+    await ws.sendJson({ type: "join", room: "ok" });
+    await frameWhere(ws, (f) => f.type === "joined", "a valid join");
+    await expectError(() => ws.sendJson({ type: "message", text: "   " }), "empty");
+    await expectError(() => ws.sendJson({ type: "message", text: 7 }), "bad-request");
+    await expectError(() => ws.sendJson({ type: "message", text: "x".repeat(501) }), "too-long");
+
+    await ws.sendJson({ type: "message", text: "x".repeat(500) });
+    assert.equal((await frameWhere(ws, isMessage, "a valid message")).data?.text.length, 500);
+
+    // A frame over maxPayload closes this socket (1009), and only this one.
+    const big = await chatSocket(client, await signIn(client, "bob"));
+    await big.send("x".repeat(10_000));
+    assert.equal((await within(big.closed, "the oversized frame's close")).code, 1009);
+    await ws.sendJson({ type: "message", text: "still here" });
+    assert.equal((await frameWhere(ws, isMessage, "after")).data?.text, "still here");
+    await waitFor(() => live.app.connections.websocket === 1, "the big socket to be gone");
+  });
+});
+
+describe("examples/live: export and static files", () => {
+  test("the NDJSON export streams the requested rows as valid JSON lines", async (t) => {
+    const { client } = await startLive(t);
+    const cookie = await signIn(client, "ada");
+    const stream = await client.stream("GET", "/export.ndjson?rows=2500", { headers: { cookie } });
+    assert.equal(stream.statusCode, 200);
+    assert.equal(stream.headers["content-type"], "application/x-ndjson; charset=utf-8");
+    assert.match(String(stream.headers["content-disposition"]), /attachment/);
+    let count = 0;
+    for await (const line of stream.lines()) {
+      const row = JSON.parse(line);
+      count++;
+      assert.equal(row.id, count);
+      assert.equal(typeof row.customer, "string");
+    }
+    assert.equal(count, 2500);
+    assert.ok(stream.complete, "ended cleanly");
+
+    const whole = await client.get("/export.ndjson", { headers: { cookie } });
+    const lines = whole.text().split("\n");
+    assert.equal(lines.pop(), "", "the last line ends with a newline");
+    assert.equal(lines.length, 100_000, "large by default");
+    assert.equal(JSON.parse(lines[99_999]).id, 100_000);
+
+    for (const rows of ["abc", "-1", "1.5", "99999999"]) {
+      const res = await client.get(`/export.ndjson?rows=${rows}`, { headers: { cookie } });
+      assert.equal(res.statusCode, 400, `rows=${rows}`);
+    }
+    const none = await client.get("/export.ndjson?rows=0", { headers: { cookie } });
+    assert.equal(none.text(), "");
+  });
+
+  test("the page and its assets are public, with the right content types", async (t) => {
+    const { client } = await startLive(t);
+    const page = await client.get("/");
+    assert.equal(page.statusCode, 200);
+    assert.equal(page.headers["content-type"], "text/html; charset=utf-8");
+    assert.match(String(page.headers["content-security-policy"]), /default-src 'self'/);
+    for (const id of ["signin-form", "ticks", "messages", "presence", "export-link"])
+      assert.match(page.text(), new RegExp(`id="${id}"`));
+    assert.equal((await client.get("/index.html")).text(), page.text());
+    const expected: Record<string, string> = {
+      "/app.js": "text/javascript; charset=utf-8",
+      "/style.css": "text/css; charset=utf-8",
+    };
+    for (const [path, type] of Object.entries(expected)) {
+      const res = await client.get(path);
+      assert.equal(res.statusCode, 200, path);
+      assert.equal(res.headers["content-type"], type, path);
+      assert.equal(res.headers["x-content-type-options"], "nosniff");
+    }
+    assert.equal((await client.head("/app.js")).statusCode, 200);
+  });
+
+  test("path traversal and unknown files are refused", async (t) => {
+    const { client } = await startLive(t);
+    const cookie = await signIn(client, "ada");
+    const attempts = [
+      "/..%2fpackage.json",
+      "/%2e%2e%2fpackage.json",
+      "/..%2f..%2fpackage.json",
+      "/..%2f..%2f..%2fpackage.json",
+      "/..%2fapp.ts",
+      "/%2e%2e%2fauth.ts",
+      "/..%5cpackage.json",
+      "/../package.json",
+      "/public/../../package.json",
+      "/app.ts",
+      "/auth.ts",
+      "/%2e%2e",
+      "/.",
+    ];
+    for (const path of attempts) {
+      for (const headers of [{}, { cookie }]) {
+        const res = await client.get(path, { headers });
+        assert.ok([401, 404].includes(res.statusCode), `${path}: ${res.statusCode}`);
+        assert.doesNotMatch(res.text(), /"devDependencies"|createLiveApp|Signer/, path);
+      }
+    }
+    assert.equal((await client.get("/..%2fpackage.json", { headers: { cookie } })).statusCode, 404);
+  });
+});
+
+const noRedis = spawnSync("redis-server", ["--version"]).error
+  ? "redis-server is not installed (apt-get install redis-server)"
+  : false;
+
+describe("examples/live: two processes on one Redis", { skip: noRedis }, () => {
+  test("they share one tick sequence, the rooms and their presence", async (t) => {
+    const redis = await RedisServer.start();
+    const start = async () => {
+      const broker = redisBroker({ url: redis.url, prefix: "live:" });
+      return startLive(t, { broker });
+    };
+    const a = await start();
+    const b = await start();
+    t.after(() => redis.stop()); // after hooks run in order: the apps close first
+
+    // One leader publishes the ticks: both dashboards see one sequence, with both servers.
+    const ticksOf = async (client: Client) => {
+      const stream = client.events("/api/dashboard", {
+        headers: { cookie: await signIn(client, "ada") },
+      });
+      const events = await within(stream.take(8), "8 ticks", 5000);
+      await stream.close();
+      return events.map((event) => JSON.parse(event.data) as Tick & { servers: number });
+    };
+    await sleep(TICK_MS * 3);
+    const [onA, onB] = await Promise.all([ticksOf(a.client), ticksOf(b.client)]);
+    for (const ticks of [onA, onB]) {
+      for (let i = 1; i < ticks.length; i++) assert.equal(ticks[i].seq, ticks[i - 1].seq + 1);
+      assert.equal(ticks.at(-1)!.servers, 2, "the tick adds up both servers");
+      assert.ok(ticks.at(-1)!.clients >= 2, "a stream on each server");
+    }
+    const seqsOnA = new Set(onA.map((tick) => tick.seq));
+    assert.ok(
+      onB.some((tick) => seqsOnA.has(tick.seq)),
+      "the same ticks reach both servers' clients",
+    );
+
+    // The same secret: a cookie from one server is good on the other.
+    const adaCookie = await signIn(a.client, "ada");
+    const ada = await chatSocket(a.client, adaCookie, "shared");
+    const bob = await chatSocket(b.client, await signIn(b.client, "bob"), "shared");
+    for (const ws of [ada, bob]) await frameWhere(ws, presenceOf(["ada", "bob"]), "both present");
+    await bob.sendJson({ type: "message", text: "from b" });
+    assert.equal((await frameWhere(ada, isMessage, "b's message on a")).data?.text, "from b");
+    await bob.close();
+    await frameWhere(ada, presenceOf(["ada"]), "bob gone, as seen from a");
+    const later = await chatSocket(b.client, adaCookie, "shared");
+    assert.equal((await frameWhere(later, isMessage, "history on b")).data?.text, "from b");
+  });
+});
+
+describe("examples/live/main.ts", () => {
+  test("listens on PORT, serves the page, and exits 0 on SIGTERM", async (t) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "examples/live/main.ts"], {
+      env: { ...process.env, PORT: "0", HOST: "127.0.0.1", REDIS_URL: "" },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    t.after(() => child.kill("SIGKILL"));
+    let output = "";
+    child.stdout.on("data", (data) => {
+      output += data;
+    });
+    await waitFor(() => output.includes('"listening"'), "the demo to listen", 10_000);
+    const url = JSON.parse(
+      output.split("\n").find((line) => line.includes('"listening"')) ?? "{}",
+    ).url;
+    const page = await fetch(`${url}/`);
+    assert.match(await page.text(), /id="dashboard-status"/);
+    assert.equal((await fetch(`${url}/api/me`)).status, 401);
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    child.kill("SIGTERM");
+    assert.equal(await within(exited, "the demo to exit", 8000), 0);
+  });
+});
