@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { describe, test } from "node:test";
 import { createJsonApp } from "../examples/json-route.js";
 import { createExportApp } from "../examples/ndjson-export.js";
@@ -7,7 +6,8 @@ import { createFeedApp } from "../examples/sse-feed.js";
 import { createTextStreamApp } from "../examples/streaming-text.js";
 import { createChatApp } from "../examples/websocket-chat.js";
 import { TestClient } from "../src/testing/index.js";
-import { eventually, quietApp, waitFor } from "./helpers.js";
+import { eventually, quietApp } from "./helpers.js";
+import { startExample } from "./support/example-process.js";
 
 describe("examples/json-route.ts", () => {
   test("lists, reads, creates with auth, validates", async () => {
@@ -127,19 +127,7 @@ describe("examples/websocket-chat.ts", () => {
 
 describe("npm start (examples/start.ts)", () => {
   test("serves the index and every pattern", async (t) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "examples/start.ts"], {
-      env: { ...process.env, PORT: "0", LOG_LEVEL: "info" },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    t.after(() => child.kill("SIGTERM"));
-    let output = "";
-    child.stdout.on("data", (data) => {
-      output += data;
-    });
-    await waitFor(() => output.includes('"listening"'), "the demo to listen", 10_000);
-    const url = JSON.parse(
-      output.split("\n").find((line) => line.includes('"listening"')) ?? "{}",
-    ).url;
+    const { url } = await startExample(t, "examples/start.ts", { LOG_LEVEL: "info" });
     const index = await fetch(`${url}/`);
     assert.match(await index.text(), /curl -N/);
     assert.equal((await fetch(`${url}/todos`)).status, 200);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { describe, type TestContext, test } from "node:test";
 import { createLiveApp, type LiveAppOptions } from "../examples/live/app.js";
 import { Signer, TOKEN_TTL_MS } from "../examples/live/auth.js";
@@ -11,6 +11,7 @@ import {
   WebSocketUpgradeError,
 } from "../src/testing/index.js";
 import { sleep, waitFor, within } from "./helpers.js";
+import { startExample } from "./support/example-process.js";
 import { RedisServer } from "./support/redis-server.js";
 
 const SECRET = "test-secret-0123456789abcdef";
@@ -551,19 +552,10 @@ describe("examples/live: two processes on one Redis", { skip: noRedis }, () => {
 
 describe("examples/live/main.ts", () => {
   test("listens on PORT, serves the page, and exits 0 on SIGTERM", async (t) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "examples/live/main.ts"], {
-      env: { ...process.env, PORT: "0", HOST: "127.0.0.1", REDIS_URL: "" },
-      stdio: ["ignore", "pipe", "inherit"],
+    const { child, url } = await startExample(t, "examples/live/main.ts", {
+      HOST: "127.0.0.1",
+      REDIS_URL: "",
     });
-    t.after(() => child.kill("SIGKILL"));
-    let output = "";
-    child.stdout.on("data", (data) => {
-      output += data;
-    });
-    await waitFor(() => output.includes('"listening"'), "the demo to listen", 10_000);
-    const url = JSON.parse(
-      output.split("\n").find((line) => line.includes('"listening"')) ?? "{}",
-    ).url;
     const page = await fetch(`${url}/`);
     assert.match(await page.text(), /id="dashboard-status"/);
     assert.equal((await fetch(`${url}/api/me`)).status, 401);
