@@ -131,8 +131,15 @@ describe("examples/guide/backpressure.ts", { timeout: 20_000 }, () => {
     );
     const stats = async () => (await client.get("/firehose/stats")).json<FirehoseStats>();
     const stream = await client.stream("GET", "/firehose");
-    await sleep(300);
-    const paused = await stats();
+    // Wait until the buffers are full (the count stops moving for 200 ms), however long that
+    // takes on this machine; then it must stay put.
+    let paused = await stats();
+    for (;;) {
+      await sleep(200);
+      const now = await stats();
+      if (now.produced === paused.produced) break;
+      paused = now;
+    }
     await sleep(200);
     const stillPaused = await stats();
     assert.equal(stillPaused.finished, false);

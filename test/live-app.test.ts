@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { describe, type TestContext, test } from "node:test";
 import { createLiveApp, type LiveAppOptions } from "../examples/live/app.js";
 import { Signer, TOKEN_TTL_MS } from "../examples/live/auth.js";
+import { asServerReport, CLUSTER_TOPIC } from "../examples/live/cluster.js";
 import { redisBroker } from "../src/redis/index.js";
 import {
   type TestClient as Client,
@@ -10,7 +11,7 @@ import {
   type TestWebSocket,
   WebSocketUpgradeError,
 } from "../src/testing/index.js";
-import { sleep, waitFor, within } from "./helpers.js";
+import { eventually, sleep, waitFor, within } from "./helpers.js";
 import { startExample } from "./support/example-process.js";
 import { RedisServer } from "./support/redis-server.js";
 
@@ -95,7 +96,14 @@ describe("examples/live: sign-in", () => {
     assert.deepEqual((await client.get("/api/me", { headers: { cookie } })).json(), {
       name: "Ada",
     });
-    const out = await client.post("/api/signout", { headers: { cookie } });
+    // A cross-site <form> posts urlencoded: refused, the session stays.
+    const forged = await client.post("/api/signout", {
+      headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+      body: "",
+    });
+    assert.equal(forged.statusCode, 415);
+    assert.equal(forged.headers["set-cookie"], undefined);
+    const out = await client.post("/api/signout", { headers: { cookie }, json: {} });
     assert.match(String(out.headers["set-cookie"]), /^sluice_session=; .*Max-Age=0/);
   });
 
@@ -273,7 +281,12 @@ describe("examples/live: dashboard", () => {
   test("a new visitor starts with the latest tick, and the page's ?lastEventId= works like the header", async (t) => {
     const { live, client } = await startLive(t);
     const cookie = await signIn(client, "ada");
-    await sleep(TICK_MS * 5);
+    // Polled, not slept: a slow machine may need longer for three ticks.
+    await eventually(
+      async () => (await live.app.history("dashboard", { limit: 3 })).length === 3,
+      "three ticks in the log",
+      5000,
+    );
     live.stop(); // no more live ticks: whatever arrives now is replayed from the log
     await sleep(TICK_MS * 2);
     const log = await live.app.history("dashboard", { limit: 3 });
@@ -543,10 +556,60 @@ describe("examples/live: two processes on one Redis", { skip: noRedis }, () => {
     for (const ws of [ada, bob]) await frameWhere(ws, presenceOf(["ada", "bob"]), "both present");
     await bob.sendJson({ type: "message", text: "from b" });
     assert.equal((await frameWhere(ada, isMessage, "b's message on a")).data?.text, "from b");
+
+    // A room named after an Object.prototype key, and reports of the wrong shape on the
+    // cluster topic, break neither presence nor the following of the other server.
+    const eve = await chatSocket(b.client, await signIn(b.client, "eve"), "constructor");
+    await frameWhere(eve, presenceOf(["eve"]), "eve alone in 'constructor'");
+    for (const bad of [
+      { server: "old" },
+      { server: "odd", clients: 1, eventsPerSec: 0, rssMb: 1, rooms: { constructor: "x" } },
+      "text",
+    ]) {
+      await a.live.app.publish(CLUSTER_TOPIC, bad);
+    }
+    await eve.sendJson({ type: "message", text: "still here" });
+    assert.equal((await frameWhere(eve, isMessage, "eve's message")).data?.text, "still here");
+    const carol = await chatSocket(a.client, await signIn(a.client, "carol"), "constructor");
+    await frameWhere(carol, presenceOf(["carol", "eve"]), "carol sees eve across servers");
+    await carol.close();
+    await eve.close();
+    const [afterA] = await Promise.all([ticksOf(a.client)]);
+    assert.equal(afterA.at(-1)!.servers, 2, "a still hears b after the bad reports");
+
     await bob.close();
     await frameWhere(ada, presenceOf(["ada"]), "bob gone, as seen from a");
     const later = await chatSocket(b.client, adaCookie, "shared");
     assert.equal((await frameWhere(later, isMessage, "history on b")).data?.text, "from b");
+  });
+});
+
+describe("examples/live: cluster reports", () => {
+  test("a report of the wrong shape is ignored, and rooms never reach Object.prototype", () => {
+    const good = {
+      server: "s1",
+      clients: 2,
+      eventsPerSec: 1.5,
+      rssMb: 80,
+      rooms: { lobby: ["ada"] },
+    };
+    assert.deepEqual({ ...asServerReport(good) }, { ...good, rooms: asServerReport(good)?.rooms });
+    assert.deepEqual(asServerReport(good)?.rooms.lobby, ["ada"]);
+    for (const bad of [
+      null,
+      "x",
+      { server: "s" },
+      { ...good, clients: "2" },
+      { ...good, rooms: null },
+    ]) {
+      assert.equal(asServerReport(bad), undefined, JSON.stringify(bad));
+    }
+    const rooms = asServerReport({
+      ...good,
+      rooms: { lobby: "ada", other: [1], ok: ["bo"] },
+    })?.rooms;
+    assert.deepEqual(Object.keys(rooms ?? {}), ["ok"]);
+    assert.equal(rooms?.constructor, undefined, "no prototype to fall back on");
   });
 });
 

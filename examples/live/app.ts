@@ -8,6 +8,7 @@ import {
   HttpResponse,
   type LoggerOption,
   ndjson,
+  type SluiceRequest,
 } from "../../src/index.js";
 import {
   MAX_NAME_LENGTH,
@@ -59,9 +60,7 @@ export function createLiveApp(options: LiveAppOptions = {}): LiveApp {
   );
 
   app.post("/api/signin", async (req) => {
-    // JSON only: a cross-site <form> cannot send it, so no other site signs visitors in.
-    if (!req.header("content-type")?.startsWith("application/json"))
-      throw new HttpError(415, 'Send JSON: {"name": "..."}');
+    requireJson(req, 'Send JSON: {"name": "..."}');
     const body = await req.json<{ name?: unknown }>();
     const name = validName(body?.name);
     if (!name)
@@ -74,6 +73,7 @@ export function createLiveApp(options: LiveAppOptions = {}): LiveApp {
     return { name, token: signer.sign("token", name, TOKEN_TTL_MS) };
   });
   app.post("/api/signout", (req) => {
+    requireJson(req, "Send JSON: {}");
     req.setResponseHeader("set-cookie", sessionCookie(signer));
     return HttpResponse.empty(204);
   });
@@ -124,4 +124,12 @@ function* exportRows(count: number) {
       at: new Date(start + id * 60_000).toISOString(),
     };
   }
+}
+
+/**
+ * JSON only: a cross-site <form> cannot send it (and a cross-site fetch with it needs a CORS
+ * preflight this app never grants), so no other site signs visitors in or out.
+ */
+function requireJson(req: SluiceRequest, hint: string): void {
+  if (!req.header("content-type")?.startsWith("application/json")) throw new HttpError(415, hint);
 }

@@ -68,7 +68,7 @@ export function createChat(app: App, cluster: Cluster): Chat {
     const members = rooms.get(room);
     const names = new Set(localNames(room));
     for (const peer of cluster.livePeers())
-      for (const name of peer.rooms[room] ?? []) names.add(name);
+      if (Object.hasOwn(peer.rooms, room)) for (const name of peer.rooms[room]) names.add(name);
     const sorted = [...names].sort((a, b) => a.localeCompare(b));
     const json = JSON.stringify(sorted);
     if (!members || members.size === 0) {

@@ -98,20 +98,58 @@ export class Cluster {
   async follow(onEnd: () => void): Promise<void> {
     try {
       for await (const event of this.app.subscribe(CLUSTER_TOPIC, { signal: this.abort.signal })) {
-        const report = event.data as ServerReport;
-        if (typeof report !== "object" || report === null || report.server === this.server)
-          continue;
+        const report = asServerReport(event.data);
+        if (!report || report.server === this.server) continue;
         const before = JSON.stringify(this.peers.get(report.server)?.report.rooms ?? {});
         this.peers.set(report.server, { report, at: Date.now() });
-        if (JSON.stringify(report.rooms) !== before) this.onPeerRooms();
+        if (JSON.stringify(report.rooms) !== before) this.peerRoomsChanged();
       }
     } catch (error) {
+      // The broker failed: this process goes on alone (its own rooms, its own ticks).
       this.app.logger.error({ err: error }, "stopped following the cluster topic");
+      return;
     }
     onEnd();
+  }
+
+  /** A presence update that throws must not end the following of every other report. */
+  private peerRoomsChanged(): void {
+    try {
+      this.onPeerRooms();
+    } catch (error) {
+      this.app.logger.error({ err: error }, "presence update failed");
+    }
   }
 
   stop(): void {
     this.abort.abort();
   }
+}
+
+/**
+ * A report as another process published it, checked field by field: anything may reach the
+ * topic (an older version, another app on the same Redis). Its rooms are copied into an
+ * object without a prototype, so a room named "constructor" finds nobody rather than
+ * Object.prototype.constructor.
+ */
+export function asServerReport(data: unknown): ServerReport | undefined {
+  if (typeof data !== "object" || data === null) return undefined;
+  const { server, clients, eventsPerSec, rssMb, rooms } = data as Record<string, unknown>;
+  if (typeof server !== "string" || typeof rooms !== "object" || rooms === null) return undefined;
+  if (![clients, eventsPerSec, rssMb].every((n) => typeof n === "number" && Number.isFinite(n))) {
+    return undefined;
+  }
+  const checkedRooms: Record<string, string[]> = Object.create(null);
+  for (const [room, names] of Object.entries(rooms)) {
+    if (Array.isArray(names) && names.every((name) => typeof name === "string")) {
+      checkedRooms[room] = names;
+    }
+  }
+  return {
+    server,
+    clients: clients as number,
+    eventsPerSec: eventsPerSec as number,
+    rssMb: rssMb as number,
+    rooms: checkedRooms,
+  };
 }

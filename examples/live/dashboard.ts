@@ -70,8 +70,6 @@ export function createDashboard(
 
   app.sse("/api/dashboard", { retry: 1000 }, async (req) => {
     const socket = req.raw.socket;
-    streams.add(socket);
-    req.signal.addEventListener("abort", () => streams.delete(socket), { once: true });
     // The browser sends Last-Event-ID when it reconnects by itself; the page passes
     // ?lastEventId= when it has to open a new EventSource (after a refusal).
     let lastEventId = req.lastEventId || req.query.get("lastEventId") || undefined;
@@ -80,8 +78,19 @@ export function createDashboard(
       const recent = await app.history(DASHBOARD_TOPIC, { limit: 2 });
       if (recent.length === 2) lastEventId = recent[0].id;
     }
-    return app.subscribe(DASHBOARD_TOPIC, { lastEventId, signal: req.signal });
+    const events = app.subscribe(DASHBOARD_TOPIC, { lastEventId, signal: req.signal });
+    return tracked(socket, events);
   });
+
+  /** The stream's socket is in `streams` exactly while the stream is open, however it ends. */
+  async function* tracked<T>(socket: Socket, events: AsyncIterable<T>): AsyncGenerator<T> {
+    streams.add(socket);
+    try {
+      yield* events;
+    } finally {
+      streams.delete(socket);
+    }
+  }
 
   return {
     stop() {

@@ -69,7 +69,11 @@ $("signin-form").addEventListener("submit", async (event) => {
 });
 
 $("signout").addEventListener("click", async () => {
-  await fetch("/api/signout", { method: "POST" });
+  await fetch("/api/signout", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+  });
   signedOut();
 });
 
