@@ -6,6 +6,15 @@ export {
   type OpenConnections,
   type RouteDefinition,
 } from "./app.js";
+export { type ApiKeyAuthOptions, apiKeyAuth } from "./auth/api-key-auth.js";
+export { type BearerAuthOptions, bearerAuth } from "./auth/bearer-auth.js";
+export type { Verified } from "./auth/challenge.js";
+export {
+  type CorsOptions,
+  type CorsOriginDecision,
+  type CorsOriginFunction,
+  cors,
+} from "./http/cors.js";
 export { HttpError, type HttpErrorOptions, isHttpError } from "./http/http-error.js";
 export { HttpResponse, type ResponseInit } from "./http/http-response.js";
 export type { Middleware, Next } from "./http/middleware.js";

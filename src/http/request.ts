@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { declaresBody, parseJsonBody, readBody } from "./body.js";
+import { HttpError } from "./http-error.js";
 
 /** Why a request's signal aborted. */
 export class RequestAbortedError extends Error {
@@ -37,6 +38,8 @@ export interface AbortListener {
 }
 
 const NON_ASCII = /[^ -~\t]/;
+/** Longest `Last-Event-ID` accepted, in bytes: ids are cursors, not payloads. */
+const MAX_LAST_EVENT_ID_BYTES = 1024;
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** The Latin-1 header text decoded as the UTF-8 bytes it was, or unchanged if it was not UTF-8. */
@@ -190,10 +193,18 @@ export class SluiceRequest {
   /**
    * The `Last-Event-ID` header an EventSource sends when it reconnects (SSE). Browsers send
    * it UTF-8 encoded and Node reads header bytes as Latin-1: a non-ASCII id is decoded back.
+   * One longer than 1024 bytes throws a 400 HttpError (read it before the first `yield`).
    */
   get lastEventId(): string | undefined {
     const value = this.raw.headers["last-event-id"];
     if (typeof value !== "string") return undefined;
+    // Latin-1 as Node read it: one character per byte received.
+    if (value.length > MAX_LAST_EVENT_ID_BYTES) {
+      throw new HttpError(
+        400,
+        `Last-Event-ID is too long: ${value.length} bytes, at most ${MAX_LAST_EVENT_ID_BYTES} are accepted`,
+      );
+    }
     return NON_ASCII.test(value) ? decodeUtf8OrKeep(value) : value;
   }
 

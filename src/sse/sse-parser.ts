@@ -22,7 +22,10 @@ const DIGITS = /^[0-9]+$/;
  * NUL ignored, non-numeric retry ignored, and blocks without data not dispatched.
  */
 export class SseParser {
-  /** The last event id seen, as EventSource would send it back in `Last-Event-ID`. */
+  /**
+   * The id of the last complete block that set one, as EventSource would send it back in
+   * `Last-Event-ID` (an id in a block the stream cut off does not count).
+   */
   lastEventId = "";
   /** The last valid `retry:` value seen. */
   reconnectionTime: number | undefined;
@@ -34,6 +37,8 @@ export class SseParser {
   private endedWithCR = false;
   private data = "";
   private eventType = "";
+  /** The spec's "last event ID buffer": it becomes `lastEventId` only when a block ends. */
+  private lastEventIdBuffer = "";
   private blockId: string | undefined;
   private blockRetry: number | undefined;
 
@@ -83,7 +88,7 @@ export class SseParser {
         break;
       case "id":
         if (!value.includes("\0")) {
-          this.lastEventId = value;
+          this.lastEventIdBuffer = value;
           this.blockId = value;
         }
         break;
@@ -100,6 +105,8 @@ export class SseParser {
 
   private dispatch(events: SseMessage[]): void {
     const { data, eventType, blockId, blockRetry } = this;
+    // Even a block without data sets it; a block cut off by the end of the stream does not.
+    this.lastEventId = this.lastEventIdBuffer;
     this.data = "";
     this.eventType = "";
     this.blockId = undefined;

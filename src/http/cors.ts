@@ -1,0 +1,387 @@
+import type { OutgoingHttpHeaders } from "node:http";
+import { HttpError } from "./http-error.js";
+import { HttpResponse } from "./http-response.js";
+import { isPromiseLike } from "./is-promise-like.js";
+import type { Middleware, Next } from "./middleware.js";
+import type { SluiceRequest } from "./request.js";
+import { StreamingResponse } from "./streaming-response.js";
+
+/** What an `origin` function answers: allowed (`true`, or the exact `Access-Control-Allow-Origin` value) or not. */
+export type CorsOriginDecision = boolean | string | null | undefined;
+
+/**
+ * Decides on one request's `Origin` (always a well-formed origin, `null` included: malformed
+ * ones are refused before it is called). May be async.
+ */
+export type CorsOriginFunction = (
+  origin: string,
+  request: SluiceRequest,
+) => CorsOriginDecision | PromiseLike<CorsOriginDecision>;
+
+export interface CorsOptions {
+  /**
+   * Who may read responses: `"*"` (the default: anyone), one origin
+   * (`"https://app.example"`), a list of them, a RegExp tested on the `Origin` header (anchor
+   * it: `/^https:\/\/[a-z0-9-]+\.example\.com$/`, not `/example\.com/`), or a function
+   * `(origin, req) => boolean | string` (sync or async; a string is sent as the header's
+   * value). Listed origins are normalised (`https://App.example/` -> `https://app.example`)
+   * and compared case-insensitively. The `Origin` `null` (sandboxed iframes, `file:` pages)
+   * is allowed only when listed, matched by your RegExp or accepted by your function (or by
+   * `"*"`). A malformed or overlong `Origin` is never allowed, nor passed to the function.
+   */
+  origin?: string | readonly string[] | RegExp | CorsOriginFunction;
+  /**
+   * Sends `Access-Control-Allow-Credentials: true`: cookies and HTTP auth go along with
+   * cross-origin requests (`fetch(..., { credentials: "include" })`,
+   * `new EventSource(url, { withCredentials: true })`). The allowed origin is then echoed,
+   * never `*` (browsers refuse `*` with credentials), also when `origin` is `"*"`: every
+   * site's pages may then read answers sent with their visitors' cookies. Prefer a list.
+   */
+  credentials?: boolean;
+  /** Methods preflights allow. Default GET, HEAD, PUT, PATCH, POST, DELETE. */
+  methods?: string | readonly string[];
+  /**
+   * Request headers preflights allow. Default: the ones the browser asks for
+   * (`Access-Control-Request-Headers` is echoed). A list given here always gets
+   * `Last-Event-ID` added, which fetch-based SSE clients send when they resume a stream.
+   */
+  allowedHeaders?: string | readonly string[];
+  /**
+   * Response headers a page's script may read beyond the safelisted ones (content-type,
+   * cache-control, content-length...): `["x-request-id"]`, say. Default none. EventSource
+   * gives scripts no headers at all; fetch-based stream and SSE readers see `content-type`
+   * without this.
+   */
+  exposedHeaders?: string | readonly string[];
+  /** How long (seconds) a browser may cache a preflight's answer: `Access-Control-Max-Age`. */
+  maxAge?: number;
+}
+
+const OPTION_NAMES = new Set([
+  "origin",
+  "credentials",
+  "methods",
+  "allowedHeaders",
+  "exposedHeaders",
+  "maxAge",
+]);
+/** Names other frameworks use, so a copied config fails loudly instead of doing nothing. */
+const OPTION_ALIASES: Record<string, string> = {
+  origins: "origin",
+  allowOrigin: "origin",
+  allowMethods: "methods",
+  allowHeaders: "allowedHeaders",
+  exposeHeaders: "exposedHeaders",
+  allowCredentials: "credentials",
+};
+
+const DEFAULT_METHODS = "GET, HEAD, PUT, PATCH, POST, DELETE";
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** `null`, or `scheme://host[:port]` as browsers serialise it (a bracketed IPv6 host included). */
+const SERIALISED_ORIGIN =
+  /^(?:null|[a-z][a-z0-9+.-]*:\/\/(?:\[[0-9a-f:.]+\]|[a-z0-9\-._~!$&'()*+,;=%]+)(?::[0-9]{1,5})?)$/i;
+/** Longer than any real origin (a host name is at most 253 bytes). */
+const MAX_ORIGIN_LENGTH = 1024;
+/** What may go out as a header value (Node refuses the rest, and it would be a 500). */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+type OriginResolver = (
+  origin: string,
+  request: SluiceRequest,
+) => string | undefined | PromiseLike<string | undefined>;
+
+/**
+ * Cross-Origin Resource Sharing: lets pages on other origins read this app's responses,
+ * JSON, streams and SSE alike. Register it first (`app.use(cors(...))`, before auth), so
+ * preflights and refusals get its headers too.
+ *
+ * - Preflights (OPTIONS with `Origin` and `Access-Control-Request-Method`) are answered 204
+ *   here, before routing: they work on every path, SSE routes (GET only) included, and never
+ *   reach your handlers or later middleware. A disallowed origin's preflight gets a 204
+ *   without CORS headers. A plain OPTIONS goes on to the app as usual.
+ * - Other requests get `Access-Control-Allow-Origin` (with `Vary: Origin` unless it is a
+ *   plain `*`), `Access-Control-Allow-Credentials` and `Access-Control-Expose-Headers`
+ *   through `req.setResponseHeader`, so they are on every answer: JSON, streams and SSE
+ *   heads (flushed at once, so `EventSource` opens) and errors (401, 404, 500...), which
+ *   the page can then read. A `Vary` the handler or an HttpError sets is kept alongside.
+ * - CORS is not access control: a disallowed origin only gets no CORS headers, so the
+ *   browser hides the answer from the page; the request itself still runs (as in other
+ *   frameworks), and non-browser clients are not affected at all. Check credentials in
+ *   your own middleware.
+ * - WebSockets: browsers do not apply CORS to them, so upgrade requests pass through
+ *   untouched. Give `app.websocket()` routes their own `origins` option to refuse other
+ *   sites' pages (cross-site WebSocket hijacking).
+ */
+export function cors(options: CorsOptions = {}): Middleware {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("cors() takes an options object");
+  }
+  for (const name of Object.keys(options)) {
+    if (OPTION_NAMES.has(name)) continue;
+    const alias = OPTION_ALIASES[name];
+    throw new TypeError(
+      `cors(): unknown option "${name}"${alias ? ` (did you mean "${alias}"?)` : ""}`,
+    );
+  }
+  const credentials = options.credentials ?? false;
+  if (typeof credentials !== "boolean")
+    throw new TypeError("cors(): credentials must be a boolean");
+  const origin = options.origin ?? "*";
+  const anyOrigin = origin === "*";
+  /** The answer depends on the `Origin` header: every response says so with `Vary: Origin`. */
+  const variesByOrigin = !anyOrigin || credentials;
+  const resolveOrigin = originResolver(origin, credentials);
+
+  const methods =
+    options.methods === undefined
+      ? DEFAULT_METHODS
+      : tokenList("methods", options.methods, credentials, (method) => method.toUpperCase());
+  const allowedHeaders =
+    options.allowedHeaders === undefined
+      ? undefined
+      : withLastEventId(tokenList("allowedHeaders", options.allowedHeaders, credentials));
+  const exposedHeaders =
+    options.exposedHeaders === undefined
+      ? ""
+      : tokenList("exposedHeaders", options.exposedHeaders, credentials);
+  const maxAge = options.maxAge === undefined ? undefined : seconds(options.maxAge);
+
+  const preflight = (request: SluiceRequest, allowed: string | undefined): HttpResponse => {
+    const vary = ["Access-Control-Request-Method"];
+    if (variesByOrigin) vary.unshift("Origin");
+    if (allowed !== undefined) {
+      request.setResponseHeader("access-control-allow-origin", allowed);
+      if (credentials) request.setResponseHeader("access-control-allow-credentials", "true");
+      request.setResponseHeader("access-control-allow-methods", methods);
+      const headers = allowedHeaders ?? echoedHeaders(request);
+      if (allowedHeaders === undefined) vary.push("Access-Control-Request-Headers");
+      if (headers) request.setResponseHeader("access-control-allow-headers", headers);
+      if (maxAge !== undefined) request.setResponseHeader("access-control-max-age", maxAge);
+    }
+    addVary(request, vary);
+    return HttpResponse.empty(204);
+  };
+
+  const actual = (request: SluiceRequest, next: Next, allowed: string | undefined): unknown => {
+    if (allowed !== undefined) {
+      request.setResponseHeader("access-control-allow-origin", allowed);
+      if (credentials) request.setResponseHeader("access-control-allow-credentials", "true");
+      if (exposedHeaders)
+        request.setResponseHeader("access-control-expose-headers", exposedHeaders);
+    }
+    if (!variesByOrigin) return next();
+    addVary(request, ORIGIN);
+    // The app's request headers win over the handler's, so the handler's own Vary
+    // (Accept-Encoding, say) is folded into ours rather than replaced by it.
+    return next().then(
+      (result) => {
+        addVary(request, varyOf(result), ORIGIN);
+        return result;
+      },
+      (error: unknown) => {
+        addVary(request, varyOf(error), ORIGIN);
+        throw error;
+      },
+    );
+  };
+
+  return (request, next) => {
+    if (isWebSocketUpgrade(request)) return next();
+    const header = request.header("origin");
+    const isPreflight =
+      request.method === "OPTIONS" &&
+      header !== undefined &&
+      request.headers["access-control-request-method"] !== undefined;
+    const allowed = decide(request, header, anyOrigin && !credentials, resolveOrigin);
+    if (isPromiseLike(allowed)) {
+      return Promise.resolve(allowed).then((value) =>
+        isPreflight ? preflight(request, value) : actual(request, next, value),
+      );
+    }
+    return isPreflight ? preflight(request, allowed) : actual(request, next, allowed);
+  };
+}
+
+const ORIGIN = ["Origin"];
+
+/** The Access-Control-Allow-Origin value for this request, or undefined for none. */
+function decide(
+  request: SluiceRequest,
+  header: string | undefined,
+  plainStar: boolean,
+  resolve: OriginResolver,
+): string | undefined | PromiseLike<string | undefined> {
+  if (plainStar) return "*"; // the same answer for everyone, Origin or not
+  if (header === undefined || !isWellFormedOrigin(header)) return undefined;
+  return resolve(header, request);
+}
+
+function isWellFormedOrigin(origin: string): boolean {
+  return origin.length <= MAX_ORIGIN_LENGTH && SERIALISED_ORIGIN.test(origin);
+}
+
+function originResolver(origin: CorsOptions["origin"], credentials: boolean): OriginResolver {
+  if (origin === "*") return (requestOrigin) => requestOrigin; // credentials: echo, never *
+  if (typeof origin === "string") return listResolver([origin]);
+  if (Array.isArray(origin)) return listResolver(origin);
+  if (origin instanceof RegExp) {
+    // A global or sticky RegExp keeps state between test() calls: test a stateless copy.
+    const pattern = new RegExp(origin.source, origin.flags.replace(/[gy]/g, ""));
+    return (requestOrigin) => (pattern.test(requestOrigin) ? requestOrigin : undefined);
+  }
+  if (typeof origin === "function") {
+    return (requestOrigin, request) => {
+      const decision = origin(requestOrigin, request);
+      return isPromiseLike(decision)
+        ? Promise.resolve(decision).then((value) => fromDecision(value, requestOrigin, credentials))
+        : fromDecision(decision, requestOrigin, credentials);
+    };
+  }
+  throw new TypeError(
+    'cors(): origin must be "*", an origin, an array of origins, a RegExp or a function',
+  );
+}
+
+function listResolver(origins: readonly unknown[]): OriginResolver {
+  const allowed = new Set(origins.map(normaliseOrigin));
+  return (requestOrigin) => (allowed.has(requestOrigin.toLowerCase()) ? requestOrigin : undefined);
+}
+
+/** `https://App.example/` -> `https://app.example`; `"null"` stays; anything else is refused. */
+function normaliseOrigin(origin: unknown): string {
+  if (origin === "null") return origin;
+  if (origin === "*") {
+    throw new TypeError('cors(): "*" cannot be one origin among others; use origin: "*"');
+  }
+  let url: URL | undefined;
+  try {
+    url = typeof origin === "string" ? new URL(origin) : undefined;
+  } catch {}
+  if (
+    !url ||
+    url.origin === "null" ||
+    url.pathname !== "/" ||
+    url.search !== "" ||
+    url.hash !== "" ||
+    url.username !== "" ||
+    url.password !== "" ||
+    (typeof origin === "string" && origin.includes("?"))
+  ) {
+    throw new TypeError(
+      `cors(): "${String(origin)}" is not an origin (scheme://host[:port], no path)`,
+    );
+  }
+  return url.origin;
+}
+
+function fromDecision(
+  decision: CorsOriginDecision,
+  origin: string,
+  credentials: boolean,
+): string | undefined {
+  if (decision === true) return origin;
+  if (typeof decision !== "string" || decision === "") return undefined;
+  if (decision === "*" && credentials) return origin;
+  if (!HEADER_VALUE.test(decision)) {
+    throw new TypeError(
+      `cors(): the origin function returned ${JSON.stringify(decision)}, which is not a header value`,
+    );
+  }
+  return decision;
+}
+
+function tokenList(
+  name: string,
+  value: string | readonly string[],
+  credentials: boolean,
+  normalise: (token: string) => string = (token) => token,
+): string {
+  if (typeof value !== "string" && !Array.isArray(value)) {
+    throw new TypeError(`cors(): ${name} must be a string or an array of strings`);
+  }
+  const items: readonly unknown[] = typeof value === "string" ? value.split(",") : value;
+  const tokens: string[] = [];
+  for (const item of items) {
+    const token = typeof item === "string" ? item.trim() : item;
+    if (typeof token !== "string" || !(TOKEN.test(token) || token === "*")) {
+      throw new TypeError(`cors(): ${name} has an invalid entry ${JSON.stringify(item)}`);
+    }
+    if (token === "*" && credentials) {
+      throw new TypeError(
+        `cors(): ${name} "*" is a wildcard only without credentials (browsers take it as a name then); list them`,
+      );
+    }
+    tokens.push(normalise(token));
+  }
+  return tokens.join(", ");
+}
+
+function withLastEventId(headers: string): string {
+  if (headers.split(", ").some((name) => name === "*" || name.toLowerCase() === "last-event-id")) {
+    return headers;
+  }
+  return headers ? `${headers}, Last-Event-ID` : "Last-Event-ID";
+}
+
+function seconds(value: unknown): string {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw new TypeError(`cors(): maxAge must be a whole number of seconds (>= 0), got ${value}`);
+  }
+  return String(value);
+}
+
+/** The request headers a preflight asks for, when they are a well-formed list of names. */
+function echoedHeaders(request: SluiceRequest): string | undefined {
+  const asked = request.header("access-control-request-headers");
+  if (asked === undefined) return undefined;
+  const names = asked
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "");
+  return names.length > 0 && names.every((name) => TOKEN.test(name)) ? names.join(", ") : undefined;
+}
+
+/** Adds names to the request's `Vary` response header, once each (`*` stays alone). */
+function addVary(request: SluiceRequest, ...lists: (readonly string[] | undefined)[]): void {
+  const names = splitVary(request.responseHeaders.vary);
+  const seen = new Set(names.map((name) => name.toLowerCase()));
+  for (const list of lists) {
+    for (const name of list ?? []) {
+      if (seen.has(name.toLowerCase())) continue;
+      seen.add(name.toLowerCase());
+      names.push(name);
+    }
+  }
+  if (names.length === 0) return;
+  request.setResponseHeader("vary", seen.has("*") ? "*" : names.join(", "));
+}
+
+function splitVary(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  const joined = Array.isArray(value) ? value.join(",") : String(value);
+  return joined
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "");
+}
+
+/** The `Vary` a handler's result or error carries itself (it would otherwise be overwritten). */
+function varyOf(value: unknown): string[] | undefined {
+  if (value instanceof HttpResponse || value instanceof StreamingResponse) {
+    return splitVary(headerIn(value.headers, "vary"));
+  }
+  if (value instanceof HttpError) return splitVary(headerIn(value.headers, "vary"));
+  if (value instanceof Response) return splitVary(value.headers.get("vary") ?? undefined);
+  return undefined;
+}
+
+function headerIn(headers: OutgoingHttpHeaders, name: string): unknown {
+  for (const key of Object.keys(headers)) if (key.toLowerCase() === name) return headers[key];
+  return undefined;
+}
+
+/** Browsers do not use CORS for WebSockets; their upgrade requests are none of this middleware's business. */
+function isWebSocketUpgrade(request: SluiceRequest): boolean {
+  const upgrade = request.headers.upgrade;
+  return upgrade !== undefined && /\bwebsocket\b/i.test(upgrade);
+}
