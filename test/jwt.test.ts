@@ -18,82 +18,33 @@ import {
 import WebSocket from "ws";
 import { type App, HttpResponse } from "../src/index.js";
 import { type JwtAuthOptions, jwtAuth } from "../src/jwt/index.js";
-import { TestClient, WebSocketUpgradeError } from "../src/testing/index.js";
+import { TestClient } from "../src/testing/index.js";
 import { quietApp, within } from "./helpers.js";
+import { type Credentials, serve, viaHttp, ways } from "./support/auth-routes.js";
 
 const ISSUER = "https://issuer.test/";
 const AUDIENCE = "sluice-tests";
 const SECRET = "a-test-secret-that-is-32-bytes-long!";
 
-interface Outcome {
-  status: number;
-  challenge: string | undefined;
-  message?: string;
-  auth?: JWTPayload;
+/** A bearer token, as every route kind receives it. */
+function bearer(token: string): Credentials {
+  return { headers: { authorization: `Bearer ${token}` } };
 }
 
-async function serve(options: JwtAuthOptions): Promise<TestClient> {
-  const app = quietApp();
-  app.use(jwtAuth(options));
-  app.get("/me", (req) => ({ auth: req.state.auth }));
-  app.sse("/events", async function* (req) {
-    yield { auth: req.state.auth };
-  });
-  app.websocket("/ws", { protocols: ["bearer"] }, async (socket, req) => {
-    await socket.sendJson({ auth: req.state.auth });
-    for await (const _ of socket);
-  });
-  return TestClient.start(app);
+async function serveJwt(options: JwtAuthOptions): Promise<TestClient> {
+  return serve(jwtAuth(options));
 }
-
-async function viaHttp(client: TestClient, token: string): Promise<Outcome> {
-  const response = await client.get("/me", { headers: { authorization: `Bearer ${token}` } });
-  const body = response.json<{ auth?: JWTPayload; message?: string }>();
-  return { status: response.statusCode, challenge: response.headers["www-authenticate"], ...body };
-}
-
-async function viaSse(client: TestClient, token: string): Promise<Outcome> {
-  const events = client.events("/events", { headers: { authorization: `Bearer ${token}` } });
-  const head = await events.response;
-  if (head.statusCode !== 200) {
-    const body = JSON.parse(await head.text()) as { message: string };
-    return { status: head.statusCode, challenge: head.headers["www-authenticate"], ...body };
-  }
-  const [event] = await events.take(1);
-  await events.close();
-  return { status: 200, challenge: undefined, auth: JSON.parse(event.data).auth };
-}
-
-async function viaWebSocket(client: TestClient, token: string): Promise<Outcome> {
-  try {
-    const socket = await client.websocketConnect("/ws", {
-      headers: { authorization: `Bearer ${token}` },
-    });
-    const hello = await socket.receiveJson<{ auth: JWTPayload }>();
-    await socket.close();
-    return { status: 101, challenge: undefined, auth: hello?.auth };
-  } catch (error) {
-    if (!(error instanceof WebSocketUpgradeError)) throw error;
-    return {
-      status: error.statusCode,
-      challenge: error.headers["www-authenticate"] as string | undefined,
-      message: error.json<{ message: string }>().message,
-    };
-  }
-}
-
-const ways = [
-  ["HTTP", viaHttp, 200],
-  ["SSE", viaSse, 200],
-  ["WebSocket upgrade", viaWebSocket, 101],
-] as const;
 
 async function assertAccepted(client: TestClient, token: string, claims: JWTPayload) {
   for (const [name, via, ok] of ways) {
-    const outcome = await via(client, token);
+    const outcome = await via(client, bearer(token));
     assert.equal(outcome.status, ok, `${name}: ${outcome.message}`);
     for (const [claim, value] of Object.entries(claims)) {
-      assert.deepEqual(outcome.auth?.[claim], value, `${name}: ${claim}`);
+      assert.deepEqual(
+        (outcome.auth as JWTPayload | undefined)?.[claim],
+        value,
+        `${name}: ${claim}`,
+      );
     }
   }
 }
@@ -101,7 +52,7 @@ async function assertAccepted(client: TestClient, token: string, claims: JWTPayl
 /** 401 everywhere, with `error="invalid_token"` and the description matching `description`. */
 async function assertInvalid(client: TestClient, token: string, description: RegExp) {
   for (const [name, via] of ways) {
-    const outcome = await via(client, token);
+    const outcome = await via(client, bearer(token));
     assert.equal(outcome.status, 401, `${name}: ${JSON.stringify(outcome)}`);
     assert.match(
       outcome.challenge ?? "",
@@ -167,7 +118,7 @@ describe("jwtAuth with an HS256 secret", () => {
   };
 
   test("a valid token passes on HTTP, SSE and the WebSocket upgrade; the payload is req.state.auth", async () => {
-    await using client = await serve(options);
+    await using client = await serveJwt(options);
     await assertAccepted(client, await sign(secret, "HS256", { role: "admin" }), {
       sub: "ada",
       role: "admin",
@@ -177,7 +128,7 @@ describe("jwtAuth with an HS256 secret", () => {
   });
 
   test("expired, not yet valid, wrong issuer or audience, tampered: 401 invalid_token", async () => {
-    await using client = await serve(options);
+    await using client = await serveJwt(options);
     const past = Math.floor(Date.now() / 1000) - 60;
     await assertInvalid(client, await sign(secret, "HS256", {}, { expires: past }), /expired/);
     await assertInvalid(client, await sign(secret, "HS256", { nbf: past + 3600 }), /not valid yet/);
@@ -203,7 +154,7 @@ describe("jwtAuth with an HS256 secret", () => {
   });
 
   test("an alg:none token and a token in another HMAC size are refused", async () => {
-    await using client = await serve(options);
+    await using client = await serveJwt(options);
     await assertInvalid(client, unsigned({}), /algorithm/);
     await assertInvalid(client, await sign(secret, "HS512"), /algorithm/);
   });
@@ -215,15 +166,15 @@ describe("jwtAuth with an HS256 secret", () => {
       {},
       { expires: Math.floor(Date.now() / 1000) - 10 },
     );
-    await using strict = await serve(options);
+    await using strict = await serveJwt(options);
     await assertInvalid(strict, justExpired, /expired/);
-    await using lenient = await serve({ ...options, clockTolerance: 60 });
+    await using lenient = await serveJwt({ ...options, clockTolerance: 60 });
     await assertAccepted(lenient, justExpired, { sub: "ada" });
   });
 
   test("missing and malformed credentials are refused before jose is asked", async () => {
-    await using client = await serve(options);
-    const missing = await viaHttp(client, "");
+    await using client = await serveJwt(options);
+    const missing = await viaHttp(client, bearer(""));
     assert.equal(missing.status, 401);
     const none = await client.get("/me");
     assert.equal(none.statusCode, 401);
@@ -237,7 +188,7 @@ describe("jwtAuth with an HS256 secret", () => {
 describe("jwtAuth with a public key", () => {
   test("RS256 with a PEM, a CryptoKey or a JWK; an HS256 token signed with the public key is refused", async () => {
     for (const publicKey of [rsa.pem, rsa.publicKey, await exportJWK(rsa.publicKey)]) {
-      await using client = await serve({ publicKey, algorithms: ["RS256"], issuer: ISSUER });
+      await using client = await serveJwt({ publicKey, algorithms: ["RS256"], issuer: ISSUER });
       const good = await sign(rsa.privateKey, "RS256");
       await assertAccepted(client, good, { sub: "ada" });
       // The confusion attack: HS256 "signed" with the public key text as the secret.
@@ -252,7 +203,7 @@ describe("jwtAuth with a public key", () => {
   });
 
   test("ES256 with a PEM", async () => {
-    await using client = await serve({
+    await using client = await serveJwt({
       publicKey: await exportSPKI(ec.publicKey),
       algorithms: ["ES256"],
       audience: AUDIENCE,
@@ -262,7 +213,7 @@ describe("jwtAuth with a public key", () => {
   });
 
   test("the token can come from the WebSocket subprotocol list of a real ws client", async () => {
-    await using client = await serve({
+    await using client = await serveJwt({
       publicKey: rsa.pem,
       algorithms: ["RS256"],
       subprotocol: "bearer",
@@ -343,7 +294,7 @@ describe("jwtAuth with a JWKS", () => {
   test("keys are fetched from the JWKS and chosen by kid; rotation; an unknown kid is 401", async () => {
     served = { keys: [keys.k1.jwk] };
     fetches = 0;
-    await using client = await serve(jwksOptions({ jwks: { cooldownDuration: 0 } }));
+    await using client = await serveJwt(jwksOptions({ jwks: { cooldownDuration: 0 } }));
     const one = await sign(keys.k1.privateKey, "RS256", {}, { kid: "k1" });
     await assertAccepted(client, one, { sub: "ada" });
     assert.equal(fetches, 1, "the key set is cached");
@@ -373,7 +324,7 @@ describe("jwtAuth with a JWKS", () => {
   test("an unknown kid during the cooldown is 401 without another fetch", async () => {
     served = { keys: [keys.k1.jwk] };
     fetches = 0;
-    await using client = await serve(jwksOptions());
+    await using client = await serveJwt(jwksOptions());
     await assertAccepted(client, await sign(keys.k1.privateKey, "RS256", {}, { kid: "k1" }), {
       sub: "ada",
     });
@@ -385,9 +336,9 @@ describe("jwtAuth with a JWKS", () => {
   test("a JWKS that cannot be fetched is 503, not 401 or 500, and the app recovers", async () => {
     const token = await sign(keys.k1.privateKey, "RS256", {}, { kid: "k1" });
     served = "broken";
-    await using client = await serve(jwksOptions({ jwks: { cooldownDuration: 0 } }));
+    await using client = await serveJwt(jwksOptions({ jwks: { cooldownDuration: 0 } }));
     for (const [name, via] of ways) {
-      const outcome = await via(client, token);
+      const outcome = await via(client, bearer(token));
       assert.equal(outcome.status, 503, `${name}: ${JSON.stringify(outcome)}`);
       assert.equal(outcome.challenge, undefined);
     }
@@ -401,8 +352,10 @@ describe("jwtAuth with a JWKS", () => {
     const { port } = closed.address() as AddressInfo;
     closed.close();
     await once(closed, "close");
-    await using unreachable = await serve(jwksOptions({ jwksUrl: `http://127.0.0.1:${port}/k` }));
-    const outcome = await viaHttp(unreachable, token);
+    await using unreachable = await serveJwt(
+      jwksOptions({ jwksUrl: `http://127.0.0.1:${port}/k` }),
+    );
+    const outcome = await viaHttp(unreachable, bearer(token));
     assert.equal(outcome.status, 503, JSON.stringify(outcome));
   });
 });
