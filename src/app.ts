@@ -4,6 +4,13 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { declaresBody } from "./http/body.js";
 import { answerClientError } from "./http/client-error.js";
+import {
+  ConnectionLimits,
+  type ConnectionRefusal,
+  type ConnectionSlot,
+  isRefusal,
+  RETRY_AFTER_SECONDS,
+} from "./http/connection-limits.js";
 import { ConnectionRegistry } from "./http/connections.js";
 import { watchDisconnect } from "./http/disconnect-watch.js";
 import { HttpError } from "./http/http-error.js";
@@ -16,9 +23,12 @@ import { type RequestIdSource, requestIdSource } from "./http/request-id.js";
 import { type LookupResult, Router } from "./http/router.js";
 import { sendResult } from "./http/send.js";
 import { sendError } from "./http/send-error.js";
+import { cancelSource, openSource } from "./http/stream-source.js";
+import { StreamingResponse } from "./http/streaming-response.js";
 import { type ListeningServer, type ListenOptions, listenOn } from "./listen.js";
 import { createLogger, type LoggerOption } from "./logger.js";
 import type { SseOptions } from "./sse/sse-options.js";
+import { asSseIfEventStream } from "./sse/sse-response.js";
 import { type SseHandler, sseRouteHandler } from "./sse/sse-route.js";
 import { type Broker, checkBroker } from "./topics/broker-check.js";
 import { memoryBroker } from "./topics/memory-broker.js";
@@ -65,6 +75,31 @@ export interface AppOptions {
    * last App using it closes.
    */
   broker?: Broker;
+  /**
+   * Most long-lived connections open at once: SSE streams plus WebSockets, what
+   * `app.connections` counts. Plain HTTP requests are not counted: they end by themselves,
+   * and Node's own limits bound them (`headersTimeout`, `requestTimeout`, `keepAliveTimeout`,
+   * `server.maxConnections`), whereas a stream or socket may stay open for hours. Past the
+   * cap a new SSE stream gets 503 with `Retry-After: 5` before it starts, and a new
+   * WebSocket is accepted then closed at once with 1013 and a reason (browsers cannot read
+   * an HTTP refusal of an upgrade). A place is taken once middleware let the connection
+   * through and given back when it ends, however it ends. Default: no limit.
+   */
+  maxConnections?: number;
+  /**
+   * Most long-lived connections (as for `maxConnections`) open at once from one client
+   * address: the socket's remote address, unless `clientAddress` says otherwise. Behind a
+   * proxy or load balancer every client has the proxy's address: set `clientAddress` then.
+   * Default: no limit.
+   */
+  maxConnectionsPerIp?: number;
+  /**
+   * The client address `maxConnectionsPerIp` counts by; called after middleware. Default: the
+   * socket's `remoteAddress`. Behind a proxy you trust, read its header here (the last hop
+   * of `x-forwarded-for`, say); a client can forge any header a proxy does not overwrite.
+   * One that throws or returns no string falls back to the socket's address.
+   */
+  clientAddress?: (request: SluiceRequest) => string;
 }
 
 /** Seed-compatible route description for `addRoute`. */
@@ -117,6 +152,10 @@ export class App {
   private readonly openStreams: OpenStreamCounts = { sse: 0 };
   private readonly gateway: WebSocketGateway;
   private readonly topics: Topics;
+  /** The caps on SSE streams and WebSockets, if the options set any. */
+  private readonly limits: ConnectionLimits | undefined;
+  /** SSE requests holding a place under the caps, until their response ends. */
+  private readonly slots = new WeakMap<SluiceRequest, ConnectionSlot>();
   /** The server once created, to attach the upgrade listener to when a WebSocket route comes late. */
   private server_: Server | undefined;
   /** The pending or settled `listen()`, so that `close()` during it still closes the server. */
@@ -126,6 +165,7 @@ export class App {
 
   constructor(options: AppOptions = {}) {
     this.logger = createLogger(options.logger);
+    this.limits = ConnectionLimits.from(options);
     this.settings = {
       bodyLimit: options.bodyLimit ?? DEFAULTS.bodyLimit,
       headersTimeout: options.headersTimeout ?? DEFAULTS.headersTimeout,
@@ -197,7 +237,13 @@ export class App {
         : [optionsOrHandler, maybeHandler];
     if (typeof handler !== "function")
       throw new TypeError(`SSE route ${path} needs a handler function`);
-    return this.route("GET", path, sseRouteHandler(handler, options));
+    const routeHandler = sseRouteHandler(handler, options);
+    if (!this.limits) return this.route("GET", path, routeHandler);
+    // The cap is checked before the handler runs: a refused client starts nothing.
+    return this.route("GET", path, (request) => {
+      this.takeStreamSlot(request);
+      return routeHandler(request);
+    });
   }
 
   /**
@@ -469,9 +515,15 @@ export class App {
       return undefined;
     }
     if (socket.destroyed) return undefined; // the client left during middleware
+    const place = this.limits?.acquire(request);
     request.response.detachSocket(socket);
     request.releaseResponse();
-    this.gateway.upgrade(result, request, socket, head);
+    if (place && isRefusal(place)) {
+      request.log.info({ limit: place.limit }, "WebSocket refused: connection cap reached");
+      this.gateway.upgrade(result, request, socket, head, { refusal: place.message });
+    } else {
+      this.gateway.upgrade(result, request, socket, head, { slot: place });
+    }
     return undefined;
   }
 
@@ -505,14 +557,69 @@ export class App {
 
   /** Sends a result; a promise when it is a stream that goes on after this tick. */
   private respond(request: SluiceRequest, result: unknown): Promise<void> | undefined {
+    if (this.limits) {
+      result = this.admitEventStream(request, result);
+      if (result === REFUSED) return undefined;
+    }
+    let sending: Promise<void> | undefined;
     try {
-      return sendResult(request, request.response, result, this.finalHeaders(request))?.catch(
+      sending = sendResult(request, request.response, result, this.finalHeaders(request))?.catch(
         (error) => this.fail(request, error),
       );
     } catch (error) {
       this.fail(request, error);
       return undefined;
     }
+    const slot = this.limits && this.slots.get(request);
+    if (slot) {
+      if (sending) sending.then(slot.release);
+      else slot.release(); // an answer instead of a stream (204, say): already sent
+    }
+    return sending;
+  }
+
+  /**
+   * Takes a place under the connection caps for an SSE stream, given back when its response
+   * ends (or, earlier, when the stream finishes); a 503 HttpError when a cap is reached.
+   * HEAD gets the head alone, nothing long-lived: it is not counted.
+   */
+  private takeStreamSlot(request: SluiceRequest): void {
+    if (!this.limits || request.method === "HEAD" || this.slots.has(request)) return;
+    const place = this.limits.acquire(request);
+    if (isRefusal(place)) {
+      request.log.info({ limit: place.limit }, "SSE stream refused: connection cap reached");
+      throw tooManyConnections(place);
+    }
+    this.slots.set(request, place);
+    request.response.once("close", place.release);
+  }
+
+  /**
+   * An SSE stream answered by a route that is not `app.sse()` (an SseResponse, a hand-made
+   * `text/event-stream` stream or Response) takes its place here; refused, its source is
+   * closed unread and the client gets the 503.
+   */
+  private admitEventStream(request: SluiceRequest, result: unknown): unknown {
+    if (this.slots.has(request) || request.method === "HEAD") return result;
+    let stream = result;
+    if (result instanceof StreamingResponse) {
+      stream = asSseIfEventStream(result);
+      if ((stream as StreamingResponse).lifecycle.countsAs !== "sse") return result;
+    } else if (!(result instanceof Response && isWebEventStream(result))) {
+      return result;
+    }
+    try {
+      this.takeStreamSlot(request);
+    } catch (error) {
+      if (stream instanceof StreamingResponse) {
+        cancelSource(openSource(stream.source), (failure) =>
+          request.log.warn({ err: failure }, "stream producer failed while being cancelled"),
+        );
+      } else (stream as Response).body?.cancel().catch(() => {});
+      this.fail(request, error);
+      return REFUSED;
+    }
+    return stream;
   }
 
   private fail(request: SluiceRequest, error: unknown): void {
@@ -527,6 +634,7 @@ export class App {
       error = new HttpError(503, "The server is shutting down", undefined, { cause: error });
     }
     sendError(request, request.response, error, this.finalHeaders(request));
+    if (this.limits) this.slots.get(request)?.release();
   }
 
   /**
@@ -587,6 +695,20 @@ export class App {
     } else if (this.closing) request.responseHeaders.connection = "close";
     return request.responseHeaders;
   }
+}
+
+/** What `admitEventStream` returns for a stream it refused (and answered). */
+const REFUSED = Symbol("refused");
+
+function tooManyConnections(refusal: ConnectionRefusal): HttpError {
+  return new HttpError(503, refusal.message, undefined, {
+    headers: { "retry-after": String(RETRY_AFTER_SECONDS) },
+  });
+}
+
+function isWebEventStream(response: Response): boolean {
+  if (response.body === null) return false;
+  return /^\s*text\/event-stream\s*(;|$)/i.test(response.headers.get("content-type") ?? "");
 }
 
 const HEAD_OR_GET = ["HEAD", "GET"];

@@ -50,4 +50,4 @@ export {
 } from "./websocket/sluice-websocket.js";
 export type { WebSocketHandler } from "./websocket/websocket-gateway.js";
 export { WebSocketMessage } from "./websocket/websocket-message.js";
-export type { WebSocketOptions } from "./websocket/websocket-options.js";
+export type { MessageRate, WebSocketOptions } from "./websocket/websocket-options.js";

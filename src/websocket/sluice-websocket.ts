@@ -11,7 +11,9 @@ import { CloseCode, checkCloseArguments } from "./close-codes.js";
 import { DrainSignal } from "./drain-signal.js";
 import { Inbox, InboxIterator, type IncomingMessage, type StallGuard } from "./inbox.js";
 import { type LinkedWebSocket, ownerOf } from "./linked-websocket.js";
+import { MessageRateLimit } from "./message-rate.js";
 import { encodeFrame, stringifyJson, toFrame, WebSocketMessage } from "./websocket-message.js";
+import type { MessageRate } from "./websocket-options.js";
 
 export interface CloseInfo {
   code: number;
@@ -25,6 +27,8 @@ export interface SocketLimits {
   readonly unreadTimeout: number;
   /** Bytes queued for the peer past which `send()` resolves only once they are written out. */
   readonly sendHighWater: number;
+  /** Incoming messages allowed, or undefined for no limit. */
+  readonly messageRate: MessageRateLimit | undefined;
 }
 
 /** @internal told once a socket's connection is closed (the gateway's list of open sockets). */
@@ -38,13 +42,21 @@ export interface SocketRegistry {
 const SEND_HIGH_WATER = 256 * 1024;
 
 /** @internal a route's limits, computed once for all its sockets. */
-export function socketLimits(maxBuffered: number, unreadTimeout: number): SocketLimits {
+export function socketLimits(
+  maxBuffered: number,
+  unreadTimeout: number,
+  messageRate: Readonly<MessageRate> | false = false,
+): SocketLimits {
   return {
     maxBuffered,
     unreadTimeout,
     sendHighWater: Math.min(SEND_HIGH_WATER, Math.ceil(maxBuffered / 2)),
+    messageRate: messageRate === false ? undefined : new MessageRateLimit(messageRate),
   };
 }
+
+/** The close reason a peer over its route's `messageRate` gets (with 1008). */
+export const MESSAGE_RATE_EXCEEDED = "message rate limit exceeded";
 
 /** Thrown by `send()` on a socket that is closing or closed. */
 export class WebSocketClosedError extends Error {
@@ -117,6 +129,8 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
   private closeReason: "app-closing" | "client-disconnected" = "client-disconnected";
   /** The topics this socket follows, made by the first subscribe(). */
   private subscriptions: SocketSubscriptions | undefined;
+  /** When this socket's message rate bucket is full again (see MessageRateLimit). */
+  private rateFullAt = 0;
 
   constructor(
     ws: LinkedWebSocket,
@@ -339,6 +353,16 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
     this.close(CloseCode.tryAgainLater, "Messages not read in time");
   }
 
+  /** One more message than the route's messageRate lets in: nothing more is delivered. */
+  private closeOverRate(rate: MessageRateLimit): void {
+    if (this.ws.readyState !== OPEN) return;
+    this.request.log.warn(
+      { messageRate: rate.rate },
+      "WebSocket peer exceeded its message rate; closed with 1008",
+    );
+    this.close(CloseCode.policyViolation, MESSAGE_RATE_EXCEEDED);
+  }
+
   /** The inbox, made by the first message or read (it pauses the peer when unread). */
   private messages(): Inbox {
     this.inbox ??= new Inbox(this.ws, this);
@@ -373,9 +397,19 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
     message(this: WebSocket, data: RawData, isBinary: boolean): void {
       // binaryType is "nodebuffer": a (reassembled) message arrives as one Buffer.
       const bytes = data as Buffer;
-      ownerOf(this)
-        ?.messages()
-        .deliver(isBinary ? bytes : bytes.toString("utf8"));
+      const socket = ownerOf(this);
+      if (!socket) return;
+      const rate = socket.limits.messageRate;
+      if (rate !== undefined) {
+        const fullAt = rate.admit(socket.rateFullAt, performance.now());
+        if (fullAt < 0) {
+          // Closing ends the inbox: what was let in before is still read, nothing after.
+          socket.closeOverRate(rate);
+          return;
+        }
+        socket.rateFullAt = fullAt;
+      }
+      socket.messages().deliver(isBinary ? bytes : bytes.toString("utf8"));
     },
 
     pong(this: WebSocket): void {

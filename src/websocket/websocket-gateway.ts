@@ -2,10 +2,12 @@ import { type IncomingMessage, validateHeaderName, validateHeaderValue } from "n
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
+import type { ConnectionSlot } from "../http/connection-limits.js";
 import { HttpError } from "../http/http-error.js";
 import type { SluiceRequest } from "../http/request.js";
 import { Router } from "../http/router.js";
 import type { Topics } from "../topics/topics.js";
+import { CloseCode } from "./close-codes.js";
 import { Heartbeat } from "./heartbeat.js";
 import { LinkedWebSocket } from "./linked-websocket.js";
 import { SessionCount } from "./session-count.js";
@@ -48,6 +50,14 @@ export class Admission {
   }
 }
 
+/** What the app's connection caps decided for an upgrade. */
+export interface UpgradeAdmission {
+  /** The place the socket holds under the caps: given back when its connection closes. */
+  slot?: ConnectionSlot;
+  /** A cap is reached: the handshake completes, then the socket closes with 1013 and this reason. */
+  refusal?: string;
+}
+
 /** How long a handler may leave its peer paused when the route has no heartbeat to go by. */
 const DEFAULT_UNREAD_TIMEOUT_MS = 30_000;
 
@@ -71,6 +81,8 @@ export class WebSocketGateway implements SocketRegistry {
   private readonly open = new Set<SluiceWebSocket>();
   private readonly sessions = new SessionCount();
   private readonly heartbeats = new Map<number, Heartbeat>();
+  /** Places open sockets hold under the app's connection caps. */
+  private readonly slots = new Map<SluiceWebSocket, ConnectionSlot>();
   /** Upgrades between admission and the socket's creation, by Node's request. */
   private readonly admitted = new WeakMap<
     IncomingMessage,
@@ -104,7 +116,11 @@ export class WebSocketGateway implements SocketRegistry {
       name,
       handler,
       options: resolved,
-      limits: socketLimits(resolved.maxBuffered, resolved.heartbeat || DEFAULT_UNREAD_TIMEOUT_MS),
+      limits: socketLimits(
+        resolved.maxBuffered,
+        resolved.heartbeat || DEFAULT_UNREAD_TIMEOUT_MS,
+        resolved.messageRate,
+      ),
       heartbeat: this.heartbeatFor(resolved.heartbeat),
       server: this.serverFor(resolved),
     };
@@ -150,14 +166,33 @@ export class WebSocketGateway implements SocketRegistry {
     return this.admittedRequests.has(request);
   }
 
-  /** Completes the handshake (ws answers a malformed one with 400/405) and starts the handler. */
-  upgrade(admission: Admission, request: SluiceRequest, socket: Socket, head: Buffer): void {
+  /**
+   * Completes the handshake (ws answers a malformed one with 400/405) and starts the handler;
+   * or, refused by a connection cap, closes the new socket at once with 1013 and the reason
+   * (the handshake goes through first, protocol and all: a browser sees the code and reason
+   * of a close, never the status of a refused upgrade).
+   */
+  upgrade(
+    admission: Admission,
+    request: SluiceRequest,
+    socket: Socket,
+    head: Buffer,
+    caps: UpgradeAdmission = {},
+  ): void {
     // wasAdmitted() is asked before this only: no entry kept for the socket's life.
     this.admittedRequests.delete(request);
     this.admitted.set(request.raw, { request, admission });
+    const { slot, refusal } = caps;
+    // However the connection ends, handshake failures included, its place is given back.
+    if (slot) socket.once("close", slot.release);
     admission.route.server.handleUpgrade(request.raw, socket, head, (ws) => {
       this.admitted.delete(request.raw);
-      this.start(admission.route, ws as LinkedWebSocket, socket, request);
+      if (refusal !== undefined) {
+        ws.on("error", ignoreError);
+        ws.close(CloseCode.tryAgainLater, refusal);
+        return;
+      }
+      this.start(admission.route, ws as LinkedWebSocket, socket, request, slot);
     });
   }
 
@@ -178,6 +213,11 @@ export class WebSocketGateway implements SocketRegistry {
   /** @internal a socket's connection closed: it is no longer open, nor pinged. */
   socketClosed(socket: SluiceWebSocket): void {
     this.open.delete(socket);
+    const slot = this.slots.get(socket);
+    if (slot) {
+      this.slots.delete(socket);
+      slot.release();
+    }
     for (const heartbeat of this.heartbeats.values()) heartbeat.delete(socket);
   }
 
@@ -186,9 +226,11 @@ export class WebSocketGateway implements SocketRegistry {
     ws: LinkedWebSocket,
     transport: Socket,
     request: SluiceRequest,
+    slot: ConnectionSlot | undefined,
   ): void {
     const socket = new SluiceWebSocket(ws, transport, request, route.limits, this);
     this.open.add(socket);
+    if (slot) this.slots.set(socket, slot);
     route.heartbeat?.add(socket);
     // A handshake that completed as the app began closing: the handler still runs (and its
     // finally), on a socket that is already closing.
@@ -227,6 +269,9 @@ export class WebSocketGateway implements SocketRegistry {
     return server;
   }
 }
+
+/** A socket closed by a cap is not read from: what goes wrong on it does not matter. */
+function ignoreError(): void {}
 
 /** The subprotocols a client offered, in its order of preference. */
 function offeredProtocols(request: SluiceRequest): string[] {

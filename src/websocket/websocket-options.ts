@@ -21,6 +21,25 @@ export interface WebSocketOptions {
   compression?: boolean | PerMessageDeflateOptions;
   /** How long a close waits for the peer's answer before the connection is cut, in ms. Default 5 000. */
   closeTimeout?: number;
+  /**
+   * Incoming messages a socket may send: a burst of up to `messages`, refilled at `messages`
+   * per `perMs` ms (a token bucket for each socket). A peer that sends one more is closed with
+   * 1008 "message rate limit exceeded": that message and any after it are not delivered, the
+   * ones before it are, then the handler's loop ends. `false` (the default) sets no limit:
+   * memory is already bounded without one (`maxPayload`, and a peer whose messages are not
+   * read is paused), and what rate is abuse depends on the app's protocol: a default would
+   * close legitimate fast clients (a file sent in small chunks, telemetry) that work today.
+   * `{ messages: 100, perMs: 1_000 }` suits a chat-like protocol.
+   */
+  messageRate?: MessageRate | false;
+}
+
+/** A rate limit: at most `messages` in a burst, refilled at `messages` per `perMs` ms. */
+export interface MessageRate {
+  /** The burst, and how many come back every `perMs`: a positive whole number. */
+  messages: number;
+  /** In ms: a positive whole number. */
+  perMs: number;
 }
 
 export interface ResolvedWebSocketOptions {
@@ -32,6 +51,8 @@ export interface ResolvedWebSocketOptions {
   maxBuffered: number;
   compression: false | PerMessageDeflateOptions;
   closeTimeout: number;
+  /** A frozen copy of the option, or false for no limit. */
+  messageRate: Readonly<MessageRate> | false;
 }
 
 const DEFAULTS = {
@@ -73,6 +94,7 @@ export function resolveWebSocketOptions(
     maxBuffered: positiveInteger(where, "maxBuffered", options.maxBuffered, DEFAULTS.maxBuffered),
     compression: compressionOf(where, options.compression),
     closeTimeout: timerMs(where, "closeTimeout", options.closeTimeout, DEFAULTS.closeTimeout),
+    messageRate: messageRateOf(where, options.messageRate),
   };
 }
 
@@ -156,4 +178,38 @@ function compressionOf(
     throw new TypeError(`${where} compression must be true, false or permessage-deflate options`);
   }
   return compression;
+}
+
+function messageRateOf(
+  where: string,
+  rate: WebSocketOptions["messageRate"],
+): ResolvedWebSocketOptions["messageRate"] {
+  if (rate === undefined || rate === false) return false;
+  if (typeof rate !== "object" || rate === null || Array.isArray(rate)) {
+    throw new TypeError(
+      `${where} messageRate must be { messages, perMs } (positive whole numbers) or false, got ${describe(rate)}`,
+    );
+  }
+  const { messages, perMs } = rate;
+  for (const [name, value] of [
+    ["messages", messages],
+    ["perMs", perMs],
+  ] as const) {
+    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+      throw new TypeError(
+        `${where} messageRate.${name} must be a positive whole number, got ${describe(value)}`,
+      );
+    }
+  }
+  return Object.freeze({ messages, perMs });
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "object" && value !== null) {
+    try {
+      return JSON.stringify(value) ?? String(value);
+    } catch {}
+  }
+  return String(value);
 }
