@@ -63,6 +63,12 @@ export interface AppOptions {
   keepAliveTimeout?: number;
   /** Largest request head in bytes; larger gets 431. Default 16 KiB. */
   maxHeaderSize?: number;
+  /**
+   * Most header fields a request may carry (repeats count each time); more gets 431 before
+   * middleware runs, upgrades included. Default 100, as Apache's LimitRequestFields: browsers
+   * send about 20, proxies add a few.
+   */
+  maxHeadersCount?: number;
   /** Default grace period of `close()`, in ms. Default 10 s. */
   closeTimeout?: number;
   /** Header a request id is read from and echoed in. false: never trust a client id (it is still echoed as x-request-id). */
@@ -134,8 +140,17 @@ const DEFAULTS = {
   requestTimeout: 60_000,
   keepAliveTimeout: 5_000,
   maxHeaderSize: 16 * 1024,
+  maxHeadersCount: 100,
   closeTimeout: 10_000,
 };
+
+function headerCountLimit(value: unknown): number {
+  if (value === undefined) return DEFAULTS.maxHeadersCount;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+    throw new TypeError(`maxHeadersCount must be a positive whole number, got ${String(value)}`);
+  }
+  return value;
+}
 
 const METHOD_TOKEN = /^[A-Z][A-Z0-9_-]*$/;
 
@@ -172,6 +187,7 @@ export class App {
       requestTimeout: options.requestTimeout ?? DEFAULTS.requestTimeout,
       keepAliveTimeout: options.keepAliveTimeout ?? DEFAULTS.keepAliveTimeout,
       maxHeaderSize: options.maxHeaderSize ?? DEFAULTS.maxHeaderSize,
+      maxHeadersCount: headerCountLimit(options.maxHeadersCount),
       closeTimeout: options.closeTimeout ?? DEFAULTS.closeTimeout,
     };
     const idHeader = options.requestIdHeader ?? "x-request-id";
@@ -429,6 +445,8 @@ export class App {
       },
       this.handle,
     );
+    // One more than the limit is parsed, so that going over it is seen (Node drops the rest).
+    server.maxHeadersCount = this.settings.maxHeadersCount + 1;
     this.httpConnections.attach(server);
     server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) =>
       answerClientError(error, socket, this.logger),
@@ -486,6 +504,7 @@ export class App {
   /** Routing, app middleware and the route's checks; resolves to an Admission to upgrade. */
   private beginUpgrade(request: SluiceRequest): unknown {
     if (this.closing) throw new HttpError(503, "The server is shutting down");
+    this.checkHeaderCount(request);
     const route = this.gateway.find(request);
     const admit = () => {
       if (!route) throw new HttpError(404, `No WebSocket route for ${request.path}`);
@@ -550,9 +569,20 @@ export class App {
   /** Routes and runs middleware and handler: the result, or a promise of it for async work. */
   private begin(request: SluiceRequest): unknown {
     if (this.closing) throw new HttpError(503, "The server is shutting down");
+    this.checkHeaderCount(request);
     const lookup = this.lookup(request);
     if (this.middleware.length === 0) return this.invoke(request, lookup);
     return runMiddleware(this.middleware, request, () => this.invoke(request, lookup));
+  }
+
+  private checkHeaderCount(request: SluiceRequest): void {
+    const count = request.raw.rawHeaders.length / 2;
+    if (count > this.settings.maxHeadersCount) {
+      throw new HttpError(
+        431,
+        `Too many header fields: more than ${this.settings.maxHeadersCount} (maxHeadersCount)`,
+      );
+    }
   }
 
   /** Sends a result; a promise when it is a stream that goes on after this tick. */
