@@ -287,6 +287,14 @@ export class App {
     return { websocket: this.gateway.size, sse: this.openStreams.sse };
   }
 
+  /**
+   * Local topic subscribers right now, across topics: SSE subscriptions and WebSockets'
+   * `subscribe()`s in this process. For metrics, and to check that nothing leaks.
+   */
+  get topicSubscribers(): number {
+    return this.topics.hub.sinkCount;
+  }
+
   route(method: string, path: string, handler: Handler, name?: string): this {
     const upper = method.toUpperCase();
     if (upper !== "*" && !METHOD_TOKEN.test(upper))
