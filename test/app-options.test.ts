@@ -22,6 +22,18 @@ describe("App options", () => {
     await app.close();
   });
 
+  test("maxHeadersCount: not a positive whole number throws a TypeError that names it", () => {
+    for (const bad of [0, -1, 1.5, "10", Number.NaN, null]) {
+      assert.throws(
+        () => new App({ logger: false, maxHeadersCount: bad as never }),
+        (error: unknown) =>
+          error instanceof TypeError &&
+          /maxHeadersCount must be a positive whole number/.test(error.message),
+      );
+    }
+    assert.doesNotThrow(() => new App({ logger: false, maxHeadersCount: 1 }));
+  });
+
   test("PORT: a number is used; empty, junk or out of range means 3000", () => {
     assert.equal(defaultPort("8080"), 8080);
     assert.equal(defaultPort("0"), 0);
