@@ -401,6 +401,46 @@ describe("before the upgrade: routing, middleware, origins, subprotocols", () =>
     assert.equal(customRefused.statusCode, 403);
   });
 
+  test('origins by default: the page\'s own origin (Origin host = Host, default ports filled in) only; no Origin is let in; "*" lets any in', async () => {
+    const app = quietApp();
+    app.websocket("/own", async (socket) => {
+      await socket.send("own");
+    });
+    app.websocket("/any", { origins: "*" }, async (socket) => {
+      await socket.send("any");
+    });
+    await using client = await TestClient.start(app);
+    const same = await client.websocketConnect("/own", { headers: { origin: client.url } });
+    assert.equal(await same.receive(), "own");
+    const viaProxy = await client.websocketConnect("/own", {
+      headers: { origin: "https://App.example", host: "app.example:443" },
+    });
+    assert.equal(await viaProxy.receive(), "own");
+    const noPort = await client.websocketConnect("/own", {
+      headers: { origin: "https://app.example:443", host: "APP.example" },
+    });
+    assert.equal(await noPort.receive(), "own");
+    for (const origin of [
+      "https://evil.example",
+      client.url.replace(/:(\d+)$/, (_, port) => `:${Number(port) + 1}`),
+      "http://app.example",
+      "null",
+      "not a url",
+    ]) {
+      const refused = await refusal(
+        client.websocketConnect("/own", { headers: { origin, host: "app.example:443" } }),
+      );
+      assert.equal(refused.statusCode, 403, origin);
+      assert.match(refused.body, /may not open a WebSocket on \/own/);
+    }
+    const noOrigin = await client.websocketConnect("/own");
+    assert.equal(await noOrigin.receive(), "own");
+    const any = await client.websocketConnect("/any", {
+      headers: { origin: "https://elsewhere.example" },
+    });
+    assert.equal(await any.receive(), "any");
+  });
+
   test("protocols: the first client-offered protocol the server speaks is chosen; none acceptable upgrades without one, or 400 with requireProtocol", async () => {
     const app = quietApp();
     const chosen: string[] = [];

@@ -7,10 +7,14 @@ export interface WebSocketOptions {
   /** Refuse (400) a client that offers none of `protocols`. Default false: upgrade without one. */
   requireProtocol?: boolean;
   /**
-   * Browser origins allowed to connect (`https://app.example`), or a function that decides.
-   * Others get 403. A request without an Origin header (not a browser) is let through.
+   * Browser origins allowed to connect (`https://app.example`), a function that decides, or
+   * `"*"` for any. Others get 403. Default: the page's own origin only (the Origin's host is
+   * the request's Host), which stops cross-site WebSocket hijacking: browsers send cookies
+   * with a cross-site upgrade, and CORS does not apply to WebSockets. Behind a proxy that
+   * rewrites Host, list your origins. A request without an Origin header (not a browser) is
+   * let through: auth middleware decides about those.
    */
-  origins?: readonly string[] | ((origin: string, request: SluiceRequest) => boolean);
+  origins?: readonly string[] | "*" | ((origin: string, request: SluiceRequest) => boolean);
   /** Largest message accepted, in bytes; a larger one closes the socket with 1009. Default 1 MiB. */
   maxPayload?: number;
   /** Ping interval in ms; a peer that has not answered by the next ping is dropped. 0 disables. Default 30 000. */
@@ -113,13 +117,37 @@ function originCheck(
   where: string,
   origins: WebSocketOptions["origins"],
 ): ResolvedWebSocketOptions["origins"] {
-  if (origins === undefined) return undefined;
+  if (origins === undefined) return isSameOrigin;
+  if (origins === "*") return undefined;
   if (typeof origins === "function") return origins;
   if (!Array.isArray(origins)) {
-    throw new TypeError(`${where} origins must be an array of origins or a function`);
+    throw new TypeError(`${where} origins must be an array of origins, "*" or a function`);
   }
   const allowed = new Set(origins.map((origin) => normaliseOrigin(where, origin)));
   return (origin) => allowed.has(origin.toLowerCase());
+}
+
+const DEFAULT_PORTS: Record<string, string> = { "http:": "80", "https:": "443" };
+
+/** The default check: the Origin names the host the request was sent to (ports compared too). */
+function isSameOrigin(origin: string, request: SluiceRequest): boolean {
+  const host = request.header("host");
+  if (host === undefined) return false;
+  let parsed: URL;
+  try {
+    parsed = new URL(origin);
+  } catch {
+    return false; // "null" (sandboxed frames, file:) and garbage are not our page
+  }
+  const port = parsed.port || DEFAULT_PORTS[parsed.protocol];
+  if (port === undefined) return false;
+  return hostWithPort(host, port) === `${parsed.hostname}:${port}`.toLowerCase();
+}
+
+/** `App.example` -> `app.example:<default port>`; `[::1]:3000` stays as it is. */
+function hostWithPort(host: string, defaultPort: string): string {
+  const lower = host.trim().toLowerCase();
+  return /:\d+$/.test(lower) ? lower : `${lower}:${defaultPort}`;
 }
 
 /** `https://App.example/` -> `https://app.example`; a path or a non-origin is refused. */
