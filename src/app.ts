@@ -423,6 +423,9 @@ export class App {
     const serverClosed = server
       ? new Promise<void>((resolve) => server.close(() => resolve()))
       : undefined;
+    // Streams ended by the close must not leave their connections open for reuse: a client's
+    // next request there would get this app's 503 (EventSource gives up for good on it).
+    this.httpConnections.closeEachAfterItsResponse();
     for (const request of this.inFlight.keys()) request.abort("app-closing");
     const socketsClosed = this.gateway.closeAll();
     await settleWithin([...this.inFlight.values(), socketsClosed], deadline - Date.now());

@@ -1,7 +1,8 @@
-import type { Server } from "node:http";
+import type { Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 
-type HttpSocket = Socket & { _httpMessage?: unknown };
+/** `_httpMessage` is the response Node is writing on the socket, if any. */
+type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
 interface NodeConnectionsList {
   idle(): { socket: HttpSocket }[];
 }
@@ -55,6 +56,25 @@ export class ConnectionRegistry {
       if (socket.bytesRead !== 0 || socket._httpMessage) continue;
       if (this.seenSilent.has(socket)) socket.destroy();
       else this.seenSilent.add(socket);
+    }
+  }
+
+  /**
+   * For a closing server: each connection still carrying a response is closed once that
+   * response has gone out, instead of being kept alive for another request. A client reusing
+   * it would get the closing app's 503, and EventSource gives up for good on any status but
+   * 200 (browsers' and the `eventsource` package's alike), whereas a closed connection makes
+   * it reconnect, through the load balancer, to an instance that is still up. An SSE stream
+   * ended by the close is exactly such a response.
+   */
+  closeEachAfterItsResponse(): void {
+    for (const socket of this.sockets) {
+      const response = socket._httpMessage;
+      if (!response) continue;
+      response.once("finish", () => {
+        // Node attaches a pipelined request's response before this runs: let that one finish.
+        if (!socket._httpMessage) socket.destroySoon();
+      });
     }
   }
 
