@@ -1,3 +1,4 @@
+import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
 
@@ -6,6 +7,8 @@ function statusFor(code: string | undefined): string {
   switch (code) {
     case "HPE_HEADER_OVERFLOW":
       return "431 Request Header Fields Too Large";
+    case "HPE_CHUNK_EXTENSIONS_OVERFLOW":
+      return "413 Payload Too Large";
     case "ERR_HTTP_REQUEST_TIMEOUT":
       return "408 Request Timeout";
     default:
@@ -14,8 +17,8 @@ function statusFor(code: string | undefined): string {
 }
 
 /**
- * Answers a request the parser rejected (malformed line or headers, oversized head, a client
- * too slow to send its head) with a status and closes the connection; never throws.
+ * Answers a request the parser rejected (malformed line, headers or body, oversized head, a
+ * client too slow to send its request) with a status and closes the connection; never throws.
  */
 export function answerClientError(
   error: NodeJS.ErrnoException,
@@ -26,16 +29,34 @@ export function answerClientError(
     { code: error.code, message: error.message },
     "rejected a malformed or slow request",
   );
-  // With a request still being answered on this connection (pipelining), a status line now
-  // would land inside that response or be taken as its answer: the connection is cut instead.
-  const answering = (socket as Socket & { _httpMessage?: unknown })._httpMessage;
-  if (error.code === "ECONNRESET" || !socket.writable || answering) {
+  if (error.code === "ECONNRESET" || !socket.writable) {
     socket.destroy();
     return;
+  }
+  const answering = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+  if (answering) {
+    // With a request still being answered on this connection (pipelining), a status line now
+    // would land inside that response or be taken as its answer: the connection is cut.
+    if (!failsOwnBody(answering)) {
+      socket.destroy();
+      return;
+    }
+    // The error is in the body of the request being answered (bad chunked framing, a body
+    // sent slower than requestTimeout) and its answer has not begun: this status is its
+    // answer. The handler's own, later answer must not follow it onto the wire.
+    answering.detachSocket(socket);
+    // Detached, the response no longer hears its connection close (Node relays that): relay
+    // it, so the request's signal still aborts when the client goes.
+    socket.once("close", () => answering.emit("close"));
   }
   const status = statusFor(error.code);
   const body = JSON.stringify({ error: status.slice(4), message: error.message });
   socket.end(
     `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
+}
+
+/** True when the response has not started and its request's body is still being received. */
+function failsOwnBody(response: ServerResponse): boolean {
+  return !response.headersSent && response.req !== undefined && !response.req.complete;
 }
