@@ -13,6 +13,7 @@ import {
 } from "./http/connection-limits.js";
 import { ConnectionRegistry } from "./http/connections.js";
 import { watchDisconnect } from "./http/disconnect-watch.js";
+import { hostProblem } from "./http/host-check.js";
 import { HttpError } from "./http/http-error.js";
 import { HttpResponse } from "./http/http-response.js";
 import { isPromiseLike } from "./http/is-promise-like.js";
@@ -515,7 +516,7 @@ export class App {
   /** Routing, app middleware and the route's checks; resolves to an Admission to upgrade. */
   private beginUpgrade(request: SluiceRequest): unknown {
     if (this.closing) throw new HttpError(503, "The server is shutting down");
-    this.checkHeaderCount(request);
+    this.checkHead(request);
     const route = this.gateway.find(request);
     const admit = () => {
       if (!route) throw new HttpError(404, `No WebSocket route for ${request.path}`);
@@ -580,13 +581,14 @@ export class App {
   /** Routes and runs middleware and handler: the result, or a promise of it for async work. */
   private begin(request: SluiceRequest): unknown {
     if (this.closing) throw new HttpError(503, "The server is shutting down");
-    this.checkHeaderCount(request);
+    this.checkHead(request);
     const lookup = this.lookup(request);
     if (this.middleware.length === 0) return this.invoke(request, lookup);
     return runMiddleware(this.middleware, request, () => this.invoke(request, lookup));
   }
 
-  private checkHeaderCount(request: SluiceRequest): void {
+  /** What Node's parser lets through but a request head must not have: too many fields, two Hosts. */
+  private checkHead(request: SluiceRequest): void {
     const count = request.raw.rawHeaders.length / 2;
     if (count > this.settings.maxHeadersCount) {
       throw new HttpError(
@@ -594,6 +596,8 @@ export class App {
         `Too many header fields: more than ${this.settings.maxHeadersCount} (maxHeadersCount)`,
       );
     }
+    const problem = hostProblem(request.raw);
+    if (problem) throw new HttpError(400, problem);
   }
 
   /** Sends a result; a promise when it is a stream that goes on after this tick. */
