@@ -1,3 +1,4 @@
+import { logSafely } from "../logger.js";
 import type { SluiceRequest } from "./request.js";
 
 export type Next = () => Promise<unknown>;
@@ -62,7 +63,9 @@ export function runMiddleware(
     if (!downstream || downstream.observed) return result;
     if (result === undefined) return downstream;
     downstream.then(undefined, (error: unknown) =>
-      request.log.error(
+      logSafely(
+        request.log,
+        "error",
         { err: error },
         "a middleware answered on its own; the rest of the chain failed",
       ),

@@ -1,11 +1,12 @@
 import type { ServerResponse } from "node:http";
+import { logSafely } from "../logger.js";
 import { BatchedWriter } from "./batched-writer.js";
 import { needsDrain } from "./direct-chunk.js";
 import { type Flushable, queueFlush } from "./flush-queue.js";
 import { mergeHeaders } from "./headers.js";
 import { isHttpError } from "./http-error.js";
 import { startKeepAlive, stopKeepAlive } from "./keep-alive.js";
-import type { AbortListener, SluiceRequest } from "./request.js";
+import { type AbortListener, RequestAbortedError, type SluiceRequest } from "./request.js";
 import { cancelSource, openSource, type SourceIterator } from "./stream-source.js";
 import type { StreamChunk, StreamingResponse, StreamLifecycle } from "./streaming-response.js";
 
@@ -324,14 +325,33 @@ class StreamPump<T> implements AbortListener, Flushable {
 
   private cancel(): Promise<void> {
     this.cancelled ??= cancelSource(this.source, (error) =>
-      this.request.log.warn({ err: error }, "stream producer failed while being cancelled"),
+      logSafely(
+        this.request.log,
+        "warn",
+        { err: error },
+        "stream producer failed while being cancelled",
+      ),
     );
     return this.cancelled;
   }
 
   private logFailure(error: unknown): void {
-    if (this.request.abortedBecause !== undefined) return;
-    this.request.log.error(
+    if (this.request.abortedBecause !== undefined) {
+      // Stopping because the request aborted is no failure; an error of the producer's own on
+      // the way out (its `finally` threw) is, as when `return()` throws: see cancel().
+      if (!isAbortReaction(error)) {
+        logSafely(
+          this.request.log,
+          "warn",
+          { err: error },
+          "stream producer failed while being cancelled",
+        );
+      }
+      return;
+    }
+    logSafely(
+      this.request.log,
+      "error",
       { err: error },
       this.lifecycle.endCleanly
         ? "stream producer failed; stream ended"
@@ -364,7 +384,7 @@ class StreamPump<T> implements AbortListener, Flushable {
         const farewell = lifecycle.farewell(failure.error, request);
         if (farewell !== undefined) writer.push(farewell);
       } catch (error) {
-        request.log.error({ err: error }, "the stream's farewell failed");
+        logSafely(request.log, "error", { err: error }, "the stream's farewell failed");
       }
     }
     writer.flush();
@@ -392,6 +412,13 @@ class StreamPump<T> implements AbortListener, Flushable {
     socket?.on("drain", done);
     this.wakeFromDrain = done;
   }
+}
+
+/** The error a producer stopped by its request's signal ends with: the reason, or an AbortError. */
+function isAbortReaction(error: unknown): boolean {
+  return (
+    error instanceof RequestAbortedError || (error instanceof Error && error.name === "AbortError")
+  );
 }
 
 function asChunk(item: unknown): StreamChunk {

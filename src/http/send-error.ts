@@ -1,4 +1,5 @@
 import { type ServerResponse, STATUS_CODES } from "node:http";
+import { logSafely } from "../logger.js";
 import { cutShort } from "./cut-short.js";
 import { mergeHeaders } from "./headers.js";
 import { HttpError } from "./http-error.js";
@@ -16,12 +17,12 @@ export function sendError(
   extraHeaders: Record<string, string | string[]>,
 ): void {
   const httpError = error instanceof HttpError ? error : undefined;
+  // The answer must go out whatever the logger does.
   if (!httpError) {
-    request.log.error({ err: error }, "request failed");
-  } else if (httpError.status >= 500) {
-    request.log.warn({ status: httpError.status, message: httpError.message }, "request refused");
+    logSafely(request.log, "error", { err: error }, "request failed");
   } else {
-    request.log.debug({ status: httpError.status, message: httpError.message }, "request refused");
+    const details = { status: httpError.status, message: httpError.message };
+    logSafely(request.log, httpError.status >= 500 ? "warn" : "debug", details, "request refused");
   }
   if (response.headersSent) {
     cutShort(response);
@@ -46,7 +47,12 @@ export function sendError(
   } catch (headerError) {
     // A header value the app set is invalid (say, a non-Latin-1 filename): answer with a
     // plain 500 rather than nothing at all.
-    request.log.error({ err: headerError }, "invalid response header; sending a plain 500");
+    logSafely(
+      request.log,
+      "error",
+      { err: headerError },
+      "invalid response header; sending a plain 500",
+    );
     const fallback = JSON.stringify({
       error: STATUS_CODES[500],
       message: "Internal Server Error",
@@ -68,7 +74,9 @@ function stringifyErrorBody(body: Record<string, unknown>, request: SluiceReques
   try {
     return JSON.stringify(body);
   } catch (error) {
-    request.log.error(
+    logSafely(
+      request.log,
+      "error",
       { err: error },
       "HttpError details could not be serialised; sent without them",
     );

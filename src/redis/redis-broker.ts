@@ -365,7 +365,8 @@ export class RedisBroker implements Broker {
         { topic, after: lastId, head: log.head },
         "The log does not know the last delivered id (Redis lost its data?); delivery goes on from its head",
       );
-      subscription.goLive([], log.head);
+      // A log that began anew since: its messages were all published after the last delivery.
+      subscription.goLive(log.messages, log.head);
     }
   }
 

@@ -8,7 +8,9 @@ export interface LogAfter {
   /**
    * `messages`: every message after the id. `trimmed`: some message after the id was
    * trimmed away (`messages` holds what is left). `unknown`: the id is newer than
-   * anything the stream made, or the stream does not exist (`messages` is empty).
+   * anything the stream made, or the stream does not exist (`messages` is empty), or the
+   * stream began after the id (Redis lost the log the id came from: `messages` holds the
+   * whole new stream).
    */
   readonly kind: "messages" | "trimmed" | "unknown";
   readonly messages: StoredMessage[];
@@ -75,12 +77,23 @@ export async function readAfter(
   if (rangeError) throw rangeError;
   const entries = range as Entries;
   const first = entries[0];
+  const messages = entries.map((entry) => decodeEntry(topic, entry));
+  // The stream's very first entry comes after the id: the id is not one of this stream's
+  // (Redis restarted without its data, say), and what followed it there is gone. "0-0" is
+  // the head of a topic that had no message yet: from there, nothing is missing.
+  if (first && isOrigin(previousId(first)) && !isOrigin(lastId)) {
+    return { kind: "unknown", messages, head };
+  }
   const trimmed = first
     ? compareStreamIds(previousId(first), lastId) > 0
     : compareStreamIds(lastId, head) < 0;
-  const messages = entries.map((entry) => decodeEntry(topic, entry));
   const kind = trimmed || compareStreamIds(lastId, info.maxDeleted) < 0 ? "trimmed" : "messages";
   return { kind, messages, head };
+}
+
+/** True for "0-0" (however written): the id before a stream's first entry. */
+function isOrigin(id: string): boolean {
+  return compareStreamIds(id, "0-0") === 0;
 }
 
 /** The stream's last generated id, "0-0" when there is no stream. */

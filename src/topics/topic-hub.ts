@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { logSafely } from "../logger.js";
 import type { Broker, StoredMessage } from "./broker.js";
 import { TopicMessage } from "./topic-message.js";
 
@@ -92,7 +93,12 @@ export class TopicHub {
       try {
         sink.receive(message);
       } catch (error) {
-        this.logger.error({ err: error, topic: stored.topic }, "a topic subscriber failed");
+        logSafely(
+          this.logger,
+          "error",
+          { err: error, topic: stored.topic },
+          "a topic subscriber failed",
+        );
       }
     }
   }

@@ -70,8 +70,15 @@ export class TopicSubscription implements AsyncIterableIterator<SseEvent>, Topic
     if (this.ended) return;
     const waiting = this.waiting;
     if (waiting) {
+      let event: SseEvent;
+      try {
+        event = message.sseEvent;
+      } catch (error) {
+        this.broke(error);
+        return;
+      }
       this.waiting = undefined;
-      waiting.resolve({ value: message.sseEvent, done: false });
+      waiting.resolve({ value: event, done: false });
       return;
     }
     if (this.queue.length - this.head >= this.maxQueued + this.replayed) {
@@ -87,8 +94,15 @@ export class TopicSubscription implements AsyncIterableIterator<SseEvent>, Topic
     let rest = messages;
     const waiting = this.waiting;
     if (waiting) {
+      let event: SseEvent;
+      try {
+        event = (messages[0] as TopicMessage).sseEvent;
+      } catch (error) {
+        this.broke(error);
+        return;
+      }
       this.waiting = undefined;
-      waiting.resolve({ value: (messages[0] as TopicMessage).sseEvent, done: false });
+      waiting.resolve({ value: event, done: false });
       rest = messages.slice(1);
     }
     for (const message of rest) this.queue.push(message);
@@ -96,7 +110,14 @@ export class TopicSubscription implements AsyncIterableIterator<SseEvent>, Topic
   }
 
   next(): Promise<IteratorResult<SseEvent>> {
-    if (this.head < this.queue.length) return Promise.resolve({ value: this.take(), done: false });
+    if (this.head < this.queue.length) {
+      try {
+        return Promise.resolve({ value: this.take(), done: false });
+      } catch (error) {
+        this.broke(error);
+        return this.next();
+      }
+    }
     if (this.failure) {
       const { error } = this.failure;
       this.failure = undefined;
@@ -149,6 +170,20 @@ export class TopicSubscription implements AsyncIterableIterator<SseEvent>, Topic
       "topic subscriber fell too far behind and was cut off; it resumes from its last event id",
     );
     this.end();
+  }
+
+  /**
+   * A message could not become an SSE event (a broker delivered data that is not JSON): the
+   * consumer gets the error (its stream ends and the failure is logged with its request id)
+   * and the topic is let go of at once, rather than leave the consumer waiting forever.
+   */
+  private broke(error: unknown): void {
+    if (this.ended) return;
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    this.end();
+    if (waiting) waiting.reject(error);
+    else this.failure = { error };
   }
 
   private fail(error: unknown): void {

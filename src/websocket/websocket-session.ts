@@ -1,4 +1,5 @@
 import type { SluiceRequest } from "../http/request.js";
+import { logSafely } from "../logger.js";
 import { CloseCode } from "./close-codes.js";
 import type { SessionCount } from "./session-count.js";
 import { type SluiceWebSocket, WebSocketClosedError } from "./sluice-websocket.js";
@@ -50,10 +51,20 @@ function sessionFailed(socket: SluiceWebSocket, sessions: SessionCount, error: u
 
 function closeAfterFailure(socket: SluiceWebSocket, request: SluiceRequest, error: unknown): void {
   if (socket.readyState !== 1 && isClosingError(error, request)) {
-    request.log.debug({ err: error }, "WebSocket handler stopped after its socket closed");
+    logSafely(
+      request.log,
+      "debug",
+      { err: error },
+      "WebSocket handler stopped after its socket closed",
+    );
     return;
   }
-  request.log.error({ err: error }, "WebSocket handler failed; socket closed with 1011");
+  // A socket the peer already closed keeps its close code: say so rather than claim a 1011.
+  const message =
+    socket.readyState === 1
+      ? "WebSocket handler failed; socket closed with 1011"
+      : "WebSocket handler failed after its socket closed";
+  logSafely(request.log, "error", { err: error }, message);
   socket.close(CloseCode.internalError, "Internal error");
 }
 

@@ -1,11 +1,15 @@
 /*
- * A real redis-server for tests: on a free loopback port, without persistence, stopped and
- * started again on the same port to play an outage. Stop it in an `after` hook.
+ * A real redis-server for tests: on a free loopback port, stopped (or killed) and started
+ * again on the same port to play an outage. Without persistence by default; with
+ * `{ persistent: true }` every write is in its append-only file before Redis answers it, so
+ * a SIGKILL loses nothing it acknowledged. Stop it in an `after` hook.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
 const BINARY = "redis-server";
@@ -14,9 +18,20 @@ const STOP_TIMEOUT_MS = 5000;
 
 /** Servers still running when the test process exits are killed with it. */
 const running = new Set<ChildProcess>();
+/** The data directories of persistent servers, removed when the test process exits. */
+const dataDirs = new Set<string>();
 process.once("exit", () => {
   for (const child of running) child.kill("SIGKILL");
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
 });
+
+export interface RedisServerOptions {
+  /**
+   * Append-only file with `appendfsync always`, in a directory of its own: what Redis
+   * acknowledged survives a kill and is loaded again by start(). Default false (no data kept).
+   */
+  persistent?: boolean;
+}
 
 /** A port nothing listens on now: bound to port 0 on 127.0.0.1, then let go. */
 export async function freePort(): Promise<number> {
@@ -53,12 +68,23 @@ export class RedisServer {
   private child: ChildProcess | undefined;
   private output = "";
 
-  private constructor(readonly port: number) {}
+  /** Where a persistent server keeps its append-only file; undefined without persistence. */
+  private readonly dataDir: string | undefined;
+
+  private constructor(
+    readonly port: number,
+    options: RedisServerOptions,
+  ) {
+    if (options.persistent) {
+      this.dataDir = mkdtempSync(join(tmpdir(), "sluice-redis-"));
+      dataDirs.add(this.dataDir);
+    }
+  }
 
   /** Starts a server on a free port; resolves once it answers PING. */
-  static async start(): Promise<RedisServer> {
+  static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
     for (let attempt = 1; ; attempt++) {
-      const server = new RedisServer(await freePort());
+      const server = new RedisServer(await freePort(), options);
       try {
         await server.start();
         return server;
@@ -95,12 +121,9 @@ export class RedisServer {
         "127.0.0.1",
         "--save",
         "",
-        "--appendonly",
-        "no",
         "--daemonize",
         "no",
-        "--dir",
-        tmpdir(),
+        ...this.persistenceArgs(),
       ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
@@ -142,6 +165,27 @@ export class RedisServer {
     }
   }
 
+  private persistenceArgs(): string[] {
+    if (this.dataDir === undefined) return ["--appendonly", "no", "--dir", tmpdir()];
+    return ["--appendonly", "yes", "--appendfsync", "always", "--dir", this.dataDir];
+  }
+
+  /**
+   * SIGKILL, as a crash or the OOM killer would: no shutdown, no last write. Resolves once
+   * the process has exited.
+   */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = undefined;
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = once(child, "exit");
+      child.kill("SIGKILL");
+      await exited;
+    }
+    running.delete(child);
+  }
+
   /** SIGTERM, and resolves once the process has exited (SIGKILL if it takes too long). */
   async stop(): Promise<void> {
     const child = this.child;
@@ -159,5 +203,9 @@ export class RedisServer {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
+    if (this.dataDir !== undefined) {
+      rmSync(this.dataDir, { recursive: true, force: true });
+      dataDirs.delete(this.dataDir);
+    }
   }
 }
