@@ -463,8 +463,9 @@ describe("faults: middleware", () => {
     async () => {
       let destroyed = false;
       await using scene = await Scene.start((app) => {
-        app.use(async (_req, next) => {
-          await next();
+        app.use(async (req, next) => {
+          const result = await next();
+          if (req.path !== "/file") return result;
           throw secretError("after a stream was returned");
         });
         app.get("/file", () => {
@@ -478,9 +479,6 @@ describe("faults: middleware", () => {
       });
       assertGeneric500(await scene.client.get("/file"));
       await waitFor(() => destroyed, "the dropped stream's Readable to be destroyed", 1000);
-    },
-    {
-      todo: "sluice drops a StreamingResponse a middleware replaced (by throwing or returning something else) without closing its source: a Readable leaks",
     },
   );
 });

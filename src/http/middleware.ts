@@ -1,5 +1,7 @@
 import { logSafely } from "../logger.js";
 import type { SluiceRequest } from "./request.js";
+import { cancelSource, openSource } from "./stream-source.js";
+import { StreamingResponse } from "./streaming-response.js";
 
 export type Next = () => Promise<unknown>;
 
@@ -47,7 +49,7 @@ export function runMiddleware(
     if (index === middleware.length) return final();
     let downstream: WatchedPromise<unknown> | undefined;
     let misuse: Error | undefined;
-    const result = await middleware[index](request, () => {
+    const next: Next = () => {
       if (downstream) {
         misuse ??= new Error("next() was called more than once in one middleware");
         const refused = Promise.reject(misuse);
@@ -58,8 +60,24 @@ export function runMiddleware(
       downstream = new WatchedPromise((resolve, reject) => rest.then(resolve, reject));
       Promise.prototype.then.call(downstream, undefined, ignore); // never unhandled
       return downstream;
-    });
-    if (misuse) throw misuse;
+    };
+    // What the rest of the chain produced, when it will never be sent: a stream's source (a
+    // file, a cursor) is closed unread rather than left open.
+    const dropDownstream = () => {
+      if (downstream)
+        Promise.prototype.then.call(downstream, (value) => closeUnsent(value, request), ignore);
+    };
+    let result: unknown;
+    try {
+      result = await middleware[index](request, next);
+    } catch (error) {
+      dropDownstream();
+      throw error;
+    }
+    if (misuse) {
+      dropDownstream();
+      throw misuse;
+    }
     if (!downstream || downstream.observed) return result;
     if (result === undefined) return downstream;
     downstream.then(undefined, (error: unknown) =>
@@ -73,4 +91,17 @@ export function runMiddleware(
     return result;
   };
   return step(0);
+}
+
+/** Closes the source of a stream that will not be sent, logging (never throwing) its failure. */
+function closeUnsent(value: unknown, request: SluiceRequest): void {
+  const failed = (error: unknown) =>
+    logSafely(
+      request.log,
+      "warn",
+      { err: error },
+      "an unsent stream's producer failed while being closed",
+    );
+  if (value instanceof StreamingResponse) cancelSource(openSource(value.source), failed);
+  else if (value instanceof Response) value.body?.cancel().catch(failed);
 }
