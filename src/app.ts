@@ -27,7 +27,7 @@ import { sendError } from "./http/send-error.js";
 import { cancelSource, openSource } from "./http/stream-source.js";
 import { StreamingResponse } from "./http/streaming-response.js";
 import { type ListeningServer, type ListenOptions, listenOn } from "./listen.js";
-import { createLogger, type LoggerOption } from "./logger.js";
+import { createLogger, type LoggerOption, logSafely } from "./logger.js";
 import type { SseOptions } from "./sse/sse-options.js";
 import { asSseIfEventStream } from "./sse/sse-response.js";
 import { type SseHandler, sseRouteHandler } from "./sse/sse-route.js";
@@ -201,7 +201,12 @@ export class App {
     this.topics = new Topics(checkBroker(options.broker) ?? memoryBroker(), this.logger);
     this.gateway = new WebSocketGateway(this.logger, this.topics);
     this.requestId = requestIdSource(idHeader, options.generateRequestId, (error) =>
-      this.logger.error({ err: error }, "generateRequestId failed; used a built-in id"),
+      logSafely(
+        this.logger,
+        "error",
+        { err: error },
+        "generateRequestId failed; used a built-in id",
+      ),
     );
   }
 
@@ -374,7 +379,7 @@ export class App {
       throw error;
     }
     if (this.closing) throw new Error("The app was closed while it was starting to listen");
-    this.logger.info({ url: this.listening.url }, "listening");
+    logSafely(this.logger, "info", { url: this.listening.url }, "listening");
     return this.listening;
   }
 
@@ -442,7 +447,7 @@ export class App {
       await serverClosed;
     }
     listening?.detachSignals();
-    this.logger.info("closed");
+    logSafely(this.logger, "info", {}, "closed");
   }
 
   private createServer(): Server {
@@ -478,7 +483,7 @@ export class App {
   }
 
   private readonly onUpgradeSocketError = (error: Error): void => {
-    this.logger.debug({ err: error }, "upgrade socket error");
+    logSafely(this.logger, "debug", { err: error }, "upgrade socket error");
   };
 
   /**
@@ -535,7 +540,10 @@ export class App {
     // A middleware that answered by itself: its answer goes out as HTTP.
     if (!(result instanceof Admission)) {
       if (this.gateway.wasAdmitted(request)) {
-        request.log.warn(
+        logSafely(
+          request.log,
+          "warn",
+          {},
           "a middleware answered a WebSocket upgrade with its own result after next(); return next()'s result to let the upgrade through",
         );
       }
@@ -550,7 +558,12 @@ export class App {
     request.response.detachSocket(socket);
     request.releaseResponse();
     if (place && isRefusal(place)) {
-      request.log.info({ limit: place.limit }, "WebSocket refused: connection cap reached");
+      logSafely(
+        request.log,
+        "info",
+        { limit: place.limit },
+        "WebSocket refused: connection cap reached",
+      );
       this.gateway.upgrade(result, request, socket, head, { refusal: place.message });
     } else {
       this.gateway.upgrade(result, request, socket, head, { slot: place });
@@ -632,7 +645,12 @@ export class App {
     if (!this.limits || request.method === "HEAD" || this.slots.has(request)) return;
     const place = this.limits.acquire(request);
     if (isRefusal(place)) {
-      request.log.info({ limit: place.limit }, "SSE stream refused: connection cap reached");
+      logSafely(
+        request.log,
+        "info",
+        { limit: place.limit },
+        "SSE stream refused: connection cap reached",
+      );
       throw tooManyConnections(place);
     }
     this.slots.set(request, place);
@@ -658,7 +676,12 @@ export class App {
     } catch (error) {
       if (stream instanceof StreamingResponse) {
         cancelSource(openSource(stream.source), (failure) =>
-          request.log.warn({ err: failure }, "stream producer failed while being cancelled"),
+          logSafely(
+            request.log,
+            "warn",
+            { err: failure },
+            "stream producer failed while being cancelled",
+          ),
         );
       } else (stream as Response).body?.cancel().catch(() => {});
       this.fail(request, error);
@@ -672,7 +695,7 @@ export class App {
     if (abortedBecause && isAbortError(error, request)) {
       // The handler's own reaction to req.signal, not a crash.
       if (abortedBecause === "client-disconnected") {
-        request.log.debug("handler stopped after the client left");
+        logSafely(request.log, "debug", {}, "handler stopped after the client left");
         request.response.destroy();
         return;
       }

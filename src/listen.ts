@@ -80,19 +80,26 @@ function onSignal(signal: NodeJS.Signals): void {
   const apps = [...signalApps];
   if (closingOnSignal) {
     for (const app of apps)
-      app.logger.error({ signal }, "second signal while closing; exiting now");
+      quietly(() => app.logger.error({ signal }, "second signal while closing; exiting now"));
     process.exit(1);
   }
   closingOnSignal = true;
-  for (const app of apps) app.logger.info({ signal }, "closing gracefully");
+  for (const app of apps) quietly(() => app.logger.info({ signal }, "closing gracefully"));
   Promise.allSettled(apps.map((app) => app.close())).then((outcomes) => {
     outcomes.forEach((outcome, index) => {
       if (outcome.status === "rejected") {
-        apps[index].logger.error({ err: outcome.reason }, "graceful close failed");
+        quietly(() => apps[index].logger.error({ err: outcome.reason }, "graceful close failed"));
       }
     });
     process.exit(outcomes.some((outcome) => outcome.status === "rejected") ? 1 : 0);
   });
+}
+
+/** A log line that must not stop the shutdown: a logger that throws loses it. */
+function quietly(log: () => void): void {
+  try {
+    log();
+  } catch {}
 }
 
 function attachSignals(app: Closable): () => void {

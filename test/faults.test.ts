@@ -1441,9 +1441,9 @@ describe("faults: a logger that throws", () => {
       app.websocket("/echo", async (socket) => {
         for await (const message of socket) await socket.send(message);
       });
+      broken = true; // from the start: listen() and close() log too
       await using client = await TestClient.start(app);
       const bystander = await client.websocketConnect("/echo");
-      broken = true;
 
       assertGeneric500(await client.get("/fault"));
       assertGeneric500(await client.get("/message-getter"));
@@ -1465,7 +1465,7 @@ describe("faults: a logger that throws", () => {
       assert.equal(await within(bystander.receive(), "the echo"), "still here");
       assert.equal((await client.get("/ok")).statusCode, 200);
       assert.ok(writes.failed >= 6, `the logger did throw (${writes.failed} times)`);
-      broken = false; // app.close() logs "closed" with app.logger: see the report
+      await app.close(); // resolves although its "closed" line cannot be written
     },
   );
 });
