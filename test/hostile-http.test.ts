@@ -13,7 +13,7 @@ import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { EventSource } from "eventsource";
 import { type App, SseEvent } from "../src/index.js";
-import { sleep, waitFor, within } from "./helpers.js";
+import { eventually, sleep, waitFor, within } from "./helpers.js";
 import { decodeChunked } from "./raw-http.js";
 import {
   assertRefused,
@@ -527,6 +527,13 @@ describe("limits: head size, header count, body size, Last-Event-ID", () => {
   noErrorLogged(current);
 });
 
+/** Connections the server holds now (the healthy clients' and the test client's included). */
+function openConnections(server: HostileServer): Promise<number> {
+  return new Promise((resolve, reject) =>
+    server.app.server?.getConnections((error, count) => (error ? reject(error) : resolve(count))),
+  );
+}
+
 describe("slow and idle clients", () => {
   const headersTimeout = 500;
   const requestTimeout = 1000;
@@ -603,6 +610,42 @@ describe("slow and idle clients", () => {
       const answer: RawAnswer = { ...parseAnswer(raw), raw, closedByServer: true };
       assertRefused(answer, "408 Request Timeout", "Request timeout");
       assert.ok(elapsed >= requestTimeout - 50, `closed after ${Math.round(elapsed)} ms`);
+    },
+  );
+
+  hostileCase(
+    "after a 408 nothing more on that connection is served (not the rest of the slow request, not a next one), and a half-open client does not keep it open",
+    current,
+    async () => {
+      let served = 0;
+      server.app.post("/count", async (req) => {
+        await req.text();
+        served++;
+        return "counted";
+      });
+      const connectionsBefore = await openConnections(server);
+      const socket = connect({ port: server.port, host: "127.0.0.1", allowHalfOpen: true });
+      let raw = "";
+      socket.setEncoding("latin1");
+      socket.on("data", (data: string) => {
+        raw += data;
+      });
+      socket.on("error", () => {});
+      socket.write("POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\na");
+      await waitFor(() => raw.includes("\r\n\r\n"), "the 408", 6000);
+      assert.match(raw, /^HTTP\/1\.1 408 /);
+      // The rest of the body, then a second request: neither may reach a handler.
+      socket.write("bcdefghij");
+      socket.write("POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+      // The client never closes its side: the server closes the connection itself.
+      await eventually(
+        async () => (await openConnections(server)) === connectionsBefore,
+        "the server to close the half-open connection",
+        6000,
+      );
+      assert.equal(served, 0, "no handler ran for bytes sent after the 408");
+      assert.equal(raw.match(/HTTP\/1\.1 /g)?.length, 1, "nothing but the 408");
+      socket.destroy();
     },
   );
 

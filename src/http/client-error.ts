@@ -1,6 +1,8 @@
 import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
+import { logSafely } from "../logger.js";
+import { lingerBeforeClosing } from "./lingering-close.js";
 
 /** Status for errors Node's HTTP parser raises before a request reaches the app. */
 function statusFor(code: string | undefined): string {
@@ -25,7 +27,9 @@ export function answerClientError(
   socket: Socket,
   logger: Logger,
 ): void {
-  logger.debug(
+  logSafely(
+    logger,
+    "debug",
     { code: error.code, message: error.message },
     "rejected a malformed or slow request",
   );
@@ -51,12 +55,22 @@ export function answerClientError(
   }
   const status = statusFor(error.code);
   const body = JSON.stringify({ error: status.slice(4), message: error.message });
-  socket.end(
+  // Nothing more from this connection may become a request: after a 408 the parser is still
+  // healthy, and the rest of a slow head or body (or a request after it) would be served.
+  socket.removeAllListeners("data");
+  socket.on("data", discard);
+  lingerBeforeClosing(socket);
+  socket.write(
     `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
+  // FIN, keep discarding until the client closes its side or the linger ends, then close for
+  // good: a half-open client must not hold the connection (and a handler waiting on it).
+  socket.destroySoon();
 }
 
 /** True when the response has not started and its request's body is still being received. */
+function discard(): void {}
+
 function failsOwnBody(response: ServerResponse): boolean {
   return !response.headersSent && response.req !== undefined && !response.req.complete;
 }
