@@ -13,7 +13,7 @@ import {
 } from "./http/connection-limits.js";
 import { ConnectionRegistry } from "./http/connections.js";
 import { watchDisconnect } from "./http/disconnect-watch.js";
-import { hostProblem } from "./http/host-check.js";
+import { checkHost } from "./http/host-check.js";
 import { HttpError } from "./http/http-error.js";
 import { HttpResponse } from "./http/http-response.js";
 import { isPromiseLike } from "./http/is-promise-like.js";
@@ -463,7 +463,8 @@ export class App {
       this.handle,
     );
     // One more than the limit is parsed, so that going over it is seen (Node drops the rest).
-    server.maxHeadersCount = this.settings.maxHeadersCount + 1;
+    // (Capped: Node doubles it into an int32; the head size bounds the count far below anyway.)
+    server.maxHeadersCount = Math.min(this.settings.maxHeadersCount + 1, 1_000_000);
     this.httpConnections.attach(server);
     server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) =>
       answerClientError(error, socket, this.logger),
@@ -609,7 +610,7 @@ export class App {
         `Too many header fields: more than ${this.settings.maxHeadersCount} (maxHeadersCount)`,
       );
     }
-    const problem = hostProblem(request.raw);
+    const problem = checkHost(request.raw);
     if (problem) throw new HttpError(400, problem);
   }
 

@@ -173,7 +173,9 @@ describe("malformed request lines", () => {
 describe("malformed headers, framing and bodies", () => {
   let server: HostileServer;
   before(async () => {
-    server = await startHostileServer({ bodyLimit: 1024 });
+    server = await startHostileServer({ bodyLimit: 1024 }, (app) =>
+      app.get("/host", (req) => req.header("host") ?? ""),
+    );
   });
   after(() => server.client.close());
   const current = () => server;
@@ -356,6 +358,39 @@ describe("malformed headers, framing and bodies", () => {
     );
     assert.equal(upgrade.statusLine, "HTTP/1.1 400 Bad Request");
     assert.match(upgrade.body, /More than one Host header/);
+  });
+
+  test("an invalid Host (spaces, a path, two hosts merged by a proxy) -> 400; valid forms are served", async () => {
+    for (const host of ["a b", "good.example/evil", "good.example, evil.example", "a@b", "[::1"]) {
+      const answer = await sendRaw(server.port, `GET /ping HTTP/1.1\r\nHost: ${host}\r\n\r\n`, {
+        until: "answer",
+      });
+      assert.equal(answer.statusLine, "HTTP/1.1 400 Bad Request", host);
+      assert.match(answer.body, /Invalid Host header/, host);
+    }
+    for (const host of ["app.example", "APP.example:8080", "127.0.0.1:3000", "[::1]:3000", "x"]) {
+      const answer = await sendRaw(server.port, `GET /ping HTTP/1.1\r\nHost: ${host}\r\n\r\n`, {
+        until: "answer",
+      });
+      assert.equal(answer.statusLine, "HTTP/1.1 200 OK", host);
+    }
+  });
+
+  test("absolute-form: the target's host wins over the Host header (RFC 9112 3.2.2), for the app and the WebSocket origin check", async () => {
+    const answer = await sendRaw(
+      server.port,
+      "GET http://good.example:8080/host HTTP/1.1\r\nHost: evil.example\r\n\r\n",
+      { until: "answer" },
+    );
+    assert.equal(answer.statusLine, "HTTP/1.1 200 OK");
+    assert.equal(answer.body, "good.example:8080");
+    // Origin and Host agree, but the target names another host: not same-origin.
+    const upgrade = await sendRaw(
+      server.port,
+      `GET http://victim.example/ws HTTP/1.1\r\nHost: evil.example\r\nOrigin: http://evil.example\r\n${UPGRADE_HEADERS}Sec-WebSocket-Version: 13\r\n\r\n`,
+      { until: "answer" },
+    );
+    assert.equal(upgrade.statusLine, "HTTP/1.1 403 Forbidden");
   });
 
   noErrorLogged(current);

@@ -422,7 +422,7 @@ describe("before the upgrade: routing, middleware, origins, subprotocols", () =>
     assert.equal(await noPort.receive(), "own");
     for (const origin of [
       "https://evil.example",
-      client.url.replace(/:(\d+)$/, (_, port) => `:${Number(port) + 1}`),
+      "https://app.example:8443",
       "http://app.example",
       "null",
       "not a url",
@@ -432,6 +432,20 @@ describe("before the upgrade: routing, middleware, origins, subprotocols", () =>
       );
       assert.equal(refused.statusCode, 403, origin);
       assert.match(refused.body, /may not open a WebSocket on \/own/);
+    }
+    // Another port on the same host is another origin.
+    const otherPort = client.url.replace(/:(\d+)$/, (_, port) => `:${Number(port) + 1}`);
+    const refusedPort = await refusal(
+      client.websocketConnect("/own", { headers: { origin: otherPort } }),
+    );
+    assert.equal(refusedPort.statusCode, 403);
+    // A Host without a port says nothing of the scheme (a TLS-terminating proxy in front):
+    // the Origin's own default port is assumed, so http and https pages of that host pass.
+    for (const origin of ["http://app.example", "https://app.example"]) {
+      const allowed = await client.websocketConnect("/own", {
+        headers: { origin, host: "app.example" },
+      });
+      assert.equal(await allowed.receive(), "own", origin);
     }
     const noOrigin = await client.websocketConnect("/own");
     assert.equal(await noOrigin.receive(), "own");

@@ -71,10 +71,13 @@ export class ConnectionRegistry {
     for (const socket of this.sockets) {
       const response = socket._httpMessage;
       if (!response) continue;
-      response.once("finish", () => {
-        // Node attaches a pipelined request's response before this runs: let that one finish.
-        if (!socket._httpMessage) socket.destroySoon();
-      });
+      const closeWhenDone = () => {
+        // Node attaches a pipelined request's response before this runs: close after that one.
+        const next = socket._httpMessage;
+        if (next) next.once("finish", closeWhenDone);
+        else socket.destroySoon();
+      };
+      response.once("finish", closeWhenDone);
     }
   }
 

@@ -1,21 +1,28 @@
 import type { IncomingMessage } from "node:http";
 
+/** RFC 3986 uri-host (an IP literal in brackets, or a reg-name) with an optional port. */
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::\d{0,5})?$/;
+
 /**
- * What is wrong with a request's Host or absolute-form target, if anything (RFC 9112 §3.2:
- * a request with more than one Host, or an invalid one, must get 400). Node keeps the first
- * of two Host headers and leaves the target's authority unchecked, so these are checked here:
- * two Hosts, or an authority that does not parse, let a request say one host to a proxy
- * and another to the app.
+ * Checks a request's Host, as RFC 9112 §3.2 asks: more than one Host header, or an invalid
+ * one, gets 400 (Node keeps the first of two and checks none). A request in absolute-form
+ * (`GET http://host/path`) names its host in the target, which then wins over the Host header
+ * (§3.2.2): the header is rewritten to it, so that the app (routing by host, the WebSocket
+ * origin check) sees what a proxy in front saw. Returns what is wrong, if anything.
  */
-export function hostProblem(raw: IncomingMessage): string | undefined {
+export function checkHost(raw: IncomingMessage): string | undefined {
   let hosts = 0;
   const headers = raw.rawHeaders;
   for (let index = 0; index < headers.length; index += 2) {
     if (headers[index].length === 4 && headers[index].toLowerCase() === "host") hosts++;
   }
   if (hosts > 1) return "More than one Host header";
+  const host = raw.headers.host;
+  if (host !== undefined && !HOST.test(host)) return `Invalid Host header ${JSON.stringify(host)}`;
   const target = raw.url ?? "/";
   if (target.startsWith("/") || target === "*") return undefined;
   if (!URL.canParse(target)) return `Malformed request target ${JSON.stringify(target)}`;
+  const authority = new URL(target).host;
+  if (authority !== "") raw.headers.host = authority;
   return undefined;
 }

@@ -9,9 +9,10 @@ export interface WebSocketOptions {
   /**
    * Browser origins allowed to connect (`https://app.example`), a function that decides, or
    * `"*"` for any. Others get 403. Default: the page's own origin only (the Origin's host is
-   * the request's Host), which stops cross-site WebSocket hijacking: browsers send cookies
-   * with a cross-site upgrade, and CORS does not apply to WebSockets. Behind a proxy that
-   * rewrites Host, list your origins. A request without an Origin header (not a browser) is
+   * the request's Host, and so is its port when Host gives one; the scheme is not compared,
+   * as a TLS-terminating proxy sends Host without a port), which stops cross-site WebSocket
+   * hijacking: browsers send cookies with a cross-site upgrade, and CORS does not apply to
+   * WebSockets. Behind a proxy that rewrites Host, list your origins. A request without an Origin header (not a browser) is
    * let through: auth middleware decides about those.
    */
   origins?: readonly string[] | "*" | ((origin: string, request: SluiceRequest) => boolean);
