@@ -347,8 +347,9 @@ describe("slow consumers under a 10 MB/s topic", () => {
     assert.equal((await within(slowOnServer.closed, "the server side's close")).code, 1013);
     await waitFor(() => app.connections.websocket === 3, "three sockets left open");
 
-    // 2x the baseline's p99; the absolute floor keeps a few ms of scheduling noise on a
-    // loaded machine (a 3 ms baseline) from failing it. Both are measured here.
+    // 2x the baseline's p99; the absolute floor of 5 ms keeps scheduling noise on a loaded
+    // machine from failing it when the baseline is under a millisecond (2x of 0.4 ms is one
+    // late timer). Both are measured here.
     const baseline = latenciesOf(feeds, baselineFrom, slowFrom);
     const withSlow = latenciesOf(feeds, slowFrom, slowTo);
     const baselineP99 = percentile(baseline, 0.99);
@@ -356,7 +357,7 @@ describe("slow consumers under a 10 MB/s topic", () => {
     t.diagnostic(`healthy clients, baseline: ${describeLatencies(baseline)}`);
     t.diagnostic(`healthy clients, with the slow one: ${describeLatencies(withSlow)}`);
     t.diagnostic(`p99 ratio ${(slowP99 / baselineP99).toFixed(2)}`);
-    const allowed = Math.max(2 * baselineP99, baselineP99 + 25);
+    const allowed = Math.max(2 * baselineP99, baselineP99 + 5);
     assert.ok(
       slowP99 <= allowed,
       `p99 with the slow client ${slowP99.toFixed(1)} ms > ${allowed.toFixed(1)} ms`,
