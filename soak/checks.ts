@@ -112,13 +112,6 @@ function clientChecks(churn: ChurnResult): Check[] {
       rule: "equal",
       ok: churn.finished === churn.started && churn.started > 0,
     },
-    {
-      name: "connections left / opened (client side)",
-      before: "",
-      after: `${churn.closed} / ${churn.opened}`,
-      rule: "equal",
-      ok: churn.closed === churn.opened && churn.opened > 0,
-    },
   ];
 }
 

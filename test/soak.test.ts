@@ -39,7 +39,6 @@ describe("soak with churn (short)", { timeout: 90_000 }, () => {
     assert.equal(churn.failureCount, 0, table);
     assert.equal(churn.started, CLIENTS, table);
     assert.equal(churn.finished, CLIENTS, table);
-    assert.equal(churn.closed, churn.opened, table);
   });
 
   test("the churn was real: every kind and way of leaving, many connections held at once", () => {
