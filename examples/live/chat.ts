@@ -14,11 +14,7 @@
 //   {"topic","id","event":"reset","data":{...}}       lastId is gone from the log: join afresh
 //   {"type":"presence","room","names":[...]}          who is in the room, whenever it changes
 //   {"type":"error","code","message"}                 a refused frame; the socket stays open
-import {
-  type App,
-  type SluiceWebSocket,
-  WebSocketMessage,
-} from "../../src/index.js";
+import { type App, type SluiceWebSocket, WebSocketMessage } from "../../src/index.js";
 import type { Cluster } from "./cluster.js";
 
 export const ROOM_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
