@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import { StreamingResponse } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
 import { gate } from "./fixtures/gate.js";
-import { quietApp } from "./helpers.js";
+import { quietApp, waitFor } from "./helpers.js";
 
 describe("TestClient", () => {
   test("sends paths exactly as written: no URL normalisation, never another host", async () => {
@@ -20,6 +20,29 @@ describe("TestClient", () => {
       "/a/%2e%2e/b?q=1+2",
     );
     await assert.rejects(client.get("users"), /must start with "\/"/);
+  });
+
+  test("events().take() gives up after its timeout, saying how many came, and closes the stream (the server sees the client leave)", async () => {
+    const app = quietApp();
+    let left = false;
+    app.sse("/one", async function* (req) {
+      try {
+        yield { n: 1 };
+        // Nothing more, until the client leaves.
+        await new Promise((resolve) => req.signal.addEventListener("abort", resolve));
+      } finally {
+        left = true;
+      }
+    });
+    await using client = await TestClient.start(app);
+    const events = client.events("/one");
+    const started = performance.now();
+    await assert.rejects(
+      events.take(2, { timeout: 200 }),
+      /Timed out after 200 ms: 1 of 2 events came/,
+    );
+    assert.ok(performance.now() - started >= 190);
+    await waitFor(() => left, "the producer to see the client leave");
   });
 
   test("chunks(), lines() and text() share one cursor: nothing is lost when switching", async () => {

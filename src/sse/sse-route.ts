@@ -2,6 +2,7 @@ import { HttpResponse } from "../http/http-response.js";
 import { isPromiseLike } from "../http/is-promise-like.js";
 import type { SluiceRequest } from "../http/request.js";
 import { StreamingResponse } from "../http/streaming-response.js";
+import { TopicSubscription } from "../topics/topic-subscription.js";
 import { type SseOptions, sseLifecycle } from "./sse-options.js";
 import { SseResponse } from "./sse-response.js";
 
@@ -35,6 +36,9 @@ function toSseResult(result: unknown, options: SseOptions): unknown {
     result instanceof Response
   ) {
     return result;
+  }
+  if (result instanceof TopicSubscription) {
+    return result.settled.then(() => new SseResponse(result, options));
   }
   if (isEventSource(result)) return new SseResponse(result, options);
   throw new TypeError(

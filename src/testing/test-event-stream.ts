@@ -8,6 +8,8 @@ import type { TestStream } from "./test-stream.js";
  * where the last one stopped); `close()` does. Iterating a response that is not an event
  * stream (a 401, say) throws with its status and body, as EventSource would fail.
  */
+const DEFAULT_TAKE_TIMEOUT_MS = 10_000;
+
 export class TestEventStream implements AsyncIterableIterator<SseMessage> {
   /** The response head (status, headers), once it arrives. */
   readonly response: Promise<TestStream>;
@@ -34,17 +36,40 @@ export class TestEventStream implements AsyncIterableIterator<SseMessage> {
     return this;
   }
 
-  /** The next `count` events; rejects if the stream ends before they all came. */
-  async take(count: number): Promise<SseMessage[]> {
+  /**
+   * The next `count` events; rejects if the stream ends before they all came, or if they have
+   * not all come within `timeout` ms (default 10 000; 0 waits for ever): the stream is then
+   * closed, so that a test fails with what was missing instead of hanging.
+   */
+  async take(count: number, options: { timeout?: number } = {}): Promise<SseMessage[]> {
+    const timeout = options.timeout ?? DEFAULT_TAKE_TIMEOUT_MS;
     const taken: SseMessage[] = [];
-    while (taken.length < count) {
-      const step = await this.next();
-      if (step.done) {
-        throw new Error(`The event stream ended after ${taken.length} of ${count} events`);
+    let timer: NodeJS.Timeout | undefined;
+    const expired =
+      timeout > 0
+        ? new Promise<never>((_, reject) => {
+            timer = setTimeout(() => {
+              reject(
+                new Error(
+                  `Timed out after ${timeout} ms: ${taken.length} of ${count} events came (the stream is closed)`,
+                ),
+              );
+              this.close().catch(() => {});
+            }, timeout);
+          })
+        : undefined;
+    try {
+      while (taken.length < count) {
+        const step = await (expired ? Promise.race([this.next(), expired]) : this.next());
+        if (step.done) {
+          throw new Error(`The event stream ended after ${taken.length} of ${count} events`);
+        }
+        taken.push(step.value);
       }
-      taken.push(step.value);
+      return taken;
+    } finally {
+      clearTimeout(timer);
     }
-    return taken;
   }
 
   /** Disconnects, as a closed browser tab would. */

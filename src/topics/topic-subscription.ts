@@ -35,6 +35,13 @@ export class TopicSubscription implements AsyncIterableIterator<SseEvent>, Topic
   private replayed = 0;
   private attached: TopicSink | undefined;
   private readonly signal: AbortSignal | undefined;
+  /**
+   * @internal Settles once the subscription is live (with `lastEventId`: its replay fetched),
+   * has failed, or has ended. An SSE route waits for it before sending its head: a client
+   * that has its 200 misses nothing published after. A failure still reaches the stream (an
+   * EventSource given a 200 then an error reconnects; given a 500 it would give up).
+   */
+  readonly settled: Promise<void>;
 
   /** @internal app.subscribe() makes these. */
   constructor(
@@ -48,10 +55,11 @@ export class TopicSubscription implements AsyncIterableIterator<SseEvent>, Topic
     this.signal = signal;
     if (signal?.aborted) {
       this.ended = true;
+      this.settled = Promise.resolve();
       return;
     }
     signal?.addEventListener("abort", this.end, { once: true });
-    attachFrom(context.hub, context.broker, topic, lastEventId, this).then(
+    this.settled = attachFrom(context.hub, context.broker, topic, lastEventId, this).then(
       (sink) => {
         this.attached = sink;
         if (this.ended) context.hub.detach(topic, sink);

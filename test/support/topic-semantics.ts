@@ -130,6 +130,38 @@ export function topicSemantics(name: string, fixture: BrokerFixture): void {
       socket.ws.close();
     });
 
+    test("an SSE client that has its response head is subscribed: a message published on A right then reaches it on B", async () => {
+      // Each round is a new topic, so B subscribes to the broker anew each time.
+      for (let round = 0; round < 20; round++) {
+        const topic = freshTopic();
+        const abort = new AbortController();
+        const response = await fetch(`${b.url}/topics/${topic}`, { signal: abort.signal });
+        assert.equal(response.status, 200);
+        const id = await a.app.publish(topic, { round });
+        const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+        let text = "";
+        const decoder = new TextDecoder();
+        const deadline = setTimeout(() => abort.abort(), 3000);
+        try {
+          while (!text.includes("\n\n")) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            text += decoder.decode(value, { stream: true });
+          }
+        } catch {
+          // aborted: the assertion below says what was missing
+        } finally {
+          clearTimeout(deadline);
+          abort.abort();
+        }
+        assert.match(
+          text,
+          new RegExp(`id: ${id}\n`),
+          `round ${round}: the message published after the 200`,
+        );
+      }
+    });
+
     test("an SSE client that moves from A to B with its Last-Event-ID gets exactly what it missed, then live ones", async () => {
       const topic = freshTopic();
       const onA = new SseClient(`${a.url}/topics/${topic}`);
