@@ -525,14 +525,20 @@ describe("examples/guide/scale-out.ts", { timeout: 20_000 }, () => {
     await using clientOne = await TestClient.start(one);
     await using clientTwo = await TestClient.start(two);
     const sseOnTwo = clientTwo.events("/rooms/global/events");
-    await sseOnTwo.response;
-    const wsOnOne = await clientOne.websocketConnect("/rooms/global");
+    await sseOnTwo.response; // the head comes once the subscription is live
+    // The socket's subscribe() may still be on its way to Redis when the next POST lands: it
+    // resumes from a first message, as a reconnecting client would, so nothing can slip by.
+    const first = await clientOne.post("/rooms/global/messages", { json: { text: "first" } });
+    const firstId = first.json<{ id: string }>().id;
+    assert.equal((await sseOnTwo.take(1))[0].id, firstId);
+    const wsOnOne = await clientOne.websocketConnect(`/rooms/global?lastEventId=${firstId}`);
     const posted = await clientOne.post("/rooms/global/messages", { json: { text: "from one" } });
     const { id } = posted.json<{ id: string }>();
     const [event] = await sseOnTwo.take(1);
     assert.equal(event.id, id);
     assert.equal(JSON.parse(event.data).text, "from one");
-    assert.equal((await wsOnOne.receiveJson<{ id: string }>())?.id, id);
+    const envelope = await within(wsOnOne.receiveJson<{ id: string }>(), "the socket's message");
+    assert.equal(envelope?.id, id);
     await sseOnTwo.close();
     await clientTwo.post("/rooms/global/messages", { json: { text: "from two" } });
     const resumedOnOne = clientOne.events("/rooms/global/events", {
