@@ -72,6 +72,13 @@ export interface AppOptions {
   maxHeadersCount?: number;
   /** Default grace period of `close()`, in ms. Default 10 s. */
   closeTimeout?: number;
+  /**
+   * How long, in ms, a stream may wait for a client that takes none of its bytes before the
+   * connection is cut (as nginx's `send_timeout`): while its socket is full, and after it
+   * ended with bytes still queued (an SSE subscriber cut off for falling behind, say). A
+   * client that reads, however slowly, is not cut. Default 30 000; 0: never.
+   */
+  sendTimeout?: number;
   /** Header a request id is read from and echoed in. false: never trust a client id (it is still echoed as x-request-id). */
   requestIdHeader?: string | false;
   /** Makes request ids when the client sent none. */
@@ -143,7 +150,18 @@ const DEFAULTS = {
   maxHeaderSize: 16 * 1024,
   maxHeadersCount: 100,
   closeTimeout: 10_000,
+  sendTimeout: 30_000,
 };
+
+function timeoutOption(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 2 ** 31 - 1) {
+    throw new TypeError(
+      `${name} must be a whole number of ms from 0 to ${2 ** 31 - 1}, got ${String(value)}`,
+    );
+  }
+  return value;
+}
 
 function headerCountLimit(value: unknown): number {
   if (value === undefined) return DEFAULTS.maxHeadersCount;
@@ -190,6 +208,7 @@ export class App {
       maxHeaderSize: options.maxHeaderSize ?? DEFAULTS.maxHeaderSize,
       maxHeadersCount: headerCountLimit(options.maxHeadersCount),
       closeTimeout: options.closeTimeout ?? DEFAULTS.closeTimeout,
+      sendTimeout: timeoutOption("sendTimeout", options.sendTimeout, DEFAULTS.sendTimeout),
     };
     const idHeader = options.requestIdHeader ?? "x-request-id";
     this.requestContext = {
@@ -197,6 +216,7 @@ export class App {
       bodyLimit: this.settings.bodyLimit,
       requestIdHeader: idHeader === false ? "x-request-id" : idHeader.toLowerCase(),
       openStreams: this.openStreams,
+      sendTimeout: this.settings.sendTimeout,
     };
     this.topics = new Topics(checkBroker(options.broker) ?? memoryBroker(), this.logger);
     this.gateway = new WebSocketGateway(this.logger, this.topics);

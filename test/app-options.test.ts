@@ -34,6 +34,18 @@ describe("App options", () => {
     assert.doesNotThrow(() => new App({ logger: false, maxHeadersCount: 1 }));
   });
 
+  test("sendTimeout: not a whole number of ms from 0 throws a TypeError that names it", () => {
+    for (const bad of [-1, 1.5, "10", Number.NaN, 2 ** 31]) {
+      assert.throws(
+        () => new App({ logger: false, sendTimeout: bad as never }),
+        (error: unknown) =>
+          error instanceof TypeError &&
+          /sendTimeout must be a whole number of ms/.test(error.message),
+      );
+    }
+    assert.doesNotThrow(() => new App({ logger: false, sendTimeout: 0 }));
+  });
+
   test("PORT: a number is used; empty, junk or out of range means 3000", () => {
     assert.equal(defaultPort("8080"), 8080);
     assert.equal(defaultPort("0"), 0);

@@ -658,3 +658,70 @@ describe("dead peers", () => {
     await waitFor(() => app.connections.sse === 0, "the last stream to be closed");
   });
 });
+
+describe("sendTimeout: a client that takes nothing does not hold its connection for ever", () => {
+  const payload = "x".repeat(MESSAGE_BYTES);
+
+  /** An app whose /feed subscribers may fall 100 messages behind, and its connection count. */
+  async function feedApp(options: { sendTimeout: number }) {
+    const { logger, lines } = capturedLogger("info");
+    const app = new App({ logger, ...options });
+    app.sse("/feed", (req) => app.subscribe(TOPIC, { signal: req.signal, maxQueued: 100 }));
+    const client = await TestClient.start(app);
+    const server = app.server;
+    assert.ok(server);
+    const openConnections = () =>
+      new Promise<number>((resolve, reject) =>
+        server.getConnections((error, count) => (error ? reject(error) : resolve(count))),
+      );
+    return { app, client, lines, openConnections };
+  }
+
+  test("an SSE subscriber that stops reading is disconnected sendTimeout ms after its socket filled, however the topic goes on", async (t: TestContext) => {
+    const sendTimeout = 300;
+    const { app, client, lines, openConnections } = await feedApp({ sendTimeout });
+    await using _client = client;
+    const never = await SseFeedClient.open(`${client.url}/feed`);
+    never.pause();
+    const pausedAt = performance.now();
+    let seq = 0;
+    while (app.connections.sse > 0) {
+      assert.ok(seq < 100_000, "the stream was ended");
+      await app.publish(TOPIC, { seq: seq++, payload });
+      await nextTurn(); // the stream gets its turn, as with any real publisher
+    }
+    const elapsed = performance.now() - pausedAt;
+    t.diagnostic(`cut ${Math.round(elapsed)} ms after the client stopped reading`);
+    // Its socket filled some time after the pause; the cut comes sendTimeout after that.
+    assert.ok(elapsed >= sendTimeout - 20, `cut after ${Math.round(elapsed)} ms`);
+    assert.ok(elapsed <= sendTimeout + 5000, `cut after ${Math.round(elapsed)} ms`);
+    await waitFor(
+      () => lines.some((line) => /took nothing for sendTimeout/.test(line.msg)),
+      "the log line",
+    );
+    let connections = await openConnections();
+    for (let i = 0; connections > 0 && i < 200; i++) {
+      await sleep(10);
+      connections = await openConnections();
+    }
+    assert.equal(connections, 0, "the server closed the connection");
+    never.close();
+  });
+
+  test("an SSE subscriber cut off for falling behind that reads again within sendTimeout gets what was queued, then the clean end", async () => {
+    const { app, client, lines } = await feedApp({ sendTimeout: 5000 });
+    await using _client = client;
+    const later = await SseFeedClient.open(`${client.url}/feed`);
+    later.pause();
+    const cutOff = () => lines.some((line) => /fell too far behind/.test(line.msg));
+    for (let seq = 0; !cutOff(); seq++) {
+      assert.ok(seq < 100_000, "the subscription was cut off");
+      await app.publish(TOPIC, { seq, payload });
+      await nextTurn();
+    }
+    later.resume();
+    assert.deepEqual(await within(later.ended, "the reading client's clean end", 10_000), {
+      complete: true,
+    });
+  });
+});

@@ -7,6 +7,7 @@ import { mergeHeaders } from "./headers.js";
 import { isHttpError } from "./http-error.js";
 import { startKeepAlive, stopKeepAlive } from "./keep-alive.js";
 import { type AbortListener, RequestAbortedError, type SluiceRequest } from "./request.js";
+import { cutIfNeverTaken } from "./stalled-finish.js";
 import { cancelSource, openSource, type SourceIterator } from "./stream-source.js";
 import type { StreamChunk, StreamingResponse, StreamLifecycle } from "./streaming-response.js";
 
@@ -389,15 +390,34 @@ class StreamPump<T> implements AbortListener, Flushable {
     }
     writer.flush();
     if (!response.writableEnded) response.end();
+    cutIfNeverTaken(response, request.sendTimeout);
   }
 
   /** Goes on pulling once the response or its socket (written directly) drained, or ended. */
   private awaitDrain(): void {
     const { response } = this;
     const socket = response.socket;
+    // A client that takes nothing at all for sendTimeout ms is cut (as nginx's send_timeout):
+    // dead, frozen or hostile, it would hold its connection and the queued bytes for ever.
+    const timeoutMs = this.request.sendTimeout;
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(() => {
+            if (this.wakeFromDrain !== done) return;
+            logSafely(
+              this.request.log,
+              "info",
+              { sendTimeout: timeoutMs },
+              "the client took nothing for sendTimeout ms; connection cut",
+            );
+            response.destroy();
+          }, timeoutMs)
+        : undefined;
+    timer?.unref();
     const done = () => {
       // Once: the response's 'drain' comes from its socket's, whose emit still calls this.
       if (this.wakeFromDrain !== done) return;
+      clearTimeout(timer);
       response.off("drain", done);
       response.off("close", done);
       socket?.off("drain", done);

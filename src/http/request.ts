@@ -23,6 +23,8 @@ export interface RequestContext {
   requestIdHeader: string;
   /** Streams open right now, by kind (what `app.connections` reports). */
   openStreams: OpenStreamCounts;
+  /** How long an ended stream's last bytes may wait for a client that takes none (ms; 0: for ever). */
+  sendTimeout: number;
 }
 
 export interface OpenStreamCounts {
@@ -250,6 +252,11 @@ export class SluiceRequest {
     this.abortReason = new RequestAbortedError(reason);
     this.controller?.abort(this.abortReason);
     this.abortListener?.requestAborted();
+  }
+
+  /** @internal see RequestContext.sendTimeout. */
+  get sendTimeout(): number {
+    return this.context.sendTimeout;
   }
 
   /** @internal the app-wide count of open streams, kept by the stream pump. */
