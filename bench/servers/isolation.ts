@@ -44,7 +44,8 @@ interface Phase {
   rssEverySecond: number[];
 }
 
-const app = new App({ logger: false });
+// sendTimeout 2 s (default 30 s), so that a phase of 10 s shows slow SSE clients disconnected.
+const app = new App({ logger: false, sendTimeout: 2000 });
 const slowClients = new Map<string, SlowClient>();
 const phases: Phase[] = [];
 let published = 0;
