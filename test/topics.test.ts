@@ -260,3 +260,36 @@ function ioredisFilesLoadedBy(entries: string[]): string[] {
   assert.equal(result.status, 0, result.stderr);
   return JSON.parse(result.stdout.trim());
 }
+
+describe("an SSE topic route while the broker has not answered its subscribe yet", () => {
+  test("no head goes out before the subscription is live; a client that leaves meanwhile frees its request at once", async () => {
+    const inner = memoryBroker();
+    let answerSubscribe: (() => void) | undefined;
+    // A broker whose subscribe answers only when the test says so (a slow Redis).
+    const slow: Broker = {
+      publish: (topic, event, json) => inner.publish(topic, event, json),
+      history: (topic, query) => inner.history(topic, query),
+      replay: (topic, lastId) => inner.replay(topic, lastId),
+      compareIds: (a, b) => inner.compareIds(a, b),
+      close: () => inner.close(),
+      subscribe: (topic, deliver) =>
+        new Promise((resolve) => {
+          answerSubscribe = () => resolve(inner.subscribe(topic, deliver));
+        }),
+    };
+    const app = new App({ logger: false, broker: slow, closeTimeout: 5000 });
+    app.sse("/feed", (req) => app.subscribe("feed", { signal: req.signal }));
+    const { url } = await app.listen({ port: 0, host: "127.0.0.1" });
+    const abort = new AbortController();
+    const response = fetch(`${url}/feed`, { signal: abort.signal });
+    response.catch(() => {});
+    await waitFor(() => answerSubscribe !== undefined, "the subscribe to reach the broker");
+    const early = await Promise.race([response.then(() => "head"), sleep(200).then(() => "none")]);
+    assert.equal(early, "none", "no head before the subscription is live");
+    abort.abort();
+    await sleep(50);
+    const started = performance.now();
+    await app.close();
+    assert.ok(performance.now() - started < 2000, "close did not wait for the broker");
+  });
+});

@@ -42,6 +42,7 @@ export class TopicSubscription implements AsyncIterableIterator<SseEvent>, Topic
    * EventSource given a 200 then an error reconnects; given a 500 it would give up).
    */
   readonly settled: Promise<void>;
+  private settle: (() => void) | undefined;
 
   /** @internal app.subscribe() makes these. */
   constructor(
@@ -58,13 +59,21 @@ export class TopicSubscription implements AsyncIterableIterator<SseEvent>, Topic
       this.settled = Promise.resolve();
       return;
     }
+    // Ending settles it too: a client gone while the broker is slow to answer holds nothing.
+    this.settled = new Promise((resolve) => {
+      this.settle = resolve;
+    });
     signal?.addEventListener("abort", this.end, { once: true });
-    this.settled = attachFrom(context.hub, context.broker, topic, lastEventId, this).then(
+    attachFrom(context.hub, context.broker, topic, lastEventId, this).then(
       (sink) => {
         this.attached = sink;
         if (this.ended) context.hub.detach(topic, sink);
+        this.settle?.();
       },
-      (error: unknown) => this.fail(error),
+      (error: unknown) => {
+        this.fail(error);
+        this.settle?.();
+      },
     );
   }
 
@@ -151,6 +160,7 @@ export class TopicSubscription implements AsyncIterableIterator<SseEvent>, Topic
   readonly end = (): void => {
     if (this.ended) return;
     this.ended = true;
+    this.settle?.();
     this.queue.length = 0;
     this.head = 0;
     this.signal?.removeEventListener("abort", this.end);
