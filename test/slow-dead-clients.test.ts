@@ -233,6 +233,22 @@ function assertGotEverything(feeds: FeedRecord[], total: number): void {
   }
 }
 
+/** Stops the flood, then waits until every healthy feed has all of it, in order: its total. */
+async function stopAndAwaitEverything(
+  publisher: FloodPublisher,
+  feeds: FeedRecord[],
+): Promise<number> {
+  const total = await publisher.stop();
+  assert.equal(publisher.failure, undefined);
+  await waitFor(
+    () => feeds.every((feed) => feed.nextSeq === total || feed.disorder !== undefined),
+    `every healthy client to get all ${total} messages`,
+    15_000,
+  );
+  assertGotEverything(feeds, total);
+  return total;
+}
+
 function warnings(lines: LogLine[], pattern: RegExp): LogLine[] {
   return lines.filter((line) => line.level === 40 && pattern.test(line.msg));
 }
@@ -311,16 +327,8 @@ describe("slow consumers under a 10 MB/s topic", () => {
     await waitFor(() => cutAt !== undefined, "the slow client to be closed", 15_000);
     await sleep(Math.max(0, pausedAt + PHASE_MS - performance.now()));
     const slowTo = publisher.published;
-    const total = await publisher.stop();
-    assert.equal(publisher.failure, undefined);
-
     const feeds = healthy.map((c) => c.feed);
-    await waitFor(
-      () => feeds.every((feed) => feed.nextSeq === total || feed.disorder !== undefined),
-      `every healthy client to get all ${total} messages`,
-      15_000,
-    );
-    assertGotEverything(feeds, total);
+    const total = await stopAndAwaitEverything(publisher, feeds);
 
     // The policy: closed with 1013 once more than maxBuffered is still queued at a new turn.
     const largestFrame = Math.max(...healthy.map((c) => c.largestFrame));
@@ -403,16 +411,8 @@ describe("slow consumers under a 10 MB/s topic", () => {
     const pausedAt = performance.now();
     await waitFor(() => cutAt !== undefined, "the slow subscription to be cut off", 15_000);
     await sleep(200);
-    const total = await publisher.stop();
-    assert.equal(publisher.failure, undefined);
-
     const feeds = healthy.map((c) => c.feed);
-    await waitFor(
-      () => feeds.every((feed) => feed.nextSeq === total || feed.disorder !== undefined),
-      `every healthy client to get all ${total} messages`,
-      15_000,
-    );
-    assertGotEverything(feeds, total);
+    const total = await stopAndAwaitEverything(publisher, feeds);
     t.diagnostic(
       `slow SSE subscription cut off ${((cutAt as number) - pausedAt).toFixed(0)} ms after its client stopped reading ` +
         `(maxQueued 1000 messages); at most ${peakPending} bytes pending in its response`,
