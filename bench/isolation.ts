@@ -17,6 +17,7 @@ import { once } from "node:events";
 import { connect, type Socket } from "node:net";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
+import type { IsolationStats } from "./lib/isolation-stats.js";
 import { LatencyRecorder } from "./lib/latency.js";
 import { pinSelf } from "./lib/pinning.js";
 import { type ServerProcess, startServer } from "./lib/servers.js";
@@ -64,32 +65,6 @@ class PhasedLatency extends LatencyRecorder {
   override record(latencyMs: number): void {
     this.current?.record(latencyMs);
   }
-}
-
-interface ServerStats {
-  rss: number;
-  published: number;
-  subscribers: number;
-  connections: { websocket: number; sse: number };
-  phases: {
-    name: string;
-    rssStart: number;
-    rssPeak: number;
-    rssEnd?: number;
-    loopDelayP99?: number;
-    loopDelayMax?: number;
-    rssEverySecond: number[];
-  }[];
-  slow: {
-    name: string;
-    kind: "ws" | "sse";
-    subscribedAt: number;
-    peakQueuedBytes: number;
-    cutAt?: number;
-    end?: string;
-    endedAt?: number;
-    queuedNow: number;
-  }[];
 }
 
 /** A slow client: connected, then never reads until `finish()` lets it read to the end. */
@@ -247,9 +222,9 @@ interface Results {
   phaseA: LatencyRecorder;
   phaseB: LatencyRecorder;
   /** Server stats once publishing stopped, before the slow clients read again. */
-  atEnd: ServerStats;
+  atEnd: IsolationStats;
   /** Server stats after the slow clients read to their end. */
-  finalStats: ServerStats;
+  finalStats: IsolationStats;
   clientEnds: Map<string, string>;
 }
 
@@ -294,13 +269,13 @@ function report(results: Results): void {
   console.log(lines.join("\n"));
 }
 
-function everySecond(phase: ServerStats["phases"][number] | undefined): string {
+function everySecond(phase: IsolationStats["phases"][number] | undefined): string {
   return phase ? phase.rssEverySecond.map((rss) => (rss / MiB).toFixed(0)).join(" ") : "-";
 }
 
-async function stats(base: string): Promise<ServerStats> {
+async function stats(base: string): Promise<IsolationStats> {
   const response = await fetch(`${base}/stats`);
-  return (await response.json()) as ServerStats;
+  return (await response.json()) as IsolationStats;
 }
 
 async function post(base: string, path: string): Promise<unknown> {

@@ -1,5 +1,6 @@
 import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promises";
 import { App, HttpError } from "../../src/index.js";
+import type { IsolationStats, PhaseFigures, SlowClientFigures } from "../lib/isolation-stats.js";
 import { announceReady } from "./ready.js";
 import { stamp } from "./stamp.js";
 
@@ -15,33 +16,15 @@ const TOPIC = "isolation";
 const RSS_SAMPLE_MS = 10;
 const OPEN = 1;
 
-/** One watched (slow) client, as the server sees it; times in stamp() ms. */
-interface SlowClient {
-  name: string;
-  kind: "ws" | "sse";
-  subscribedAt: number;
-  /** Most bytes seen queued for it in this process (sampled after each publish). */
-  peakQueuedBytes: number;
-  /** When the policy cut it off (1013 sent / subscription overflowed). */
-  cutAt?: number;
-  /** How the server side ended: close code for a WebSocket, "stream ended" for SSE. */
-  end?: string;
-  endedAt?: number;
+/** A watched (slow) client: its figures, and how to read its state now. */
+interface SlowClient extends SlowClientFigures {
   queuedBytes(): number;
   isCut(): boolean;
 }
 
-interface Phase {
-  name: string;
-  rssStart: number;
-  rssPeak: number;
-  rssEnd?: number;
-  /** How late the RSS sampling timer ran over the phase, in ms: the event loop's delay. */
-  loopDelayP99?: number;
-  loopDelayMax?: number;
+interface Phase extends PhaseFigures {
+  /** How late each RSS sample's timer ran, in ms. */
   lateness: number[];
-  /** RSS once a second into the phase, to tell a plateau from growth. */
-  rssEverySecond: number[];
 }
 
 // sendTimeout 2 s (default 30 s), so that a phase of 10 s shows slow SSE clients disconnected.
@@ -179,17 +162,20 @@ app.post("/phase", (req) => {
   return { rss };
 });
 
-app.get("/stats", () => ({
-  rss: process.memoryUsage.rss(),
-  published,
-  connections: app.connections,
-  subscribers: app.topicSubscribers,
-  phases,
-  slow: [...slowClients.values()].map(({ queuedBytes, isCut, ...figures }) => ({
-    ...figures,
-    queuedNow: queuedBytes(),
-  })),
-}));
+app.get(
+  "/stats",
+  (): IsolationStats => ({
+    rss: process.memoryUsage.rss(),
+    published,
+    connections: app.connections,
+    subscribers: app.topicSubscribers,
+    phases,
+    slow: [...slowClients.values()].map(({ queuedBytes, isCut, ...figures }) => ({
+      ...figures,
+      queuedNow: queuedBytes(),
+    })),
+  }),
+);
 
 const { port } = await app.listen({ port: 0, host: "127.0.0.1" });
 announceReady(port);
