@@ -30,6 +30,15 @@ export function quietApp(options: AppOptions = {}): App {
   return new App({ logger: false, ...options });
 }
 
+/** Connections an app's server holds now (its clients' keep-alive ones included). */
+export function openConnections(app: App): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = app.server;
+    if (!server) return reject(new Error("the app is not listening"));
+    server.getConnections((error, count) => (error ? reject(error) : resolve(count)));
+  });
+}
+
 /** Resolves once `check()` is true, or rejects after `timeout` ms saying what was awaited. */
 export async function waitFor(check: () => boolean, what: string, timeout = 2000): Promise<number> {
   const started = performance.now();

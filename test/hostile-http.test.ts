@@ -13,7 +13,7 @@ import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { EventSource } from "eventsource";
 import { type App, SseEvent } from "../src/index.js";
-import { eventually, sleep, waitFor, within } from "./helpers.js";
+import { eventually, openConnections, sleep, waitFor, within } from "./helpers.js";
 import { decodeChunked } from "./raw-http.js";
 import {
   assertRefused,
@@ -562,13 +562,6 @@ describe("limits: head size, header count, body size, Last-Event-ID", () => {
   noErrorLogged(current);
 });
 
-/** Connections the server holds now (the healthy clients' and the test client's included). */
-function openConnections(server: HostileServer): Promise<number> {
-  return new Promise((resolve, reject) =>
-    server.app.server?.getConnections((error, count) => (error ? reject(error) : resolve(count))),
-  );
-}
-
 describe("slow and idle clients", () => {
   const headersTimeout = 500;
   const requestTimeout = 1000;
@@ -658,7 +651,7 @@ describe("slow and idle clients", () => {
         served++;
         return "counted";
       });
-      const connectionsBefore = await openConnections(server);
+      const connectionsBefore = await openConnections(server.app);
       const socket = connect({ port: server.port, host: "127.0.0.1", allowHalfOpen: true });
       let raw = "";
       socket.setEncoding("latin1");
@@ -674,7 +667,7 @@ describe("slow and idle clients", () => {
       socket.write("POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
       // The client never closes its side: the server closes the connection itself.
       await eventually(
-        async () => (await openConnections(server)) === connectionsBefore,
+        async () => (await openConnections(server.app)) === connectionsBefore,
         "the server to close the half-open connection",
         6000,
       );

@@ -20,7 +20,15 @@ import {
   type TopicSubscription,
 } from "../src/index.js";
 import { type SseMessage, SseParser, TestClient } from "../src/testing/index.js";
-import { capturedLogger, type LogLine, quietApp, sleep, waitFor, within } from "./helpers.js";
+import {
+  capturedLogger,
+  type LogLine,
+  openConnections,
+  quietApp,
+  sleep,
+  waitFor,
+  within,
+} from "./helpers.js";
 import { openSocket, portOf } from "./raw-http.js";
 
 const TOPIC = "flood";
@@ -662,24 +670,18 @@ describe("dead peers", () => {
 describe("sendTimeout: a client that takes nothing does not hold its connection for ever", () => {
   const payload = "x".repeat(MESSAGE_BYTES);
 
-  /** An app whose /feed subscribers may fall 100 messages behind, and its connection count. */
+  /** An app whose /feed subscribers may fall 100 messages behind, with its client and log. */
   async function feedApp(options: { sendTimeout: number }) {
     const { logger, lines } = capturedLogger("info");
     const app = new App({ logger, ...options });
     app.sse("/feed", (req) => app.subscribe(TOPIC, { signal: req.signal, maxQueued: 100 }));
     const client = await TestClient.start(app);
-    const server = app.server;
-    assert.ok(server);
-    const openConnections = () =>
-      new Promise<number>((resolve, reject) =>
-        server.getConnections((error, count) => (error ? reject(error) : resolve(count))),
-      );
-    return { app, client, lines, openConnections };
+    return { app, client, lines };
   }
 
   test("an SSE subscriber that stops reading is disconnected sendTimeout ms after its socket filled, however the topic goes on", async (t: TestContext) => {
     const sendTimeout = 300;
-    const { app, client, lines, openConnections } = await feedApp({ sendTimeout });
+    const { app, client, lines } = await feedApp({ sendTimeout });
     await using _client = client;
     const never = await SseFeedClient.open(`${client.url}/feed`);
     never.pause();
@@ -699,10 +701,10 @@ describe("sendTimeout: a client that takes nothing does not hold its connection 
       () => lines.some((line) => /took nothing for sendTimeout/.test(line.msg)),
       "the log line",
     );
-    let connections = await openConnections();
+    let connections = await openConnections(app);
     for (let i = 0; connections > 0 && i < 200; i++) {
       await sleep(10);
-      connections = await openConnections();
+      connections = await openConnections(app);
     }
     assert.equal(connections, 0, "the server closed the connection");
     never.close();
