@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { App } from "../src/index.js";
 import { defaultPort } from "../src/listen.js";
+import { TestClient } from "../src/testing/index.js";
 
 describe("App options", () => {
   test("logger options with an undefined level, or null, fall back to the default", () => {
@@ -32,6 +33,14 @@ describe("App options", () => {
       );
     }
     assert.doesNotThrow(() => new App({ logger: false, maxHeadersCount: 1 }));
+  });
+
+  test("maxHeadersCount past what Node can hold (it doubles it into an int32) still lets every header through", async () => {
+    const app = new App({ logger: false, maxHeadersCount: 2 ** 31 });
+    app.get("/headers", (req) => Object.keys(req.headers).filter((name) => name.startsWith("x-")));
+    await using client = await TestClient.start(app);
+    const res = await client.get("/headers", { headers: { "x-a": "1", "x-b": "2", "x-c": "3" } });
+    assert.deepEqual(res.json(), ["x-a", "x-b", "x-c"]);
   });
 
   test("sendTimeout: not a whole number of ms from 0 throws a TypeError that names it", () => {
