@@ -300,12 +300,12 @@ describe("cors() on actual requests", () => {
     assert.deepEqual(varyOf(error.headers), ["accept-language", "origin", "accept"]);
   });
 
-  test('credentials with origin "*" echo the origin and never send *', async () => {
+  test('a function\'s "*" answer with credentials echoes the origin, never sends *', async () => {
     const app = quietApp();
-    app.use(cors({ credentials: true }));
+    app.use(cors({ credentials: true, origin: () => "*" }));
     app.get("/me", () => ({ user: "ada" }));
     await using client = await TestClient.start(app);
-    for (const origin of [APP_ORIGIN, EVIL_ORIGIN, "http://localhost:5173"]) {
+    for (const origin of [APP_ORIGIN, "http://localhost:5173"]) {
       const res = await client.get("/me", { headers: { origin } });
       assert.equal(res.headers["access-control-allow-origin"], origin);
       assert.equal(res.headers["access-control-allow-credentials"], "true");
@@ -318,12 +318,6 @@ describe("cors() on actual requests", () => {
     }
     const noOrigin = await client.get("/me");
     assert.equal(noOrigin.headers["access-control-allow-origin"], undefined);
-    const fromFunction = quietApp();
-    fromFunction.use(cors({ credentials: true, origin: () => "*" }));
-    fromFunction.get("/me", () => "me");
-    await using second = await TestClient.start(fromFunction);
-    const res = await second.get("/me", { headers: { origin: APP_ORIGIN } });
-    assert.equal(res.headers["access-control-allow-origin"], APP_ORIGIN, "a function's * too");
   });
 
   test('origin "*" without credentials sends * to everyone, with no Vary', async () => {
@@ -336,6 +330,136 @@ describe("cors() on actual requests", () => {
       assert.equal(res.headers["access-control-allow-origin"], "*");
       assert.equal(res.headers["access-control-allow-credentials"], undefined);
       assert.equal(res.headers.vary, undefined);
+    }
+  });
+});
+
+describe("cors() with credentials", () => {
+  test('throws at creation without an explicit origin, or with origin "*", saying what to pass', () => {
+    for (const options of [
+      { credentials: true },
+      { credentials: true, origin: undefined },
+      { credentials: true, origin: "*" },
+    ] as CorsOptions[]) {
+      assert.throws(
+        () => cors(options),
+        (error: unknown) =>
+          error instanceof TypeError &&
+          /credentials: true needs an explicit origin/.test(error.message) &&
+          error.message.includes('cors({ origin: ["https://app.example"], credentials: true })'),
+        JSON.stringify(options),
+      );
+    }
+    assert.doesNotThrow(() => cors({ credentials: false }), "no credentials: * is fine");
+    for (const origin of [
+      APP_ORIGIN,
+      [APP_ORIGIN, "http://localhost:5173"],
+      /^https:\/\/[a-z]+\.app\.example$/,
+      () => true,
+    ]) {
+      assert.doesNotThrow(() => cors({ origin, credentials: true }), String(origin));
+    }
+  });
+
+  test('throws at creation when the origin "null" is listed', () => {
+    for (const origin of ["null", [APP_ORIGIN, "null"], [APP_ORIGIN, "NULL"]]) {
+      assert.throws(
+        () => cors({ origin, credentials: true }),
+        /the origin "null" cannot be allowed with credentials/,
+        String(origin),
+      );
+    }
+    assert.doesNotThrow(() => cors({ origin: [APP_ORIGIN, "null"] }), "without credentials");
+  });
+
+  const trustingPolicies: { name: string; origin: (asked: string[]) => CorsOptions["origin"] }[] = [
+    { name: "a RegExp matching anything", origin: () => /^.*$/ },
+    {
+      name: "a function answering true",
+      origin: (asked) => (origin) => {
+        asked.push(origin);
+        return true;
+      },
+    },
+    {
+      name: "an async function answering the origin itself",
+      origin: (asked) => async (origin) => {
+        asked.push(origin);
+        await sleep(1);
+        return origin;
+      },
+    },
+  ];
+
+  for (const policy of trustingPolicies) {
+    test(`${policy.name}: the Origin null is refused, other origins still allowed`, async () => {
+      const app = quietApp();
+      const asked: string[] = [];
+      app.use(cors({ origin: policy.origin(asked), credentials: true }));
+      let ran = 0;
+      app.get("/me", () => {
+        ran++;
+        return { user: "ada" };
+      });
+      await using client = await TestClient.start(app);
+      const allowed = await client.get("/me", { headers: { origin: APP_ORIGIN } });
+      assert.equal(allowed.headers["access-control-allow-origin"], APP_ORIGIN, "the policy works");
+      for (const origin of ["null", "NULL"]) {
+        const res = await client.get("/me", { headers: { origin } });
+        assert.equal(res.statusCode, 200);
+        assert.equal(res.headers["access-control-allow-origin"], undefined, origin);
+        assert.equal(res.headers["access-control-allow-credentials"], undefined, origin);
+        assert.ok(varyOf(res.headers).includes("origin"));
+        const pre = await client.request("OPTIONS", "/me", {
+          headers: preflightHeaders(origin, "DELETE"),
+        });
+        assert.equal(pre.statusCode, 204);
+        for (const name of Object.keys(pre.headers)) {
+          assert.ok(!name.startsWith("access-control-"), `no ${name} for ${origin}'s preflight`);
+        }
+      }
+      assert.equal(ran, 3, "CORS is not access control: the requests still ran");
+      assert.ok(!asked.some((origin) => origin.toLowerCase() === "null"), "never asked");
+    });
+  }
+
+  test('a function answering "null" as the header value gets no CORS headers', async () => {
+    const app = quietApp();
+    app.use(cors({ origin: () => "null", credentials: true }));
+    app.get("/me", () => ({ user: "ada" }));
+    await using client = await TestClient.start(app);
+    const res = await client.get("/me", { headers: { origin: APP_ORIGIN } });
+    assert.equal(res.headers["access-control-allow-origin"], undefined);
+    assert.equal(res.headers["access-control-allow-credentials"], undefined);
+    const pre = await client.request("OPTIONS", "/me", {
+      headers: preflightHeaders(APP_ORIGIN, "GET"),
+    });
+    assert.equal(pre.headers["access-control-allow-origin"], undefined);
+  });
+
+  test("a preflight allows exactly the configured methods, not the one asked for", async () => {
+    const app = quietApp();
+    app.use(cors({ origin: [APP_ORIGIN], credentials: true, methods: ["get", "post"] }));
+    app.delete("/items/:id", () => ({ deleted: true }));
+    await using defaults = await TestClient.start(
+      quietApp().use(cors({ origin: APP_ORIGIN, credentials: true })),
+    );
+    await using client = await TestClient.start(app);
+    for (const method of ["DELETE", "PROPFIND", "GET"]) {
+      const res = await client.request("OPTIONS", "/items/1", {
+        headers: preflightHeaders(APP_ORIGIN, method),
+      });
+      assert.equal(res.statusCode, 204);
+      assert.equal(res.headers["access-control-allow-credentials"], "true");
+      assert.equal(res.headers["access-control-allow-methods"], "GET, POST", method);
+      const byDefault = await defaults.request("OPTIONS", "/items/1", {
+        headers: preflightHeaders(APP_ORIGIN, method),
+      });
+      assert.equal(
+        byDefault.headers["access-control-allow-methods"],
+        "GET, HEAD, PUT, PATCH, POST, DELETE",
+        `${method}, default methods`,
+      );
     }
   });
 });
@@ -462,8 +586,14 @@ describe("cors() origin forms", () => {
       () => cors({ exposeHeaders: ["x"] } as CorsOptions),
       /did you mean "exposedHeaders"/,
     );
-    assert.throws(() => cors({ credentials: true, exposedHeaders: "*" }), /wildcard only without/);
-    assert.throws(() => cors({ credentials: true, methods: ["*"] }), /wildcard only without/);
+    assert.throws(
+      () => cors({ origin: APP_ORIGIN, credentials: true, exposedHeaders: "*" }),
+      /wildcard only without/,
+    );
+    assert.throws(
+      () => cors({ origin: APP_ORIGIN, credentials: true, methods: ["*"] }),
+      /wildcard only without/,
+    );
     assert.throws(() => cors({ allowedHeaders: ["bad header"] }), /invalid entry/);
     assert.throws(() => cors({ maxAge: -1 }), /maxAge/);
     assert.throws(() => cors({ maxAge: 1.5 }), /maxAge/);
@@ -493,9 +623,21 @@ describe("cors() and malformed Origin headers", () => {
   }[] = [
     { name: "a list", options: () => ({ origin: [APP_ORIGIN] }), nullAllowed: false, asks: false },
     {
-      name: '"*" with credentials (echoes)',
-      options: () => ({ credentials: true }),
-      nullAllowed: true,
+      name: "a list with credentials",
+      options: () => ({ origin: [APP_ORIGIN], credentials: true }),
+      nullAllowed: false,
+      asks: false,
+    },
+    {
+      name: "a function that allows all, with credentials (never asked about null)",
+      options: (seen) => ({
+        credentials: true,
+        origin: (origin) => {
+          seen.push(origin);
+          return "*"; // echoes what it is asked about
+        },
+      }),
+      nullAllowed: false,
       asks: false,
     },
     {
@@ -694,5 +836,47 @@ describe("cors() with EventSource in Chromium", {
     assert.equal(refused.outcome.error, true);
     assert.deepEqual(refused.outcome.messages, [], "the browser hid the events");
     assert.ok(refused.seen.length >= 1, "the request reached the server: CORS is not auth");
+  });
+
+  test("a sandboxed iframe (Origin null) cannot read a credentialed answer, even when the origin function says yes", async () => {
+    const app = quietApp();
+    const seen: string[] = [];
+    // Trusts every origin it is asked about: only the null rule can refuse the iframe.
+    app.use(cors({ origin: () => true, credentials: true }));
+    app.get("/me", (req) => {
+      seen.push(req.header("origin") ?? "(none)");
+      return "ada";
+    });
+    const server = await app.listen({ port: 0, host: "127.0.0.1" });
+    const context = await browser.newContext();
+    try {
+      const tab = await context.newPage();
+      await tab.goto(pageOrigin);
+      const target = JSON.stringify(`http://localhost:${portOf(server.url)}/me`);
+      const fetchThenReport = `fetch(${target}, { credentials: "include" }).then((r) => r.text()).then((text) => parent.postMessage("read " + text, "*"), () => parent.postMessage("refused", "*"))`;
+      // A string, not a function: it runs in the page, where the project's types do not apply.
+      const fromPage = await tab.evaluate(
+        `new Promise((resolve) => { addEventListener("message", (event) => resolve(event.data), { once: true }); ${fetchThenReport.replaceAll("parent.postMessage", "postMessage")}; })`,
+      );
+      assert.equal(fromPage, "read ada", "the page's own origin reads it (the setup works)");
+      const fromSandbox = await within(
+        tab.evaluate(
+          `new Promise((resolve) => {
+            addEventListener("message", (event) => resolve(event.data), { once: true });
+            const frame = document.createElement("iframe");
+            frame.setAttribute("sandbox", "allow-scripts");
+            frame.srcdoc = ${JSON.stringify(`<script>${fetchThenReport}</scr`)} + "ipt>";
+            document.body.appendChild(frame);
+          })`,
+        ),
+        "the sandboxed iframe's answer",
+        15_000,
+      );
+      assert.equal(fromSandbox, "refused", "the browser hid the answer from the null origin");
+      assert.deepEqual(seen, [pageOrigin, "null"], "both requests reached the server");
+    } finally {
+      await context.close();
+      await app.close({ timeout: 1000 });
+    }
   });
 });

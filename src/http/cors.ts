@@ -10,8 +10,8 @@ import { StreamingResponse } from "./streaming-response.js";
 export type CorsOriginDecision = boolean | string | null | undefined;
 
 /**
- * Decides on one request's `Origin` (always a well-formed origin, `null` included: malformed
- * ones are refused before it is called). May be async.
+ * Decides on one request's `Origin` (always a well-formed origin, `null` included unless
+ * `credentials` is on: malformed ones are refused before it is called). May be async.
  */
 export type CorsOriginFunction = (
   origin: string,
@@ -27,15 +27,18 @@ export interface CorsOptions {
    * value). Listed origins are normalised (`https://App.example/` -> `https://app.example`)
    * and compared case-insensitively. The `Origin` `null` (sandboxed iframes, `file:` pages)
    * is allowed only when listed, matched by your RegExp or accepted by your function (or by
-   * `"*"`). A malformed or overlong `Origin` is never allowed, nor passed to the function.
+   * `"*"`), and never with `credentials`. A malformed or overlong `Origin` is never allowed,
+   * nor passed to the function. Required (and not `"*"`) with `credentials`.
    */
   origin?: string | readonly string[] | RegExp | CorsOriginFunction;
   /**
    * Sends `Access-Control-Allow-Credentials: true`: cookies and HTTP auth go along with
    * cross-origin requests (`fetch(..., { credentials: "include" })`,
-   * `new EventSource(url, { withCredentials: true })`). The allowed origin is then echoed,
-   * never `*` (browsers refuse `*` with credentials), also when `origin` is `"*"`: every
-   * site's pages may then read answers sent with their visitors' cookies. Prefer a list.
+   * `new EventSource(url, { withCredentials: true })`). Needs an explicit `origin` (an
+   * origin, a list, a RegExp or a function; not `"*"`, not left out): `cors()` throws
+   * otherwise. The allowed origin is echoed, never `*` (browsers refuse `*` with
+   * credentials; a function's `"*"` answer echoes too). The `Origin` `null` is never
+   * allowed: listing it throws, and a RegExp or function never gets to allow it.
    */
   credentials?: boolean;
   /** Methods preflights allow. Default GET, HEAD, PUT, PATCH, POST, DELETE. */
@@ -98,7 +101,10 @@ type OriginResolver = (
  * - Preflights (OPTIONS with `Origin` and `Access-Control-Request-Method`) are answered 204
  *   here, before routing: they work on every path, SSE routes (GET only) included, and never
  *   reach your handlers or later middleware. A disallowed origin's preflight gets a 204
- *   without CORS headers. A plain OPTIONS goes on to the app as usual.
+ *   without CORS headers. A plain OPTIONS goes on to the app as usual. They allow exactly
+ *   the configured `methods` (never the one asked for, never `*` with credentials).
+ * - `credentials: true` throws unless `origin` names who is trusted (not `"*"`), and never
+ *   allows the `Origin` `null`.
  * - Other requests get `Access-Control-Allow-Origin` (with `Vary: Origin` unless it is a
  *   plain `*`), `Access-Control-Allow-Credentials` and `Access-Control-Expose-Headers`
  *   through `req.setResponseHeader`, so they are on every answer: JSON, streams and SSE
@@ -111,6 +117,9 @@ type OriginResolver = (
  * - WebSockets: browsers do not apply CORS to them, so upgrade requests pass through
  *   untouched. Give `app.websocket()` routes their own `origins` option to refuse other
  *   sites' pages (cross-site WebSocket hijacking).
+ *
+ * @example
+ * app.use(cors({ origin: ["https://app.example"], credentials: true }));
  */
 export function cors(options: CorsOptions = {}): Middleware {
   if (typeof options !== "object" || options === null) {
@@ -127,6 +136,15 @@ export function cors(options: CorsOptions = {}): Middleware {
   if (typeof credentials !== "boolean")
     throw new TypeError("cors(): credentials must be a boolean");
   const origin = options.origin ?? "*";
+  if (credentials && origin === "*") {
+    throw new TypeError(
+      `cors(): credentials: true needs an explicit origin (${
+        options.origin === undefined ? "none was given" : 'not "*"'
+      }): otherwise every site's pages may read answers sent with their visitors' cookies. ` +
+        'Name the sites: cors({ origin: ["https://app.example"], credentials: true }), or pass ' +
+        "a RegExp or a function (origin, req) => boolean deciding per origin",
+    );
+  }
   const anyOrigin = origin === "*";
   /** The answer depends on the `Origin` header: every response says so with `Vary: Origin`. */
   const variesByOrigin = !anyOrigin || credentials;
@@ -192,7 +210,7 @@ export function cors(options: CorsOptions = {}): Middleware {
       request.method === "OPTIONS" &&
       header !== undefined &&
       request.headers["access-control-request-method"] !== undefined;
-    const allowed = decide(request, header, anyOrigin && !credentials, resolveOrigin);
+    const allowed = decide(request, header, anyOrigin, resolveOrigin);
     if (isPromiseLike(allowed)) {
       return Promise.resolve(allowed).then((value) =>
         isPreflight ? preflight(request, value) : actual(request, next, value),
@@ -221,9 +239,14 @@ function isWellFormedOrigin(origin: string): boolean {
 }
 
 function originResolver(origin: CorsOptions["origin"], credentials: boolean): OriginResolver {
-  if (origin === "*") return (requestOrigin) => requestOrigin; // credentials: echo, never *
-  if (typeof origin === "string") return listResolver([origin]);
-  if (Array.isArray(origin)) return listResolver(origin);
+  const resolve = policyResolver(origin, credentials);
+  return credentials ? withoutNullOrigin(resolve) : resolve;
+}
+
+function policyResolver(origin: CorsOptions["origin"], credentials: boolean): OriginResolver {
+  if (origin === "*") return () => "*"; // decide() answers first; cors() refused it with credentials
+  if (typeof origin === "string") return listResolver([origin], credentials);
+  if (Array.isArray(origin)) return listResolver(origin, credentials);
   if (origin instanceof RegExp) {
     // A global or sticky RegExp keeps state between test() calls: test a stateless copy.
     const pattern = new RegExp(origin.source, origin.flags.replace(/[gy]/g, ""));
@@ -242,7 +265,33 @@ function originResolver(origin: CorsOptions["origin"], credentials: boolean): Or
   );
 }
 
-function listResolver(origins: readonly unknown[]): OriginResolver {
+/**
+ * With credentials, the `Origin` `null` is refused before the policy is asked, and a policy's
+ * answer `null` is dropped: sandboxed iframes (`<iframe sandbox>`, `data:` documents) and
+ * `file:` pages send it, so any site can make its page `null` and read cookie-bearing answers.
+ */
+function withoutNullOrigin(resolve: OriginResolver): OriginResolver {
+  const dropNull = (value: string | undefined) => (isNullOrigin(value) ? undefined : value);
+  return (requestOrigin, request) => {
+    if (isNullOrigin(requestOrigin)) return undefined;
+    const value = resolve(requestOrigin, request);
+    return isPromiseLike(value) ? Promise.resolve(value).then(dropNull) : dropNull(value);
+  };
+}
+
+function isNullOrigin(origin: string | undefined): boolean {
+  return origin?.toLowerCase() === "null";
+}
+
+function listResolver(origins: readonly unknown[], credentials: boolean): OriginResolver {
+  for (const origin of origins) {
+    if (credentials && typeof origin === "string" && isNullOrigin(origin)) {
+      throw new TypeError(
+        'cors(): the origin "null" cannot be allowed with credentials: sandboxed iframes and ' +
+          "file: pages send it, and any site can make one; list your sites' real origins",
+      );
+    }
+  }
   const allowed = new Set(origins.map(normaliseOrigin));
   return (requestOrigin) => (allowed.has(requestOrigin.toLowerCase()) ? requestOrigin : undefined);
 }
