@@ -621,7 +621,10 @@ export class App {
     return runMiddleware(this.middleware, request, () => this.invoke(request, lookup));
   }
 
-  /** What Node's parser lets through but a request head must not have: too many fields, two Hosts. */
+  /**
+   * What Node's parser lets through but a request head must not have: too many fields, two
+   * Hosts, a path with no safe canonical form. Runs before any middleware.
+   */
   private checkHead(request: SluiceRequest): void {
     const count = request.raw.rawHeaders.length / 2;
     if (count > this.settings.maxHeadersCount) {
@@ -630,7 +633,7 @@ export class App {
         `Too many header fields: more than ${this.settings.maxHeadersCount} (maxHeadersCount)`,
       );
     }
-    const problem = checkHost(request.raw);
+    const problem = checkHost(request.raw) ?? request.pathProblem;
     if (problem) throw new HttpError(400, problem);
   }
 
@@ -741,12 +744,7 @@ export class App {
 
   private lookup(request: SluiceRequest): LookupResult<Route> {
     const methods = methodsToTry(request.method);
-    let lookup: LookupResult<Route>;
-    try {
-      lookup = this.router.lookup(methods, request.path);
-    } catch {
-      throw new HttpError(400, "Malformed percent-encoding in the request path");
-    }
+    const lookup = this.router.lookup(methods, request.path);
     if (lookup.kind === "found") {
       request.params = lookup.match.params;
       request.routePath = lookup.match.value.path;

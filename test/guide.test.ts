@@ -303,7 +303,8 @@ describe("examples/guide/backoff-client.ts", { timeout: 20_000 }, () => {
 describe("examples/guide/websocket-lifecycle.ts", { timeout: 20_000 }, () => {
   test("middleware refuses a missing or bad token with 401 before any upgrade", async () => {
     await using client = await TestClient.start(createWebSocketApp(quietApp()));
-    for (const path of ["/live", "/live?token=nope"]) {
+    // Issue 17: the old guard (`!req.path.startsWith("/live")`) let `/%6cive` through.
+    for (const path of ["/live", "/live?token=nope", "/%6cive", "/%6Cive?token=nope"]) {
       const refusal = await client.websocketConnect(path).then(
         () => assert.fail(`${path} was upgraded`),
         (error: unknown) => error,
@@ -313,6 +314,9 @@ describe("examples/guide/websocket-lifecycle.ts", { timeout: 20_000 }, () => {
       assert.equal(refusal.json<{ message: string }>().message, "A valid token is required");
     }
     assert.equal((await client.get("/live")).statusCode, 401, "plain HTTP is refused too");
+    // Fails closed: a path nobody listed as public needs the token too, route or not.
+    assert.equal((await client.get("/%6fnline-typo")).statusCode, 401);
+    assert.equal((await client.get("/%6fnline")).statusCode, 200, "/online, spelled otherwise");
     assert.deepEqual((await client.get("/online")).json(), { users: [] });
     const byHeader = await client.websocketConnect("/live", {
       headers: { authorization: "Bearer token-bob" },

@@ -12,13 +12,15 @@ describe("TestClient", () => {
     await using client = await TestClient.start(app);
     assert.equal((await client.get("//users/5")).json<{ url: string }>().url, "//users/5");
     assert.equal(
-      (await client.get("/static/../admin")).json<{ url: string }>().url,
-      "/static/../admin",
+      (await client.get("/a/%2561/b", { query: { q: "1 2" } })).json<{ url: string }>().url,
+      "/a/%2561/b?q=1+2",
     );
-    assert.equal(
-      (await client.get("/a/%2e%2e/b", { query: { q: "1 2" } })).json<{ url: string }>().url,
-      "/a/%2e%2e/b?q=1+2",
-    );
+    // Dot segments reach the server as written (which refuses them: canonical-path.test.ts).
+    for (const path of ["/static/../admin", "/a/%2e%2e/b"]) {
+      const res = await client.get(path);
+      assert.equal(res.statusCode, 400, path);
+      assert.match(res.json<{ message: string }>().message, /\. or \.\. segment/, path);
+    }
     await assert.rejects(client.get("users"), /must start with "\/"/);
   });
 

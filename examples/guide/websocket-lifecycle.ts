@@ -16,8 +16,11 @@ export function createWebSocketApp(app = new App(), { heartbeat = 30_000 } = {})
   app.get("/online", () => ({ users: [...online].map((s) => s.request.state.user) }));
 
   // #region auth
+  // Fail closed: every path needs a token but the ones listed as public. (req.path is the
+  // canonical, decoded path the router matches: `/%6cive` is `/live` here too.)
+  const publicPaths = new Set(["/online"]);
   app.use(async (req, next) => {
-    if (!req.path.startsWith("/live")) return next();
+    if (publicPaths.has(req.path)) return next();
     // Browsers cannot set headers on a WebSocket handshake: take the token from the query
     // too (or use a cookie, which browsers do send).
     const token = req.query.get("token") ?? req.header("authorization")?.replace(/^Bearer /, "");

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { declaresBody, parseJsonBody, readBody } from "./body.js";
+import { canonicalPath } from "./canonical-path.js";
 import { HttpError } from "./http-error.js";
 
 /** Why a request's signal aborted. */
@@ -60,8 +61,15 @@ function decodeUtf8OrKeep(latin1: string): string {
  */
 export class SluiceRequest {
   readonly method: string;
-  /** Path as received, still percent-encoded, without the query string. */
+  /**
+   * The path without the query string, in its one canonical form: percent-decoded once, as
+   * the router matches it (`/%61dmin` is `/admin`), so a guard on it sees what gets routed.
+   * A path that cannot be made canonical safely (an encoded `/`, a `..` segment, bad UTF-8)
+   * is refused with 400 before any middleware runs.
+   */
   readonly path: string;
+  /** @internal why the path could not be made canonical (the request then gets 400). */
+  readonly pathProblem: string | undefined;
   /** The request target as received: path and query string. */
   readonly url: string;
   /** Route parameters, percent-decoded. */
@@ -99,7 +107,10 @@ export class SluiceRequest {
     this.method = raw.method ?? "GET";
     this.url = originForm(raw.url ?? "/");
     const queryStart = this.url.indexOf("?");
-    this.path = queryStart === -1 ? this.url : this.url.slice(0, queryStart);
+    const received = queryStart === -1 ? this.url : this.url.slice(0, queryStart);
+    const canonical = canonicalPath(received);
+    this.path = canonical.problem === undefined ? canonical.path : received;
+    this.pathProblem = canonical.problem;
   }
 
   /** @internal the response this request is answered on (none once upgraded). */

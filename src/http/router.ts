@@ -1,9 +1,8 @@
 /**
  * A segment trie: static segments first, then a `:param`, then a trailing `*` wildcard, with
  * backtracking so that `/users/new` (static, GET only) does not hide `POST /users/:id`.
- * A request path is split on `/` first and each segment is then percent-decoded, so an encoded
- * `/` (%2F) stays inside its segment and `/caf%C3%A9` matches a route written as `/café`.
- * Malformed percent-encoding throws a URIError (the App answers 400).
+ * It matches the request's canonical path (`canonical-path.ts`: already percent-decoded, so
+ * `/caf%C3%A9` arrives as `/café`), the same string middleware saw: it never decodes again.
  */
 export interface RouteMatch<T> {
   value: T;
@@ -56,19 +55,15 @@ export class Router<T> {
   /** `methods` lists the methods to try in order (e.g. HEAD then GET). */
   lookup(
     methods: readonly string[],
-    rawPath: string,
+    path: string,
     ignore?: (method: string) => boolean,
   ): LookupResult<T> {
-    const encoded = rawPath.includes("%");
-    // Encoded paths take the slow path: decoding first could turn %2F into a separator.
-    const staticNode = encoded ? undefined : this.staticPaths.get(rawPath);
+    const staticNode = this.staticPaths.get(path);
     if (staticNode) {
       const value = pickMethod(staticNode, methods);
       if (value !== undefined) return { kind: "found", match: { value, params: {} } };
     }
-    const segments = rawPath.split("/").slice(1);
-    if (encoded)
-      for (let i = 0; i < segments.length; i++) segments[i] = decodeURIComponent(segments[i]);
+    const segments = path.split("/").slice(1);
     const found: FoundState<T> = { pathNodes: [] };
     const match = walk(this.root, segments, 0, methods, {}, found);
     if (match) return { kind: "found", match };

@@ -130,12 +130,7 @@ export class WebSocketGateway implements SocketRegistry {
 
   /** The route for a path (setting the request's params), or undefined. */
   find(request: SluiceRequest): WebSocketRoute | undefined {
-    let lookup: ReturnType<Router<WebSocketRoute>["lookup"]>;
-    try {
-      lookup = this.router.lookup(["GET"], request.path);
-    } catch {
-      throw new HttpError(400, "Malformed percent-encoding in the request path");
-    }
+    const lookup = this.router.lookup(["GET"], request.path);
     if (lookup.kind !== "found") return undefined;
     request.params = lookup.match.params;
     request.routePath = lookup.match.value.path;
