@@ -5,6 +5,13 @@ import { RedisServer } from "../test/support/redis-server.js";
 import { processCpuMicros } from "./lib/cpu.js";
 import { peerNamed, type RunningPeer, startPeer } from "./lib/peers.js";
 import { pinSelf } from "./lib/pinning.js";
+import {
+  type BenchRevision,
+  benchRevision,
+  describeRevision,
+  sameRevision,
+  unpublishableBecause,
+} from "./lib/revision.js";
 import { ROOT } from "./lib/servers.js";
 import { runSseLoad } from "./lib/sse-load.js";
 import { alternate, median, type Sample } from "./lib/stats.js";
@@ -18,11 +25,16 @@ import { alternate, median, type Sample } from "./lib/stats.js";
  * The instances share the server core (their CPU is summed); redis-server runs unpinned and
  * its CPU is given per published event. Every client must receive every event, in order.
  *
- *   npm run bench:redis [-- --quick]     (needs redis-server on the PATH; writes
- *                                         BENCHMARKS-REDIS.md)
+ *   npm run bench:redis [-- --quick]     (needs redis-server on the PATH)
+ *
+ * A full run writes BENCHMARKS-REDIS.md, only from a clean commit (figures anyone can
+ * reproduce): with uncommitted changes it is refused, unless --allow-dirty is given, and then
+ * it prints its report without writing the file. A --quick run only prints.
  */
 
 const quick = process.argv.includes("--quick");
+const allowDirty = process.argv.includes("--allow-dirty");
+const PUBLISHED = "BENCHMARKS-REDIS.md";
 const CLIENTS = 1000;
 const RATE = 100;
 const RUNS = quick ? 1 : 3;
@@ -37,6 +49,16 @@ interface Setup {
 }
 
 async function main(): Promise<void> {
+  const revision = benchRevision(ROOT, [PUBLISHED]);
+  const dirty = unpublishableBecause(revision);
+  if (dirty && !quick && !allowDirty) {
+    console.error(
+      `A full run publishes ${PUBLISHED}, and only from a clean commit: ${dirty}.\n` +
+        "Commit (or set aside) the changes, or pass --allow-dirty to run and print without publishing.",
+    );
+    process.exitCode = 1;
+    return;
+  }
   pinSelf();
   const peer = peerNamed("sluice topics");
   if (!peer) throw new Error("no 'sluice topics' peer in bench/lib/peers.ts");
@@ -56,14 +78,27 @@ async function main(): Promise<void> {
       console.error(`  ${setup.label}, run ${round + 1}/${RUNS}: ${summary}`);
       return sample;
     });
-    const report = render(setups.map((setup) => ({ setup, samples: samples.get(setup) ?? [] })));
-    writeFileSync(join(ROOT, "BENCHMARKS-REDIS.md"), report);
+    const rows = setups.map((setup) => ({ setup, samples: samples.get(setup) ?? [] }));
+    const report = render(rows, revision);
     console.log(report);
+    writeIfPublishable(report, revision);
   } finally {
     for (const setup of setups)
       for (const instance of setup.instances) await instance.server.stop();
     await redis.stop();
   }
+}
+
+/** Writes the report unless the run was quick or the tree was (or became) unclean. */
+function writeIfPublishable(report: string, revision: BenchRevision): void {
+  if (quick) return;
+  const reason =
+    unpublishableBecause(revision) ??
+    (sameRevision(revision, benchRevision(ROOT, [PUBLISHED]))
+      ? undefined
+      : "the tree changed during the run");
+  if (reason) console.error(`${PUBLISHED} not written: ${reason}`);
+  else writeFileSync(join(ROOT, PUBLISHED), report);
 }
 
 async function measure(setup: Setup): Promise<Sample> {
@@ -102,7 +137,7 @@ const COLUMNS = [
   "redis-server CPU µs/event",
 ] as const;
 
-function render(rows: { setup: Setup; samples: Sample[] }[]): string {
+function render(rows: { setup: Setup; samples: Sample[] }[], revision: BenchRevision): string {
   const format = (value: number) =>
     Number.isNaN(value)
       ? "—"
@@ -121,6 +156,7 @@ function render(rows: { setup: Setup; samples: Sample[] }[]): string {
     "# Topics fan-out: memory broker and Redis",
     "",
     `Command: \`npm run bench:redis${quick ? " -- --quick" : ""}\` (median of ${RUNS} run${RUNS > 1 ? "s" : ""} of ${DURATION_MS / 1000} s after ${WARMUP_MS / 1000} s of warm-up).`,
+    `sluice ${describeRevision(revision)} from dist/, ${new Date().toISOString().slice(0, 10)}.`,
     `Machine: ${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, Node ${process.version}; sluice instances pinned to core 0, the load generator to core 1, redis-server unpinned.`,
     "",
     `${CLIENTS.toLocaleString("en-US")} SSE subscribers of one topic, ${RATE} events/s (~100-byte JSON) published with \`app.publish()\` on the first instance. On Redis the subscribers are split 500 + 500 over two instances sharing one redis-server (\`redisBroker({ history: 1000 })\`); server CPU is the two instances' sum; redis-server's CPU is over the whole run (connections and its idle housekeeping included) per published event. Latency is from the event's creation, just before \`app.publish()\`, to its receipt. Every client received every event, in order.`,

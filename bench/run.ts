@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
@@ -8,6 +7,13 @@ import { type FreshPeers, freshPeers } from "./lib/fresh-peers.js";
 import { PEERS, type Peer, type RunningPeer, startPeer, takesPart } from "./lib/peers.js";
 import { pinSelf } from "./lib/pinning.js";
 import { renderReport } from "./lib/report.js";
+import {
+  type BenchRevision,
+  benchRevision,
+  describeRevision,
+  sameRevision,
+  unpublishableBecause,
+} from "./lib/revision.js";
 import { checkJson, checkNdjson, checkSse, checkWebSocket } from "./lib/sanity.js";
 import type { ScenarioResult } from "./lib/scenario.js";
 import { ROOT } from "./lib/servers.js";
@@ -23,7 +29,9 @@ import { wsScenarios } from "./scenarios/ws.js";
  * peers users would otherwise pick, in one run. Each server runs in its own process pinned
  * to core 0; this process (the load generator) pins itself to core 1. Progress goes to
  * stderr, the markdown report to stdout and bench/results/latest.md (+ latest.svg). A run of
- * every scenario on every server also writes BENCHMARKS.md and bench/chart.svg.
+ * every scenario on every server also writes BENCHMARKS.md and bench/chart.svg, but only from a
+ * clean commit (figures anyone can reproduce): with uncommitted changes such a run is refused,
+ * unless --allow-dirty is given, and then it prints its report and never writes those files.
  *
  *   npm run bench -- --quick        # under two minutes: one run each, shorter windows
  *   npm run bench                   # full: 5 runs each, medians
@@ -31,13 +39,29 @@ import { wsScenarios } from "./scenarios/ws.js";
  *   npm run bench -- --only=sse --servers="sluice,sluice topics"   # (g): through app.publish
  *   npm run bench -- --src          # sluice from src/ through tsx instead of dist/
  *   npm run bench -- --profile --only=json   # with --cpu-prof, see bench/profile-summary.ts
+ *   npm run bench -- --allow-dirty   # a full run with uncommitted changes: printed, not published
  */
 const RESULTS_DIR = join(ROOT, "bench", "results");
 const PROFILES_DIR = join(RESULTS_DIR, "profiles");
+/** What a full run writes: the tree is still "clean" once they have changed. */
+const PUBLISHED = ["BENCHMARKS.md", "bench/chart.svg"];
+const ALLOW_DIRTY = "--allow-dirty";
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const config = parseConfig(args);
+  const allowDirty = args.includes(ALLOW_DIRTY);
+  const config = parseConfig(args.filter((arg) => arg !== ALLOW_DIRTY));
+  const revision = benchRevision(ROOT, PUBLISHED);
+  const dirty = unpublishableBecause(revision);
+  if (dirty && publishes(config) && !allowDirty) {
+    // Refused before the run, not after: a full run takes a quarter of an hour.
+    console.error(
+      `A full run publishes BENCHMARKS.md, and only from a clean commit: ${dirty}.\n` +
+        `Commit (or set aside) the changes, or pass ${ALLOW_DIRTY} to run and print without publishing.`,
+    );
+    process.exitCode = 1;
+    return;
+  }
   const pinned = pinSelf();
   const nodeArgs = config.profile ? ["--cpu-prof", `--cpu-prof-dir=${PROFILES_DIR}`] : [];
   const env = { BENCH_SLUICE_DIST: config.dist ? "1" : "0" };
@@ -49,7 +73,7 @@ async function main(): Promise<void> {
   }
   if (config.only.has("idle"))
     scenarios.push(...(await idleScenarios(config, chosen, nodeArgs, env)));
-  publish(config, scenarios, pinned, args);
+  publish(config, scenarios, pinned, args, revision);
   if (config.profile) console.error(`profiles in ${PROFILES_DIR}`);
 }
 
@@ -104,16 +128,9 @@ async function checkServer(peer: RunningPeer): Promise<void> {
   }
 }
 
-/** The commit measured, and whether src/ differs from it. */
-function sourceRevision(): string {
-  try {
-    const git = (...args: string[]) =>
-      execFileSync("git", ["-C", ROOT, ...args], { encoding: "utf8" });
-    const dirty = git("status", "--porcelain", "--", "src", "bench").trim() !== "";
-    return `@${git("rev-parse", "--short", "HEAD").trim()}${dirty ? " + uncommitted changes" : ""}`;
-  } catch {
-    return "(no git revision)";
-  }
+/** A run of every scenario on every server, unprofiled: the one that may write BENCHMARKS.md. */
+function publishes(config: BenchConfig): boolean {
+  return config.only.size === 5 && config.servers.size === PEERS.length && !config.profile;
 }
 
 function publish(
@@ -121,11 +138,11 @@ function publish(
   scenarios: ScenarioResult[],
   pinned: boolean,
   args: string[],
+  revision: BenchRevision,
 ): void {
-  const complete = config.only.size === 5 && config.servers.size === PEERS.length;
   const mode = [
     config.quick ? "--quick (1 run each)" : `full (${config.runs} runs each)`,
-    `sluice ${sourceRevision()} from ${config.dist ? "dist/" : "src/ via tsx"}`,
+    `sluice ${describeRevision(revision)} from ${config.dist ? "dist/" : "src/ via tsx"}`,
     ...(config.profile ? ["PROFILED (slower)"] : []),
   ].join(", ");
   const context = {
@@ -144,7 +161,17 @@ function publish(
   writeFileSync(join(RESULTS_DIR, "latest.svg"), chart);
   process.stdout.write(report);
   console.error(`\nwritten to ${join(RESULTS_DIR, "latest.md")} and latest.svg`);
-  if (!complete || config.profile) return;
+  if (!publishes(config)) return;
+  // Checked again: a commit or an edit during the run would make the header name the wrong code.
+  const reason =
+    unpublishableBecause(revision) ??
+    (sameRevision(revision, benchRevision(ROOT, PUBLISHED))
+      ? undefined
+      : "the tree changed during the run");
+  if (reason) {
+    console.error(`BENCHMARKS.md and bench/chart.svg not written: ${reason}`);
+    return;
+  }
   // The explanations of the targets missed (written by hand from profiles) follow the tables.
   const gaps = readFileSync(join(ROOT, "bench", "gaps.md"), "utf8");
   writeFileSync(
