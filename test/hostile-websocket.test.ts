@@ -513,10 +513,12 @@ describe("idle and dead peers (heartbeat 300 ms)", () => {
       open("/idle", aliveTag, true),
     ]);
     const droppedAfter = await within(dead.serverEnded, "the dead peer dropped", 5000);
-    // One interval to be pinged, at most one more to have answered: then it is dropped.
+    // One interval to be pinged, at most one more to have answered: then it is dropped. The
+    // slack (a sixth of an interval) is for a late sweep, not for the policy.
+    const bound = 2 * HEARTBEAT_MS + 50;
     assert.ok(
-      droppedAfter <= 2 * HEARTBEAT_MS + 400,
-      `dropped after ${droppedAfter.toFixed(0)} ms (bound ${2 * HEARTBEAT_MS + 400} ms)`,
+      droppedAfter <= bound,
+      `dropped after ${droppedAfter.toFixed(0)} ms (bound ${bound} ms)`,
     );
     assert.ok(droppedAfter >= HEARTBEAT_MS - 20, `not before it had an interval to answer`);
     assert.ok(
