@@ -3,7 +3,7 @@ import { type IncomingMessage, request } from "node:http";
 import { connect } from "node:net";
 import { describe, test } from "node:test";
 import WebSocket from "ws";
-import { type App, HttpError, HttpResponse, SseResponse } from "../src/index.js";
+import { type App, type AppOptions, HttpError, HttpResponse, SseResponse } from "../src/index.js";
 import { TestClient, type TestWebSocket } from "../src/testing/index.js";
 import { capturedLogger, quietApp, sleep, waitFor, within } from "./helpers.js";
 
@@ -292,7 +292,7 @@ function sseFrom(url: string, origin: Origin): Promise<IncomingMessage> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const outgoing = request({
-      host: hostname,
+      host: hostname.replace(/^\[(.*)\]$/, "$1"), // an IPv6 literal without its brackets
       port,
       path: "/events",
       agent: false,
@@ -420,6 +420,93 @@ describe("connection caps: maxConnectionsPerIp", () => {
     const socket = await client.websocketConnect("/ws");
     await assertSocketRefused(client, ADDRESS_MESSAGE);
     await echoes(socket, "still open");
+  });
+});
+
+/** `ipv6Prefix`, typed apart until AppOptions declares it. */
+function prefixOption(ipv6Prefix: unknown): AppOptions {
+  return { ipv6Prefix } as AppOptions;
+}
+
+describe("connection caps: maxConnectionsPerIp and IPv6", () => {
+  test("an IPv6 client (over [::1]) is capped like an IPv4 one: SSE 503, WebSocket 1013", async () => {
+    const app = limitedApp({ maxConnectionsPerIp: 1 });
+    const server = await app.listen({ host: "::1", port: 0 });
+    try {
+      const url = `http://[::1]:${server.port}`;
+      const first = await sseFrom(url, {});
+      assert.equal(first.statusCode, 200);
+      const refused = await sseFrom(url, {});
+      assert.equal(refused.statusCode, 503);
+      assert.equal(JSON.parse(await bodyOf(refused)).message, ADDRESS_MESSAGE);
+      const socket = wsFrom(url, {});
+      await within(socket.opened, "the refused socket's handshake");
+      assert.deepEqual(await within(socket.closed, "the 1013"), {
+        code: 1013,
+        reason: ADDRESS_MESSAGE,
+      });
+      first.destroy();
+      await waitFor(() => app.connections.sse === 0, "the first stream to end");
+      const again = await sseFrom(url, {});
+      assert.equal(again.statusCode, 200, "the place came back");
+      again.destroy();
+    } finally {
+      await app.close();
+    }
+  });
+
+  /** Opens one SSE stream per address (as `clientAddress` reports it); the status of each. */
+  async function statuses(options: AppOptions, addresses: string[]): Promise<number[]> {
+    const app = limitedApp({
+      maxConnectionsPerIp: 1,
+      clientAddress: (req) => req.header("x-test-client") ?? "?",
+      ...options,
+    });
+    await using client = await TestClient.start(app);
+    const answers: IncomingMessage[] = [];
+    for (const address of addresses) {
+      answers.push(await sseFrom(client.url, { headers: { "x-test-client": address } }));
+    }
+    for (const answer of answers) answer.destroy();
+    return answers.map((answer) => answer.statusCode ?? 0);
+  }
+
+  test("by default the addresses of one /64 share one place; the next /64 has its own", async () => {
+    assert.deepEqual(
+      await statuses({}, ["2001:db8:1:2::a", "2001:db8:1:2:ffff::b", "2001:db8:1:3::a", "::1"]),
+      [200, 503, 200, 200],
+    );
+  });
+
+  test("ipv6Prefix: 48 puts a whole site together; 128 counts every address apart", async () => {
+    const addresses = ["2001:db8:1:2::a", "2001:db8:1:3::a", "2001:db8:2::a"];
+    assert.deepEqual(await statuses(prefixOption(48), addresses), [200, 503, 200]);
+    assert.deepEqual(
+      await statuses(prefixOption(128), [...addresses, "2001:db8:1:2::b", "2001:db8:1:2::a"]),
+      [200, 200, 200, 200, 503],
+    );
+  });
+
+  test("an IPv4-mapped address counts as the IPv4 address", async () => {
+    assert.deepEqual(
+      await statuses({}, ["192.0.2.7", "::ffff:192.0.2.7", "::ffff:192.0.2.8"]),
+      [200, 503, 200],
+    );
+  });
+
+  test("an invalid ipv6Prefix is a TypeError at construction, caps or not", () => {
+    for (const bad of [0, 129, 64.5, "64", null]) {
+      for (const caps of [{}, { maxConnectionsPerIp: 2 }]) {
+        assert.throws(
+          () => quietApp({ ...caps, ...prefixOption(bad) }),
+          (error: Error) =>
+            error instanceof TypeError &&
+            error.message.startsWith("ipv6Prefix must be an integer from 1 to 128"),
+          String(bad),
+        );
+      }
+    }
+    quietApp({ maxConnectionsPerIp: 2, ...prefixOption(56) });
   });
 });
 

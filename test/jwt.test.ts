@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { createPublicKey, createSecretKey } from "node:crypto";
 import { once } from "node:events";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -10,6 +11,7 @@ import {
   base64url,
   type CryptoKey,
   exportJWK,
+  exportPKCS8,
   exportSPKI,
   generateKeyPair,
   type JWTPayload,
@@ -256,6 +258,50 @@ describe("jwtAuth with a public key", () => {
     assert.throws(() => jwtAuth({ publicKey: "garbage", algorithms: ["RS256"] }), /publicKey/);
     assert.throws(() => jwtAuth({ jwksUrl: "ftp://x/jwks", algorithms: ["RS256"] }), /http/);
     assert.throws(() => jwtAuth({ publicKey: rsa.privateKey, algorithms: ["RS256"] }), /public/);
+  });
+
+  test("a secret that is key material (PEM, DER, JWK, a key object) is refused at creation: the key-confusion footgun", async () => {
+    const jwk = await exportJWK(rsa.publicKey);
+    const der = rsa.pem.replace(/-----[A-Z ]+-----|\s/g, "");
+    const ecPem = await exportSPKI(ec.publicKey);
+    const privatePem = await exportPKCS8(rsa.privateKey);
+    const keyMaterial: [string, unknown][] = [
+      ["an RSA public key PEM", rsa.pem],
+      ["the PEM with blank lines around it", `\n\n${rsa.pem}\n`],
+      ["an EC public key PEM", ecPem],
+      ["a private key PEM", privatePem],
+      ["the PEM as bytes", new TextEncoder().encode(rsa.pem)],
+      ["the PEM as a secret KeyObject", createSecretKey(Buffer.from(rsa.pem))],
+      ["a base64 DER public key", der],
+      ["a JWK as JSON text", JSON.stringify(jwk)],
+      ["a JWK object", jwk],
+      ["an oct JWK as JSON text", JSON.stringify({ kty: "oct", k: base64url.encode(SECRET) })],
+      ["a public KeyObject", createPublicKey(rsa.pem)],
+      ["a public CryptoKey", rsa.publicKey],
+    ];
+    for (const [what, secret] of keyMaterial) {
+      assert.throws(
+        () => jwtAuth({ secret: secret as string, algorithms: ["HS256"] }),
+        (error: Error) =>
+          error instanceof TypeError &&
+          /^jwtAuth: secret looks like a key \(PEM, DER or JWK\)/.test(error.message) &&
+          /publicKey/.test(error.message),
+        what,
+      );
+    }
+    // Ordinary secrets, including ones with braces, dashes or base64, are still accepted.
+    for (const secret of [
+      SECRET,
+      `{${SECRET}}`,
+      '{"not":"a jwk","padding":"to 32 bytes"}',
+      "-----not-a-pem-but-long-enough-----",
+      base64url.encode(new Uint8Array(48).fill(7)),
+      Buffer.from(new Uint8Array(32).fill(0x2d)).toString("base64"),
+      `MI${"A".repeat(40)}`,
+      new Uint8Array(32).fill(1),
+    ]) {
+      jwtAuth({ secret, algorithms: ["HS256"] });
+    }
   });
 });
 

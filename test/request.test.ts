@@ -63,6 +63,48 @@ describe("request", () => {
     assert.match(res.json<{ message: string }>().message, /^Malformed JSON body/);
   });
 
+  test("a JSON body with a __proto__ or constructor.prototype key is 400 by default: merging it cannot poison an object", async () => {
+    const app = quietApp();
+    // The pattern the refusal protects: a body merged into an object.
+    app.post("/merge", async (req) => {
+      const user = Object.assign({ name: "guest" }, await req.json());
+      return { isAdmin: (user as { isAdmin?: unknown }).isAdmin ?? false };
+    });
+    await using client = await TestClient.start(app);
+    const poisoned = [
+      '{"__proto__":{"isAdmin":true}}',
+      '{"name":"x","nested":[{"__proto__":{"isAdmin":true}}]}',
+      '{"\\u005f_proto__":{"isAdmin":true}}',
+      '{"constructor":{"prototype":{"isAdmin":true}}}',
+    ];
+    for (const body of poisoned) {
+      const res = await client.post("/merge", {
+        body,
+        headers: { "content-type": "application/json" },
+      });
+      assert.equal(res.statusCode, 400, body);
+      assert.match(
+        res.json<{ message: string }>().message,
+        /^JSON body refused: JSON with a "(__proto__|constructor\.prototype)" key is not accepted$/,
+        body,
+      );
+    }
+    // Look-alikes are ordinary JSON.
+    for (const body of [
+      '{"proto":{"isAdmin":true},"note":"__proto__"}',
+      '{"constructor":"Object","prototype":1}',
+      '{"constructor":{"name":"x"}}',
+      '{"caf\\u00e9":1}',
+    ]) {
+      const res = await client.post("/merge", {
+        body,
+        headers: { "content-type": "application/json" },
+      });
+      assert.equal(res.statusCode, 200, body);
+      assert.deepEqual(res.json(), { isAdmin: false }, body);
+    }
+  });
+
   test("an empty body where JSON is expected is 400", async () => {
     await using client = await TestClient.start(echoApp());
     const res = await client.post("/json");

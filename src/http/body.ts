@@ -1,5 +1,11 @@
 import type { IncomingMessage } from "node:http";
 import { HttpError } from "./http-error.js";
+import {
+  ForbiddenJsonKeyError,
+  type JsonParseOptions,
+  parseJson,
+  protoKeysOption,
+} from "./safe-json.js";
 
 /**
  * Reads a request body into memory, refusing with 413 as soon as it is known to be larger
@@ -74,12 +80,20 @@ function tooLarge(limit: number): HttpError {
   });
 }
 
-export function parseJsonBody(buffer: Buffer): unknown {
-  const text = buffer.toString("utf8");
+/**
+ * The body parsed as JSON; 400 when it is empty, malformed, or (by default) holds a
+ * `__proto__` or `constructor.prototype` key (see JsonParseOptions).
+ */
+export function parseJsonBody(body: Buffer | string, options?: JsonParseOptions): unknown {
+  const protoKeys = protoKeysOption(options);
+  const text = typeof body === "string" ? body : body.toString("utf8");
   if (text.trim() === "") throw new HttpError(400, "Request body is empty; JSON was expected");
   try {
-    return JSON.parse(text);
+    return parseJson(text, protoKeys);
   } catch (error) {
+    if (error instanceof ForbiddenJsonKeyError) {
+      throw new HttpError(400, `JSON body refused: ${error.message}`, undefined, { cause: error });
+    }
     throw new HttpError(400, `Malformed JSON body: ${(error as Error).message}`);
   }
 }

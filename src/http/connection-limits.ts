@@ -1,9 +1,12 @@
+import { addressGroup, checkIpv6Prefix } from "./ip-prefix.js";
 import type { SluiceRequest } from "./request.js";
 
 export interface ConnectionLimitOptions {
   maxConnections?: number;
   maxConnectionsPerIp?: number;
   clientAddress?: (request: SluiceRequest) => string;
+  /** IPv6 clients are counted by this many leading bits of their address (default 64). */
+  ipv6Prefix?: number;
 }
 
 /** A long-lived connection that was let in: `release()` gives its place back (once). */
@@ -38,17 +41,20 @@ export class ConnectionLimits {
   private readonly max: number;
   private readonly maxPerAddress: number;
   private readonly clientAddress: ((request: SluiceRequest) => string) | undefined;
+  private readonly ipv6Prefix: number;
 
-  private constructor(options: ConnectionLimitOptions) {
+  private constructor(options: ConnectionLimitOptions, ipv6Prefix: number) {
     this.max = options.maxConnections ?? Number.POSITIVE_INFINITY;
     this.maxPerAddress = options.maxConnectionsPerIp ?? Number.POSITIVE_INFINITY;
     this.clientAddress = options.clientAddress;
+    this.ipv6Prefix = ipv6Prefix;
   }
 
   /** The limits the options ask for (checked), or undefined when there are none to keep. */
   static from(options: ConnectionLimitOptions): ConnectionLimits | undefined {
     checkCap("maxConnections", options.maxConnections);
     checkCap("maxConnectionsPerIp", options.maxConnectionsPerIp);
+    const ipv6Prefix = checkIpv6Prefix(options.ipv6Prefix);
     if (options.clientAddress !== undefined && typeof options.clientAddress !== "function") {
       throw new TypeError(
         `clientAddress must be a function (request) => string, got ${typeof options.clientAddress}`,
@@ -57,7 +63,7 @@ export class ConnectionLimits {
     const limited =
       (options.maxConnections ?? Number.POSITIVE_INFINITY) < Number.POSITIVE_INFINITY ||
       (options.maxConnectionsPerIp ?? Number.POSITIVE_INFINITY) < Number.POSITIVE_INFINITY;
-    return limited ? new ConnectionLimits(options) : undefined;
+    return limited ? new ConnectionLimits(options, ipv6Prefix) : undefined;
   }
 
   /** Takes a place for the request's connection, or says which cap is reached. */
@@ -67,7 +73,7 @@ export class ConnectionLimits {
       this.total++;
       return this.slot(undefined);
     }
-    const address = this.addressOf(request);
+    const address = addressGroup(this.addressOf(request), this.ipv6Prefix);
     const fromAddress = this.byAddress.get(address) ?? 0;
     if (fromAddress >= this.maxPerAddress) return ADDRESS_REFUSAL;
     this.total++;

@@ -3,6 +3,7 @@ import { logSafely } from "../logger.js";
 import { cutShort } from "./cut-short.js";
 import { mergeHeaders } from "./headers.js";
 import { HttpError } from "./http-error.js";
+import { refusedHeaderName, withoutInvalidHeaders } from "./invalid-header.js";
 import type { SluiceRequest } from "./request.js";
 
 /**
@@ -17,8 +18,17 @@ export function sendError(
   extraHeaders: Record<string, string | string[]>,
 ): void {
   const httpError = error instanceof HttpError ? error : undefined;
+  const refusedHeader = refusedHeaderName(error);
   // The answer must go out whatever the logger does.
-  if (!httpError) {
+  if (refusedHeader !== undefined) {
+    // Name only: the value may be a cookie or come from the client.
+    logSafely(
+      request.log,
+      "error",
+      { err: error, header: refusedHeader },
+      "invalid response header (a CR, LF or other forbidden character); answered 500",
+    );
+  } else if (!httpError) {
     logSafely(request.log, "error", { err: error }, "request failed");
   } else {
     const details = { status: httpError.status, message: httpError.message };
@@ -42,31 +52,60 @@ export function sendError(
     // A refused body is left unread: close the connection rather than read the rest of it.
     ...(status === 413 ? { connection: "close" } : {}),
   };
+  const head = mergeHeaders(httpError?.headers ?? {}, extraHeaders, content);
   try {
-    response.writeHead(status, mergeHeaders(httpError?.headers ?? {}, extraHeaders, content));
+    // The reason phrase is given: the writeHead that failed on a bad header (the handler's
+    // 200, say) had already set statusMessage, and Node keeps it: the line read "500 OK".
+    response.writeHead(status, reasonPhrase(status), head);
   } catch (headerError) {
-    // A header value the app set is invalid (say, a non-Latin-1 filename): answer with a
-    // plain 500 rather than nothing at all.
-    logSafely(
-      request.log,
-      "error",
-      { err: headerError },
-      "invalid response header; sending a plain 500",
-    );
-    const fallback = JSON.stringify({
-      error: STATUS_CODES[500],
-      message: "Internal Server Error",
-      requestId: request.id,
-    });
-    response.writeHead(500, {
-      "content-type": "application/json; charset=utf-8",
-      "content-length": Buffer.byteLength(fallback),
-      "x-request-id": request.id,
-    });
-    response.end(fallback);
+    sendPlain500(request, response, headerError, extraHeaders, refusedHeader);
     return;
   }
   response.end(payload);
+}
+
+/**
+ * A header of the error response itself is invalid (an HttpError's, or a middleware's that
+ * also failed the first answer): a plain 500 with the headers Node accepts, rather than
+ * nothing at all. The bad header is logged by name unless it was just logged as the cause.
+ */
+function sendPlain500(
+  request: SluiceRequest,
+  response: ServerResponse,
+  headerError: unknown,
+  extraHeaders: Record<string, string | string[]>,
+  alreadyLogged: string | undefined,
+): void {
+  const header = refusedHeaderName(headerError);
+  if (header === undefined || header !== alreadyLogged) {
+    logSafely(
+      request.log,
+      "error",
+      { err: headerError, header },
+      "invalid response header; sending a plain 500",
+    );
+  }
+  // Headers set on the response one by one (Node's slow path) may include a bad one's peers.
+  for (const name of response.getHeaderNames()) response.removeHeader(name);
+  const fallback = JSON.stringify({
+    error: STATUS_CODES[500],
+    message: "Internal Server Error",
+    requestId: request.id,
+  });
+  const content = {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(fallback),
+  };
+  response.writeHead(
+    500,
+    reasonPhrase(500),
+    mergeHeaders(withoutInvalidHeaders(extraHeaders).valid, content),
+  );
+  response.end(fallback);
+}
+
+function reasonPhrase(status: number): string {
+  return STATUS_CODES[status] ?? "unknown";
 }
 
 /** Details that cannot be serialised (a cycle, a BigInt) are dropped, never a crash. */

@@ -15,7 +15,10 @@ import type { Middleware } from "../http/middleware.js";
 
 export interface JwtAuthOptions
   extends Pick<BearerAuthOptions, "realm" | "queryParam" | "subprotocol"> {
-  /** HS256/384/512: the shared secret (a string is taken as UTF-8 bytes), at least as long as the hash. */
+  /**
+   * HS256/384/512: the shared secret (a string is taken as UTF-8 bytes), at least as long as
+   * the hash. Key material is refused (TypeError): PEM, a base64 DER public key, a JWK.
+   */
   secret?: string | Uint8Array | KeyObject | CryptoKey;
   /** RS*, PS*, ES*, EdDSA: the public key, as PEM (SPKI or an X.509 certificate), a KeyObject, a CryptoKey or a JWK. */
   publicKey?: string | KeyObject | CryptoKey | JWK;
@@ -106,7 +109,8 @@ function tokenProblem(error: unknown): string | undefined {
  *
  * Give exactly one key source: `secret` (HMAC), `publicKey` or `jwksUrl`. The options are
  * checked here (TypeError): `algorithms` must fit the key (no HS256 with a public key, which
- * is the classic confusion attack; no "none"), and a secret must be as long as its hash.
+ * is the classic confusion attack; no "none"), a secret must be as long as its hash, and a
+ * secret that is a key in disguise (PEM, DER or JWK text, a JWK or key object) is refused.
  *
  * ```ts
  * import { jwtAuth } from "sluice/jwt"; // needs jose (an optional peer dependency)
@@ -208,12 +212,18 @@ function keySource(where: string, options: JwtAuthOptions, algorithms: string[])
 }
 
 function secretKey(where: string, secret: NonNullable<JwtAuthOptions["secret"]>, algs: string[]) {
-  if (isCryptoKey(secret)) return secret;
+  if (isCryptoKey(secret)) {
+    if (secret.type !== "secret") throw new TypeError(`${where}: ${NOT_A_SECRET}`);
+    return secret;
+  }
   let bytes: Uint8Array;
   if (typeof secret === "string") bytes = new TextEncoder().encode(secret);
   else if (secret instanceof Uint8Array) bytes = secret;
   else if (secret instanceof KeyObject && secret.type === "secret") bytes = secret.export();
+  else if (secret instanceof KeyObject) throw new TypeError(`${where}: ${NOT_A_SECRET}`);
+  else if (looksLikeJwk(secret)) throw new TypeError(`${where}: ${NOT_A_SECRET}`);
   else throw new TypeError(`${where}: secret must be a string, bytes or a secret key`);
+  if (looksLikeKeyText(bytes)) throw new TypeError(`${where}: ${NOT_A_SECRET}`);
   const needed = Math.max(...algs.map((alg) => HMAC[alg as keyof typeof HMAC]));
   if (bytes.byteLength < needed) {
     throw new TypeError(
@@ -257,6 +267,40 @@ function verificationKey(
     );
   }
   return key;
+}
+
+const NOT_A_SECRET =
+  'secret looks like a key (PEM, DER or JWK), not a shared HMAC secret: give a public key as publicKey, with its algorithm (RS256, ES256...), since an HS256 secret made of a public key lets anyone who has the key sign tokens (the key-confusion attack); an "oct" JWK\'s secret is its decoded k bytes';
+
+/**
+ * True for a secret that is really key material: PEM (`-----BEGIN ...`, a public or a
+ * private key, a certificate), a base64 DER public key, or a JWK as JSON text.
+ */
+function looksLikeKeyText(bytes: Uint8Array): boolean {
+  const text = new TextDecoder().decode(bytes).trim();
+  if (text.includes("-----BEGIN")) return true;
+  if (text.startsWith("{")) {
+    try {
+      return looksLikeJwk(JSON.parse(text));
+    } catch {
+      return false;
+    }
+  }
+  return /^MI[A-Za-z0-9+/]+={0,2}$/.test(text) && isDerPublicKey(Buffer.from(text, "base64"));
+}
+
+function isDerPublicKey(der: Buffer): boolean {
+  try {
+    createPublicKey({ key: der, format: "der", type: "spki" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A JWK object: `kty` is the one member every JWK has. */
+function looksLikeJwk(value: unknown): boolean {
+  return typeof value === "object" && value !== null && "kty" in value;
 }
 
 function isCryptoKey(value: unknown): value is CryptoKey {

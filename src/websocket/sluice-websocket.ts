@@ -3,6 +3,12 @@ import type { RawData, WebSocket } from "ws";
 import { currentTurn, type Flushable, queueFlush } from "../http/flush-queue.js";
 import type { SluiceRequest } from "../http/request.js";
 import {
+  ForbiddenJsonKeyError,
+  type JsonParseOptions,
+  parseJson,
+  protoKeysOption,
+} from "../http/safe-json.js";
+import {
   type SocketSubscribeOptions,
   SocketSubscriptions,
 } from "../topics/socket-subscriptions.js";
@@ -254,14 +260,21 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
     return this.messages().take();
   }
 
-  /** The next message parsed as JSON, or undefined once closed; a SyntaxError if it is not JSON. */
-  async receiveJson<T = unknown>(): Promise<T | undefined> {
+  /**
+   * The next message parsed as JSON, or undefined once closed. A SyntaxError if it is not
+   * JSON or, unless `protoKeys` says otherwise, if it holds a `__proto__` or
+   * `constructor.prototype` key (answer either with `close(CloseCode.invalidPayload)`).
+   */
+  async receiveJson<T = unknown>(options?: JsonParseOptions): Promise<T | undefined> {
+    const protoKeys = protoKeysOption(options);
     const message = await this.messages().take();
     if (message === undefined) return undefined;
+    const text = typeof message === "string" ? message : message.toString("utf8");
     try {
-      return JSON.parse(typeof message === "string" ? message : message.toString("utf8")) as T;
+      return parseJson(text, protoKeys) as T;
     } catch (error) {
-      throw new SyntaxError(`WebSocket message is not valid JSON: ${(error as Error).message}`, {
+      const what = error instanceof ForbiddenJsonKeyError ? "was refused" : "is not valid JSON";
+      throw new SyntaxError(`WebSocket message ${what}: ${(error as Error).message}`, {
         cause: error,
       });
     }
