@@ -114,6 +114,13 @@ export interface AppOptions {
    * One that throws or returns no string falls back to the socket's address.
    */
   clientAddress?: (request: SluiceRequest) => string;
+  /**
+   * How many leading bits of an IPv6 client address `maxConnectionsPerIp` counts as one
+   * client (an integer from 1 to 128): a host is commonly given a whole /64 and can use a new
+   * address per connection. An IPv4-mapped address (`::ffff:1.2.3.4`) counts as the IPv4
+   * address. Default: 64.
+   */
+  ipv6Prefix?: number;
 }
 
 /** Seed-compatible route description for `addRoute`. */

@@ -394,4 +394,23 @@ describe("malformed requests and slow clients", () => {
     assert.ok(elapsed < 3000, `dropped after ${elapsed} ms`);
     assert.equal((await client.get("/id")).statusCode, 200);
   });
+  test('req.json({ protoKeys: "remove" }) drops the keys; "keep" keeps them', async () => {
+    const app = quietApp();
+    app.post("/remove", async (req) => ({ received: await req.json({ protoKeys: "remove" }) }));
+    app.post("/keep", async (req) => {
+      const merged = Object.assign({}, await req.json({ protoKeys: "keep" })) as {
+        isAdmin?: boolean;
+      };
+      return { isAdmin: merged.isAdmin ?? false };
+    });
+    app.post("/bad-option", async (req) => req.json({ protoKeys: "nope" as "keep" }));
+    await using client = await TestClient.start(app);
+    const body = '{"a":1,"__proto__":{"isAdmin":true}}';
+    const headers = { "content-type": "application/json" };
+    assert.deepEqual((await client.post("/remove", { body, headers })).json(), {
+      received: { a: 1 },
+    });
+    assert.deepEqual((await client.post("/keep", { body, headers })).json(), { isAdmin: true });
+    assert.equal((await client.post("/bad-option", { body, headers })).statusCode, 500);
+  });
 });

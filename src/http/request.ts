@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { declaresBody, parseJsonBody, readBody } from "./body.js";
 import { canonicalPath } from "./canonical-path.js";
 import { HttpError } from "./http-error.js";
+import type { JsonParseOptions } from "./safe-json.js";
 
 /** Why a request's signal aborted. */
 export class RequestAbortedError extends Error {
@@ -225,8 +226,12 @@ export class SluiceRequest {
     return (await this.bytes()).toString("utf8");
   }
 
-  async json<T = unknown>(): Promise<T> {
-    return parseJsonBody(await this.bytes()) as T;
+  /**
+   * The body parsed as JSON; 400 if empty, malformed, or (unless `protoKeys` says otherwise)
+   * holding `__proto__` / `constructor.prototype` keys.
+   */
+  async json<T = unknown>(options?: JsonParseOptions): Promise<T> {
+    return parseJsonBody(await this.bytes(), options) as T;
   }
 
   /**
