@@ -1,5 +1,6 @@
 import type { RedisOptions } from "ioredis";
 import { checkHistory } from "../topics/history-option.js";
+import { checkTopicTtl } from "../topics/topic-ttl-option.js";
 
 /** Where the broker reports connection trouble: a pino logger fits, as does anything alike. */
 export interface BrokerLogger {
@@ -19,6 +20,13 @@ export interface RedisBrokerOptions {
   redis?: RedisOptions | undefined;
   /** Messages kept per topic (trimmed approximately, never below this). Default 1000. */
   history?: number | undefined;
+  /**
+   * Milliseconds a topic's stream outlives its last publish, or its last subscriber in any
+   * process (PEXPIRE on publish, in the publish script; processes with subscribers refresh
+   * it): then Redis deletes it, and a client resuming from one of its ids gets a reset
+   * (reason "unknown"). Default 24 hours; `Infinity` for streams that never expire.
+   */
+  topicTtl?: number | undefined;
   /** Prefix of the stream keys and pub/sub channels, `${prefix}topic:${topic}`. Default "sluice:". */
   prefix?: string | undefined;
   /** Reports outages (once each), recoveries and gaps. Default: silent. */
@@ -29,11 +37,15 @@ export interface ResolvedOptions {
   readonly url: string | undefined;
   readonly redis: RedisOptions;
   readonly history: number;
+  readonly topicTtl: number;
   readonly prefix: string;
   readonly logger: BrokerLogger | undefined;
 }
 
-const KNOWN = new Set(["url", "redis", "history", "prefix", "logger"]);
+const KNOWN = new Set(["url", "redis", "history", "topicTtl", "prefix", "logger"]);
+
+/** Abandoned topics' streams go within a day; quiet rooms keep their history overnight. */
+export const DEFAULT_REDIS_TOPIC_TTL = 24 * 60 * 60_000;
 
 function describe(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
@@ -57,7 +69,14 @@ export function resolveOptions(options: RedisBrokerOptions | undefined): Resolve
       );
     }
   }
-  const { url, redis, history = 1000, prefix = "sluice:", logger } = options;
+  const {
+    url,
+    redis,
+    history = 1000,
+    topicTtl = DEFAULT_REDIS_TOPIC_TTL,
+    prefix = "sluice:",
+    logger,
+  } = options;
   if (url !== undefined) {
     if (typeof url !== "string" || !isRedisUrl(url)) {
       throw new TypeError(
@@ -74,6 +93,7 @@ export function resolveOptions(options: RedisBrokerOptions | undefined): Resolve
     );
   }
   checkHistory(history, "redisBroker");
+  checkTopicTtl(topicTtl, "redisBroker");
   if (typeof prefix !== "string") {
     throw new TypeError(`redisBroker(options): "prefix" must be a string, got ${describe(prefix)}`);
   }
@@ -88,7 +108,7 @@ export function resolveOptions(options: RedisBrokerOptions | undefined): Resolve
       `redisBroker(options): "logger" must have info() and warn() methods (a pino logger does), got ${describe(logger)}`,
     );
   }
-  return { url, redis: redis ?? {}, history, prefix, logger };
+  return { url, redis: redis ?? {}, history, topicTtl, prefix, logger };
 }
 
 function isRedisUrl(url: string): boolean {

@@ -2,16 +2,19 @@ import type { StoredMessage } from "../topics/broker.js";
 
 /**
  * Publishing, as one Lua script so it is atomic: XADD to the topic's stream (trimmed to about
- * `history` entries), then PUBLISH the message with the id XADD gave it. Scripts run one at a
- * time, so every subscriber, in every process, receives a topic's messages in stream order.
+ * `history` entries), PEXPIRE it (so a topic nobody publishes to goes away by itself), then
+ * PUBLISH the message with the id XADD gave it. Scripts run one at a time, so every
+ * subscriber, in every process, receives a topic's messages in stream order.
  *
- * KEYS[1] the stream; ARGV: history, channel, json[, event].
+ * KEYS[1] the stream; ARGV: history, ttl (ms; "0": never expires, PERSIST), channel,
+ * json[, event].
  *
  * Stream entry fields: `p` the id of the entry before it ("0-0" for the first), `e` the event
  * (absent when there is none), `d` the JSON. `p` is how a replay tells that messages after an
  * id were trimmed: trimming removes the oldest entries and leaves no trace of their ids (XINFO
  * STREAM's max-deleted-entry-id counts XDEL only), but the first entry left names the last one
- * gone.
+ * gone. A stream that expired and began again starts over at "0-0", so an id of the old one
+ * gets a reset (see readAfter).
  *
  * Pub/sub message: `${id}\n${event line}\n${json}`, the event line empty when there is no
  * event and `+${event}` when there is one (so even an empty event name survives). Event names
@@ -23,14 +26,19 @@ local previous = '0-0'
 if newest[1] then previous = newest[1][1] end
 local id
 local wire
-if ARGV[4] then
-  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'p', previous, 'e', ARGV[4], 'd', ARGV[3])
-  wire = id .. '\\n+' .. ARGV[4] .. '\\n' .. ARGV[3]
+if ARGV[5] then
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'p', previous, 'e', ARGV[5], 'd', ARGV[4])
+  wire = id .. '\\n+' .. ARGV[5] .. '\\n' .. ARGV[4]
 else
-  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'p', previous, 'd', ARGV[3])
-  wire = id .. '\\n\\n' .. ARGV[3]
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'p', previous, 'd', ARGV[4])
+  wire = id .. '\\n\\n' .. ARGV[4]
 end
-redis.call('PUBLISH', ARGV[2], wire)
+if ARGV[2] == '0' then
+  redis.call('PERSIST', KEYS[1])
+else
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+redis.call('PUBLISH', ARGV[3], wire)
 return id
 `;
 

@@ -23,6 +23,12 @@ const LIVE_REACH_TIMEOUT_MS = 1000;
 /** Live messages held per topic while it catches up, at least (see TopicSubscription). */
 const MIN_HOLD = 1000;
 
+/** The longest between two refreshes of subscribed topics' TTLs (see startRefreshing). */
+const MAX_REFRESH_INTERVAL_MS = 60 * 60_000;
+
+/** Keys per PEXPIRE pipeline when refreshing, so no refresh makes one huge write. */
+const REFRESH_BATCH = 1000;
+
 function noop(): void {}
 
 /**
@@ -45,6 +51,10 @@ export class RedisBroker implements Broker {
   private readonly timeout: number;
   /** The MAXLEN of every XADD, as the script takes it. */
   private readonly maxLen: string;
+  /** The PEXPIRE of every publish, as the script takes it ("0": none). */
+  private readonly ttl: string;
+  /** Refreshes the TTL of the topics this process subscribes to, while there are some. */
+  private refresher: NodeJS.Timeout | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -52,6 +62,7 @@ export class RedisBroker implements Broker {
   constructor(private readonly options: ResolvedOptions) {
     this.timeout = options.redis.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT;
     this.maxLen = String(options.history);
+    this.ttl = Number.isFinite(options.topicTtl) ? String(options.topicTtl) : "0";
     const isClosed = () => this.closed;
     this.commands = connect(options, "commands") as CommandConnection;
     this.subscriber = connect(options, "subscriber");
@@ -73,7 +84,7 @@ export class RedisBroker implements Broker {
     try {
       await this.ready(this.commands);
       const key = this.keyOf(topic);
-      const args = [this.maxLen, key, json];
+      const args = [this.maxLen, this.ttl, key, json];
       if (event !== undefined) args.push(event);
       return await this.commands[PUBLISH_COMMAND](key, ...args);
     } catch (error) {
@@ -170,6 +181,7 @@ export class RedisBroker implements Broker {
   private async shutdown(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    clearInterval(this.refresher);
     for (const subscription of this.topics.values()) subscription.release();
     this.topics.clear();
     await Promise.all([letGo(this.commands), letGo(this.subscriber)]);
@@ -227,6 +239,9 @@ export class RedisBroker implements Broker {
       subscription.lastId = head;
       subscription.established = true;
       subscription.goLive([]);
+      // Its stream lives as long as someone subscribes (a TTL about to end starts over).
+      this.expireLater([subscription.key]);
+      this.startRefreshing();
     } catch (error) {
       if (this.topics.get(subscription.key) === subscription) {
         this.topics.delete(subscription.key);
@@ -248,6 +263,42 @@ export class RedisBroker implements Broker {
     // When the connection is down there is nothing to undo: it is not resubscribed.
     if (this.subscriber.status === "ready") {
       this.subscriber.unsubscribe(subscription.key).catch(noop);
+    }
+    // The full TTL from now, as after a publish: a client that just left can still resume.
+    if (subscription.established) this.expireLater([subscription.key]);
+  }
+
+  /**
+   * Streams expire topicTtl after their last publish, but not while this process subscribes
+   * to them: every third of the TTL (an hour at most), each subscribed topic's TTL is set
+   * again, so two refreshes may fail (Redis away) before a stream expires under its
+   * subscribers. One timer for all topics, only while there are some.
+   */
+  private startRefreshing(): void {
+    if (this.refresher !== undefined || this.ttl === "0" || this.closed) return;
+    const interval = Math.min(Math.ceil(this.options.topicTtl / 3), MAX_REFRESH_INTERVAL_MS);
+    this.refresher = setInterval(() => {
+      if (this.topics.size === 0) {
+        clearInterval(this.refresher);
+        this.refresher = undefined;
+        return;
+      }
+      const keys = [...this.topics.values()].filter((s) => s.established).map((s) => s.key);
+      this.expireLater(keys);
+    }, interval);
+    this.refresher.unref();
+  }
+
+  /**
+   * PEXPIRE on each key, in pipelines, not awaited: a failure (Redis away) leaves the TTL as it
+   * was, and the next refresh or publish sets it. PEXPIRE makes no key that is not there.
+   */
+  private expireLater(keys: string[]): void {
+    if (this.ttl === "0" || this.commands.status !== "ready") return;
+    for (let start = 0; start < keys.length; start += REFRESH_BATCH) {
+      const pipeline = this.commands.pipeline();
+      for (const key of keys.slice(start, start + REFRESH_BATCH)) pipeline.pexpire(key, this.ttl);
+      pipeline.exec().catch(noop);
     }
   }
 
@@ -363,7 +414,7 @@ export class RedisBroker implements Broker {
     } else {
       logger?.warn(
         { topic, after: lastId, head: log.head },
-        "The log does not know the last delivered id (Redis lost its data?); delivery goes on from its head",
+        "The log does not know the last delivered id (its stream expired, or Redis lost its data); delivery goes on from its head",
       );
       // A log that began anew since: its messages were all published after the last delivery.
       subscription.goLive(log.messages, log.head);

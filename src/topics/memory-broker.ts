@@ -1,43 +1,111 @@
 import type { Broker, Deliver, HistoryQuery, Replay, StoredMessage } from "./broker.js";
 import { checkHistory } from "./history-option.js";
-import { compareStreamIds, streamIdParts } from "./stream-id.js";
+import { compareStreamIds } from "./stream-id.js";
 import { TopicLog } from "./topic-log.js";
+import { checkTopicTtl } from "./topic-ttl-option.js";
 
 export interface MemoryBrokerOptions {
   /** Messages each topic keeps for replay and history. Default 1 000. */
   history?: number;
+  /**
+   * Milliseconds a topic with no subscriber and no publish keeps its log; then the log is
+   * dropped (within a quarter of the TTL more, a minute at most: one timer sweeps them all),
+   * and a client resuming from one of its ids gets a reset (reason "unknown"). A topic with
+   * a subscriber is never dropped. Default 5 minutes; `Infinity` keeps logs until
+   * `maxTopics` makes room.
+   */
+  topicTtl?: number;
+  /**
+   * Topics whose log is kept, at most. A new topic past it drops the least recently used
+   * topic (last publish, or last subscriber gone) that has no subscriber. Topics with
+   * subscribers are never dropped: when every topic has one, the new one is kept anyway, and
+   * the count stays past the cap until subscribers leave (publishes are not refused: the
+   * excess is topics people are subscribed to, which connection limits bound). Default
+   * 10 000; `Infinity` for no cap.
+   */
+  maxTopics?: number;
+}
+
+/** The memory broker: a Broker, and how many topics it keeps, for metrics and tests. */
+export interface MemoryBroker extends Broker {
+  /** Topics whose log is kept now. */
+  readonly topicCount: number;
 }
 
 const DEFAULT_HISTORY = 1000;
+/** Long enough for a reconnecting client (a network change, a laptop lid) to resume. */
+const DEFAULT_TOPIC_TTL = 5 * 60_000;
+const DEFAULT_MAX_TOPICS = 10_000;
+/** The longest between two sweeps (a quarter of topicTtl otherwise). */
+const MAX_SWEEP_INTERVAL = 60_000;
 
 /**
  * Topics inside one process: a ring buffer per topic and synchronous delivery. Ids are
- * `<start time>-<n>`: a client that comes back to a restarted process with an id of the old
- * one gets a reset rather than messages that only look like the ones it missed.
+ * `<epoch>-<n>`, the epoch unique to each log: a client that comes back with an id of a log
+ * that is gone (a restarted process, a topic dropped when idle) gets a reset rather than
+ * messages that only look like the ones it missed.
+ *
+ * @example
+ * new App({ broker: memoryBroker({ history: 100, topicTtl: 60_000, maxTopics: 50_000 }) });
  */
-export function memoryBroker(options: MemoryBrokerOptions = {}): Broker {
+export function memoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
   if (options === null || typeof options !== "object") {
-    throw new TypeError("memoryBroker() takes an options object: { history? }");
+    throw new TypeError(
+      "memoryBroker() takes an options object: { history?, topicTtl?, maxTopics? }",
+    );
   }
-  return new MemoryBroker(checkHistory(options.history ?? DEFAULT_HISTORY, "memoryBroker"));
+  return new InMemoryBroker(
+    checkHistory(options.history ?? DEFAULT_HISTORY, "memoryBroker"),
+    checkTopicTtl(options.topicTtl ?? DEFAULT_TOPIC_TTL, "memoryBroker"),
+    checkMaxTopics(options.maxTopics ?? DEFAULT_MAX_TOPICS),
+  );
 }
 
-class MemoryBroker implements Broker {
-  private readonly epoch = String(Date.now());
+function checkMaxTopics(maxTopics: unknown): number {
+  if (
+    maxTopics !== Number.POSITIVE_INFINITY &&
+    (typeof maxTopics !== "number" || !Number.isSafeInteger(maxTopics) || maxTopics < 1)
+  ) {
+    throw new TypeError(
+      `memoryBroker maxTopics must be a positive whole number (or Infinity), got ${String(maxTopics)}`,
+    );
+  }
+  return maxTopics;
+}
+
+class InMemoryBroker implements MemoryBroker {
   private readonly logs = new Map<string, TopicLog>();
   private readonly deliverers = new Map<string, Set<Deliver>>();
+  /**
+   * Topics with a log and no subscriber, with when they became so (last publish, last
+   * subscriber gone). Re-inserted on each use, so the least recently used come first: both
+   * expiry and eviction only ever look at the front.
+   */
+  private readonly idle = new Map<string, number>();
+  /** One timer for all topics, running only while some are idle. */
+  private sweeper: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(private readonly capacity: number) {}
+  constructor(
+    private readonly capacity: number,
+    private readonly topicTtl: number,
+    private readonly maxTopics: number,
+  ) {}
+
+  get topicCount(): number {
+    return this.logs.size;
+  }
 
   async publish(topic: string, event: string | undefined, json: string): Promise<string> {
     if (this.closed)
       throw new Error(`The broker is closed; the message to "${topic}" was not published`);
-    const log = this.logFor(topic);
-    const message: StoredMessage = { topic, id: this.idOf(log.lastSequence + 1), event, json };
+    this.sweep(Date.now());
+    const log = this.logs.get(topic) ?? this.open(topic);
+    const message: StoredMessage = { topic, id: log.idOf(log.lastSequence + 1), event, json };
     log.append(message);
     const deliverers = this.deliverers.get(topic);
     if (deliverers) for (const deliver of deliverers) deliverSafely(deliver, message);
+    else this.markIdle(topic);
     return message.id;
   }
 
@@ -45,20 +113,22 @@ class MemoryBroker implements Broker {
     const log = this.logs.get(topic);
     if (!log) return [];
     if (query.after === undefined) return log.newest(query.limit);
-    const after = this.sequenceOf(query.after);
+    const after = log.sequenceOf(query.after);
     return after === undefined ? [] : log.after(after, query.limit);
   }
 
   async replay(topic: string, lastId: string): Promise<Replay> {
-    const log = this.logs.get(topic);
-    const last = log?.lastSequence ?? 0;
-    const head = this.idOf(last);
-    const sequence = this.sequenceOf(lastId);
+    // A topic without a log gets an empty one, so the head given with the reset is an id of
+    // the topic: a client that resumes from it later misses nothing published meanwhile.
+    const log = this.logs.get(topic) ?? this.open(topic);
+    const last = log.lastSequence;
+    const head = log.idOf(last);
+    const sequence = log.sequenceOf(lastId);
     if (sequence === undefined || sequence > last)
       return { kind: "reset", reason: "unknown", head };
     // The message right after the client's is still here: nothing in between was trimmed.
-    if (log && sequence + 1 < log.firstSequence) return { kind: "reset", reason: "trimmed", head };
-    return { kind: "messages", messages: log ? log.after(sequence, Number.MAX_SAFE_INTEGER) : [] };
+    if (sequence + 1 < log.firstSequence) return { kind: "reset", reason: "trimmed", head };
+    return { kind: "messages", messages: log.after(sequence, Number.MAX_SAFE_INTEGER) };
   }
 
   async subscribe(topic: string, deliver: Deliver): Promise<() => void> {
@@ -66,12 +136,14 @@ class MemoryBroker implements Broker {
     if (!deliverers) {
       deliverers = new Set();
       this.deliverers.set(topic, deliverers);
+      this.idle.delete(topic);
     }
     deliverers.add(deliver);
     return () => {
       deliverers.delete(deliver);
       if (deliverers.size === 0 && this.deliverers.get(topic) === deliverers) {
         this.deliverers.delete(topic);
+        if (this.logs.has(topic)) this.markIdle(topic);
       }
     };
   }
@@ -83,28 +155,63 @@ class MemoryBroker implements Broker {
   async close(): Promise<void> {
     this.closed = true;
     this.deliverers.clear();
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
   }
 
-  private logFor(topic: string): TopicLog {
-    let log = this.logs.get(topic);
-    if (!log) {
-      log = new TopicLog(this.capacity);
-      this.logs.set(topic, log);
-    }
+  /** A new log for the topic, after making room for it under maxTopics. */
+  private open(topic: string): TopicLog {
+    this.evictDownTo(this.maxTopics - 1);
+    const log = new TopicLog(this.capacity);
+    this.logs.set(topic, log);
+    if (!this.deliverers.has(topic)) this.markIdle(topic);
     return log;
   }
 
-  private idOf(sequence: number): string {
-    return `${this.epoch}-${sequence}`;
+  /** The topic (which has a log and no subscriber) was just used: its TTL starts now. */
+  private markIdle(topic: string): void {
+    this.idle.delete(topic);
+    this.idle.set(topic, Date.now());
+    // Topics with subscribers may have pushed the count past the cap: older idle ones go now
+    // (not this one, the newest: publish() must not drop what it just stored).
+    this.evictDownTo(this.maxTopics, topic);
+    if (this.sweeper === undefined && !this.closed && Number.isFinite(this.topicTtl)) {
+      this.sweeper = setInterval(() => this.sweep(Date.now()), sweepInterval(this.topicTtl));
+      this.sweeper.unref();
+    }
   }
 
-  /** The sequence number in one of this broker's ids; undefined for any other string. */
-  private sequenceOf(id: string): number | undefined {
-    const parts = streamIdParts(id);
-    if (!parts || parts[0] !== this.epoch) return undefined;
-    const sequence = Number(parts[1]);
-    return Number.isSafeInteger(sequence) ? sequence : undefined;
+  /**
+   * Drops the least recently used idle topics until at most `count` remain, or none is idle
+   * but `spare`.
+   */
+  private evictDownTo(count: number, spare?: string): void {
+    for (const topic of this.idle.keys()) {
+      if (this.logs.size <= count || topic === spare) return;
+      this.drop(topic);
+    }
   }
+
+  /** Drops the topics idle for topicTtl or longer; the timer stops when none is left idle. */
+  private sweep(now: number): void {
+    for (const [topic, since] of this.idle) {
+      if (now - since < this.topicTtl) break;
+      this.drop(topic);
+    }
+    if (this.idle.size === 0 && this.sweeper !== undefined) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+  }
+
+  private drop(topic: string): void {
+    this.idle.delete(topic);
+    this.logs.delete(topic);
+  }
+}
+
+function sweepInterval(topicTtl: number): number {
+  return Math.min(Math.ceil(topicTtl / 4), MAX_SWEEP_INTERVAL);
 }
 
 /** One subscriber's failure must not keep a message from the others. */
