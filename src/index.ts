@@ -39,7 +39,11 @@ export type {
   Replay,
   StoredMessage,
 } from "./topics/broker.js";
-export { type MemoryBrokerOptions, memoryBroker } from "./topics/memory-broker.js";
+export {
+  type MemoryBroker,
+  type MemoryBrokerOptions,
+  memoryBroker,
+} from "./topics/memory-broker.js";
 export { TopicMessage } from "./topics/topic-message.js";
 export { TopicSubscription } from "./topics/topic-subscription.js";
 export type { HistoryOptions, PublishOptions, SubscribeOptions } from "./topics/topics.js";

@@ -1,6 +1,6 @@
 /**
  * Stream ids, `<ms>-<seq>`, both parts unsigned 64-bit integers: Redis Streams make them, and
- * the memory broker uses the same shape (its start time, then a per-topic counter), so both
+ * the memory broker uses the same shape (each topic log's creation time in microseconds, then a per-log counter), so both
  * order the same way. They are compared as
  * digit strings (no leading zeros: longer is larger, then character by character), so a
  * sequence beyond 2^53 orders exactly, without BigInt allocations on the delivery path.
