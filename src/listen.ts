@@ -1,5 +1,7 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import { logWritesSettled } from "./logger.js";
 
 export interface ListenOptions {
   /** Default: the PORT environment variable, else 3000. 0 picks a free port. */
@@ -23,7 +25,7 @@ export interface ListeningServer {
 
 interface Closable {
   close(): Promise<void>;
-  readonly logger: { info(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  readonly logger: Logger;
 }
 
 export async function listenOn(
@@ -76,6 +78,13 @@ function urlHost(host: string): string {
 const signalApps = new Set<Closable>();
 let closingOnSignal = false;
 
+/**
+ * How long the exit waits, after the closes, for log lines an asynchronous destination is
+ * still writing: one that neither writes nor fails by then loses them, and cannot hold the
+ * exit (see logWritesSettled).
+ */
+const LOG_SETTLE_TIMEOUT_MS = 500;
+
 function onSignal(signal: NodeJS.Signals): void {
   const apps = [...signalApps];
   if (closingOnSignal) {
@@ -85,12 +94,15 @@ function onSignal(signal: NodeJS.Signals): void {
   }
   closingOnSignal = true;
   for (const app of apps) quietly(() => app.logger.info({ signal }, "closing gracefully"));
-  Promise.allSettled(apps.map((app) => app.close())).then((outcomes) => {
+  Promise.allSettled(apps.map((app) => app.close())).then(async (outcomes) => {
     outcomes.forEach((outcome, index) => {
       if (outcome.status === "rejected") {
         quietly(() => apps[index].logger.error({ err: outcome.reason }, "graceful close failed"));
       }
     });
+    // process.exit runs pino's exit-time flush, which a broken pipe would hold for ever;
+    // a write that fails before it makes pino drop the destination's lines instead.
+    await Promise.all(apps.map((app) => logWritesSettled(app.logger, LOG_SETTLE_TIMEOUT_MS)));
     process.exit(outcomes.some((outcome) => outcome.status === "rejected") ? 1 : 0);
   });
 }
