@@ -21,13 +21,18 @@ export function createLogger(option: LoggerOption | null): Logger {
  * (EPIPE) the process never exits. A synchronous write has nothing left to flush at exit.
  * Once a write fails for good (EPIPE, EBADF) lines are dropped; a pipe that is full
  * (EAGAIN, its reader is slow) keeps the line for the next write instead of blocking the
- * event loop in a retry loop.
+ * event loop in a retry loop, up to MAX_QUEUED_LOG_BYTES.
  */
+/** Log bytes kept in memory while stdout's reader is not reading (16 MiB). */
+const MAX_QUEUED_LOG_BYTES = 16 * 1024 * 1024;
+
 function stdoutDestination(): DestinationStream {
   const stream = pino.destination({
     dest: process.stdout.fd,
     sync: true,
     retryEAGAIN: () => false,
+    // What a reader that stopped reading leaves queued is bounded: past it lines are dropped.
+    maxLength: MAX_QUEUED_LOG_BYTES,
   });
   let broken = false;
   stream.on("error", (error: NodeJS.ErrnoException) => {

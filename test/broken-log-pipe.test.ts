@@ -106,13 +106,24 @@ describe("a log reader that goes away does not keep the server from exiting", ()
   });
 
   test("a log reader that stops reading (a full pipe) neither blocks the server nor its exit", async (t) => {
-    const { pid, port } = await serverBehindLogReader(t, { READER: "stalled", FLOOD: "1" });
-    // It logged more than the pipe holds and still answers (a 404: it has no routes).
+    const { pid, port } = await serverBehindLogReader(t, { READER: "stalled", FLOOD: "2" });
+    // It logged more than the pipe holds and still answers (a 404: no route there).
     const response = await fetch(`http://127.0.0.1:${port}/`, {
       signal: AbortSignal.timeout(3000),
     });
     assert.equal(response.status, 404);
     await response.arrayBuffer();
+    await signalAndAwaitExit(pid, "SIGTERM", CLOSE_TIMEOUT_MS);
+  });
+
+  test("what a stalled reader leaves queued is bounded (16 MiB): 64 MiB logged, the heap stays small", async (t) => {
+    const { pid, port } = await serverBehindLogReader(t, { READER: "stalled", FLOOD: "64" });
+    const response = await fetch(`http://127.0.0.1:${port}/heap`, {
+      signal: AbortSignal.timeout(10_000),
+    });
+    const { heapUsed } = (await response.json()) as { heapUsed: number };
+    // 16 MiB of queued lines plus the app; without the bound all 64 MiB stay queued.
+    assert.ok(heapUsed < 40 * 1024 * 1024, `heap in use: ${(heapUsed / 2 ** 20).toFixed(1)} MiB`);
     await signalAndAwaitExit(pid, "SIGTERM", CLOSE_TIMEOUT_MS);
   });
 });
