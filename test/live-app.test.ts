@@ -1,9 +1,22 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, type TestContext, test } from "node:test";
-import { createLiveApp, type LiveAppOptions } from "../examples/live/app.js";
+import { WebSocket } from "ws";
+import {
+  createLiveApp,
+  type LiveAppOptions,
+  MAX_CONNECTIONS,
+  MAX_CONNECTIONS_PER_IP,
+} from "../examples/live/app.js";
 import { Signer, TOKEN_TTL_MS } from "../examples/live/auth.js";
+import { ROOMS } from "../examples/live/chat.js";
 import { asServerReport, CLUSTER_TOPIC } from "../examples/live/cluster.js";
+import { MAX_LAST_EVENT_ID_BYTES } from "../examples/live/dashboard.js";
+import {
+  DEFAULT_EXPORT_ROWS,
+  MAX_EXPORT_ROWS,
+  MAX_EXPORTS_PER_IP,
+} from "../examples/live/export.js";
 import { redisBroker } from "../src/redis/index.js";
 import {
   type TestClient as Client,
@@ -81,16 +94,18 @@ const presenceOf = (names: string[]) => (f: Frame) =>
   f.type === "presence" && JSON.stringify(f.names) === JSON.stringify(names);
 
 describe("examples/live: sign-in", () => {
-  test("sign-in sets a signed HttpOnly cookie that identifies the visitor", async (t) => {
+  test("sign-in sets an HttpOnly cookie with a random session id that identifies the visitor", async (t) => {
     const { client } = await startLive(t);
     const res = await client.post("/api/signin", { json: { name: "  Ada " } });
     assert.equal(res.statusCode, 200);
     assert.equal(res.json<{ name: string }>().name, "Ada");
     const setCookie = String(res.headers["set-cookie"]);
-    assert.match(setCookie, /^sluice_session=[\w-]+\.[\w-]+; Path=\/; HttpOnly; SameSite=Lax;/);
-    const value = setCookie.split(";")[0].slice("sluice_session=".length);
-    assert.equal(new Signer(SECRET).verify("session", value), "Ada", "signed with the secret");
-    assert.equal(new Signer(`${SECRET}x`).verify("session", value), undefined);
+    assert.match(
+      setCookie,
+      /^sluice_session=[\w-]{43}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=604800$/,
+    );
+    const again = await client.post("/api/signin", { json: { name: "Ada" } });
+    assert.notEqual(String(again.headers["set-cookie"]), setCookie, "a new session each time");
 
     const cookie = setCookie.split(";")[0];
     assert.deepEqual((await client.get("/api/me", { headers: { cookie } })).json(), {
@@ -103,6 +118,7 @@ describe("examples/live: sign-in", () => {
     });
     assert.equal(forged.statusCode, 415);
     assert.equal(forged.headers["set-cookie"], undefined);
+    assert.equal((await client.get("/api/me", { headers: { cookie } })).statusCode, 200);
     const out = await client.post("/api/signout", { headers: { cookie }, json: {} });
     assert.match(String(out.headers["set-cookie"]), /^sluice_session=; .*Max-Age=0/);
   });
@@ -126,26 +142,35 @@ describe("examples/live: sign-in", () => {
     assert.equal(broken.statusCode, 400);
   });
 
-  test("no cookie, a forged or tampered cookie, and bad tokens get 401 on HTTP, SSE and the upgrade", async (t) => {
+  test("no cookie, a made-up or tampered cookie, and bad tokens get 401 on HTTP, SSE and the upgrade", async (t) => {
     const { live, client } = await startLive(t);
     const good = await signIn(client, "ada");
-    const [payload, mac] = good.slice("sluice_session=".length).split(".");
-    const evePayload = Buffer.from(JSON.stringify({ n: "eve", e: Date.now() + 60_000 })).toString(
-      "base64url",
-    );
+    const id = good.slice("sluice_session=".length);
+    const flipped = `${id.slice(0, -1)}${id.endsWith("A") ? "B" : "A"}`;
+    const { token } = (await client.get("/api/token", { headers: { cookie: good } })).json<{
+      token: string;
+    }>();
+    const session = new Signer(SECRET).verify(token)!.session;
     const other = new Signer("another-secret-0123456789");
     const mine = new Signer(SECRET);
     const refused: Record<string, string | undefined> = {
       "no credentials": undefined,
-      "a forged cookie": `sluice_session=${other.sign("session", "ada", 60_000)}`,
-      "a tampered cookie": `sluice_session=${evePayload}.${mac}`,
-      "a cookie without its MAC": `sluice_session=${payload}`,
-      "an expired cookie": `sluice_session=${mine.sign("session", "ada", 1000, Date.now() - 5000)}`,
+      "a made-up session id": `sluice_session=${"x".repeat(43)}`,
+      "a tampered session id": `sluice_session=${flipped}`,
+      "a truncated session id": `sluice_session=${id.slice(0, -1)}`,
+      "the session's key as its id": `sluice_session=${session}`,
+      "the token as a cookie": `sluice_session=${token}`,
     };
     const tokens: Record<string, string> = {
-      "an expired token": mine.sign("token", "ada", TOKEN_TTL_MS, Date.now() - TOKEN_TTL_MS - 1),
-      "a forged token": other.sign("token", "ada", TOKEN_TTL_MS),
-      "the cookie's value as a token": good.slice("sluice_session=".length),
+      "an expired token": mine.sign(
+        { name: "ada", session },
+        TOKEN_TTL_MS,
+        Date.now() - TOKEN_TTL_MS - 1,
+      ),
+      "a forged token": other.sign({ name: "ada", session }, TOKEN_TTL_MS),
+      "a token for another name": mine.sign({ name: "eve", session }, TOKEN_TTL_MS),
+      "a token for no session": mine.sign({ name: "ada", session: "y".repeat(43) }, TOKEN_TTL_MS),
+      "the cookie's value as a token": id,
     };
 
     const attempts = [
@@ -187,13 +212,13 @@ describe("examples/live: sign-in", () => {
     // The same requests with good credentials go through: the 401s above were about them.
     const me = await client.get("/api/me", { headers: { cookie: good } });
     assert.deepEqual(me.json(), { name: "ada" });
-    const fresh = mine.sign("token", "ada", TOKEN_TTL_MS);
+    const fresh = mine.sign({ name: "ada", session }, TOKEN_TTL_MS);
     assert.equal((await client.get(`/api/me?token=${fresh}`)).statusCode, 200);
     const sse = client.events(`/api/dashboard?token=${fresh}`);
     assert.equal((await sse.response).statusCode, 200);
     await sse.close();
     const ws = await client.websocketConnect(`/ws/chat?token=${fresh}`);
-    assert.deepEqual(await ws.receiveJson(), { type: "hello", name: "ada" });
+    assert.deepEqual(await ws.receiveJson(), { type: "hello", name: "ada", rooms: ROOMS });
     await ws.close();
   });
 
@@ -206,7 +231,7 @@ describe("examples/live: sign-in", () => {
     assert.ok(expiresIn > 0 && expiresIn <= 120, `expiresIn ${expiresIn}`);
     assert.deepEqual((await client.get(`/api/me?token=${token}`)).json(), { name: "bob" });
     const ws = await client.websocketConnect(`/ws/chat?token=${encodeURIComponent(token)}`);
-    assert.deepEqual(await ws.receiveJson(), { type: "hello", name: "bob" });
+    assert.deepEqual(await ws.receiveJson(), { type: "hello", name: "bob", rooms: ROOMS });
     await ws.close();
     // A token cannot mint the next one: a leaked URL stops working within a minute.
     assert.equal((await client.get(`/api/token?token=${token}`)).statusCode, 401);
@@ -352,7 +377,7 @@ describe("examples/live: chat", () => {
   test("a rejoin gets the room's history replayed; with lastId only what was missed", async (t) => {
     const { client } = await startLive(t);
     const cookie = await signIn(client, "ada");
-    const first = await chatSocket(client, cookie, "history");
+    const first = await chatSocket(client, cookie, "library");
     const ids: string[] = [];
     for (const text of ["one", "two", "three"]) {
       await first.sendJson({ type: "message", text });
@@ -361,7 +386,7 @@ describe("examples/live: chat", () => {
     await first.close();
 
     const again = await chatSocket(client, cookie);
-    await again.sendJson({ type: "join", room: "history" });
+    await again.sendJson({ type: "join", room: "library" });
     await frameWhere(again, (f) => f.type === "joined", "joined");
     const replay = [];
     for (let i = 0; i < 3; i++) replay.push(await frameWhere(again, isMessage, `replayed ${i}`));
@@ -376,7 +401,7 @@ describe("examples/live: chat", () => {
     await again.close();
 
     const resumed = await chatSocket(client, cookie);
-    await resumed.sendJson({ type: "join", room: "history", lastId: ids[0] });
+    await resumed.sendJson({ type: "join", room: "library", lastId: ids[0] });
     const missed = [await frameWhere(resumed, isMessage, "missed 1")];
     missed.push(await frameWhere(resumed, isMessage, "missed 2"));
     assert.deepEqual(
@@ -386,7 +411,7 @@ describe("examples/live: chat", () => {
     await resumed.sendJson({ type: "message", text: "four" });
     assert.equal((await frameWhere(resumed, isMessage, "live")).data?.text, "four");
 
-    await resumed.sendJson({ type: "join", room: "history", lastId: "not-an-id" });
+    await resumed.sendJson({ type: "join", room: "library", lastId: "not-an-id" });
     const reset = await frameWhere(resumed, (f) => f.event === "reset", "a reset");
     assert.equal(reset.data?.reason, "unknown");
   });
@@ -409,8 +434,11 @@ describe("examples/live: chat", () => {
     for (const room of ["", "Lobby", "../etc", "a b", "x".repeat(33), 42, null]) {
       await expectError(() => ws.sendJson({ type: "join", room }), "bad-room");
     }
-    await expectError(() => ws.sendJson({ type: "join", room: "ok", lastId: 5 }), "bad-request");
-    await ws.sendJson({ type: "join", room: "ok" });
+    await expectError(
+      () => ws.sendJson({ type: "join", room: "garden", lastId: 5 }),
+      "bad-request",
+    );
+    await ws.sendJson({ type: "join", room: "garden" });
     await frameWhere(ws, (f) => f.type === "joined", "a valid join");
     await expectError(() => ws.sendJson({ type: "message", text: "   " }), "empty");
     await expectError(() => ws.sendJson({ type: "message", text: 7 }), "bad-request");
@@ -504,11 +532,338 @@ describe("examples/live: export and static files", () => {
     for (const path of attempts) {
       for (const headers of [{}, { cookie }]) {
         const res = await client.get(path, { headers });
-        assert.ok([401, 404].includes(res.statusCode), `${path}: ${res.statusCode}`);
+        // 400: refused before routing, as sluice does with an encoded `/` or `\`.
+        assert.ok([400, 401, 404].includes(res.statusCode), `${path}: ${res.statusCode}`);
         assert.doesNotMatch(res.text(), /"devDependencies"|createLiveApp|Signer/, path);
       }
     }
-    assert.equal((await client.get("/..%2fpackage.json", { headers: { cookie } })).statusCode, 404);
+    const signedIn = await client.get("/..%2fpackage.json", { headers: { cookie } });
+    assert.ok([400, 404].includes(signedIn.statusCode), "refused, not for want of credentials");
+  });
+});
+
+describe("examples/live: sign-out revokes the session", () => {
+  test("after sign-out the old cookie and its tokens are refused on HTTP, SSE, the upgrade and the export", async (t) => {
+    const { client } = await startLive(t);
+    const cookie = await signIn(client, "ada");
+    const { token } = (await client.get("/api/token", { headers: { cookie } })).json<{
+      token: string;
+    }>();
+    const other = await signIn(client, "bob"); // another session, which must outlive ada's
+    const tryAll = async (credentials: { query: string; headers: Record<string, string> }) => {
+      const { query, headers } = credentials;
+      const me = await client.get(`/api/me${query}`, { headers });
+      const sse = await client.stream("GET", `/api/dashboard${query}`, {
+        headers: { ...headers, accept: "text/event-stream" },
+      });
+      await sse.close();
+      const exported = await client.get(`/export.ndjson?rows=1${query.replace("?", "&")}`, {
+        headers,
+      });
+      const upgrade = await client.websocketConnect(`/ws/chat${query}`, { headers }).then(
+        async (ws) => {
+          await ws.close();
+          return 101;
+        },
+        (error: unknown) => (error instanceof WebSocketUpgradeError ? error.statusCode : -1),
+      );
+      return { me: me.statusCode, sse: sse.statusCode, exported: exported.statusCode, upgrade };
+    };
+    const ok = { me: 200, sse: 200, exported: 200, upgrade: 101 };
+    const refused = { me: 401, sse: 401, exported: 401, upgrade: 401 };
+    const byCookie = { query: "", headers: { cookie } };
+    const byToken = { query: `?token=${encodeURIComponent(token)}`, headers: {} };
+    assert.deepEqual(await tryAll(byCookie), ok, "the cookie works before sign-out");
+    assert.deepEqual(await tryAll(byToken), ok, "so does its token");
+
+    const out = await client.post("/api/signout", { headers: { cookie }, json: {} });
+    assert.equal(out.statusCode, 204);
+    assert.deepEqual(await tryAll(byCookie), refused, "the old cookie, replayed");
+    assert.deepEqual(await tryAll(byToken), refused, "a token of the ended session");
+    assert.deepEqual(
+      await tryAll({ query: "", headers: { cookie: other } }),
+      ok,
+      "other sessions go on",
+    );
+  });
+
+  test("sign-out ends the session's open dashboard streams and chat sockets", async (t) => {
+    const { live, client } = await startLive(t);
+    const cookie = await signIn(client, "ada");
+    const bob = await chatSocket(client, await signIn(client, "bob"), "lobby");
+    const ws = await chatSocket(client, cookie, "lobby");
+    const stream = client.events("/api/dashboard", { headers: { cookie } });
+    await within(stream.take(1), "a tick on the open stream");
+    assert.equal(live.app.connections.sse, 1);
+
+    await client.post("/api/signout", { headers: { cookie }, json: {} });
+    const closed = await within(ws.closed, "the chat socket to close");
+    assert.deepEqual([closed.code, closed.reason], [1008, "Signed out"]);
+    await within(stream.take(1000), "the stream to end").catch(() => {});
+    await waitFor(() => live.app.connections.sse === 0, "the dashboard stream to end");
+    await bob.sendJson({ type: "message", text: "still here" });
+    assert.equal((await frameWhere(bob, isMessage, "bob's message")).data?.text, "still here");
+  });
+
+  test("the session store is bounded: past MAX_SESSIONS the oldest session is signed out", async () => {
+    const { Sessions, MAX_SESSIONS } = await import("../examples/live/sessions.js");
+    const app = createLiveApp({ secret: SECRET, logger: false }).app; // publish needs no listen
+    let now = 1_000_000;
+    const sessions = new Sessions(app, "test", () => now);
+    const first = await sessions.open("ada");
+    for (let i = 1; i < MAX_SESSIONS; i++) await sessions.open("bob");
+    assert.equal(sessions.size, MAX_SESSIONS);
+    assert.ok(sessions.find(first.id), "the oldest is still there at the cap");
+    const newest = await sessions.open("cy");
+    assert.equal(sessions.size, MAX_SESSIONS, "no more than the cap");
+    assert.equal(sessions.find(first.id), undefined, "the oldest made room");
+    assert.ok(sessions.find(newest.id));
+    // Sessions expire: a week later none is left, and the next sign-in clears them out.
+    now += 7 * 24 * 60 * 60 * 1000;
+    assert.equal(sessions.find(newest.id), undefined, "expired");
+    await sessions.open("dee");
+    assert.equal(sessions.size, 1, "expired sessions are dropped");
+    await app.close();
+  });
+});
+
+describe("examples/live: bounds", () => {
+  test("the chat closes a socket that sends faster than its message rate (1008)", async (t) => {
+    const { live, client } = await startLive(t);
+    const ws = await chatSocket(client, await signIn(client, "ada"), "lobby");
+    const sent = 2000;
+    for (let i = 0; i < sent; i++) void ws.sendJson({ type: "message", text: `m${i}` });
+    const closed = await within(ws.closed, "the flooding socket to be closed", 10_000);
+    assert.deepEqual([closed.code, closed.reason], [1008, "message rate limit exceeded"]);
+    const stored = await live.app.history("room:lobby", { limit: sent });
+    // The burst (30), plus at most a few refilled while they were handled, and not one more.
+    assert.ok(stored.length >= 25 && stored.length <= 35, `${stored.length} messages stored`);
+    // A member sending at a human pace is not affected.
+    const bob = await chatSocket(client, await signIn(client, "bob"), "lobby");
+    for (let i = 0; i < 5; i++) {
+      await bob.sendJson({ type: "message", text: `hi ${i}` });
+      await frameWhere(bob, (f) => isMessage(f) && f.data?.text === `hi ${i}`, `hi ${i}`);
+    }
+    await waitFor(() => live.app.connections.websocket === 1, "the flooder gone");
+  });
+
+  test("only the listed rooms can be joined; any other gets a clear error", async (t) => {
+    const { client } = await startLive(t);
+    const ws = await client.websocketConnect("/ws/chat", {
+      headers: { cookie: await signIn(client, "ada") },
+    });
+    const hello = await ws.receiveJson<Frame & { rooms: string[] }>();
+    assert.deepEqual(hello?.rooms, ROOMS, "hello lists the rooms");
+    for (const room of ["elsewhere", "room-1", "lobby2", "constructor", "__proto__"]) {
+      await ws.sendJson({ type: "join", room });
+      const error = await frameWhere(ws, (f) => f.type === "error", `refused ${room}`);
+      assert.equal(error.code, "bad-room", room);
+      assert.match(error.message ?? "", new RegExp(ROOMS.join(", ")), "the message lists them");
+    }
+    for (const room of ROOMS) {
+      await ws.sendJson({ type: "join", room });
+      await frameWhere(ws, (f) => f.type === "joined" && f.room === room, `joined ${room}`);
+    }
+  });
+
+  test("one address may hold MAX_CONNECTIONS_PER_IP streams and sockets; more are refused", async (t) => {
+    const { live, client } = await startLive(t, { tickMs: 60_000 });
+    const cookie = await signIn(client, "ada");
+    const streams = [];
+    for (let i = 0; i < MAX_CONNECTIONS_PER_IP - 1; i++) {
+      const stream = client.events("/api/dashboard", { headers: { cookie } });
+      assert.equal((await stream.response).statusCode, 200, `stream ${i + 1}`);
+      streams.push(stream);
+    }
+    const last = await chatSocket(client, cookie);
+    assert.equal(live.app.connections.sse + live.app.connections.websocket, MAX_CONNECTIONS_PER_IP);
+
+    const refused = await client.stream("GET", "/api/dashboard", {
+      headers: { cookie, accept: "text/event-stream" },
+    });
+    assert.equal(refused.statusCode, 503);
+    assert.match(await refused.text(), /Too many connections from your address/);
+    const socket = await client.websocketConnect("/ws/chat", { headers: { cookie } });
+    assert.equal((await within(socket.closed, "the extra socket to close")).code, 1013);
+
+    // A place given back is a place to take.
+    await last.close();
+    await waitFor(() => live.app.connections.websocket === 0, "the socket to be gone");
+    const again = client.events("/api/dashboard", { headers: { cookie } });
+    assert.equal((await again.response).statusCode, 200);
+    await Promise.all([...streams, again].map((stream) => stream.close()));
+  });
+
+  test("the app holds at most MAX_CONNECTIONS streams and sockets from all addresses together", async (t) => {
+    const { live, client } = await startLive(t, { tickMs: 60_000 });
+    const cookie = await signIn(client, "ada");
+    const url = `${client.url.replace(/^http/, "ws")}/ws/chat`;
+    // Loopback is all of 127/8 on Linux: each address holds as many as it may.
+    const open = (n: number) =>
+      new Promise<WebSocket>((resolve, reject) => {
+        const localAddress = `127.0.${1 + Math.floor(n / MAX_CONNECTIONS_PER_IP)}.${2 + (n % 7)}`;
+        const ws = new WebSocket(url, { headers: { cookie }, localAddress });
+        ws.once("message", () => resolve(ws)); // the hello: let in
+        ws.once("close", (code) => reject(new Error(`socket ${n} closed with ${code}`)));
+        ws.once("error", reject);
+      });
+    const sockets: WebSocket[] = [];
+    t.after(() => {
+      for (const ws of sockets) ws.terminate();
+    });
+    for (let n = 0; n < MAX_CONNECTIONS; n += 50) {
+      const batch = Array.from({ length: Math.min(50, MAX_CONNECTIONS - n) }, (_, i) =>
+        open(n + i),
+      );
+      sockets.push(...(await Promise.all(batch)));
+    }
+    assert.equal(live.app.connections.websocket, MAX_CONNECTIONS);
+    const extra = new WebSocket(url, { headers: { cookie }, localAddress: "127.0.200.1" });
+    const code = await within(
+      new Promise<number>((resolve) => extra.once("close", resolve)),
+      "the extra socket to close",
+    );
+    assert.equal(code, 1013, "the socket past the cap is closed: try again later");
+    const stream = await client.stream("GET", "/api/dashboard", {
+      headers: { cookie, accept: "text/event-stream" },
+    });
+    assert.equal(stream.statusCode, 503);
+    assert.match(await stream.text(), /Too many connections; try again later/);
+  });
+
+  test("the export refuses more than MAX_EXPORT_ROWS rows with a clear 400", async (t) => {
+    const { client } = await startLive(t);
+    const cookie = await signIn(client, "ada");
+    const over = await client.get(`/export.ndjson?rows=${MAX_EXPORT_ROWS + 1}`, {
+      headers: { cookie },
+    });
+    assert.equal(over.statusCode, 400);
+    assert.match(
+      over.json<{ message: string }>().message,
+      /rows must be a whole number from 0 to 100000/,
+    );
+    const most = await client.get(`/export.ndjson?rows=${MAX_EXPORT_ROWS}`, {
+      headers: { cookie },
+    });
+    assert.equal(most.text().split("\n").length - 1, MAX_EXPORT_ROWS);
+  });
+
+  test("one address may run MAX_EXPORTS_PER_IP exports at once; the next gets 429 until one ends", async (t) => {
+    const { client } = await startLive(t);
+    const cookie = await signIn(client, "ada");
+    const start = () => client.stream("GET", "/export.ndjson", { headers: { cookie } });
+    // Not read: each stays open, stalled on a full socket.
+    const running = [];
+    for (let i = 0; i < MAX_EXPORTS_PER_IP; i++) {
+      const stream = await start();
+      assert.equal(stream.statusCode, 200);
+      running.push(stream);
+    }
+    const refused = await client.get("/export.ndjson?rows=1", { headers: { cookie } });
+    assert.equal(refused.statusCode, 429);
+    assert.match(refused.json<{ message: string }>().message, /exports at once from one address/);
+    assert.equal(refused.headers["retry-after"], "10");
+
+    // A client that leaves gives its place back, and so does one that reads to the end.
+    await running[0].close();
+    await eventually(
+      async () =>
+        (await client.get("/export.ndjson?rows=1", { headers: { cookie } })).statusCode === 200,
+      "a place after the client left",
+    );
+    const lines = (await running[1].text()).split("\n").length - 1;
+    assert.equal(lines, DEFAULT_EXPORT_ROWS);
+    const both = await Promise.all([start(), start()]);
+    assert.deepEqual(
+      both.map((stream) => stream.statusCode),
+      [200, 200],
+    );
+    await Promise.all(both.map((stream) => stream.close()));
+  });
+
+  test("?lastEventId= has the same 1 KiB cap as the Last-Event-ID header: 400 past it", async (t) => {
+    const { client } = await startLive(t);
+    const cookie = await signIn(client, "ada");
+    /** The status of a dashboard request that resumes from `id`, sent in the header or the query. */
+    const open = async (id: string, via: "header" | "query") => {
+      const stream = await client.stream(
+        "GET",
+        via === "query" ? `/api/dashboard?lastEventId=${encodeURIComponent(id)}` : "/api/dashboard",
+        {
+          headers: {
+            cookie,
+            accept: "text/event-stream",
+            ...(via === "header" ? { "last-event-id": id } : {}),
+          },
+        },
+      );
+      const body = stream.statusCode === 200 ? "" : await stream.text();
+      await stream.close();
+      return { status: stream.statusCode, body };
+    };
+    const atCap = "x".repeat(MAX_LAST_EVENT_ID_BYTES);
+    const overCap = `${atCap}x`;
+    for (const via of ["header", "query"] as const) {
+      assert.equal((await open(atCap, via)).status, 200, `1 KiB in the ${via}`);
+      const over = await open(overCap, via);
+      assert.equal(over.status, 400, `1 KiB + 1 in the ${via}`);
+      assert.match(
+        JSON.parse(over.body).message,
+        /too long: 1025 bytes, at most 1024 are accepted/,
+        `the ${via}'s refusal says why`,
+      );
+    }
+    // Counted in UTF-8 bytes, as the header is: 342 euro signs are 1 026 bytes.
+    assert.equal((await open("€".repeat(342), "query")).status, 400);
+    assert.equal((await open("€".repeat(341), "query")).status, 200);
+  });
+});
+
+describe("examples/live: the sign-in guard fails closed", () => {
+  test("no spelling of a private path reaches its handler without credentials", async (t) => {
+    const { live, client } = await startLive(t);
+    const private_ = [
+      "/%61pi/me",
+      "/api/%6de",
+      "/API/me",
+      "/api/me/",
+      "/api//me",
+      "//api/me",
+      "/api/./me",
+      "/api/x/../me",
+      "/api/%2e/me",
+      "/api/me;x",
+      "/api/me%2f",
+      "/api/toke%6e",
+      "/%65xport.ndjson",
+      "/export.ndjson/",
+      "/api/%64ashboard",
+      "/api/dashboard%00",
+      "/%61pi/signin/../me",
+    ];
+    for (const path of private_) {
+      const res = await client.get(path, { headers: { accept: "text/event-stream" } });
+      assert.ok([400, 401, 404].includes(res.statusCode), `${path}: ${res.statusCode}`);
+      assert.doesNotMatch(res.text(), /"name"|"token"|customer-|event: tick/, path);
+    }
+    for (const path of ["/ws/%63hat", "/WS/chat", "/ws/chat/", "//ws/chat", "/ws/./chat"]) {
+      const outcome = await client.websocketConnect(path).then(
+        (ws) => ws.close().then(() => 101),
+        (error: unknown) => (error instanceof WebSocketUpgradeError ? error.statusCode : -1),
+      );
+      assert.ok([400, 401, 404].includes(outcome), `${path}: ${outcome}`);
+    }
+    assert.equal(live.app.connections.websocket, 0);
+    // Without credentials, only the listed methods and paths are public.
+    for (const [method, path] of [
+      ["PUT", "/api/signin"],
+      ["DELETE", "/"],
+      ["POST", "/app.js"],
+    ] as const) {
+      // (No body on the DELETE: the test client would send it unframed.)
+      const res = await client.request(method, path, method === "DELETE" ? {} : { json: {} });
+      assert.equal(res.statusCode, 401, `${method} ${path}`);
+    }
   });
 });
 
@@ -551,16 +906,16 @@ describe("examples/live: two processes on one Redis", { skip: noRedis }, () => {
 
     // The same secret: a cookie from one server is good on the other.
     const adaCookie = await signIn(a.client, "ada");
-    const ada = await chatSocket(a.client, adaCookie, "shared");
-    const bob = await chatSocket(b.client, await signIn(b.client, "bob"), "shared");
+    const ada = await chatSocket(a.client, adaCookie, "lobby");
+    const bob = await chatSocket(b.client, await signIn(b.client, "bob"), "lobby");
     for (const ws of [ada, bob]) await frameWhere(ws, presenceOf(["ada", "bob"]), "both present");
     await bob.sendJson({ type: "message", text: "from b" });
     assert.equal((await frameWhere(ada, isMessage, "b's message on a")).data?.text, "from b");
 
-    // A room named after an Object.prototype key, and reports of the wrong shape on the
-    // cluster topic, break neither presence nor the following of the other server.
-    const eve = await chatSocket(b.client, await signIn(b.client, "eve"), "constructor");
-    await frameWhere(eve, presenceOf(["eve"]), "eve alone in 'constructor'");
+    // Reports of the wrong shape on the cluster topic (one with a room named after an
+    // Object.prototype key) break neither presence nor the following of the other server.
+    const eve = await chatSocket(b.client, await signIn(b.client, "eve"), "studio");
+    await frameWhere(eve, presenceOf(["eve"]), "eve alone in 'studio'");
     for (const bad of [
       { server: "old" },
       { server: "odd", clients: 1, eventsPerSec: 0, rssMb: 1, rooms: { constructor: "x" } },
@@ -570,7 +925,7 @@ describe("examples/live: two processes on one Redis", { skip: noRedis }, () => {
     }
     await eve.sendJson({ type: "message", text: "still here" });
     assert.equal((await frameWhere(eve, isMessage, "eve's message")).data?.text, "still here");
-    const carol = await chatSocket(a.client, await signIn(a.client, "carol"), "constructor");
+    const carol = await chatSocket(a.client, await signIn(a.client, "carol"), "studio");
     await frameWhere(carol, presenceOf(["carol", "eve"]), "carol sees eve across servers");
     await carol.close();
     await eve.close();
@@ -579,8 +934,26 @@ describe("examples/live: two processes on one Redis", { skip: noRedis }, () => {
 
     await bob.close();
     await frameWhere(ada, presenceOf(["ada"]), "bob gone, as seen from a");
-    const later = await chatSocket(b.client, adaCookie, "shared");
+    const later = await chatSocket(b.client, adaCookie, "lobby");
     assert.equal((await frameWhere(later, isMessage, "history on b")).data?.text, "from b");
+
+    // A server started now learns the sessions opened before it from the topic's log.
+    const c = await start();
+    const onC = await c.client.get("/api/me", { headers: { cookie: adaCookie } });
+    assert.deepEqual(onC.json(), { name: "ada" }, "a's session is known on c");
+
+    // Signing out on b ends the session everywhere: the cookie, and the sockets open on a.
+    const out = await b.client.post("/api/signout", { headers: { cookie: adaCookie }, json: {} });
+    assert.equal(out.statusCode, 204);
+    assert.equal((await within(ada.closed, "ada's socket on a to close")).code, 1008);
+    for (const server of [a, b, c]) {
+      await eventually(
+        async () =>
+          (await server.client.get("/api/me", { headers: { cookie: adaCookie } })).statusCode ===
+          401,
+        "the old cookie refused on every server",
+      );
+    }
   });
 });
 

@@ -1,13 +1,13 @@
 // The live demo (issue 7): a page with a dashboard fed by SSE from a topic, chat rooms over
-// WebSockets, an NDJSON export, and sign-in with a name in a signed cookie. See main.ts to
-// run it; the pieces are in auth.ts, dashboard.ts, chat.ts, cluster.ts and static.ts.
+// WebSockets, an NDJSON export, and sign-in with a name in a server-side session. See main.ts
+// to run it; the pieces are in auth.ts, sessions.ts, dashboard.ts, chat.ts, export.ts,
+// cluster.ts and static.ts.
 import {
   App,
   type Broker,
   HttpError,
   HttpResponse,
   type LoggerOption,
-  ndjson,
   type SluiceRequest,
 } from "../../src/index.js";
 import {
@@ -22,12 +22,14 @@ import {
 import { createChat } from "./chat.js";
 import { Cluster } from "./cluster.js";
 import { createDashboard } from "./dashboard.js";
+import { addExport } from "./export.js";
+import { type Session, Sessions } from "./sessions.js";
 import { serveStatic } from "./static.js";
 
 export interface LiveAppOptions {
   /** How often metrics are published, in ms. Default 1000. */
   tickMs?: number;
-  /** Signs the cookies and tokens. Default: SLUICE_SECRET, or random per process. */
+  /** Signs the query-string tokens. Default: SLUICE_SECRET, or random per process. */
   secret?: string;
   /** Where the topics live. Default: in memory (use redisBroker() to share them). */
   broker?: Broker;
@@ -42,22 +44,41 @@ export interface LiveApp {
   dropEventStreams(): number;
 }
 
-export const DEFAULT_EXPORT_ROWS = 100_000;
-export const MAX_EXPORT_ROWS = 2_000_000;
+/**
+ * SSE streams plus WebSockets open at once (what `app.connections` counts): past it a new
+ * stream gets 503 and a new socket is closed with 1013. Plain requests are not counted.
+ */
+export const MAX_CONNECTIONS = 1000;
+/**
+ * The same, from one address: a tab holds two (the dashboard and the chat), so this is ten
+ * tabs. Behind a proxy every visitor has its address: set the App's `clientAddress` then.
+ */
+export const MAX_CONNECTIONS_PER_IP = 20;
 
 export function createLiveApp(options: LiveAppOptions = {}): LiveApp {
   const tickMs = options.tickMs ?? 1000;
-  const app = new App({ broker: options.broker, logger: options.logger });
+  const app = new App({
+    broker: options.broker,
+    logger: options.logger,
+    maxConnections: MAX_CONNECTIONS,
+    maxConnectionsPerIp: MAX_CONNECTIONS_PER_IP,
+  });
   const signer = new Signer(options.secret ?? secretFromEnv());
+  const cluster = new Cluster(app, tickMs);
+  const sessions = new Sessions(app, cluster.server);
 
-  const publicPaths = serveStatic(app);
-  app.use(
-    requireSignIn(signer, (req) =>
-      req.method === "POST"
-        ? req.path === "/api/signin" || req.path === "/api/signout"
-        : (req.method === "GET" || req.method === "HEAD") && publicPaths.has(req.path),
-    ),
-  );
+  // Everything needs sign-in but what is listed here, by method and exact path: a route
+  // added later, or a path spelt another way (`/%61pi/me`), is not in the list, so it is
+  // refused rather than let through.
+  const publicPaths = {
+    GET: serveStatic(app),
+    POST: new Set(["/api/signin", "/api/signout"]),
+  };
+  const isPublic = (req: SluiceRequest) => {
+    const method = req.method === "HEAD" ? "GET" : req.method;
+    return (method === "GET" || method === "POST") && publicPaths[method].has(req.path);
+  };
+  app.use(requireSignIn(sessions, signer, isPublic));
 
   app.post("/api/signin", async (req) => {
     requireJson(req, 'Send JSON: {"name": "..."}');
@@ -68,62 +89,59 @@ export function createLiveApp(options: LiveAppOptions = {}): LiveApp {
         422,
         `A name is 1-${MAX_NAME_LENGTH} letters, digits, spaces, . _ or -, starting with a letter or digit`,
       );
-    req.setResponseHeader("set-cookie", sessionCookie(signer, name));
+    const { id, session } = await sessions.open(name).catch((error) => {
+      req.log.warn({ err: error }, "opening a session failed");
+      throw new HttpError(503, "Signing in is unavailable right now; try again");
+    });
+    req.setResponseHeader("set-cookie", sessionCookie(id));
     // The token is for clients that cannot keep the cookie.
-    return { name, token: signer.sign("token", name, TOKEN_TTL_MS) };
+    return { name, token: signer.sign({ name, session: session.key }, TOKEN_TTL_MS) };
   });
-  app.post("/api/signout", (req) => {
+  app.post("/api/signout", async (req) => {
     requireJson(req, "Send JSON: {}");
-    req.setResponseHeader("set-cookie", sessionCookie(signer));
+    const session = req.state.session as Session | undefined;
+    if (session && req.state.authVia === "cookie") {
+      await sessions.close(session).catch((error) => {
+        // The session is still open (everywhere): the cookie is kept, so the page can retry.
+        req.log.warn({ err: error }, "closing a session failed");
+        throw new HttpError(503, "Signing out did not reach every server; try again");
+      });
+    }
+    req.setResponseHeader("set-cookie", sessionCookie());
     return HttpResponse.empty(204);
   });
   app.get("/api/me", (req) => ({ name: req.state.user }));
   app.get("/api/token", (req) => {
     if (req.state.authVia !== "cookie")
       throw new HttpError(401, "A token is minted for the session cookie only");
+    const session = req.state.session as Session;
     return {
-      token: signer.sign("token", String(req.state.user), TOKEN_TTL_MS),
+      token: signer.sign({ name: session.name, session: session.key }, TOKEN_TTL_MS),
       expiresIn: TOKEN_TTL_MS / 1000,
     };
   });
 
-  app.get("/export.ndjson", (req) => {
-    const param = req.query.get("rows");
-    const rows = param === null ? DEFAULT_EXPORT_ROWS : Number(param);
-    if (!/^\d+$/.test(param ?? "0") || rows > MAX_EXPORT_ROWS)
-      throw new HttpError(400, `rows must be a whole number from 0 to ${MAX_EXPORT_ROWS}`);
-    return ndjson(exportRows(rows), {
-      headers: { "content-disposition": 'attachment; filename="export.ndjson"' },
-    });
-  });
+  addExport(app);
 
-  const cluster = new Cluster(app, tickMs);
-  const chat = createChat(app, cluster);
-  const dashboard = createDashboard(app, cluster, tickMs, chat.rooms, chat.refreshPresence);
+  const chat = createChat(app, cluster, sessions);
+  const dashboard = createDashboard(
+    app,
+    cluster,
+    sessions,
+    tickMs,
+    chat.rooms,
+    chat.refreshPresence,
+  );
   const stop = () => {
     dashboard.stop();
     cluster.stop();
+    sessions.stop();
   };
   // sluice has no close hook; the app's close ends every subscription, this one included.
   void cluster.follow(stop);
+  void sessions.follow();
 
   return { app, stop, dropEventStreams: dashboard.dropEventStreams };
-}
-
-const CITIES = ["Lisbon", "Osaka", "Nairobi", "Lima", "Oslo", "Austin", "Pune", "Perth"];
-
-/** A generated dataset, row by row as the client reads (the stream stops if it leaves). */
-function* exportRows(count: number) {
-  const start = Date.UTC(2024, 0, 1);
-  for (let id = 1; id <= count; id++) {
-    yield {
-      id,
-      customer: `customer-${((id * 7919) % 100_000).toString().padStart(5, "0")}`,
-      city: CITIES[id % CITIES.length],
-      amount: ((id * 104_729) % 100_000) / 100,
-      at: new Date(start + id * 60_000).toISOString(),
-    };
-  }
 }
 
 /**

@@ -4,20 +4,39 @@
 // gets the room's recent messages, and a member coming back after a dropped connection sends
 // the id of the last message it saw and gets exactly what it missed.
 //
+// The rooms are a fixed list (ROOMS): each room is a topic with a log, so rooms made up by
+// visitors would let anyone grow the server's memory one name at a time. Each socket may
+// send CHAT_OPTIONS.messageRate frames: one more closes it with 1008.
+//
 // Client -> server (JSON text frames):
 //   {"type":"join","room":"lobby","lastId"?:"..."}    join (or switch to) a room
 //   {"type":"message","text":"hi"}                    say something in the room
 // Server -> client:
-//   {"type":"hello","name"}                           on connect
+//   {"type":"hello","name","rooms":[...]}             on connect: who you are, the rooms
 //   {"type":"joined","room"}                          then the replay, then live messages
 //   {"topic","id","event":"message","data":{"name","text","at"}}   a message (replayed or live)
 //   {"topic","id","event":"reset","data":{...}}       lastId is gone from the log: join afresh
 //   {"type":"presence","room","names":[...]}          who is in the room, whenever it changes
 //   {"type":"error","code","message"}                 a refused frame; the socket stays open
-import { type App, type SluiceWebSocket, WebSocketMessage } from "../../src/index.js";
+import {
+  type App,
+  CloseCode,
+  type SluiceWebSocket,
+  WebSocketMessage,
+  type WebSocketOptions,
+} from "../../src/index.js";
 import type { Cluster } from "./cluster.js";
+import type { Session, Sessions } from "./sessions.js";
 
-export const ROOM_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+/** The rooms there are; joining any other is refused. */
+export const ROOMS: readonly string[] = ["lobby", "kitchen", "garden", "library", "studio"];
+const ROOM_SET = new Set(ROOMS);
+export const CHAT_OPTIONS = {
+  maxPayload: 4096,
+  // A burst of 30 frames, then 3 a second: far more than anyone types. A script that sends
+  // faster is closed with 1008, and the frames past the limit are never read.
+  messageRate: { messages: 30, perMs: 10_000 },
+} satisfies WebSocketOptions;
 export const MAX_TEXT_LENGTH = 500;
 /** Messages a new member gets from the room's log. */
 export const HISTORY_ON_JOIN = 50;
@@ -39,7 +58,7 @@ export interface Chat {
   refreshPresence(): void;
 }
 
-export function createChat(app: App, cluster: Cluster): Chat {
+export function createChat(app: App, cluster: Cluster, sessions: Sessions): Chat {
   /** room -> member socket -> name */
   const rooms = new Map<string, Map<SluiceWebSocket, string>>();
   /** room -> the presence list last sent to its members here */
@@ -119,9 +138,15 @@ export function createChat(app: App, cluster: Cluster): Chat {
 
   // No `origins`: sluice's default lets in only the page's own origin (cross-site pages
   // would otherwise open sockets with the visitor's session cookie).
-  app.websocket("/ws/chat", { maxPayload: 4096 }, async (socket, req) => {
-    const name = String(req.state.user); // set by the sign-in middleware, or no upgrade
+  app.websocket("/ws/chat", CHAT_OPTIONS, async (socket, req) => {
+    // Set by the sign-in middleware, or no upgrade.
+    const session = req.state.session as Session;
+    const name = session.name;
     let room: string | undefined;
+    // Signing out (in any tab, on any process) closes the session's sockets too.
+    const ended = sessions.endingOf(session);
+    const signedOut = () => socket.close(CloseCode.policyViolation, "Signed out");
+    ended.addEventListener("abort", signedOut, { once: true });
 
     const leave = () => {
       if (room === undefined) return;
@@ -132,11 +157,8 @@ export function createChat(app: App, cluster: Cluster): Chat {
 
     async function join(message: Record<string, unknown>): Promise<void> {
       const wanted = message.room;
-      if (typeof wanted !== "string" || !ROOM_NAME.test(wanted))
-        throw new ChatError(
-          "bad-room",
-          "A room name is 1-32 of a-z, 0-9, - and _, starting with a letter or digit",
-        );
+      if (typeof wanted !== "string" || !ROOM_SET.has(wanted))
+        throw new ChatError("bad-room", `There is no such room; the rooms are ${ROOMS.join(", ")}`);
       const lastId = message.lastId;
       if (lastId !== undefined && (typeof lastId !== "string" || lastId.length > 64))
         throw new ChatError("bad-request", "lastId must be a message id");
@@ -186,7 +208,7 @@ export function createChat(app: App, cluster: Cluster): Chat {
     }
 
     try {
-      await socket.sendJson({ type: "hello", name });
+      await socket.sendJson({ type: "hello", name, rooms: ROOMS });
       for await (const raw of socket) {
         try {
           const message = parse(raw);
@@ -199,6 +221,7 @@ export function createChat(app: App, cluster: Cluster): Chat {
         }
       }
     } finally {
+      ended.removeEventListener("abort", signedOut);
       leave();
     }
   });

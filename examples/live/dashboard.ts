@@ -3,10 +3,16 @@
 // the id of the last tick it saw (Last-Event-ID) and app.subscribe() replays every tick
 // after it before the live ones, with none missing or repeated at the seam.
 import type { Socket } from "node:net";
-import type { App } from "../../src/index.js";
+import { type App, HttpError, type SluiceRequest } from "../../src/index.js";
 import type { Cluster, ServerReport } from "./cluster.js";
+import type { Session, Sessions } from "./sessions.js";
 
 export const DASHBOARD_TOPIC = "dashboard";
+/**
+ * The longest last event id taken from `?lastEventId=`, in UTF-8 bytes: the cap sluice puts
+ * on the Last-Event-ID header (SluiceRequest.lastEventId), so both ways in are bounded alike.
+ */
+export const MAX_LAST_EVENT_ID_BYTES = 1024;
 
 export interface Tick {
   /** Goes up by one per tick, across processes and leader changes. */
@@ -26,6 +32,7 @@ export interface Dashboard {
 export function createDashboard(
   app: App,
   cluster: Cluster,
+  sessions: Sessions,
   tickMs: number,
   rooms: () => Record<string, string[]>,
   afterTick: () => void = () => {},
@@ -70,25 +77,41 @@ export function createDashboard(
 
   app.sse("/api/dashboard", { retry: 1000 }, async (req) => {
     const socket = req.raw.socket;
-    // The browser sends Last-Event-ID when it reconnects by itself; the page passes
-    // ?lastEventId= when it has to open a new EventSource (after a refusal).
-    let lastEventId = req.lastEventId || req.query.get("lastEventId") || undefined;
+    let lastEventId = lastEventIdOf(req);
     if (!lastEventId) {
       // A new visitor starts with the latest tick rather than an empty dashboard.
       const recent = await app.history(DASHBOARD_TOPIC, { limit: 2 });
       if (recent.length === 2) lastEventId = recent[0].id;
     }
-    const events = app.subscribe(DASHBOARD_TOPIC, { lastEventId, signal: req.signal });
-    return tracked(socket, events);
+    // The stream ends when the client leaves, the app closes, or the session ends (sign-out).
+    // (Either abort unhooks both listeners: the session's signal outlives the request.)
+    const stop = new AbortController();
+    const signals = [req.signal, sessions.endingOf(req.state.session as Session)];
+    const unhook = () => {
+      for (const signal of signals) signal.removeEventListener("abort", end);
+    };
+    const end = () => {
+      unhook();
+      stop.abort();
+    };
+    for (const signal of signals) signal.addEventListener("abort", end);
+    if (signals.some((signal) => signal.aborted)) end();
+    const events = app.subscribe(DASHBOARD_TOPIC, { lastEventId, signal: stop.signal });
+    return tracked(socket, events, unhook);
   });
 
   /** The stream's socket is in `streams` exactly while the stream is open, however it ends. */
-  async function* tracked<T>(socket: Socket, events: AsyncIterable<T>): AsyncGenerator<T> {
+  async function* tracked<T>(
+    socket: Socket,
+    events: AsyncIterable<T>,
+    done: () => void,
+  ): AsyncGenerator<T> {
     streams.add(socket);
     try {
       yield* events;
     } finally {
       streams.delete(socket);
+      done();
     }
   }
 
@@ -104,4 +127,23 @@ export function createDashboard(
       return count;
     },
   };
+}
+
+/**
+ * Where to resume from: the Last-Event-ID header the browser sends when it reconnects by
+ * itself (sluice refuses one over 1 KiB with 400), or the `?lastEventId=` the page passes
+ * when it has to open a new EventSource (after a refusal), held to the same cap.
+ */
+function lastEventIdOf(req: SluiceRequest): string | undefined {
+  const header = req.lastEventId;
+  if (header) return header;
+  const query = req.query.get("lastEventId");
+  const bytes = query === null ? 0 : Buffer.byteLength(query, "utf8");
+  if (bytes > MAX_LAST_EVENT_ID_BYTES) {
+    throw new HttpError(
+      400,
+      `lastEventId is too long: ${bytes} bytes, at most ${MAX_LAST_EVENT_ID_BYTES} are accepted`,
+    );
+  }
+  return query || undefined;
 }

@@ -1,7 +1,8 @@
 // `npx tsx examples/live/main.ts`: the live demo on http://localhost:3000 (PORT, HOST to
 // change). With REDIS_URL set, topics live in Redis, so several processes (on other ports)
-// share the rooms and the dashboard; give them the same SLUICE_SECRET so a cookie signed by
-// one is good on all (cookies do not care about the port).
+// share the rooms, the dashboard and the sessions (a cookie from one is good on all: cookies
+// do not care about the port); give them the same SLUICE_SECRET so that a `?token=` minted
+// by one is good on all too.
 import type { Broker } from "../../src/index.js";
 import { createLiveApp } from "./app.js";
 
@@ -13,7 +14,7 @@ if (process.env.REDIS_URL) {
 
 const { app } = createLiveApp({ broker });
 if (broker && !process.env.SLUICE_SECRET)
-  app.logger.warn("REDIS_URL without SLUICE_SECRET: each process signs with its own secret");
+  app.logger.warn("REDIS_URL without SLUICE_SECRET: a token is good only where it was minted");
 const server = await app.listen({
   port: Number(process.env.PORT ?? 3000),
   host: process.env.HOST,

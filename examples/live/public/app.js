@@ -169,7 +169,9 @@ function send(message) {
 }
 
 function receive(message) {
-  if (message.type === "presence") {
+  if (message.type === "hello") {
+    showRooms(message.rooms);
+  } else if (message.type === "presence") {
     if (message.room !== chat.room) return;
     $("presence").replaceChildren(
       ...message.names.map((name) =>
@@ -196,6 +198,14 @@ function receive(message) {
   }
 }
 
+/** The rooms the server has (it refuses any other). */
+function showRooms(rooms) {
+  $("room").replaceChildren(
+    ...rooms.map((room) => Object.assign(document.createElement("option"), { textContent: room })),
+  );
+  $("room").value = chat.room;
+}
+
 function clearRoom() {
   chat.lastId = "";
   chat.seen.clear();
@@ -204,7 +214,7 @@ function clearRoom() {
 }
 
 $("join").addEventListener("click", () => {
-  const room = $("room").value.trim().toLowerCase();
+  const room = $("room").value;
   if (room !== chat.room) {
     chat.room = room;
     clearRoom();
