@@ -19,7 +19,7 @@ export { HttpError, type HttpErrorOptions, isHttpError } from "./http/http-error
 export { HttpResponse, type ResponseInit } from "./http/http-response.js";
 export type { Middleware, Next } from "./http/middleware.js";
 export { encodeNdjsonLine, ndjson } from "./http/ndjson.js";
-export { RequestAbortedError, SluiceRequest } from "./http/request.js";
+export { MAX_LAST_EVENT_ID_BYTES, RequestAbortedError, SluiceRequest } from "./http/request.js";
 export { ForbiddenJsonKeyError, type JsonParseOptions, type ProtoKeys } from "./http/safe-json.js";
 export {
   type StreamChunk,

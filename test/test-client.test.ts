@@ -24,6 +24,17 @@ describe("TestClient", () => {
     await assert.rejects(client.get("users"), /must start with "\/"/);
   });
 
+  test("a GET or DELETE with a body sends its length, so the connection stays usable", async () => {
+    const app = quietApp();
+    app.all("/echo", async (req) => ({ method: req.method, body: await req.text() }));
+    await using client = await TestClient.start(app);
+    for (const method of ["GET", "DELETE", "GET"]) {
+      const res = await client.request(method, "/echo", { json: { a: 1 } });
+      assert.deepEqual(res.json(), { method, body: '{"a":1}' });
+    }
+    assert.deepEqual((await client.get("/echo")).json(), { method: "GET", body: "" });
+  });
+
   test("events().take() gives up after its timeout, saying how many came, and closes the stream (the server sees the client leave)", async () => {
     const app = quietApp();
     let left = false;

@@ -3,16 +3,19 @@
 // the id of the last tick it saw (Last-Event-ID) and app.subscribe() replays every tick
 // after it before the live ones, with none missing or repeated at the seam.
 import type { Socket } from "node:net";
-import { type App, HttpError, type SluiceRequest } from "../../src/index.js";
+import {
+  type App,
+  HttpError,
+  MAX_LAST_EVENT_ID_BYTES,
+  type SluiceRequest,
+} from "../../src/index.js";
 import type { Cluster, ServerReport } from "./cluster.js";
 import type { Session, Sessions } from "./sessions.js";
 
 export const DASHBOARD_TOPIC = "dashboard";
-/**
- * The longest last event id taken from `?lastEventId=`, in UTF-8 bytes: the cap sluice puts
- * on the Last-Event-ID header (SluiceRequest.lastEventId), so both ways in are bounded alike.
- */
-export const MAX_LAST_EVENT_ID_BYTES = 1024;
+// `?lastEventId=` is capped like the Last-Event-ID header (SluiceRequest.lastEventId), with
+// the same constant, so both ways in are bounded alike.
+export { MAX_LAST_EVENT_ID_BYTES };
 
 export interface Tick {
   /** Goes up by one per tick, across processes and leader changes. */

@@ -43,7 +43,7 @@ export interface AbortListener {
 
 const NON_ASCII = /[^ -~\t]/;
 /** Longest `Last-Event-ID` accepted, in bytes: ids are cursors, not payloads. */
-const MAX_LAST_EVENT_ID_BYTES = 1024;
+export const MAX_LAST_EVENT_ID_BYTES = 1024;
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** The Latin-1 header text decoded as the UTF-8 bytes it was, or unchanged if it was not UTF-8. */

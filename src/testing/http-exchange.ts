@@ -35,6 +35,15 @@ export function exchange(
     body = JSON.stringify(options.json);
     if (!hasHeader(headers, "content-type")) headers["content-type"] = "application/json";
   }
+  // Node sends a GET or DELETE body without framing unless told its length: the server would
+  // then read the body as the next request on the connection.
+  if (
+    body !== undefined &&
+    !hasHeader(headers, "content-length") &&
+    !hasHeader(headers, "transfer-encoding")
+  ) {
+    headers["content-length"] = Buffer.byteLength(body);
+  }
   // A connection of its own (no agent) would otherwise announce `connection: close`; browsers
   // and EventSource keep connections alive, and servers answer accordingly.
   if (agent === false && !hasHeader(headers, "connection")) headers.connection = "keep-alive";
