@@ -12,11 +12,14 @@ import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { describe, type TestContext, test } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
+import { Redis } from "ioredis";
 import WebSocket from "ws";
-import type { SluiceRequest, SluiceWebSocket } from "../src/index.js";
+import { App, memoryBroker, type SluiceRequest, type SluiceWebSocket } from "../src/index.js";
+import { redisBroker } from "../src/redis/index.js";
 import { TestClient } from "../src/testing/index.js";
 import { quietApp, sleep, waitFor, within } from "./helpers.js";
 import { openSocket, portOf, rawExchange } from "./raw-http.js";
+import { RedisServer } from "./support/redis-server.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -32,6 +35,9 @@ const DOCUMENTED: Record<string, string> = {
   "Time to send the whole request": "60 s",
   "Idle keep-alive connection": "5 s",
   "Request body read by `json()`/`text()`/`bytes()`": "1 MiB",
+  "JSON with a `__proto__` or `constructor.prototype` key (`req.json()`, `socket.receiveJson()`)":
+    'refused (`protoKeys: "error"`)',
+  "IPv6 clients under `maxConnectionsPerIp`": "grouped by /64",
   "`Last-Event-ID`": "1 024 bytes",
   "Long-lived connections (SSE + WebSocket)": "no cap",
   "WebSocket message size": "1 MiB",
@@ -42,6 +48,8 @@ const DOCUMENTED: Record<string, string> = {
   "WebSocket origins": "the page's own origin only",
   "Messages a topic's SSE subscriber may fall behind": "1 000",
   "Topic history kept for resuming": "1 000 per topic (memory broker)",
+  "Idle topic's log (no subscriber, no publish)": "5 min (memory), 24 h (Redis)",
+  "Topics kept by the memory broker": "10 000",
   "Graceful close": "10 s",
 };
 
@@ -116,6 +124,7 @@ describe("HTTP defaults of an App built with no options", () => {
   const app = quietApp();
   app.get("/", () => "ok");
   app.post("/body", async (req) => ({ bytes: (await req.bytes()).length }));
+  app.post("/json", async (req) => ({ parsed: await req.json() }));
   app.sse("/events", async function* (req: SluiceRequest) {
     seenSendTimeout = req.sendTimeout;
     yield `last ${req.lastEventId?.length ?? 0}`;
@@ -172,6 +181,18 @@ describe("HTTP defaults of an App built with no options", () => {
     // 30 s of real time is too long for a test: this is the value the stream's pump and its
     // finish watch arm their timers with (slow-dead-clients shows it cutting, on short values).
     assert.equal(seenSendTimeout, 30_000);
+  });
+
+  test("JSON with a __proto__ or constructor.prototype key is refused with 400", async () => {
+    const post = (json: string) =>
+      rawStatus(
+        port,
+        `POST /json HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n\r\n`,
+        json,
+      );
+    assert.equal(await post('{"a":{"isAdmin":true}}'), 200);
+    assert.equal(await post('{"a":{"__proto__":{"isAdmin":true}}}'), 400);
+    assert.equal(await post('{"constructor":{"prototype":{"isAdmin":true}}}'), 400);
   });
 
   test("no cap on long-lived connections: 100 SSE streams from one address are all served", async () => {
@@ -376,6 +397,84 @@ describe("SSE and topic defaults", () => {
     assert.equal(kept.length, 1000);
     assert.equal(kept[0].id, ids[1], "the oldest one went");
     await app.close();
+  });
+
+  test("maxConnectionsPerIp counts IPv6 clients by their /64", async () => {
+    const app = new App({
+      logger: false,
+      maxConnectionsPerIp: 1,
+      clientAddress: (req) => req.header("x-client") ?? "",
+    });
+    app.sse("/held", async function* (req) {
+      yield "start";
+      await new Promise((resolve) => req.signal.addEventListener("abort", resolve));
+    });
+    await using client = await TestClient.start(app);
+    const open = (address: string) => {
+      const connection = openSocket(portOf(client.url));
+      connection.socket.write(`GET /held HTTP/1.1\r\nHost: x\r\nX-Client: ${address}\r\n\r\n`);
+      return connection;
+    };
+    const status = async (connection: ReturnType<typeof open>) => {
+      await waitFor(() => /^HTTP\/1\.1 \d{3}/.test(connection.received()), "an answer");
+      return Number(connection.received().slice(9, 12));
+    };
+    const first = open("2001:db8:1:2::1");
+    assert.equal(await status(first), 200);
+    // The same /64 (the last 64 bits differ): the same client.
+    const sameNetwork = open("2001:db8:1:2:ffff:ffff:ffff:fffe");
+    assert.equal(await status(sameNetwork), 503);
+    // The next /64 (only bit 64 differs): another client.
+    const nextNetwork = open("2001:db8:1:3::1");
+    assert.equal(await status(nextNetwork), 200);
+    for (const connection of [first, sameNetwork, nextNetwork]) connection.socket.destroy();
+  });
+
+  test("the memory broker keeps at most 10 000 topics", async () => {
+    const broker = memoryBroker();
+    const app = new App({ logger: false, broker });
+    for (let i = 0; i < 10_000; i++) await app.publish(`topic-${i}`, i);
+    assert.equal(broker.topicCount, 10_000);
+    await app.publish("one-more", 0);
+    assert.equal(broker.topicCount, 10_000, "the least recently used one made room");
+    assert.deepEqual(await app.history("topic-0"), [], "the oldest was dropped");
+    await app.close();
+  });
+
+  test("the memory broker drops an idle topic's log after 5 minutes (mock setInterval and Date)", async (t: TestContext) => {
+    t.mock.timers.enable({ apis: ["setInterval", "Date"], now: 0 });
+    try {
+      const broker = memoryBroker();
+      await broker.publish("idle", undefined, "1");
+      assert.equal(broker.topicCount, 1);
+      t.mock.timers.tick(5 * 60_000 - 1);
+      assert.equal(broker.topicCount, 1, "kept for 5 minutes");
+      // One timer sweeps every topic, every quarter of the TTL (a minute at most).
+      t.mock.timers.tick(60_000 + 1);
+      assert.equal(broker.topicCount, 0, "dropped within a sweep after 5 minutes");
+      await broker.close();
+    } finally {
+      t.mock.timers.reset();
+    }
+  });
+
+  test("a Redis topic's stream expires 24 h after its last publish", async () => {
+    const server = await RedisServer.start();
+    const admin = new Redis(server.port, "127.0.0.1", { maxRetriesPerRequest: 1 });
+    try {
+      const app = new App({ logger: false, broker: redisBroker({ url: server.url }) });
+      await app.publish("expiring", 1);
+      const keys = await admin.keys("*expiring*");
+      assert.ok(keys.length > 0, "the topic's stream is in Redis");
+      for (const key of keys) {
+        const ttl = await admin.pttl(key);
+        assert.ok(ttl > 24 * 3_600_000 - 60_000 && ttl <= 24 * 3_600_000, `${key}: PTTL ${ttl}`);
+      }
+      await app.close();
+    } finally {
+      admin.disconnect();
+      await server.stop();
+    }
   });
 
   test("a graceful close waits up to 10 s for what is open (the timer close arms)", async () => {
