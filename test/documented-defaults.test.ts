@@ -51,6 +51,7 @@ const DOCUMENTED: Record<string, string> = {
   "Idle topic's log (no subscriber, no publish)": "5 min (memory), 24 h (Redis)",
   "Topics kept by the memory broker": "10 000",
   "Graceful close": "10 s",
+  "A WebSocket close the peer does not answer": "5 s",
 };
 
 /**
