@@ -5,20 +5,11 @@ export {
   type Handler,
   type OpenConnections,
   type RouteDefinition,
-} from "./app.js";
-export { type ApiKeyAuthOptions, apiKeyAuth } from "./auth/api-key-auth.js";
-export { type BearerAuthOptions, bearerAuth } from "./auth/bearer-auth.js";
-export type { Verified } from "./auth/challenge.js";
-export {
-  type CorsOptions,
-  type CorsOriginDecision,
-  type CorsOriginFunction,
-  cors,
-} from "./http/cors.js";
+} from "./app/app.js";
+export type { ListeningServer, ListenOptions } from "./app/listen.js";
 export { HttpError, type HttpErrorOptions, isHttpError } from "./http/http-error.js";
 export { HttpResponse, type ResponseInit } from "./http/http-response.js";
-export type { Middleware, Next } from "./http/middleware.js";
-export { encodeNdjsonLine, ndjson } from "./http/ndjson.js";
+export type { Middleware, Next } from "./http/middleware-chain.js";
 export { MAX_LAST_EVENT_ID_BYTES, RequestAbortedError, SluiceRequest } from "./http/request.js";
 export { ForbiddenJsonKeyError, type JsonParseOptions, type ProtoKeys } from "./http/safe-json.js";
 export {
@@ -27,11 +18,19 @@ export {
   type StreamingResponseInit,
   type StreamSource,
 } from "./http/streaming-response.js";
-export type { ListeningServer, ListenOptions } from "./listen.js";
-export type { LoggerOption } from "./logger.js";
+export { type ApiKeyAuthOptions, apiKeyAuth } from "./middleware/api-key-auth.js";
+export type { Verified } from "./middleware/auth-challenge.js";
+export { type BearerAuthOptions, bearerAuth } from "./middleware/bearer-auth.js";
+export {
+  type CorsOptions,
+  type CorsOriginDecision,
+  type CorsOriginFunction,
+  cors,
+} from "./middleware/cors.js";
 export { SseEvent, type SseEventInit } from "./sse/sse-event.js";
 export { type SseOptions, SseResponse, type SseResponseInit } from "./sse/sse-response.js";
 export type { SseHandler, SseHandlerResult, SseSource } from "./sse/sse-route.js";
+export { encodeNdjsonLine, ndjson } from "./stream/ndjson.js";
 export type {
   Broker,
   Deliver,
@@ -47,6 +46,7 @@ export {
 export { TopicMessage } from "./topics/topic-message.js";
 export { TopicSubscription } from "./topics/topic-subscription.js";
 export type { HistoryOptions, PublishOptions, SubscribeOptions } from "./topics/topics.js";
+export type { LoggerOption } from "./util/logger.js";
 export { CloseCode } from "./websocket/close-codes.js";
 export {
   type CloseInfo,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { defaultPort } from "../src/app/listen.js";
 import { App } from "../src/index.js";
-import { defaultPort } from "../src/listen.js";
 import { TestClient } from "../src/testing/index.js";
 
 describe("App options", () => {

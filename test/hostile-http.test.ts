@@ -4,7 +4,7 @@
 // WebSocket peer opened beforehand keep working throughout (test/support/hostile.ts).
 //
 // Who answers what: errors Node's parser (llhttp) raises before a request reaches the app go
-// through sluice's 'clientError' handler (src/http/client-error.ts): 400/408/413/431, a JSON
+// through sluice's 'clientError' handler (src/server/client-error.ts): 400/408/413/431, a JSON
 // body `{ error, message }` with the parser's message, `Connection: close`. Malformed WebSocket
 // handshakes get ws's own plain-text answer. Everything else is the app's JSON error, with a
 // request id. Messages asserted below are those of Node 20's llhttp.
@@ -268,7 +268,7 @@ describe("malformed headers, framing and bodies", () => {
   ]);
 
   // The head is fine and the handler runs; the parser fails in the body. Before the fix in
-  // src/http/client-error.ts the connection was cut without a status.
+  // src/server/client-error.ts the connection was cut without a status.
   const badBodies: { name: string; framing: string; status?: string; message: string }[] = [
     {
       name: "a chunk size that is not hex",

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { addressGroup, checkIpv6Prefix, DEFAULT_IPV6_PREFIX } from "../src/http/ip-prefix.js";
+import { addressGroup, checkIpv6Prefix, DEFAULT_IPV6_PREFIX } from "../src/server/ip-prefix.js";
 
 /** Asserts that each list of addresses is one group under `prefix`, and the lists are apart. */
 function assertGroups(prefix: number, groups: string[][]) {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { describe, test } from "node:test";
-import { LINGER_MS } from "../src/http/lingering-close.js";
 import { HttpError, HttpResponse, StreamingResponse } from "../src/index.js";
+import { LINGER_MS } from "../src/server/lingering-close.js";
 import { TestClient } from "../src/testing/index.js";
 import { quietApp, sleep, waitFor } from "./helpers.js";
 import { portOf, rawExchange } from "./raw-http.js";

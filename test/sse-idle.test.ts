@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import type { ServerResponse } from "node:http";
 import { describe, test } from "node:test";
-import { keepAliveLoad } from "../src/http/keep-alive.js";
 import { type SluiceRequest, SseEvent } from "../src/index.js";
+import { keepAliveLoad } from "../src/stream/keep-alive.js";
 import { TestClient } from "../src/testing/index.js";
 import { gate } from "./fixtures/gate.js";
 import { quietApp, sleep, waitFor } from "./helpers.js";

@@ -1,5 +1,5 @@
 /*
- * cutIfNeverTaken (src/http/stalled-finish.ts): a response that has ended with bytes still
+ * cutIfNeverTaken (src/stream/stalled-finish.ts): a response that has ended with bytes still
  * queued for a client that reads none of them is cut; one whose client reads, however
  * slowly, is left to finish. Real node:http servers and clients on 127.0.0.1.
  */
@@ -8,7 +8,7 @@ import { once } from "node:events";
 import { createServer, type IncomingMessage, request, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
-import { cutIfNeverTaken } from "../src/http/stalled-finish.js";
+import { cutIfNeverTaken } from "../src/stream/stalled-finish.js";
 import { waitFor } from "./helpers.js";
 
 const CHUNK = Buffer.alloc(64 * 1024, "x");

@@ -1,5 +1,5 @@
 import { type ServerResponse, STATUS_CODES } from "node:http";
-import { logSafely } from "../logger.js";
+import { logSafely } from "../util/logger.js";
 import { cutShort } from "./cut-short.js";
 import { mergeHeaders } from "./headers.js";
 import { HttpError } from "./http-error.js";

@@ -9,9 +9,9 @@ import {
   jwtVerify,
   type RemoteJWKSetOptions,
 } from "jose";
-import { type BearerAuthOptions, bearerAuth } from "../auth/bearer-auth.js";
 import { HttpError } from "../http/http-error.js";
-import type { Middleware } from "../http/middleware.js";
+import type { Middleware } from "../http/middleware-chain.js";
+import { type BearerAuthOptions, bearerAuth } from "../middleware/bearer-auth.js";
 
 export interface JwtAuthOptions
   extends Pick<BearerAuthOptions, "realm" | "queryParam" | "subprotocol"> {

@@ -1,18 +1,18 @@
 import type { Redis } from "ioredis";
 import type { Broker, Deliver, HistoryQuery, Replay, StoredMessage } from "../topics/broker.js";
 import { compareStreamIds, isStreamId, MAX_STREAM_ID } from "../topics/stream-id.js";
+import { brokerError, isUnavailable } from "./errors.js";
+import { type Deliverer, LiveTopic } from "./live-topic.js";
+import type { ResolvedOptions } from "./options.js";
+import { decodeEntry, decodeWire, PUBLISH_COMMAND } from "./publish-script.js";
 import {
   type CommandConnection,
   connect,
   DEFAULT_COMMAND_TIMEOUT,
   watchOutages,
   whenReady,
-} from "./connections.js";
-import { brokerError, isUnavailable } from "./errors.js";
-import type { ResolvedOptions } from "./options.js";
-import { decodeEntry, decodeWire, PUBLISH_COMMAND } from "./publish-script.js";
+} from "./redis-connections.js";
 import { headOf, type LogAfter, readAfter } from "./stream-log.js";
-import { type Deliverer, TopicSubscription } from "./topic-subscription.js";
 
 /** Between attempts to catch a topic up while the command connection is down. */
 const CATCH_UP_RETRY_MS = 500;
@@ -20,7 +20,7 @@ const CATCH_UP_RETRY_MS = 500;
 /** The longest a replay waits for live delivery to reach what it read (see liveReached). */
 const LIVE_REACH_TIMEOUT_MS = 1000;
 
-/** Live messages held per topic while it catches up, at least (see TopicSubscription). */
+/** Live messages held per topic while it catches up, at least (see LiveTopic). */
 const MIN_HOLD = 1000;
 
 /** The longest between two refreshes of subscribed topics' TTLs (see startRefreshing). */
@@ -45,7 +45,7 @@ export class RedisBroker implements Broker {
   private readonly commands: CommandConnection;
   private readonly subscriber: Redis;
   /** By stream key (which is also the channel). */
-  private readonly topics = new Map<string, TopicSubscription>();
+  private readonly topics = new Map<string, LiveTopic>();
   /** Counts the subscriber connection's closes: a SUBSCRIBE holds only within one epoch. */
   private subscriberEpoch = 0;
   private readonly timeout: number;
@@ -143,7 +143,7 @@ export class RedisBroker implements Broker {
     const key = this.keyOf(topic);
     let subscription = this.topics.get(key);
     if (!subscription) {
-      subscription = new TopicSubscription(
+      subscription = new LiveTopic(
         topic,
         key,
         Math.max(this.options.history, MIN_HOLD),
@@ -224,7 +224,7 @@ export class RedisBroker implements Broker {
    * published before subscribe() resolves: they may be dropped). Fails if the subscriber
    * connection was lost meanwhile, rather than wait for it.
    */
-  private async establish(subscription: TopicSubscription): Promise<void> {
+  private async establish(subscription: LiveTopic): Promise<void> {
     try {
       await this.ready(this.subscriber);
       const epoch = this.subscriberEpoch;
@@ -253,7 +253,7 @@ export class RedisBroker implements Broker {
     }
   }
 
-  private stop(subscription: TopicSubscription, deliverer: Deliverer): void {
+  private stop(subscription: LiveTopic, deliverer: Deliverer): void {
     subscription.deliverers.delete(deliverer);
     if (subscription.deliverers.size > 0 || this.topics.get(subscription.key) !== subscription) {
       return;
@@ -346,7 +346,7 @@ export class RedisBroker implements Broker {
     }
   }
 
-  private needsCatchUp(subscription: TopicSubscription): boolean {
+  private needsCatchUp(subscription: LiveTopic): boolean {
     return (
       !this.closed &&
       this.topics.get(subscription.key) === subscription &&
@@ -367,7 +367,7 @@ export class RedisBroker implements Broker {
    * on the current connection, so that everything after the read comes live; abandoned when
    * that connection is lost meanwhile (the next one catches up again).
    */
-  private async catchUp(subscription: TopicSubscription): Promise<void> {
+  private async catchUp(subscription: LiveTopic): Promise<void> {
     if (subscription.reading) {
       subscription.again = true;
       return;
@@ -400,7 +400,7 @@ export class RedisBroker implements Broker {
     }
   }
 
-  private caughtUp(subscription: TopicSubscription, log: LogAfter): void {
+  private caughtUp(subscription: LiveTopic, log: LogAfter): void {
     const { topic, lastId } = subscription;
     const logger = this.options.logger;
     if (log.kind === "messages") {
@@ -421,7 +421,7 @@ export class RedisBroker implements Broker {
     }
   }
 
-  private catchUpFailed(subscription: TopicSubscription, error: unknown): void {
+  private catchUpFailed(subscription: LiveTopic, error: unknown): void {
     if (this.closed) return;
     if (!isUnavailable(error)) {
       this.options.logger?.warn(

@@ -1,8 +1,8 @@
 import { HttpResponse } from "../http/http-response.js";
-import { isPromiseLike } from "../http/is-promise-like.js";
 import type { SluiceRequest } from "../http/request.js";
 import { StreamingResponse } from "../http/streaming-response.js";
-import { TopicSubscription } from "../topics/topic-subscription.js";
+import { isPromiseLike } from "../util/is-promise-like.js";
+import { readyForHead, waitsBeforeHead } from "./head-after-ready.js";
 import { type SseOptions, sseLifecycle } from "./sse-options.js";
 import { SseResponse } from "./sse-response.js";
 
@@ -37,13 +37,15 @@ function toSseResult(result: unknown, options: SseOptions): unknown {
   ) {
     return result;
   }
-  if (result instanceof TopicSubscription) {
-    return result.settled.then(() => new SseResponse(result, options));
+  if (!isEventSource(result)) {
+    throw new TypeError(
+      `An SSE handler must return an AsyncIterable or Iterable of events (an async generator, say) or a response, got ${describe(result)}`,
+    );
   }
-  if (isEventSource(result)) return new SseResponse(result, options);
-  throw new TypeError(
-    `An SSE handler must return an AsyncIterable or Iterable of events (an async generator, say) or a response, got ${describe(result)}`,
-  );
+  if (waitsBeforeHead(result)) {
+    return result[readyForHead]().then(() => new SseResponse(result, options));
+  }
+  return new SseResponse(result, options);
 }
 
 function isEventSource(value: unknown): value is SseSource {

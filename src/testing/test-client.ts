@@ -1,5 +1,5 @@
 import { Agent } from "node:http";
-import type { App } from "../app.js";
+import type { App } from "../app/app.js";
 import { exchange, hasHeader, type RequestOptions, readAll } from "./http-exchange.js";
 import { TestEventStream } from "./test-event-stream.js";
 import { TestResponse } from "./test-response.js";

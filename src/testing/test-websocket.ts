@@ -1,7 +1,8 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import WebSocket from "ws";
-import { Inbox, type IncomingMessage } from "../websocket/inbox.js";
-import { stringifyJson, toFrame } from "../websocket/websocket-message.js";
+import { stringifyJson } from "../util/json.js";
+import { Inbox, type InboxMessage } from "../websocket/message-inbox.js";
+import { toFrame } from "../websocket/websocket-message.js";
 
 export interface WebSocketConnectOptions {
   headers?: OutgoingHttpHeaders;
@@ -45,7 +46,7 @@ const CLOSE_TIMEOUT_MS = 2_000;
  * Messages are queued as they arrive (all of them: `raw.pause()` plays a client that stops
  * reading); `receive()` takes them in order.
  */
-export class TestWebSocket implements AsyncIterable<IncomingMessage> {
+export class TestWebSocket implements AsyncIterable<InboxMessage> {
   /** Settles once the connection is closed, with the code and reason the server sent. */
   readonly closed: Promise<WebSocketCloseInfo>;
   /** The `ws` client underneath, for what this class does not wrap. */
@@ -125,7 +126,7 @@ export class TestWebSocket implements AsyncIterable<IncomingMessage> {
   }
 
   /** The next message (string for text, Buffer for binary), or undefined once closed. */
-  receive(): Promise<IncomingMessage | undefined> {
+  receive(): Promise<InboxMessage | undefined> {
     return this.inbox.take();
   }
 
@@ -142,7 +143,7 @@ export class TestWebSocket implements AsyncIterable<IncomingMessage> {
     return this.closed;
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<IncomingMessage> {
+  [Symbol.asyncIterator](): AsyncIterator<InboxMessage> {
     return {
       next: () =>
         this.inbox

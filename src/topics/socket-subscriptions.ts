@@ -1,31 +1,26 @@
-import type { WebSocketMessage } from "../websocket/websocket-message.js";
+import type {
+  FrameTarget,
+  SocketSubscribeOptions,
+  SocketTopicSet,
+} from "../websocket/socket-topics.js";
+import type { Broker } from "./broker.js";
 import { attachFrom } from "./resume.js";
-import type { TopicSink } from "./topic-hub.js";
+import { checkLastEventId, checkTopic } from "./topic-checks.js";
+import type { TopicHub, TopicSink } from "./topic-hub.js";
 import type { TopicMessage } from "./topic-message.js";
-import { checkLastEventId, checkTopic } from "./topic-name.js";
-import type { Topics } from "./topics.js";
-
-export interface SocketSubscribeOptions {
-  /** Replay every retained message after this id first, as `app.subscribe()` does. */
-  lastEventId?: string;
-}
-
-/** What a subscription needs of its socket: a way to send a prepared frame. */
-export interface FrameTarget {
-  send(message: WebSocketMessage): Promise<void>;
-}
 
 /**
  * The topics one WebSocket follows. Each message goes out as the envelope frame every
  * subscriber shares; the socket's own limit on what may queue for a slow peer (close 1013)
  * bounds memory, and the client resumes with the last id it saw.
  */
-export class SocketSubscriptions {
+export class SocketSubscriptions implements SocketTopicSet {
   private readonly sinks = new Map<string, Promise<TopicSink | undefined>>();
   private closed = false;
 
   constructor(
-    private readonly topics: Topics,
+    private readonly hub: TopicHub,
+    private readonly broker: Broker,
     private readonly socket: FrameTarget,
   ) {}
 
@@ -43,7 +38,7 @@ export class SocketSubscriptions {
       return;
     }
     const sink = new SocketSink(this.socket);
-    const attached = attachFrom(this.topics.hub, this.topics.broker, topic, lastEventId, sink);
+    const attached = attachFrom(this.hub, this.broker, topic, lastEventId, sink);
     const settled = attached.catch(() => undefined);
     this.sinks.set(topic, settled);
     try {
@@ -60,7 +55,7 @@ export class SocketSubscriptions {
     const sink = this.sinks.get(topic);
     if (!sink) return;
     this.sinks.delete(topic);
-    void sink.then((attached) => attached && this.topics.hub.detach(topic, attached));
+    void sink.then((attached) => attached && this.hub.detach(topic, attached));
   }
 
   /** The topics followed now. */

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { logSafely } from "../logger.js";
+import { logSafely } from "../util/logger.js";
 import type { Broker, StoredMessage } from "./broker.js";
 import { TopicMessage } from "./topic-message.js";
 

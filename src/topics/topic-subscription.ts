@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { readyForHead } from "../sse/head-after-ready.js";
 import type { SseEvent } from "../sse/sse-event.js";
 import type { Broker } from "./broker.js";
 import { attachFrom } from "./resume.js";
@@ -43,6 +44,11 @@ export class TopicSubscription implements AsyncIterableIterator<SseEvent>, Topic
    */
   readonly settled: Promise<void>;
   private settle: (() => void) | undefined;
+
+  /** @internal an SSE route sends its head once this settles (see `settled`). */
+  [readyForHead](): Promise<void> {
+    return this.settled;
+  }
 
   /** @internal app.subscribe() makes these. */
   constructor(

@@ -1,9 +1,11 @@
 import type { Logger } from "pino";
-import { stringifyJson } from "../websocket/websocket-message.js";
+import { stringifyJson } from "../util/json.js";
+import type { FrameTarget, SocketTopicSet, SocketTopics } from "../websocket/socket-topics.js";
 import type { Broker } from "./broker.js";
+import { SocketSubscriptions } from "./socket-subscriptions.js";
+import { checkLastEventId, checkPublishedEvent, checkTopic, describe } from "./topic-checks.js";
 import { TopicHub } from "./topic-hub.js";
 import { TopicMessage } from "./topic-message.js";
-import { checkLastEventId, checkPublishedEvent, checkTopic, describe } from "./topic-name.js";
 import { TopicSubscription } from "./topic-subscription.js";
 
 export interface PublishOptions {
@@ -33,7 +35,7 @@ const appsUsing = new WeakMap<Broker, number>();
 const DEFAULT_HISTORY_LIMIT = 100;
 
 /** The App's topics: publish, subscribe and history over one broker, fanned out locally. */
-export class Topics {
+export class Topics implements SocketTopics {
   readonly hub: TopicHub;
 
   constructor(
@@ -77,6 +79,11 @@ export class Topics {
    * Ends every subscription, then closes the broker unless another App still uses it
    * (logging, not throwing, its failure).
    */
+  /** The subscriptions of one WebSocket (`socket.subscribe()`), for the WebSocket layer. */
+  followedBy(socket: FrameTarget): SocketTopicSet {
+    return new SocketSubscriptions(this.hub, this.broker, socket);
+  }
+
   async close(): Promise<void> {
     this.hub.endAll();
     const users = (appsUsing.get(this.broker) ?? 1) - 1;

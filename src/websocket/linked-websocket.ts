@@ -1,17 +1,17 @@
 import { WebSocket } from "ws";
-import type { SluiceWebSocket } from "./sluice-websocket.js";
 
 /**
  * The `ws` socket class sluice's servers create (their `WebSocket` option). It knows the
- * SluiceWebSocket that wraps it, so one listener function per event, shared by every
- * connection, reaches it through `this`: no closure (and context) per connection.
+ * object that wraps it (a SluiceWebSocket), so one listener function per event, shared by
+ * every connection, reaches it through `this`: no closure (and context) per connection.
+ * Generic over its owner so that this file needs nothing of the wrapper's.
  */
-export class LinkedWebSocket extends WebSocket {
-  /** Set as the SluiceWebSocket wraps it, before it listens to anything. */
-  owner: SluiceWebSocket | undefined = undefined;
+export class LinkedWebSocket<Owner = unknown> extends WebSocket {
+  /** Set as the owner wraps it, before it listens to anything. */
+  owner: Owner | undefined = undefined;
 }
 
-/** The SluiceWebSocket a socket of sluice's servers is linked to (`this` in a ws listener). */
-export function ownerOf(ws: WebSocket): SluiceWebSocket | undefined {
-  return (ws as LinkedWebSocket).owner;
+/** The owner a socket of sluice's servers is linked to (`this` in a ws listener). */
+export function ownerOf<Owner>(ws: WebSocket): Owner | undefined {
+  return (ws as LinkedWebSocket<Owner>).owner;
 }

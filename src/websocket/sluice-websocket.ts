@@ -1,6 +1,5 @@
 import type { Socket } from "node:net";
 import type { RawData, WebSocket } from "ws";
-import { currentTurn, type Flushable, queueFlush } from "../http/flush-queue.js";
 import type { SluiceRequest } from "../http/request.js";
 import {
   ForbiddenJsonKeyError,
@@ -8,17 +7,15 @@ import {
   parseJson,
   protoKeysOption,
 } from "../http/safe-json.js";
-import {
-  type SocketSubscribeOptions,
-  SocketSubscriptions,
-} from "../topics/socket-subscriptions.js";
-import type { Topics } from "../topics/topics.js";
+import { currentTurn, type Flushable, queueFlush } from "../stream/flush-queue.js";
+import { stringifyJson } from "../util/json.js";
 import { CloseCode, checkCloseArguments } from "./close-codes.js";
 import { DrainSignal } from "./drain-signal.js";
-import { Inbox, InboxIterator, type IncomingMessage, type StallGuard } from "./inbox.js";
 import { type LinkedWebSocket, ownerOf } from "./linked-websocket.js";
+import { Inbox, InboxIterator, type InboxMessage, type StallGuard } from "./message-inbox.js";
 import { MessageRateLimit } from "./message-rate.js";
-import { encodeFrame, stringifyJson, toFrame, WebSocketMessage } from "./websocket-message.js";
+import type { SocketSubscribeOptions, SocketTopicSet, SocketTopics } from "./socket-topics.js";
+import { encodeFrame, toFrame, WebSocketMessage } from "./websocket-message.js";
 import type { MessageRate } from "./websocket-options.js";
 
 export interface CloseInfo {
@@ -41,7 +38,7 @@ export interface SocketLimits {
 export interface SocketRegistry {
   socketClosed(socket: SluiceWebSocket): void;
   /** The App's topics, which `socket.subscribe()` joins. */
-  readonly topics: Topics;
+  readonly topics: SocketTopics;
 }
 
 /** Bytes queued for the peer past which `send()` resolves only once they are written out. */
@@ -102,7 +99,7 @@ function refusedAsClosed(socketId: string): Promise<void> {
  * peer whose messages the handler does not read is paused. A peer that lets more than
  * `maxBuffered` pile up across ticks (a broadcast that does not await) is closed with 1013.
  */
-export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushable, StallGuard {
+export class SluiceWebSocket implements AsyncIterable<InboxMessage>, Flushable, StallGuard {
   /** The upgrade request: params, query, headers, and the `state` middleware set. */
   readonly request: SluiceRequest;
   /** @internal set when a ping goes out, cleared by the pong. */
@@ -111,7 +108,7 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
   // What an idle connection holds is kept small: no closure per socket (ws calls the shared
   // listeners below with `this` = the ws socket, which links back here), and the inbox, the
   // drain signal and the `closed` promise are made when first needed.
-  private readonly ws: LinkedWebSocket;
+  private readonly ws: LinkedWebSocket<SluiceWebSocket>;
   private readonly transport: Socket;
   private readonly limits: SocketLimits;
   private readonly registry: SocketRegistry;
@@ -134,12 +131,12 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
   private sentClose: CloseInfo | undefined;
   private closeReason: "app-closing" | "client-disconnected" = "client-disconnected";
   /** The topics this socket follows, made by the first subscribe(). */
-  private subscriptions: SocketSubscriptions | undefined;
+  private subscriptions: SocketTopicSet | undefined;
   /** When this socket's message rate bucket is full again (see MessageRateLimit). */
   private rateFullAt = 0;
 
   constructor(
-    ws: LinkedWebSocket,
+    ws: LinkedWebSocket<SluiceWebSocket>,
     transport: Socket,
     request: SluiceRequest,
     limits: SocketLimits,
@@ -167,7 +164,7 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
    * by more than `maxBuffered` is closed with 1013 and resumes from the last id it saw.
    */
   subscribe(topic: string, options?: SocketSubscribeOptions): Promise<void> {
-    this.subscriptions ??= new SocketSubscriptions(this.registry.topics, this);
+    this.subscriptions ??= this.registry.topics.followedBy(this);
     if (this.ws.readyState !== OPEN) this.subscriptions.closeAll();
     return this.subscriptions.subscribe(topic, options);
   }
@@ -256,7 +253,7 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
   }
 
   /** The next message (string for text, Buffer for binary), or undefined once closed. */
-  receive(): Promise<IncomingMessage | undefined> {
+  receive(): Promise<InboxMessage | undefined> {
     return this.messages().take();
   }
 
@@ -298,7 +295,7 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
     this.ws.terminate();
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<IncomingMessage> {
+  [Symbol.asyncIterator](): AsyncIterator<InboxMessage> {
     // Leaving a loop early does not close the socket: the handler's end does.
     return new InboxIterator(this.messages());
   }
@@ -410,7 +407,7 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
     message(this: WebSocket, data: RawData, isBinary: boolean): void {
       // binaryType is "nodebuffer": a (reassembled) message arrives as one Buffer.
       const bytes = data as Buffer;
-      const socket = ownerOf(this);
+      const socket = ownerOf<SluiceWebSocket>(this);
       if (!socket) return;
       const rate = socket.limits.messageRate;
       if (rate !== undefined) {
@@ -426,20 +423,20 @@ export class SluiceWebSocket implements AsyncIterable<IncomingMessage>, Flushabl
     },
 
     pong(this: WebSocket): void {
-      const socket = ownerOf(this);
+      const socket = ownerOf<SluiceWebSocket>(this);
       if (socket) socket.awaitingPong = false;
     },
 
     /** ws closes the socket itself on a protocol error (1002, 1007, 1009): note the code. */
     error(this: WebSocket, error: Error): void {
-      const socket = ownerOf(this);
+      const socket = ownerOf<SluiceWebSocket>(this);
       if (!socket) return;
       socket.sentClose ??= { code: closeCodeForError(error), reason: "" };
       socket.request.log.debug({ err: error }, "WebSocket protocol error; connection closed");
     },
 
     close(this: WebSocket, code: number, reason: Buffer): void {
-      ownerOf(this)?.ended(code, reason.toString("utf8"));
+      ownerOf<SluiceWebSocket>(this)?.ended(code, reason.toString("utf8"));
     },
   };
 }

@@ -2,21 +2,21 @@ import { type IncomingMessage, validateHeaderName, validateHeaderValue } from "n
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
-import type { ConnectionSlot } from "../http/connection-limits.js";
 import { HttpError } from "../http/http-error.js";
 import type { SluiceRequest } from "../http/request.js";
 import { Router } from "../http/router.js";
-import type { Topics } from "../topics/topics.js";
+import type { ConnectionSlot } from "../server/connection-caps.js";
 import { CloseCode } from "./close-codes.js";
+import { HandlerCount } from "./handler-count.js";
 import { Heartbeat } from "./heartbeat.js";
 import { LinkedWebSocket } from "./linked-websocket.js";
-import { SessionCount } from "./session-count.js";
 import {
   SluiceWebSocket,
   type SocketLimits,
   type SocketRegistry,
   socketLimits,
 } from "./sluice-websocket.js";
+import type { SocketTopics } from "./socket-topics.js";
 import {
   type ResolvedWebSocketOptions,
   resolveWebSocketOptions,
@@ -79,7 +79,7 @@ const HANDSHAKE_HEADERS = new Set([
 export class WebSocketGateway implements SocketRegistry {
   private readonly router = new Router<WebSocketRoute>();
   private readonly open = new Set<SluiceWebSocket>();
-  private readonly sessions = new SessionCount();
+  private readonly sessions = new HandlerCount();
   private readonly heartbeats = new Map<number, Heartbeat>();
   /** Places open sockets hold under the app's connection caps. */
   private readonly slots = new Map<SluiceWebSocket, ConnectionSlot>();
@@ -94,7 +94,7 @@ export class WebSocketGateway implements SocketRegistry {
 
   constructor(
     private readonly logger: Logger,
-    readonly topics: Topics,
+    readonly topics: SocketTopics,
   ) {}
 
   /** Open WebSocket connections. */
@@ -187,7 +187,7 @@ export class WebSocketGateway implements SocketRegistry {
         ws.close(CloseCode.tryAgainLater, refusal);
         return;
       }
-      this.start(admission.route, ws as LinkedWebSocket, socket, request, slot);
+      this.start(admission.route, ws as LinkedWebSocket<SluiceWebSocket>, socket, request, slot);
     });
   }
 
@@ -218,7 +218,7 @@ export class WebSocketGateway implements SocketRegistry {
 
   private start(
     route: WebSocketRoute,
-    ws: LinkedWebSocket,
+    ws: LinkedWebSocket<SluiceWebSocket>,
     transport: Socket,
     request: SluiceRequest,
     slot: ConnectionSlot | undefined,

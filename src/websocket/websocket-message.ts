@@ -1,3 +1,5 @@
+import { stringifyJson } from "../util/json.js";
+
 /** A server's frames are final, unmasked and uncompressed: FIN set, no RSV bits, no mask. */
 const FIN = 0x80;
 const TEXT_OPCODE = 0x1;
@@ -112,14 +114,6 @@ export function toFrame(data: unknown): OutgoingFrame {
   if (data instanceof Uint8Array) return { payload: asBuffer(data), binary: true };
   if (data instanceof ArrayBuffer) return { payload: Buffer.from(data), binary: true };
   return { payload: stringifyJson(data), binary: false };
-}
-
-export function stringifyJson(value: unknown): string {
-  const json = JSON.stringify(value);
-  if (json === undefined) {
-    throw new TypeError(`A ${describe(value)} cannot be sent as JSON`);
-  }
-  return json;
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {

@@ -1,7 +1,7 @@
 import type { SluiceRequest } from "../http/request.js";
-import { logSafely } from "../logger.js";
+import { logSafely } from "../util/logger.js";
 import { CloseCode } from "./close-codes.js";
-import type { SessionCount } from "./session-count.js";
+import type { HandlerCount } from "./handler-count.js";
 import { type SluiceWebSocket, WebSocketClosedError } from "./sluice-websocket.js";
 
 /**
@@ -14,7 +14,7 @@ export function runSession(
   handler: (socket: SluiceWebSocket, request: SluiceRequest) => unknown,
   socket: SluiceWebSocket,
   request: SluiceRequest,
-  sessions: SessionCount,
+  sessions: HandlerCount,
 ): void {
   sessions.started();
   let returned: unknown;
@@ -33,7 +33,7 @@ export function runSession(
   );
 }
 
-function sessionReturned(socket: SluiceWebSocket, sessions: SessionCount): void {
+function sessionReturned(socket: SluiceWebSocket, sessions: HandlerCount): void {
   try {
     socket.close(CloseCode.normal);
   } finally {
@@ -41,7 +41,7 @@ function sessionReturned(socket: SluiceWebSocket, sessions: SessionCount): void 
   }
 }
 
-function sessionFailed(socket: SluiceWebSocket, sessions: SessionCount, error: unknown): void {
+function sessionFailed(socket: SluiceWebSocket, sessions: HandlerCount, error: unknown): void {
   try {
     closeAfterFailure(socket, socket.request, error);
   } finally {

@@ -2,7 +2,7 @@ import {
   StreamingResponse,
   type StreamingResponseInit,
   type StreamSource,
-} from "./streaming-response.js";
+} from "../http/streaming-response.js";
 
 /**
  * Streams each item as one line of JSON (`application/x-ndjson`). An item that cannot be

@@ -1,6 +1,6 @@
-import type { Middleware } from "../http/middleware.js";
+import type { Middleware } from "../http/middleware-chain.js";
 import type { SluiceRequest } from "../http/request.js";
-import { checkRealm, runVerify, unauthorized, type Verified } from "./challenge.js";
+import { checkRealm, runVerify, unauthorized, type Verified } from "./auth-challenge.js";
 
 export interface BearerAuthOptions<P = unknown> {
   /**

@@ -1,8 +1,8 @@
 import type { ServerResponse } from "node:http";
-import { cutShort } from "./cut-short.js";
-import { writeChunk } from "./direct-chunk.js";
+import { cutShort } from "../http/cut-short.js";
+import type { StreamChunk } from "../http/streaming-response.js";
 import { type Flushable, queueFlush } from "./flush-queue.js";
-import type { StreamChunk } from "./streaming-response.js";
+import { writeChunk } from "./write-chunk.js";
 
 /** Past this many pending bytes a batch is written at once instead of at the end of the tick. */
 const MAX_BATCH_BYTES = 64 * 1024;

@@ -12,7 +12,7 @@ export interface Deliverer {
  * after the subscriber connection came back). Each id is delivered once, in order: whatever
  * is not after the last delivered id is dropped, so the log and the live messages may overlap.
  */
-export class TopicSubscription {
+export class LiveTopic {
   readonly deliverers = new Set<Deliverer>();
   /** The last id delivered, or the point delivery started from; undefined until established. */
   lastId: string | undefined;

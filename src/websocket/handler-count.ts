@@ -3,7 +3,7 @@
  * waits for. A count rather than a set of the handlers' promises, so a running handler costs
  * no `.then()` (a promise, a reaction and a closure) to be forgotten when it ends.
  */
-export class SessionCount {
+export class HandlerCount {
   private running = 0;
   private idle: Promise<void> | undefined;
   private resolveIdle: (() => void) | undefined;

@@ -1,12 +1,12 @@
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import type { ReadableStream as NodeWebReadableStream } from "node:stream/web";
+import { mergeHeaders } from "../http/headers.js";
+import { HttpResponse, JsonBody } from "../http/http-response.js";
+import type { SluiceRequest } from "../http/request.js";
+import { StreamingResponse } from "../http/streaming-response.js";
 import { asSseIfEventStream } from "../sse/sse-response.js";
-import { mergeHeaders } from "./headers.js";
-import { HttpResponse, JsonBody } from "./http-response.js";
-import { pumpStream } from "./pump.js";
-import type { SluiceRequest } from "./request.js";
-import { StreamingResponse } from "./streaming-response.js";
+import { sendStream } from "../stream/stream-sender.js";
 
 const JSON_TYPE = "application/json; charset=utf-8";
 const TEXT_TYPE = "text/plain; charset=utf-8";
@@ -22,7 +22,7 @@ export function sendResult(
   extraHeaders: Record<string, string | string[]>,
 ): Promise<void> | undefined {
   if (result instanceof StreamingResponse) {
-    return pumpStream(request, response, asSseIfEventStream(result), extraHeaders);
+    return sendStream(request, response, asSseIfEventStream(result), extraHeaders);
   }
   if (result instanceof HttpResponse) {
     return sendBody(
@@ -50,7 +50,7 @@ function sendBody(
   extraHeaders: Record<string, string | string[]>,
 ): Promise<void> | undefined {
   if (isStreamable(body)) {
-    return pumpStream(
+    return sendStream(
       request,
       response,
       new StreamingResponse(body, { statusCode, headers }),
@@ -121,7 +121,7 @@ function sendWebResponse(
     return undefined;
   }
   const body = web.body as unknown as NodeWebReadableStream<Uint8Array>;
-  return pumpStream(
+  return sendStream(
     request,
     response,
     asSseIfEventStream(new StreamingResponse(body, { statusCode: web.status, headers })),

@@ -1,6 +1,6 @@
+import type { StreamLifecycle } from "../http/streaming-response.js";
 import type { BatchedWriter } from "./batched-writer.js";
-import { needsDrain } from "./direct-chunk.js";
-import type { StreamLifecycle } from "./streaming-response.js";
+import { needsDrain } from "./write-chunk.js";
 
 type KeepAlive = NonNullable<StreamLifecycle["keepAlive"]>;
 

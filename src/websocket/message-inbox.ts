@@ -1,4 +1,4 @@
-export type IncomingMessage = string | Buffer;
+export type InboxMessage = string | Buffer;
 
 interface Waiter {
   // biome-ignore lint/suspicious/noExplicitAny: resolves take()'s or next()'s promise, by asResult
@@ -6,7 +6,7 @@ interface Waiter {
   asResult: boolean;
 }
 
-const DONE: IteratorResult<IncomingMessage> = { done: true, value: undefined };
+const DONE: IteratorResult<InboxMessage> = { done: true, value: undefined };
 
 /** How the inbox throttles the peer: pause reading its socket, resume it. */
 export interface FlowControl {
@@ -37,7 +37,7 @@ function stalled(guard: StallGuard): void {
  * still handed out: nothing received is lost.
  */
 export class Inbox {
-  private readonly queue: IncomingMessage[] = [];
+  private readonly queue: InboxMessage[] = [];
   private head = 0;
   private queuedBytes = 0;
   /** Readers waiting for a message: `take()` callers get it, iterators an IteratorResult. */
@@ -57,7 +57,7 @@ export class Inbox {
     return this.paused;
   }
 
-  deliver(message: IncomingMessage): void {
+  deliver(message: InboxMessage): void {
     if (this.ended) return;
     const waiter = this.waiters.shift();
     if (waiter) {
@@ -70,14 +70,14 @@ export class Inbox {
   }
 
   /** The next message, or undefined once the socket closed and the queue is empty. */
-  take(): Promise<IncomingMessage | undefined> {
+  take(): Promise<InboxMessage | undefined> {
     if (this.head < this.queue.length) return Promise.resolve(this.shift());
     if (this.ended) return Promise.resolve(undefined);
     return new Promise((resolve) => this.waiters.push({ resolve, asResult: false }));
   }
 
   /** take() as an iterator's next(): one promise per message, not two. */
-  next(): Promise<IteratorResult<IncomingMessage>> {
+  next(): Promise<IteratorResult<InboxMessage>> {
     if (this.head < this.queue.length) return Promise.resolve({ done: false, value: this.shift() });
     if (this.ended) return Promise.resolve(DONE);
     return new Promise((resolve) => this.waiters.push({ resolve, asResult: true }));
@@ -96,7 +96,7 @@ export class Inbox {
     if (this.paused) this.resume();
   }
 
-  private shift(): IncomingMessage {
+  private shift(): InboxMessage {
     const message = this.queue[this.head];
     this.queue[this.head++] = "";
     this.queuedBytes -= message.length;
@@ -128,14 +128,14 @@ export class Inbox {
  * A for-await loop over an inbox. Leaving the loop early does not end the inbox: whoever owns
  * it decides (a socket closes when its handler returns).
  */
-export class InboxIterator implements AsyncIterator<IncomingMessage> {
+export class InboxIterator implements AsyncIterator<InboxMessage> {
   constructor(private readonly inbox: Inbox) {}
 
-  next(): Promise<IteratorResult<IncomingMessage>> {
+  next(): Promise<IteratorResult<InboxMessage>> {
     return this.inbox.next();
   }
 
-  return(): Promise<IteratorResult<IncomingMessage>> {
+  return(): Promise<IteratorResult<InboxMessage>> {
     return Promise.resolve(DONE);
   }
 }

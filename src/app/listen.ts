@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
-import { logWritesSettled } from "./logger.js";
+import { logWritesSettled } from "../util/logger.js";
 
 export interface ListenOptions {
   /** Default: the PORT environment variable, else 3000. 0 picks a free port. */

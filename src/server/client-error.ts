@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
-import { logSafely } from "../logger.js";
+import { logSafely } from "../util/logger.js";
 import { lingerBeforeClosing } from "./lingering-close.js";
 
 /** Status for errors Node's HTTP parser raises before a request reaches the app. */

@@ -2,52 +2,53 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
-import { declaresBody } from "./http/body.js";
-import { answerClientError } from "./http/client-error.js";
+import { declaresBody } from "../http/body.js";
+import { watchDisconnect } from "../http/disconnect-watch.js";
+import { checkHost } from "../http/host-check.js";
+import { HttpError } from "../http/http-error.js";
+import { HttpResponse } from "../http/http-response.js";
+import { type Middleware, runMiddleware } from "../http/middleware-chain.js";
+import { type OpenStreamCounts, type RequestContext, SluiceRequest } from "../http/request.js";
+import { type RequestIdSource, requestIdSource } from "../http/request-id.js";
+import { type LookupResult, Router } from "../http/router.js";
+import { sendError } from "../http/send-error.js";
+import { cancelSource, openSource } from "../http/stream-source.js";
+import { StreamingResponse } from "../http/streaming-response.js";
+import { answerClientError } from "../server/client-error.js";
 import {
-  ConnectionLimits,
+  ConnectionCaps,
   type ConnectionRefusal,
   type ConnectionSlot,
   isRefusal,
   RETRY_AFTER_SECONDS,
-} from "./http/connection-limits.js";
-import { ConnectionRegistry } from "./http/connections.js";
-import { watchDisconnect } from "./http/disconnect-watch.js";
-import { checkHost } from "./http/host-check.js";
-import { HttpError } from "./http/http-error.js";
-import { HttpResponse } from "./http/http-response.js";
-import { isPromiseLike } from "./http/is-promise-like.js";
-import { lingerBeforeClosing } from "./http/lingering-close.js";
-import { type Middleware, runMiddleware } from "./http/middleware.js";
-import { type OpenStreamCounts, type RequestContext, SluiceRequest } from "./http/request.js";
-import { type RequestIdSource, requestIdSource } from "./http/request-id.js";
-import { type LookupResult, Router } from "./http/router.js";
-import { sendResult } from "./http/send.js";
-import { sendError } from "./http/send-error.js";
-import { cancelSource, openSource } from "./http/stream-source.js";
-import { StreamingResponse } from "./http/streaming-response.js";
-import { type ListeningServer, type ListenOptions, listenOn } from "./listen.js";
-import { createLogger, type LoggerOption, logSafely } from "./logger.js";
-import type { SseOptions } from "./sse/sse-options.js";
-import { asSseIfEventStream } from "./sse/sse-response.js";
-import { type SseHandler, sseRouteHandler } from "./sse/sse-route.js";
-import { type Broker, checkBroker } from "./topics/broker-check.js";
-import { memoryBroker } from "./topics/memory-broker.js";
-import type { TopicMessage } from "./topics/topic-message.js";
-import type { TopicSubscription } from "./topics/topic-subscription.js";
+} from "../server/connection-caps.js";
+import { ConnectionRegistry } from "../server/connection-registry.js";
+import { lingerBeforeClosing } from "../server/lingering-close.js";
+import type { SseOptions } from "../sse/sse-options.js";
+import { asSseIfEventStream } from "../sse/sse-response.js";
+import { type SseHandler, sseRouteHandler } from "../sse/sse-route.js";
+import type { Broker } from "../topics/broker.js";
+import { checkBroker } from "../topics/check-broker.js";
+import { memoryBroker } from "../topics/memory-broker.js";
+import type { TopicMessage } from "../topics/topic-message.js";
+import type { TopicSubscription } from "../topics/topic-subscription.js";
 import {
   type HistoryOptions,
   type PublishOptions,
   type SubscribeOptions,
   Topics,
-} from "./topics/topics.js";
-import { asksForWebSocket, responseOnSocket } from "./websocket/upgrade-socket.js";
+} from "../topics/topics.js";
+import { isPromiseLike } from "../util/is-promise-like.js";
+import { createLogger, type LoggerOption, logSafely } from "../util/logger.js";
+import { asksForWebSocket, responseOnSocket } from "../websocket/upgrade-socket.js";
 import {
   Admission,
   WebSocketGateway,
   type WebSocketHandler,
-} from "./websocket/websocket-gateway.js";
-import type { WebSocketOptions } from "./websocket/websocket-options.js";
+} from "../websocket/websocket-gateway.js";
+import type { WebSocketOptions } from "../websocket/websocket-options.js";
+import { type ListeningServer, type ListenOptions, listenOn } from "./listen.js";
+import { sendResult } from "./send-result.js";
 
 export type Handler = (request: SluiceRequest) => unknown;
 
@@ -194,7 +195,7 @@ export class App {
   private readonly gateway: WebSocketGateway;
   private readonly topics: Topics;
   /** The caps on SSE streams and WebSockets, if the options set any. */
-  private readonly limits: ConnectionLimits | undefined;
+  private readonly limits: ConnectionCaps | undefined;
   /** SSE requests holding a place under the caps, until their response ends. */
   private readonly slots = new WeakMap<SluiceRequest, ConnectionSlot>();
   /** The server once created, to attach the upgrade listener to when a WebSocket route comes late. */
@@ -206,7 +207,7 @@ export class App {
 
   constructor(options: AppOptions = {}) {
     this.logger = createLogger(options.logger);
-    this.limits = ConnectionLimits.from(options);
+    this.limits = ConnectionCaps.from(options);
     this.settings = {
       bodyLimit: options.bodyLimit ?? DEFAULTS.bodyLimit,
       headersTimeout: options.headersTimeout ?? DEFAULTS.headersTimeout,

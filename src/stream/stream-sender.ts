@@ -1,15 +1,19 @@
 import type { ServerResponse } from "node:http";
-import { logSafely } from "../logger.js";
+import { mergeHeaders } from "../http/headers.js";
+import { isHttpError } from "../http/http-error.js";
+import { type AbortListener, RequestAbortedError, type SluiceRequest } from "../http/request.js";
+import { cancelSource, openSource, type SourceIterator } from "../http/stream-source.js";
+import type {
+  StreamChunk,
+  StreamingResponse,
+  StreamLifecycle,
+} from "../http/streaming-response.js";
+import { logSafely } from "../util/logger.js";
 import { BatchedWriter } from "./batched-writer.js";
-import { needsDrain } from "./direct-chunk.js";
 import { type Flushable, queueFlush } from "./flush-queue.js";
-import { mergeHeaders } from "./headers.js";
-import { isHttpError } from "./http-error.js";
 import { startKeepAlive, stopKeepAlive } from "./keep-alive.js";
-import { type AbortListener, RequestAbortedError, type SluiceRequest } from "./request.js";
 import { cutIfNeverTaken } from "./stalled-finish.js";
-import { cancelSource, openSource, type SourceIterator } from "./stream-source.js";
-import type { StreamChunk, StreamingResponse, StreamLifecycle } from "./streaming-response.js";
+import { needsDrain } from "./write-chunk.js";
 
 /** How long a producer that never waits on I/O may hold the event loop, checked every so often. */
 const MAX_BUSY_MS = 5;
@@ -30,7 +34,7 @@ const STREAM_DEFAULT_HEADERS = {
  * never a clean end that would look complete; a lifecycle with `endCleanly` (SSE, whose
  * events stand on their own) ends it properly instead.
  */
-export function pumpStream<T>(
+export function sendStream<T>(
   request: SluiceRequest,
   response: ServerResponse,
   stream: StreamingResponse<T>,

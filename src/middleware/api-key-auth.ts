@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { validateHeaderName } from "node:http";
-import type { Middleware } from "../http/middleware.js";
+import type { Middleware } from "../http/middleware-chain.js";
 import type { SluiceRequest } from "../http/request.js";
-import { checkRealm, runVerify, unauthorized, type Verified } from "./challenge.js";
+import { checkRealm, runVerify, unauthorized, type Verified } from "./auth-challenge.js";
 
 export interface ApiKeyAuthOptions<P = unknown> {
   /**

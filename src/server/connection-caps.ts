@@ -1,7 +1,7 @@
+import type { SluiceRequest } from "../http/request.js";
 import { addressGroup, checkIpv6Prefix } from "./ip-prefix.js";
-import type { SluiceRequest } from "./request.js";
 
-export interface ConnectionLimitOptions {
+export interface ConnectionCapOptions {
   maxConnections?: number;
   maxConnectionsPerIp?: number;
   clientAddress?: (request: SluiceRequest) => string;
@@ -35,7 +35,7 @@ const ADDRESS_REFUSAL: ConnectionRefusal = {
  * and from each client address. A place is taken when a connection is let in and given back
  * when it ends, however it ends.
  */
-export class ConnectionLimits {
+export class ConnectionCaps {
   private total = 0;
   private readonly byAddress = new Map<string, number>();
   private readonly max: number;
@@ -43,7 +43,7 @@ export class ConnectionLimits {
   private readonly clientAddress: ((request: SluiceRequest) => string) | undefined;
   private readonly ipv6Prefix: number;
 
-  private constructor(options: ConnectionLimitOptions, ipv6Prefix: number) {
+  private constructor(options: ConnectionCapOptions, ipv6Prefix: number) {
     this.max = options.maxConnections ?? Number.POSITIVE_INFINITY;
     this.maxPerAddress = options.maxConnectionsPerIp ?? Number.POSITIVE_INFINITY;
     this.clientAddress = options.clientAddress;
@@ -51,7 +51,7 @@ export class ConnectionLimits {
   }
 
   /** The limits the options ask for (checked), or undefined when there are none to keep. */
-  static from(options: ConnectionLimitOptions): ConnectionLimits | undefined {
+  static from(options: ConnectionCapOptions): ConnectionCaps | undefined {
     checkCap("maxConnections", options.maxConnections);
     checkCap("maxConnectionsPerIp", options.maxConnectionsPerIp);
     const ipv6Prefix = checkIpv6Prefix(options.ipv6Prefix);
@@ -63,7 +63,7 @@ export class ConnectionLimits {
     const limited =
       (options.maxConnections ?? Number.POSITIVE_INFINITY) < Number.POSITIVE_INFINITY ||
       (options.maxConnectionsPerIp ?? Number.POSITIVE_INFINITY) < Number.POSITIVE_INFINITY;
-    return limited ? new ConnectionLimits(options, ipv6Prefix) : undefined;
+    return limited ? new ConnectionCaps(options, ipv6Prefix) : undefined;
   }
 
   /** Takes a place for the request's connection, or says which cap is reached. */

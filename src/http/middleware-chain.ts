@@ -1,4 +1,4 @@
-import { logSafely } from "../logger.js";
+import { logSafely } from "../util/logger.js";
 import type { SluiceRequest } from "./request.js";
 import { cancelSource, openSource } from "./stream-source.js";
 import { StreamingResponse } from "./streaming-response.js";

@@ -1,7 +1,5 @@
 import type { Broker } from "./broker.js";
 
-export type { Broker } from "./broker.js";
-
 const BROKER_METHODS = [
   "publish",
   "history",

@@ -1,10 +1,10 @@
 import type { OutgoingHttpHeaders } from "node:http";
-import { HttpError } from "./http-error.js";
-import { HttpResponse } from "./http-response.js";
-import { isPromiseLike } from "./is-promise-like.js";
-import type { Middleware, Next } from "./middleware.js";
-import type { SluiceRequest } from "./request.js";
-import { StreamingResponse } from "./streaming-response.js";
+import { HttpError } from "../http/http-error.js";
+import { HttpResponse } from "../http/http-response.js";
+import type { Middleware, Next } from "../http/middleware-chain.js";
+import type { SluiceRequest } from "../http/request.js";
+import { StreamingResponse } from "../http/streaming-response.js";
+import { isPromiseLike } from "../util/is-promise-like.js";
 
 /** What an `origin` function answers: allowed (`true`, or the exact `Access-Control-Allow-Origin` value) or not. */
 export type CorsOriginDecision = boolean | string | null | undefined;

@@ -1,0 +1,31 @@
+import type { WebSocketMessage } from "./websocket-message.js";
+
+/** Options of `socket.subscribe()`. */
+export interface SocketSubscribeOptions {
+  /** Replay every retained message after this id first, as `app.subscribe()` does. */
+  lastEventId?: string;
+}
+
+/** What a topic subscription needs of its socket: a way to send a prepared frame. */
+export interface FrameTarget {
+  send(message: WebSocketMessage): Promise<void>;
+}
+
+/** The topics one socket follows: what `socket.subscribe()` and `unsubscribe()` act on. */
+export interface SocketTopicSet {
+  /** Resolves once live; a topic already followed is left as it is. */
+  subscribe(topic: string, options?: SocketSubscribeOptions): Promise<void>;
+  /** Stops following the topic (nothing happens if it was not followed). */
+  unsubscribe(topic: string): void;
+  /** The socket closed: every subscription ends. */
+  closeAll(): void;
+}
+
+/**
+ * Topics as the App hands them to its WebSocket routes. The WebSocket layer knows only this
+ * shape; the topics layer above implements it, so the two never import each other both ways.
+ */
+export interface SocketTopics {
+  /** A set of subscriptions for one socket, made on its first `subscribe()`. */
+  followedBy(socket: FrameTarget): SocketTopicSet;
+}
