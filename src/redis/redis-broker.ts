@@ -12,6 +12,7 @@ import {
   watchOutages,
   whenReady,
 } from "./redis-connections.js";
+import { StreamExpiry } from "./stream-expiry.js";
 import { headOf, type LogAfter, readAfter } from "./stream-log.js";
 
 /** Between attempts to catch a topic up while the command connection is down. */
@@ -22,12 +23,6 @@ const LIVE_REACH_TIMEOUT_MS = 1000;
 
 /** Live messages held per topic while it catches up, at least (see LiveTopic). */
 const MIN_HOLD = 1000;
-
-/** The longest between two refreshes of subscribed topics' TTLs (see startRefreshing). */
-const MAX_REFRESH_INTERVAL_MS = 60 * 60_000;
-
-/** Keys per PEXPIRE pipeline when refreshing, so no refresh makes one huge write. */
-const REFRESH_BATCH = 1000;
 
 function noop(): void {}
 
@@ -51,10 +46,8 @@ export class RedisBroker implements Broker {
   private readonly timeout: number;
   /** The MAXLEN of every XADD, as the script takes it. */
   private readonly maxLen: string;
-  /** The PEXPIRE of every publish, as the script takes it ("0": none). */
-  private readonly ttl: string;
-  /** Refreshes the TTL of the topics this process subscribes to, while there are some. */
-  private refresher: NodeJS.Timeout | undefined;
+  /** The streams' TTL: set by every publish, refreshed while this process subscribes. */
+  private readonly expiry: StreamExpiry;
   private closed = false;
   private closing: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -62,9 +55,11 @@ export class RedisBroker implements Broker {
   constructor(private readonly options: ResolvedOptions) {
     this.timeout = options.redis.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT;
     this.maxLen = String(options.history);
-    this.ttl = Number.isFinite(options.topicTtl) ? String(options.topicTtl) : "0";
     const isClosed = () => this.closed;
     this.commands = connect(options, "commands") as CommandConnection;
+    this.expiry = new StreamExpiry(this.commands, options.topicTtl, () =>
+      [...this.topics.values()].filter((topic) => topic.established).map((topic) => topic.key),
+    );
     this.subscriber = connect(options, "subscriber");
     watchOutages(this.commands, "commands", options.logger, isClosed);
     watchOutages(this.subscriber, "subscriber", options.logger, isClosed);
@@ -84,7 +79,7 @@ export class RedisBroker implements Broker {
     try {
       await this.ready(this.commands);
       const key = this.keyOf(topic);
-      const args = [this.maxLen, this.ttl, key, json];
+      const args = [this.maxLen, this.expiry.ttlArgument, key, json];
       if (event !== undefined) args.push(event);
       return await this.commands[PUBLISH_COMMAND](key, ...args);
     } catch (error) {
@@ -181,7 +176,7 @@ export class RedisBroker implements Broker {
   private async shutdown(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retryTimer);
-    clearInterval(this.refresher);
+    this.expiry.stop();
     for (const subscription of this.topics.values()) subscription.release();
     this.topics.clear();
     await Promise.all([letGo(this.commands), letGo(this.subscriber)]);
@@ -240,8 +235,8 @@ export class RedisBroker implements Broker {
       subscription.established = true;
       subscription.goLive([]);
       // Its stream lives as long as someone subscribes (a TTL about to end starts over).
-      this.expireLater([subscription.key]);
-      this.startRefreshing();
+      this.expiry.expireLater([subscription.key]);
+      this.expiry.start();
     } catch (error) {
       if (this.topics.get(subscription.key) === subscription) {
         this.topics.delete(subscription.key);
@@ -265,41 +260,7 @@ export class RedisBroker implements Broker {
       this.subscriber.unsubscribe(subscription.key).catch(noop);
     }
     // The full TTL from now, as after a publish: a client that just left can still resume.
-    if (subscription.established) this.expireLater([subscription.key]);
-  }
-
-  /**
-   * Streams expire topicTtl after their last publish, but not while this process subscribes
-   * to them: every third of the TTL (an hour at most), each subscribed topic's TTL is set
-   * again, so two refreshes may fail (Redis away) before a stream expires under its
-   * subscribers. One timer for all topics, only while there are some.
-   */
-  private startRefreshing(): void {
-    if (this.refresher !== undefined || this.ttl === "0" || this.closed) return;
-    const interval = Math.min(Math.ceil(this.options.topicTtl / 3), MAX_REFRESH_INTERVAL_MS);
-    this.refresher = setInterval(() => {
-      if (this.topics.size === 0) {
-        clearInterval(this.refresher);
-        this.refresher = undefined;
-        return;
-      }
-      const keys = [...this.topics.values()].filter((s) => s.established).map((s) => s.key);
-      this.expireLater(keys);
-    }, interval);
-    this.refresher.unref();
-  }
-
-  /**
-   * PEXPIRE on each key, in pipelines, not awaited: a failure (Redis away) leaves the TTL as it
-   * was, and the next refresh or publish sets it. PEXPIRE makes no key that is not there.
-   */
-  private expireLater(keys: string[]): void {
-    if (this.ttl === "0" || this.commands.status !== "ready") return;
-    for (let start = 0; start < keys.length; start += REFRESH_BATCH) {
-      const pipeline = this.commands.pipeline();
-      for (const key of keys.slice(start, start + REFRESH_BATCH)) pipeline.pexpire(key, this.ttl);
-      pipeline.exec().catch(noop);
-    }
+    if (subscription.established) this.expiry.expireLater([subscription.key]);
   }
 
   private receive(channel: string, wire: string): void {
