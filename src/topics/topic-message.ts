@@ -1,4 +1,4 @@
-import { SseEvent } from "../sse/sse-event.js";
+import { type SseEvent, sseEventOfJson } from "../sse/sse-event.js";
 import { WebSocketMessage } from "../websocket/websocket-message.js";
 import type { StoredMessage } from "./broker.js";
 
@@ -34,9 +34,14 @@ export class TopicMessage {
     return this.parsed.value;
   }
 
-  /** The message as an SSE event: its id, its event type, its data. */
+  /**
+   * The message as an SSE event: its id, its event type, its data. The data line is the JSON
+   * text as the broker gave it, not stringified again. Reading `data` first still parses it
+   * once: a broker may hand back text that is not JSON (another process wrote it), and such a
+   * message must fail here, not reach clients.
+   */
   get sseEvent(): SseEvent {
-    this.sse ??= new SseEvent({ id: this.id, event: this.event, data: this.data });
+    this.sse ??= sseEventOfJson({ id: this.id, event: this.event }, this.data, this.json);
     return this.sse;
   }
 
