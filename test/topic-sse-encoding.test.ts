@@ -108,14 +108,14 @@ describe("a topic message's SSE encoding", () => {
 
   test("JSON text with a raw line break cannot inject a field: every line stays data", () => {
     const text = 'text\nid: 666\n\nevent: evil\r\ndata: injected\rretry: 1';
-    const event = sseEventOfJson({ id: "1-1" }, "the value", text);
+    const event = sseEventOfJson({ id: "1-1" }, { any: "value" }, text);
     const received = new SseParser().push(event.frame);
     assert.equal(received.length, 1);
     assert.deepEqual(
       { id: received[0]?.id, event: received[0]?.event, data: received[0]?.data },
       { id: "1-1", event: "message", data: text.split(/\r\n|\r|\n/).join("\n") },
     );
-    assert.equal(event.data, "the value");
+    assert.deepEqual(event.data, { any: "value" });
   });
 
   test("an id or event name a broker hands back with a line break is refused, as before", () => {
