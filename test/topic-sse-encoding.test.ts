@@ -94,7 +94,8 @@ describe("a topic message's SSE encoding", () => {
     const parse = t.mock.method(JSON, "parse");
     const stringify = t.mock.method(JSON, "stringify");
     let bytes = 0;
-    for (let subscriber = 0; subscriber < 1000; subscriber++) bytes += message.sseEvent.bytes.length;
+    for (let subscriber = 0; subscriber < 1000; subscriber++)
+      bytes += message.sseEvent.bytes.length;
     const calls = { parse: parse.mock.callCount(), stringify: stringify.mock.callCount() };
     t.mock.restoreAll();
     // Before issue 18 the message was parsed once and stringified again once.
@@ -102,12 +103,20 @@ describe("a topic message's SSE encoding", () => {
     assert.equal(bytes, 1000 * message.sseEvent.bytes.length);
   });
 
+  test("JSON text another process wrote goes out as written (it used to be compacted): a client parses the same data", () => {
+    const text = '{ "a" : 1.0, "b" : "\\u0041" }';
+    const frame = topicMessage("1-1", undefined, text).sseEvent.frame;
+    assert.equal(frame, `id: 1-1\ndata: ${text}\n\n`);
+    const [received] = new SseParser().push(frame);
+    assert.deepEqual(JSON.parse(received?.data ?? ""), { a: 1, b: "A" });
+  });
+
   test("a message whose text is not JSON still fails when its event is made", () => {
     assert.throws(() => topicMessage("1-1", undefined, "{not json").sseEvent, SyntaxError);
   });
 
   test("JSON text with a raw line break cannot inject a field: every line stays data", () => {
-    const text = 'text\nid: 666\n\nevent: evil\r\ndata: injected\rretry: 1';
+    const text = "text\nid: 666\n\nevent: evil\r\ndata: injected\rretry: 1";
     const event = sseEventOfJson({ id: "1-1" }, { any: "value" }, text);
     const received = new SseParser().push(event.frame);
     assert.equal(received.length, 1);

@@ -80,7 +80,11 @@ export function sseEventOfJson(
   value: unknown,
   json: string,
 ): SseEvent {
-  return new SseEvent({ id: fields.id, event: fields.event, data: new SerialisedData(value, json) });
+  return new SseEvent({
+    id: fields.id,
+    event: fields.event,
+    data: new SerialisedData(value, json),
+  });
 }
 
 /** `data` is the data's wire text (a string, sent as is) or a value (sent as JSON). */

@@ -35,10 +35,11 @@ export class TopicMessage {
   }
 
   /**
-   * The message as an SSE event: its id, its event type, its data. The data line is the JSON
-   * text as the broker gave it, not stringified again. Reading `data` first still parses it
-   * once: a broker may hand back text that is not JSON (another process wrote it), and such a
-   * message must fail here, not reach clients.
+   * The message as an SSE event: its id, its event type, its data. Data that is not a string
+   * goes out as the JSON text the broker holds, not stringified again. The text is still
+   * parsed once (into `data`, what a handler iterating a subscription reads): a broker may
+   * hand back text another process wrote, and text that is not JSON must fail here rather
+   * than reach clients.
    */
   get sseEvent(): SseEvent {
     this.sse ??= sseEventOfJson({ id: this.id, event: this.event }, this.data, this.json);
