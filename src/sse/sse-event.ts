@@ -38,8 +38,15 @@ export class SseEvent {
     this.event = checkEventName(init.event);
     this.retry = checkRetry(init.retry);
     this.comment = checkComment(init.comment);
-    this.data = init.data;
-    this.frame = encodeFrame(this);
+    const data = init.data;
+    if (data instanceof SerialisedData) {
+      this.data = data.value;
+      // A string is sent as itself, not as its JSON; anything else as the JSON text given.
+      this.frame = encodeFrame(this, typeof data.value === "string" ? data.value : data.json);
+    } else {
+      this.data = data;
+      this.frame = encodeFrame(this, data);
+    }
   }
 
   /** The frame as UTF-8 bytes, encoded on first use and then shared by every client. */
@@ -49,12 +56,44 @@ export class SseEvent {
   }
 }
 
-function encodeFrame(event: SseEvent): string {
+/**
+ * A value handed over with the JSON text it was already serialised to, so the event sends that
+ * text instead of stringifying the value again. Only sseEventOfJson() makes one.
+ */
+class SerialisedData {
+  constructor(
+    readonly value: unknown,
+    readonly json: string,
+  ) {}
+}
+
+/**
+ * @internal An SseEvent whose data is already serialised: `json` must be the JSON text of
+ * `value` (a topic message's, as its broker keeps it). Unless the value is a string (sent as
+ * itself, like any string data), that text becomes the data line as it is, so a message fanned
+ * out to many clients is never stringified again. JSON.stringify never writes a raw CR or LF
+ * (it escapes them), but text from elsewhere might: such text goes through the same line
+ * splitting as a string, so it cannot inject a field either.
+ */
+export function sseEventOfJson(
+  fields: { id?: string; event?: string },
+  value: unknown,
+  json: string,
+): SseEvent {
+  return new SseEvent({
+    id: fields.id,
+    event: fields.event,
+    data: new SerialisedData(value, json),
+  });
+}
+
+/** `data` is the data's wire text (a string, sent as is) or a value (sent as JSON). */
+function encodeFrame(event: SseEvent, data: unknown): string {
   let frame = event.comment === undefined ? "" : commentLines(event.comment);
   if (event.event !== undefined) frame += `event: ${event.event}\n`;
   if (event.id !== undefined) frame += event.id === "" ? "id\n" : `id: ${event.id}\n`;
   if (event.retry !== undefined) frame += `retry: ${event.retry}\n`;
-  if (event.data !== undefined) frame += dataLines(event.data);
+  if (data !== undefined) frame += dataLines(data);
   if (frame === "") {
     throw new TypeError("An SseEvent needs at least one of data, id, event, retry or comment");
   }

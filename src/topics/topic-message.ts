@@ -1,4 +1,4 @@
-import { SseEvent } from "../sse/sse-event.js";
+import { type SseEvent, sseEventOfJson } from "../sse/sse-event.js";
 import { WebSocketMessage } from "../websocket/websocket-message.js";
 import type { StoredMessage } from "./broker.js";
 
@@ -34,9 +34,15 @@ export class TopicMessage {
     return this.parsed.value;
   }
 
-  /** The message as an SSE event: its id, its event type, its data. */
+  /**
+   * The message as an SSE event: its id, its event type, its data. Data that is not a string
+   * goes out as the JSON text the broker holds, not stringified again. The text is still
+   * parsed once (into `data`, what a handler iterating a subscription reads): a broker may
+   * hand back text another process wrote, and text that is not JSON must fail here rather
+   * than reach clients.
+   */
   get sseEvent(): SseEvent {
-    this.sse ??= new SseEvent({ id: this.id, event: this.event, data: this.data });
+    this.sse ??= sseEventOfJson({ id: this.id, event: this.event }, this.data, this.json);
     return this.sse;
   }
 
