@@ -86,7 +86,7 @@ export class RequestDispatch {
     }
   };
 
-  /** A request for a response Node gave no request listener (an upgrade's). */
+  /** The SluiceRequest of an upgrade request, its response written on the socket itself. */
   createRequest(raw: IncomingMessage, response: ServerResponse): SluiceRequest {
     return new SluiceRequest(raw, response, this.#requestId(raw), this.#requestContext);
   }

@@ -69,11 +69,11 @@ export class ServerLifecycle {
     return this.#listening;
   }
 
-  /** Once closing, every call gets the same promise. */
-  close(timeout: number = this.#parts.settings.closeTimeout): Promise<void> {
+  /** Once closing, every call gets the same promise. Default timeout: `closeTimeout`. */
+  close(timeout?: number): Promise<void> {
     if (!this.#closing) {
       this.#parts.dispatch.stopAccepting();
-      this.#closing = this.#shutdown(timeout);
+      this.#closing = this.#shutdown(timeout ?? this.#parts.settings.closeTimeout);
     }
     return this.#closing;
   }
