@@ -14,6 +14,8 @@ const BYTES_TYPE = "application/octet-stream";
 
 /**
  * Writes whatever a handler returned. Returns a promise only for streams, which finish later.
+ * A StreamingResponse comes already given its SSE behaviour if it declares
+ * `text/event-stream` (`asSseIfEventStream`, run once by the dispatch).
  */
 export function sendResult(
   request: SluiceRequest,
@@ -22,7 +24,7 @@ export function sendResult(
   extraHeaders: Record<string, string | string[]>,
 ): Promise<void> | undefined {
   if (result instanceof StreamingResponse) {
-    return sendStream(request, response, asSseIfEventStream(result), extraHeaders);
+    return sendStream(request, response, result, extraHeaders);
   }
   if (result instanceof HttpResponse) {
     return sendBody(

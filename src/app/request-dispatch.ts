@@ -1,0 +1,225 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { watchDisconnect } from "../http/disconnect-watch.js";
+import { checkHost } from "../http/host-check.js";
+import { HttpError } from "../http/http-error.js";
+import { HttpResponse } from "../http/http-response.js";
+import { type Middleware, runMiddleware } from "../http/middleware-chain.js";
+import { type RequestContext, SluiceRequest } from "../http/request.js";
+import type { RequestIdSource } from "../http/request-id.js";
+import type { LookupResult } from "../http/router.js";
+import { sendError } from "../http/send-error.js";
+import { StreamingResponse } from "../http/streaming-response.js";
+import { lingerBeforeClosing } from "../server/lingering-close.js";
+import { asSseIfEventStream } from "../sse/sse-response.js";
+import { isPromiseLike } from "../util/is-promise-like.js";
+import { logSafely } from "../util/logger.js";
+import type { WebSocketGateway } from "../websocket/websocket-gateway.js";
+import type { Route, RouteTable } from "./route-table.js";
+import { sendResult } from "./send-result.js";
+import type { StreamAdmission } from "./stream-admission.js";
+
+/** What a dispatch needs from the app, fixed when the app is made. */
+export interface DispatchParts {
+  readonly routes: RouteTable;
+  readonly middleware: readonly Middleware[];
+  readonly gateway: WebSocketGateway;
+  /** Undefined when the app sets no connection caps. */
+  readonly admission: StreamAdmission | undefined;
+  readonly requestId: RequestIdSource;
+  readonly requestContext: RequestContext;
+  readonly maxHeadersCount: number;
+}
+
+/**
+ * The path of an HTTP request: checks on its head, routing, middleware, the handler, and the
+ * answer it gets, or the error. Synchronous handlers are answered in the same tick, and an
+ * app without middleware runs no middleware chain.
+ */
+export class RequestDispatch {
+  readonly #routes: RouteTable;
+  readonly #middleware: readonly Middleware[];
+  readonly #gateway: WebSocketGateway;
+  readonly #admission: StreamAdmission | undefined;
+  readonly #requestId: RequestIdSource;
+  readonly #requestContext: RequestContext;
+  readonly #maxHeadersCount: number;
+  /** Requests whose handler or stream has not finished, with the promise that says when. */
+  readonly #inFlight = new Map<SluiceRequest, Promise<void>>();
+  /** Set once the app closes: new requests get 503 and every answer closes its connection. */
+  #closing = false;
+
+  constructor(parts: DispatchParts) {
+    this.#routes = parts.routes;
+    this.#middleware = parts.middleware;
+    this.#gateway = parts.gateway;
+    this.#admission = parts.admission;
+    this.#requestId = parts.requestId;
+    this.#requestContext = parts.requestContext;
+    this.#maxHeadersCount = parts.maxHeadersCount;
+  }
+
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  /** A node:http request listener: `app.handle` is this very function. */
+  readonly handle = (raw: IncomingMessage, response: ServerResponse): void => {
+    const request = new SluiceRequest(raw, response, this.#requestId(raw), this.#requestContext);
+    let outcome: unknown;
+    try {
+      outcome = this.#begin(request);
+    } catch (error) {
+      this.fail(request, error);
+      return;
+    }
+    if (isPromiseLike(outcome)) {
+      this.track(
+        request,
+        Promise.resolve(outcome).then(
+          (result) => this.respond(request, result),
+          (error) => this.fail(request, error),
+        ),
+      );
+    } else {
+      const sending = this.respond(request, outcome);
+      if (sending) this.track(request, sending);
+    }
+  };
+
+  /** The SluiceRequest of an upgrade request, its response written on the socket itself. */
+  createRequest(raw: IncomingMessage, response: ServerResponse): SluiceRequest {
+    return new SluiceRequest(raw, response, this.#requestId(raw), this.#requestContext);
+  }
+
+  /** Runs the app middleware, then `next` unless a middleware answered by itself. */
+  throughMiddleware(request: SluiceRequest, next: () => unknown): unknown {
+    if (this.#middleware.length === 0) return next();
+    return runMiddleware(this.#middleware, request, next);
+  }
+
+  /** From now on new requests get 503, and answers close their connections. */
+  stopAccepting(): void {
+    this.#closing = true;
+  }
+
+  /** Aborts every unfinished request's signal; the promises that say when each has finished. */
+  abortInFlight(): Promise<void>[] {
+    for (const request of this.#inFlight.keys()) request.abort("app-closing");
+    return [...this.#inFlight.values()];
+  }
+
+  /** Routes and runs middleware and handler: the result, or a promise of it for async work. */
+  #begin(request: SluiceRequest): unknown {
+    if (this.#closing) throw new HttpError(503, "The server is shutting down");
+    this.checkHead(request);
+    const lookup = this.#routes.lookup(request);
+    if (this.#middleware.length === 0) return this.#invoke(request, lookup);
+    return runMiddleware(this.#middleware, request, () => this.#invoke(request, lookup));
+  }
+
+  /**
+   * What Node's parser lets through but a request head must not have: too many fields, two
+   * Hosts, a path with no safe canonical form. Runs before any middleware.
+   */
+  checkHead(request: SluiceRequest): void {
+    const count = request.raw.rawHeaders.length / 2;
+    if (count > this.#maxHeadersCount) {
+      throw new HttpError(
+        431,
+        `Too many header fields: more than ${this.#maxHeadersCount} (maxHeadersCount)`,
+      );
+    }
+    const problem = checkHost(request.raw) ?? request.pathProblem;
+    if (problem) throw new HttpError(400, problem);
+  }
+
+  #invoke(request: SluiceRequest, lookup: LookupResult<Route>): unknown {
+    if (lookup.kind === "found") return lookup.match.value.handler(request);
+    if (lookup.kind === "method-not-allowed") {
+      const allow = lookup.allowed.join(", ");
+      // Like Express: OPTIONS on a known path answers with what it allows.
+      if (request.method === "OPTIONS") return HttpResponse.empty(204, { allow });
+      throw new HttpError(405, `${request.method} is not allowed on ${request.path}`, undefined, {
+        headers: { allow },
+      });
+    }
+    if (this.#gateway.hasRoutes && this.#gateway.find(request)) {
+      throw new HttpError(426, `${request.path} is a WebSocket endpoint`, undefined, {
+        headers: { upgrade: "websocket" },
+      });
+    }
+    throw new HttpError(404, `No route for ${request.method} ${request.path}`);
+  }
+
+  /** Sends a result; a promise when it is a stream that goes on after this tick. */
+  respond(request: SluiceRequest, result: unknown): Promise<void> | undefined {
+    // The one place a hand-made `text/event-stream` stream is given SSE behaviour: the caps
+    // must see it as SSE before it is sent.
+    const answer = result instanceof StreamingResponse ? asSseIfEventStream(result) : result;
+    if (this.#admission) {
+      const refusal = this.#admission.admitEventStream(request, answer);
+      if (refusal) {
+        this.fail(request, refusal);
+        return undefined;
+      }
+    }
+    let sending: Promise<void> | undefined;
+    try {
+      sending = sendResult(request, request.response, answer, this.#finalHeaders(request))?.catch(
+        (error) => this.fail(request, error),
+      );
+    } catch (error) {
+      this.fail(request, error);
+      return undefined;
+    }
+    if (this.#admission) this.#admission.releaseWhenSent(request, sending);
+    return sending;
+  }
+
+  fail(request: SluiceRequest, error: unknown): void {
+    const abortedBecause = request.abortedBecause;
+    if (abortedBecause && isAbortError(error, request)) {
+      // The handler's own reaction to req.signal, not a crash.
+      if (abortedBecause === "client-disconnected") {
+        logSafely(request.log, "debug", {}, "handler stopped after the client left");
+        request.response.destroy();
+        return;
+      }
+      error = new HttpError(503, "The server is shutting down", undefined, { cause: error });
+    }
+    sendError(request, request.response, error, this.#finalHeaders(request));
+    if (this.#admission) this.#admission.release(request);
+  }
+
+  /**
+   * Work that outlives the tick it started in (async handlers, streams) is watched: a client
+   * that leaves aborts its signal, and `close()` waits for it. Sync answers skip this cost.
+   */
+  track(request: SluiceRequest, done: Promise<void>): void {
+    const unwatch = watchDisconnect(request);
+    this.#inFlight.set(request, done);
+    done.then(() => {
+      this.#inFlight.delete(request);
+      unwatch();
+    });
+  }
+
+  /**
+   * The request's response headers, plus `connection: close` while the app closes, or when a
+   * large unread body is still coming (closing beats reading it all to reuse the connection;
+   * the socket then lingers so the client's upload cannot reset the answer away).
+   */
+  #finalHeaders(request: SluiceRequest): Record<string, string | string[]> {
+    if (request.unreadBodyBlocksConnection) {
+      request.responseHeaders.connection = "close";
+      lingerBeforeClosing(request.raw.socket);
+    } else if (this.#closing) request.responseHeaders.connection = "close";
+    return request.responseHeaders;
+  }
+}
+
+/** An error thrown because the request's signal aborted (the reason itself, or an AbortError). */
+function isAbortError(error: unknown, request: SluiceRequest): boolean {
+  if (error === request.signal.reason) return true;
+  return error instanceof Error && error.name === "AbortError";
+}

@@ -1,0 +1,135 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import type { Logger } from "pino";
+import { declaresBody } from "../http/body.js";
+import { HttpError } from "../http/http-error.js";
+import type { SluiceRequest } from "../http/request.js";
+import { isRefusal } from "../server/connection-caps.js";
+import { logSafely } from "../util/logger.js";
+import { asksForWebSocket, responseOnSocket } from "../websocket/upgrade-socket.js";
+import { Admission, type WebSocketGateway } from "../websocket/websocket-gateway.js";
+import type { RequestDispatch } from "./request-dispatch.js";
+import type { StreamAdmission } from "./stream-admission.js";
+
+/**
+ * The path of an upgrade request: app middleware, then the WebSocket route's own checks, then
+ * the handshake; any refusal on the way is an HTTP answer on the socket. Other upgrades (h2c,
+ * say) are served as ordinary requests.
+ */
+export class WebSocketUpgrade {
+  readonly #dispatch: RequestDispatch;
+  readonly #gateway: WebSocketGateway;
+  readonly #admission: StreamAdmission | undefined;
+  readonly #logger: Logger;
+
+  constructor(
+    dispatch: RequestDispatch,
+    gateway: WebSocketGateway,
+    admission: StreamAdmission | undefined,
+    logger: Logger,
+  ) {
+    this.#dispatch = dispatch;
+    this.#gateway = gateway;
+    this.#admission = admission;
+    this.#logger = logger;
+  }
+
+  /** A node:http 'upgrade' listener: `app.handleUpgrade` is this very function. */
+  readonly handle = (raw: IncomingMessage, duplex: Duplex, head: Buffer): void => {
+    const socket = duplex as Socket;
+    // Node has let go of the socket: until ws takes it, its errors are ours to catch.
+    // One listener per App: a closure here would keep the request and `head` (the whole read
+    // buffer) alive for the WebSocket's life.
+    socket.on("error", this.#onSocketError);
+    const response = responseOnSocket(raw, socket);
+    if (!asksForWebSocket(raw)) {
+      this.#serveIgnoringUpgrade(raw, response);
+      return;
+    }
+    const dispatch = this.#dispatch;
+    const request = dispatch.createRequest(raw, response);
+    let outcome: unknown;
+    try {
+      outcome = this.#begin(request);
+    } catch (error) {
+      dispatch.fail(request, error);
+      return;
+    }
+    dispatch.track(
+      request,
+      Promise.resolve(outcome).then(
+        (result) => this.#finish(request, result, socket, head),
+        (error) => dispatch.fail(request, error),
+      ),
+    );
+  };
+
+  readonly #onSocketError = (error: Error): void => {
+    logSafely(this.#logger, "debug", { err: error }, "upgrade socket error");
+  };
+
+  /** Routing, app middleware and the route's checks; resolves to an Admission to upgrade. */
+  #begin(request: SluiceRequest): unknown {
+    if (this.#dispatch.closing) throw new HttpError(503, "The server is shutting down");
+    this.#dispatch.checkHead(request);
+    const route = this.#gateway.find(request);
+    return this.#dispatch.throughMiddleware(request, () => {
+      if (!route) throw new HttpError(404, `No WebSocket route for ${request.path}`);
+      return this.#gateway.admit(route, request);
+    });
+  }
+
+  #finish(
+    request: SluiceRequest,
+    result: unknown,
+    socket: Socket,
+    head: Buffer,
+  ): Promise<void> | undefined {
+    // A middleware that answered by itself: its answer goes out as HTTP.
+    if (!(result instanceof Admission)) {
+      if (this.#gateway.wasAdmitted(request)) {
+        logSafely(
+          request.log,
+          "warn",
+          {},
+          "a middleware answered a WebSocket upgrade with its own result after next(); return next()'s result to let the upgrade through",
+        );
+      }
+      return this.#dispatch.respond(request, result);
+    }
+    if (this.#dispatch.closing) {
+      this.#dispatch.fail(request, new HttpError(503, "The server is shutting down"));
+      return undefined;
+    }
+    if (socket.destroyed) return undefined; // the client left during middleware
+    const place = this.#admission?.acquireForWebSocket(request);
+    request.response.detachSocket(socket);
+    request.releaseResponse();
+    if (place && isRefusal(place)) {
+      this.#gateway.upgrade(result, request, socket, head, { refusal: place.message });
+    } else {
+      this.#gateway.upgrade(result, request, socket, head, { slot: place });
+    }
+    return undefined;
+  }
+
+  /**
+   * An upgrade to something else than WebSocket (h2c, say) is optional for the server: the
+   * request is answered as usual, on a connection that then closes. Its body cannot be read
+   * (Node stopped parsing the connection), so one that has a body is refused.
+   */
+  #serveIgnoringUpgrade(raw: IncomingMessage, response: ServerResponse): void {
+    if (!declaresBody(raw)) {
+      this.#dispatch.handle(raw, response);
+      return;
+    }
+    this.#dispatch.fail(
+      this.#dispatch.createRequest(raw, response),
+      new HttpError(
+        400,
+        `Upgrade to "${raw.headers.upgrade}" is not supported with a request body`,
+      ),
+    );
+  }
+}
