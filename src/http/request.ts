@@ -262,7 +262,7 @@ export class SluiceRequest {
     }
   }
 
-  /** @internal */
+  /** @internal the client went away or the app is closing: the signal and the stream learn it. */
   abort(reason: RequestAbortedError["reason"]): void {
     if (this.#abortReason) return;
     this.#abortReason = new RequestAbortedError(reason);

@@ -23,7 +23,7 @@ export interface CloseInfo {
   reason: string;
 }
 
-/** @internal per-route limits a socket enforces: one object shared by the route's sockets. */
+/** Per-route limits a socket enforces: one object shared by the route's sockets. */
 export interface SocketLimits {
   readonly maxBuffered: number;
   /** How long the handler may leave the peer paused (not reading its messages), in ms. */
@@ -34,7 +34,7 @@ export interface SocketLimits {
   readonly messageRate: MessageRateLimit | undefined;
 }
 
-/** @internal told once a socket's connection is closed (the gateway's list of open sockets). */
+/** Told once a socket's connection is closed (the gateway's list of open sockets). */
 export interface SocketRegistry {
   socketClosed(socket: SluiceWebSocket): void;
   /** The App's topics, which `socket.subscribe()` joins. */
