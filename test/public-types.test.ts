@@ -164,7 +164,7 @@ describe("the published .d.ts shows only what users may call", () => {
     });
   }
 
-  test("SluiceRequest and SluiceWebSocket still declare what users call", () => {
+  test("SluiceRequest, SluiceWebSocket and TopicSubscription still declare what users call (a comment that mentions @internal strips what follows it)", () => {
     const request = memberNames(declarations, "http/request.d.ts", "SluiceRequest");
     for (const name of ["path", "params", "signal", "log", "json", "lastEventId", "raw"]) {
       assert.ok(request.includes(name), `SluiceRequest.${name}`);
@@ -172,6 +172,14 @@ describe("the published .d.ts shows only what users may call", () => {
     const socket = memberNames(declarations, "websocket/sluice-websocket.d.ts", "SluiceWebSocket");
     for (const name of ["send", "close", "closed", "subscribe", "request", "bufferedAmount"]) {
       assert.ok(socket.includes(name), `SluiceWebSocket.${name}`);
+    }
+    const subscription = memberNames(
+      declarations,
+      "topics/topic-subscription.d.ts",
+      "TopicSubscription",
+    );
+    for (const name of ["topic", "cutOff", "next", "return", "end"]) {
+      assert.ok(subscription.includes(name), `TopicSubscription.${name}`);
     }
   });
 

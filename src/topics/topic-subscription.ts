@@ -22,9 +22,10 @@ const DONE: IteratorResult<SseEvent> = { value: undefined, done: true };
  * iteration ends, `cutOff` is true): an SSE client then reconnects with its Last-Event-ID and
  * replays from the log, so memory stays bounded and a client that resumes loses nothing.
  */
-// Also a TopicSink (receive, receiveMissed), through members kept out of the public types:
-// not declared with `implements`, which the published `.d.ts` could not satisfy.
 export class TopicSubscription implements AsyncIterableIterator<SseEvent> {
+  // Also a TopicSink (receive, receiveMissed), by members the published `.d.ts` leaves out:
+  // so no `implements` for it, which that `.d.ts` could not satisfy.
+
   readonly topic: string;
   readonly #queue: (TopicMessage | undefined)[] = [];
   #head = 0;
@@ -49,7 +50,7 @@ export class TopicSubscription implements AsyncIterableIterator<SseEvent> {
   readonly #settled: Promise<void>;
   #settle: (() => void) | undefined;
 
-  /** @internal an SSE route sends its head once this settles (see `settled`). */
+  /** @internal an SSE route sends its head once this settles (see `#settled`). */
   [readyForHead](): Promise<void> {
     return this.#settled;
   }

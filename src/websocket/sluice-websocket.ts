@@ -99,9 +99,10 @@ function refusedAsClosed(socketId: string): Promise<void> {
  * peer whose messages the handler does not read is paused. A peer that lets more than
  * `maxBuffered` pile up across ticks (a broadcast that does not await) is closed with 1013.
  */
-// Also a Flushable (flush-queue) and a StallGuard (its inbox), through members kept out of the
-// public types: not declared with `implements`, which the published `.d.ts` could not satisfy.
 export class SluiceWebSocket implements AsyncIterable<InboxMessage> {
+  // Also a Flushable (flush-queue) and a StallGuard (its inbox), by members the published
+  // `.d.ts` leaves out: so no `implements` for those, which that `.d.ts` could not satisfy.
+
   /** The upgrade request: params, query, headers, and the `state` middleware set. */
   readonly request: SluiceRequest;
 
