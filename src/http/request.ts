@@ -86,23 +86,25 @@ export class SluiceRequest {
   /** Node's request, for what sluice does not wrap. */
   readonly raw: IncomingMessage;
   /** The response this request is answered on; let go of once upgraded to a WebSocket. */
-  private httpResponse: ServerResponse | undefined;
+  #httpResponse: ServerResponse | undefined;
 
   /** @internal the stream being sent in answer, told when the request aborts. */
   abortListener: AbortListener | undefined;
 
-  private readonly context: RequestContext;
-  private stateCache: Record<string, unknown> | undefined;
-  private queryCache: URLSearchParams | undefined;
-  private logCache: Logger | undefined;
-  private controller: AbortController | undefined;
-  private abortReason: RequestAbortedError | undefined;
-  private bodyCache: Promise<Buffer> | undefined;
+  readonly #context: RequestContext;
+  #stateCache: Record<string, unknown> | undefined;
+  #queryCache: URLSearchParams | undefined;
+  #logCache: Logger | undefined;
+  #controller: AbortController | undefined;
+  #abortReason: RequestAbortedError | undefined;
+  #bodyCache: Promise<Buffer> | undefined;
+  /** The body was refused (too large, or the read failed). */
+  #bodyRefused = false;
 
   constructor(raw: IncomingMessage, response: ServerResponse, id: string, context: RequestContext) {
     this.raw = raw;
-    this.httpResponse = response;
-    this.context = context;
+    this.#httpResponse = response;
+    this.#context = context;
     this.id = id;
     this.responseHeaders = { [context.requestIdHeader]: id };
     this.method = raw.method ?? "GET";
@@ -116,15 +118,15 @@ export class SluiceRequest {
 
   /** @internal the response this request is answered on (none once upgraded). */
   get response(): ServerResponse {
-    if (this.httpResponse === undefined) {
+    if (this.#httpResponse === undefined) {
       throw new Error("internal: an upgraded request has no HTTP response");
     }
-    return this.httpResponse;
+    return this.#httpResponse;
   }
 
   /** @internal true once the whole response is out (never for an upgraded request). */
   get responseFinished(): boolean {
-    return this.httpResponse?.writableFinished ?? false;
+    return this.#httpResponse?.writableFinished ?? false;
   }
 
   /**
@@ -132,23 +134,23 @@ export class SluiceRequest {
    * refusal is let go of, not kept for the connection's lifetime.
    */
   releaseResponse(): void {
-    this.httpResponse = undefined;
+    this.#httpResponse = undefined;
   }
 
   get query(): URLSearchParams {
-    if (!this.queryCache) {
+    if (!this.#queryCache) {
       const queryStart = this.url.indexOf("?");
-      this.queryCache = new URLSearchParams(
+      this.#queryCache = new URLSearchParams(
         queryStart === -1 ? "" : this.url.slice(queryStart + 1),
       );
     }
-    return this.queryCache;
+    return this.#queryCache;
   }
 
   /** Per-request record for middleware to pass values on (the user, a tenant...). */
   get state(): Record<string, unknown> {
-    this.stateCache ??= {};
-    return this.stateCache;
+    this.#stateCache ??= {};
+    return this.#stateCache;
   }
 
   /** Lower-case header names, as Node gives them. */
@@ -169,22 +171,22 @@ export class SluiceRequest {
 
   /** A child logger that stamps every line with this request's id. */
   get log(): Logger {
-    this.logCache ??= this.context.logger.child({ reqId: this.id });
-    return this.logCache;
+    this.#logCache ??= this.#context.logger.child({ reqId: this.id });
+    return this.#logCache;
   }
 
   /** Aborts when the client disconnects or the app closes. */
   get signal(): AbortSignal {
-    if (!this.controller) {
-      this.controller = new AbortController();
-      if (this.abortReason) this.controller.abort(this.abortReason);
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#abortReason) this.#controller.abort(this.#abortReason);
     }
-    return this.controller.signal;
+    return this.#controller.signal;
   }
 
   /** True once the client has gone away before the response was complete. */
   async isDisconnected(): Promise<boolean> {
-    return this.abortReason?.reason === "client-disconnected" || this.connectionLost();
+    return this.#abortReason?.reason === "client-disconnected" || this.#connectionLost();
   }
 
   /**
@@ -200,8 +202,8 @@ export class SluiceRequest {
 
   /** The body, read once (later calls share it); 413 past `bodyLimit`. */
   bytes(): Promise<Buffer> {
-    this.bodyCache ??= this.readBodyOnce();
-    return this.bodyCache;
+    this.#bodyCache ??= this.#readBodyOnce();
+    return this.#bodyCache;
   }
 
   /**
@@ -241,51 +243,49 @@ export class SluiceRequest {
    */
   get unreadBodyBlocksConnection(): boolean {
     if (this.raw.complete || !declaresBody(this.raw)) return false;
-    if (this.bodyCache) return this.bodyRefused;
+    if (this.#bodyCache) return this.#bodyRefused;
     const declared = Number(this.raw.headers["content-length"]);
-    return !(Number.isFinite(declared) && declared <= this.context.bodyLimit);
+    return !(Number.isFinite(declared) && declared <= this.#context.bodyLimit);
   }
 
-  private bodyRefused = false;
-
-  private async readBodyOnce(): Promise<Buffer> {
-    if (this.httpResponse?.writableEnded && declaresBody(this.raw)) {
+  async #readBodyOnce(): Promise<Buffer> {
+    if (this.#httpResponse?.writableEnded && declaresBody(this.raw)) {
       throw new Error(
         "The request body can no longer be read: the response was already sent and Node discarded the unread body. Read it before answering.",
       );
     }
     try {
-      return await readBody(this.raw, this.context.bodyLimit);
+      return await readBody(this.raw, this.#context.bodyLimit);
     } catch (error) {
-      this.bodyRefused = true;
+      this.#bodyRefused = true;
       throw error;
     }
   }
 
-  /** @internal */
+  /** @internal the client went away or the app is closing: the signal and the stream learn it. */
   abort(reason: RequestAbortedError["reason"]): void {
-    if (this.abortReason) return;
-    this.abortReason = new RequestAbortedError(reason);
-    this.controller?.abort(this.abortReason);
+    if (this.#abortReason) return;
+    this.#abortReason = new RequestAbortedError(reason);
+    this.#controller?.abort(this.#abortReason);
     this.abortListener?.requestAborted();
   }
 
   /** @internal see RequestContext.sendTimeout. */
   get sendTimeout(): number {
-    return this.context.sendTimeout;
+    return this.#context.sendTimeout;
   }
 
   /** @internal the app-wide count of open streams, kept by the stream pump. */
   get openStreams(): OpenStreamCounts {
-    return this.context.openStreams;
+    return this.#context.openStreams;
   }
 
   /** @internal why the signal aborted, if it did. */
   get abortedBecause(): RequestAbortedError["reason"] | undefined {
-    return this.abortReason?.reason;
+    return this.#abortReason?.reason;
   }
 
-  private connectionLost(): boolean {
+  #connectionLost(): boolean {
     const socket = this.raw.socket;
     return !this.responseFinished && (socket === null || socket.destroyed);
   }

@@ -17,16 +17,16 @@ export interface TestClientOptions {
  */
 export class TestClient {
   readonly url: string;
-  private readonly app: App;
-  private readonly agent = new Agent({ keepAlive: true });
-  private readonly streams = new Set<TestStream>();
-  private readonly sockets = new Set<TestWebSocket>();
-  private readonly closeTimeout: number | undefined;
+  readonly #app: App;
+  readonly #agent = new Agent({ keepAlive: true });
+  readonly #streams = new Set<TestStream>();
+  readonly #sockets = new Set<TestWebSocket>();
+  readonly #closeTimeout: number | undefined;
 
   private constructor(app: App, url: string, options: TestClientOptions) {
-    this.app = app;
+    this.#app = app;
     this.url = url;
-    this.closeTimeout = options.closeTimeout;
+    this.#closeTimeout = options.closeTimeout;
   }
 
   static async start(app: App, options: TestClientOptions = {}): Promise<TestClient> {
@@ -36,7 +36,7 @@ export class TestClient {
 
   /** Sends a request and reads the whole response. */
   async request(method: string, path: string, options: RequestOptions = {}): Promise<TestResponse> {
-    const message = await exchange(this.url, method, path, options, this.agent);
+    const message = await exchange(this.url, method, path, options, this.#agent);
     const body = await readAll(message);
     return new TestResponse(message.statusCode ?? 0, message.headers, body);
   }
@@ -67,8 +67,8 @@ export class TestClient {
   async stream(method: string, path: string, options: RequestOptions = {}): Promise<TestStream> {
     const message = await exchange(this.url, method, path, options, false);
     const stream = new TestStream(message);
-    this.streams.add(stream);
-    message.socket.once("close", () => this.streams.delete(stream));
+    this.#streams.add(stream);
+    message.socket.once("close", () => this.#streams.delete(stream));
     return stream;
   }
 
@@ -97,19 +97,19 @@ export class TestClient {
       `${this.url.replace(/^http/, "ws")}${path}`,
       options,
     );
-    this.sockets.add(socket);
-    socket.closed.then(() => this.sockets.delete(socket));
+    this.#sockets.add(socket);
+    socket.closed.then(() => this.#sockets.delete(socket));
     return socket;
   }
 
   /** Disconnects open streams and WebSockets, then closes the app gracefully. */
   async close(): Promise<void> {
     await Promise.all([
-      ...[...this.streams].map((stream) => stream.close()),
-      ...[...this.sockets].map((socket) => socket.close()),
+      ...[...this.#streams].map((stream) => stream.close()),
+      ...[...this.#sockets].map((socket) => socket.close()),
     ]);
-    this.agent.destroy();
-    await this.app.close({ timeout: this.closeTimeout });
+    this.#agent.destroy();
+    await this.#app.close({ timeout: this.#closeTimeout });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -13,7 +13,7 @@ const DEFAULT_TAKE_TIMEOUT_MS = 10_000;
 export class TestEventStream implements AsyncIterableIterator<SseMessage> {
   /** The response head (status, headers), once it arrives. */
   readonly response: Promise<TestStream>;
-  private events: AsyncGenerator<SseMessage, void, undefined> | undefined;
+  #events: AsyncGenerator<SseMessage, void, undefined> | undefined;
 
   constructor(response: Promise<TestStream>) {
     this.response = response;
@@ -22,8 +22,8 @@ export class TestEventStream implements AsyncIterableIterator<SseMessage> {
   }
 
   async next(): Promise<IteratorResult<SseMessage, undefined>> {
-    this.events ??= await openEvents(await this.response);
-    const step = await this.events.next();
+    this.#events ??= await openEvents(await this.response);
+    const step = await this.#events.next();
     return step.done ? { done: true, value: undefined } : step;
   }
 

@@ -2,18 +2,22 @@ import type { IncomingHttpHeaders } from "node:http";
 
 /** A response read to its end. */
 export class TestResponse {
-  constructor(
-    readonly statusCode: number,
-    readonly headers: IncomingHttpHeaders,
-    private readonly body: Buffer,
-  ) {}
+  readonly statusCode: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly #body: Buffer;
+
+  constructor(statusCode: number, headers: IncomingHttpHeaders, body: Buffer) {
+    this.statusCode = statusCode;
+    this.headers = headers;
+    this.#body = body;
+  }
 
   bytes(): Buffer {
-    return this.body;
+    return this.#body;
   }
 
   text(): string {
-    return this.body.toString("utf8");
+    return this.#body.toString("utf8");
   }
 
   json<T = unknown>(): T {

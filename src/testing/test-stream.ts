@@ -13,24 +13,24 @@ const EMPTY = Buffer.alloc(0);
 export class TestStream {
   readonly statusCode: number;
   readonly headers: IncomingHttpHeaders;
-  private readonly message: IncomingMessage;
-  private readonly cursor: AsyncIterator<Buffer>;
+  readonly #message: IncomingMessage;
+  readonly #cursor: AsyncIterator<Buffer>;
   /** Bytes received but not handed out yet (the part of a line after its last newline). */
-  private carry: Buffer = EMPTY;
-  private sse: { parser: SseParser; ready: SseMessage[] } | undefined;
+  #carry: Buffer = EMPTY;
+  #sse: { parser: SseParser; ready: SseMessage[] } | undefined;
 
   constructor(message: IncomingMessage) {
-    this.message = message;
+    this.#message = message;
     this.statusCode = message.statusCode ?? 0;
     this.headers = message.headers;
-    this.cursor = message[Symbol.asyncIterator]();
+    this.#cursor = message[Symbol.asyncIterator]();
   }
 
   /** Raw chunks as they arrive. */
   async *chunks(): AsyncGenerator<Buffer, void, undefined> {
-    if (this.carry.length > 0) yield this.takeCarry();
+    if (this.#carry.length > 0) yield this.#takeCarry();
     for (;;) {
-      const step = await this.cursor.next();
+      const step = await this.#cursor.next();
       if (step.done) return;
       yield step.value;
     }
@@ -39,19 +39,20 @@ export class TestStream {
   /** Lines as they complete, without their `\n` (or `\r\n`). */
   async *lines(): AsyncGenerator<string, void, undefined> {
     for (;;) {
-      const newline = this.carry.indexOf(NEWLINE);
+      const newline = this.#carry.indexOf(NEWLINE);
       if (newline !== -1) {
-        const line = this.carry.subarray(0, newline);
-        this.carry = this.carry.subarray(newline + 1);
+        const line = this.#carry.subarray(0, newline);
+        this.#carry = this.#carry.subarray(newline + 1);
         yield line.toString("utf8").replace(/\r$/, "");
         continue;
       }
-      const step = await this.cursor.next();
+      const step = await this.#cursor.next();
       if (step.done) {
-        if (this.carry.length > 0) yield this.takeCarry().toString("utf8");
+        if (this.#carry.length > 0) yield this.#takeCarry().toString("utf8");
         return;
       }
-      this.carry = this.carry.length === 0 ? step.value : Buffer.concat([this.carry, step.value]);
+      this.#carry =
+        this.#carry.length === 0 ? step.value : Buffer.concat([this.#carry, step.value]);
     }
   }
 
@@ -60,8 +61,8 @@ export class TestStream {
    * parsed but not taken yet wait for the next call, so leaving a loop early loses nothing.
    */
   async *events(): AsyncGenerator<SseMessage, void, undefined> {
-    this.sse ??= { parser: new SseParser(), ready: [] };
-    const { parser, ready } = this.sse;
+    this.#sse ??= { parser: new SseParser(), ready: [] };
+    const { parser, ready } = this.#sse;
     while (ready.length > 0) yield ready.shift() as SseMessage;
     for await (const chunk of this.chunks()) {
       ready.push(...parser.push(chunk));
@@ -71,7 +72,7 @@ export class TestStream {
 
   /** The SSE parser's state: the last event id and retry seen so far. */
   get sseState(): { lastEventId: string; reconnectionTime: number | undefined } {
-    const parser = this.sse?.parser;
+    const parser = this.#sse?.parser;
     return { lastEventId: parser?.lastEventId ?? "", reconnectionTime: parser?.reconnectionTime };
   }
 
@@ -84,7 +85,7 @@ export class TestStream {
 
   /** Disconnects mid-stream, as a client that goes away would. */
   close(): Promise<void> {
-    const socket = this.message.socket;
+    const socket = this.#message.socket;
     if (!socket || socket.destroyed) return Promise.resolve();
     return new Promise<void>((resolve) => {
       socket.once("close", () => resolve());
@@ -94,16 +95,16 @@ export class TestStream {
 
   /** True once the server ended the response cleanly (chunked terminator received). */
   get complete(): boolean {
-    return this.message.complete;
+    return this.#message.complete;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
 
-  private takeCarry(): Buffer {
-    const carried = this.carry;
-    this.carry = EMPTY;
+  #takeCarry(): Buffer {
+    const carried = this.#carry;
+    this.#carry = EMPTY;
     return carried;
   }
 }

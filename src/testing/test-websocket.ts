@@ -51,21 +51,21 @@ export class TestWebSocket implements AsyncIterable<InboxMessage> {
   readonly closed: Promise<WebSocketCloseInfo>;
   /** The `ws` client underneath, for what this class does not wrap. */
   readonly raw: WebSocket;
-  private readonly inbox: Inbox;
+  readonly #inbox: Inbox;
 
   private constructor(raw: WebSocket) {
     this.raw = raw;
     // Everything the server sends is kept until the test reads it: no pushing back, which
     // would change what the server sees (pongs and close frames unread).
-    this.inbox = new Inbox();
+    this.#inbox = new Inbox();
     raw.on("message", (data, isBinary) => {
       const bytes = data as Buffer;
-      this.inbox.deliver(isBinary ? bytes : bytes.toString("utf8"));
+      this.#inbox.deliver(isBinary ? bytes : bytes.toString("utf8"));
     });
     raw.on("error", () => {}); // a failure shows as the close code (1006, 1009...)
     this.closed = new Promise((resolve) => {
       raw.once("close", (code, reason) => {
-        this.inbox.end();
+        this.#inbox.end();
         resolve({ code, reason: reason.toString("utf8") });
       });
     });
@@ -127,12 +127,12 @@ export class TestWebSocket implements AsyncIterable<InboxMessage> {
 
   /** The next message (string for text, Buffer for binary), or undefined once closed. */
   receive(): Promise<InboxMessage | undefined> {
-    return this.inbox.take();
+    return this.#inbox.take();
   }
 
   /** The next message parsed as JSON, or undefined once closed. */
   async receiveJson<T = unknown>(): Promise<T | undefined> {
-    const message = await this.inbox.take();
+    const message = await this.#inbox.take();
     if (message === undefined) return undefined;
     return JSON.parse(String(message)) as T;
   }
@@ -146,7 +146,7 @@ export class TestWebSocket implements AsyncIterable<InboxMessage> {
   [Symbol.asyncIterator](): AsyncIterator<InboxMessage> {
     return {
       next: () =>
-        this.inbox
+        this.#inbox
           .take()
           .then((value) =>
             value === undefined ? { done: true, value: undefined } : { done: false, value },

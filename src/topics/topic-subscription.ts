@@ -22,134 +22,141 @@ const DONE: IteratorResult<SseEvent> = { value: undefined, done: true };
  * iteration ends, `cutOff` is true): an SSE client then reconnects with its Last-Event-ID and
  * replays from the log, so memory stays bounded and a client that resumes loses nothing.
  */
-export class TopicSubscription implements AsyncIterableIterator<SseEvent>, TopicSink {
+export class TopicSubscription implements AsyncIterableIterator<SseEvent> {
+  // Also a TopicSink (receive, receiveMissed), by members the published `.d.ts` leaves out:
+  // so no `implements` for it, which that `.d.ts` could not satisfy.
+
   readonly topic: string;
-  private readonly queue: (TopicMessage | undefined)[] = [];
-  private head = 0;
-  private waiting:
+  readonly #queue: (TopicMessage | undefined)[] = [];
+  #head = 0;
+  #waiting:
     | { resolve(step: IteratorResult<SseEvent>): void; reject(error: unknown): void }
     | undefined;
-  private ended = false;
-  private failure: { error: unknown } | undefined;
-  private overflowed = false;
+  #ended = false;
+  #failure: { error: unknown } | undefined;
+  #overflowed = false;
   /** Replayed messages still queued: they do not count against maxQueued. */
-  private replayed = 0;
-  private attached: TopicSink | undefined;
-  private readonly signal: AbortSignal | undefined;
+  #replayed = 0;
+  #attached: TopicSink | undefined;
+  readonly #signal: AbortSignal | undefined;
+  readonly #context: SubscriptionContext;
+  readonly #maxQueued: number;
   /**
-   * @internal Settles once the subscription is live (with `lastEventId`: its replay fetched),
+   * Settles once the subscription is live (with `lastEventId`: its replay fetched),
    * has failed, or has ended. An SSE route waits for it before sending its head: a client
    * that has its 200 misses nothing published after. A failure still reaches the stream (an
    * EventSource given a 200 then an error reconnects; given a 500 it would give up).
    */
-  readonly settled: Promise<void>;
-  private settle: (() => void) | undefined;
+  readonly #settled: Promise<void>;
+  #settle: (() => void) | undefined;
 
-  /** @internal an SSE route sends its head once this settles (see `settled`). */
+  /** @internal an SSE route sends its head once this settles (see `#settled`). */
   [readyForHead](): Promise<void> {
-    return this.settled;
+    return this.#settled;
   }
 
   /** @internal app.subscribe() makes these. */
   constructor(
-    private readonly context: SubscriptionContext,
+    context: SubscriptionContext,
     topic: string,
     lastEventId: string | undefined,
-    private readonly maxQueued: number,
+    maxQueued: number,
     signal: AbortSignal | undefined,
   ) {
+    this.#context = context;
+    this.#maxQueued = maxQueued;
     this.topic = topic;
-    this.signal = signal;
+    this.#signal = signal;
     if (signal?.aborted) {
-      this.ended = true;
-      this.settled = Promise.resolve();
+      this.#ended = true;
+      this.#settled = Promise.resolve();
       return;
     }
     // Ending settles it too: a client gone while the broker is slow to answer holds nothing.
-    this.settled = new Promise((resolve) => {
-      this.settle = resolve;
+    this.#settled = new Promise((resolve) => {
+      this.#settle = resolve;
     });
     signal?.addEventListener("abort", this.end, { once: true });
     attachFrom(context.hub, context.broker, topic, lastEventId, this).then(
       (sink) => {
-        this.attached = sink;
-        if (this.ended) context.hub.detach(topic, sink);
-        this.settle?.();
+        this.#attached = sink;
+        if (this.#ended) context.hub.detach(topic, sink);
+        this.#settle?.();
       },
       (error: unknown) => {
-        this.fail(error);
-        this.settle?.();
+        this.#fail(error);
+        this.#settle?.();
       },
     );
   }
 
   /** True once the subscription ended because its consumer fell more than maxQueued behind. */
   get cutOff(): boolean {
-    return this.overflowed;
+    return this.#overflowed;
   }
 
   /** @internal a message for this subscriber. */
   receive(message: TopicMessage): void {
-    if (this.ended) return;
-    const waiting = this.waiting;
+    if (this.#ended) return;
+    const waiting = this.#waiting;
     if (waiting) {
       let event: SseEvent;
       try {
         event = message.sseEvent;
       } catch (error) {
-        this.broke(error);
+        this.#broke(error);
         return;
       }
-      this.waiting = undefined;
+      this.#waiting = undefined;
       waiting.resolve({ value: event, done: false });
       return;
     }
-    if (this.queue.length - this.head >= this.maxQueued + this.replayed) {
-      this.cutOffSlowConsumer();
+    if (this.#queue.length - this.#head >= this.#maxQueued + this.#replayed) {
+      this.#cutOffSlowConsumer();
       return;
     }
-    this.queue.push(message);
+    this.#queue.push(message);
   }
 
   /** @internal what the client missed: queued whatever their number (the log bounds it). */
   receiveMissed(messages: TopicMessage[]): void {
-    if (this.ended || messages.length === 0) return;
+    if (this.#ended || messages.length === 0) return;
     let rest = messages;
-    const waiting = this.waiting;
+    const waiting = this.#waiting;
     if (waiting) {
       let event: SseEvent;
       try {
         event = (messages[0] as TopicMessage).sseEvent;
       } catch (error) {
-        this.broke(error);
+        this.#broke(error);
         return;
       }
-      this.waiting = undefined;
+      this.#waiting = undefined;
       waiting.resolve({ value: event, done: false });
       rest = messages.slice(1);
     }
-    for (const message of rest) this.queue.push(message);
-    this.replayed = rest.length;
+    for (const message of rest) this.#queue.push(message);
+    this.#replayed = rest.length;
   }
 
   next(): Promise<IteratorResult<SseEvent>> {
-    if (this.head < this.queue.length) {
+    if (this.#head < this.#queue.length) {
       try {
-        return Promise.resolve({ value: this.take(), done: false });
+        return Promise.resolve({ value: this.#take(), done: false });
       } catch (error) {
-        this.broke(error);
+        this.#broke(error);
         return this.next();
       }
     }
-    if (this.failure) {
-      const { error } = this.failure;
-      this.failure = undefined;
-      this.ended = true;
+    if (this.#failure) {
+      const { error } = this.#failure;
+      this.#failure = undefined;
+      this.#ended = true;
       return Promise.reject(error);
     }
-    if (this.ended) return Promise.resolve(DONE);
+    if (this.#ended) return Promise.resolve(DONE);
     return new Promise((resolve, reject) => {
-      this.waiting = { resolve, reject };
+      this.#waiting = { resolve, reject };
     });
   }
 
@@ -164,33 +171,33 @@ export class TopicSubscription implements AsyncIterableIterator<SseEvent>, Topic
 
   /** Stops the subscription: the iteration ends after nothing more. */
   readonly end = (): void => {
-    if (this.ended) return;
-    this.ended = true;
-    this.settle?.();
-    this.queue.length = 0;
-    this.head = 0;
-    this.signal?.removeEventListener("abort", this.end);
-    if (this.attached) this.context.hub.detach(this.topic, this.attached);
-    const waiting = this.waiting;
-    this.waiting = undefined;
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#settle?.();
+    this.#queue.length = 0;
+    this.#head = 0;
+    this.#signal?.removeEventListener("abort", this.end);
+    if (this.#attached) this.#context.hub.detach(this.topic, this.#attached);
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
     waiting?.resolve(DONE);
   };
 
-  private take(): SseEvent {
-    const message = this.queue[this.head] as TopicMessage;
-    this.queue[this.head++] = undefined;
-    if (this.head === this.queue.length) {
-      this.queue.length = 0;
-      this.head = 0;
-      this.replayed = 0;
+  #take(): SseEvent {
+    const message = this.#queue[this.#head] as TopicMessage;
+    this.#queue[this.#head++] = undefined;
+    if (this.#head === this.#queue.length) {
+      this.#queue.length = 0;
+      this.#head = 0;
+      this.#replayed = 0;
     }
     return message.sseEvent;
   }
 
-  private cutOffSlowConsumer(): void {
-    this.overflowed = true;
-    this.context.logger.warn(
-      { topic: this.topic, maxQueued: this.maxQueued },
+  #cutOffSlowConsumer(): void {
+    this.#overflowed = true;
+    this.#context.logger.warn(
+      { topic: this.topic, maxQueued: this.#maxQueued },
       "topic subscriber fell too far behind and was cut off; it resumes from its last event id",
     );
     this.end();
@@ -201,25 +208,25 @@ export class TopicSubscription implements AsyncIterableIterator<SseEvent>, Topic
    * consumer gets the error (its stream ends and the failure is logged with its request id)
    * and the topic is let go of at once, rather than leave the consumer waiting forever.
    */
-  private broke(error: unknown): void {
-    if (this.ended) return;
-    const waiting = this.waiting;
-    this.waiting = undefined;
+  #broke(error: unknown): void {
+    if (this.#ended) return;
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
     this.end();
     if (waiting) waiting.reject(error);
-    else this.failure = { error };
+    else this.#failure = { error };
   }
 
-  private fail(error: unknown): void {
-    if (this.ended) return;
-    this.signal?.removeEventListener("abort", this.end);
-    const waiting = this.waiting;
+  #fail(error: unknown): void {
+    if (this.#ended) return;
+    this.#signal?.removeEventListener("abort", this.end);
+    const waiting = this.#waiting;
     if (waiting) {
-      this.waiting = undefined;
-      this.ended = true;
+      this.#waiting = undefined;
+      this.#ended = true;
       waiting.reject(error);
       return;
     }
-    this.failure = { error };
+    this.#failure = { error };
   }
 }

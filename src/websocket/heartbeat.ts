@@ -32,14 +32,9 @@ export class Heartbeat {
 
   private sweep(): void {
     for (const socket of this.sockets) {
-      if (socket.isThrottled) continue;
-      if (socket.awaitingPong) {
-        this.sockets.delete(socket);
-        this.onDead(socket);
-        continue;
-      }
-      socket.awaitingPong = true;
-      socket.ping();
+      if (socket.pingUnlessUnanswered()) continue;
+      this.sockets.delete(socket);
+      this.onDead(socket);
     }
   }
 }

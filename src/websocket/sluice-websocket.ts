@@ -7,12 +7,12 @@ import {
   parseJson,
   protoKeysOption,
 } from "../http/safe-json.js";
-import { currentTurn, type Flushable, queueFlush } from "../stream/flush-queue.js";
+import { currentTurn, queueFlush } from "../stream/flush-queue.js";
 import { stringifyJson } from "../util/json.js";
 import { CloseCode, checkCloseArguments } from "./close-codes.js";
 import { DrainSignal } from "./drain-signal.js";
 import { type LinkedWebSocket, ownerOf } from "./linked-websocket.js";
-import { Inbox, InboxIterator, type InboxMessage, type StallGuard } from "./message-inbox.js";
+import { Inbox, InboxIterator, type InboxMessage } from "./message-inbox.js";
 import { MessageRateLimit } from "./message-rate.js";
 import type { SocketSubscribeOptions, SocketTopicSet, SocketTopics } from "./socket-topics.js";
 import { encodeFrame, toFrame, WebSocketMessage } from "./websocket-message.js";
@@ -23,7 +23,7 @@ export interface CloseInfo {
   reason: string;
 }
 
-/** @internal per-route limits a socket enforces: one object shared by the route's sockets. */
+/** Per-route limits a socket enforces: one object shared by the route's sockets. */
 export interface SocketLimits {
   readonly maxBuffered: number;
   /** How long the handler may leave the peer paused (not reading its messages), in ms. */
@@ -34,7 +34,7 @@ export interface SocketLimits {
   readonly messageRate: MessageRateLimit | undefined;
 }
 
-/** @internal told once a socket's connection is closed (the gateway's list of open sockets). */
+/** Told once a socket's connection is closed (the gateway's list of open sockets). */
 export interface SocketRegistry {
   socketClosed(socket: SluiceWebSocket): void;
   /** The App's topics, which `socket.subscribe()` joins. */
@@ -99,42 +99,46 @@ function refusedAsClosed(socketId: string): Promise<void> {
  * peer whose messages the handler does not read is paused. A peer that lets more than
  * `maxBuffered` pile up across ticks (a broadcast that does not await) is closed with 1013.
  */
-export class SluiceWebSocket implements AsyncIterable<InboxMessage>, Flushable, StallGuard {
+export class SluiceWebSocket implements AsyncIterable<InboxMessage> {
+  // Also a Flushable (flush-queue) and a StallGuard (its inbox), by members the published
+  // `.d.ts` leaves out: so no `implements` for those, which that `.d.ts` could not satisfy.
+
   /** The upgrade request: params, query, headers, and the `state` middleware set. */
   readonly request: SluiceRequest;
-  /** @internal set when a ping goes out, cleared by the pong. */
-  awaitingPong = false;
 
   // What an idle connection holds is kept small: no closure per socket (ws calls the shared
   // listeners below with `this` = the ws socket, which links back here), and the inbox, the
   // drain signal and the `closed` promise are made when first needed.
-  private readonly ws: LinkedWebSocket<SluiceWebSocket>;
-  private readonly transport: Socket;
-  private readonly limits: SocketLimits;
-  private readonly registry: SocketRegistry;
+  readonly #ws: LinkedWebSocket<SluiceWebSocket>;
+  readonly #transport: Socket;
+  readonly #limits: SocketLimits;
+  readonly #registry: SocketRegistry;
   /** Created by the first message or read; ENDED_INBOX when the socket ended before that. */
-  private inbox: Inbox | undefined;
+  #inbox: Inbox | undefined;
   /** Created by the first send that has to wait for the peer. */
-  private drain: DrainSignal | undefined;
-  private closedPromise: Promise<CloseInfo> | undefined;
-  private resolveClosed: ((info: CloseInfo) => void) | undefined;
+  #drain: DrainSignal | undefined;
+  #closedPromise: Promise<CloseInfo> | undefined;
+  #resolveClosed: ((info: CloseInfo) => void) | undefined;
   /**
    * No extension was agreed on (no permessage-deflate): frames go to the socket as built,
    * a prepared message's frame shared by every socket. ws's sender writes at once in that
    * case too, so frames it sends itself (ping, close) keep their order.
    */
-  private readonly plainFrames: boolean;
-  private corked = false;
+  readonly #plainFrames: boolean;
+  #corked = false;
   /** The event-loop turn of the last send (see currentTurn). */
-  private lastSendTurn = -1;
+  #lastSendTurn = -1;
   /** The close frame this side sent (by `close()`, or by ws on a protocol error). */
-  private sentClose: CloseInfo | undefined;
-  private closeReason: "app-closing" | "client-disconnected" = "client-disconnected";
+  #sentClose: CloseInfo | undefined;
+  #closeReason: "app-closing" | "client-disconnected" = "client-disconnected";
   /** The topics this socket follows, made by the first subscribe(). */
-  private subscriptions: SocketTopicSet | undefined;
+  #subscriptions: SocketTopicSet | undefined;
   /** When this socket's message rate bucket is full again (see MessageRateLimit). */
-  private rateFullAt = 0;
+  #rateFullAt = 0;
+  /** Set when the heartbeat's ping goes out, cleared by the pong. */
+  #awaitingPong = false;
 
+  /** @internal the gateway makes these, one per upgraded connection. */
   constructor(
     ws: LinkedWebSocket<SluiceWebSocket>,
     transport: Socket,
@@ -142,18 +146,18 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage>, Flushable, 
     limits: SocketLimits,
     registry: SocketRegistry,
   ) {
-    this.ws = ws;
-    this.transport = transport;
+    this.#ws = ws;
+    this.#transport = transport;
     this.request = request;
-    this.limits = limits;
-    this.registry = registry;
-    this.plainFrames = ws.extensions === "";
+    this.#limits = limits;
+    this.#registry = registry;
+    this.#plainFrames = ws.extensions === "";
     ws.owner = this;
-    ws.on("message", SluiceWebSocket.listeners.message);
-    ws.on("pong", SluiceWebSocket.listeners.pong);
-    ws.on("error", SluiceWebSocket.listeners.error);
+    ws.on("message", SluiceWebSocket.#listeners.message);
+    ws.on("pong", SluiceWebSocket.#listeners.pong);
+    ws.on("error", SluiceWebSocket.#listeners.error);
     // 'close' comes once: `on`, not `once` (which wraps the listener in two more objects).
-    ws.on("close", SluiceWebSocket.listeners.close);
+    ws.on("close", SluiceWebSocket.#listeners.close);
   }
 
   /**
@@ -164,14 +168,14 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage>, Flushable, 
    * by more than `maxBuffered` is closed with 1013 and resumes from the last id it saw.
    */
   subscribe(topic: string, options?: SocketSubscribeOptions): Promise<void> {
-    this.subscriptions ??= this.registry.topics.followedBy(this);
-    if (this.ws.readyState !== OPEN) this.subscriptions.closeAll();
-    return this.subscriptions.subscribe(topic, options);
+    this.#subscriptions ??= this.#registry.topics.followedBy(this);
+    if (this.#ws.readyState !== OPEN) this.#subscriptions.closeAll();
+    return this.#subscriptions.subscribe(topic, options);
   }
 
   /** Stops following a topic (nothing happens if this socket did not follow it). */
   unsubscribe(topic: string): void {
-    this.subscriptions?.unsubscribe(topic);
+    this.#subscriptions?.unsubscribe(topic);
   }
 
   /** The id of the upgrade request: it stamps this socket's log lines too. */
@@ -181,25 +185,25 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage>, Flushable, 
 
   /** Settles (never rejects) once the connection is closed, with the close code and reason. */
   get closed(): Promise<CloseInfo> {
-    this.closedPromise ??= new Promise((resolve) => {
-      this.resolveClosed = resolve;
+    this.#closedPromise ??= new Promise((resolve) => {
+      this.#resolveClosed = resolve;
     });
-    return this.closedPromise;
+    return this.#closedPromise;
   }
 
   /** The subprotocol agreed on, or "" when none was. */
   get protocol(): string {
-    return this.ws.protocol;
+    return this.#ws.protocol;
   }
 
   /** 0 connecting, 1 open, 2 closing, 3 closed: as in the browser's WebSocket. */
   get readyState(): number {
-    return this.ws.readyState;
+    return this.#ws.readyState;
   }
 
   /** Bytes queued for the peer and not yet handed to the kernel. */
   get bufferedAmount(): number {
-    return this.ws.bufferedAmount;
+    return this.#ws.bufferedAmount;
   }
 
   /** Aborts when the connection closes: pass it on to work that should stop with it. */
@@ -215,7 +219,7 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage>, Flushable, 
    * closed socket or a value JSON cannot encode.
    */
   send(data: unknown): Promise<void> {
-    if (this.ws.readyState !== OPEN) return refusedAsClosed(this.id);
+    if (this.#ws.readyState !== OPEN) return refusedAsClosed(this.id);
     let frame: ReturnType<typeof toFrame>;
     try {
       frame = toFrame(data);
@@ -223,22 +227,22 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage>, Flushable, 
       return Promise.reject(error);
     }
     const turn = currentTurn();
-    if (turn !== this.lastSendTurn) {
+    if (turn !== this.#lastSendTurn) {
       // The first send of a turn: what is still queued from earlier turns is what the peer
       // has not taken. What this turn sends is the app's burst, judged on the next one.
-      if (this.ws.bufferedAmount > this.limits.maxBuffered) {
-        this.closeSlowConsumer();
+      if (this.#ws.bufferedAmount > this.#limits.maxBuffered) {
+        this.#closeSlowConsumer();
         return refusedAsClosed(this.id);
       }
-      this.lastSendTurn = turn;
+      this.#lastSendTurn = turn;
       // A lone frame goes out at once; from the second one in the same turn on, frames are
       // corked and leave together when the turn ends.
-    } else if (!this.corked) this.corkUntilTickEnds();
-    if (this.plainFrames) this.writeFrame(frame);
-    else this.ws.send(frame.payload, { binary: frame.binary });
-    if (this.ws.bufferedAmount <= this.limits.sendHighWater) return RESOLVED;
-    this.drain ??= new DrainSignal(this.transport);
-    return this.drain.wait();
+    } else if (!this.#corked) this.#corkUntilTickEnds();
+    if (this.#plainFrames) this.#writeFrame(frame);
+    else this.#ws.send(frame.payload, { binary: frame.binary });
+    if (this.#ws.bufferedAmount <= this.#limits.sendHighWater) return RESOLVED;
+    this.#drain ??= new DrainSignal(this.#transport);
+    return this.#drain.wait();
   }
 
   /** Sends the value as JSON text, whatever its type (a string becomes a JSON string). */
@@ -254,7 +258,7 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage>, Flushable, 
 
   /** The next message (string for text, Buffer for binary), or undefined once closed. */
   receive(): Promise<InboxMessage | undefined> {
-    return this.messages().take();
+    return this.#messages().take();
   }
 
   /**
@@ -264,7 +268,7 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage>, Flushable, 
    */
   async receiveJson<T = unknown>(options?: JsonParseOptions): Promise<T | undefined> {
     const protoKeys = protoKeysOption(options);
-    const message = await this.messages().take();
+    const message = await this.#messages().take();
     if (message === undefined) return undefined;
     const text = typeof message === "string" ? message : message.toString("utf8");
     try {
@@ -283,67 +287,70 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage>, Flushable, 
    */
   close(code: number = CloseCode.normal, reason = ""): void {
     checkCloseArguments(code, reason);
-    if (this.ws.readyState !== OPEN) return;
-    this.endInbox();
-    this.sentClose = { code, reason };
-    this.ws.close(code, reason);
+    if (this.#ws.readyState !== OPEN) return;
+    this.#endInbox();
+    this.#sentClose = { code, reason };
+    this.#ws.close(code, reason);
   }
 
   /** Drops the connection without a closing handshake. */
   terminate(): void {
-    this.endInbox();
-    this.ws.terminate();
+    this.#endInbox();
+    this.#ws.terminate();
   }
 
   [Symbol.asyncIterator](): AsyncIterator<InboxMessage> {
     // Leaving a loop early does not close the socket: the handler's end does.
-    return new InboxIterator(this.messages());
+    return new InboxIterator(this.#messages());
   }
 
   /** @internal the app is shutting down. */
   closeForShutdown(): void {
-    this.closeReason = "app-closing";
+    this.#closeReason = "app-closing";
     this.close(CloseCode.goingAway, "Server shutting down");
   }
 
-  /** @internal heartbeat: true while this side is not reading the peer (the handler is behind). */
-  get isThrottled(): boolean {
-    return this.inbox?.isThrottling ?? false;
-  }
-
-  /** @internal heartbeat */
-  ping(): void {
-    if (this.ws.readyState === OPEN) this.ws.ping();
+  /**
+   * @internal heartbeat: false when the previous ping is still unanswered (the peer is
+   * gone); otherwise pings again. A socket whose handler is behind is not judged: its peer's
+   * data, the pong among it, is not being read until the handler catches up.
+   */
+  pingUnlessUnanswered(): boolean {
+    if (this.#inbox?.isThrottling) return true;
+    if (this.#awaitingPong) return false;
+    this.#awaitingPong = true;
+    if (this.#ws.readyState === OPEN) this.#ws.ping();
+    return true;
   }
 
   /** @internal flush-queue callback: the tick is over, let the corked frames go. */
   flushScheduled(): void {
-    this.corked = false;
-    this.transport.uncork();
+    this.#corked = false;
+    this.#transport.uncork();
   }
 
-  private writeFrame(frame: ReturnType<typeof toFrame>): void {
+  #writeFrame(frame: ReturnType<typeof toFrame>): void {
     const wire =
       frame instanceof WebSocketMessage ? frame.frame : encodeFrame(frame.payload, frame.binary);
     if (!Array.isArray(wire)) {
-      this.transport.write(wire);
+      this.#transport.write(wire);
       return;
     }
     // Header and a large payload: one writev, without copying the payload.
-    if (!this.corked) this.transport.cork();
-    for (const part of wire) this.transport.write(part);
-    if (!this.corked) this.transport.uncork();
+    if (!this.#corked) this.#transport.cork();
+    for (const part of wire) this.#transport.write(part);
+    if (!this.#corked) this.#transport.uncork();
   }
 
-  private corkUntilTickEnds(): void {
-    this.corked = true;
-    this.transport.cork();
+  #corkUntilTickEnds(): void {
+    this.#corked = true;
+    this.#transport.cork();
     queueFlush(this);
   }
 
-  private closeSlowConsumer(): void {
+  #closeSlowConsumer(): void {
     this.request.log.warn(
-      { bufferedAmount: this.ws.bufferedAmount, maxBuffered: this.limits.maxBuffered },
+      { bufferedAmount: this.#ws.bufferedAmount, maxBuffered: this.#limits.maxBuffered },
       "WebSocket peer is not reading; closed with 1013",
     );
     this.close(CloseCode.tryAgainLater, "Peer too slow: send buffer full");
@@ -351,21 +358,21 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage>, Flushable, 
 
   /** @internal inbox: how long the handler may leave its peer paused, in ms. */
   get unreadTimeout(): number {
-    return this.limits.unreadTimeout;
+    return this.#limits.unreadTimeout;
   }
 
   /** @internal inbox: the peer stayed paused for that long. */
   closeUnread(): void {
     this.request.log.warn(
-      { timeoutMs: this.limits.unreadTimeout },
+      { timeoutMs: this.#limits.unreadTimeout },
       "WebSocket handler left its peer's messages unread too long; closed with 1013",
     );
     this.close(CloseCode.tryAgainLater, "Messages not read in time");
   }
 
   /** One more message than the route's messageRate lets in: nothing more is delivered. */
-  private closeOverRate(rate: MessageRateLimit): void {
-    if (this.ws.readyState !== OPEN) return;
+  #closeOverRate(rate: MessageRateLimit): void {
+    if (this.#ws.readyState !== OPEN) return;
     this.request.log.warn(
       { messageRate: rate.rate },
       "WebSocket peer exceeded its message rate; closed with 1008",
@@ -374,28 +381,28 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage>, Flushable, 
   }
 
   /** The inbox, made by the first message or read (it pauses the peer when unread). */
-  private messages(): Inbox {
-    this.inbox ??= new Inbox(this.ws, this);
-    return this.inbox;
+  #messages(): Inbox {
+    this.#inbox ??= new Inbox(this.#ws, this);
+    return this.#inbox;
   }
 
   /** No more messages: readers get what is queued, then the end. */
-  private endInbox(): void {
-    if (this.inbox) this.inbox.end();
-    else this.inbox = ENDED_INBOX;
+  #endInbox(): void {
+    if (this.#inbox) this.#inbox.end();
+    else this.#inbox = ENDED_INBOX;
   }
 
   /** The connection is closed: every waiter learns it, and so does the gateway. */
-  private ended(code: number, reason: string): void {
-    this.endInbox();
-    this.subscriptions?.closeAll();
-    this.drain?.fail(new WebSocketClosedError(this.id));
-    this.request.abort(this.closeReason);
-    const info = closeOutcome(code, reason, this.sentClose);
-    if (this.resolveClosed) this.resolveClosed(info);
-    else this.closedPromise ??= Promise.resolve(info);
-    this.resolveClosed = undefined;
-    this.registry.socketClosed(this);
+  #ended(code: number, reason: string): void {
+    this.#endInbox();
+    this.#subscriptions?.closeAll();
+    this.#drain?.fail(new WebSocketClosedError(this.id));
+    this.request.abort(this.#closeReason);
+    const info = closeOutcome(code, reason, this.#sentClose);
+    if (this.#resolveClosed) this.#resolveClosed(info);
+    else this.#closedPromise ??= Promise.resolve(info);
+    this.#resolveClosed = undefined;
+    this.#registry.socketClosed(this);
   }
 
   /**
@@ -403,40 +410,41 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage>, Flushable, 
    * event for all sockets instead of closures per socket. Written in the class body, so they
    * may use its private members.
    */
-  private static readonly listeners = {
+  static readonly #listeners = {
     message(this: WebSocket, data: RawData, isBinary: boolean): void {
       // binaryType is "nodebuffer": a (reassembled) message arrives as one Buffer.
       const bytes = data as Buffer;
       const socket = ownerOf<SluiceWebSocket>(this);
       if (!socket) return;
-      const rate = socket.limits.messageRate;
+      const rate = socket.#limits.messageRate;
       if (rate !== undefined) {
-        const fullAt = rate.admit(socket.rateFullAt, performance.now());
+        const fullAt = rate.admit(socket.#rateFullAt, performance.now());
         if (fullAt < 0) {
           // Closing ends the inbox: what was let in before is still read, nothing after.
-          socket.closeOverRate(rate);
+          socket.#closeOverRate(rate);
           return;
         }
-        socket.rateFullAt = fullAt;
+        socket.#rateFullAt = fullAt;
       }
-      socket.messages().deliver(isBinary ? bytes : bytes.toString("utf8"));
+      socket.#messages().deliver(isBinary ? bytes : bytes.toString("utf8"));
     },
 
     pong(this: WebSocket): void {
       const socket = ownerOf<SluiceWebSocket>(this);
-      if (socket) socket.awaitingPong = false;
+      if (socket) socket.#awaitingPong = false;
     },
 
     /** ws closes the socket itself on a protocol error (1002, 1007, 1009): note the code. */
     error(this: WebSocket, error: Error): void {
       const socket = ownerOf<SluiceWebSocket>(this);
       if (!socket) return;
-      socket.sentClose ??= { code: closeCodeForError(error), reason: "" };
+      socket.#sentClose ??= { code: closeCodeForError(error), reason: "" };
       socket.request.log.debug({ err: error }, "WebSocket protocol error; connection closed");
     },
 
     close(this: WebSocket, code: number, reason: Buffer): void {
-      ownerOf<SluiceWebSocket>(this)?.ended(code, reason.toString("utf8"));
+      const socket = ownerOf<SluiceWebSocket>(this);
+      if (socket) socket.#ended(code, reason.toString("utf8"));
     },
   };
 }

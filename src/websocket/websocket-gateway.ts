@@ -205,7 +205,7 @@ export class WebSocketGateway implements SocketRegistry {
     await Promise.all(left.map((socket) => socket.closed));
   }
 
-  /** @internal a socket's connection closed: it is no longer open, nor pinged. */
+  /** A socket's connection closed: it is no longer open, nor pinged. */
   socketClosed(socket: SluiceWebSocket): void {
     this.open.delete(socket);
     const slot = this.slots.get(socket);

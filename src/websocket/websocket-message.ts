@@ -21,7 +21,7 @@ export interface OutgoingFrame {
 export class WebSocketMessage implements OutgoingFrame {
   readonly payload: Buffer;
   readonly binary: boolean;
-  private wire: Buffer | Buffer[] | undefined;
+  #wire: Buffer | Buffer[] | undefined;
 
   private constructor(payload: Buffer, binary: boolean) {
     this.payload = payload;
@@ -57,8 +57,8 @@ export class WebSocketMessage implements OutgoingFrame {
 
   /** @internal the whole frame as it goes on the wire, built on first use and then shared. */
   get frame(): Buffer | Buffer[] {
-    this.wire ??= encodeFrame(this.payload, this.binary);
-    return this.wire;
+    this.#wire ??= encodeFrame(this.payload, this.binary);
+    return this.#wire;
   }
 }
 
