@@ -48,11 +48,8 @@ export { TopicSubscription } from "./topics/topic-subscription.js";
 export type { HistoryOptions, PublishOptions, SubscribeOptions } from "./topics/topics.js";
 export type { LoggerOption } from "./util/logger.js";
 export { CloseCode } from "./websocket/close-codes.js";
-export {
-  type CloseInfo,
-  SluiceWebSocket,
-  WebSocketClosedError,
-} from "./websocket/sluice-websocket.js";
+export { SluiceWebSocket } from "./websocket/sluice-websocket.js";
+export { type CloseInfo, WebSocketClosedError } from "./websocket/socket-close.js";
 export type { WebSocketHandler } from "./websocket/websocket-gateway.js";
 export { WebSocketMessage } from "./websocket/websocket-message.js";
 export type { MessageRate, WebSocketOptions } from "./websocket/websocket-options.js";

@@ -13,26 +13,17 @@ import { CloseCode, checkCloseArguments } from "./close-codes.js";
 import { DrainSignal } from "./drain-signal.js";
 import { type LinkedWebSocket, ownerOf } from "./linked-websocket.js";
 import { Inbox, InboxIterator, type InboxMessage } from "./message-inbox.js";
-import { MessageRateLimit } from "./message-rate.js";
+import type { MessageRateLimit } from "./message-rate.js";
+import {
+  type CloseInfo,
+  closeCodeForError,
+  closeOutcome,
+  refusedAsClosed,
+  WebSocketClosedError,
+} from "./socket-close.js";
+import { MESSAGE_RATE_EXCEEDED, type SocketLimits } from "./socket-limits.js";
 import type { SocketSubscribeOptions, SocketTopicSet, SocketTopics } from "./socket-topics.js";
 import { encodeFrame, toFrame, WebSocketMessage } from "./websocket-message.js";
-import type { MessageRate } from "./websocket-options.js";
-
-export interface CloseInfo {
-  code: number;
-  reason: string;
-}
-
-/** Per-route limits a socket enforces: one object shared by the route's sockets. */
-export interface SocketLimits {
-  readonly maxBuffered: number;
-  /** How long the handler may leave the peer paused (not reading its messages), in ms. */
-  readonly unreadTimeout: number;
-  /** Bytes queued for the peer past which `send()` resolves only once they are written out. */
-  readonly sendHighWater: number;
-  /** Incoming messages allowed, or undefined for no limit. */
-  readonly messageRate: MessageRateLimit | undefined;
-}
 
 /** Told once a socket's connection is closed (the gateway's list of open sockets). */
 export interface SocketRegistry {
@@ -41,37 +32,8 @@ export interface SocketRegistry {
   readonly topics: SocketTopics;
 }
 
-/** Bytes queued for the peer past which `send()` resolves only once they are written out. */
-const SEND_HIGH_WATER = 256 * 1024;
-
-/** @internal a route's limits, computed once for all its sockets. */
-export function socketLimits(
-  maxBuffered: number,
-  unreadTimeout: number,
-  messageRate: Readonly<MessageRate> | false = false,
-): SocketLimits {
-  return {
-    maxBuffered,
-    unreadTimeout,
-    sendHighWater: Math.min(SEND_HIGH_WATER, Math.ceil(maxBuffered / 2)),
-    messageRate: messageRate === false ? undefined : new MessageRateLimit(messageRate),
-  };
-}
-
-/** The close reason a peer over its route's `messageRate` gets (with 1008). */
-export const MESSAGE_RATE_EXCEEDED = "message rate limit exceeded";
-
-/** Thrown by `send()` on a socket that is closing or closed. */
-export class WebSocketClosedError extends Error {
-  constructor(readonly socketId: string) {
-    super(`WebSocket ${socketId} is closed; the message was not sent`);
-    this.name = "WebSocketClosedError";
-  }
-}
-
 const OPEN = 1;
 const RESOLVED = Promise.resolve();
-const ignore = () => {};
 
 /**
  * The inbox of a socket that ended before anything was received or read: an ended, empty
@@ -79,17 +41,6 @@ const ignore = () => {};
  */
 const ENDED_INBOX = new Inbox();
 ENDED_INBOX.end();
-
-/**
- * A rejection that awaiting callers see, but that is already handled: a fire-and-forget
- * broadcast (`for (const s of sockets) s.send(m)`) that reaches a socket closing at that
- * moment must not become an unhandled rejection that ends the process.
- */
-function refusedAsClosed(socketId: string): Promise<void> {
-  const refused = Promise.reject(new WebSocketClosedError(socketId));
-  refused.catch(ignore);
-  return refused;
-}
 
 /**
  * One WebSocket connection as a handler sees it: messages to iterate (or `receive()`), `send`
@@ -447,40 +398,4 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage> {
       if (socket) socket.#ended(code, reason.toString("utf8"));
     },
   };
-}
-
-/**
- * What `closed` reports: the peer's close frame when there was one; otherwise (the peer
- * dropped the connection, or never answered ours) the close frame this side sent; 1006
- * when neither side sent one.
- */
-function closeOutcome(code: number, reason: string, sent: CloseInfo | undefined): CloseInfo {
-  const peerSentNone = code === CloseCode.abnormal || code === CloseCode.noStatus;
-  // A peer answering our close often echoes the code alone (browsers, undici): keep our reason.
-  const peerEchoed = sent !== undefined && code === sent.code && reason === "";
-  if (sent && (peerSentNone || peerEchoed)) return sent;
-  return { code, reason };
-}
-
-/**
- * The code ws closes with after a protocol error: the one it attaches to the error (under a
- * symbol of its own), else what its error code says.
- */
-function closeCodeForError(error: Error & { code?: string }): number {
-  const symbol = Object.getOwnPropertySymbols(error).find(
-    (key) => key.description === "status-code",
-  );
-  const attached = symbol ? (error as unknown as Record<symbol, unknown>)[symbol] : undefined;
-  if (typeof attached === "number") return attached;
-  switch (error.code) {
-    case "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH":
-    case "WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH":
-      return CloseCode.messageTooBig;
-    case "WS_ERR_INVALID_UTF8":
-      return CloseCode.invalidPayload;
-    case "WS_ERR_TOO_MANY_BUFFERED_PARTS":
-      return CloseCode.policyViolation;
-    default:
-      return CloseCode.protocolError;
-  }
 }

@@ -10,12 +10,8 @@ import { CloseCode } from "./close-codes.js";
 import { HandlerCount } from "./handler-count.js";
 import { Heartbeat } from "./heartbeat.js";
 import { LinkedWebSocket } from "./linked-websocket.js";
-import {
-  SluiceWebSocket,
-  type SocketLimits,
-  type SocketRegistry,
-  socketLimits,
-} from "./sluice-websocket.js";
+import { SluiceWebSocket, type SocketRegistry } from "./sluice-websocket.js";
+import { type SocketLimits, socketLimits } from "./socket-limits.js";
 import type { SocketTopics } from "./socket-topics.js";
 import {
   type ResolvedWebSocketOptions,

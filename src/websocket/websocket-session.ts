@@ -2,7 +2,8 @@ import type { SluiceRequest } from "../http/request.js";
 import { logSafely } from "../util/logger.js";
 import { CloseCode } from "./close-codes.js";
 import type { HandlerCount } from "./handler-count.js";
-import { type SluiceWebSocket, WebSocketClosedError } from "./sluice-websocket.js";
+import type { SluiceWebSocket } from "./sluice-websocket.js";
+import { WebSocketClosedError } from "./socket-close.js";
 
 /**
  * Runs a handler for the life of its socket, counted in `sessions` while it runs. When it
