@@ -5,8 +5,10 @@ import { describe, test } from "node:test";
 import { App, StreamingResponse } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
 import { gate } from "./fixtures/gate.js";
-import { capturedLogger, quietApp, sleep, waitFor } from "./helpers.js";
-import { openSocket, portOf } from "./raw-http.js";
+import { quietApp } from "./support/apps.js";
+import { capturedLogger } from "./support/logging.js";
+import { openSocket, portOf } from "./support/raw-http.js";
+import { sleep, waitFor } from "./support/wait.js";
 
 describe("app.close()", () => {
   test("aborts in-flight streams: producers run finally, clients see the stream cut, close resolves", async () => {

@@ -24,9 +24,9 @@ import {
   type TestWebSocket,
   WebSocketUpgradeError,
 } from "../src/testing/index.js";
-import { eventually, sleep, waitFor, within } from "./helpers.js";
 import { startExample } from "./support/example-process.js";
 import { RedisServer } from "./support/redis-server.js";
+import { eventually, sleep, waitFor, within } from "./support/wait.js";
 
 const SECRET = "test-secret-0123456789abcdef";
 const TICK_MS = 50;

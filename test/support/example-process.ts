@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type { TestContext } from "node:test";
-import { waitFor } from "../helpers.js";
+import { waitFor } from "./wait.js";
 
 /**
  * Runs an example as `npm start` would (its own Node process through tsx) and resolves with
