@@ -9,8 +9,8 @@ import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { SERIAL } from "./serial-files.js";
 
-/** Files run at once in the concurrent part (the machine CI runs on has 2 cores; much of the suite waits on sockets and timers). */
-const CONCURRENCY = 3;
+/** Files run at once in the concurrent part: one per core of the 2-core machine CI runs on. */
+const CONCURRENCY = 2;
 
 function testFiles(): string[] {
   return readdirSync("test")

@@ -11,4 +11,5 @@ export const SERIAL: readonly string[] = [
   "test/backpressure.test.ts", // RSS while 50 MB go to a slow reader
   "test/acceptance.test.ts", // RSS while 50 MB go to a slow reader; close timing
   "test/sigterm-drain.test.ts", // heavy streaming to 110 clients through SIGTERM
+  "test/hostile-websocket.test.ts", // a dead peer dropped within two 300 ms heartbeats
 ];
