@@ -13,6 +13,8 @@ import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { App, type AppOptions, HttpError, HttpResponse, ndjson, StreamingResponse } from "sluice";
 import { TestClient } from "sluice/testing";
+// Waiting helpers only: they import nothing from sluice, so this file still uses its public entry points alone.
+import { waitFor, within } from "./support/wait.js";
 
 const HOST = "127.0.0.1";
 const MiB = 1024 * 1024;
@@ -26,27 +28,6 @@ function deferred<V = void>(): { promise: Promise<V>; resolve: (value: V) => voi
     resolve = r;
   });
   return { promise, resolve };
-}
-
-async function withTimeout<V>(promise: Promise<V>, ms: number, what: string): Promise<V> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Polls until `condition` holds; fails with `what` after `ms`. */
-async function waitFor(condition: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!condition()) {
-    if (performance.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(5);
-  }
 }
 
 /** Waits for an AbortSignal (bounded so a broken implementation cannot hang the test). */
@@ -255,7 +236,7 @@ describe("the issue's code block, as written", () => {
         "ndjson(rows()) sends one JSON line per object",
       );
 
-      await withTimeout(app.close(), 5000, "app.close()");
+      await within(app.close(), "app.close()", 5000);
       closed = true;
       await assert.rejects(fetch(`${server.url}/users/1`, { headers: auth }), "closed app refuses");
     } finally {
@@ -269,7 +250,7 @@ describe("the issue's code block, as written", () => {
     const server = await app.listen({ port: 0, host: HOST });
     try {
       assert.equal(await (await fetch(`${server.url}/ping`)).text(), "pong");
-      await withTimeout(server.close(), 5000, "server.close()");
+      await within(server.close(), "server.close()", 5000);
       await assert.rejects(fetch(`${server.url}/ping`), "server closed by listen()'s close()");
     } finally {
       await app.close();
@@ -506,12 +487,12 @@ describe("Request", () => {
     const socket = net.connect(portOf(client), HOST);
     socket.on("error", () => {});
     socket.write(`GET /hang HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`);
-    await withTimeout(started.promise, 3000, "handler start");
+    await within(started.promise, "handler start", 3000);
     const leftAt = performance.now();
     socket.destroy();
-    await waitFor(() => abortedAt > 0, 2000, "req.signal to abort after the client left");
+    await waitFor(() => abortedAt > 0, "req.signal to abort after the client left", 2000);
     assert.ok(abortedAt - leftAt < 1000, `signal aborted ${abortedAt - leftAt} ms after leaving`);
-    await waitFor(() => after !== undefined, 1000, "isDisconnected() after abort");
+    await waitFor(() => after !== undefined, "isDisconnected() after abort", 1000);
     assert.equal(isPromise, true, "isDisconnected() returns a Promise");
     assert.equal(before, false, "isDisconnected() is false while the client is connected");
     assert.equal(after, true, "isDisconnected() is true once the client left");
@@ -529,9 +510,9 @@ describe("Request", () => {
     });
     const server = await app.listen({ port: 0, host: HOST });
     const pending = rawExchange(server.port, `GET /hang HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`, 5000);
-    await withTimeout(started.promise, 3000, "handler start");
+    await within(started.promise, "handler start", 3000);
     const t0 = performance.now();
-    await withTimeout(app.close({ timeout: 3000 }), 6000, "app.close()");
+    await within(app.close({ timeout: 3000 }), "app.close()", 6000);
     assert.equal(aborted, true, "req.signal aborted by app.close()");
     assert.ok(performance.now() - t0 < 3000, "handler finished on abort, before the timeout");
     await pending;
@@ -736,22 +717,22 @@ describe("StreamingResponse", () => {
       );
       await using client = await TestClient.start(app);
       try {
-        const stream = await withTimeout(
+        const stream = await within(
           client.stream("GET", "/slow"),
-          2000,
           "response head while the producer has not produced its first chunk",
+          2000,
         );
         assert.equal(producedFirst, false, "head arrived before the first chunk was produced");
         assert.equal(stream.statusCode, 200);
         gateFirst.resolve();
         const lines = stream.lines();
-        const first = await withTimeout(lines.next(), 2000, "first line");
+        const first = await within(lines.next(), "first line", 2000);
         assert.deepEqual(first, { value: "first", done: false });
         assert.equal(finished, false, "first chunk seen before the generator finished");
         gateRest.resolve();
-        const second = await withTimeout(lines.next(), 2000, "second line");
+        const second = await within(lines.next(), "second line", 2000);
         assert.deepEqual(second, { value: "second", done: false });
-        assert.deepEqual(await withTimeout(lines.next(), 2000, "end"), {
+        assert.deepEqual(await within(lines.next(), "end", 2000), {
           value: undefined,
           done: true,
         });
@@ -781,17 +762,17 @@ describe("StreamingResponse", () => {
     );
     await using client = await TestClient.start(app);
     try {
-      const res = await withTimeout(fetch(`${client.url}/slow`), 2000, "fetch head");
+      const res = await within(fetch(`${client.url}/slow`), "fetch head", 2000);
       assert.equal(res.status, 200);
       assert.ok(res.body);
       const reader = res.body.getReader();
-      const first = await withTimeout(reader.read(), 2000, "first chunk via fetch");
+      const first = await within(reader.read(), "first chunk via fetch", 2000);
       assert.equal(new TextDecoder().decode(first.value), "first chunk\n");
       assert.equal(finished, false, "first chunk seen before the generator finished");
       gate.resolve();
       let rest = "";
       for (;;) {
-        const { value, done } = await withTimeout(reader.read(), 2000, "rest via fetch");
+        const { value, done } = await within(reader.read(), "rest via fetch", 2000);
         if (done) break;
         rest += new TextDecoder().decode(value);
       }
@@ -835,7 +816,7 @@ describe("StreamingResponse", () => {
     }, 10);
     try {
       // The client sends the request and reads nothing for 1.5 s: the producer must stop.
-      const reading = await withTimeout(lines.next(), 10_000, "the reader's pause");
+      const reading = await within(lines.next(), "the reader's pause", 10_000);
       assert.equal(reading.value, "reading");
       const producedWhilePaused = produced;
       assert.ok(producedWhilePaused > 0, "the producer started");
@@ -844,7 +825,7 @@ describe("StreamingResponse", () => {
         `producer kept being pulled while the client read nothing: ${(producedWhilePaused / MiB).toFixed(1)} MB produced`,
       );
       // Then it reads slowly to the end.
-      const done = await withTimeout(lines.next(), 45_000, "slow reader to receive 50 MB");
+      const done = await within(lines.next(), "slow reader to receive 50 MB", 45_000);
       const received = Number(String(done.value).replace("received ", ""));
       assert.ok(received >= total, `the slow reader received ${done.value}`);
       const growth = maxRss - rssBefore;
@@ -883,18 +864,18 @@ describe("StreamingResponse", () => {
       await using client = await TestClient.start(app);
       const stream = await client.stream("GET", "/ticks");
       const lines = stream.lines();
-      assert.deepEqual(await withTimeout(lines.next(), 2000, "first tick"), {
+      assert.deepEqual(await within(lines.next(), "first tick", 2000), {
         value: "tick 0",
         done: false,
       });
       const closedAt = performance.now();
       await stream.close();
-      await waitFor(() => finallyAt > 0, 3000, "the generator's finally");
+      await waitFor(() => finallyAt > 0, "the generator's finally", 3000);
       assert.ok(
         finallyAt - closedAt < 1000,
         `finally ran ${finallyAt - closedAt} ms after close()`,
       );
-      await waitFor(() => abortedAt > 0, 1000, "req.signal to abort");
+      await waitFor(() => abortedAt > 0, "req.signal to abort", 1000);
       assert.ok(
         abortedAt - closedAt < 1000,
         `signal aborted ${abortedAt - closedAt} ms after close()`,
@@ -927,10 +908,10 @@ describe("StreamingResponse", () => {
       });
       await using client = await TestClient.start(app);
       const stream = await client.stream("GET", "/iterator");
-      await withTimeout(stream.lines().next(), 2000, "first item");
+      await within(stream.lines().next(), "first item", 2000);
       const closedAt = performance.now();
       await stream.close();
-      await waitFor(() => returnedAt > 0, 3000, "the iterator's return()");
+      await waitFor(() => returnedAt > 0, "the iterator's return()", 3000);
       assert.ok(returnedAt - closedAt < 1000, `return() ${returnedAt - closedAt} ms after close()`);
     },
   );
@@ -982,23 +963,20 @@ describe("StreamingResponse", () => {
       const stream = await client.stream("GET", "/boom");
       const id = String(stream.headers["x-request-id"]);
       await assert.rejects(
-        withTimeout(collect(stream.lines()), 3000, "truncated stream"),
+        within(collect(stream.lines()), "truncated stream", 3000),
         "TestClient reading a truncated stream rejects",
       );
       assert.equal(stream.complete, false, "stream.complete is false (README)");
 
       // undici (fetch): the body read fails.
       const res = await fetch(`${client.url}/boom`);
-      await assert.rejects(
-        withTimeout(res.text(), 3000, "fetch body"),
-        "fetch sees a truncated body",
-      );
+      await assert.rejects(within(res.text(), "fetch body", 3000), "fetch sees a truncated body");
 
       await waitFor(
         () =>
           logs.some((e) => serialize(e).includes(id) && serialize(e).includes("producer exploded")),
-        2000,
         `an error log line with the request id ${id} and the producer's error`,
+        2000,
       );
       const entry = logs.find(
         (e) => serialize(e).includes(id) && serialize(e).includes("producer exploded"),
@@ -1039,20 +1017,20 @@ describe("app.close({ timeout })", () => {
       try {
         const stream = await client.stream("GET", "/forever");
         const lines = stream.lines();
-        await withTimeout(lines.next(), 2000, "first tick");
+        await within(lines.next(), "first tick", 2000);
         const t0 = performance.now();
-        await withTimeout(app.close({ timeout: 3000 }), 6000, "app.close()");
+        await within(app.close({ timeout: 3000 }), "app.close()", 6000);
         const took = performance.now() - t0;
         assert.equal(signalAborted, true, "req.signal aborted by close()");
         assert.equal(finallyRan, true, "the producer's finally ran");
         assert.ok(took < 3000, `close() waited for the producer, not the timeout (${took} ms)`);
-        const ended = await withTimeout(
+        const ended = await within(
           collect(lines).then(
             () => "ended",
             () => "cut",
           ),
-          2000,
           "the client's stream to end after close()",
+          2000,
         );
         assert.ok(ended === "ended" || ended === "cut");
         const port = portOf(client);
@@ -1087,9 +1065,9 @@ describe("app.close({ timeout })", () => {
         `GET /stubborn HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`,
         8000,
       );
-      await withTimeout(started.promise, 3000, "handler start");
+      await within(started.promise, "handler start", 3000);
       const t0 = performance.now();
-      await withTimeout(app.close({ timeout: 300 }), 5000, "app.close({ timeout: 300 })");
+      await within(app.close({ timeout: 300 }), "app.close({ timeout: 300 })", 5000);
       const took = performance.now() - t0;
       assert.ok(took >= 250, `close() waited for the grace period (${took} ms)`);
       assert.ok(took < 2000, `close() gave up after the timeout (${took} ms)`);
@@ -1229,8 +1207,8 @@ describe("bad input gets a clear answer and never crashes the process", () => {
       assert.ok(res.text().includes(id), `${path}: body ${res.text()} includes request id ${id}`);
       await waitFor(
         () => logs.some((e) => serialize(e).includes(id) && serialize(e).includes(message)),
-        2000,
         `a log line with ${id} and "${message}"`,
+        2000,
       );
     }
     assert.equal((await client.get("/nope")).statusCode, 404, "the app still serves");
@@ -1266,7 +1244,7 @@ describe("bad input gets a clear answer and never crashes the process", () => {
       answer += data.toString("latin1");
     });
     try {
-      await withTimeout(once(socket, "close"), 6000, "the slowloris connection to be dropped");
+      await within(once(socket, "close"), "the slowloris connection to be dropped", 6000);
       const took = performance.now() - t0;
       assert.ok(took < 6000, `dropped after ${took} ms`);
       assert.ok(answer === "" || /^HTTP\/1\.1 408/.test(answer), `answer: ${answer.slice(0, 40)}`);
@@ -1286,7 +1264,7 @@ describe("TestClient", () => {
     const client = await TestClient.start(app);
     assert.match(client.url, /^http:\/\/127\.0\.0\.1:\d+$/, "url is its base URL on 127.0.0.1");
     assert.equal(await (await fetch(`${client.url}/ping`)).text(), "pong");
-    await withTimeout(client.close(), 5000, "client.close()");
+    await within(client.close(), "client.close()", 5000);
     await assert.rejects(fetch(`${client.url}/ping`), "the app is closed after client.close()");
   });
 
@@ -1376,7 +1354,7 @@ describe("TestClient", () => {
         assert.equal(stream.headers["x-kind"], "lines");
         // chunks() yields as data arrives, before the producer has finished.
         const chunks = stream.chunks();
-        const first = await withTimeout(chunks.next(), 2000, "first chunk");
+        const first = await within(chunks.next(), "first chunk", 2000);
         assert.equal(first.done, false);
         assert.ok(first.value, "chunks() yields a chunk");
         assert.ok(first.value.toString().startsWith("hello tester\n"), "request headers are sent");
@@ -1384,25 +1362,25 @@ describe("TestClient", () => {
         // lines() shares the cursor; text() returns the rest once the stream ends.
         if (!seen.includes("line 2")) {
           const lines = stream.lines();
-          assert.deepEqual(await withTimeout(lines.next(), 2000, "line 2"), {
+          assert.deepEqual(await within(lines.next(), "line 2", 2000), {
             value: "line 2",
             done: false,
           });
         }
         gate.resolve();
-        const rest = await withTimeout(stream.text(), 2000, "text()");
+        const rest = await within(stream.text(), "text()", 2000);
         assert.equal(rest, "line 3\npartial end\n");
 
         const again = await client.stream("GET", "/lines");
         const lines = again.lines();
         const expected = ["hello nobody", "line 2", "line 3", "partial end"];
         for (const [index, value] of expected.entries()) {
-          assert.deepEqual(await withTimeout(lines.next(), 2000, `line ${index + 1}`), {
+          assert.deepEqual(await within(lines.next(), `line ${index + 1}`, 2000), {
             value,
             done: false,
           });
         }
-        assert.deepEqual(await withTimeout(lines.next(), 2000, "end"), {
+        assert.deepEqual(await within(lines.next(), "end", 2000), {
           value: undefined,
           done: true,
         });

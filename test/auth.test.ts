@@ -5,8 +5,8 @@ import { describe, test } from "node:test";
 import WebSocket from "ws";
 import { apiKeyAuth, bearerAuth, HttpError } from "../src/index.js";
 import type { TestClient } from "../src/testing/index.js";
-import { within } from "./helpers.js";
 import { type Credentials, everyWay, serve, viaHttp, viaWebSocket } from "./support/auth-routes.js";
+import { within } from "./support/wait.js";
 
 async function assertAccepted(client: TestClient, credentials: Credentials, auth: unknown) {
   for (const [name, outcome, ok] of await everyWay(client, credentials)) {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { connect, type Socket } from "node:net";
 import { describe, test } from "node:test";
-import { sleep } from "./helpers.js";
+import { sleep } from "./support/wait.js";
 
 const FLOOD_BYTES = 50 * 1024 * 1024;
 const MB = 1024 * 1024;

@@ -14,7 +14,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { describe, type TestContext, test } from "node:test";
-import { waitFor, within } from "./helpers.js";
+import { waitFor, within } from "./support/wait.js";
 
 const PARENT = "test/fixtures/broken-log-pipe-parent.ts";
 /** App's default closeTimeout: the issue asks for the exit within it. */

@@ -9,8 +9,8 @@ import { after, before, describe, test } from "node:test";
 import WebSocket from "ws";
 import { canonicalPath } from "../src/http/canonical-path.js";
 import { type App, HttpError, SseEvent } from "../src/index.js";
-import { quietApp } from "./helpers.js";
-import { rawExchange } from "./raw-http.js";
+import { quietApp } from "./support/apps.js";
+import { rawExchange } from "./support/raw-http.js";
 
 const TOKEN = "Bearer admin-token";
 

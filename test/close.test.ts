@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { connect } from "node:net";
-import { describe, test } from "node:test";
+import { describe, type TestContext, test } from "node:test";
 import { App, StreamingResponse } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
 import { gate } from "./fixtures/gate.js";
-import { capturedLogger, quietApp, sleep, waitFor } from "./helpers.js";
-import { openSocket, portOf } from "./raw-http.js";
+import { openConnections, quietApp } from "./support/apps.js";
+import { capturedLogger } from "./support/logging.js";
+import { openSocket, portOf } from "./support/raw-http.js";
+import { eventually, sleep, waitFor } from "./support/wait.js";
 
 describe("app.close()", () => {
   test("aborts in-flight streams: producers run finally, clients see the stream cut, close resolves", async () => {
@@ -48,13 +50,15 @@ describe("app.close()", () => {
   test("lets an in-flight async handler finish and answers it with connection: close", async () => {
     const app = quietApp();
     const release = gate();
+    let started = false;
     app.get("/slow", async () => {
+      started = true;
       await release.opened;
       return { finished: true };
     });
     await using client = await TestClient.start(app);
     const pending = client.get("/slow");
-    await sleep(50);
+    await waitFor(() => started, "the request to reach its handler");
     const closing = app.close({ timeout: 5000 });
     await sleep(50);
     release.open();
@@ -104,7 +108,7 @@ describe("app.close()", () => {
     const client = await TestClient.start(app);
     const silent = openSocket(portOf(client.url));
     await new Promise((resolve) => silent.socket.once("connect", resolve));
-    await sleep(20);
+    await eventually(async () => (await openConnections(app)) === 1, "the server to accept it");
     const silentClosed = new Promise((resolve) => silent.socket.once("close", resolve));
     const started = performance.now();
     await app.close({ timeout: 5000 });
@@ -120,7 +124,8 @@ describe("app.close()", () => {
     const client = await TestClient.start(app);
     const sockets = [1, 2, 3, 4, 5].map(() => openSocket(portOf(client.url)));
     await Promise.all(sockets.map(({ socket }) => new Promise((r) => socket.once("connect", r))));
-    await sleep(30); // accepted by the server, still silent
+    // accepted by the server, still silent
+    await eventually(async () => (await openConnections(app)) === 5, "the server to accept all 5");
     const closed = sockets.map(({ socket }) => new Promise((r) => socket.once("close", r)));
     const body = '{"a":1}';
     for (const { socket } of sockets) {
@@ -192,13 +197,15 @@ describe("app.close() edge cases", () => {
   test("a handler that stops on req.signal while the app closes gets 503, logged as no crash", async () => {
     const { logger, lines } = capturedLogger();
     const app = new App({ logger });
+    let started = false;
     app.get("/wait", async (req) => {
+      started = true;
       await sleep(10_000, undefined, { signal: req.signal });
       return "never";
     });
     const client = await TestClient.start(app);
     const pending = client.get("/wait");
-    await sleep(50);
+    await waitFor(() => started, "the request to reach its handler");
     await app.close({ timeout: 2000 });
     const res = await pending;
     assert.equal(res.statusCode, 503);
@@ -210,13 +217,15 @@ describe("app.close() edge cases", () => {
   test("a real error during shutdown is still a logged 500, not hidden as a 503", async () => {
     const { logger, lines } = capturedLogger();
     const app = new App({ logger });
+    let started = false;
     app.get("/buggy", async (req) => {
+      started = true;
       await new Promise((resolve) => req.signal.addEventListener("abort", resolve));
       throw new TypeError("a real bug");
     });
     const client = await TestClient.start(app);
     const pending = client.get("/buggy");
-    await sleep(50);
+    await waitFor(() => started, "the request to reach its handler");
     await app.close({ timeout: 2000 });
     assert.equal((await pending).statusCode, 500);
     assert.ok(lines.some((line) => line.level === 50 && line.err?.message === "a real bug"));
@@ -226,8 +235,10 @@ describe("app.close() edge cases", () => {
   test("a handler that stops on req.signal after the client left logs no error", async () => {
     const { logger, lines } = capturedLogger();
     const app = new App({ logger });
+    let started = false;
     let stopped = false;
     app.get("/wait", async (req) => {
+      started = true;
       try {
         await sleep(10_000, undefined, { signal: req.signal });
       } finally {
@@ -237,32 +248,39 @@ describe("app.close() edge cases", () => {
     await using client = await TestClient.start(app);
     const socket = connect(portOf(client.url), "127.0.0.1");
     socket.write("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n");
-    await sleep(50);
+    await waitFor(() => started, "the request to reach its handler");
     socket.destroy();
     await waitFor(() => stopped, "the handler to stop");
-    await sleep(20);
+    await sleep(20); // an error would be logged a turn or two after the handler settles
     assert.equal(lines.filter((line) => line.level >= 50).length, 0, "nothing logged as an error");
   });
 });
 
-/** Starts a fixture server in its own process; resolves once it printed its port. */
-async function startFixture(file: string) {
+/**
+ * Starts a fixture server in its own process; resolves once it printed its port. The process
+ * is killed after the test if it is still running, so a failed test cannot hold the file open.
+ */
+async function startFixture(t: TestContext, file: string) {
   const child = spawn(process.execPath, ["--import", "tsx", file], {
     stdio: ["ignore", "pipe", "inherit"],
+  });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   });
   let output = "";
   child.stdout.on("data", (data) => {
     output += data;
   });
-  await waitFor(() => output.includes("port"), `${file} to listen`, 10_000);
+  // A cold tsx start takes seconds on a busy 2-core machine; this bounds a hang, not speed.
+  await waitFor(() => output.includes("port"), `${file} to listen`, 30_000);
   const { port } = JSON.parse(output.split("\n")[0]) as { port: number };
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   return { child, port, exited, output: () => output };
 }
 
 describe("handleSignals", () => {
-  test("two apps with handleSignals: SIGTERM waits for both graceful closes before exiting", async () => {
-    const server = await startFixture("test/fixtures/two-apps-signal.ts");
+  test("two apps with handleSignals: SIGTERM waits for both graceful closes before exiting", async (t) => {
+    const server = await startFixture(t, "test/fixtures/two-apps-signal.ts");
     const { socket, received } = openSocket(server.port);
     socket.write("GET /ticks HTTP/1.1\r\nHost: x\r\n\r\n");
     await waitFor(() => received().includes("tick"), "the stream to start", 5000);
@@ -272,8 +290,8 @@ describe("handleSignals", () => {
     socket.destroy();
   });
 
-  test("SIGTERM during a stream closes gracefully: the producer's finally runs, exit code 0", async () => {
-    const server = await startFixture("test/fixtures/signal-server.ts");
+  test("SIGTERM during a stream closes gracefully: the producer's finally runs, exit code 0", async (t) => {
+    const server = await startFixture(t, "test/fixtures/signal-server.ts");
     const { socket, received } = openSocket(server.port);
     socket.write("GET /ticks HTTP/1.1\r\nHost: x\r\n\r\n");
     await waitFor(() => received().includes("tick 2"), "a few ticks", 5000);

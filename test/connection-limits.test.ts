@@ -5,7 +5,9 @@ import { describe, test } from "node:test";
 import WebSocket from "ws";
 import { type App, type AppOptions, HttpError, HttpResponse, SseResponse } from "../src/index.js";
 import { TestClient, type TestWebSocket } from "../src/testing/index.js";
-import { capturedLogger, quietApp, sleep, waitFor, within } from "./helpers.js";
+import { quietApp } from "./support/apps.js";
+import { capturedLogger } from "./support/logging.js";
+import { sleep, waitFor, within } from "./support/wait.js";
 
 const GLOBAL_MESSAGE = "Too many connections; try again later";
 const ADDRESS_MESSAGE = "Too many connections from your address; try again later";

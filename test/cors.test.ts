@@ -12,8 +12,9 @@ import {
   StreamingResponse,
 } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
-import { quietApp, sleep, within } from "./helpers.js";
-import { portOf, rawExchange } from "./raw-http.js";
+import { quietApp } from "./support/apps.js";
+import { portOf, rawExchange } from "./support/raw-http.js";
+import { sleep, within } from "./support/wait.js";
 
 const APP_ORIGIN = "https://app.example";
 const EVIL_ORIGIN = "https://evil.example";

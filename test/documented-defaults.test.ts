@@ -17,9 +17,10 @@ import WebSocket from "ws";
 import { App, memoryBroker, type SluiceRequest, type SluiceWebSocket } from "../src/index.js";
 import { redisBroker } from "../src/redis/index.js";
 import { TestClient } from "../src/testing/index.js";
-import { quietApp, sleep, waitFor, within } from "./helpers.js";
-import { openSocket, portOf, rawExchange } from "./raw-http.js";
+import { quietApp } from "./support/apps.js";
+import { openSocket, portOf, rawExchange } from "./support/raw-http.js";
 import { RedisServer } from "./support/redis-server.js";
+import { sleep, waitFor, within } from "./support/wait.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -6,8 +6,9 @@ import { createFeedApp } from "../examples/sse-feed.js";
 import { createTextStreamApp } from "../examples/streaming-text.js";
 import { createChatApp } from "../examples/websocket-chat.js";
 import { TestClient } from "../src/testing/index.js";
-import { eventually, quietApp } from "./helpers.js";
+import { quietApp } from "./support/apps.js";
 import { startExample } from "./support/example-process.js";
+import { eventually } from "./support/wait.js";
 
 describe("examples/json-route.ts", () => {
   test("lists, reads, creates with auth, validates", async () => {

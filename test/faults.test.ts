@@ -32,10 +32,11 @@ import {
   type TestWebSocket,
   WebSocketUpgradeError,
 } from "../src/testing/index.js";
-import { capturedLogger, type LogLine, sleep, waitFor, within } from "./helpers.js";
-import { openSocket, portOf, rawExchange } from "./raw-http.js";
+import { capturedLogger, type LogLine } from "./support/logging.js";
+import { openSocket, portOf, rawExchange } from "./support/raw-http.js";
 import { RedisServer } from "./support/redis-server.js";
 import { SseClient } from "./support/sse-client.js";
+import { sleep, waitFor, within } from "./support/wait.js";
 
 const LEVEL = { debug: 20, info: 30, warn: 40, error: 50 } as const;
 const GENERIC_500 = { error: "Internal Server Error", message: "Internal Server Error" };

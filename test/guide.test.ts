@@ -20,8 +20,10 @@ import { createRoomsApp } from "../examples/guide/topics.js";
 import { createWebSocketApp } from "../examples/guide/websocket-lifecycle.js";
 import { App, HttpError, HttpResponse, memoryBroker, SseEvent } from "../src/index.js";
 import { TestClient, WebSocketUpgradeError } from "../src/testing/index.js";
-import { capturedLogger, eventually, quietApp, waitFor, within } from "./helpers.js";
+import { quietApp } from "./support/apps.js";
+import { capturedLogger } from "./support/logging.js";
 import { RedisServer } from "./support/redis-server.js";
+import { eventually, waitFor, within } from "./support/wait.js";
 
 const GUIDE = "docs/guide.md";
 const EXAMPLES = "examples/guide";

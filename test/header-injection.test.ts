@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { HttpError, HttpResponse, StreamingResponse } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
-import { capturedLogger, quietApp } from "./helpers.js";
-import { portOf, rawExchange } from "./raw-http.js";
+import { quietApp } from "./support/apps.js";
+import { capturedLogger } from "./support/logging.js";
+import { portOf, rawExchange } from "./support/raw-http.js";
 
 /** A value that would add a header of its own if Node wrote it out. */
 const INJECTION = "ok\r\nSet-Cookie: injected=1";

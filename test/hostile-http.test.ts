@@ -13,13 +13,12 @@ import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { EventSource } from "eventsource";
 import { type App, SseEvent } from "../src/index.js";
-import { eventually, openConnections, sleep, waitFor, within } from "./helpers.js";
-import { decodeChunked } from "./raw-http.js";
+import { openConnections } from "./support/apps.js";
 import {
   assertRefused,
   captureTlsClientHello,
   dribble,
-  errorLines,
+  errorMessages,
   type HostileServer,
   jsonBody,
   parseAnswer,
@@ -28,6 +27,8 @@ import {
   sendRaw,
   startHostileServer,
 } from "./support/hostile.js";
+import { decodeChunked } from "./support/raw-http.js";
+import { eventually, sleep, waitFor, within } from "./support/wait.js";
 
 const UPGRADE_HEADERS =
   "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
@@ -58,7 +59,7 @@ function parserRefusals(server: () => HostileServer, cases: ParserRefusal[]): vo
 
 function noErrorLogged(server: () => HostileServer): void {
   test("none of these client mistakes was logged at error level", () => {
-    assert.deepEqual(errorLines(server().lines), []);
+    assert.deepEqual(errorMessages(server().lines), []);
   });
 }
 
@@ -989,7 +990,7 @@ describe("CR, LF and NUL in SSE ids, event names, data and Last-Event-ID", () =>
   ]);
 
   test("the only error-level lines are the two failed producers (a programmer's error, not the client's)", () => {
-    assert.deepEqual(errorLines(server.lines), [
+    assert.deepEqual(errorMessages(server.lines), [
       "stream producer failed; stream ended",
       "stream producer failed; stream ended",
     ]);

@@ -9,8 +9,9 @@ import { after, afterEach, before, describe, test } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { App, type CloseInfo, type SluiceWebSocket } from "../src/index.js";
 import { TestClient, type TestWebSocket } from "../src/testing/index.js";
-import { capturedLogger, sleep, waitFor, within } from "./helpers.js";
-import { portOf } from "./raw-http.js";
+import { watchCrashes } from "./support/crash-watch.js";
+import { capturedLogger } from "./support/logging.js";
+import { portOf } from "./support/raw-http.js";
 import {
   buildFrame,
   type CloseFrame,
@@ -20,6 +21,7 @@ import {
   RawWebSocket,
   type ServerFrame,
 } from "./support/raw-websocket.js";
+import { sleep, waitFor, within } from "./support/wait.js";
 
 const MAX_PAYLOAD = 64 * 1024;
 const HEARTBEAT_MS = 300;
@@ -114,12 +116,9 @@ let port: number;
 let healthyRounds = 0;
 
 // A crash (an unhandled rejection, an uncaught exception) must not happen on the way.
-const crashes: unknown[] = [];
-const noteCrash = (error: unknown) => crashes.push(error);
+const crashes = watchCrashes();
 
 before(async () => {
-  process.on("uncaughtException", noteCrash);
-  process.on("unhandledRejection", noteCrash);
   client = await TestClient.start(app);
   port = portOf(client.url);
   healthy = await client.websocketConnect("/echo?tag=healthy");
@@ -128,9 +127,6 @@ before(async () => {
 
 after(async () => {
   await client.close();
-  process.off("uncaughtException", noteCrash);
-  process.off("unhandledRejection", noteCrash);
-  assert.deepEqual(crashes, [], "the process stayed up: nothing uncaught");
 });
 
 // After every case: the hostile socket is counted out, the healthy one still echoes.

@@ -21,8 +21,9 @@ import WebSocket from "ws";
 import { type App, HttpResponse } from "../src/index.js";
 import { type JwtAuthOptions, jwtAuth } from "../src/jwt/index.js";
 import { TestClient } from "../src/testing/index.js";
-import { quietApp, within } from "./helpers.js";
+import { quietApp } from "./support/apps.js";
 import { type Credentials, serve, viaHttp, ways } from "./support/auth-routes.js";
+import { within } from "./support/wait.js";
 
 const ISSUER = "https://issuer.test/";
 const AUDIENCE = "sluice-tests";

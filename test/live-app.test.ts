@@ -24,9 +24,9 @@ import {
   type TestWebSocket,
   WebSocketUpgradeError,
 } from "../src/testing/index.js";
-import { eventually, sleep, waitFor, within } from "./helpers.js";
 import { startExample } from "./support/example-process.js";
 import { RedisServer } from "./support/redis-server.js";
+import { eventually, sleep, waitFor, within } from "./support/wait.js";
 
 const SECRET = "test-secret-0123456789abcdef";
 const TICK_MS = 50;
@@ -891,7 +891,20 @@ describe("examples/live: two processes on one Redis", { skip: noRedis }, () => {
       await stream.close();
       return events.map((event) => JSON.parse(event.data) as Tick & { servers: number });
     };
-    await sleep(TICK_MS * 3);
+    // Each server learns of the other from its cluster reports: wait until both count two.
+    const countsBoth = async (client: Client) => {
+      const stream = client.events("/api/dashboard", {
+        headers: { cookie: await signIn(client, "ada") },
+      });
+      const [event] = await within(stream.take(1), "a tick", 5000);
+      await stream.close();
+      return (JSON.parse(event.data) as Tick & { servers: number }).servers === 2;
+    };
+    await eventually(
+      async () => (await countsBoth(a.client)) && (await countsBoth(b.client)),
+      "both servers to count each other",
+      10_000,
+    );
     const [onA, onB] = await Promise.all([ticksOf(a.client), ticksOf(b.client)]);
     for (const ticks of [onA, onB]) {
       for (let i = 1; i < ticks.length; i++) assert.equal(ticks[i].seq, ticks[i - 1].seq + 1);

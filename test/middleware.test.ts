@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { HttpError, HttpResponse } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
-import { quietApp, sleep } from "./helpers.js";
+import { quietApp } from "./support/apps.js";
+import { sleep } from "./support/wait.js";
 
 describe("middleware", () => {
   test("runs in order before the handler and passes state on", async () => {

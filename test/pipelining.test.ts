@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { SseEvent, StreamingResponse } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
-import { quietApp, sleep, waitFor } from "./helpers.js";
-import { decodeChunked, openSocket, portOf, rawExchange } from "./raw-http.js";
+import { quietApp } from "./support/apps.js";
+import { decodeChunked, openSocket, portOf, rawExchange } from "./support/raw-http.js";
+import { sleep, waitFor } from "./support/wait.js";
 
 describe("pipelined requests", () => {
   test("a client that leaves aborts the queued (pipelined) request too, within 1 s", async () => {

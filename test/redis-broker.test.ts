@@ -5,10 +5,9 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { Redis } from "ioredis";
 import {
   type BrokerLogger,
   BrokerUnavailableError,
@@ -16,37 +15,14 @@ import {
   redisBroker,
 } from "../src/redis/index.js";
 import type { Broker, StoredMessage } from "../src/topics/broker.js";
+import { useRedisBed } from "./support/redis-bed.js";
 import { freePort, RedisServer } from "./support/redis-server.js";
+import { waitFor } from "./support/wait.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-let server: RedisServer;
-let admin: Redis;
-const brokers: Broker[] = [];
-let prefixCounter = 0;
-
-before(async () => {
-  server = await RedisServer.start();
-  admin = new Redis(server.port, "127.0.0.1", { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await admin.connect();
-});
-
-after(async () => {
-  await Promise.allSettled(brokers.map((broker) => broker.close()));
-  admin?.disconnect();
-  await server?.stop();
-});
-
-/** Resolves once `check()` holds; rejects after `timeout` ms saying what was awaited. */
-async function waitFor(check: () => boolean, what: string, timeout = 3000): Promise<void> {
-  const started = performance.now();
-  while (!check()) {
-    if (performance.now() - started > timeout) {
-      throw new Error(`Timed out after ${timeout} ms waiting for ${what}`);
-    }
-    await sleep(5);
-  }
-}
+const redis = useRedisBed("test");
+const { freshPrefix, makeBroker } = redis;
 
 interface LogLine {
   level: "info" | "warn";
@@ -64,19 +40,6 @@ function capturedLogger() {
   return { logger, lines };
 }
 
-/** A prefix of its own for each test, so tests share no stream. */
-function freshPrefix(): string {
-  return `test${process.pid}-${++prefixCounter}:`;
-}
-
-/** A broker ("a process") on `on`'s Redis, closed after the tests. */
-function makeBroker(options: RedisBrokerOptions & { on?: RedisServer } = {}): Broker {
-  const { on = server, ...rest } = options;
-  const broker = redisBroker({ url: on.url, ...rest });
-  brokers.push(broker);
-  return broker;
-}
-
 /** Subscribes and records what is delivered. */
 async function record(broker: Broker, topic: string) {
   const received: StoredMessage[] = [];
@@ -86,7 +49,7 @@ async function record(broker: Broker, topic: string) {
 
 /** The ids of a stream, straight from Redis. */
 async function streamIds(key: string): Promise<string[]> {
-  return (await admin.xrange(key, "-", "+")).map(([id]) => id);
+  return (await redis.admin.xrange(key, "-", "+")).map(([id]) => id);
 }
 
 function jsons(messages: readonly StoredMessage[]): string[] {
@@ -233,7 +196,7 @@ describe("redisBroker: live delivery", () => {
     const { received } = await record(subscriber, "t");
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) ids.push(await publisher.publish("t", "tick", `{"n":${i}}`));
-    await waitFor(() => received.length === 20, "20 deliveries");
+    await waitFor(() => received.length === 20, "20 deliveries", 3000);
     assert.deepEqual(
       received.map((message) => message.id),
       ids,
@@ -257,7 +220,11 @@ describe("redisBroker: live delivery", () => {
     const published = await Promise.all(
       Array.from({ length: 100 }, (_, i) => (i % 2 ? a : b).publish("t", undefined, String(i))),
     );
-    await waitFor(() => views.every((view) => view.received.length === 100), "100 deliveries each");
+    await waitFor(
+      () => views.every((view) => view.received.length === 100),
+      "100 deliveries each",
+      3000,
+    );
     const order = await streamIds(`${prefix}topic:t`);
     assert.equal(new Set(order).size, 100);
     assert.deepEqual(
@@ -317,22 +284,22 @@ describe("redisBroker: live delivery", () => {
     process.on("uncaughtException", onUncaught);
     try {
       await publisher.publish("t", undefined, "1");
-      await waitFor(() => first.received.length === 1 && second.received.length === 1, "m1");
+      await waitFor(() => first.received.length === 1 && second.received.length === 1, "m1", 3000);
       first.stop();
       first.stop(); // twice is fine
       await publisher.publish("t", undefined, "2");
-      await waitFor(() => second.received.length === 2, "m2 to the second deliverer");
+      await waitFor(() => second.received.length === 2, "m2 to the second deliverer", 3000);
       second.stop();
       thrower();
       // Published in this order on one connection, so delivered in this order on the other.
       await publisher.publish("t", undefined, "3");
       await publisher.publish("fence", undefined, "f");
-      await waitFor(() => fence.received.length === 1, "the fence");
+      await waitFor(() => fence.received.length === 1, "the fence", 3000);
       assert.deepEqual(jsons(first.received), ["1"]);
       assert.deepEqual(jsons(second.received), ["1", "2"]);
       const channel = `${prefix}topic:t`;
       const started = performance.now();
-      while (Number((await admin.pubsub("NUMSUB", channel))[1]) !== 0) {
+      while (Number((await redis.admin.pubsub("NUMSUB", channel))[1]) !== 0) {
         assert.ok(performance.now() - started < 2000, "the channel is unsubscribed");
         await sleep(10);
       }
@@ -373,7 +340,7 @@ describe("redisBroker: options and closing", () => {
   });
 
   test("after close(), publish, subscribe and the reads reject clearly", async () => {
-    const broker = redisBroker({ url: server.url, prefix: freshPrefix() });
+    const broker = redisBroker({ url: redis.server.url, prefix: freshPrefix() });
     await broker.publish("t", undefined, "1");
     await broker.close();
     await broker.close(); // twice is fine
@@ -406,7 +373,7 @@ describe("redisBroker: options and closing", () => {
         cwd: ROOT,
         env: {
           ...process.env,
-          REDIS_URL: server.url,
+          REDIS_URL: redis.server.url,
           DEAD_URL: `redis://127.0.0.1:${await freePort()}`,
         },
         stdio: ["ignore", "pipe", "pipe"],
@@ -451,12 +418,12 @@ describe("redisBroker: outages", () => {
     const other = await record(subscriber, "other");
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push(await publisher.publish("t", undefined, String(i)));
-    await waitFor(() => received.length === 5, "the first 5");
+    await waitFor(() => received.length === 5, "the first 5", 3000);
 
-    const clients = String(await admin.client("LIST"));
+    const clients = String(await redis.admin.client("LIST"));
     const victim = /id=(\d+) [^\n]*name=victim:subscriber /.exec(clients)?.[1];
     assert.ok(victim, `the subscriber connection in:\n${clients}`);
-    assert.equal(await admin.client("KILL", "ID", victim), 1);
+    assert.equal(await redis.admin.client("KILL", "ID", victim), 1);
     // Publishes go on while it is away, while it comes back and catches up, and after.
     const started = performance.now();
     for (let i = 5; performance.now() - started < 600; i++) {
@@ -490,7 +457,7 @@ describe("redisBroker: outages", () => {
       const b = makeBroker({ on: outage, prefix });
       const { received } = await record(a, "t");
       const before = await b.publish("t", undefined, '"before"');
-      await waitFor(() => received.length === 1, "the first message");
+      await waitFor(() => received.length === 1, "the first message", 3000);
 
       await outage.stop();
       const started = performance.now();
@@ -525,14 +492,14 @@ describe("redisBroker: outages", () => {
         }
       }
       for (let i = 1; i < 5; i++) after.push(await b.publish("t", undefined, `"after-${i}"`));
-      await waitFor(() => received.length === 6, "the messages published after the restart");
+      await waitFor(() => received.length === 6, "the messages published after the restart", 3000);
       assert.deepEqual(
         received.map((message) => message.id),
         [before, ...after],
       );
       await eventuallyPublishes(a, '"a"');
       await eventuallyPublishes(late, '"late"');
-      await waitFor(() => received.length === 8, "a's and late's own messages");
+      await waitFor(() => received.length === 8, "a's and late's own messages", 3000);
       assert.deepEqual(jsons(received.slice(6)).sort(), ['"a"', '"late"']);
 
       const lost = lines.filter((line) => line.msg.includes("commands connection down"));

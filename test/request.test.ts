@@ -4,8 +4,9 @@ import { describe, test } from "node:test";
 import { HttpError, HttpResponse, StreamingResponse } from "../src/index.js";
 import { LINGER_MS } from "../src/server/lingering-close.js";
 import { TestClient } from "../src/testing/index.js";
-import { quietApp, sleep, waitFor } from "./helpers.js";
-import { portOf, rawExchange } from "./raw-http.js";
+import { quietApp } from "./support/apps.js";
+import { portOf, rawExchange } from "./support/raw-http.js";
+import { sleep, waitFor } from "./support/wait.js";
 
 function echoApp(options = {}) {
   const app = quietApp(options);

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { App, HttpError, HttpResponse } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
-import { capturedLogger, quietApp } from "./helpers.js";
+import { quietApp } from "./support/apps.js";
+import { capturedLogger } from "./support/logging.js";
 
 describe("handler results", () => {
   test("an object is JSON 200 with content-length", async () => {

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { HttpResponse } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
-import { quietApp } from "./helpers.js";
-import { portOf, rawExchange } from "./raw-http.js";
+import { quietApp } from "./support/apps.js";
+import { portOf, rawExchange } from "./support/raw-http.js";
 
 function routedApp() {
   const app = quietApp();

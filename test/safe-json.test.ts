@@ -5,7 +5,8 @@ import { HttpError } from "../src/http/http-error.js";
 import { ForbiddenJsonKeyError, type ProtoKeys, parseJson } from "../src/http/safe-json.js";
 import { CloseCode } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
-import { quietApp, within } from "./helpers.js";
+import { quietApp } from "./support/apps.js";
+import { within } from "./support/wait.js";
 
 const POISONED: [string, ForbiddenJsonKeyError["key"]][] = [
   ['{"__proto__":{"isAdmin":true}}', "__proto__"],

@@ -16,10 +16,10 @@ import { type ErrorEvent, EventSource, type EventSourceFetchInit } from "eventso
 import { App } from "../src/index.js";
 import { redisBroker } from "../src/redis/index.js";
 import { SseParser } from "../src/testing/index.js";
-import { sleep, waitFor, within } from "./helpers.js";
-import { openSocket, portOf } from "./raw-http.js";
 import { startExample } from "./support/example-process.js";
+import { openSocket, portOf } from "./support/raw-http.js";
 import { RedisServer } from "./support/redis-server.js";
+import { sleep, waitFor, within } from "./support/wait.js";
 
 const FIXTURE = "test/fixtures/drain-server.ts";
 const CLOSE_TIMEOUT_MS = 5000;

@@ -20,16 +20,10 @@ import {
   type TopicSubscription,
 } from "../src/index.js";
 import { type SseMessage, SseParser, TestClient } from "../src/testing/index.js";
-import {
-  capturedLogger,
-  type LogLine,
-  openConnections,
-  quietApp,
-  sleep,
-  waitFor,
-  within,
-} from "./helpers.js";
-import { openSocket, portOf } from "./raw-http.js";
+import { openConnections, quietApp } from "./support/apps.js";
+import { capturedLogger, type LogLine } from "./support/logging.js";
+import { openSocket, portOf } from "./support/raw-http.js";
+import { sleep, waitFor, within } from "./support/wait.js";
 
 const TOPIC = "flood";
 const MESSAGE_BYTES = 10 * 1024;

@@ -29,7 +29,9 @@ import {
 } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
 import { gate } from "./fixtures/gate.js";
-import { capturedLogger, type LogLine, quietApp, sleep, waitFor } from "./helpers.js";
+import { quietApp } from "./support/apps.js";
+import { capturedLogger, errorLines } from "./support/logging.js";
+import { sleep, waitFor } from "./support/wait.js";
 
 /** One EventSource connection, seen through a tee of its response body. */
 interface Connection {
@@ -204,8 +206,6 @@ function tickHandler(
     }
   };
 }
-
-const errorLines = (lines: LogLine[]) => lines.filter((line) => line.level >= 50);
 
 describe("SSE with EventSource: connecting", () => {
   test("open fires at the response head, before an event produced 300 ms later; readyState CONNECTING, OPEN, CLOSED", async () => {

@@ -5,20 +5,14 @@ import { type SluiceRequest, SseEvent } from "../src/index.js";
 import { keepAliveLoad } from "../src/stream/keep-alive.js";
 import { TestClient } from "../src/testing/index.js";
 import { gate } from "./fixtures/gate.js";
-import { quietApp, sleep, waitFor } from "./helpers.js";
-import { openSocket, portOf } from "./raw-http.js";
+import { quietApp } from "./support/apps.js";
+import { openSocket, portOf } from "./support/raw-http.js";
+import { aborted, sleep, waitFor } from "./support/wait.js";
 
 const COMMENT = ": keep-alive\n\n";
 
 function commentsIn(text: string): number {
   return text.split(COMMENT).length - 1;
-}
-
-/** Resolves once the signal aborts. */
-function aborted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) =>
-    signal.addEventListener("abort", () => resolve(), { once: true }),
-  );
 }
 
 describe("idle SSE streams: keep-alive comments from shared timers", () => {

@@ -13,8 +13,10 @@ import fc from "fast-check";
 import { App, SseEvent, type SseEventInit } from "../src/index.js";
 import { SseParser } from "../src/sse/sse-parser.js";
 import { TestClient } from "../src/testing/index.js";
-import { capturedLogger, quietApp, waitFor } from "./helpers.js";
-import { portOf, rawExchange } from "./raw-http.js";
+import { quietApp } from "./support/apps.js";
+import { capturedLogger } from "./support/logging.js";
+import { portOf, rawExchange } from "./support/raw-http.js";
+import { waitFor } from "./support/wait.js";
 
 const RUNS = {
   numRuns: 300,

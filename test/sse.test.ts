@@ -12,8 +12,10 @@ import {
 } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
 import { gate } from "./fixtures/gate.js";
-import { capturedLogger, quietApp, sleep, waitFor } from "./helpers.js";
-import { openSocket, portOf, rawExchange } from "./raw-http.js";
+import { quietApp } from "./support/apps.js";
+import { capturedLogger } from "./support/logging.js";
+import { openSocket, portOf, rawExchange } from "./support/raw-http.js";
+import { sleep, waitFor } from "./support/wait.js";
 
 /** Sleeps `ms`, or less when the signal aborts (resolves either way). */
 function pause(ms: number, signal: AbortSignal): Promise<void> {

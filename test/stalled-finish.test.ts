@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, request, type ServerResponse } from
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { cutIfNeverTaken } from "../src/stream/stalled-finish.js";
-import { waitFor } from "./helpers.js";
+import { waitFor } from "./support/wait.js";
 
 const CHUNK = Buffer.alloc(64 * 1024, "x");
 

@@ -11,8 +11,10 @@ import { ReadableStream } from "node:stream/web";
 import { describe, test } from "node:test";
 import { App, ndjson, StreamingResponse } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
-import { capturedLogger, quietApp, sleep, waitFor } from "./helpers.js";
-import { decodeChunked, portOf, rawExchange } from "./raw-http.js";
+import { quietApp } from "./support/apps.js";
+import { capturedLogger } from "./support/logging.js";
+import { decodeChunked, portOf, rawExchange } from "./support/raw-http.js";
+import { sleep, waitFor } from "./support/wait.js";
 
 describe("producers that wait for I/O between batches", () => {
   test("a paged export (20 KB pages, a timer wait between them) is delivered completely", async () => {

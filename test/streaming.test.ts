@@ -6,8 +6,10 @@ import { describe, test } from "node:test";
 import { App, HttpError, ndjson, type SluiceRequest, StreamingResponse } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
 import { gate } from "./fixtures/gate.js";
-import { capturedLogger, quietApp, sleep, waitFor } from "./helpers.js";
-import { decodeChunked, portOf, rawExchange } from "./raw-http.js";
+import { quietApp } from "./support/apps.js";
+import { capturedLogger } from "./support/logging.js";
+import { decodeChunked, portOf, rawExchange } from "./support/raw-http.js";
+import { sleep, waitFor } from "./support/wait.js";
 
 /** A sync iterable whose first step throws. */
 function failingIterable(): Iterable<string> {

@@ -3,7 +3,8 @@ import { describe, test } from "node:test";
 import { StreamingResponse } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
 import { gate } from "./fixtures/gate.js";
-import { quietApp, waitFor } from "./helpers.js";
+import { quietApp } from "./support/apps.js";
+import { waitFor } from "./support/wait.js";
 
 describe("TestClient", () => {
   test("sends paths exactly as written: no URL normalisation, never another host", async () => {

@@ -4,58 +4,18 @@
  * an abandoned topic's stream goes by itself. Against a real redis-server on a free port.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { Redis } from "ioredis";
+import { describe, test } from "node:test";
 import { App } from "../src/index.js";
-import { type RedisBrokerOptions, redisBroker } from "../src/redis/index.js";
-import type { Broker } from "../src/topics/broker.js";
-import { sleep } from "./helpers.js";
-import { RedisServer } from "./support/redis-server.js";
+import { redisBroker } from "../src/redis/index.js";
+import { useRedisBed } from "./support/redis-bed.js";
 import { SseClient } from "./support/sse-client.js";
+import { eventually, sleep } from "./support/wait.js";
 
-let server: RedisServer;
-let admin: Redis;
-const brokers: Broker[] = [];
-let prefixCounter = 0;
-
-before(async () => {
-  server = await RedisServer.start();
-  admin = new Redis(server.port, "127.0.0.1", { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await admin.connect();
-});
-
-after(async () => {
-  await Promise.allSettled(brokers.map((broker) => broker.close()));
-  admin?.disconnect();
-  await server?.stop();
-});
-
-/** A prefix of its own for each test, so tests share no stream. */
-function freshPrefix(): string {
-  return `churn${++prefixCounter}:`;
-}
-
-/** A broker ("a process") on the test's Redis, closed after the tests. */
-function makeBroker(options: RedisBrokerOptions = {}): Broker {
-  const broker = redisBroker({ url: server.url, ...options });
-  brokers.push(broker);
-  return broker;
-}
-
-/** Resolves once `check()` holds; rejects after `timeout` ms saying what was awaited. */
-async function until(check: () => Promise<boolean>, what: string, timeout = 3000): Promise<number> {
-  const started = performance.now();
-  while (!(await check())) {
-    if (performance.now() - started > timeout) {
-      throw new Error(`Timed out after ${timeout} ms waiting for ${what}`);
-    }
-    await sleep(20);
-  }
-  return performance.now() - started;
-}
+const redis = useRedisBed("churn");
+const { freshPrefix, makeBroker } = redis;
 
 async function usedMemory(): Promise<number> {
-  const info = await admin.info("memory");
+  const info = await redis.admin.info("memory");
   return Number(/used_memory:(\d+)/.exec(info)?.[1]);
 }
 
@@ -63,13 +23,13 @@ describe("redisBroker topicTtl", () => {
   test("every publish sets the stream's TTL to topicTtl, 24 hours by default", async () => {
     const prefix = freshPrefix();
     await makeBroker({ prefix, topicTtl: 60_000 }).publish("t", undefined, "1");
-    const ttl = await admin.pttl(`${prefix}topic:t`);
+    const ttl = await redis.admin.pttl(`${prefix}topic:t`);
     assert.ok(ttl > 59_000 && ttl <= 60_000, `PTTL ${ttl}`);
 
     const byDefault = freshPrefix();
     await makeBroker({ prefix: byDefault }).publish("t", undefined, "1");
     const day = 24 * 60 * 60_000;
-    const defaultTtl = await admin.pttl(`${byDefault}topic:t`);
+    const defaultTtl = await redis.admin.pttl(`${byDefault}topic:t`);
     assert.ok(defaultTtl > day - 1000 && defaultTtl <= day, `PTTL ${defaultTtl}`);
   });
 
@@ -77,7 +37,7 @@ describe("redisBroker topicTtl", () => {
     const prefix = freshPrefix();
     await makeBroker({ prefix, topicTtl: 60_000 }).publish("t", undefined, "1");
     await makeBroker({ prefix, topicTtl: Number.POSITIVE_INFINITY }).publish("t", undefined, "2");
-    assert.equal(await admin.pttl(`${prefix}topic:t`), -1, "no TTL");
+    assert.equal(await redis.admin.pttl(`${prefix}topic:t`), -1, "no TTL");
   });
 
   test("an idle topic's stream expires; a resume from one of its ids gets a reset (unknown)", async () => {
@@ -85,8 +45,12 @@ describe("redisBroker topicTtl", () => {
     const broker = makeBroker({ prefix, topicTtl: 200 });
     const old = await broker.publish("room", undefined, '"before"');
     await sleep(100);
-    assert.equal(await admin.exists(`${prefix}topic:room`), 1, "kept within its TTL");
-    await until(async () => (await admin.exists(`${prefix}topic:room`)) === 0, "the expiry");
+    assert.equal(await redis.admin.exists(`${prefix}topic:room`), 1, "kept within its TTL");
+    await eventually(
+      async () => (await redis.admin.exists(`${prefix}topic:room`)) === 0,
+      "the expiry",
+      3000,
+    );
     assert.deepEqual(await broker.replay("room", old), {
       kind: "reset",
       reason: "unknown",
@@ -136,7 +100,7 @@ describe("redisBroker topicTtl", () => {
     const first = await publisher.publish("watched", undefined, "1");
     const stop = await watcher.subscribe("watched", () => {});
     await sleep(1200); // four TTLs, nobody publishing
-    assert.equal(await admin.exists(key), 1, "the stream is still there");
+    assert.equal(await redis.admin.exists(key), 1, "the stream is still there");
     assert.deepEqual(
       (await publisher.history("watched", { limit: 10 })).map((m) => m.id),
       [first],
@@ -147,7 +111,11 @@ describe("redisBroker topicTtl", () => {
       messages: [{ topic: "watched", id: second, event: undefined, json: "2" }],
     });
     stop();
-    await until(async () => (await admin.exists(key)) === 0, "the expiry once left");
+    await eventually(
+      async () => (await redis.admin.exists(key)) === 0,
+      "the expiry once left",
+      3000,
+    );
   });
 
   test("the first subscriber and the last to leave set the full TTL again", async () => {
@@ -155,15 +123,15 @@ describe("redisBroker topicTtl", () => {
     const key = `${prefix}topic:t`;
     const broker = makeBroker({ prefix, topicTtl: 60_000 });
     await broker.publish("t", undefined, "1");
-    const fresh = async () => (await admin.pttl(key)) > 59_700;
+    const fresh = async () => (await redis.admin.pttl(key)) > 59_700;
     await sleep(500);
     assert.equal(await fresh(), false, "the TTL runs down");
     const stop = await broker.subscribe("t", () => {});
-    await until(fresh, "the TTL set again on subscribing", 1000);
+    await eventually(fresh, "the TTL set again on subscribing", 1000);
     await sleep(500);
     assert.equal(await fresh(), false, "the TTL runs down between refreshes");
     stop();
-    await until(fresh, "the TTL set again on leaving", 1000);
+    await eventually(fresh, "the TTL set again on leaving", 1000);
   });
 
   // 20 000, not the memory broker's 100 000: each costs a round trip to Redis (about 50 µs
@@ -171,7 +139,7 @@ describe("redisBroker topicTtl", () => {
   test("20 000 short-lived topics: every stream expires and Redis's memory comes back", async () => {
     const prefix = freshPrefix();
     const broker = makeBroker({ prefix, topicTtl: 1000 });
-    await admin.flushdb(); // other tests' streams (one never expires): DBSIZE counts ours only
+    await redis.admin.flushdb(); // other tests' streams (one never expires): DBSIZE counts ours only
     await broker.publish("warm-up", undefined, "1"); // connected before the crowd comes
     const start = await usedMemory();
     const began = performance.now();
@@ -189,10 +157,14 @@ describe("redisBroker topicTtl", () => {
     }
     const created = performance.now() - began;
     const peak = await usedMemory();
-    const keysAtPeak = await admin.dbsize();
+    const keysAtPeak = await redis.admin.dbsize();
     assert.ok(keysAtPeak > 0, "streams were made");
     assert.ok(peak - start > 5 * 1024 * 1024, `they took memory: ${start} -> ${peak} bytes`);
-    const gone = await until(async () => (await admin.dbsize()) === 0, "every expiry", 15_000);
+    const gone = await eventually(
+      async () => (await redis.admin.dbsize()) === 0,
+      "every expiry",
+      15_000,
+    );
     const end = await usedMemory();
     assert.ok(
       end - start < (peak - start) / 10,
@@ -203,7 +175,7 @@ describe("redisBroker topicTtl", () => {
   test("refuses a bad topicTtl", () => {
     for (const topicTtl of [0, -1, 1.5, "10", Number.NaN]) {
       assert.throws(
-        () => redisBroker({ url: server.url, topicTtl: topicTtl as number }),
+        () => redisBroker({ url: redis.server.url, topicTtl: topicTtl as number }),
         /redisBroker topicTtl must be a positive whole number of milliseconds/,
       );
     }

@@ -12,8 +12,8 @@ import { promisify } from "node:util";
 import { WebSocket } from "ws";
 import { App, memoryBroker } from "../src/index.js";
 import type { StoredMessage } from "../src/topics/broker.js";
-import { sleep, waitFor } from "./helpers.js";
 import { SseClient } from "./support/sse-client.js";
+import { sleep, waitFor } from "./support/wait.js";
 
 const MB = 1024 * 1024;
 

@@ -6,10 +6,10 @@ import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { App } from "../src/index.js";
 import { redisBroker } from "../src/redis/index.js";
-import { sleep } from "./helpers.js";
 import { RedisServer } from "./support/redis-server.js";
 import { SseClient } from "./support/sse-client.js";
 import { topicSemantics } from "./support/topic-semantics.js";
+import { sleep } from "./support/wait.js";
 
 const server = await RedisServer.start();
 after(() => server.stop());

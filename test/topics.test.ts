@@ -3,9 +3,10 @@ import { spawnSync } from "node:child_process";
 import { describe, test } from "node:test";
 import { WebSocket } from "ws";
 import { App, type Broker, memoryBroker } from "../src/index.js";
-import { quietApp, sleep, waitFor } from "./helpers.js";
+import { quietApp } from "./support/apps.js";
 import { SseClient } from "./support/sse-client.js";
 import { topicSemantics } from "./support/topic-semantics.js";
+import { sleep, waitFor } from "./support/wait.js";
 
 // Two Apps sharing one memory broker stand for two instances sharing a Redis.
 let shared = memoryBroker();

@@ -7,7 +7,8 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { SluiceWebSocket } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
-import { quietApp, sleep, waitFor } from "./helpers.js";
+import { quietApp } from "./support/apps.js";
+import { sleep, waitFor } from "./support/wait.js";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;

@@ -3,21 +3,18 @@
 // real `ws` clients over 127.0.0.1.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { App, type CloseInfo, type SluiceWebSocket } from "../src/index.js";
+import { App, type CloseInfo } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
-import { capturedLogger, quietApp, sleep, waitFor, within } from "./helpers.js";
-
-/** Resolves once the socket's signal aborts (the connection closed), without touching `closed`. */
-function aborted(socket: SluiceWebSocket): Promise<void> {
-  return new Promise((resolve) => socket.signal.addEventListener("abort", () => resolve()));
-}
+import { quietApp } from "./support/apps.js";
+import { capturedLogger } from "./support/logging.js";
+import { aborted, sleep, waitFor, within } from "./support/wait.js";
 
 describe("idle WebSockets: what is made on first use behaves as before", () => {
   test("`closed` first asked for after the close reports the peer's code and reason, as one promise", async () => {
     const app = quietApp();
     let seen: { info: CloseInfo; same: boolean } | undefined;
     app.websocket("/late", async (socket) => {
-      await aborted(socket);
+      await aborted(socket.signal);
       const closed = socket.closed;
       seen = {
         info: await within(closed, "closed after the close"),
@@ -36,7 +33,7 @@ describe("idle WebSockets: what is made on first use behaves as before", () => {
     const app = quietApp();
     let read: unknown[] | undefined;
     app.websocket("/late-reader", async (socket) => {
-      await aborted(socket);
+      await aborted(socket.signal);
       const first = await socket.receive();
       const rest: unknown[] = [];
       for await (const message of socket) rest.push(message);

@@ -1,18 +1,15 @@
 // The `messageRate` route option: a token bucket per socket, over real `ws` clients on
 // 127.0.0.1. A peer over its rate is closed with 1008; what was let in before is still read.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { App, type CloseInfo, type SluiceWebSocket } from "../src/index.js";
+import { describe, test } from "node:test";
+import { App, type CloseInfo } from "../src/index.js";
 import { TestClient, type TestWebSocket } from "../src/testing/index.js";
-import { capturedLogger, quietApp, sleep, waitFor, within } from "./helpers.js";
+import { quietApp } from "./support/apps.js";
+import { watchCrashes } from "./support/crash-watch.js";
+import { capturedLogger } from "./support/logging.js";
+import { aborted, sleep, waitFor, within } from "./support/wait.js";
 
 const REASON = "message rate limit exceeded";
-
-/** Resolves once the socket's connection closed (its signal aborts). */
-function aborted(socket: SluiceWebSocket): Promise<void> {
-  if (socket.signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => socket.signal.addEventListener("abort", () => resolve()));
-}
 
 /** Echoes every message back; notes what it read, whether its finally ran and the close. */
 function echoRoute(app: App, path: string, options: Parameters<App["websocket"]>[1]) {
@@ -53,17 +50,7 @@ const labels = (prefix: string, count: number, from = 0) =>
   Array.from({ length: count }, (_, i) => `${prefix}${from + i}`);
 
 // A crash (an unhandled rejection, an uncaught exception) must not happen on the way.
-const crashes: unknown[] = [];
-const noteCrash = (error: unknown) => crashes.push(error);
-before(() => {
-  process.on("uncaughtException", noteCrash);
-  process.on("unhandledRejection", noteCrash);
-});
-after(() => {
-  process.off("uncaughtException", noteCrash);
-  process.off("unhandledRejection", noteCrash);
-  assert.deepEqual(crashes, [], "the process stayed up: nothing uncaught");
-});
+const crashes = watchCrashes();
 
 describe("WebSocket messageRate", () => {
   test("a burst of exactly `messages` is all delivered, in order, and the socket stays open", async () => {
@@ -94,7 +81,7 @@ describe("WebSocket messageRate", () => {
     app.websocket("/flood", { messageRate: { messages: 5, perMs: 60_000 } }, async (socket) => {
       try {
         // Reads only once the connection is gone: what was let in must still be there.
-        await aborted(socket);
+        await aborted(socket.signal);
         const read: string[] = [];
         for await (const message of socket) read.push(String(message));
         outcome = { read, closed: await socket.closed };

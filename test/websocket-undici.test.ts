@@ -18,9 +18,11 @@ import type { Socket } from "node:net";
 import { describe, test } from "node:test";
 import { type CloseEvent, type MessageEvent, WebSocket } from "undici";
 import { jsonEcho } from "../examples/websocket-chat.js";
-import { App, type CloseInfo, HttpError, type SluiceWebSocket } from "../src/index.js";
+import { App, type CloseInfo, HttpError } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
-import { capturedLogger, quietApp, sleep, waitFor, within as withinMs } from "./helpers.js";
+import { echo, quietApp } from "./support/apps.js";
+import { capturedLogger } from "./support/logging.js";
+import { sleep, waitFor, within as withinMs } from "./support/wait.js";
 
 const STEP_MS = 2000;
 
@@ -174,11 +176,6 @@ function upgradeRequest(
     request.end();
   });
   return within(answer, `the answer to an upgrade of ${path}`);
-}
-
-/** Echoes every message as it came: text as text, binary as binary. */
-async function echo(socket: SluiceWebSocket): Promise<void> {
-  for await (const message of socket) await socket.send(message);
 }
 
 /** An app's server-side TCP sockets, to count the bytes it wrote. */

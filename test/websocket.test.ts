@@ -13,8 +13,10 @@ import {
 } from "../src/index.js";
 import { TestClient, TestWebSocket, WebSocketUpgradeError } from "../src/testing/index.js";
 import { gate } from "./fixtures/gate.js";
-import { capturedLogger, quietApp, sleep, waitFor, within } from "./helpers.js";
-import { portOf, rawExchange } from "./raw-http.js";
+import { quietApp } from "./support/apps.js";
+import { capturedLogger } from "./support/logging.js";
+import { portOf, rawExchange } from "./support/raw-http.js";
+import { sleep, waitFor, within } from "./support/wait.js";
 
 /** The handler (examples/websocket-chat.ts), noting each socket whose finally ran. */
 function seedHandler(finallyRan: string[]) {

@@ -1,6 +1,6 @@
 import type { Middleware, WebSocketOptions } from "../../src/index.js";
 import { TestClient, WebSocketUpgradeError } from "../../src/testing/index.js";
-import { quietApp } from "../helpers.js";
+import { quietApp } from "./apps.js";
 
 /*
  * One app whose HTTP route, SSE route and WebSocket route each report `req.state.auth`, and

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type { TestContext } from "node:test";
-import { waitFor } from "../helpers.js";
+import { waitFor } from "./wait.js";
 
 /**
  * Runs an example as `npm start` would (its own Node process through tsx) and resolves with
@@ -20,7 +20,8 @@ export async function startExample(
   child.stdout?.on("data", (data) => {
     output += data;
   });
-  await waitFor(() => output.includes('"listening"'), `${file} to listen`, 10_000);
+  // A cold tsx start takes seconds on a busy 2-core machine; this bounds a hang, not speed.
+  await waitFor(() => output.includes('"listening"'), `${file} to listen`, 30_000);
   const line = output.split("\n").find((text) => text.includes('"listening"')) ?? "{}";
   return { child, url: (JSON.parse(line) as { url: string }).url };
 }

@@ -9,8 +9,9 @@ import { connect, createServer, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import { App, type AppOptions, SseEvent } from "../../src/index.js";
 import { TestClient, type TestEventStream, type TestWebSocket } from "../../src/testing/index.js";
-import { capturedLogger, type LogLine, sleep, waitFor, within } from "../helpers.js";
-import { decodeChunked, portOf } from "../raw-http.js";
+import { capturedLogger, errorLines, type LogLine } from "./logging.js";
+import { decodeChunked, portOf } from "./raw-http.js";
+import { sleep, waitFor, within } from "./wait.js";
 
 /** The topic the healthy SSE client follows. */
 const TICKS = "ticks";
@@ -97,9 +98,9 @@ export async function startHostileServer(
   return { app, client, port: portOf(client.url), lines, healthy };
 }
 
-/** Log lines at error level or above: none may come from a client's mistake. */
-export function errorLines(lines: LogLine[]): string[] {
-  return lines.filter((line) => line.level >= 50).map((line) => line.msg);
+/** The messages of log lines at error level or above: none may come from a client's mistake. */
+export function errorMessages(lines: LogLine[]): string[] {
+  return errorLines(lines).map((line) => line.msg);
 }
 
 /** What the server sent back on one raw connection. */

@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { WebSocket } from "ws";
 import { App, type Broker } from "../../src/index.js";
-import { sleep, waitFor } from "../helpers.js";
 import { SseClient } from "./sse-client.js";
+import { sleep, waitFor } from "./wait.js";
 
 export interface BrokerFixture {
   /** A broker for one App instance; instances made by one fixture share their topics. */

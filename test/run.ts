@@ -1,0 +1,60 @@
+// `npm run test:only`: the test files that do not need a quiet machine run a few at a time;
+// then the ones listed in SERIAL run one at a time, with the machine to themselves. A new
+// test file runs concurrently unless it is added to SERIAL.
+//
+//   tsx test/run.ts                  both parts
+//   tsx test/run.ts --concurrent     only the concurrent part
+//   tsx test/run.ts --serial         only the serial part
+import { spawn } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { SERIAL } from "./serial-files.js";
+
+/** Files run at once in the concurrent part: one per core of the 2-core machine CI runs on. */
+const CONCURRENCY = 2;
+
+function testFiles(): string[] {
+  return readdirSync("test")
+    .filter((name) => name.endsWith(".test.ts"))
+    .sort()
+    .map((name) => `test/${name}`);
+}
+
+/** Runs node's test runner over `files`; resolves with its exit code. */
+function runTests(files: string[], concurrency: number): Promise<number> {
+  if (files.length === 0) return Promise.resolve(0);
+  const args = ["--import", "tsx", "--test", `--test-concurrency=${concurrency}`];
+  const child = spawn(process.execPath, [...args, "--test-reporter=spec", ...files], {
+    stdio: "inherit",
+  });
+  return new Promise((resolve) =>
+    child.on("exit", (code, signal) => resolve(signal ? 1 : (code ?? 1))),
+  );
+}
+
+async function main(): Promise<void> {
+  const only = process.argv[2];
+  const files = testFiles();
+  const missing = SERIAL.filter((file) => !files.includes(file));
+  if (missing.length > 0)
+    throw new Error(`test/serial-files.ts lists files that do not exist: ${missing.join(", ")}`);
+  const serial = files.filter((file) => SERIAL.includes(file));
+  const concurrent = files.filter((file) => !SERIAL.includes(file));
+  let failed = false;
+  if (only !== "--serial") {
+    const started = performance.now();
+    failed = (await runTests(concurrent, CONCURRENCY)) !== 0 || failed;
+    console.log(`concurrent part: ${concurrent.length} files in ${seconds(started)}`);
+  }
+  if (only !== "--concurrent") {
+    const started = performance.now();
+    failed = (await runTests(serial, 1)) !== 0 || failed;
+    console.log(`serial part: ${serial.length} files in ${seconds(started)}`);
+  }
+  process.exitCode = failed ? 1 : 0;
+}
+
+function seconds(since: number): string {
+  return `${((performance.now() - since) / 1000).toFixed(0)} s`;
+}
+
+await main();
