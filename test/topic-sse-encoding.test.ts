@@ -11,7 +11,8 @@ import {
 } from "../src/index.js";
 import { sseEventOfJson } from "../src/sse/sse-event.js";
 import { SseParser } from "../src/testing/index.js";
-import { quietApp, waitFor, within } from "./helpers.js";
+import { quietApp } from "./support/apps.js";
+import { waitFor, within } from "./support/wait.js";
 
 /** Data of every shape a topic message carries, with the event names and ids around it. */
 const CASES: { data: unknown; event?: string }[] = [
