@@ -19,16 +19,36 @@ function testFiles(): string[] {
     .map((name) => `test/${name}`);
 }
 
+/** Tests passed and failed over both parts, read from the runner's summary lines. */
+const totals = { passed: 0, failed: 0 };
+
 /** Runs node's test runner over `files`; resolves with its exit code. */
 function runTests(files: string[], concurrency: number): Promise<number> {
   if (files.length === 0) return Promise.resolve(0);
   const args = ["--import", "tsx", "--test", `--test-concurrency=${concurrency}`];
   const child = spawn(process.execPath, [...args, "--test-reporter=spec", ...files], {
-    stdio: "inherit",
+    stdio: ["inherit", "pipe", "inherit"],
+  });
+  let partial = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    process.stdout.write(chunk);
+    const lines = (partial + chunk.toString("utf8")).split("\n");
+    partial = lines.pop() ?? "";
+    for (const line of lines) countSummary(line);
   });
   return new Promise((resolve) =>
-    child.on("exit", (code, signal) => resolve(signal ? 1 : (code ?? 1))),
+    child.on("close", (code, signal) => {
+      countSummary(partial);
+      resolve(signal ? 1 : (code ?? 1));
+    }),
   );
+}
+
+/** The spec reporter's summary ends with the lines `ℹ pass N` and `ℹ fail N`. */
+function countSummary(line: string): void {
+  const summary = /^ℹ (pass|fail) (\d+)$/.exec(line);
+  if (summary?.[1] === "pass") totals.passed += Number(summary[2]);
+  if (summary?.[1] === "fail") totals.failed += Number(summary[2]);
 }
 
 async function main(): Promise<void> {
@@ -50,7 +70,9 @@ async function main(): Promise<void> {
     failed = (await runTests(serial, 1)) !== 0 || failed;
     console.log(`serial part: ${serial.length} files in ${seconds(started)}`);
   }
-  process.exitCode = failed ? 1 : 0;
+  // One closing line for both parts, in the form any CI reads.
+  console.log(`${totals.passed} passed, ${totals.failed} failed`);
+  process.exitCode = failed || totals.failed > 0 ? 1 : 0;
 }
 
 function seconds(since: number): string {
