@@ -129,8 +129,14 @@ async function checkServer(peer: RunningPeer): Promise<void> {
 }
 
 /** A run of every scenario on every server, unprofiled: the one that may write BENCHMARKS.md. */
+/** Only a full run of every scenario and server, unprofiled, replaces the published figures. */
 function publishes(config: BenchConfig): boolean {
-  return config.only.size === 5 && config.servers.size === PEERS.length && !config.profile;
+  return (
+    !config.quick &&
+    config.only.size === 5 &&
+    config.servers.size === PEERS.length &&
+    !config.profile
+  );
 }
 
 function publish(
