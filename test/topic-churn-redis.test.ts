@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { App } from "../src/index.js";
 import { redisBroker } from "../src/redis/index.js";
+import { resumableTopicsApp } from "./support/apps.js";
 import { useRedisBed } from "./support/redis-bed.js";
 import { SseClient } from "./support/sse-client.js";
 import { eventually, sleep } from "./support/wait.js";
@@ -67,13 +67,7 @@ describe("redisBroker topicTtl", () => {
 
   test("through an App: an SSE client resuming after its topic expired gets a reset, then live messages", async () => {
     const broker = makeBroker({ prefix: freshPrefix(), topicTtl: 200 });
-    const app = new App({ logger: false, broker });
-    app.sse("/topics/:topic", (req) =>
-      app.subscribe(req.params.topic as string, {
-        lastEventId: req.lastEventId,
-        signal: req.signal,
-      }),
-    );
+    const app = resumableTopicsApp(broker);
     const { url } = await app.listen({ port: 0, host: "127.0.0.1" });
     try {
       const old = await app.publish("room", { text: "before" });

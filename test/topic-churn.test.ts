@@ -12,6 +12,7 @@ import { promisify } from "node:util";
 import { WebSocket } from "ws";
 import { App, memoryBroker } from "../src/index.js";
 import type { StoredMessage } from "../src/topics/broker.js";
+import { resumableTopicsApp } from "./support/apps.js";
 import { SseClient } from "./support/sse-client.js";
 import { sleep, waitFor } from "./support/wait.js";
 
@@ -80,13 +81,7 @@ describe("memoryBroker topic expiry", () => {
 
   test("a resume from an id of a dropped topic gets a reset (unknown), then live messages", async () => {
     const broker = memoryBroker({ topicTtl: 100 });
-    const app = new App({ logger: false, broker });
-    app.sse("/topics/:topic", (req) =>
-      app.subscribe(req.params.topic as string, {
-        lastEventId: req.lastEventId,
-        signal: req.signal,
-      }),
-    );
+    const app = resumableTopicsApp(broker);
     const { url } = await app.listen({ port: 0, host: "127.0.0.1" });
     try {
       const old = await app.publish("room", { text: "before" });

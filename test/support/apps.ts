@@ -1,4 +1,4 @@
-import { App, type AppOptions, type SluiceWebSocket } from "../../src/index.js";
+import { App, type AppOptions, type Broker, type SluiceWebSocket } from "../../src/index.js";
 
 /** An App that logs nowhere, for tests that do not look at logs. */
 export function quietApp(options: AppOptions = {}): App {
@@ -17,4 +17,19 @@ export function openConnections(app: App): Promise<number> {
 /** A WebSocket handler that echoes every message as it came: text as text, binary as binary. */
 export async function echo(socket: SluiceWebSocket): Promise<void> {
   for await (const message of socket) await socket.send(message);
+}
+
+/**
+ * An App on `broker` whose SSE route `/topics/:topic` follows that topic, resuming from the
+ * client's Last-Event-ID, as a real app serves topics to EventSource.
+ */
+export function resumableTopicsApp(broker: Broker): App {
+  const app = new App({ logger: false, broker });
+  app.sse("/topics/:topic", (req) =>
+    app.subscribe(req.params.topic as string, {
+      lastEventId: req.lastEventId,
+      signal: req.signal,
+    }),
+  );
+  return app;
 }
