@@ -14,14 +14,10 @@ import { pino } from "pino";
 import {
   App,
   type AppOptions,
-  type Broker,
-  type Deliver,
   HttpError,
   type HttpErrorOptions,
   memoryBroker,
-  type Replay,
   SseEvent,
-  type StoredMessage,
   StreamingResponse,
 } from "../src/index.js";
 import { BrokerUnavailableError, redisBroker } from "../src/redis/index.js";
@@ -32,6 +28,7 @@ import {
   type TestWebSocket,
   WebSocketUpgradeError,
 } from "../src/testing/index.js";
+import { LiveOnlyBroker } from "./support/live-only-broker.js";
 import { capturedLogger, type LogLine } from "./support/logging.js";
 import { openSocket, portOf, rawExchange } from "./support/raw-http.js";
 import { RedisServer } from "./support/redis-server.js";
@@ -997,14 +994,12 @@ describe("faults: topic subscribers", () => {
    * A Broker as someone might write one: a log in memory and synchronous delivery with no
    * guard, so a deliver callback that throws would break its publish. It records such throws.
    */
-  class UnguardedBroker implements Broker {
+  class UnguardedBroker extends LiveOnlyBroker {
     readonly deliveryThrows: unknown[] = [];
-    private readonly deliverers = new Map<string, Set<Deliver>>();
-    private sequence = 0;
 
-    async publish(topic: string, event: string | undefined, json: string): Promise<string> {
-      const message: StoredMessage = { topic, id: `1-${++this.sequence}`, event, json };
-      for (const deliver of this.deliverers.get(topic) ?? []) {
+    override async publish(topic: string, event: string | undefined, json: string) {
+      const message = this.nextMessage(topic, event, json);
+      for (const deliver of this.subscribersOf(topic)) {
         try {
           deliver(message);
         } catch (error) {
@@ -1014,22 +1009,6 @@ describe("faults: topic subscribers", () => {
       }
       return message.id;
     }
-    async history(): Promise<StoredMessage[]> {
-      return [];
-    }
-    async replay(): Promise<Replay> {
-      return { kind: "messages", messages: [] };
-    }
-    async subscribe(topic: string, deliver: Deliver): Promise<() => void> {
-      const set = this.deliverers.get(topic) ?? new Set();
-      this.deliverers.set(topic, set);
-      set.add(deliver);
-      return () => set.delete(deliver);
-    }
-    compareIds(a: string, b: string): number {
-      return Number(a.slice(2)) - Number(b.slice(2));
-    }
-    async close(): Promise<void> {}
   }
 
   faultTest(

@@ -1,17 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, type TestContext, test } from "node:test";
-import {
-  type App,
-  type Broker,
-  type Deliver,
-  type Replay,
-  SseEvent,
-  type StoredMessage,
-  TopicMessage,
-} from "../src/index.js";
+import { type App, SseEvent, TopicMessage } from "../src/index.js";
 import { sseEventOfJson } from "../src/sse/sse-event.js";
 import { SseParser } from "../src/testing/index.js";
 import { quietApp } from "./support/apps.js";
+import { LiveOnlyBroker } from "./support/live-only-broker.js";
 import { waitFor, within } from "./support/wait.js";
 
 /** Data of every shape a topic message carries, with the event names and ids around it. */
@@ -186,32 +179,9 @@ describe("a topic message's SSE encoding, as a client receives it", () => {
 });
 
 /** A broker whose messages are whatever text a test hands it, as another process might write. */
-class HandBroker implements Broker {
-  private readonly deliverers = new Map<string, Set<Deliver>>();
-  private sequence = 0;
-
+class HandBroker extends LiveOnlyBroker {
   deliver(topic: string, json: string): void {
-    const message: StoredMessage = { topic, id: `1-${++this.sequence}`, event: undefined, json };
-    for (const deliver of this.deliverers.get(topic) ?? []) deliver(message);
+    const message = this.nextMessage(topic, undefined, json);
+    for (const deliver of this.subscribersOf(topic)) deliver(message);
   }
-  async publish(topic: string, _event: string | undefined, json: string): Promise<string> {
-    this.deliver(topic, json);
-    return `1-${this.sequence}`;
-  }
-  async history(): Promise<StoredMessage[]> {
-    return [];
-  }
-  async replay(): Promise<Replay> {
-    return { kind: "messages", messages: [] };
-  }
-  async subscribe(topic: string, deliver: Deliver): Promise<() => void> {
-    const set = this.deliverers.get(topic) ?? new Set();
-    this.deliverers.set(topic, set);
-    set.add(deliver);
-    return () => set.delete(deliver);
-  }
-  compareIds(a: string, b: string): number {
-    return Number(a.slice(2)) - Number(b.slice(2));
-  }
-  async close(): Promise<void> {}
 }
