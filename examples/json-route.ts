@@ -1,6 +1,6 @@
 // A JSON API: params, query, a JSON body, HttpError, and auth middleware.
-import { App, HttpError, HttpResponse } from "../src/index.js";
-import { runIfMain } from "./run-if-main.js";
+import { pathToFileURL } from "node:url";
+import { App, HttpError, HttpResponse } from "sluice";
 
 interface Todo {
   id: number;
@@ -51,4 +51,7 @@ export function createJsonApp(app = new App()): App {
   return app;
 }
 
-await runIfMain(import.meta.url, () => createJsonApp());
+// Listens when run directly; a test that imports this file only builds the app.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await createJsonApp().listen({ handleSignals: true });
+}

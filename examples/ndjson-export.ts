@@ -1,7 +1,7 @@
 // A large export streamed as NDJSON: rows are produced as the client reads them, so memory
 // stays flat whatever the size, and the generator stops if the client goes away.
-import { App, ndjson } from "../src/index.js";
-import { runIfMain } from "./run-if-main.js";
+import { pathToFileURL } from "node:url";
+import { App, ndjson } from "sluice";
 
 /** Stands in for a database cursor: yields rows in pages. */
 async function* exportRows(count: number, signal: AbortSignal) {
@@ -31,4 +31,7 @@ export function createExportApp(app = new App()): App {
   return app;
 }
 
-await runIfMain(import.meta.url, () => createExportApp());
+// Listens when run directly; a test that imports this file only builds the app.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await createExportApp().listen({ handleSignals: true });
+}

@@ -1,7 +1,7 @@
 // A live feed over Server-Sent Events that survives reconnects: every post gets an id, and
 // a client that reconnects sends Last-Event-ID and first receives what it missed.
-import { App, HttpError, HttpResponse, SseEvent } from "../src/index.js";
-import { runIfMain } from "./run-if-main.js";
+import { pathToFileURL } from "node:url";
+import { App, HttpError, HttpResponse, SseEvent } from "sluice";
 
 const KEPT_POSTS = 1000;
 
@@ -49,4 +49,7 @@ export function createFeedApp(app = new App()): App {
   return app;
 }
 
-await runIfMain(import.meta.url, () => createFeedApp());
+// Listens when run directly; a test that imports this file only builds the app.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await createFeedApp().listen({ handleSignals: true });
+}

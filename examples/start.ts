@@ -1,5 +1,5 @@
 // `npm start`: the patterns in one app on http://127.0.0.1:3000 (PORT and HOST to change).
-import { App } from "../src/index.js";
+import { App } from "sluice";
 import { createJsonApp } from "./json-route.js";
 import { createExportApp } from "./ndjson-export.js";
 import { createFeedApp } from "./sse-feed.js";

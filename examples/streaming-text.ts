@@ -1,8 +1,8 @@
 // An LLM-style token stream: text appears word by word; if the client leaves, the signal
 // aborts the wait and `finally` releases what the generation held.
 import { setTimeout as sleep } from "node:timers/promises";
-import { App, StreamingResponse } from "../src/index.js";
-import { runIfMain } from "./run-if-main.js";
+import { pathToFileURL } from "node:url";
+import { App, StreamingResponse } from "sluice";
 
 const ANSWER =
   "Streaming responses start at once, write each token as it is produced, wait for slow readers and stop when the reader leaves.";
@@ -33,4 +33,7 @@ export function createTextStreamApp(app = new App(), delayMs = 50): App {
   return app;
 }
 
-await runIfMain(import.meta.url, () => createTextStreamApp());
+// Listens when run directly; a test that imports this file only builds the app.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await createTextStreamApp().listen({ handleSignals: true });
+}

@@ -1,9 +1,9 @@
-// WebSockets: a JSON echo (the issue's handler) and a chat room where every message is
-// serialised once, however many members read it.
-import { App, type SluiceWebSocket, WebSocketMessage } from "../src/index.js";
-import { runIfMain } from "./run-if-main.js";
+// WebSockets: a JSON echo and a chat room where every message is serialised once, however
+// many members read it.
+import { pathToFileURL } from "node:url";
+import { App, type SluiceWebSocket, WebSocketMessage } from "sluice";
 
-/** The issue's handler: a welcome, `{"type":"ping"}` answered, invalid JSON answered, the rest echoed. */
+/** A JSON echo: a welcome, `{"type":"ping"}` answered, invalid JSON answered, the rest echoed. */
 export async function jsonEcho(socket: SluiceWebSocket): Promise<void> {
   await socket.sendJson({ type: "welcome", id: socket.id });
   for await (const message of socket) {
@@ -47,4 +47,7 @@ export function createChatApp(app = new App()): App {
   return app;
 }
 
-await runIfMain(import.meta.url, () => createChatApp());
+// Listens when run directly; a test that imports this file only builds the app.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await createChatApp().listen({ handleSignals: true });
+}

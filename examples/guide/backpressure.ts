@@ -1,8 +1,8 @@
 // Backpressure: a producer that could fill memory faster than any client reads. sluice only
 // asks a generator for its next item when the socket can take more, so a `yield` to a slow
 // client simply waits.
-import { App, StreamingResponse } from "../../src/index.js";
-import { runIfMain } from "../run-if-main.js";
+import { pathToFileURL } from "node:url";
+import { App, StreamingResponse } from "sluice";
 
 export interface FirehoseStats {
   /** Chunks the producer has handed to sluice so far. */
@@ -38,4 +38,7 @@ export function createBackpressureApp(
   return app;
 }
 
-await runIfMain(import.meta.url, () => createBackpressureApp());
+// Listens when run directly; a test that imports this file only builds the app.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await createBackpressureApp().listen({ handleSignals: true });
+}

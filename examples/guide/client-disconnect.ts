@@ -1,8 +1,8 @@
 // Client disconnects: a stream whose `finally` releases what it held when the client leaves,
 // and a long non-streaming job that checks whether anyone is still waiting for its answer.
 import { setTimeout as sleep } from "node:timers/promises";
-import { App, StreamingResponse } from "../../src/index.js";
-import { runIfMain } from "../run-if-main.js";
+import { pathToFileURL } from "node:url";
+import { App, StreamingResponse } from "sluice";
 
 export interface DisconnectStats {
   /** Streams producing right now. */
@@ -64,4 +64,7 @@ async function reindexBatch(_batch: number, ms: number): Promise<void> {
   await sleep(ms);
 }
 
-await runIfMain(import.meta.url, () => createDisconnectApp());
+// Listens when run directly; a test that imports this file only builds the app.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await createDisconnectApp().listen({ handleSignals: true });
+}

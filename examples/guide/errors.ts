@@ -2,8 +2,8 @@
 // middle of a stream looks like, and an SSE route that tells its clients what went wrong and
 // how long to wait before reconnecting.
 import { setTimeout as sleep } from "node:timers/promises";
-import { App, HttpError, SseEvent, StreamingResponse } from "../../src/index.js";
-import { runIfMain } from "../run-if-main.js";
+import { pathToFileURL } from "node:url";
+import { App, HttpError, SseEvent, StreamingResponse } from "sluice";
 
 /** A stand-in for your storage: "broken" loses its connection half-way through. */
 const REPORTS = new Map([
@@ -57,4 +57,7 @@ export function createErrorsApp(app = new App(), { stepMs = 50, retryMs = 2000 }
   return app;
 }
 
-await runIfMain(import.meta.url, () => createErrorsApp());
+// Listens when run directly; a test that imports this file only builds the app.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await createErrorsApp().listen({ handleSignals: true });
+}

@@ -1,7 +1,7 @@
 // The smallest useful sluice app: a middleware, a JSON route, a validated POST and a server
 // that shuts down gracefully on Ctrl-C. Run it with `npx tsx examples/guide/first-app.ts`.
-import { App, HttpError } from "../../src/index.js";
-import { runIfMain } from "../run-if-main.js";
+import { pathToFileURL } from "node:url";
+import { App, HttpError } from "sluice";
 
 export function createFirstApp(app = new App()): App {
   app.use(async (req, next) => {
@@ -23,4 +23,7 @@ export function createFirstApp(app = new App()): App {
   return app;
 }
 
-await runIfMain(import.meta.url, () => createFirstApp());
+// Listens when run directly; a test that imports this file only builds the app.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await createFirstApp().listen({ handleSignals: true });
+}

@@ -1,8 +1,8 @@
 // Streaming responses: a plain-text stream from an async generator, and an NDJSON export
 // read from a (pretend) database one page at a time.
 import { setTimeout as sleep } from "node:timers/promises";
-import { App, ndjson, StreamingResponse } from "../../src/index.js";
-import { runIfMain } from "../run-if-main.js";
+import { pathToFileURL } from "node:url";
+import { App, ndjson, StreamingResponse } from "sluice";
 
 interface Order {
   id: number;
@@ -50,4 +50,7 @@ export function createStreamingApp(app = new App(), { delayMs = 500 } = {}): App
   return app;
 }
 
-await runIfMain(import.meta.url, () => createStreamingApp());
+// Listens when run directly; a test that imports this file only builds the app.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await createStreamingApp().listen({ handleSignals: true });
+}

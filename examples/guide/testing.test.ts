@@ -4,8 +4,8 @@
 // one that waits for an event that never comes fails instead of hanging.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { App } from "../../src/index.js";
-import { TestClient, WebSocketUpgradeError } from "../../src/testing/index.js";
+import { App } from "sluice";
+import { TestClient, WebSocketUpgradeError } from "sluice/testing";
 import { createStreamingApp } from "./streaming-response.js";
 import { createRoomsApp } from "./topics.js";
 import { createWebSocketApp } from "./websocket-lifecycle.js";

@@ -1,7 +1,7 @@
 // Chat rooms on topics: one `app.publish` reaches SSE and WebSocket subscribers alike, and a
 // client that reconnects with its last event id first gets what it missed.
-import { App, HttpError, HttpResponse } from "../../src/index.js";
-import { runIfMain } from "../run-if-main.js";
+import { pathToFileURL } from "node:url";
+import { App, HttpError, HttpResponse } from "sluice";
 
 const ROOM = /^[a-z0-9-]{1,40}$/;
 
@@ -53,4 +53,7 @@ export function createRoomsApp(app = new App(), { keepAlive = 15_000, retry = 30
   return app;
 }
 
-await runIfMain(import.meta.url, () => createRoomsApp());
+// Listens when run directly; a test that imports this file only builds the app.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await createRoomsApp().listen({ handleSignals: true });
+}

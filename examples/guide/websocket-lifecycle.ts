@@ -1,7 +1,7 @@
 // A WebSocket route from handshake to close: a token checked by middleware before the
 // upgrade, JSON commands, limits, heartbeats, close codes, and cleanup in `finally`.
-import { App, CloseCode, HttpError, type SluiceWebSocket } from "../../src/index.js";
-import { runIfMain } from "../run-if-main.js";
+import { pathToFileURL } from "node:url";
+import { App, CloseCode, HttpError, type SluiceWebSocket } from "sluice";
 
 /** A stand-in for your session store: token -> user. */
 const TOKENS = new Map([
@@ -76,4 +76,7 @@ export function createWebSocketApp(app = new App(), { heartbeat = 30_000 } = {})
   return app;
 }
 
-await runIfMain(import.meta.url, () => createWebSocketApp());
+// Listens when run directly; a test that imports this file only builds the app.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await createWebSocketApp().listen({ handleSignals: true });
+}

@@ -1,4 +1,4 @@
-// The live demo (issue 7): a page with a dashboard fed by SSE from a topic, chat rooms over
+// The live demo: a page with a dashboard fed by SSE from a topic, chat rooms over
 // WebSockets, an NDJSON export, and sign-in with a name in a server-side session. See main.ts
 // to run it; the pieces are in auth.ts, sessions.ts, dashboard.ts, chat.ts, export.ts,
 // cluster.ts and static.ts.
@@ -9,7 +9,7 @@ import {
   HttpResponse,
   type LoggerOption,
   type SluiceRequest,
-} from "../../src/index.js";
+} from "sluice";
 import {
   MAX_NAME_LENGTH,
   requireSignIn,

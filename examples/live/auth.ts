@@ -18,7 +18,7 @@
 // A token is `<payload>.<mac>`: payload = base64url(JSON {n: name, k: session key, e: expiry
 // ms}), mac = HMAC-SHA256(secret, "token:" + payload).
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { HttpError, type Middleware, type SluiceRequest } from "../../src/index.js";
+import { HttpError, type Middleware, type SluiceRequest } from "sluice";
 import { SESSION_TTL_MS, type Session, type Sessions } from "./sessions.js";
 
 export const COOKIE_NAME = "sluice_session";

@@ -24,7 +24,7 @@ import {
   type SluiceWebSocket,
   WebSocketMessage,
   type WebSocketOptions,
-} from "../../src/index.js";
+} from "sluice";
 import type { Cluster } from "./cluster.js";
 import type { Session, Sessions } from "./sessions.js";
 

@@ -8,7 +8,7 @@
 
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import type { App, PublishOptions } from "../../src/index.js";
+import type { App, PublishOptions } from "sluice";
 
 export const CLUSTER_TOPIC = "cluster";
 

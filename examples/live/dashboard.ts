@@ -3,12 +3,7 @@
 // the id of the last tick it saw (Last-Event-ID) and app.subscribe() replays every tick
 // after it before the live ones, with none missing or repeated at the seam.
 import type { Socket } from "node:net";
-import {
-  type App,
-  HttpError,
-  MAX_LAST_EVENT_ID_BYTES,
-  type SluiceRequest,
-} from "../../src/index.js";
+import { type App, HttpError, MAX_LAST_EVENT_ID_BYTES, type SluiceRequest } from "sluice";
 import type { Cluster, ServerReport } from "./cluster.js";
 import type { Session, Sessions } from "./sessions.js";
 

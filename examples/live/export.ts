@@ -2,7 +2,7 @@
 // stops if it leaves). Generating and sending rows costs CPU and bandwidth for as long as the
 // client keeps reading, so both the size of one export and how many one address may run at
 // once are bounded.
-import { type App, HttpError, ndjson, type SluiceRequest } from "../../src/index.js";
+import { type App, HttpError, ndjson, type SluiceRequest } from "sluice";
 
 export const DEFAULT_EXPORT_ROWS = 100_000;
 /** The most rows one export may ask for: about 10 MB. */

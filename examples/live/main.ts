@@ -3,12 +3,12 @@
 // share the rooms, the dashboard and the sessions (a cookie from one is good on all: cookies
 // do not care about the port); give them the same SLUICE_SECRET so that a `?token=` minted
 // by one is good on all too.
-import type { Broker } from "../../src/index.js";
+import type { Broker } from "sluice";
 import { createLiveApp } from "./app.js";
 
 let broker: Broker | undefined;
 if (process.env.REDIS_URL) {
-  const { redisBroker } = await import("../../src/redis/index.js"); // loads ioredis only now
+  const { redisBroker } = await import("sluice/redis"); // loads ioredis only now
   broker = redisBroker({ url: process.env.REDIS_URL, history: 10_000 });
 }
 

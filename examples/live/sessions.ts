@@ -10,7 +10,7 @@
 // never the id itself, so reading them (in Redis, say) does not let anyone in.
 import { createHash, randomBytes } from "node:crypto";
 import { setMaxListeners } from "node:events";
-import type { App } from "../../src/index.js";
+import type { App } from "sluice";
 import { validName } from "./auth.js";
 
 export const SESSIONS_TOPIC = "sessions";

@@ -5,7 +5,7 @@ import { readdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type App, HttpError, HttpResponse } from "../../src/index.js";
+import { type App, HttpError, HttpResponse } from "sluice";
 
 const PUBLIC_DIR = fileURLToPath(new URL("./public/", import.meta.url));
 

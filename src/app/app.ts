@@ -199,7 +199,7 @@ export class App {
     return this;
   }
 
-  /** The seed's low-level form: `{ method, path, handler_name, is_async }` plus the handler. */
+  /** A route given as data, `{ method, path, handler_name, is_async }` (method "WS": WebSocket). */
   addRoute(definition: RouteDefinition, handler: Handler | WebSocketHandler): this {
     if (definition.method.toUpperCase() === "WS") {
       return this.#addWebSocketRoute(

@@ -3,7 +3,11 @@ import { type LookupResult, Router } from "../http/router.js";
 
 export type Handler = (request: SluiceRequest) => unknown;
 
-/** Seed-compatible route description for `addRoute`. */
+/**
+ * A route described as data, for `app.addRoute()`: `method` is an HTTP method or "WS",
+ * `handler_name` names the route, `is_async` is accepted and changes nothing (any handler may
+ * return a promise).
+ */
 export interface RouteDefinition {
   method: string;
   path: string;
