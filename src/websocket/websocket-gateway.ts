@@ -6,6 +6,7 @@ import { HttpError } from "../http/http-error.js";
 import type { SluiceRequest } from "../http/request.js";
 import { Router } from "../http/router.js";
 import type { ConnectionSlot } from "../server/connection-caps.js";
+import { warnIfAuthSubprotocolUnlisted } from "./auth-subprotocol.js";
 import { CloseCode } from "./close-codes.js";
 import { HandlerCount } from "./handler-count.js";
 import { Heartbeat } from "./heartbeat.js";
@@ -140,6 +141,7 @@ export class WebSocketGateway implements SocketRegistry {
     if (origins && origin !== undefined && !origins(origin, request)) {
       throw new HttpError(403, `Origin ${origin} may not open a WebSocket on ${request.path}`);
     }
+    warnIfAuthSubprotocolUnlisted(route, request, this.logger);
     const offered = offeredProtocols(request);
     const protocol = offered.find((name) => protocols.includes(name));
     if (protocol === undefined && requireProtocol) {
