@@ -11,6 +11,7 @@ import { CloseCode } from "./close-codes.js";
 import { HandlerCount } from "./handler-count.js";
 import { Heartbeat } from "./heartbeat.js";
 import { LinkedWebSocket } from "./linked-websocket.js";
+import { refuseOrigin } from "./origin-refusal.js";
 import { SluiceWebSocket, type SocketRegistry } from "./sluice-websocket.js";
 import { type SocketLimits, socketLimits } from "./socket-limits.js";
 import type { SocketTopics } from "./socket-topics.js";
@@ -139,7 +140,7 @@ export class WebSocketGateway implements SocketRegistry {
     const { origins, protocols, requireProtocol } = route.options;
     const origin = request.header("origin");
     if (origins && origin !== undefined && !origins(origin, request)) {
-      throw new HttpError(403, `Origin ${origin} may not open a WebSocket on ${request.path}`);
+      throw refuseOrigin(route, origin, request);
     }
     warnIfAuthSubprotocolUnlisted(route, request, this.logger);
     const offered = offeredProtocols(request);

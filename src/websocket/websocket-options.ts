@@ -1,4 +1,5 @@
 import type { PerMessageDeflateOptions } from "ws";
+import { originListMatcher } from "../http/origin-pattern.js";
 import type { SluiceRequest } from "../http/request.js";
 
 export interface WebSocketOptions {
@@ -14,6 +15,12 @@ export interface WebSocketOptions {
    * hijacking: browsers send cookies with a cross-site upgrade, and CORS does not apply to
    * WebSockets. Behind a proxy that rewrites Host, list your origins. A request without an Origin header (not a browser) is
    * let through: auth middleware decides about those.
+   *
+   * A listed entry may be a pattern: `*` as the port (`"http://localhost:*"`, a dev server
+   * such as Vite's on :5173) or as the leftmost host label (`"https://*.example.com"`: any
+   * subdomain, not `example.com` itself). `*` anywhere else, or an entry that is not a whole
+   * origin, throws a TypeError when the route is added. Each refusal is logged at info with
+   * the `origins` setting that would let that origin in.
    */
   origins?: readonly string[] | "*" | ((origin: string, request: SluiceRequest) => boolean);
   /** Largest message accepted, in bytes; a larger one closes the socket with 1009. Default 1 MiB. */
@@ -47,10 +54,15 @@ export interface MessageRate {
   perMs: number;
 }
 
+/** How a route's origins are decided: by default, by a list (patterns included), by a function, or not at all. */
+export type OriginPolicy = "same-origin" | "list" | "function" | "any";
+
 export interface ResolvedWebSocketOptions {
   protocols: readonly string[];
   requireProtocol: boolean;
   origins: ((origin: string, request: SluiceRequest) => boolean) | undefined;
+  /** Where `origins` came from, to say in a refusal's log line what to change. */
+  originPolicy: OriginPolicy;
   maxPayload: number;
   heartbeat: number;
   maxBuffered: number;
@@ -94,6 +106,7 @@ export function resolveWebSocketOptions(
     protocols: checkProtocols(where, options.protocols),
     requireProtocol: options.requireProtocol === true,
     origins: originCheck(where, options.origins),
+    originPolicy: originPolicyOf(options.origins),
     maxPayload: positiveInteger(where, "maxPayload", options.maxPayload, DEFAULTS.maxPayload),
     heartbeat: timerMs(where, "heartbeat", options.heartbeat, DEFAULTS.heartbeat, true),
     maxBuffered: positiveInteger(where, "maxBuffered", options.maxBuffered, DEFAULTS.maxBuffered),
@@ -124,8 +137,13 @@ function originCheck(
   if (!Array.isArray(origins)) {
     throw new TypeError(`${where} origins must be an array of origins, "*" or a function`);
   }
-  const allowed = new Set(origins.map((origin) => normaliseOrigin(where, origin)));
-  return (origin) => allowed.has(origin.toLowerCase());
+  return originListMatcher(origins, (origin) => normaliseOrigin(where, origin), where);
+}
+
+function originPolicyOf(origins: WebSocketOptions["origins"]): OriginPolicy {
+  if (origins === undefined) return "same-origin";
+  if (origins === "*") return "any";
+  return typeof origins === "function" ? "function" : "list";
 }
 
 const DEFAULT_PORTS: Record<string, string> = { "http:": "80", "https:": "443" };
