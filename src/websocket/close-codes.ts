@@ -1,4 +1,7 @@
-/** Close codes sluice sends (RFC 6455 §7.4.1, IANA registry). */
+/**
+ * Close codes sluice sends (RFC 6455 §7.4.1, IANA registry). Besides these, a handler that
+ * throws an `HttpError` closes with 4000 + its status (4400-4599).
+ */
 export const CloseCode = {
   normal: 1000,
   goingAway: 1001,

@@ -22,6 +22,12 @@ import {
 } from "./websocket-options.js";
 import { runSession } from "./websocket-session.js";
 
+/**
+ * Runs for the life of a socket. Its return closes the socket with 1000. A thrown (or
+ * rejected) `HttpError` is a refusal: the socket closes with 4000 + its status (403 -> 4403)
+ * and its message as the reason (cut to 123 bytes), logged without a stack. Anything else
+ * thrown is a crash: 1011 "Internal error", logged as an error.
+ */
 export type WebSocketHandler = (socket: SluiceWebSocket, request: SluiceRequest) => unknown;
 
 interface WebSocketRoute {
