@@ -2,7 +2,7 @@ import { HttpError } from "../http/http-error.js";
 import { isWellFormedOrigin } from "../http/origin-pattern.js";
 import type { SluiceRequest } from "../http/request.js";
 import { logSafely } from "../util/logger.js";
-import type { OriginPolicy } from "./websocket-options.js";
+import type { OriginPolicy } from "./origin-check.js";
 
 /**
  * The 403 for an upgrade from an origin the route does not let in. The answer only names the
