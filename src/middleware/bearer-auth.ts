@@ -1,5 +1,6 @@
 import type { Middleware } from "../http/middleware-chain.js";
 import type { SluiceRequest } from "../http/request.js";
+import { noteAuthSubprotocol } from "../websocket/auth-subprotocol.js";
 import { checkRealm, runVerify, unauthorized, type Verified } from "./auth-challenge.js";
 
 export interface BearerAuthOptions<P = unknown> {
@@ -185,6 +186,8 @@ function fromQuery(req: SluiceRequest, name: string): Found {
 /** `Sec-WebSocket-Protocol: <marker>, <token>` on a WebSocket upgrade. */
 function fromSubprotocols(req: SluiceRequest, marker: string): Found {
   if (req.header("upgrade")?.toLowerCase() !== "websocket") return { kind: "none" };
+  // The route must list the marker: its checks warn when it does not (see auth-subprotocol).
+  noteAuthSubprotocol(req, marker);
   const header = req.header("sec-websocket-protocol");
   if (!header) return { kind: "none" };
   const offered = header.split(",").map((name) => name.trim());

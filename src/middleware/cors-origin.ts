@@ -1,3 +1,4 @@
+import { originListMatcher } from "../http/origin-pattern.js";
 import type { SluiceRequest } from "../http/request.js";
 import { isPromiseLike } from "../util/is-promise-like.js";
 
@@ -19,11 +20,6 @@ export type CorsOriginFunction = (
 /** The forms of `CorsOptions.origin`. */
 export type CorsOrigin = string | readonly string[] | RegExp | CorsOriginFunction;
 
-/** `null`, or `scheme://host[:port]` as browsers serialise it (a bracketed IPv6 host included). */
-const SERIALISED_ORIGIN =
-  /^(?:null|[a-z][a-z0-9+.-]*:\/\/(?:\[[0-9a-f:.]+\]|[a-z0-9\-._~!$&'()*+,;=%]+)(?::[0-9]{1,5})?)$/i;
-/** Longer than any real origin (a host name is at most 253 bytes). */
-const MAX_ORIGIN_LENGTH = 1024;
 /** What may go out as a header value (Node refuses the rest, and it would be a 500). */
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
@@ -31,10 +27,6 @@ export type OriginResolver = (
   origin: string,
   request: SluiceRequest,
 ) => string | undefined | PromiseLike<string | undefined>;
-
-export function isWellFormedOrigin(origin: string): boolean {
-  return origin.length <= MAX_ORIGIN_LENGTH && SERIALISED_ORIGIN.test(origin);
-}
 
 export function originResolver(
   origin: CorsOrigin | undefined,
@@ -93,8 +85,8 @@ function listResolver(origins: readonly unknown[], credentials: boolean): Origin
       );
     }
   }
-  const allowed = new Set(origins.map(normaliseOrigin));
-  return (requestOrigin) => (allowed.has(requestOrigin.toLowerCase()) ? requestOrigin : undefined);
+  const allowed = originListMatcher(origins, normaliseOrigin, "cors():");
+  return (requestOrigin) => (allowed(requestOrigin) ? requestOrigin : undefined);
 }
 
 /** `https://App.example/` -> `https://app.example`; `"null"` stays; anything else is refused. */

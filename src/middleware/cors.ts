@@ -2,23 +2,22 @@ import type { OutgoingHttpHeaders } from "node:http";
 import { HttpError } from "../http/http-error.js";
 import { HttpResponse } from "../http/http-response.js";
 import type { Middleware, Next } from "../http/middleware-chain.js";
+import { isWellFormedOrigin } from "../http/origin-pattern.js";
 import type { SluiceRequest } from "../http/request.js";
 import { StreamingResponse } from "../http/streaming-response.js";
 import { isPromiseLike } from "../util/is-promise-like.js";
-import {
-  type CorsOrigin,
-  isWellFormedOrigin,
-  type OriginResolver,
-  originResolver,
-} from "./cors-origin.js";
+import { type CorsOrigin, type OriginResolver, originResolver } from "./cors-origin.js";
 
 export type { CorsOriginDecision, CorsOriginFunction } from "./cors-origin.js";
 
 export interface CorsOptions {
   /**
    * Who may read responses: `"*"` (the default: anyone), one origin
-   * (`"https://app.example"`), a list of them, a RegExp tested on the `Origin` header (anchor
-   * it: `/^https:\/\/[a-z0-9-]+\.example\.com$/`, not `/example\.com/`), or a function
+   * (`"https://app.example"`), a list of them, origin patterns among them
+   * (`"http://localhost:*"`: any port; `"https://*.example.com"`: any subdomain, not the
+   * domain itself; `*` goes nowhere else, and a malformed pattern throws a TypeError), a
+   * RegExp tested on the `Origin` header (anchor it:
+   * `/^https:\/\/[a-z0-9-]+\.example\.com$/`, not `/example\.com/`), or a function
    * `(origin, req) => boolean | string` (sync or async; a string is sent as the header's
    * value). Listed origins are normalised (`https://App.example/` -> `https://app.example`)
    * and compared case-insensitively. The `Origin` `null` (sandboxed iframes, `file:` pages)

@@ -6,6 +6,7 @@ import {
   type StreamLifecycle,
   type StreamSource,
 } from "../http/streaming-response.js";
+import { isEventShaped } from "./event-shaped.js";
 import { rawSseEncoder } from "./raw-sse-encoder.js";
 import { SseEvent } from "./sse-event.js";
 import { dataFrame } from "./sse-lines.js";
@@ -33,8 +34,8 @@ const SSE_HEADERS = {
 };
 
 /**
- * A Server-Sent Events stream: each item becomes one event (an SseEvent as it is, any other
- * value as a data-only event). Keep-alive comments fill silences; a producer failure or the
+ * A Server-Sent Events stream: each item becomes one event (an SseEvent as it is, a plain
+ * `{ event, id, data }` object as that event, any other value as a data-only event). Keep-alive comments fill silences; a producer failure or the
  * app closing ends the stream cleanly, since the client reconnects either way and a clean
  * end never leaves half an event behind.
  */
@@ -55,10 +56,13 @@ export class SseResponse<T = unknown> extends StreamingResponse<T> {
 
 /**
  * What app.sse() handlers yield: an SseEvent (its bytes, shared by every client it goes
- * to), or any other value as a data-only event.
+ * to), a plain object of SseEvent fields only (`{ event, id, data }`) as that event, or any
+ * other value as a data-only event.
  */
 export function encodeSseItem(item: unknown): StreamChunk {
-  return item instanceof SseEvent ? item.bytes : dataFrame(item);
+  if (item instanceof SseEvent) return item.bytes;
+  if (isEventShaped(item)) return new SseEvent(item).frame;
+  return dataFrame(item);
 }
 
 /**

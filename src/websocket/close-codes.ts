@@ -1,4 +1,7 @@
-/** Close codes sluice sends (RFC 6455 §7.4.1, IANA registry). */
+/**
+ * Close codes sluice sends (RFC 6455 §7.4.1, IANA registry). Besides these, a handler that
+ * throws an `HttpError` closes with 4000 + its status (4400-4599).
+ */
 export const CloseCode = {
   normal: 1000,
   goingAway: 1001,
@@ -23,6 +26,28 @@ export function isSendableCloseCode(code: number): boolean {
 }
 
 const MAX_REASON_BYTES = 123;
+
+/**
+ * The close code for an `HttpError` a handler threw after the upgrade: 4000 + its status
+ * (403 -> 4403, 503 -> 4503). HttpError statuses are 400-599, so every one lands in
+ * 4400-4599, inside the 4000-4999 range RFC 6455 leaves to applications.
+ */
+export function closeCodeForHttpStatus(status: number): number {
+  return 4000 + status;
+}
+
+/**
+ * A close reason that fits the 123 bytes a close frame allows: longer text is cut at the last
+ * whole UTF-8 character that fits, never in the middle of one.
+ */
+export function fitCloseReason(reason: string): string {
+  const bytes = Buffer.from(reason, "utf8");
+  if (bytes.length <= MAX_REASON_BYTES) return reason;
+  let end = MAX_REASON_BYTES;
+  // Back off over continuation bytes (10xxxxxx) to the start of the character cut in two.
+  while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString("utf8");
+}
 
 /** Checks what `close(code, reason)` was given, with a message that says what is wrong. */
 export function checkCloseArguments(code: number, reason: string): void {

@@ -6,10 +6,12 @@ import { HttpError } from "../http/http-error.js";
 import type { SluiceRequest } from "../http/request.js";
 import { Router } from "../http/router.js";
 import type { ConnectionSlot } from "../server/connection-caps.js";
+import { warnIfAuthSubprotocolUnlisted } from "./auth-subprotocol.js";
 import { CloseCode } from "./close-codes.js";
 import { HandlerCount } from "./handler-count.js";
 import { Heartbeat } from "./heartbeat.js";
 import { LinkedWebSocket } from "./linked-websocket.js";
+import { refuseOrigin } from "./origin-refusal.js";
 import { SluiceWebSocket, type SocketRegistry } from "./sluice-websocket.js";
 import { type SocketLimits, socketLimits } from "./socket-limits.js";
 import type { SocketTopics } from "./socket-topics.js";
@@ -20,6 +22,12 @@ import {
 } from "./websocket-options.js";
 import { runSession } from "./websocket-session.js";
 
+/**
+ * Runs for the life of a socket. Its return closes the socket with 1000. A thrown (or
+ * rejected) `HttpError` is a refusal: the socket closes with 4000 + its status (403 -> 4403)
+ * and its message as the reason (cut to 123 bytes), logged without a stack. Anything else
+ * thrown is a crash: 1011 "Internal error", logged as an error.
+ */
 export type WebSocketHandler = (socket: SluiceWebSocket, request: SluiceRequest) => unknown;
 
 interface WebSocketRoute {
@@ -138,8 +146,9 @@ export class WebSocketGateway implements SocketRegistry {
     const { origins, protocols, requireProtocol } = route.options;
     const origin = request.header("origin");
     if (origins && origin !== undefined && !origins(origin, request)) {
-      throw new HttpError(403, `Origin ${origin} may not open a WebSocket on ${request.path}`);
+      throw refuseOrigin(route, origin, request);
     }
+    warnIfAuthSubprotocolUnlisted(route, request, this.logger);
     const offered = offeredProtocols(request);
     const protocol = offered.find((name) => protocols.includes(name));
     if (protocol === undefined && requireProtocol) {

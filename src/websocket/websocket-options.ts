@@ -1,5 +1,6 @@
 import type { PerMessageDeflateOptions } from "ws";
 import type { SluiceRequest } from "../http/request.js";
+import { type OriginPolicy, originCheck, originPolicyOf } from "./origin-check.js";
 
 export interface WebSocketOptions {
   /** Subprotocols this route speaks, preferred first; the first one the client offers is chosen. */
@@ -14,6 +15,12 @@ export interface WebSocketOptions {
    * hijacking: browsers send cookies with a cross-site upgrade, and CORS does not apply to
    * WebSockets. Behind a proxy that rewrites Host, list your origins. A request without an Origin header (not a browser) is
    * let through: auth middleware decides about those.
+   *
+   * A listed entry may be a pattern: `*` as the port (`"http://localhost:*"`, a dev server
+   * such as Vite's on :5173) or as the leftmost host label (`"https://*.example.com"`: any
+   * subdomain, not `example.com` itself). `*` anywhere else, or an entry that is not a whole
+   * origin, throws a TypeError when the route is added. Each refusal is logged at info with
+   * the `origins` setting that would let that origin in.
    */
   origins?: readonly string[] | "*" | ((origin: string, request: SluiceRequest) => boolean);
   /** Largest message accepted, in bytes; a larger one closes the socket with 1009. Default 1 MiB. */
@@ -51,6 +58,8 @@ export interface ResolvedWebSocketOptions {
   protocols: readonly string[];
   requireProtocol: boolean;
   origins: ((origin: string, request: SluiceRequest) => boolean) | undefined;
+  /** Where `origins` came from, to say in a refusal's log line what to change. */
+  originPolicy: OriginPolicy;
   maxPayload: number;
   heartbeat: number;
   maxBuffered: number;
@@ -94,6 +103,7 @@ export function resolveWebSocketOptions(
     protocols: checkProtocols(where, options.protocols),
     requireProtocol: options.requireProtocol === true,
     origins: originCheck(where, options.origins),
+    originPolicy: originPolicyOf(options.origins),
     maxPayload: positiveInteger(where, "maxPayload", options.maxPayload, DEFAULTS.maxPayload),
     heartbeat: timerMs(where, "heartbeat", options.heartbeat, DEFAULTS.heartbeat, true),
     maxBuffered: positiveInteger(where, "maxBuffered", options.maxBuffered, DEFAULTS.maxBuffered),
@@ -112,59 +122,6 @@ function checkProtocols(where: string, protocols: readonly string[] | undefined)
     }
   }
   return [...protocols];
-}
-
-function originCheck(
-  where: string,
-  origins: WebSocketOptions["origins"],
-): ResolvedWebSocketOptions["origins"] {
-  if (origins === undefined) return isSameOrigin;
-  if (origins === "*") return undefined;
-  if (typeof origins === "function") return origins;
-  if (!Array.isArray(origins)) {
-    throw new TypeError(`${where} origins must be an array of origins, "*" or a function`);
-  }
-  const allowed = new Set(origins.map((origin) => normaliseOrigin(where, origin)));
-  return (origin) => allowed.has(origin.toLowerCase());
-}
-
-const DEFAULT_PORTS: Record<string, string> = { "http:": "80", "https:": "443" };
-
-/** The default check: the Origin names the host the request was sent to (ports compared too). */
-function isSameOrigin(origin: string, request: SluiceRequest): boolean {
-  const host = request.header("host");
-  if (host === undefined) return false;
-  let parsed: URL;
-  try {
-    parsed = new URL(origin);
-  } catch {
-    return false; // "null" (sandboxed frames, file:) and garbage are not our page
-  }
-  const port = parsed.port || DEFAULT_PORTS[parsed.protocol];
-  if (port === undefined) return false;
-  return hostWithPort(host, port) === `${parsed.hostname}:${port}`.toLowerCase();
-}
-
-/** `App.example` -> `app.example:<default port>`; `[::1]:3000` stays as it is. */
-function hostWithPort(host: string, defaultPort: string): string {
-  const lower = host.trim().toLowerCase();
-  return /:\d+$/.test(lower) ? lower : `${lower}:${defaultPort}`;
-}
-
-/** `https://App.example/` -> `https://app.example`; a path or a non-origin is refused. */
-function normaliseOrigin(where: string, origin: unknown): string {
-  if (origin === "null") return origin;
-  let parsed: URL | undefined;
-  try {
-    parsed = typeof origin === "string" ? new URL(origin) : undefined;
-  } catch {}
-  const trimmed = typeof origin === "string" ? origin.replace(/\/$/, "").toLowerCase() : "";
-  if (!parsed || parsed.origin === "null" || parsed.origin !== trimmed) {
-    throw new TypeError(
-      `${where} "${String(origin)}" is not an origin (scheme://host[:port], no path)`,
-    );
-  }
-  return parsed.origin;
 }
 
 function positiveInteger(where: string, name: string, value: unknown, fallback: number): number {

@@ -1,6 +1,7 @@
+import { HttpError } from "../http/http-error.js";
 import type { SluiceRequest } from "../http/request.js";
 import { logSafely } from "../util/logger.js";
-import { CloseCode } from "./close-codes.js";
+import { CloseCode, closeCodeForHttpStatus, fitCloseReason } from "./close-codes.js";
 import type { HandlerCount } from "./handler-count.js";
 import type { SluiceWebSocket } from "./sluice-websocket.js";
 import { WebSocketClosedError } from "./socket-close.js";
@@ -8,8 +9,10 @@ import { WebSocketClosedError } from "./socket-close.js";
 /**
  * Runs a handler for the life of its socket, counted in `sessions` while it runs. When it
  * returns, the socket is closed with 1000; when it throws, the error is logged with the
- * request id and the socket closed with 1011. A handler that fails only because its socket
- * went away (a send after the close, its signal's abort) is not an error.
+ * request id and the socket closed with 1011. An `HttpError` is a refusal the handler chose,
+ * not a crash: the socket is closed with 4000 + its status (403 -> 4403) and its message as
+ * the reason, logged without a stack. A handler that fails only because its socket went
+ * away (a send after the close, its signal's abort) is not an error.
  */
 export function runSession(
   handler: (socket: SluiceWebSocket, request: SluiceRequest) => unknown,
@@ -60,6 +63,10 @@ function closeAfterFailure(socket: SluiceWebSocket, request: SluiceRequest, erro
     );
     return;
   }
+  if (error instanceof HttpError) {
+    closeAsRefused(socket, request, error);
+    return;
+  }
   // A socket the peer already closed keeps its close code: say so rather than claim a 1011.
   const message =
     socket.readyState === 1
@@ -67,6 +74,25 @@ function closeAfterFailure(socket: SluiceWebSocket, request: SluiceRequest, erro
       : "WebSocket handler failed after its socket closed";
   logSafely(request.log, "error", { err: error }, message);
   socket.close(CloseCode.internalError, "Internal error");
+}
+
+/**
+ * A thrown HttpError closes with 4000 + status and its message (it is the client's answer,
+ * as it would be an HTTP body), logged like an HTTP refusal: no stack; info for a 4xx, warn
+ * for a 5xx (the server could not serve, though it knew why).
+ */
+function closeAsRefused(socket: SluiceWebSocket, request: SluiceRequest, error: HttpError): void {
+  const code = closeCodeForHttpStatus(error.status);
+  const open = socket.readyState === 1;
+  logSafely(
+    request.log,
+    error.status >= 500 ? "warn" : "info",
+    { status: error.status, code, reason: error.message },
+    open
+      ? `WebSocket handler refused with HttpError ${error.status}; socket closed with ${code}`
+      : `WebSocket handler refused with HttpError ${error.status} after its socket closed`,
+  );
+  socket.close(code, fitCloseReason(error.message));
 }
 
 function isClosingError(error: unknown, request: SluiceRequest): boolean {
