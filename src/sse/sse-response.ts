@@ -66,7 +66,7 @@ export function encodeSseItem(item: unknown): StreamChunk {
 }
 
 /**
- * A StreamingResponse declared as `text/event-stream` (the seed's hand-made SSE routes) gets
+ * A StreamingResponse declared as `text/event-stream` (an SSE route written by hand) gets
  * SSE behaviour too: keep-alives, SseEvent items, a clean end.
  */
 export function asSseIfEventStream<T>(stream: StreamingResponse<T>): StreamingResponse<T> {
