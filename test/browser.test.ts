@@ -6,7 +6,7 @@ import { createLiveApp } from "../examples/live/app.js";
 
 /*
  * The demo page (examples/live/) in Chromium: what a person sees when they open it. The
- * browser is Debian's (`.ci/run` installs the `chromium` package); nothing is downloaded.
+ * browser is Debian's (`npm test` installs the `chromium` package through scripts/test-setup.sh); nothing is downloaded.
  * Screenshots land in artifacts/browser/ (not committed).
  */
 // The page's globals, typed just enough for the callbacks that run inside Chromium (the
@@ -33,7 +33,7 @@ describe("the live demo in Chromium", () => {
   before(async () => {
     if (!existsSync(CHROMIUM)) {
       throw new Error(
-        `Chromium not found at ${CHROMIUM}: install Debian's chromium package (see .ci/run) or set CHROMIUM_PATH`,
+        `Chromium not found at ${CHROMIUM}: install Debian's chromium package (npm test does it as root on Debian: scripts/test-setup.sh) or set CHROMIUM_PATH`,
       );
     }
     mkdirSync(ARTIFACTS, { recursive: true });

@@ -868,7 +868,7 @@ describe("examples/live: the sign-in guard fails closed", () => {
 });
 
 const noRedis = spawnSync("redis-server", ["--version"]).error
-  ? "redis-server is not installed (apt-get install redis-server)"
+  ? "redis-server is not installed (npm test installs it as root on Debian: scripts/test-setup.sh)"
   : false;
 
 describe("examples/live: two processes on one Redis", { skip: noRedis }, () => {

@@ -137,7 +137,7 @@ export class RedisServer {
       failure =
         error.code === "ENOENT"
           ? new Error(
-              `${BINARY} was not found on PATH: the Redis broker's tests need a real one (apt-get install redis-server)`,
+              `${BINARY} was not found on PATH: the Redis broker's tests need a real one (npm test installs it as root on Debian: scripts/test-setup.sh)`,
             )
           : error;
     });
