@@ -31,5 +31,8 @@ export interface RedisClientOptions {
   retryStrategy?: ((times: number) => unknown) | null;
   /** Shown by CLIENT LIST, followed by ":commands" or ":subscriber". Default "sluice". */
   connectionName?: string;
-  [option: string]: unknown;
+  // `any`, not `unknown`: only an index signature of `any` takes a value typed with ioredis's
+  // own RedisOptions (an interface, which has no index signature of its own).
+  // biome-ignore lint/suspicious/noExplicitAny: see above
+  [option: string]: any;
 }
