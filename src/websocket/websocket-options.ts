@@ -29,7 +29,7 @@ export interface WebSocketOptions {
   heartbeat?: number;
   /** Bytes queued for a peer that is not reading past which it is closed with 1013. Default 4 MiB. */
   maxBuffered?: number;
-  /** permessage-deflate: true for sluice's defaults, or ws's options. Default false. */
+  /** permessage-deflate: true for sluice's defaults, or DeflateOptions (handed to ws). Default false. */
   compression?: boolean | DeflateOptions;
   /** How long a close waits for the peer's answer before the connection is cut, in ms. Default 5 000. */
   closeTimeout?: number;
