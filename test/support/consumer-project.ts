@@ -1,8 +1,7 @@
-// A user's project, as new as `npm init` leaves it: ESM, strict TypeScript on NodeNext, and
-// `skipLibCheck: false`, so the compiler checks every declaration file sluice ships and
-// everything those reach. Its sources use each entry point as the README shows them; they
-// are kept as text here because they compile against the installed tarball, never against
-// this repository.
+// A user's project, fresh: ESM, strict TypeScript on NodeNext, and `skipLibCheck: false`, so
+// the compiler checks every declaration file sluice ships and everything those reach. Its
+// sources use each entry point as a user would; they are kept as text here because they must
+// compile against the installed tarball, never against this repository's sources.
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
