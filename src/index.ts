@@ -48,6 +48,7 @@ export { TopicSubscription } from "./topics/topic-subscription.js";
 export type { HistoryOptions, PublishOptions, SubscribeOptions } from "./topics/topics.js";
 export type { LoggerOption } from "./util/logger.js";
 export { CloseCode } from "./websocket/close-codes.js";
+export type { DeflateOptions } from "./websocket/deflate-options.js";
 export { SluiceWebSocket } from "./websocket/sluice-websocket.js";
 export { type CloseInfo, WebSocketClosedError } from "./websocket/socket-close.js";
 export type { WebSocketHandler } from "./websocket/websocket-gateway.js";

@@ -1,5 +1,6 @@
 // Test files that run one at a time, after the rest, on a machine with nothing else to do:
-// they assert on latency, memory or timing that other files running beside them would skew.
+// they assert on latency, memory or timing that other files running beside them would skew,
+// or change what other files use.
 // Everything not listed here runs concurrently (see test/run.ts).
 export const SERIAL: readonly string[] = [
   "test/soak.test.ts", // minutes of load with latency and memory bounds
@@ -12,4 +13,5 @@ export const SERIAL: readonly string[] = [
   "test/acceptance.test.ts", // RSS while 50 MB go to a slow reader; close timing
   "test/sigterm-drain.test.ts", // heavy streaming to 110 clients through SIGTERM
   "test/hostile-websocket.test.ts", // a dead peer dropped within two 300 ms heartbeats
+  "test/packed-tarball.test.ts", // may rebuild dist/, which other files import; npm and tsc runs
 ];

@@ -1,17 +1,16 @@
 import { createPublicKey, createSecretKey, type JsonWebKey, KeyObject } from "node:crypto";
-import {
-  type CryptoKey,
-  createRemoteJWKSet,
+import type {
+  CryptoKey,
   errors,
-  type JWK,
-  type JWTPayload,
-  type JWTVerifyOptions,
-  jwtVerify,
-  type RemoteJWKSetOptions,
+  JWK,
+  JWTPayload,
+  JWTVerifyOptions,
+  RemoteJWKSetOptions,
 } from "jose";
 import { HttpError } from "../http/http-error.js";
 import type { Middleware } from "../http/middleware-chain.js";
 import { type BearerAuthOptions, bearerAuth } from "../middleware/bearer-auth.js";
+import { jose } from "./jose-peer.js";
 
 export interface JwtAuthOptions
   extends Pick<BearerAuthOptions, "realm" | "queryParam" | "subprotocol"> {
@@ -70,7 +69,7 @@ const ALGORITHMS_BY_KEY: Record<string, (alg: string, curve?: string) => boolean
 
 /** jose's errors about the token itself, and what the client is told. */
 function tokenProblem(error: unknown): string | undefined {
-  if (!(error instanceof errors.JOSEError)) return undefined;
+  if (!(error instanceof jose.errors.JOSEError)) return undefined;
   switch (error.code) {
     case "ERR_JWT_EXPIRED":
       return "The token has expired";
@@ -147,8 +146,8 @@ export function jwtAuth(options: JwtAuthOptions): Middleware {
       try {
         const { payload } =
           typeof key === "function"
-            ? await jwtVerify(token, key, verifyOptions)
-            : await jwtVerify(token, key, verifyOptions);
+            ? await jose.jwtVerify(token, key, verifyOptions)
+            : await jose.jwtVerify(token, key, verifyOptions);
         return payload;
       } catch (error) {
         const problem = tokenProblem(error);
@@ -191,7 +190,7 @@ function checkAlgorithms(where: string, options: JwtAuthOptions): string[] {
   return [...algorithms];
 }
 
-type Key = KeyObject | CryptoKey | Uint8Array | ReturnType<typeof createRemoteJWKSet>;
+type Key = KeyObject | CryptoKey | Uint8Array | ReturnType<typeof jose.createRemoteJWKSet>;
 
 function keySource(where: string, options: JwtAuthOptions, algorithms: string[]): Key {
   const { secret, publicKey, jwksUrl } = options;
@@ -208,7 +207,7 @@ function keySource(where: string, options: JwtAuthOptions, algorithms: string[])
   if (url.protocol !== "https:" && url.protocol !== "http:") {
     throw new TypeError(`${where}: jwksUrl must be an http(s) URL`);
   }
-  return createRemoteJWKSet(url, options.jwks);
+  return jose.createRemoteJWKSet(url, options.jwks);
 }
 
 function secretKey(where: string, secret: NonNullable<JwtAuthOptions["secret"]>, algs: string[]) {

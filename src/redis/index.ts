@@ -14,6 +14,7 @@ import { RedisBroker } from "./redis-broker.js";
 
 export { BrokerUnavailableError } from "./errors.js";
 export type { BrokerLogger, RedisBrokerOptions } from "./options.js";
+export type { RedisClientOptions } from "./redis-client-options.js";
 
 /**
  * A Broker on Redis (6.2 or newer; tested on 7): a stream per topic keeps its last `history`

@@ -1,6 +1,6 @@
-import type { RedisOptions } from "ioredis";
 import { checkHistory } from "../topics/history-option.js";
 import { checkTopicTtl } from "../topics/topic-ttl-option.js";
+import type { RedisClientOptions } from "./redis-client-options.js";
 
 /** Where the broker reports connection trouble: a pino logger fits, as does anything alike. */
 export interface BrokerLogger {
@@ -17,7 +17,7 @@ export interface RedisBrokerOptions {
    * guarantees rest on: no offline queue, no retried or resent commands, its own
    * resubscription.
    */
-  redis?: RedisOptions | undefined;
+  redis?: RedisClientOptions | undefined;
   /** Messages kept per topic (trimmed approximately, never below this). Default 1000. */
   history?: number | undefined;
   /**
@@ -35,7 +35,7 @@ export interface RedisBrokerOptions {
 
 export interface ResolvedOptions {
   readonly url: string | undefined;
-  readonly redis: RedisOptions;
+  readonly redis: RedisClientOptions;
   readonly history: number;
   readonly topicTtl: number;
   readonly prefix: string;

@@ -1,4 +1,5 @@
-import { Redis, type RedisOptions } from "ioredis";
+import type { Redis, RedisOptions } from "ioredis";
+import { ioredis } from "./ioredis-peer.js";
 import type { BrokerLogger, ResolvedOptions } from "./options.js";
 import { PUBLISH_COMMAND, PUBLISH_SCRIPT } from "./publish-script.js";
 
@@ -24,7 +25,8 @@ export type Role = "commands" | "subscriber";
  * broker resubscribes itself, to catch up from the log before going live again.
  */
 export function connect(options: ResolvedOptions, role: Role): Redis {
-  const user = options.redis;
+  // The user's options go to ioredis as given: ioredis checks them, as it always has.
+  const user = options.redis as RedisOptions;
   const redisOptions: RedisOptions = {
     commandTimeout: DEFAULT_COMMAND_TIMEOUT,
     retryStrategy,
@@ -41,7 +43,9 @@ export function connect(options: ResolvedOptions, role: Role): Redis {
     autoResubscribe: false,
   };
   const redis =
-    options.url === undefined ? new Redis(redisOptions) : new Redis(options.url, redisOptions);
+    options.url === undefined
+      ? new ioredis.Redis(redisOptions)
+      : new ioredis.Redis(options.url, redisOptions);
   if (role === "commands") {
     redis.defineCommand(PUBLISH_COMMAND, { numberOfKeys: 1, lua: PUBLISH_SCRIPT });
   }

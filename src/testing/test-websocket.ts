@@ -3,6 +3,7 @@ import WebSocket from "ws";
 import { stringifyJson } from "../util/json.js";
 import { Inbox, type InboxMessage } from "../websocket/message-inbox.js";
 import { toFrame } from "../websocket/websocket-message.js";
+import type { RawWebSocket } from "./raw-websocket.js";
 
 export interface WebSocketConnectOptions {
   headers?: OutgoingHttpHeaders;
@@ -50,7 +51,7 @@ export class TestWebSocket implements AsyncIterable<InboxMessage> {
   /** Settles once the connection is closed, with the code and reason the server sent. */
   readonly closed: Promise<WebSocketCloseInfo>;
   /** The `ws` client underneath, for what this class does not wrap. */
-  readonly raw: WebSocket;
+  readonly raw: RawWebSocket;
   readonly #inbox: Inbox;
 
   private constructor(raw: WebSocket) {

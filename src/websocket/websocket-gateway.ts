@@ -38,6 +38,7 @@ interface WebSocketRoute {
   /** Shared by the route's sockets. */
   limits: SocketLimits;
   heartbeat: Heartbeat | undefined;
+  /** @internal `ws`'s own types stay out of the published declarations. */
   server: WebSocketServer;
 }
 

@@ -1,5 +1,5 @@
-import type { PerMessageDeflateOptions } from "ws";
 import type { SluiceRequest } from "../http/request.js";
+import type { DeflateOptions } from "./deflate-options.js";
 import { type OriginPolicy, originCheck, originPolicyOf } from "./origin-check.js";
 
 export interface WebSocketOptions {
@@ -29,8 +29,8 @@ export interface WebSocketOptions {
   heartbeat?: number;
   /** Bytes queued for a peer that is not reading past which it is closed with 1013. Default 4 MiB. */
   maxBuffered?: number;
-  /** permessage-deflate: true for sluice's defaults, or ws's options. Default false. */
-  compression?: boolean | PerMessageDeflateOptions;
+  /** permessage-deflate: true for sluice's defaults, or DeflateOptions (handed to ws). Default false. */
+  compression?: boolean | DeflateOptions;
   /** How long a close waits for the peer's answer before the connection is cut, in ms. Default 5 000. */
   closeTimeout?: number;
   /**
@@ -63,7 +63,7 @@ export interface ResolvedWebSocketOptions {
   maxPayload: number;
   heartbeat: number;
   maxBuffered: number;
-  compression: false | PerMessageDeflateOptions;
+  compression: false | DeflateOptions;
   closeTimeout: number;
   /** A frozen copy of the option, or false for no limit. */
   messageRate: Readonly<MessageRate> | false;
@@ -81,7 +81,7 @@ const DEFAULTS = {
  * own (ws resets the compressor between messages rather than keeping a window of history).
  * Small messages are sent as they are.
  */
-const DEFAULT_COMPRESSION: PerMessageDeflateOptions = {
+const DEFAULT_COMPRESSION: DeflateOptions = {
   serverNoContextTakeover: true,
   threshold: 1024,
 };

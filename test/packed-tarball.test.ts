@@ -1,0 +1,116 @@
+// The package as npm users get it: `npm pack`, the tarball installed into a fresh project
+// (test/support/consumer-project.ts) that type-checks with `skipLibCheck: false` and runs a
+// small app against each entry point. The repository's own checks cannot see what this sees:
+// its tsconfig skips library checks, and its node_modules has every devDependency (@types/ws
+// among them) that a user's project does not.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { type CommandResult, describeRun } from "./support/command.js";
+import {
+  compileConsumer,
+  npmInstall,
+  runConsumer,
+  sameVersionAs,
+  writeConsumerProject,
+} from "./support/consumer-project.js";
+import { packPackage } from "./support/pack.js";
+import { RedisServer } from "./support/redis-server.js";
+
+const ROOT = resolve(import.meta.dirname, "..");
+
+const noRedis = spawnSync("redis-server", ["--version"]).error
+  ? "redis-server is not installed (apt-get install redis-server)"
+  : false;
+
+/** Packages whose types must never reach a user's compiler through sluice's declarations. */
+const UNREACHABLE = ["/node_modules/ws/", "/node_modules/@types/ws/", "/node_modules/ioredis/"];
+
+describe("the packed tarball in a fresh strict NodeNext project", { timeout: 900_000 }, () => {
+  let dir = "";
+  /** missing-peers.mjs, run while only the tarball is installed. */
+  let withoutPeers: CommandResult;
+  /** The project's tsc, once the peers, typescript and @types/node are installed. */
+  let compiled: CommandResult;
+
+  before(
+    async () => {
+      dir = mkdtempSync(join(tmpdir(), "sluice-packed-"));
+      const tarball = await packPackage(ROOT, dir);
+      const project = join(dir, "project");
+      writeConsumerProject(project);
+      await npmInstall(project, [tarball]);
+      withoutPeers = await runConsumer(project, "missing-peers.mjs");
+      await npmInstall(
+        project,
+        ["typescript", "@types/node", "ioredis", "jose"].map((name) => sameVersionAs(ROOT, name)),
+      );
+      compiled = await compileConsumer(project);
+    },
+    { timeout: 600_000 },
+  );
+
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const project = () => join(dir, "project");
+
+  test("without ioredis or jose, sluice/redis and sluice/jwt say which package to install, and sluice and sluice/testing load", () => {
+    assert.equal(withoutPeers.code, 0, describeRun("missing-peers.mjs", withoutPeers));
+    assert.deepEqual(withoutPeers.stdout.trim().split("\n"), [
+      "sluice: loaded",
+      "sluice/testing: loaded",
+      'sluice/redis: sluice/redis needs the "ioredis" package: npm install ioredis',
+      'sluice/jwt: sluice/jwt needs the "jose" package: npm install jose',
+    ]);
+  });
+
+  test("the four entry points type-check with skipLibCheck false, and no declaration reaches ws's or ioredis's types", () => {
+    assert.equal(compiled.code, 0, describeRun("tsc", compiled));
+    const files = compiled.stdout.split("\n").map((line) => line.trim());
+    for (const entry of ["index", "testing/index", "redis/index", "jwt/index"]) {
+      const declaration = `/node_modules/sluice/dist/${entry}.d.ts`;
+      assert.ok(
+        files.some((file) => file.endsWith(declaration)),
+        `${declaration} is checked`,
+      );
+    }
+    const reached = files.filter((file) => UNREACHABLE.some((path) => file.includes(path)));
+    assert.deepEqual(reached, [], "sluice's declarations pull these into the user's program");
+  });
+
+  test("sluice: an App with a route, an SSE route and a WebSocket route answers fetch on 127.0.0.1", async () => {
+    const run = await runConsumer(project(), "out/main.js");
+    assert.equal(run.code, 0, describeRun("out/main.js", run));
+    assert.match(run.stdout, /^sluice: ok$/m);
+  });
+
+  test("sluice/testing: TestClient drives the same app, over HTTP, SSE and a compressed WebSocket", async () => {
+    const run = await runConsumer(project(), "out/testing.js");
+    assert.equal(run.code, 0, describeRun("out/testing.js", run));
+    assert.match(run.stdout, /^sluice\/testing: ok$/m);
+  });
+
+  test("sluice/jwt: jwtAuth lets a token signed with jose through and refuses a forged one", async () => {
+    const run = await runConsumer(project(), "out/jwt.js");
+    assert.equal(run.code, 0, describeRun("out/jwt.js", run));
+    assert.match(run.stdout, /^sluice\/jwt: ok$/m);
+  });
+
+  test("sluice/redis: redisBroker publishes and reads back on a real redis-server", {
+    skip: noRedis,
+  }, async () => {
+    const redis = await RedisServer.start();
+    try {
+      const run = await runConsumer(project(), "out/redis.js", { REDIS_URL: redis.url });
+      assert.equal(run.code, 0, describeRun("out/redis.js", run));
+      assert.match(run.stdout, /^sluice\/redis: ok$/m);
+    } finally {
+      await redis.stop();
+    }
+  });
+});

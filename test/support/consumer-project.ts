@@ -1,0 +1,216 @@
+// A user's project, fresh: ESM, strict TypeScript on NodeNext, and `skipLibCheck: false`, so
+// the compiler checks every declaration file sluice ships and everything those reach. Its
+// sources use each entry point as a user would; they are kept as text here because they must
+// compile against the installed tarball, never against this repository's sources.
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { type CommandResult, describeRun, runCommand } from "./command.js";
+
+const PACKAGE_JSON = {
+  name: "packed-consumer",
+  version: "1.0.0",
+  private: true,
+  type: "module",
+};
+
+const TSCONFIG = {
+  compilerOptions: {
+    strict: true,
+    module: "NodeNext",
+    moduleResolution: "NodeNext",
+    skipLibCheck: false,
+    rootDir: "src",
+    outDir: "out",
+  },
+  include: ["src"],
+};
+
+/** Imports each entry point and prints what happened; run before the peers are installed. */
+const MISSING_PEERS = `for (const entry of ["sluice", "sluice/testing", "sluice/redis", "sluice/jwt"]) {
+  try {
+    await import(entry);
+    console.log(entry + ": loaded");
+  } catch (error) {
+    console.log(entry + ": " + error.message);
+  }
+}
+`;
+
+const APP = `import { App, type DeflateOptions, HttpError, SseEvent, type SluiceRequest } from "sluice";
+
+const compression: DeflateOptions = { threshold: 0, serverNoContextTakeover: true };
+
+async function* ticks(_req: SluiceRequest) {
+  for (let n = 1; n <= 3; n++) yield new SseEvent({ event: "tick", id: n, data: { n } });
+}
+
+export function makeApp(): App {
+  const app = new App({ logger: false });
+  app.get("/hello/:name", (req) => ({ hello: req.params.name }));
+  app.get("/teapot", () => {
+    throw new HttpError(418, "short and stout");
+  });
+  app.sse("/ticks", ticks);
+  app.websocket("/echo", { compression }, async (socket) => {
+    for await (const message of socket) await socket.send(message);
+  });
+  return app;
+}
+`;
+
+const MAIN = `import assert from "node:assert/strict";
+import { makeApp } from "./app.js";
+
+const app = makeApp();
+const { url } = await app.listen({ port: 0, host: "127.0.0.1" });
+try {
+  const hello = await fetch(url + "/hello/packed");
+  assert.equal(hello.status, 200);
+  assert.deepEqual(await hello.json(), { hello: "packed" });
+  const teapot = await fetch(url + "/teapot");
+  assert.equal(teapot.status, 418);
+  const ticks = await fetch(url + "/ticks", { headers: { accept: "text/event-stream" } });
+  assert.match(ticks.headers.get("content-type") ?? "", /^text\\/event-stream/);
+  const stream = await ticks.text();
+  for (const n of [1, 2, 3]) assert.ok(stream.includes('data: {"n":' + n + "}"), stream);
+} finally {
+  await app.close();
+}
+console.log("sluice: ok");
+`;
+
+const TESTING = `import assert from "node:assert/strict";
+import { type RawWebSocket, TestClient } from "sluice/testing";
+import { makeApp } from "./app.js";
+
+const client = await TestClient.start(makeApp());
+try {
+  const hello = await client.get("/hello/tests");
+  assert.equal(hello.statusCode, 200);
+  assert.deepEqual(hello.json(), { hello: "tests" });
+  const events = await client.events("/ticks").take(3);
+  assert.deepEqual(
+    events.map((event) => [event.event, event.id, event.data]),
+    [["tick", "1", '{"n":1}'], ["tick", "2", '{"n":2}'], ["tick", "3", '{"n":3}']],
+  );
+  const socket = await client.websocketConnect("/echo");
+  const raw: RawWebSocket = socket.raw;
+  assert.equal(raw.readyState, raw.OPEN);
+  assert.match(socket.extensions, /permessage-deflate/);
+  await socket.send("hi");
+  assert.equal(await socket.receive(), "hi");
+  await socket.sendJson({ echo: true });
+  assert.deepEqual(await socket.receiveJson(), { echo: true });
+  assert.equal((await socket.close(1000, "done")).code, 1000);
+} finally {
+  await client.close();
+}
+console.log("sluice/testing: ok");
+`;
+
+const REDIS = `import assert from "node:assert/strict";
+import { App } from "sluice";
+import { type RedisClientOptions, redisBroker } from "sluice/redis";
+
+const url = process.env.REDIS_URL;
+assert.ok(url, "REDIS_URL is set");
+const redis: RedisClientOptions = {
+  connectionName: "packed-consumer",
+  retryStrategy: (times) => Math.min(times * 100, 1000),
+};
+const broker = redisBroker({ url, redis, prefix: "packed:" + process.pid + ":", history: 10 });
+const app = new App({ logger: false, broker });
+try {
+  const id = await app.publish("room", { text: "hello" });
+  const [message] = await app.history("room");
+  assert.equal(message?.id, id);
+  assert.deepEqual(message?.data, { text: "hello" });
+} finally {
+  await app.close();
+}
+console.log("sluice/redis: ok");
+`;
+
+const JWT = `import assert from "node:assert/strict";
+import { SignJWT } from "jose";
+import { App } from "sluice";
+import { type JWTPayload, jwtAuth } from "sluice/jwt";
+import { TestClient } from "sluice/testing";
+
+const secret = "a secret of at least thirty-two bytes";
+const app = new App({ logger: false });
+app.use(jwtAuth({ secret, algorithms: ["HS256"], issuer: "packed" }));
+app.get("/me", (req) => req.state.auth as JWTPayload);
+const token = await new SignJWT({ sub: "alice" })
+  .setProtectedHeader({ alg: "HS256" })
+  .setIssuer("packed")
+  .setExpirationTime("5m")
+  .sign(new TextEncoder().encode(secret));
+const client = await TestClient.start(app);
+try {
+  const me = await client.get("/me", { headers: { authorization: "Bearer " + token } });
+  assert.equal(me.statusCode, 200);
+  assert.equal(me.json<JWTPayload>().sub, "alice");
+  const forged = await client.get("/me", { headers: { authorization: "Bearer " + token + "x" } });
+  assert.equal(forged.statusCode, 401);
+} finally {
+  await client.close();
+}
+console.log("sluice/jwt: ok");
+`;
+
+const FILES: Record<string, string> = {
+  "package.json": `${JSON.stringify(PACKAGE_JSON, null, 2)}\n`,
+  "tsconfig.json": `${JSON.stringify(TSCONFIG, null, 2)}\n`,
+  "missing-peers.mjs": MISSING_PEERS,
+  "src/app.ts": APP,
+  "src/main.ts": MAIN,
+  "src/testing.ts": TESTING,
+  "src/redis.ts": REDIS,
+  "src/jwt.ts": JWT,
+};
+
+/** Writes the project into `dir` (an empty directory). */
+export function writeConsumerProject(dir: string): void {
+  for (const [file, text] of Object.entries(FILES)) {
+    const path = join(dir, file);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
+  }
+}
+
+/**
+ * `npm install` in the project, from npm's cache when it has the packages (`npm ci` on this
+ * repository fills it with every version named below): bounded, and asserted to succeed.
+ */
+export async function npmInstall(dir: string, specs: readonly string[]): Promise<void> {
+  const args = ["install", "--prefer-offline", "--no-audit", "--no-fund", ...specs];
+  const install = await runCommand("npm", args, { cwd: dir, timeout: 240_000 });
+  assert.equal(install.code, 0, describeRun(`npm ${args.join(" ")}`, install));
+}
+
+/** `name@version` as this repository has it installed, so that npm's cache has the tarball. */
+export function sameVersionAs(root: string, name: string): string {
+  const manifest = join(root, "node_modules", name, "package.json");
+  const { version } = JSON.parse(readFileSync(manifest, "utf8")) as { version: string };
+  return `${name}@${version}`;
+}
+
+/** Runs the project's `tsc` (it compiles to out/), listing every file of the program. */
+export function compileConsumer(dir: string): Promise<CommandResult> {
+  const tsc = join(dir, "node_modules", "typescript", "bin", "tsc");
+  return runCommand(process.execPath, [tsc, "-p", ".", "--listFiles"], {
+    cwd: dir,
+    timeout: 180_000,
+  });
+}
+
+/** Runs a script of the project with plain node, as its user would. */
+export function runConsumer(
+  dir: string,
+  script: string,
+  env?: Record<string, string>,
+): Promise<CommandResult> {
+  return runCommand(process.execPath, [script], { cwd: dir, timeout: 60_000, env });
+}
