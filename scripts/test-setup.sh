@@ -114,9 +114,15 @@ without_starting_services() {
   local policy=/usr/sbin/policy-rc.d added_policy="" status=0
   if [ ! -e "$policy" ]; then
     printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && added_policy=1
+    # Interrupted mid-install, the file must not stay: it would keep every service installed
+    # later on this machine from starting.
+    trap 'rm -f "$policy"; exit 130' INT TERM
   fi
   "$@" || status=$?
-  if [ -n "$added_policy" ]; then rm -f "$policy"; fi
+  if [ -n "$added_policy" ]; then
+    rm -f "$policy"
+    trap - INT TERM
+  fi
   service redis-server stop >/dev/null 2>&1 || true
   return "$status"
 }

@@ -166,7 +166,8 @@ describe("a WebSocket route's origins", () => {
     assert.equal(
       line.msg,
       "Origin http://localhost:5173 may not open a WebSocket on /rooms/lobby: by default only " +
-        'the page\'s own origin may connect; to let it in, set origins: ["http://localhost:5173"] ' +
+        "the page's own origin may connect; a list replaces that default, so to let it in keep " +
+        `the app's own origin in it: set origins: ["${client.url}", "http://localhost:5173"] ` +
         'on app.websocket("/rooms/:room", ...) (a pattern such as "http://localhost:*" allows any port)',
     );
 

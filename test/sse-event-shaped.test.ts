@@ -49,8 +49,11 @@ describe("app.sse(): a plain object of SseEvent fields is an event", () => {
     app.sse("/both", function* () {
       yield shaped;
       yield new SseEvent(shaped);
+      // Not event-shaped: data alone (an envelope), no data, undefined data, a key of its own,
+      // an array, a class instance.
       yield { data: "only data" };
-      // Not event-shaped: a key of its own, an array, a class instance.
+      yield { event: "no-data" };
+      yield { id: 5, data: undefined };
       yield { id: 4, name: "row" };
       yield [{ data: 1 }];
       yield new (class Row {
@@ -64,7 +67,9 @@ describe("app.sse(): a plain object of SseEvent fields is an event", () => {
       await stream.text(),
       frame +
         frame +
-        "data: only data\n\n" +
+        'data: {"data":"only data"}\n\n' +
+        'data: {"event":"no-data"}\n\n' +
+        'data: {"id":5}\n\n' +
         'data: {"id":4,"name":"row"}\n\n' +
         'data: [{"data":1}]\n\n' +
         'data: {"data":5}\n\n',
@@ -75,13 +80,13 @@ describe("app.sse(): a plain object of SseEvent fields is an event", () => {
     const { logger, lines } = capturedLogger();
     const app = new App({ logger });
     app.sse("/bad", function* () {
-      yield { data: "before" };
+      yield { id: "1", data: "before" };
       yield { event: "a\nb", data: "injected?" };
-      yield { data: "never" };
+      yield { id: "3", data: "never" };
     });
     await using client = await TestClient.start(app);
     const stream = await client.stream("GET", "/bad");
-    assert.equal(await stream.text(), "data: before\n\n");
+    assert.equal(await stream.text(), "id: 1\ndata: before\n\n");
     assert.ok(
       lines.some((line) =>
         /^SseEvent event must not contain CR or LF/.test(line.err?.message ?? ""),

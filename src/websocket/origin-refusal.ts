@@ -21,12 +21,17 @@ export function refuseOrigin(
     request.log,
     "info",
     { origin, route: route.path },
-    `${refusal}: ${howToAllow(route.path, route.options.originPolicy, origin)}`,
+    `${refusal}: ${howToAllow(route.path, route.options.originPolicy, origin, request)}`,
   );
   return new HttpError(403, refusal);
 }
 
-function howToAllow(path: string, policy: OriginPolicy, origin: string): string {
+function howToAllow(
+  path: string,
+  policy: OriginPolicy,
+  origin: string,
+  request: SluiceRequest,
+): string {
   if (policy === "function") return "the route's origins function refused it";
   const route = `app.websocket(${JSON.stringify(path)}, ...)`;
   // What the client sent is only quoted back as a setting when it is a real origin: "null"
@@ -37,7 +42,17 @@ function howToAllow(path: string, policy: OriginPolicy, origin: string): string 
   const quoted = JSON.stringify(origin.toLowerCase());
   const change =
     policy === "same-origin"
-      ? `by default only the page's own origin may connect; to let it in, set origins: [${quoted}] on ${route}`
+      ? `by default only the page's own origin may connect; a list replaces that default, so to let it in keep the app's own origin in it: set origins: [${ownOrigin(request)}, ${quoted}] on ${route}`
       : `it is not in the route's origins; to let it in, add ${quoted} to origins on ${route}`;
   return `${change} (a pattern such as "http://localhost:*" allows any port)`;
+}
+
+/**
+ * The app's own origin as this request shows it (the Host it was sent to), quoted for the
+ * suggested setting; behind a proxy that ends TLS the scheme is the proxy's, not this one.
+ */
+function ownOrigin(request: SluiceRequest): string {
+  const scheme = (request.raw.socket as { encrypted?: boolean }).encrypted ? "https" : "http";
+  const host = request.header("host");
+  return host ? JSON.stringify(`${scheme}://${host.toLowerCase()}`) : '"<your app\'s origin>"';
 }
