@@ -35,7 +35,7 @@ const verify = (token: string) => users.get(token);
 // What PathParams makes of a path.
 expectType<Equal<PathParams<"/users/:id">, { id: string }>>();
 expectType<Equal<PathParams<"/orgs/:org/files/*">, { org: string; "*": string }>>();
-expectType<Equal<PathParams<"/health">, {}>>();
+expectType<Equal<keyof PathParams<"/health">, never>>();
 expectType<Equal<PathParams<string>, Record<string, string>>>();
 
 /** Routes of every kind whose handlers use their params and state with no cast or `!`. */
