@@ -132,6 +132,7 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
    * `app.use(bearerAuth<User>(...)).get("/me", (req) => req.state.auth)` (`User`).
    */
   use<Adds extends object>(middleware: Middleware<Adds>): App<WithState<State, Adds>>;
+  /** Middleware for the requests whose canonical path matches `path` (`/admin/*`) only. */
   use(path: string, middleware: Middleware): this;
   use(pathOrMiddleware: string | Middleware, middleware?: Middleware): this {
     if (middleware === undefined && typeof pathOrMiddleware !== "string") {

@@ -59,6 +59,7 @@ export class RouteGroup<Prefix extends string, State extends object> extends Rou
   use<Adds extends object>(
     middleware: Middleware<Adds>,
   ): RouteGroup<Prefix, WithState<State, Adds>>;
+  /** Middleware for the paths `path` matches, relative to the prefix (`"/reports/*"`). */
   use(path: string, middleware: Middleware): this;
   use(pathOrMiddleware: string | Middleware, middleware?: Middleware): this {
     if (middleware === undefined && typeof pathOrMiddleware !== "string") {
@@ -78,10 +79,12 @@ export class RouteGroup<Prefix extends string, State extends object> extends Rou
     return this;
   }
 
+  /** @internal */
   protected register(method: string, path: string, handler: Handler, name?: string): void {
     this.#registry.route(method, this.#full(path, "route"), handler, name);
   }
 
+  /** @internal */
   protected registerSse(
     path: string,
     options: SseOptions | undefined,
@@ -90,6 +93,7 @@ export class RouteGroup<Prefix extends string, State extends object> extends Rou
     this.#registry.sse(this.#full(path, "sse"), options, handler);
   }
 
+  /** @internal */
   protected registerWebSocket(
     path: string,
     options: WebSocketOptions | undefined,
