@@ -76,7 +76,7 @@ describe("app.onClose(hook)", () => {
     app.onListen(() => {
       timer = setInterval(() => {
         app.publish("ticks", { n: ++published }).catch((error) => failures.push(error));
-      }, 5);
+      }, 5).unref(); // should the hook not stop it, the test fails instead of hanging
     });
     app.onClose(async () => {
       clearInterval(timer);

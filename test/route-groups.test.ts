@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { HttpError, type Middleware } from "../src/index.js";
+import { createRouteGroupsApp } from "../examples/guide/route-groups.js";
+import { App, HttpError, type Middleware } from "../src/index.js";
 import { TestClient, WebSocketUpgradeError } from "../src/testing/index.js";
 import { quietApp } from "./support/apps.js";
+import { capturedLogger, errorLines } from "./support/logging.js";
+import { sleep } from "./support/wait.js";
 
 /** Refuses with 401 unless the request carries `x-key: <key>`. */
 function requireKey(key: string): Middleware {
@@ -157,5 +160,36 @@ describe("app.group(prefix, build): routes under a prefix, with middleware of th
         }),
       { name: "TypeError", message: /build must add its routes synchronously/ },
     );
+  });
+});
+
+describe("examples/guide/route-groups.ts", () => {
+  test("the admin group is guarded as a whole; its ticker starts on listen and stops on close", async () => {
+    const { logger, lines } = capturedLogger("info");
+    const app = createRouteGroupsApp(new App({ logger }), { tickMs: 10 });
+    const client = await TestClient.start(app);
+    const ada = { headers: { authorization: "Bearer t-ada" } };
+    const bob = { headers: { authorization: "Bearer t-bob" } };
+
+    assert.deepEqual((await client.get("/status")).json(), { ok: true });
+    assert.equal((await client.get("/admin/whoami")).statusCode, 401);
+    assert.equal((await client.get("/admin/no-such-page")).statusCode, 401);
+    assert.equal((await client.get("/admin/whoami", bob)).statusCode, 403);
+    assert.deepEqual((await client.get("/admin/whoami", ada)).json(), { name: "ada" });
+    assert.deepEqual((await client.get("/admin/users/bob", ada)).json(), {
+      name: "bob",
+      admin: false,
+    });
+    assert.equal((await client.get("/admin/users/eve", ada)).statusCode, 404);
+
+    const ticks = client.events("/admin/ticks", ada);
+    const [first, second] = await ticks.take(2);
+    assert.equal(JSON.parse(second.data).count, JSON.parse(first.data).count + 1);
+    assert.ok(lines.some((line) => line.msg === "ticker started"));
+
+    await client.close();
+    await app.close();
+    await sleep(50); // five ticks' time: a ticker left running would publish to a closed broker
+    assert.deepEqual(errorLines(lines), []);
   });
 });

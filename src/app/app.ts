@@ -28,7 +28,7 @@ import { RequestDispatch } from "./request-dispatch.js";
 import { buildGroup, checkPrefix, type RouteGroup, type RouteRegistry } from "./route-group.js";
 import { RouteMethods } from "./route-methods.js";
 import { type Handler, type RouteDefinition, RouteTable } from "./route-table.js";
-import type { WithState } from "./route-types.js";
+import type { RequestState, WithState } from "./route-types.js";
 import { ServerLifecycle } from "./server-lifecycle.js";
 import { StreamAdmission } from "./stream-admission.js";
 import { WebSocketUpgrade } from "./websocket-upgrade.js";
@@ -131,10 +131,12 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
    * Chained, typed middleware types `req.state` for the routes that follow:
    * `app.use(bearerAuth<User>(...)).get("/me", (req) => req.state.auth)` (`User`).
    */
-  use<Adds extends object>(middleware: Middleware<Adds>): App<WithState<State, Adds>>;
+  use<Adds extends object>(
+    middleware: Middleware<Adds, RequestState<State>>,
+  ): App<WithState<State, Adds>>;
   /** Middleware for the requests whose canonical path matches `path` (`/admin/*`) only. */
-  use(path: string, middleware: Middleware): this;
-  use(pathOrMiddleware: string | Middleware, middleware?: Middleware): this {
+  use(path: string, middleware: Middleware<object, RequestState<State>>): this;
+  use(pathOrMiddleware: unknown, middleware?: unknown): this {
     if (middleware === undefined && typeof pathOrMiddleware !== "string") {
       this.#middleware.add(checkMiddleware(pathOrMiddleware));
     } else {

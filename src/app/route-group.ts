@@ -5,7 +5,7 @@ import type { WebSocketHandler } from "../websocket/websocket-gateway.js";
 import type { WebSocketOptions } from "../websocket/websocket-options.js";
 import { RouteMethods } from "./route-methods.js";
 import type { Handler } from "./route-table.js";
-import type { WithState } from "./route-types.js";
+import type { RequestState, WithState } from "./route-types.js";
 
 /** @internal what a group adds its routes and middleware to, full paths given: the App. */
 export interface RouteRegistry {
@@ -16,7 +16,7 @@ export interface RouteRegistry {
     options: WebSocketOptions | undefined,
     handler: WebSocketHandler | undefined,
   ): void;
-  use(pattern: string, middleware: Middleware | undefined): void;
+  use(pattern: string, middleware: unknown): void;
 }
 
 /**
@@ -57,11 +57,11 @@ export class RouteGroup<Prefix extends string, State extends object> extends Rou
    * `g.use(bearerAuth<User>(...)).get("/me", (req) => req.state.auth)`.
    */
   use<Adds extends object>(
-    middleware: Middleware<Adds>,
+    middleware: Middleware<Adds, RequestState<State>>,
   ): RouteGroup<Prefix, WithState<State, Adds>>;
   /** Middleware for the paths `path` matches, relative to the prefix (`"/reports/*"`). */
-  use(path: string, middleware: Middleware): this;
-  use(pathOrMiddleware: string | Middleware, middleware?: Middleware): this {
+  use(path: string, middleware: Middleware<object, RequestState<State>>): this;
+  use(pathOrMiddleware: unknown, middleware?: unknown): this {
     if (middleware === undefined && typeof pathOrMiddleware !== "string") {
       this.#registry.use(`${this.prefix}/*`, pathOrMiddleware);
     } else {

@@ -15,7 +15,8 @@ declare const addsState: unique symbol;
  *
  * `Adds` is what it sets in `req.state`, for the types only: `bearerAuth<User>()` is a
  * `Middleware<{ auth: User }>`, and `app.use(it)` returns the app typed with that state.
- * A middleware of your own declares it the same way:
+ * `State` is what it finds there (`app.use()` gives it the app's). A middleware of your own
+ * declares what it adds the same way:
  *
  * ```ts
  * const tenant: Middleware<{ tenant: string }> = (req, next) => {
@@ -24,10 +25,12 @@ declare const addsState: unique symbol;
  * };
  * ```
  */
-export type Middleware<Adds extends object = NoState> = ((
-  request: SluiceRequest,
-  next: Next,
-) => unknown) & { readonly [addsState]?: Adds };
+export type Middleware<
+  Adds extends object = NoState,
+  State extends object = Record<string, unknown>,
+> = ((request: SluiceRequest<Record<string, string>, State>, next: Next) => unknown) & {
+  readonly [addsState]?: Adds;
+};
 
 /** What a middleware that declares nothing adds to `req.state`. */
 type NoState = Record<never, never>;

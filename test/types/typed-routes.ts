@@ -89,6 +89,11 @@ export function typedApp(app = new App({ logger: false })) {
 export function chainedAuthApp() {
   const app = new App({ logger: false })
     .use(bearerAuth({ verify }))
+    .use((req, next) => {
+      // Middleware chained after it sees the principal too.
+      expectType<Equal<typeof req.state.auth, User>>();
+      return next();
+    })
     .get("/me", (req) => {
       expectType<Equal<typeof req.state.auth, User>>();
       return { name: req.state.auth.name };
