@@ -218,7 +218,7 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
   ): void {
     if (typeof handler !== "function")
       throw new TypeError(`SSE route ${path} needs a handler function`);
-    const routeHandler = sseRouteHandler(handler, options ?? {});
+    const routeHandler = sseRouteHandler(handler, options as SseOptions);
     const admission = this.#admission;
     // The cap is checked before the handler runs: a refused client starts nothing.
     const capped = admission
