@@ -1,15 +1,22 @@
 export {
   App,
   type AppOptions,
+  type CloseHook,
   type CloseOptions,
   type Handler,
+  type ListenHook,
   type OpenConnections,
   type RouteDefinition,
+  type RouteGroup,
+  type SseRouteHandler,
+  type TypedWebSocket,
+  type WebSocketRouteHandler,
 } from "./app/app.js";
 export type { ListeningServer, ListenOptions } from "./app/listen.js";
 export { HttpError, type HttpErrorOptions, isHttpError } from "./http/http-error.js";
 export { HttpResponse, type ResponseInit } from "./http/http-response.js";
 export type { Middleware, Next } from "./http/middleware-chain.js";
+export type { PathParams } from "./http/path-params.js";
 export { MAX_LAST_EVENT_ID_BYTES, RequestAbortedError, SluiceRequest } from "./http/request.js";
 export { ForbiddenJsonKeyError, type JsonParseOptions, type ProtoKeys } from "./http/safe-json.js";
 export {

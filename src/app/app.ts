@@ -2,7 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import type { Middleware } from "../http/middleware-chain.js";
-import type { OpenStreamCounts, RequestContext } from "../http/request.js";
+import type { OpenStreamCounts, RequestContext, SluiceRequest } from "../http/request.js";
 import { requestIdSource } from "../http/request-id.js";
 import { ConnectionCaps } from "../server/connection-caps.js";
 import type { SseOptions } from "../sse/sse-options.js";
@@ -21,15 +21,28 @@ import { createLogger, logSafely } from "../util/logger.js";
 import { WebSocketGateway, type WebSocketHandler } from "../websocket/websocket-gateway.js";
 import type { WebSocketOptions } from "../websocket/websocket-options.js";
 import { type AppOptions, appSettings, type CloseOptions } from "./app-options.js";
+import { type CloseHook, LifecycleHooks, type ListenHook } from "./lifecycle-hooks.js";
 import type { ListeningServer, ListenOptions } from "./listen.js";
+import { MiddlewareStack } from "./middleware-stack.js";
 import { RequestDispatch } from "./request-dispatch.js";
+import { buildGroup, checkPrefix, type RouteGroup, type RouteRegistry } from "./route-group.js";
+import { RouteMethods } from "./route-methods.js";
 import { type Handler, type RouteDefinition, RouteTable } from "./route-table.js";
+import type { RequestState, WithState } from "./route-types.js";
 import { ServerLifecycle } from "./server-lifecycle.js";
 import { StreamAdmission } from "./stream-admission.js";
 import { WebSocketUpgrade } from "./websocket-upgrade.js";
 
 export type { AppOptions, CloseOptions } from "./app-options.js";
-export type { Handler, RouteDefinition } from "./route-table.js";
+export type { CloseHook, ListenHook } from "./lifecycle-hooks.js";
+export type { RouteGroup } from "./route-group.js";
+export type { RouteDefinition } from "./route-table.js";
+export type {
+  Handler,
+  SseRouteHandler,
+  TypedWebSocket,
+  WebSocketRouteHandler,
+} from "./route-types.js";
 
 /** Long-lived connections open right now. */
 export interface OpenConnections {
@@ -41,8 +54,11 @@ export interface OpenConnections {
  * A sluice application: its routes, middleware and topics. The work is done by its parts:
  * RequestDispatch answers requests, WebSocketUpgrade takes upgrades, StreamAdmission keeps
  * streams under the connection caps, ServerLifecycle runs the server from listen to close.
+ *
+ * `State` types `req.state` in every handler: `new App<{ auth: User }>()`. Typed middleware
+ * adds to it when chained: `new App().use(bearerAuth<User>(...)).get(...)`.
  */
-export class App {
+export class App<State extends object = Record<string, unknown>> extends RouteMethods<"", State> {
   readonly logger: Logger;
   /** A node:http request listener, to mount the app on a server of your own. */
   readonly handle: (raw: IncomingMessage, response: ServerResponse) => void;
@@ -52,7 +68,8 @@ export class App {
    */
   readonly handleUpgrade: (raw: IncomingMessage, socket: Duplex, head: Buffer) => void;
   readonly #routes = new RouteTable();
-  readonly #middleware: Middleware[] = [];
+  readonly #middleware = new MiddlewareStack();
+  readonly #hooks = new LifecycleHooks();
   readonly #openStreams: OpenStreamCounts = { sse: 0 };
   readonly #topics: Topics;
   readonly #gateway: WebSocketGateway;
@@ -61,6 +78,7 @@ export class App {
   readonly #lifecycle: ServerLifecycle;
 
   constructor(options: AppOptions = {}) {
+    super();
     const logger = createLogger(options.logger);
     this.logger = logger;
     const caps = ConnectionCaps.from(options);
@@ -99,86 +117,79 @@ export class App {
       handleUpgrade: upgrade.handle,
       gateway: this.#gateway,
       topics: this.#topics,
+      hooks: this.#hooks,
     });
   }
 
-  /** Adds middleware that runs, in order, before every handler (and for 404/405 too). */
-  use(middleware: Middleware): this {
-    if (typeof middleware !== "function")
-      throw new TypeError("app.use() takes a middleware function");
-    this.#middleware.push(middleware);
+  /**
+   * Adds middleware. `use(middleware)` runs it before every handler (and for 404/405 too);
+   * `use(path, middleware)` only for requests whose path matches `path`, a route pattern
+   * (`/admin/*`: `/admin` itself, `/admin/` and everything under it; `/orgs/:org/*`;
+   * `/health`), matched on the same canonical path the router routes. Global and scoped
+   * middleware run in the order they were added, before HTTP, SSE and WebSocket routes.
+   *
+   * Chained, typed middleware types `req.state` for the routes that follow:
+   * `app.use(bearerAuth<User>(...)).get("/me", (req) => req.state.auth)` (`User`).
+   */
+  use<Adds extends object>(
+    middleware: Middleware<Adds, RequestState<State>>,
+  ): App<WithState<State, Adds>>;
+  /** Middleware for the requests whose canonical path matches `path` (`/admin/*`) only. */
+  use(path: string, middleware: Middleware<object, RequestState<State>>): this;
+  use(pathOrMiddleware: unknown, middleware?: unknown): this {
+    if (middleware === undefined && typeof pathOrMiddleware !== "string") {
+      this.#middleware.add(checkMiddleware(pathOrMiddleware));
+    } else {
+      this.#middleware.add(
+        checkMiddleware(middleware, pathOrMiddleware),
+        pathOrMiddleware as string,
+      );
+    }
     return this;
   }
 
-  get(path: string, handler: Handler): this {
-    return this.route("GET", path, handler);
-  }
-  post(path: string, handler: Handler): this {
-    return this.route("POST", path, handler);
-  }
-  put(path: string, handler: Handler): this {
-    return this.route("PUT", path, handler);
-  }
-  patch(path: string, handler: Handler): this {
-    return this.route("PATCH", path, handler);
-  }
-  delete(path: string, handler: Handler): this {
-    return this.route("DELETE", path, handler);
-  }
-  head(path: string, handler: Handler): this {
-    return this.route("HEAD", path, handler);
-  }
-  options(path: string, handler: Handler): this {
-    return this.route("OPTIONS", path, handler);
-  }
-  /** Any method not registered on the same path by name. */
-  all(path: string, handler: Handler): this {
-    return this.route("*", path, handler);
-  }
-
   /**
-   * A Server-Sent Events route (GET): the handler returns an (async) iterable whose items
-   * become events: an SseEvent as it is, any other value as a data-only event. It may also
-   * return a response (say 204, which tells EventSource to stop reconnecting) or throw an
-   * HttpError before streaming.
+   * Routes under a prefix, with middleware of their own: `build` gets a RouteGroup whose
+   * route methods take paths relative to `prefix` and whose `use(middleware)` guards the
+   * prefix and everything under it, nothing else. Groups nest.
+   *
+   * ```ts
+   * app.group("/admin", (admin) => {
+   *   admin.use(bearerAuth({ verify }));
+   *   admin.get("/users", (req) => listUsers());          // GET /admin/users
+   *   admin.sse("/events", (req) => app.subscribe("audit")); // GET /admin/events
+   * });
+   * ```
    */
-  sse(path: string, handler: SseHandler): this;
-  sse(path: string, options: SseOptions, handler: SseHandler): this;
-  sse(path: string, optionsOrHandler: SseOptions | SseHandler, maybeHandler?: SseHandler): this {
-    const [options, handler] =
-      typeof optionsOrHandler === "function"
-        ? [{}, optionsOrHandler]
-        : [optionsOrHandler, maybeHandler];
-    if (typeof handler !== "function")
-      throw new TypeError(`SSE route ${path} needs a handler function`);
-    const routeHandler = sseRouteHandler(handler, options);
-    const admission = this.#admission;
-    if (!admission) return this.route("GET", path, routeHandler);
-    // The cap is checked before the handler runs: a refused client starts nothing.
-    return this.route("GET", path, (request) => {
-      admission.takeStreamSlot(request);
-      return routeHandler(request);
-    });
-  }
-
-  /**
-   * A WebSocket route. App middleware runs on the upgrade request first (an HttpError there is
-   * an HTTP answer, no upgrade), then the route's origin and subprotocol checks; the handler
-   * then has the socket for as long as it runs: its return closes it with 1000, a throw
-   * with 1011.
-   */
-  websocket(path: string, handler: WebSocketHandler): this;
-  websocket(path: string, options: WebSocketOptions, handler: WebSocketHandler): this;
-  websocket(
-    path: string,
-    optionsOrHandler: WebSocketOptions | WebSocketHandler,
-    maybeHandler?: WebSocketHandler,
+  group<Prefix extends string>(
+    prefix: Prefix,
+    build: (group: RouteGroup<Prefix, State>) => void,
   ): this {
-    const [options, handler] =
-      typeof optionsOrHandler === "function"
-        ? [{}, optionsOrHandler]
-        : [optionsOrHandler, maybeHandler];
-    return this.#addWebSocketRoute(path, options, handler);
+    buildGroup(checkPrefix(prefix), build, this.#registry);
+    return this;
+  }
+
+  /**
+   * Runs `hook` once `listen()` has the server listening, with what `listen()` resolves to
+   * (start what needs the address here). Hooks run in order; one that throws or rejects
+   * makes `listen()` reject with its error, after the app is closed. Not run for a server
+   * of your own (`app.handle`).
+   */
+  onListen(hook: ListenHook): this {
+    this.#hooks.addListen(hook);
+    return this;
+  }
+
+  /**
+   * Runs `hook` during `app.close()`, after requests, streams and WebSockets have ended (or
+   * the timeout cut them) and before the broker closes: stop your own timers and publishers
+   * here, close your pools. Hooks run in reverse order of registration, one at a time; one
+   * that throws or rejects is logged and the close goes on; the close's timeout bounds the
+   * wait for them.
+   */
+  onClose(hook: CloseHook): this {
+    this.#hooks.addClose(hook);
+    return this;
   }
 
   /** Open WebSocket connections and SSE streams. */
@@ -194,10 +205,47 @@ export class App {
     return this.#topics.hub.sinkCount;
   }
 
-  route(method: string, path: string, handler: Handler, name?: string): this {
+  /** @internal */
+  protected register(method: string, path: string, handler: Handler, name?: string): void {
     this.#routes.add(method, path, handler, name);
-    return this;
   }
+
+  /** @internal */
+  protected registerSse(
+    path: string,
+    options: SseOptions | undefined,
+    handler: SseHandler | undefined,
+  ): void {
+    if (typeof handler !== "function")
+      throw new TypeError(`SSE route ${path} needs a handler function`);
+    const routeHandler = sseRouteHandler(handler, options as SseOptions);
+    const admission = this.#admission;
+    // The cap is checked before the handler runs: a refused client starts nothing.
+    const capped = admission
+      ? (request: SluiceRequest) => {
+          admission.takeStreamSlot(request);
+          return routeHandler(request);
+        }
+      : routeHandler;
+    this.#routes.add("GET", path, capped);
+  }
+
+  /** @internal */
+  protected registerWebSocket(
+    path: string,
+    options: WebSocketOptions | undefined,
+    handler: WebSocketHandler | undefined,
+  ): void {
+    this.#addWebSocketRoute(path, options, handler);
+  }
+
+  /** What the app's groups add to: full paths, checked as the app's own routes are. */
+  readonly #registry: RouteRegistry = {
+    route: (method, path, handler, name) => this.register(method, path, handler, name),
+    sse: (path, options, handler) => this.registerSse(path, options, handler),
+    websocket: (path, options, handler) => this.registerWebSocket(path, options, handler),
+    use: (pattern, middleware) => this.use(pattern, middleware as Middleware),
+  };
 
   /** A route given as data, `{ method, path, handler_name, is_async }` (method "WS": WebSocket). */
   addRoute(definition: RouteDefinition, handler: Handler | WebSocketHandler): this {
@@ -269,4 +317,13 @@ export class App {
   close(options: CloseOptions = {}): Promise<void> {
     return this.#lifecycle.close(options.timeout);
   }
+}
+
+function checkMiddleware(middleware: unknown, path?: unknown): Middleware {
+  if (typeof middleware === "function") return middleware as Middleware;
+  throw new TypeError(
+    path === undefined
+      ? "app.use() takes a middleware function"
+      : `app.use(${JSON.stringify(path)}, middleware) takes a middleware function after the path`,
+  );
 }

@@ -3,7 +3,7 @@ import { watchDisconnect } from "../http/disconnect-watch.js";
 import { checkHost } from "../http/host-check.js";
 import { HttpError } from "../http/http-error.js";
 import { HttpResponse } from "../http/http-response.js";
-import { type Middleware, runMiddleware } from "../http/middleware-chain.js";
+import { runMiddleware } from "../http/middleware-chain.js";
 import { type RequestContext, SluiceRequest } from "../http/request.js";
 import type { RequestIdSource } from "../http/request-id.js";
 import type { LookupResult } from "../http/router.js";
@@ -14,6 +14,7 @@ import { asSseIfEventStream } from "../sse/sse-response.js";
 import { isPromiseLike } from "../util/is-promise-like.js";
 import { logSafely } from "../util/logger.js";
 import type { WebSocketGateway } from "../websocket/websocket-gateway.js";
+import type { MiddlewareStack } from "./middleware-stack.js";
 import type { Route, RouteTable } from "./route-table.js";
 import { sendResult } from "./send-result.js";
 import type { StreamAdmission } from "./stream-admission.js";
@@ -21,7 +22,7 @@ import type { StreamAdmission } from "./stream-admission.js";
 /** What a dispatch needs from the app, fixed when the app is made. */
 export interface DispatchParts {
   readonly routes: RouteTable;
-  readonly middleware: readonly Middleware[];
+  readonly middleware: MiddlewareStack;
   readonly gateway: WebSocketGateway;
   /** Undefined when the app sets no connection caps. */
   readonly admission: StreamAdmission | undefined;
@@ -37,7 +38,7 @@ export interface DispatchParts {
  */
 export class RequestDispatch {
   readonly #routes: RouteTable;
-  readonly #middleware: readonly Middleware[];
+  readonly #middleware: MiddlewareStack;
   readonly #gateway: WebSocketGateway;
   readonly #admission: StreamAdmission | undefined;
   readonly #requestId: RequestIdSource;
@@ -91,10 +92,14 @@ export class RequestDispatch {
     return new SluiceRequest(raw, response, this.#requestId(raw), this.#requestContext);
   }
 
-  /** Runs the app middleware, then `next` unless a middleware answered by itself. */
+  /**
+   * Runs the app middleware that applies to the request's path, then `next` unless a
+   * middleware answered by itself.
+   */
   throughMiddleware(request: SluiceRequest, next: () => unknown): unknown {
-    if (this.#middleware.length === 0) return next();
-    return runMiddleware(this.#middleware, request, next);
+    const middleware = this.#middleware.forPath(request.path);
+    if (middleware.length === 0) return next();
+    return runMiddleware(middleware, request, next);
   }
 
   /** From now on new requests get 503, and answers close their connections. */
@@ -113,8 +118,9 @@ export class RequestDispatch {
     if (this.#closing) throw new HttpError(503, "The server is shutting down");
     this.checkHead(request);
     const lookup = this.#routes.lookup(request);
-    if (this.#middleware.length === 0) return this.#invoke(request, lookup);
-    return runMiddleware(this.#middleware, request, () => this.#invoke(request, lookup));
+    const middleware = this.#middleware.forPath(request.path);
+    if (middleware.length === 0) return this.#invoke(request, lookup);
+    return runMiddleware(middleware, request, () => this.#invoke(request, lookup));
   }
 
   /**

@@ -8,6 +8,7 @@ import type { Topics } from "../topics/topics.js";
 import { logSafely } from "../util/logger.js";
 import type { WebSocketGateway } from "../websocket/websocket-gateway.js";
 import type { AppSettings } from "./app-options.js";
+import type { LifecycleHooks } from "./lifecycle-hooks.js";
 import { type ListeningServer, type ListenOptions, listenOn } from "./listen.js";
 import type { RequestDispatch } from "./request-dispatch.js";
 
@@ -21,11 +22,16 @@ export interface LifecycleParts {
   readonly handleUpgrade: UpgradeListener;
   readonly gateway: WebSocketGateway;
   readonly topics: Topics;
+  readonly hooks: LifecycleHooks;
 }
 
 /**
  * The app's server from `listen()` to `close()`: made with the options' timeouts and limits,
  * and closed gracefully, in-flight requests, streams and WebSockets given until the deadline.
+ *
+ * The close, in order: new requests get 503 and the server stops accepting connections;
+ * in-flight requests are aborted and WebSockets sent 1001, and both are waited for; what is
+ * left is cut; the onClose hooks run; the broker closes; the last connections are closed.
  */
 export class ServerLifecycle {
   readonly #parts: LifecycleParts;
@@ -66,6 +72,14 @@ export class ServerLifecycle {
     }
     if (this.#closing) throw new Error("The app was closed while it was starting to listen");
     logSafely(this.logger, "info", { url: this.#listening.url }, "listening");
+    try {
+      await this.#parts.hooks.runListen(this.#listening);
+    } catch (error) {
+      // An app whose start-up failed half-way is not left serving.
+      await this.close();
+      throw error;
+    }
+    if (this.#closing) throw new Error("The app was closed while it was starting to listen");
     return this.#listening;
   }
 
@@ -98,6 +112,8 @@ export class ServerLifecycle {
     const socketsClosed = gateway.closeAll();
     await settleWithin([...requestsDone, socketsClosed], deadline - Date.now());
     await gateway.terminateAll();
+    // After the handlers (which may still publish or use what a hook closes), before the broker.
+    await this.#parts.hooks.runClose(this.logger, deadline);
     await topics.close();
     if (serverClosed) {
       // Responses already handed to their sockets may still be on their way: wait for their

@@ -59,8 +59,16 @@ function decodeUtf8OrKeep(latin1: string): string {
  * The request as handlers and middleware see it. Cheap to build: the query, the child
  * logger, `state` and the abort signal are created on first use (an AbortSignal alone costs
  * some 700 bytes, held for as long as a stream is open).
+ *
+ * The type parameters only type what the router and middleware already put there: `Params`
+ * is what the route's path declares (`PathParams<"/users/:id">` is `{ id: string }`), `State`
+ * what the app's middleware set in `state` (an App's handlers get `State` with any other key
+ * as `unknown` besides, for middleware to set). Nothing is checked at run time.
  */
-export class SluiceRequest {
+export class SluiceRequest<
+  Params extends Record<string, string> = Record<string, string>,
+  State extends object = Record<string, unknown>,
+> {
   readonly method: string;
   /**
    * The path without the query string, in its one canonical form: percent-decoded once, as
@@ -73,8 +81,8 @@ export class SluiceRequest {
   readonly pathProblem: string | undefined;
   /** The request target as received: path and query string. */
   readonly url: string;
-  /** Route parameters, percent-decoded. */
-  params: Record<string, string> = {};
+  /** Route parameters, percent-decoded: typed from the route's path (`/users/:id`: `id`). */
+  params: Params = {} as Params;
   readonly id: string;
   /**
    * Headers added to whatever response this request gets (result, stream or error): how a
@@ -148,9 +156,9 @@ export class SluiceRequest {
   }
 
   /** Per-request record for middleware to pass values on (the user, a tenant...). */
-  get state(): Record<string, unknown> {
+  get state(): State {
     this.#stateCache ??= {};
-    return this.#stateCache;
+    return this.#stateCache as State;
   }
 
   /** Lower-case header names, as Node gives them. */

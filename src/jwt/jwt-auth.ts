@@ -111,6 +111,9 @@ function tokenProblem(error: unknown): string | undefined {
  * is the classic confusion attack; no "none"), a secret must be as long as its hash, and a
  * secret that is a key in disguise (PEM, DER or JWK text, a JWK or key object) is refused.
  *
+ * `jwtAuth<Claims>(...)` types `req.state.auth` as `Claims` for the routes chained after it
+ * (`JWTPayload` by default); the payload is not checked against that type.
+ *
  * ```ts
  * import { jwtAuth } from "sluice/jwt"; // needs jose (an optional peer dependency)
  * app.use(jwtAuth({
@@ -121,7 +124,10 @@ function tokenProblem(error: unknown): string | undefined {
  * }));
  * ```
  */
-export function jwtAuth(options: JwtAuthOptions): Middleware {
+export function jwtAuth<Claims extends JWTPayload = JWTPayload>(
+  options: JwtAuthOptions,
+): Middleware<{ auth: Claims }>;
+export function jwtAuth(options: JwtAuthOptions): Middleware<{ auth: JWTPayload }> {
   const where = "jwtAuth";
   if (options === null || typeof options !== "object") {
     throw new TypeError(`${where}: options must be an object`);

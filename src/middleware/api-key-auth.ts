@@ -39,7 +39,9 @@ const sha256 = (value: string): Buffer => createHash("sha256").update(value, "ut
  * app.use(apiKeyAuth({ keys: new Map([[process.env.PARTNER_KEY!, { client: "partner" }]]) }));
  * ```
  */
-export function apiKeyAuth<P>(options: ApiKeyAuthOptions<P>): Middleware {
+export function apiKeyAuth<P = { keyIndex: number }>(
+  options: ApiKeyAuthOptions<P>,
+): Middleware<{ auth: P }> {
   const where = "apiKeyAuth";
   if (options === null || typeof options !== "object") {
     throw new TypeError(`${where}: options must be an object`);

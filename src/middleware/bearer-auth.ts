@@ -73,11 +73,15 @@ type Found =
  * route lists it first. The token must consist of characters a subprotocol name may hold
  * (a JWT does; standard base64 with `/` or `=` does not).
  *
- * Since middleware runs for every request, wrap it to leave some paths open:
- * `app.use((req, next) => (req.path.startsWith("/public/") ? next() : auth(req, next)))`, and
- * register CORS middleware before it so preflight requests (which carry no credentials) pass.
+ * To guard some paths only, scope it: `app.use("/api/*", auth)`, or `g.use(auth)` in an
+ * `app.group("/api", (g) => ...)`; and register CORS middleware before it so preflight
+ * requests (which carry no credentials) pass.
+ *
+ * Its type carries the principal's: `app.use(bearerAuth<User>({ verify })).get("/me", (req)
+ * => req.state.auth)` gives `User` (chained; see `App` for the `new App<{ auth: User }>()`
+ * form). The principal is what `verify` returned: nothing checks it against the type.
  */
-export function bearerAuth<P>(options: BearerAuthOptions<P>): Middleware {
+export function bearerAuth<P>(options: BearerAuthOptions<P>): Middleware<{ auth: P }> {
   const where = "bearerAuth";
   if (options === null || typeof options !== "object") {
     throw new TypeError(`${where}: options must be an object`);

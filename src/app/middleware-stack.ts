@@ -1,0 +1,53 @@
+import type { Middleware } from "../http/middleware-chain.js";
+import { PathPattern } from "../http/path-pattern.js";
+
+interface Entry {
+  readonly middleware: Middleware;
+  /** Undefined for middleware that runs for every path. */
+  readonly scope: PathPattern | undefined;
+}
+
+/**
+ * The app's middleware in registration order, global and path-scoped alike, and which of
+ * them a request's path goes through. An app without scoped middleware hands out one
+ * shared array: its requests pay nothing for the feature.
+ */
+export class MiddlewareStack {
+  readonly #entries: Entry[] = [];
+  /** Every middleware, while none is scoped (then `forPath` needs no matching). */
+  readonly #unscoped: Middleware[] = [];
+  #scoped = false;
+
+  /** `pattern`: a route pattern (`/admin/*`) the request's canonical path must match. */
+  add(middleware: Middleware, pattern?: string): void {
+    const scope = pattern === undefined ? undefined : scopeOf(pattern);
+    this.#entries.push({ middleware, scope });
+    if (scope) this.#scoped = true;
+    else this.#unscoped.push(middleware);
+  }
+
+  /** The middleware a request to `path` (its canonical path) runs through, in order. */
+  forPath(path: string): readonly Middleware[] {
+    if (!this.#scoped) return this.#unscoped;
+    const chain: Middleware[] = [];
+    for (const { middleware, scope } of this.#entries) {
+      if (scope === undefined || scope.matches(path)) chain.push(middleware);
+    }
+    return chain;
+  }
+}
+
+function scopeOf(pattern: string): PathPattern {
+  if (typeof pattern !== "string" || !pattern.startsWith("/")) {
+    throw new TypeError(
+      `app.use(path, middleware): the path must be a route pattern starting with "/" (like "/admin/*"), got ${JSON.stringify(pattern)}`,
+    );
+  }
+  try {
+    return new PathPattern(pattern);
+  } catch (error) {
+    throw new TypeError(`app.use("${pattern}", middleware): ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}

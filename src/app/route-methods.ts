@@ -1,0 +1,136 @@
+import type { SseOptions } from "../sse/sse-options.js";
+import type { SseHandler } from "../sse/sse-route.js";
+import type { WebSocketHandler } from "../websocket/websocket-gateway.js";
+import type { WebSocketOptions } from "../websocket/websocket-options.js";
+import type { Handler as UntypedHandler } from "./route-table.js";
+import type {
+  Handler,
+  RouteParams,
+  SseRouteHandler,
+  WebSocketRouteHandler,
+} from "./route-types.js";
+
+/** Any handler, whatever its request's types: what the overloads' implementations take. */
+type AnyHandler = (...args: never[]) => unknown;
+
+/**
+ * The route methods an App and its groups share: each takes a path (relative to `Prefix`, ""
+ * on the app) and a handler typed from it, and hands both to `register*`, which the App
+ * implements and a group forwards to the App with its prefix.
+ */
+export abstract class RouteMethods<Prefix extends string, State extends object> {
+  get<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this {
+    return this.route("GET", path, handler);
+  }
+  post<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this {
+    return this.route("POST", path, handler);
+  }
+  put<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this {
+    return this.route("PUT", path, handler);
+  }
+  patch<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this {
+    return this.route("PATCH", path, handler);
+  }
+  delete<Path extends string>(
+    path: Path,
+    handler: Handler<RouteParams<Prefix, Path>, State>,
+  ): this {
+    return this.route("DELETE", path, handler);
+  }
+  head<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this {
+    return this.route("HEAD", path, handler);
+  }
+  options<Path extends string>(
+    path: Path,
+    handler: Handler<RouteParams<Prefix, Path>, State>,
+  ): this {
+    return this.route("OPTIONS", path, handler);
+  }
+  /** Any method not registered on the same path by name. */
+  all<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this {
+    return this.route("*", path, handler);
+  }
+
+  route<Path extends string>(
+    method: string,
+    path: Path,
+    handler: Handler<RouteParams<Prefix, Path>, State>,
+    name?: string,
+  ): this {
+    // The router gives each request its route's params: the handler's types say what they are.
+    this.register(method, path, handler as UntypedHandler, name);
+    return this;
+  }
+
+  /**
+   * A Server-Sent Events route (GET): the handler returns an (async) iterable whose items
+   * become events: an SseEvent as it is, any other value as a data-only event. It may also
+   * return a response (say 204, which tells EventSource to stop reconnecting) or throw an
+   * HttpError before streaming.
+   */
+  sse<Path extends string>(
+    path: Path,
+    handler: SseRouteHandler<RouteParams<Prefix, Path>, State>,
+  ): this;
+  sse<Path extends string>(
+    path: Path,
+    options: SseOptions,
+    handler: SseRouteHandler<RouteParams<Prefix, Path>, State>,
+  ): this;
+  sse(path: string, optionsOrHandler: SseOptions | AnyHandler, maybeHandler?: AnyHandler): this {
+    const [options, handler] =
+      typeof optionsOrHandler === "function"
+        ? [{}, optionsOrHandler]
+        : [optionsOrHandler, maybeHandler];
+    this.registerSse(path, options, handler as SseHandler | undefined);
+    return this;
+  }
+
+  /**
+   * A WebSocket route. App middleware runs on the upgrade request first (an HttpError there is
+   * an HTTP answer, no upgrade), then the route's origin and subprotocol checks; the handler
+   * then has the socket for as long as it runs: its return closes it with 1000, a throw
+   * with 1011.
+   */
+  websocket<Path extends string>(
+    path: Path,
+    handler: WebSocketRouteHandler<RouteParams<Prefix, Path>, State>,
+  ): this;
+  websocket<Path extends string>(
+    path: Path,
+    options: WebSocketOptions,
+    handler: WebSocketRouteHandler<RouteParams<Prefix, Path>, State>,
+  ): this;
+  websocket(
+    path: string,
+    optionsOrHandler: WebSocketOptions | AnyHandler,
+    maybeHandler?: AnyHandler,
+  ): this {
+    const [options, handler] =
+      typeof optionsOrHandler === "function"
+        ? [{}, optionsOrHandler]
+        : [optionsOrHandler, maybeHandler];
+    this.registerWebSocket(path, options, handler as WebSocketHandler | undefined);
+    return this;
+  }
+
+  /** @internal adds an HTTP route (`path` relative to the prefix). */
+  protected abstract register(
+    method: string,
+    path: string,
+    handler: UntypedHandler,
+    name?: string,
+  ): void;
+  /** @internal adds an SSE route; the handler is still to be checked. */
+  protected abstract registerSse(
+    path: string,
+    options: SseOptions | undefined,
+    handler: SseHandler | undefined,
+  ): void;
+  /** @internal adds a WebSocket route; the handler is still to be checked. */
+  protected abstract registerWebSocket(
+    path: string,
+    options: WebSocketOptions | undefined,
+    handler: WebSocketHandler | undefined,
+  ): void;
+}
