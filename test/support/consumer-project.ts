@@ -20,6 +20,8 @@ const TSCONFIG = {
     module: "NodeNext",
     moduleResolution: "NodeNext",
     skipLibCheck: false,
+    // What many strict projects add: typed params must need no "!" under it.
+    noUncheckedIndexedAccess: true,
     rootDir: "src",
     outDir: "out",
   },
@@ -37,13 +39,27 @@ const MISSING_PEERS = `for (const entry of ["sluice", "sluice/testing", "sluice/
 }
 `;
 
-const APP = `import { App, type DeflateOptions, HttpError, SseEvent, type SluiceRequest } from "sluice";
+const APP = `import {
+  App,
+  bearerAuth,
+  type DeflateOptions,
+  HttpError,
+  type PathParams,
+  SseEvent,
+  type SluiceRequest,
+} from "sluice";
+
+interface User {
+  name: string;
+}
 
 const compression: DeflateOptions = { threshold: 0, serverNoContextTakeover: true };
 
 async function* ticks(_req: SluiceRequest) {
   for (let n = 1; n <= 3; n++) yield new SseEvent({ event: "tick", id: n, data: { n } });
 }
+
+export const closed: string[] = [];
 
 export function makeApp(): App {
   const app = new App({ logger: false });
@@ -55,12 +71,26 @@ export function makeApp(): App {
   app.websocket("/echo", { compression }, async (socket) => {
     for await (const message of socket) await socket.send(message);
   });
+  // Route-scoped middleware, a group, params typed from the path, the principal's type.
+  const verify = (token: string): User | undefined => (token === "t-ada" ? { name: "ada" } : undefined);
+  app.group("/admin", (admin) => {
+    admin.use(bearerAuth<User>({ verify })).get("/users/:id", (req) => {
+      const id: string = req.params.id;
+      const by: string = req.state.auth.name;
+      return { id, by };
+    });
+  });
+  const params: PathParams<"/files/*"> = { "*": "a/b" };
+  app.get("/files/*", (req) => ({ rest: req.params["*"], same: params["*"] === "a/b" }));
+  app.onClose(() => {
+    closed.push("onClose ran");
+  });
   return app;
 }
 `;
 
 const MAIN = `import assert from "node:assert/strict";
-import { makeApp } from "./app.js";
+import { closed, makeApp } from "./app.js";
 
 const app = makeApp();
 const { url } = await app.listen({ port: 0, host: "127.0.0.1" });
@@ -68,6 +98,10 @@ try {
   const hello = await fetch(url + "/hello/packed");
   assert.equal(hello.status, 200);
   assert.deepEqual(await hello.json(), { hello: "packed" });
+  const refused = await fetch(url + "/admin/users/7");
+  assert.equal(refused.status, 401);
+  const admin = await fetch(url + "/admin/users/7", { headers: { authorization: "Bearer t-ada" } });
+  assert.deepEqual(await admin.json(), { id: "7", by: "ada" });
   const teapot = await fetch(url + "/teapot");
   assert.equal(teapot.status, 418);
   const ticks = await fetch(url + "/ticks", { headers: { accept: "text/event-stream" } });
@@ -77,6 +111,7 @@ try {
 } finally {
   await app.close();
 }
+assert.deepEqual(closed, ["onClose ran"]);
 console.log("sluice: ok");
 `;
 
