@@ -1,6 +1,7 @@
 // bearerAuth/jwtAuth with `subprotocol` need the WebSocket route to list that marker in its
 // `protocols`; otherwise browsers fail the handshake and, before this warning, the server said
-// nothing. The warning names the route and the option, once per route.
+// nothing. The warning names the route and the option, once per route: when the app starts
+// listening, or at the first upgrade for auth the start-up check cannot see (wrapped).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { SignJWT } from "jose";
@@ -18,8 +19,11 @@ function warnings(lines: LogLine[]): LogLine[] {
   return lines.filter((line) => line.level === 40);
 }
 
-/** An app behind `auth` with WebSocket routes /a and /b, both with `options`. */
-async function serve(auth: Middleware, options: WebSocketOptions) {
+/**
+ * An app behind `auth` with WebSocket routes /a and /b, both with `options`; `scope` puts the
+ * auth on that path pattern only.
+ */
+async function serve(auth: Middleware, options: WebSocketOptions, scope?: string) {
   const { logger, lines } = capturedLogger();
   const app = new App({ logger });
   // Routes first, middleware after: the order of registration does not matter.
@@ -28,7 +32,8 @@ async function serve(auth: Middleware, options: WebSocketOptions) {
       await socket.sendJson({ auth: socket.request.state.auth, protocol: socket.protocol });
     });
   }
-  app.use(auth);
+  if (scope === undefined) app.use(auth);
+  else app.use(scope, auth);
   return { client: await TestClient.start(app), lines };
 }
 
@@ -47,16 +52,23 @@ async function connect(client: TestClient, path: string, protocols: string[]): P
 }
 
 describe("auth that reads the token from the subprotocol list, on a route that does not list the marker", () => {
-  test("one warning per route, naming the route, the marker and the protocols option", async () => {
+  test("at start-up, one warning per route, naming the route, the marker and the protocols option", async () => {
     const { client, lines } = await serve(bearerAuth({ verify, subprotocol: "bearer" }), {});
     await using _ = client;
+    // Before any client came: listen() checked each route against its middleware.
+    assert.deepEqual(
+      warnings(lines).map((line) => line.route),
+      ["/a", "/b"],
+    );
     for (let i = 0; i < 3; i++) {
       assert.equal(
         await connect(client, "/a", ["bearer", TOKEN]),
         "error:Server sent no subprotocol",
       );
     }
-    assert.equal(warnings(lines).length, 1, JSON.stringify(warnings(lines)));
+    await connect(client, "/b", ["bearer", TOKEN]);
+    // Still once per route.
+    assert.equal(warnings(lines).length, 2, JSON.stringify(warnings(lines)));
     const [warning] = warnings(lines);
     assert.equal(warning.route, "/a");
     assert.equal(warning.subprotocol, "bearer");
@@ -67,11 +79,35 @@ describe("auth that reads the token from the subprotocol list, on a route that d
         'fail the handshake ("Server sent no subprotocol"). Set protocols: ' +
         'app.websocket("/a", { protocols: ["bearer"] }, handler)',
     );
-    // Another route is warned about on its own.
-    await connect(client, "/b", ["bearer", TOKEN]);
+  });
+
+  test("auth scoped to one route warns about that route only", async () => {
+    const { client, lines } = await serve(bearerAuth({ verify, subprotocol: "bearer" }), {}, "/a");
+    await using _ = client;
     assert.deepEqual(
       warnings(lines).map((line) => line.route),
-      ["/a", "/b"],
+      ["/a"],
+    );
+    const ws = await client.websocketConnect("/b");
+    assert.deepEqual(await ws.receiveJson(), { protocol: "" });
+    assert.equal(warnings(lines).length, 1);
+  });
+
+  test("auth wrapped in a middleware of the user's own is caught at its first upgrade, once", async () => {
+    const auth = bearerAuth({ verify, subprotocol: "bearer" });
+    const wrapped: Middleware = (req, next) => auth(req, next);
+    const { client, lines } = await serve(wrapped, {});
+    await using _ = client;
+    assert.deepEqual(warnings(lines), [], "the wrapper hides the marker from the start-up check");
+    for (let i = 0; i < 2; i++) {
+      assert.equal(
+        await connect(client, "/a", ["bearer", TOKEN]),
+        "error:Server sent no subprotocol",
+      );
+    }
+    assert.deepEqual(
+      warnings(lines).map((line) => line.route),
+      ["/a"],
     );
   });
 
@@ -82,7 +118,7 @@ describe("auth that reads the token from the subprotocol list, on a route that d
     await using _ = client;
     // A client that also speaks chat.v1 gets through, but one that offers only the marker fails.
     assert.equal(await connect(client, "/a", ["chat.v1", "bearer", TOKEN]), "open:chat.v1");
-    assert.equal(warnings(lines).length, 1);
+    assert.equal(warnings(lines).length, 2);
     assert.match(warnings(lines)[0].msg, /\{ protocols: \["chat\.v1", "bearer"\] \}/);
   });
 
@@ -120,7 +156,7 @@ describe("auth that reads the token from the subprotocol list, on a route that d
     );
     await using _ = client;
     assert.equal(await connect(client, "/a", ["jwt", token]), "error:Server sent no subprotocol");
-    assert.equal(warnings(lines).length, 1);
+    assert.equal(warnings(lines).length, 2);
     assert.match(warnings(lines)[0].msg, /"jwt" subprotocol.*\{ protocols: \["jwt"\] \}/);
   });
 });

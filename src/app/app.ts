@@ -277,6 +277,7 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
   }
 
   listen(options: ListenOptions = {}): Promise<ListeningServer> {
+    this.#gateway.checkAuthSubprotocols((path) => this.#middleware.forPath(path));
     return this.#lifecycle.listen(options);
   }
 

@@ -1,6 +1,6 @@
 import type { Middleware } from "../http/middleware-chain.js";
 import type { SluiceRequest } from "../http/request.js";
-import { noteAuthSubprotocol } from "../websocket/auth-subprotocol.js";
+import { markAuthSubprotocol, noteAuthSubprotocol } from "../websocket/auth-subprotocol.js";
 import { checkRealm, runVerify, unauthorized, type Verified } from "./auth-challenge.js";
 
 export interface BearerAuthOptions<P = unknown> {
@@ -99,7 +99,7 @@ export function bearerAuth<P>(options: BearerAuthOptions<P>): Middleware<{ auth:
     throw new TypeError(`${where}: subprotocol must be a valid subprotocol name, like "bearer"`);
   }
 
-  return async (req, next) => {
+  const middleware: Middleware<{ auth: P }> = async (req, next) => {
     const found = findToken(req, queryParam, subprotocol);
     if (found.kind === "none") {
       throw unauthorized("A bearer token is required", "Bearer", { realm });
@@ -133,6 +133,8 @@ export function bearerAuth<P>(options: BearerAuthOptions<P>): Middleware<{ auth:
       refused,
     );
   };
+  // Lets the app check at startup that WebSocket routes behind it list the marker.
+  return subprotocol === undefined ? middleware : markAuthSubprotocol(middleware, subprotocol);
 }
 
 /** The token from the places the options allow; more than one is a malformed request. */

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { Middleware } from "../http/middleware-chain.js";
 import type { SluiceRequest } from "../http/request.js";
 import { logSafely } from "../util/logger.js";
 
@@ -6,11 +7,14 @@ import { logSafely } from "../util/logger.js";
 // `subprotocol: "bearer"`) needs the route to list that marker in `protocols`: the server must
 // select a protocol the client offered, and the token itself is never one. Without it no
 // protocol is selected and browsers fail the handshake with nothing logged on the server.
-// Middleware and routes are registered in any order, and middleware may be wrapped or scoped
-// to some paths, so which auth ran for which route is only known at an upgrade: the middleware
-// notes its marker on the request, and the route's checks warn once when it is not listed.
+// Middleware and routes are registered in any order, so the check runs when the app starts
+// listening: the auth middleware carries its marker, and each WebSocket route is checked
+// against the middleware its path goes through. Middleware the user wrapped hides its marker,
+// and an app mounted on a server of its own never calls listen(): the middleware also notes
+// its marker on each upgrade request, and the route's checks warn then. Once per route.
 
 const markers = new WeakMap<SluiceRequest, string>();
+const MARKER = Symbol("sluice.authSubprotocol");
 /** The routes (by their resolved options) already warned about. */
 const warned = new WeakSet<object>();
 
@@ -22,18 +26,50 @@ export function noteAuthSubprotocol(request: SluiceRequest, marker: string): voi
   markers.set(request, marker);
 }
 
+/** @internal Marks auth middleware that reads a token after `marker` in the subprotocol list. */
+export function markAuthSubprotocol<M extends Middleware>(middleware: M, marker: string): M {
+  Object.defineProperty(middleware, MARKER, { value: marker });
+  return middleware;
+}
+
+interface CheckedRoute {
+  path: string;
+  options: { protocols: readonly string[] };
+}
+
+/**
+ * At startup: warns once per route whose path goes through marked auth middleware while its
+ * `protocols` do not list the marker.
+ */
+export function warnUnlistedAuthSubprotocols(
+  routes: Iterable<CheckedRoute>,
+  middlewareFor: (path: string) => readonly Middleware[],
+  logger: Logger,
+): void {
+  for (const route of routes) {
+    for (const middleware of middlewareFor(route.path)) {
+      const marker = (middleware as { [MARKER]?: string })[MARKER];
+      if (marker !== undefined) warnOnce(route, marker, logger);
+    }
+  }
+}
+
 /**
  * Warns once per route when auth middleware on this upgrade reads its token after a marker
  * the route's `protocols` does not list.
  */
 export function warnIfAuthSubprotocolUnlisted(
-  route: { path: string; options: { protocols: readonly string[] } },
+  route: CheckedRoute,
   request: SluiceRequest,
   logger: Logger,
 ): void {
   const marker = markers.get(request);
   if (marker === undefined) return;
   markers.delete(request);
+  warnOnce(route, marker, logger);
+}
+
+function warnOnce(route: CheckedRoute, marker: string, logger: Logger): void {
   const { protocols } = route.options;
   if (protocols.includes(marker) || warned.has(route.options)) return;
   warned.add(route.options);

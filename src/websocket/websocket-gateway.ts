@@ -3,10 +3,11 @@ import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import { HttpError } from "../http/http-error.js";
+import type { Middleware } from "../http/middleware-chain.js";
 import type { SluiceRequest } from "../http/request.js";
 import { Router } from "../http/router.js";
 import type { ConnectionSlot } from "../server/connection-caps.js";
-import { warnIfAuthSubprotocolUnlisted } from "./auth-subprotocol.js";
+import { warnIfAuthSubprotocolUnlisted, warnUnlistedAuthSubprotocols } from "./auth-subprotocol.js";
 import { CloseCode } from "./close-codes.js";
 import { HandlerCount } from "./handler-count.js";
 import { Heartbeat } from "./heartbeat.js";
@@ -83,6 +84,7 @@ const HANDSHAKE_HEADERS = new Set([
  */
 export class WebSocketGateway implements SocketRegistry {
   private readonly router = new Router<WebSocketRoute>();
+  private readonly routes: WebSocketRoute[] = [];
   private readonly open = new Set<SluiceWebSocket>();
   private readonly sessions = new HandlerCount();
   private readonly heartbeats = new Map<number, Heartbeat>();
@@ -130,7 +132,16 @@ export class WebSocketGateway implements SocketRegistry {
       server: this.serverFor(resolved),
     };
     this.router.add("GET", path, route);
+    this.routes.push(route);
     this.routeCount++;
+  }
+
+  /**
+   * Warns about routes whose auth middleware reads its token after a subprotocol marker the
+   * route does not list (run when the app starts listening).
+   */
+  checkAuthSubprotocols(middlewareFor: (path: string) => readonly Middleware[]): void {
+    warnUnlistedAuthSubprotocols(this.routes, middlewareFor, this.logger);
   }
 
   /** The route for a path (setting the request's params), or undefined. */
