@@ -137,7 +137,9 @@ export function createLiveApp(options: LiveAppOptions = {}): LiveApp {
     cluster.stop();
     sessions.stop();
   };
-  // sluice has no close hook; the app's close ends every subscription, this one included.
+  // The timers stop with the app (and with stop(), for tests that freeze the ticks); the
+  // following ends too when the app's close ends every subscription.
+  app.onClose(stop);
   void cluster.follow(stop);
   void sessions.follow();
 
