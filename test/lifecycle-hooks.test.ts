@@ -43,6 +43,44 @@ describe("app.onListen(hook)", () => {
     assert.ok(lines.some((line) => line.msg === "closed"));
   });
 
+  test("a close during a slow onListen hook waits for it, so onClose stops what it started; later onListen hooks do not run", async () => {
+    const app = quietApp();
+    let timer: NodeJS.Timeout | undefined;
+    const calls: string[] = [];
+    app.onListen(async () => {
+      await sleep(100); // say, a database connection
+      timer = setInterval(() => {}, 1000).unref(); // a regression fails, never hangs
+      calls.push("timer started");
+    });
+    app.onListen(() => {
+      calls.push("a later onListen hook ran");
+    });
+    app.onClose(() => {
+      calls.push(`onClose saw ${timer ? "the timer" : "no timer"}`);
+      clearInterval(timer);
+    });
+    const listening = app.listen({ port: 0 });
+    // Closed as soon as the server listens, while the first hook is still awaiting.
+    const listeningDone = listening.then(
+      () => "resolved",
+      (error: Error) => error.message,
+    );
+    await within(
+      new Promise<void>((resolve) => {
+        const poll = setInterval(() => {
+          if (app.server?.listening) {
+            clearInterval(poll);
+            resolve();
+          }
+        }, 2);
+      }),
+      "the server listening",
+    );
+    await app.close();
+    assert.deepEqual(calls, ["timer started", "onClose saw the timer"]);
+    assert.equal(await listeningDone, "The app was closed while it was starting to listen");
+  });
+
   test("hooks are checked when added; onListen after listen() is an error, not a hook that never runs", async () => {
     const app = quietApp();
     assert.throws(() => app.onListen("warm up" as never), {

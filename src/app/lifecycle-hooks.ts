@@ -19,6 +19,9 @@ export class LifecycleHooks {
   readonly #onClose: CloseHook[] = [];
   #listenStarted = false;
   #closeStarted = false;
+  #closeRequested = false;
+  /** The onListen hooks' run, which a close waits for: what they start, onClose stops. */
+  #listenRun: Promise<void> | undefined;
 
   addListen(hook: ListenHook): void {
     checkHook("onListen", hook);
@@ -36,15 +39,45 @@ export class LifecycleHooks {
     this.#onClose.push(hook);
   }
 
+  /** `app.close()` was called: onListen hooks not yet started will not be. */
+  closeRequested(): void {
+    this.#closeRequested = true;
+  }
+
   /** Rejects with the first hook's failure; the hooks after it do not run. */
-  async runListen(listening: ListeningServer): Promise<void> {
+  runListen(listening: ListeningServer): Promise<void> {
     this.#listenStarted = true;
-    for (const hook of this.#onListen) await hook(listening);
+    this.#listenRun = this.#runListenHooks(listening);
+    return this.#listenRun;
+  }
+
+  async #runListenHooks(listening: ListeningServer): Promise<void> {
+    for (const hook of this.#onListen) {
+      // A close that began meanwhile: the hooks left would start what nothing stops.
+      if (this.#closeRequested) return;
+      await hook(listening);
+    }
   }
 
   /** Never rejects: a failing hook is logged, one still running at `deadline` is left to run. */
   async runClose(logger: Logger, deadline: number): Promise<void> {
     this.#closeStarted = true;
+    // A close during start-up (SIGTERM, a hook awaiting a database): the onListen hook still
+    // running finishes first, so the timer it starts is there for onClose to stop.
+    if (this.#listenRun) {
+      const running = this.#listenRun.then(
+        () => {},
+        () => {},
+      );
+      if (!(await settlesBefore(running, deadline))) {
+        logSafely(
+          logger,
+          "warn",
+          {},
+          "an onListen hook was still running when the close timeout passed; closing without it",
+        );
+      }
+    }
     for (const hook of [...this.#onClose].reverse()) {
       const settled = await settlesBefore(runLogged(hook, logger), deadline);
       if (!settled) {

@@ -86,6 +86,7 @@ export class ServerLifecycle {
   /** Once closing, every call gets the same promise. Default timeout: `closeTimeout`. */
   close(timeout?: number): Promise<void> {
     if (!this.#closing) {
+      this.#parts.hooks.closeRequested();
       this.#parts.dispatch.stopAccepting();
       this.#closing = this.#shutdown(timeout ?? this.#parts.settings.closeTimeout);
     }
