@@ -66,6 +66,19 @@ describe("app.use(path, middleware): middleware for the paths a route pattern ma
     assert.equal((await client.get("/caf%C3%A9/menu", PASS)).text(), "menu");
   });
 
+  test("empty segments cannot walk around a guard under a wildcard route: /files//private/x is guarded", async () => {
+    const app = quietApp();
+    const seen: string[] = [];
+    app.use("/files/private/*", recordingGuard(seen));
+    app.get("/files/*", (req) => ({ rest: req.params["*"] }));
+    await using client = await TestClient.start(app);
+    for (const path of ["/files/private/x", "/files//private/x", "/files///private//x"]) {
+      assert.equal((await client.get(path)).statusCode, 401, `${path} is guarded`);
+    }
+    assert.deepEqual((await client.get("/files/public/x")).json(), { rest: "public/x" });
+    assert.equal(seen.length, 3);
+  });
+
   test("global and scoped middleware run in the order they were added", async () => {
     const app = quietApp();
     const order: string[] = [];
@@ -162,6 +175,17 @@ describe("app.use(path, middleware): middleware for the paths a route pattern ma
     assert.throws(() => app.use("/admin/*"), {
       name: "TypeError",
       message: 'app.use("/admin/*", middleware) takes a middleware function after the path',
+    });
+    // Spellings that would silently guard nothing under the prefix.
+    assert.throws(() => app.use("/admin*", pass), {
+      name: "TypeError",
+      message:
+        'app.use("/admin*", middleware): "*" stands for a whole subtree, after a "/": write "/admin/*"',
+    });
+    assert.throws(() => app.use("/api/", pass), {
+      name: "TypeError",
+      message:
+        /a trailing "\/" matches only that exact path; write "\/api\/\*" to guard everything under it/,
     });
     assert.throws(() => app.use(42 as unknown as string, pass), {
       name: "TypeError",

@@ -29,9 +29,13 @@ export class MiddlewareStack {
   /** The middleware a request to `path` (its canonical path) runs through, in order. */
   forPath(path: string): readonly Middleware[] {
     if (!this.#scoped) return this.#unscoped;
+    // Empty segments are matched as if collapsed: a wildcard route (`/files/*`) takes
+    // `/files//private/x`, and its guard on `/files/private/*` must run for it. A guard errs
+    // towards running.
+    const scopePath = path.includes("//") ? path.replace(/\/{2,}/g, "/") : path;
     const chain: Middleware[] = [];
     for (const { middleware, scope } of this.#entries) {
-      if (scope === undefined || scope.matches(path)) chain.push(middleware);
+      if (scope === undefined || scope.matches(scopePath)) chain.push(middleware);
     }
     return chain;
   }
@@ -41,6 +45,17 @@ function scopeOf(pattern: string): PathPattern {
   if (typeof pattern !== "string" || !pattern.startsWith("/")) {
     throw new TypeError(
       `app.use(path, middleware): the path must be a route pattern starting with "/" (like "/admin/*"), got ${JSON.stringify(pattern)}`,
+    );
+  }
+  // Spellings that would guard nothing under a prefix, silently: refused with the fix.
+  if (/[^/]\*/.test(pattern)) {
+    throw new TypeError(
+      `app.use("${pattern}", middleware): "*" stands for a whole subtree, after a "/": write "${pattern.replace(/\*+$/, "").replace(/\/?$/, "/*")}"`,
+    );
+  }
+  if (pattern.length > 1 && pattern.endsWith("/")) {
+    throw new TypeError(
+      `app.use("${pattern}", middleware): a trailing "/" matches only that exact path; write "${pattern}*" to guard everything under it, or "${pattern.slice(0, -1)}" for the path alone`,
     );
   }
   try {
