@@ -133,7 +133,7 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
    */
   use<Adds extends object>(
     middleware: Middleware<Adds, RequestState<State>>,
-  ): App<WithState<State, Adds>>;
+  ): [keyof Adds] extends [never] ? this : App<WithState<State, Adds>>;
   /** Middleware for the requests whose canonical path matches `path` (`/admin/*`) only. */
   use(path: string, middleware: Middleware<object, RequestState<State>>): this;
   use(pathOrMiddleware: unknown, middleware?: unknown): this {

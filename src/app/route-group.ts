@@ -58,7 +58,7 @@ export class RouteGroup<Prefix extends string, State extends object> extends Rou
    */
   use<Adds extends object>(
     middleware: Middleware<Adds, RequestState<State>>,
-  ): RouteGroup<Prefix, WithState<State, Adds>>;
+  ): [keyof Adds] extends [never] ? this : RouteGroup<Prefix, WithState<State, Adds>>;
   /** Middleware for the paths `path` matches, relative to the prefix (`"/reports/*"`). */
   use(path: string, middleware: Middleware<object, RequestState<State>>): this;
   use(pathOrMiddleware: unknown, middleware?: unknown): this {
