@@ -64,7 +64,8 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
 
   /**
    * A Server-Sent Events route (GET): the handler returns an (async) iterable whose items
-   * become events: an SseEvent as it is, any other value as a data-only event. It may also
+   * become events: an SseEvent as it is, a plain object with `data` and an `event` or `id`
+   * (and only SseEvent fields) as that event, any other value as a data-only event. It may also
    * return a response (say 204, which tells EventSource to stop reconnecting) or throw an
    * HttpError before streaming.
    */
@@ -89,8 +90,9 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   /**
    * A WebSocket route. App middleware runs on the upgrade request first (an HttpError there is
    * an HTTP answer, no upgrade), then the route's origin and subprotocol checks; the handler
-   * then has the socket for as long as it runs: its return closes it with 1000, a throw
-   * with 1011.
+   * then has the socket for as long as it runs: its return closes it with 1000, a thrown
+   * HttpError with 4000 + its status (403 gives 4403) and its message as the reason, any other
+   * throw with 1011.
    */
   websocket<Path extends string>(
     path: Path,
