@@ -280,23 +280,41 @@ async function alternatePhases(
   return phases;
 }
 
-/** The others' p99 with a slow client is within 2x of theirs without (P99_FLOOR_MS at least). */
+/**
+ * The others' p99 with a slow client is within 2x of theirs without (P99_FLOOR_MS at least),
+ * in the median round: each of the interleaved rounds compares its slow-client phase with the
+ * baseline phase next to it. A slow client that hurts the others does so in every round; one
+ * round hit by a pause of the machine's own (a VM's neighbour, a GC) does not decide alone,
+ * as it would in one p99 over all the rounds' samples.
+ */
 function assertP99Within2x(t: TestContext, feeds: FeedRecord[], phases: Phases): void {
   const over = (ranges: [number, number][]) =>
     ranges.flatMap(([from, to]) => latenciesOf(feeds, from, to));
   const baseline = over(phases.baseline);
   const withSlow = over(phases.withSlow);
-  const baselineP99 = percentile(baseline, 0.99);
-  const slowP99 = percentile(withSlow, 0.99);
   t.diagnostic(`healthy clients, baseline: ${describeLatencies(baseline)}`);
   t.diagnostic(`healthy clients, with a slow one: ${describeLatencies(withSlow)}`);
-  t.diagnostic(`p99 ratio ${(slowP99 / baselineP99).toFixed(2)}`);
+  t.diagnostic(
+    `p99 ratio ${(percentile(withSlow, 0.99) / percentile(baseline, 0.99)).toFixed(2)} over all rounds`,
+  );
   assert.ok(baseline.length >= MIN_SAMPLES, `${baseline.length} baseline deliveries`);
   assert.ok(withSlow.length >= MIN_SAMPLES, `${withSlow.length} deliveries with a slow client`);
-  const allowed = Math.max(2 * baselineP99, baselineP99 + P99_FLOOR_MS);
+  const rounds = phases.baseline.map((range, round) => {
+    const baselineP99 = percentile(latenciesOf(feeds, ...range), 0.99);
+    const slowP99 = percentile(latenciesOf(feeds, ...phases.withSlow[round]), 0.99);
+    const allowed = Math.max(2 * baselineP99, baselineP99 + P99_FLOOR_MS);
+    return { baselineP99, slowP99, allowed, share: slowP99 / allowed };
+  });
+  const described = rounds
+    .map((r) => `${r.slowP99.toFixed(2)}/${r.baselineP99.toFixed(2)} ms`)
+    .join(", ");
+  t.diagnostic(`per round, p99 with a slow client / baseline: ${described}`);
+  const median = rounds.map((r) => r.share).toSorted((a, b) => a - b)[
+    Math.floor(rounds.length / 2)
+  ];
   assert.ok(
-    slowP99 <= allowed,
-    `p99 with a slow client ${slowP99.toFixed(2)} ms > ${allowed.toFixed(2)} ms (baseline ${baselineP99.toFixed(2)} ms)`,
+    median <= 1,
+    `in the median round the p99 with a slow client is past 2x the baseline's (rounds: ${described})`,
   );
 }
 
