@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { bearerAuth, HttpError, type Middleware } from "../src/index.js";
+import { App, bearerAuth, HttpError, type Middleware } from "../src/index.js";
 import { TestClient, WebSocketUpgradeError } from "../src/testing/index.js";
 import { quietApp } from "./support/apps.js";
+import { capturedLogger } from "./support/logging.js";
 
 /** A guard that refuses with 401 unless the request says `x-pass: yes`, and records its calls. */
 function recordingGuard(seen: string[]): Middleware {
@@ -154,6 +155,33 @@ describe("app.use(path, middleware): middleware for the paths a route pattern ma
     const openSocket = await client.websocketConnect("/public/ws");
     assert.deepEqual(await openSocket.receiveJson(), { auth: null });
     await openSocket.close();
+  });
+
+  test("a pattern without * guards one path: listen() warns, once, when routes beneath it stay unguarded", async () => {
+    const { logger, lines } = capturedLogger("warn");
+    const app = new App({ logger });
+    const pass: Middleware = (_req, next) => next();
+    app.use("/admin", recordingGuard([]));
+    app.use("/admin", pass); // the same pattern twice: one warning
+    app.use("/health", pass); // nothing beneath it: no warning
+    app.use("/api/*", pass); // a subtree: no warning
+    app.get("/admin", () => "home");
+    app.get("/admin/users", () => "users");
+    app.websocket("/admin/live", async () => {});
+    app.get("/health", () => "ok");
+    app.get("/api/items", () => []);
+    await using client = await TestClient.start(app);
+    const warnings = lines.filter((line) => line.level === 40);
+    assert.deepEqual(
+      warnings.map((line) => line.msg),
+      [
+        'app.use("/admin", ...) guards the path /admin only, not the routes beneath it ' +
+          '(/admin/users, /admin/live); to guard them too, write app.use("/admin/*", ...)',
+      ],
+    );
+    // What the warning says is what happens.
+    assert.equal((await client.get("/admin")).statusCode, 401);
+    assert.equal((await client.get("/admin/users")).statusCode, 200);
   });
 
   test("bad arguments are refused when the middleware is added, with what to write instead", () => {

@@ -21,6 +21,7 @@ import { createLogger, logSafely } from "../util/logger.js";
 import { WebSocketGateway, type WebSocketHandler } from "../websocket/websocket-gateway.js";
 import type { WebSocketOptions } from "../websocket/websocket-options.js";
 import { type AppOptions, appSettings, type CloseOptions } from "./app-options.js";
+import { warnExactScopesWithRoutesBeneath } from "./exact-scope-warning.js";
 import { type CloseHook, LifecycleHooks, type ListenHook } from "./lifecycle-hooks.js";
 import type { ListeningServer, ListenOptions } from "./listen.js";
 import { MiddlewareStack } from "./middleware-stack.js";
@@ -278,6 +279,11 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
 
   listen(options: ListenOptions = {}): Promise<ListeningServer> {
     this.#gateway.checkAuthSubprotocols((path) => this.#middleware.forPath(path));
+    warnExactScopesWithRoutesBeneath(
+      this.#middleware.exactScopes,
+      [...this.#routes.paths, ...this.#gateway.paths],
+      this.logger,
+    );
     return this.#lifecycle.listen(options);
   }
 

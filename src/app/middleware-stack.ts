@@ -26,6 +26,12 @@ export class MiddlewareStack {
     else this.#unscoped.push(middleware);
   }
 
+  /** The path patterns without a `*`: each guards one path, nothing beneath it. */
+  get exactScopes(): string[] {
+    const patterns = this.#entries.flatMap(({ scope }) => (scope ? [scope.pattern] : []));
+    return patterns.filter((pattern) => !pattern.includes("*"));
+  }
+
   /** The middleware a request to `path` (its canonical path) runs through, in order. */
   forPath(path: string): readonly Middleware[] {
     if (!this.#scoped) return this.#unscoped;

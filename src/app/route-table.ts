@@ -27,6 +27,12 @@ const METHOD_TOKEN = /^[A-Z][A-Z0-9_-]*$/;
 /** The app's HTTP routes: checked as they are added, looked up for each request. */
 export class RouteTable {
   readonly #router = new Router<Route>();
+  readonly #paths: string[] = [];
+
+  /** Every route path added, in order (for start-up checks). */
+  get paths(): readonly string[] {
+    return this.#paths;
+  }
 
   /** `method` "*" stands for any method not registered on the same path by name. */
   add(method: string, path: string, handler: Handler, name?: string): void {
@@ -36,6 +42,7 @@ export class RouteTable {
     if (typeof handler !== "function")
       throw new TypeError(`Route ${upper} ${path} needs a handler function`);
     this.#router.add(upper, path, { method: upper, path, name, handler });
+    this.#paths.push(path);
   }
 
   /** The request's route; when found, its params and route path are set on the request. */

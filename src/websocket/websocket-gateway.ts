@@ -136,6 +136,11 @@ export class WebSocketGateway implements SocketRegistry {
     this.routeCount++;
   }
 
+  /** The WebSocket routes' paths, in the order they were added. */
+  get paths(): string[] {
+    return this.routes.map((route) => route.path);
+  }
+
   /**
    * Warns about routes whose auth middleware reads its token after a subprotocol marker the
    * route does not list (run when the app starts listening).
