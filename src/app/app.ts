@@ -71,6 +71,7 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
   readonly #routes = new RouteTable();
   readonly #middleware = new MiddlewareStack();
   readonly #hooks = new LifecycleHooks();
+  #startChecked = false;
   readonly #openStreams: OpenStreamCounts = { sse: 0 };
   readonly #topics: Topics;
   readonly #gateway: WebSocketGateway;
@@ -278,13 +279,19 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
   }
 
   listen(options: ListenOptions = {}): Promise<ListeningServer> {
+    if (!this.#startChecked) this.#warnAboutMisconfiguration();
+    return this.#lifecycle.listen(options);
+  }
+
+  /** What only the whole app shows, middleware and routes together: checked once, at start. */
+  #warnAboutMisconfiguration(): void {
+    this.#startChecked = true;
     this.#gateway.checkAuthSubprotocols((path) => this.#middleware.forPath(path));
     warnExactScopesWithRoutesBeneath(
       this.#middleware.exactScopes,
       [...this.#routes.paths, ...this.#gateway.paths],
       this.logger,
     );
-    return this.#lifecycle.listen(options);
   }
 
   /** The server created by `listen()`, once listening. */

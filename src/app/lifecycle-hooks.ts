@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { logSafely } from "../util/logger.js";
+import { settledWithin } from "../util/settled-within.js";
 import type { ListeningServer } from "./listen.js";
 
 /** Runs once `listen()` has its server listening; what it throws rejects `listen()`. */
@@ -65,11 +66,7 @@ export class LifecycleHooks {
     // A close during start-up (SIGTERM, a hook awaiting a database): the onListen hook still
     // running finishes first, so the timer it starts is there for onClose to stop.
     if (this.#listenRun) {
-      const running = this.#listenRun.then(
-        () => {},
-        () => {},
-      );
-      if (!(await settlesBefore(running, deadline))) {
+      if (!(await settledWithin([this.#listenRun], deadline - Date.now()))) {
         logSafely(
           logger,
           "warn",
@@ -79,7 +76,7 @@ export class LifecycleHooks {
       }
     }
     for (const hook of [...this.#onClose].reverse()) {
-      const settled = await settlesBefore(runLogged(hook, logger), deadline);
+      const settled = await settledWithin([runLogged(hook, logger)], deadline - Date.now());
       if (!settled) {
         logSafely(
           logger,
@@ -103,16 +100,4 @@ async function runLogged(hook: CloseHook, logger: Logger): Promise<void> {
   } catch (error) {
     logSafely(logger, "error", { err: error }, "an onClose hook failed; the close goes on");
   }
-}
-
-/** True once `work` settled, false if `deadline` (a Date.now() time) came first. */
-async function settlesBefore(work: Promise<void>, deadline: number): Promise<boolean> {
-  const left = deadline - Date.now();
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<false>((resolve) => {
-    timer = setTimeout(resolve, Math.max(0, left), false);
-  });
-  const settled = await Promise.race([work.then(() => true), expired]);
-  clearTimeout(timer);
-  return settled;
 }

@@ -6,6 +6,7 @@ import { answerClientError } from "../server/client-error.js";
 import { ConnectionRegistry } from "../server/connection-registry.js";
 import type { Topics } from "../topics/topics.js";
 import { logSafely } from "../util/logger.js";
+import { settledWithin } from "../util/settled-within.js";
 import type { WebSocketGateway } from "../websocket/websocket-gateway.js";
 import type { AppSettings } from "./app-options.js";
 import type { LifecycleHooks } from "./lifecycle-hooks.js";
@@ -111,7 +112,7 @@ export class ServerLifecycle {
     this.#httpConnections.closeEachAfterItsResponse();
     const requestsDone = dispatch.abortInFlight();
     const socketsClosed = gateway.closeAll();
-    await settleWithin([...requestsDone, socketsClosed], deadline - Date.now());
+    await settledWithin([...requestsDone, socketsClosed], deadline - Date.now());
     await gateway.terminateAll();
     // After the handlers (which may still publish or use what a hook closes), before the broker.
     await this.#parts.hooks.runClose(this.logger, deadline);
@@ -120,7 +121,7 @@ export class ServerLifecycle {
       // Responses already handed to their sockets may still be on their way: wait for their
       // connections to go idle (and close them as they do), up to the deadline.
       const sweep = setInterval(() => this.#httpConnections.closeIdle(), 50);
-      await settleWithin([serverClosed], deadline - Date.now());
+      await settledWithin([serverClosed], deadline - Date.now());
       clearInterval(sweep);
       this.#httpConnections.destroyAll();
       await serverClosed;
@@ -162,14 +163,4 @@ export class ServerLifecycle {
   #listenForUpgrades(server: Server): void {
     if (server.listenerCount("upgrade") === 0) server.on("upgrade", this.#parts.handleUpgrade);
   }
-}
-
-async function settleWithin(promises: Promise<unknown>[], timeout: number): Promise<void> {
-  if (promises.length === 0 || timeout <= 0) return;
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, timeout);
-  });
-  await Promise.race([Promise.allSettled(promises), expired]);
-  clearTimeout(timer);
 }
