@@ -7,6 +7,8 @@ import { dirname, join, relative, resolve } from "node:path";
 /** Folders of src/, bottom first: a folder may import from a lower rank, never a higher or equal one. */
 export const LAYERS: Record<string, number> = {
   util: 0,
+  protocol: 0, // the real-time protocol's frames: types and constants, imports nothing
+  client: 1, // sluice/client: runs in browsers, imports only protocol
   http: 1,
   server: 2,
   stream: 3,
@@ -16,6 +18,7 @@ export const LAYERS: Record<string, number> = {
   middleware: 6,
   redis: 6,
   jwt: 7,
+  realtime: 7, // app.realtime(): the protocol's server side
   app: 8,
   testing: 9,
   ".": 10, // src/index.ts: re-exports only

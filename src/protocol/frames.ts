@@ -1,0 +1,109 @@
+// The frames of the sluice real-time protocol (docs/protocol.md), shared by the server
+// (src/realtime) and the client (src/client). Types and constants only: the client bundle
+// that runs in browsers imports this file, so it must import nothing.
+
+/** The WebSocket subprotocol a real-time endpoint speaks. */
+export const PROTOCOL = "sluice.v1";
+
+/** The codes an error reply carries (docs/protocol.md, "Error codes"). */
+export const ERROR_CODES = [
+  "forbidden",
+  "not_found",
+  "invalid",
+  "timeout",
+  "unavailable",
+  "internal",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** A request's reference, echoed by its reply: a safe integer or a string of ≤ 64 chars. */
+export type Ref = number | string;
+
+/** Longest `ref` and `mid` strings, in characters. */
+export const MAX_REF_LENGTH = 64;
+export const MAX_MID_LENGTH = 64;
+/** Most topics one SSE request of a real-time endpoint may name. */
+export const MAX_SSE_TOPICS = 32;
+
+// Client to server.
+
+export interface SubscribeFrame {
+  type: "subscribe";
+  ref: Ref;
+  topic: string;
+  since?: string;
+  replay?: number;
+}
+
+export interface UnsubscribeFrame {
+  type: "unsubscribe";
+  ref: Ref;
+  topic: string;
+}
+
+export interface PublishFrame {
+  type: "publish";
+  ref: Ref;
+  topic: string;
+  data: unknown;
+  event?: string;
+  mid?: string;
+}
+
+export interface CallFrame {
+  type: "call";
+  ref: Ref;
+  method: string;
+  params?: unknown;
+}
+
+export type ClientFrame = SubscribeFrame | UnsubscribeFrame | PublishFrame | CallFrame;
+
+// Server to client.
+
+export interface WelcomeFrame {
+  type: "welcome";
+  clientId: string;
+  protocol: typeof PROTOCOL;
+  heartbeat: number;
+}
+
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+}
+
+export type ReplyFrame =
+  | { type: "reply"; ref: Ref; ok: true; result: unknown }
+  | { type: "reply"; ref: Ref | null; ok: false; error: ErrorBody };
+
+export interface MessageFrame {
+  type: "message";
+  topic: string;
+  id: string;
+  event: string;
+  data: unknown;
+}
+
+export interface ResetFrame {
+  type: "reset";
+  topic: string;
+  /** The topic's newest id: messages after it follow. */
+  id: string;
+  reason: "trimmed" | "unknown";
+  /** The id the client asked to resume after. */
+  since: string;
+}
+
+export type ServerFrame = WelcomeFrame | ReplyFrame | MessageFrame | ResetFrame;
+
+/** The reply `result` of a subscribe: where the subscription starts (docs/protocol.md). */
+export interface SubscribeResult {
+  position: string | null;
+}
+
+/** The reply `result` of a publish: the id the message was stored under. */
+export interface PublishResult {
+  id: string;
+}
