@@ -40,6 +40,7 @@ export type { SseHandler, SseHandlerResult, SseSource } from "./sse/sse-route.js
 export { encodeNdjsonLine, ndjson } from "./stream/ndjson.js";
 export type {
   Broker,
+  BrokerPublishOptions,
   Deliver,
   HistoryQuery,
   Replay,

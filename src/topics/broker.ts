@@ -11,6 +11,16 @@ export interface StoredMessage {
   readonly json: string;
 }
 
+/** What a publisher may ask of one publish, beyond the message itself. */
+export interface BrokerPublishOptions {
+  /**
+   * The publisher's own id for this message: a publish with a key already used on the topic
+   * within the broker's dedupe window is not stored or delivered again, and resolves the id
+   * the first one got. A client retrying a publish whose reply was lost sends the same key.
+   */
+  readonly dedupeKey?: string;
+}
+
 /** A window of a topic's log: after an id (exclusive), or the newest messages. */
 export interface HistoryQuery {
   /** Only messages after this id. Without it, the newest `limit` messages. */
@@ -41,7 +51,18 @@ export interface Broker {
    * Appends the message to the topic's log and delivers it to every live subscriber (in
    * every process, for a shared broker). Resolves its id; rejects if it could not be stored.
    */
-  publish(topic: string, event: string | undefined, json: string): Promise<string>;
+  publish(
+    topic: string,
+    event: string | undefined,
+    json: string,
+    options?: BrokerPublishOptions,
+  ): Promise<string>;
+  /**
+   * The id of the topic's newest message, or the log's starting point when it holds none:
+   * a subscriber that resumes after it gets every message published since. Optional for
+   * brokers written before it (the topics layer then asks `replay` with an id no log gives).
+   */
+  head?(topic: string): Promise<string>;
   /** Messages of the topic's log, oldest first (see HistoryQuery). */
   history(topic: string, query: HistoryQuery): Promise<StoredMessage[]>;
   /** What a client whose last seen message is `lastId` missed (see Replay). */

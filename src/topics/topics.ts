@@ -11,6 +11,12 @@ import { TopicSubscription } from "./topic-subscription.js";
 export interface PublishOptions {
   /** The event type: SSE clients dispatch it to listeners of that name. Default "message". */
   event?: string;
+  /**
+   * Your id for this message: publishing again with the same key on the same topic within the
+   * broker's dedupe window stores nothing and resolves the first publish's id, so a publish
+   * whose outcome was lost (a dropped connection) can be retried safely.
+   */
+  dedupeKey?: string;
 }
 
 export interface SubscribeOptions {
@@ -48,9 +54,13 @@ export class Topics implements SocketTopics {
 
   async publish(topic: string, data: unknown, options: PublishOptions = {}): Promise<string> {
     checkTopic(topic);
-    const event = checkPublishedEvent(checkOptions(options, "publish").event);
+    const { event, dedupeKey } = checkOptions(options, "publish");
+    const checkedEvent = checkPublishedEvent(event);
     if (data === undefined) throw new TypeError("publish() needs data: undefined is not JSON");
-    return this.broker.publish(topic, event, stringifyJson(data));
+    const json = stringifyJson(data);
+    return dedupeKey === undefined
+      ? this.broker.publish(topic, checkedEvent, json)
+      : this.broker.publish(topic, checkedEvent, json, { dedupeKey });
   }
 
   subscribe(topic: string, options: SubscribeOptions = {}): TopicSubscription {
