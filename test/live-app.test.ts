@@ -614,7 +614,7 @@ describe("examples/live: sign-out revokes the session", () => {
     );
   });
 
-  test("sign-out ends the session's open dashboard streams and chat sockets", async (t) => {
+  test("sign-out ends the session's open dashboard streams and real-time connections", async (t) => {
     const { live, client } = await startLive(t);
     const cookie = await signIn(client, "ada");
     const bob = await member(t, client, await signIn(client, "bob"), "bob", "lobby");
@@ -622,8 +622,10 @@ describe("examples/live: sign-out revokes the session", () => {
     const closes: { code: number; reason: string; reconnecting: boolean }[] = [];
     ada.rt.on("close", (info) => closes.push(info));
     const stream = client.events("/api/dashboard", { headers: { cookie } });
+    const endpointStream = client.events("/rt?topic=dashboard", { headers: { cookie } });
     await within(stream.take(1), "a tick on the open stream");
-    assert.equal(live.app.connections.sse, 1);
+    await within(endpointStream.take(1), "a tick on the endpoint's stream");
+    assert.equal(live.app.connections.sse, 2);
 
     await client.post("/api/signout", { headers: { cookie }, json: {} });
     await waitFor(() => ada.rt.state === "closed", "ada's client to stop");
@@ -633,7 +635,8 @@ describe("examples/live: sign-out revokes the session", () => {
       "closed once, and the client does not come back",
     );
     await within(stream.take(1000), "the stream to end").catch(() => {});
-    await waitFor(() => live.app.connections.sse === 0, "the dashboard stream to end");
+    await within(endpointStream.take(1000), "the endpoint's stream to end").catch(() => {});
+    await waitFor(() => live.app.connections.sse === 0, "the dashboard streams to end");
     await present(bob, ["bob"]);
     await bob.say("still here");
     assert.equal((await bob.messages.atLeast(1)).at(-1)?.data.text, "still here");

@@ -57,7 +57,7 @@ async function build(entry: string): Promise<string> {
     bundle: true,
     format: "esm",
     platform: "browser",
-    target: "es2020",
+    target: "es2022",
     minify: true,
     write: false,
     logLevel: "silent",

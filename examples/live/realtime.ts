@@ -6,7 +6,7 @@
 //
 // The sign-in middleware has run before (the upgrade of a visitor who is not signed in is
 // closed with 4401); `onConnect` ties the socket to its session: signing out (in any tab, on
-// any process) closes it. Each socket may send CHAT_OPTIONS.messageRate frames: one more
+// any process) closes it, and ends the endpoint's SSE streams of that session too. Each socket may send CHAT_OPTIONS.messageRate frames: one more
 // closes it with 1008.
 import { type App, CloseCode, type RealtimeContext, type SluiceWebSocket } from "sluice";
 import { checkChatMessage, isRoomTopic, ROOMS, roomParam, roomTopic } from "./chat.js";
@@ -73,6 +73,19 @@ export function addRealtime(
         presence.leave(ctx.clientId);
       });
     },
+  });
+
+  // Its SSE side (GET /rt?topic=...) ends with the session too. (The listener goes with the
+  // connection: a keep-alive one, cut on sign-out after serving something else, just reconnects.)
+  app.use(REALTIME_PATH, (req, next) => {
+    if (req.header("upgrade") === undefined) {
+      const socket = req.raw.socket;
+      const ended = sessions.endingOf(req.state.session as Session);
+      const cut = () => socket.destroy();
+      ended.addEventListener("abort", cut, { once: true });
+      socket.once("close", () => ended.removeEventListener("abort", cut));
+    }
+    return next();
   });
 
   return {
