@@ -31,23 +31,27 @@ async function authApp() {
 
 /** Opens a socket and resolves how it ended: the close code and reason, or the HTTP status. */
 function outcome(url: string, protocols: string[], headers?: Record<string, string>) {
-  return new Promise<{ code?: number; reason?: string; status?: number; protocol?: string }>((resolve) => {
-    const ws = new WebSocket(url, protocols, { headers });
-    let protocol: string | undefined;
-    ws.on("open", () => {
-      protocol = ws.protocol;
-    });
-    ws.on("unexpected-response", (_req, res) => resolve({ status: res.statusCode }));
-    ws.on("close", (code, reason) => resolve({ code, reason: reason.toString(), protocol }));
-    ws.on("error", () => {});
-  });
+  return new Promise<{ code?: number; reason?: string; status?: number; protocol?: string }>(
+    (resolve) => {
+      const ws = new WebSocket(url, protocols, { headers });
+      let protocol: string | undefined;
+      ws.on("open", () => {
+        protocol = ws.protocol;
+      });
+      ws.on("unexpected-response", (_req, res) => resolve({ status: res.statusCode }));
+      ws.on("close", (code, reason) => resolve({ code, reason: reason.toString(), protocol }));
+      ws.on("error", () => {});
+    },
+  );
 }
 
 describe("app.realtime connecting", () => {
   test("a token in the bearer subprotocol is accepted; ctx.request.state carries the principal", async () => {
     const { app, lines, ws } = await authApp();
     try {
-      const peer = await RealtimePeer.connect(`${ws}/rt`, { protocols: ["sluice.v1", "bearer", "token-ada"] });
+      const peer = await RealtimePeer.connect(`${ws}/rt`, {
+        protocols: ["sluice.v1", "bearer", "token-ada"],
+      });
       assert.equal(peer.ws.protocol, "sluice.v1");
       assert.equal((await peer.request({ type: "call", method: "whoami" })).result, "ada");
       assert.equal((await peer.request({ type: "subscribe", topic: "user:ada" })).ok, true);
@@ -100,7 +104,9 @@ describe("app.realtime connecting", () => {
     try {
       const refused = await outcome(url, ["sluice.v1"], { origin: "https://evil.example" });
       assert.equal(refused.code, 1008);
-      const allowed = await RealtimePeer.connect(url, { headers: { origin: "https://app.example" } });
+      const allowed = await RealtimePeer.connect(url, {
+        headers: { origin: "https://app.example" },
+      });
       assert.equal(allowed.ws.protocol, "sluice.v1");
       await allowed.close();
     } finally {
@@ -118,7 +124,9 @@ describe("app.realtime connecting", () => {
     const url = `${listening.url.replace(/^http/, "ws")}/api/rt`;
     try {
       assert.equal((await outcome(url, ["sluice.v1"])).code, 4401);
-      const peer = await RealtimePeer.connect(url, { protocols: ["sluice.v1", "bearer", "token-ada"] });
+      const peer = await RealtimePeer.connect(url, {
+        protocols: ["sluice.v1", "bearer", "token-ada"],
+      });
       assert.equal((await peer.request({ type: "call", method: "ping" })).result, "pong");
       await peer.close();
     } finally {

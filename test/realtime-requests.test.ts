@@ -61,11 +61,22 @@ describe("app.realtime publish", () => {
   test("an allowed publish stores the message, replies its id and subscribers get it", async () => {
     const peer = await RealtimePeer.connect(url);
     await peer.request({ type: "subscribe", topic: "chat:pub" });
-    const reply = await peer.request({ type: "publish", topic: "chat:pub", data: { text: "hi" }, event: "said" });
+    const reply = await peer.request({
+      type: "publish",
+      topic: "chat:pub",
+      data: { text: "hi" },
+      event: "said",
+    });
     assert.equal(reply.ok, true);
     const { id } = reply.result as { id: string };
     const [message] = await peer.waitForMessages("chat:pub", 1);
-    assert.deepEqual(message, { type: "message", topic: "chat:pub", id, event: "said", data: { text: "hi" } });
+    assert.deepEqual(message, {
+      type: "message",
+      topic: "chat:pub",
+      id,
+      event: "said",
+      data: { text: "hi" },
+    });
     assert.deepEqual(
       (await app.history("chat:pub")).map((m) => m.id),
       [id],
@@ -76,15 +87,25 @@ describe("app.realtime publish", () => {
   test("a refused publish is forbidden, stores nothing, and the connection stays", async () => {
     const peer = await RealtimePeer.connect(url);
     const refused = await peer.request({ type: "publish", topic: "admin", data: 1 });
-    assert.deepEqual(refused.error, { code: "forbidden", message: 'Not allowed to publish to "admin"' });
-    const spam = await peer.request({ type: "publish", topic: "chat:spam", data: { text: "spam" } });
+    assert.deepEqual(refused.error, {
+      code: "forbidden",
+      message: 'Not allowed to publish to "admin"',
+    });
+    const spam = await peer.request({
+      type: "publish",
+      topic: "chat:spam",
+      data: { text: "spam" },
+    });
     assert.equal(errorOf(spam).code, "forbidden", "the rule saw the data");
     assert.deepEqual(
       publishRuleSaw.find((seen) => (seen as { topic: string }).topic === "chat:spam"),
       { topic: "chat:spam", data: { text: "spam" }, clientId: peer.frames[0]?.clientId },
     );
     assert.equal((await app.history("chat:spam")).length, 0);
-    assert.equal((await peer.request({ type: "call", method: "add", params: { a: 1, b: 1 } })).result, 2);
+    assert.equal(
+      (await peer.request({ type: "call", method: "add", params: { a: 1, b: 1 } })).result,
+      2,
+    );
     await peer.close();
   });
 
@@ -92,7 +113,12 @@ describe("app.realtime publish", () => {
     const peer = await RealtimePeer.connect(url);
     const reply = await peer.request({ type: "publish", topic: "chat:boom", data: 1 });
     assert.deepEqual(reply.error, { code: "internal", message: "The publish rule failed" });
-    assert.ok(lines.some((line) => line.msg === "the realtime publish rule failed" && line.err?.message === "rule exploded"));
+    assert.ok(
+      lines.some(
+        (line) =>
+          line.msg === "the realtime publish rule failed" && line.err?.message === "rule exploded",
+      ),
+    );
     assert.equal((await peer.request({ type: "subscribe", topic: "chat:ok" })).ok, true);
     await peer.close();
   });
@@ -113,8 +139,13 @@ describe("app.realtime publish", () => {
 describe("app.realtime call", () => {
   test("a method's result is the reply, sync or async, null when it returns nothing", async () => {
     const peer = await RealtimePeer.connect(url);
-    assert.equal((await peer.request({ type: "call", method: "add", params: { a: 2, b: 3 } })).result, 5);
-    assert.deepEqual((await peer.request({ type: "call", method: "later" })).result, { done: true });
+    assert.equal(
+      (await peer.request({ type: "call", method: "add", params: { a: 2, b: 3 } })).result,
+      5,
+    );
+    assert.deepEqual((await peer.request({ type: "call", method: "later" })).result, {
+      done: true,
+    });
     const nothing = await peer.request({ type: "call", method: "nothing", ref: "s-1" });
     assert.deepEqual([nothing.ok, nothing.result, nothing.ref], [true, null, "s-1"]);
     await peer.close();
@@ -130,13 +161,18 @@ describe("app.realtime call", () => {
     assert.equal(errorOf(await peer.request({ type: "call", method: "teapot" })).code, "internal");
     const crash = await peer.request({ type: "call", method: "crash" });
     assert.deepEqual(crash.error, { code: "internal", message: 'Method "crash" failed' });
-    assert.ok(errorLines(lines).some((line) => line.err?.message === "database password is hunter2"));
+    assert.ok(
+      errorLines(lines).some((line) => line.err?.message === "database password is hunter2"),
+    );
     assert.equal(errorOf(await peer.request({ type: "call", method: "bigint" })).code, "internal");
     assert.deepEqual((await peer.request({ type: "call", method: "missing" })).error, {
       code: "not_found",
       message: 'No method "missing"',
     });
-    assert.equal(errorOf(await peer.request({ type: "call", method: "toString" })).code, "not_found");
+    assert.equal(
+      errorOf(await peer.request({ type: "call", method: "toString" })).code,
+      "not_found",
+    );
     assert.equal(errorOf(await peer.request({ type: "call", method: "slow" })).code, "timeout");
     assert.equal(peer.ws.readyState, peer.ws.OPEN);
     await peer.close();
@@ -158,11 +194,27 @@ describe("app.realtime malformed frames", () => {
     ["a replay of 0", '{"type":"subscribe","ref":11,"topic":"chat:a","replay":0}', 11],
     ["a since that is a number", '{"type":"subscribe","ref":12,"topic":"chat:a","since":3}', 12],
     ["a publish without data", '{"type":"publish","ref":13,"topic":"chat:a"}', 13],
-    ["the reserved event", '{"type":"publish","ref":14,"topic":"chat:a","data":1,"event":"reset"}', 14],
-    ["an event over two lines", '{"type":"publish","ref":15,"topic":"chat:a","data":1,"event":"a\\nb"}', 15],
-    ["a mid too long", JSON.stringify({ type: "publish", ref: 16, topic: "chat:a", data: 1, mid: "m".repeat(65) }), 16],
+    [
+      "the reserved event",
+      '{"type":"publish","ref":14,"topic":"chat:a","data":1,"event":"reset"}',
+      14,
+    ],
+    [
+      "an event over two lines",
+      '{"type":"publish","ref":15,"topic":"chat:a","data":1,"event":"a\\nb"}',
+      15,
+    ],
+    [
+      "a mid too long",
+      JSON.stringify({ type: "publish", ref: 16, topic: "chat:a", data: 1, mid: "m".repeat(65) }),
+      16,
+    ],
     ["a call without method", '{"type":"call","ref":17}', 17],
-    ["a __proto__ key", '{"type":"call","ref":18,"method":"add","params":{"__proto__":{"x":1}}}', null],
+    [
+      "a __proto__ key",
+      '{"type":"call","ref":18,"method":"add","params":{"__proto__":{"x":1}}}',
+      null,
+    ],
   ];
   for (const [what, text, ref] of cases) {
     test(`${what}: an invalid reply (ref ${JSON.stringify(ref)}), the connection stays`, async () => {
@@ -172,7 +224,10 @@ describe("app.realtime malformed frames", () => {
       assert.equal(reply.ok, false);
       assert.equal(errorOf(reply).code, "invalid");
       assert.ok(errorOf(reply).message.length > 10, errorOf(reply).message);
-      assert.equal((await peer.request({ type: "call", method: "add", params: { a: 1, b: 2 } })).result, 3);
+      assert.equal(
+        (await peer.request({ type: "call", method: "add", params: { a: 1, b: 2 } })).result,
+        3,
+      );
       await peer.close();
     });
   }
@@ -187,7 +242,13 @@ describe("app.realtime malformed frames", () => {
 
   test("unknown fields are ignored", async () => {
     const peer = await RealtimePeer.connect(url);
-    const reply = await peer.request({ type: "call", method: "add", params: { a: 1, b: 1 }, extra: true, problem: "x" });
+    const reply = await peer.request({
+      type: "call",
+      method: "add",
+      params: { a: 1, b: 1 },
+      extra: true,
+      problem: "x",
+    });
     assert.equal(reply.result, 2);
     await peer.close();
   });

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { EventSource } from "eventsource";
-import { App, type Broker, memoryBroker } from "../src/index.js";
+import { type App, type Broker, memoryBroker } from "../src/index.js";
 import { SseParser } from "../src/sse/sse-parser.js";
 import { quietApp } from "./support/apps.js";
 import { sleep, waitFor } from "./support/wait.js";
@@ -68,7 +68,9 @@ describe("app.realtime over SSE", () => {
     // Missed while away: one on each topic.
     await keeper.publish("a", "a2");
     await keeper.publish("b", "b2");
-    const resumed = await fetch(`${url}?topic=a&topic=b`, { headers: { "last-event-id": position } });
+    const resumed = await fetch(`${url}?topic=a&topic=b`, {
+      headers: { "last-event-id": position },
+    });
     const again = await readEvents(resumed, 2);
     assert.deepEqual(
       again.map((event) => JSON.parse(event.data).data),
@@ -135,11 +137,16 @@ describe("app.realtime over SSE with a real EventSource", () => {
       await keeper.publish("a", 2);
       app = realtimeApp(broker);
       await app.listen({ port, host: "127.0.0.1" });
-      await waitFor(() => received.length === 4, "the messages published while the server was down", 5000);
+      await waitFor(
+        () => received.length === 4,
+        "the messages published while the server was down",
+        5000,
+      );
       await keeper.publish("room:1", 3);
       await waitFor(() => received.length === 5, "a live message after the resume");
       // Order is kept per topic (the missed messages of each topic come in turn).
-      const byTopic = (topic: string) => received.filter((m) => m.topic === topic).map((m) => m.data);
+      const byTopic = (topic: string) =>
+        received.filter((m) => m.topic === topic).map((m) => m.data);
       assert.equal(received.length, 5);
       assert.deepEqual(byTopic("a"), [1, 2]);
       assert.deepEqual(byTopic("b"), [2]);

@@ -22,7 +22,12 @@ function collector(): { received: number[]; sink: { receive(m: TopicMessage): vo
 }
 
 /** Publishes 0..count-1 to the topic one after another, without waiting between them. */
-async function publishRun(topics: Topics, topic: string, from: number, count: number): Promise<void> {
+async function publishRun(
+  topics: Topics,
+  topic: string,
+  from: number,
+  count: number,
+): Promise<void> {
   for (let value = from; value < from + count; value++) await topics.publish(topic, value);
 }
 
@@ -58,7 +63,10 @@ function brokerSuite(name: string, create: (history?: number) => Broker): void {
         );
         await waitFor(() => received.length >= expected.length, "the racing messages", 5000);
         assert.deepEqual(received, expected);
-        assert.deepEqual(received, [...received].sort((a, b) => a - b));
+        assert.deepEqual(
+          received,
+          [...received].sort((a, b) => a - b),
+        );
         assert.ok(received.at(-1) === 204, `the last message arrived: ${received.at(-1)}`);
       } finally {
         await topics.close();

@@ -26,7 +26,12 @@ describe("app.realtime subscribe", () => {
   test("the welcome comes first, with the client's id and the heartbeat", async () => {
     const peer = await RealtimePeer.connect(url);
     await peer.request({ type: "call", method: "none" });
-    assert.deepEqual(Object.keys(peer.frames[0] ?? {}).sort(), ["clientId", "heartbeat", "protocol", "type"]);
+    assert.deepEqual(Object.keys(peer.frames[0] ?? {}).sort(), [
+      "clientId",
+      "heartbeat",
+      "protocol",
+      "type",
+    ]);
     assert.equal(peer.frames[0]?.type, "welcome");
     assert.equal(peer.frames[0]?.protocol, "sluice.v1");
     assert.equal(peer.frames[0]?.heartbeat, 30_000);
@@ -42,7 +47,13 @@ describe("app.realtime subscribe", () => {
     assert.equal(position, (await app.history("chat:a", { limit: 1 }))[0]?.id);
     const id = await app.publish("chat:a", { text: "hi" }, { event: "said" });
     const [message] = await peer.waitForMessages("chat:a", 1);
-    assert.deepEqual(message, { type: "message", topic: "chat:a", id, event: "said", data: { text: "hi" } });
+    assert.deepEqual(message, {
+      type: "message",
+      topic: "chat:a",
+      id,
+      event: "said",
+      data: { text: "hi" },
+    });
     await peer.close();
   });
 
@@ -55,7 +66,10 @@ describe("app.realtime subscribe", () => {
     const frames = await peer.waitForMessages("t:replay", 3);
     assert.deepEqual(data(frames), [2, 3, 4]);
     const replyAt = peer.frames.indexOf(reply);
-    assert.ok(peer.frames.indexOf(frames[0] as Frame) > replyAt, "the reply came before the messages");
+    assert.ok(
+      peer.frames.indexOf(frames[0] as Frame) > replyAt,
+      "the reply came before the messages",
+    );
     await peer.close();
   });
 
@@ -63,7 +77,12 @@ describe("app.realtime subscribe", () => {
     const first = await app.publish("t:since", "a");
     await app.publish("t:since", "b");
     const peer = await RealtimePeer.connect(url);
-    const reply = await peer.request({ type: "subscribe", topic: "t:since", since: first, replay: 5 });
+    const reply = await peer.request({
+      type: "subscribe",
+      topic: "t:since",
+      since: first,
+      replay: 5,
+    });
     assert.deepEqual(reply.result, { position: first }, "since wins over replay");
     await app.publish("t:since", "c");
     assert.deepEqual(data(await peer.waitForMessages("t:since", 2)), ["b", "c"]);
@@ -77,7 +96,13 @@ describe("app.realtime subscribe", () => {
     const peer = await RealtimePeer.connect(url);
     await peer.request({ type: "subscribe", topic: "t:trim", since: old });
     const [reset] = await peer.waitForMessages("t:trim", 1);
-    assert.deepEqual(reset, { type: "reset", topic: "t:trim", id: head, reason: "trimmed", since: old });
+    assert.deepEqual(reset, {
+      type: "reset",
+      topic: "t:trim",
+      id: head,
+      reason: "trimmed",
+      since: old,
+    });
     await app.publish("t:trim", 5);
     const frames = await peer.waitForMessages("t:trim", 2);
     assert.equal(frames[1]?.data, 5);
@@ -113,7 +138,9 @@ describe("app.realtime subscribe", () => {
     for (let round = 0; round < 4; round++) {
       const peer = await RealtimePeer.connect(url);
       const reply = await peer.request(
-        cursor === null ? { type: "subscribe", topic: "chat:resume" } : { type: "subscribe", topic: "chat:resume", since: cursor },
+        cursor === null
+          ? { type: "subscribe", topic: "chat:resume" }
+          : { type: "subscribe", topic: "chat:resume", since: cursor },
       );
       cursor = (reply.result as { position: string }).position;
       await sleep(30);
@@ -128,7 +155,10 @@ describe("app.realtime subscribe", () => {
     publishing = false;
     await publisher;
     assert.ok(seen.length > 10, `messages arrived: ${seen.length}`);
-    assert.deepEqual(seen, Array.from({ length: seen.length }, (_, i) => (seen[0] as number) + i));
+    assert.deepEqual(
+      seen,
+      Array.from({ length: seen.length }, (_, i) => (seen[0] as number) + i),
+    );
   });
 
   test("unsubscribe: an ok reply, then nothing more of the topic; subscribing twice changes nothing", async () => {
