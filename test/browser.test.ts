@@ -122,7 +122,7 @@ describe("the live demo in Chromium", () => {
 
   /** Enters `room` in the page's chat and waits until the connection is up. */
   async function enterRoom(page: Page, room: string): Promise<void> {
-    await page.waitForSelector(`#room option:text-is('${room}')`); // the rooms call answered
+    await page.waitForSelector(`#room option:text-is('${room}')`, { state: "attached" }); // rooms answered
     await page.selectOption("#room", room);
     await page.click("#join");
     await page.waitForSelector("#chat-status:text-is('connected')");

@@ -234,11 +234,12 @@ describe("examples/live: sign-in", () => {
     assert.equal((await client.get(`/api/token?token=${token}`)).statusCode, 401);
   });
 
-  test("a WebSocket from another origin is refused", async (t) => {
+  test("a real-time connection from another origin is refused", async (t) => {
     const { client } = await startLive(t);
     const cookie = await signIn(client, "ada");
+    // Closed with 1008 after the handshake (docs/protocol.md), so that a browser sees why.
     const refused = await upgradeOutcome(client, "/rt", { cookie, origin: "http://evil.example" });
-    assert.equal(refused, 403);
+    assert.equal(refused, 1008);
     assert.equal(await upgradeOutcome(client, "/rt", { cookie, origin: client.url }), 101);
   });
 });
@@ -405,11 +406,17 @@ describe("examples/live: chat", () => {
   test("invalid frames and refused requests get a clear error reply, and the socket keeps working", async (t) => {
     const { live, client } = await startLive(t);
     const cookie = await signIn(client, "ada");
-    const ws = await rawRealtime(client, { cookie });
+    let ws = await rawRealtime(client, { cookie });
     let ref = 0;
+    /** A fresh socket: the demo lets one send 30 frames in a burst (see the bounds below). */
+    const renew = async () => {
+      await ws.close();
+      ws = await rawRealtime(client, { cookie });
+    };
     /** Sends `frame` (a request with a fresh ref, or raw text) and returns its error reply. */
     const refused = async (frame: Record<string, unknown> | string | Buffer, code: string) => {
-      const mine = typeof frame === "object" && !Buffer.isBuffer(frame) ? ++ref : null;
+      if (++ref % 25 === 0) await renew();
+      const mine = typeof frame === "object" && !Buffer.isBuffer(frame) ? ref : null;
       if (mine === null) await ws.send(frame as string | Buffer);
       else await ws.sendJson({ ...(frame as object), ref: mine });
       const reply = await replyTo(ws, mine);
@@ -432,19 +439,24 @@ describe("examples/live: chat", () => {
     });
     for (const topic of ["room:elsewhere", "room:Lobby", "dashboard", "presence:lobby", "sessions"])
       await refused(publish({ name: "ada", text: "hi" }, topic), "forbidden");
-    assert.match(await refused(publish({ name: "ada", text: "   " }), "invalid"), /empty/);
-    assert.match(await refused(publish({ name: "ada", text: 7 }), "invalid"), /string/);
-    assert.match(
-      await refused(publish({ name: "ada", text: "x".repeat(501) }), "invalid"),
-      /at most 500/,
-    );
-    assert.match(await refused(publish({ name: "eve", text: "hi" }), "invalid"), /your own/);
-    assert.match(await refused(publish({ text: "hi" }), "invalid"), /your own/);
-    assert.match(
-      await refused(publish({ name: "ada", text: "hi", admin: true }), "invalid"),
-      /"admin"/,
-    );
-    assert.match(await refused(publish("hi"), "invalid"), /"name", "text"/);
+    // Data that is not a chat message of this session's: refused, and nothing is stored.
+    for (const data of [
+      { name: "ada", text: "   " },
+      { name: "ada", text: "" },
+      { name: "ada", text: 7 },
+      { name: "ada", text: "x".repeat(501) },
+      { name: "eve", text: "hi" },
+      { name: "Ada", text: "hi" },
+      { text: "hi" },
+      { name: "ada", text: "hi", admin: true },
+      "hi",
+      ["ada", "hi"],
+      null,
+    ]) {
+      const message = await refused(publish(data), "forbidden");
+      assert.match(message, /room:garden/, "the refusal names the topic");
+    }
+    assert.deepEqual(await live.app.history("room:garden"), [], "nothing stored");
     assert.match(
       await refused({ type: "call", method: "join", params: { room: "../etc" } }, "not_found"),
       /lobby, kitchen/,
@@ -453,6 +465,7 @@ describe("examples/live: chat", () => {
     for (const topic of ["room:elsewhere", "sessions", "cluster", "room:"])
       await refused({ type: "subscribe", topic }, "forbidden");
 
+    await renew();
     await ws.sendJson({ type: "subscribe", ref: "sub", topic: "room:garden" });
     assert.equal((await replyTo(ws, "sub")).ok, true);
     await ws.sendJson({ ...publish({ name: "ada", text: "x".repeat(500) }), ref: "valid" });
@@ -462,8 +475,7 @@ describe("examples/live: chat", () => {
     const rt = liveConnect(t, client, cookie);
     const error = await rt.publish("room:garden", { name: "ada", text: " " }).catch((e) => e);
     assert.ok(error instanceof RealtimeError);
-    assert.equal(error.code, "invalid");
-    assert.match(error.message, /empty/);
+    assert.equal(error.code, "forbidden");
     assert.equal(rt.state, "open");
 
     // A frame over maxPayload closes this socket (1009), and only this one.
@@ -540,7 +552,8 @@ describe("examples/live: export and static files", () => {
     assert.equal(script.headers["content-type"], "text/javascript; charset=utf-8");
     assert.match(String(script.headers["content-security-policy"]), /default-src 'self'/);
     assert.match(script.text(), /export\s*\{[^}]*\bconnect\b/, "an ES module exporting connect");
-    assert.doesNotMatch(script.text(), /\bimport\b[^;]*\bfrom\b/, "bundled: it imports nothing");
+    const imports = /^import\b|\bfrom\s*"\.{0,2}\//m; // (its error messages quote `from "ws"`)
+    assert.ok(!imports.test(script.text()), "bundled: it imports no other module");
     assert.ok(script.text().length < 40_000, `minified: ${script.text().length} characters`);
   });
 

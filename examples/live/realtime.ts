@@ -9,7 +9,7 @@
 // any process) closes it, and ends the endpoint's SSE streams of that session too. Each socket may send CHAT_OPTIONS.messageRate frames: one more
 // closes it with 1008.
 import { type App, CloseCode, type RealtimeContext, type SluiceWebSocket } from "sluice";
-import { checkChatMessage, isRoomTopic, ROOMS, roomParam, roomTopic } from "./chat.js";
+import { isChatMessage, isRoomTopic, ROOMS, roomParam, roomTopic } from "./chat.js";
 import type { Cluster } from "./cluster.js";
 import { DASHBOARD_TOPIC } from "./dashboard.js";
 import { type Presence, presenceTopic } from "./presence.js";
@@ -44,8 +44,7 @@ export function addRealtime(
     ...CHAT_OPTIONS,
     subscribe: [...ROOMS.map(roomTopic), ...ROOMS.map(presenceTopic), DASHBOARD_TOPIC],
     publish(topic, data, ctx) {
-      if (!isRoomTopic(topic)) return false;
-      checkChatMessage(data, sessionOf(ctx).name);
+      if (!isRoomTopic(topic) || !isChatMessage(data, sessionOf(ctx).name)) return false;
       cluster.count(); // for the dashboard's events/s
       return true;
     },
