@@ -19,11 +19,7 @@ import {
 } from "../examples/live/export.js";
 import { type Realtime, RealtimeError, type ResetInfo } from "../src/client/index.js";
 import { redisBroker } from "../src/redis/index.js";
-import {
-  type TestClient as Client,
-  TestClient,
-  WebSocketUpgradeError,
-} from "../src/testing/index.js";
+import { type TestClient as Client, TestClient } from "../src/testing/index.js";
 import { startExample } from "./support/example-process.js";
 import {
   type Followed,
