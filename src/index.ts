@@ -41,7 +41,11 @@ export {
 } from "./protocol/frames.js";
 export type { PublishRule, SubscribeRule } from "./realtime/access-rule.js";
 export type { RealtimeContext } from "./realtime/realtime-context.js";
-export type { RealtimeMethod, RealtimeOptions } from "./realtime/realtime-options.js";
+export type {
+  RealtimeConnectHook,
+  RealtimeMethod,
+  RealtimeOptions,
+} from "./realtime/realtime-options.js";
 export { SseEvent, type SseEventInit } from "./sse/sse-event.js";
 export { type SseOptions, SseResponse, type SseResponseInit } from "./sse/sse-response.js";
 export type { SseHandler, SseHandlerResult, SseSource } from "./sse/sse-route.js";

@@ -62,6 +62,36 @@ const DOCUMENTED: Record<string, string> = {
  * to the process's stdout): what → its default, the file, and the test there that holds it.
  */
 const CHECKED_ELSEWHERE: Record<string, { value: string; file: string; test: string }> = {
+  "Frames a real-time client may send (`app.realtime`)": {
+    value: "a burst of 200, then 200 per second",
+    file: "realtime-bounds.test.ts",
+    test: "frames: a burst of 200 is read, the 201st closes with 1008",
+  },
+  "Topics one real-time connection may follow": {
+    value: "1 000",
+    file: "realtime-bounds.test.ts",
+    test: "topics: one connection may follow 1 000; the 1 001st subscribe is refused",
+  },
+  "Real-time requests of one connection awaiting their reply": {
+    value: "64",
+    file: "realtime-bounds.test.ts",
+    test: "requests awaiting replies: 64 run at once, the next frames wait unread",
+  },
+  "A real-time method call": {
+    value: "30 s",
+    file: "realtime-bounds.test.ts",
+    test: "a method may take 30 s before its caller gets a timeout reply",
+  },
+  "Topics in one real-time SSE request": {
+    value: "32",
+    file: "realtime-bounds.test.ts",
+    test: "SSE: 32 topics in one request are served, 33 refused with 400",
+  },
+  "Messages waiting for a real-time SSE client that does not read": {
+    value: "1 000",
+    file: "realtime-bounds.test.ts",
+    test: "SSE: 1 000 messages may wait for a client that does not read; the 1 001st ends its stream",
+  },
   "Wait for log writes at a signal's exit (`handleSignals`)": {
     value: "500 ms",
     file: "broken-log-pipe.test.ts",

@@ -6,9 +6,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import WebSocket from "ws";
-import { App, bearerAuth } from "../src/index.js";
+import { App, bearerAuth, HttpError } from "../src/index.js";
 import { capturedLogger } from "./support/logging.js";
 import { RealtimePeer } from "./support/realtime-peer.js";
+import { waitFor } from "./support/wait.js";
 
 interface User {
   name: string;
@@ -151,6 +152,7 @@ describe("app.realtime connecting", () => {
       [{ protocols: ["x"] }, /unknown option "protocols"/],
       [{ maxPayload: -1 }, /maxPayload/],
       [{ messageRate: { messages: 0, perMs: 1 } }, /messageRate\.messages/],
+      [{ onConnect: "hello" }, /onConnect must be a function/],
     ];
     for (const [options, message] of cases) {
       assert.throws(
@@ -158,6 +160,56 @@ describe("app.realtime connecting", () => {
         (error: unknown) => error instanceof TypeError && message.test(error.message),
         JSON.stringify(options),
       );
+    }
+  });
+
+  test("onConnect runs once per client before the welcome; its HttpError refuses with 4000 + status, SSE with the status", async () => {
+    const { logger, lines } = capturedLogger("info");
+    const app = new App({ logger });
+    const seen: { clientId: string; transport: string; left: boolean }[] = [];
+    app.realtime("/rt", {
+      subscribe: ["news"],
+      onConnect(ctx) {
+        if (ctx.request.headers["x-refuse"] === "yes") throw new HttpError(403, "Banned");
+        if (ctx.request.headers["x-crash"] === "yes") throw new Error("hook bug");
+        const entry = { clientId: ctx.clientId, transport: ctx.socket ? "ws" : "sse", left: false };
+        seen.push(entry);
+        ctx.request.signal.addEventListener("abort", () => {
+          entry.left = true;
+        });
+      },
+    });
+    const base = (await app.listen({ port: 0, host: "127.0.0.1" })).url;
+    const ws = base.replace(/^http/, "ws");
+    try {
+      const peer = await RealtimePeer.connect(`${ws}/rt`);
+      await waitFor(() => peer.frames.length > 0, "the welcome");
+      const welcome = peer.frames[0] as { type: string; clientId: string };
+      assert.equal(welcome.type, "welcome");
+      assert.deepEqual(seen, [{ clientId: welcome.clientId, transport: "ws", left: false }]);
+      await peer.close();
+      await waitFor(() => seen[0]?.left === true, "the request's signal to abort at close");
+
+      const refused = await outcome(`${ws}/rt`, ["sluice.v1"], { "x-refuse": "yes" });
+      assert.deepEqual([refused.code, refused.reason], [4403, "Banned"]);
+      const crashed = await outcome(`${ws}/rt`, ["sluice.v1"], { "x-crash": "yes" });
+      assert.equal(crashed.code, 1011);
+      await waitFor(
+        () => lines.some((line) => JSON.stringify(line).includes("hook bug")),
+        "the crash logged",
+      );
+
+      const sse = await fetch(`${base}/rt?topic=news`, { headers: { "x-refuse": "yes" } });
+      assert.equal(sse.status, 403);
+      const stream = new AbortController();
+      const open = await fetch(`${base}/rt?topic=news`, { signal: stream.signal });
+      assert.equal(open.status, 200);
+      assert.equal(seen.at(-1)?.transport, "sse");
+      stream.abort();
+      await waitFor(() => seen.at(-1)?.left === true, "the SSE request's signal to abort");
+      assert.equal(seen.length, 2, "refused clients are not counted");
+    } finally {
+      await app.close();
     }
   });
 });

@@ -40,7 +40,21 @@ export interface RealtimeOptions<State extends object = Record<string, unknown>>
   callTimeout?: number;
   /** The SSE side's `keepAlive` and `retry` (as `app.sse()` routes have them). */
   sse?: Pick<SseOptions, "keepAlive" | "retry">;
+  /**
+   * Called once per client, WebSocket or SSE, after middleware and before anything is sent
+   * (the welcome frame, the stream's head): keep per-connection state here, and let it go
+   * when `ctx.request.signal` aborts (the socket closed, the stream ended). A thrown
+   * `HttpError` refuses the client: a WebSocket is closed with 4000 + its status and its
+   * message (no retry, docs/protocol.md), an SSE request answered with that status. Any other
+   * throw is logged and closes with 1011 (SSE: 500).
+   */
+  onConnect?: RealtimeConnectHook<State>;
 }
+
+/** See `RealtimeOptions.onConnect`. */
+export type RealtimeConnectHook<State extends object = Record<string, unknown>> = (
+  ctx: RealtimeContext<State>,
+) => void | Promise<void>;
 
 /** The options checked, with their defaults: what an endpoint runs on. */
 export interface ResolvedRealtimeOptions {
@@ -52,6 +66,7 @@ export interface ResolvedRealtimeOptions {
   /** The WebSocket route's options: the protocol's subprotocols, realtime's messageRate. */
   readonly webSocket: WebSocketOptions;
   readonly sse: SseOptions;
+  readonly onConnect: RealtimeConnectHook<object> | undefined;
 }
 
 /**
@@ -73,6 +88,7 @@ const REALTIME_KEYS = new Set([
   "maxSubscriptions",
   "callTimeout",
   "sse",
+  "onConnect",
 ]);
 const WEBSOCKET_KEYS = new Set([
   "maxPayload",
@@ -124,7 +140,14 @@ export function resolveRealtimeOptions(path: string, options: unknown): Resolved
     ),
     webSocket: webSocket as WebSocketOptions,
     sse: sseOptionsOf(where, given.sse),
+    onConnect: connectHookOf(where, given.onConnect),
   };
+}
+
+function connectHookOf(where: string, hook: unknown): RealtimeConnectHook<object> | undefined {
+  if (hook === undefined || typeof hook === "function")
+    return hook as RealtimeConnectHook<object> | undefined;
+  throw new TypeError(`${where}: onConnect must be a function (ctx) => void, got ${typeof hook}`);
 }
 
 function methodsOf(where: string, methods: unknown): Map<string, RealtimeMethod<object>> {

@@ -66,6 +66,8 @@ export class RealtimeSession {
       this.socket.close(NOT_SPOKEN, `Offer the WebSocket subprotocol ${PROTOCOL}`);
       return;
     }
+    // A thrown HttpError closes with 4000 + status, as from any WebSocket route's handler.
+    await this.endpoint.options.onConnect?.(this.#ctx);
     const welcome: WelcomeFrame = {
       type: "welcome",
       clientId: this.#ctx.clientId,

@@ -32,6 +32,7 @@ export function realtimeSseHandler(endpoint: RealtimeEndpoint) {
       clientId: randomUUID(),
       socket: undefined,
     };
+    await endpoint.options.onConnect?.(ctx);
     for (const topic of topics) {
       try {
         await endpoint.checkSubscribe(topic, ctx);
