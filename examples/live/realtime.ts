@@ -5,10 +5,10 @@
 // message it delivered, and resends the publishes whose acks it did not get.
 //
 // The sign-in middleware has run before (the upgrade of a visitor who is not signed in is
-// closed with 4401); `onConnect` ties the socket to its session: signing out (in any tab, on
-// any process) closes it, and ends the endpoint's SSE streams of that session too. Each socket may send CHAT_OPTIONS.messageRate frames: one more
+// closed with 4401); `onConnect` ties each socket, and each stream of the endpoint's SSE side,
+// to its session: signing out (in any tab, on any process) ends them. Each socket may send CHAT_OPTIONS.messageRate frames: one more
 // closes it with 1008.
-import { type App, CloseCode, type RealtimeContext, type SluiceWebSocket } from "sluice";
+import { type App, CloseCode, HttpError, type RealtimeContext, type SluiceWebSocket } from "sluice";
 import { isChatMessage, isRoomTopic, ROOMS, roomParam, roomTopic } from "./chat.js";
 import type { Cluster } from "./cluster.js";
 import { DASHBOARD_TOPIC } from "./dashboard.js";
@@ -51,7 +51,9 @@ export function addRealtime(
     methods: {
       rooms: () => ROOMS,
       join(params, ctx) {
-        presence.join(ctx.clientId, roomParam(params), sessionOf(ctx).name);
+        const room = roomParam(params);
+        // (Not for a socket already gone: its onConnect cleanup has run.)
+        if (!ctx.request.signal.aborted) presence.join(ctx.clientId, room, sessionOf(ctx).name);
         return null;
       },
       leave(_params, ctx) {
@@ -60,31 +62,23 @@ export function addRealtime(
       },
     },
     onConnect(ctx) {
-      const socket = ctx.socket as SluiceWebSocket;
+      // Called for each WebSocket and each SSE stream of the endpoint, after the sign-in
+      // middleware: both end when their session does.
       const ended = sessions.endingOf(sessionOf(ctx));
-      const signedOut = () => socket.close(CloseCode.policyViolation, "Signed out");
+      if (ended.aborted) throw new HttpError(401, "Signed out"); // while this one was opening
+      const { socket } = ctx;
+      const signedOut = socket
+        ? () => socket.close(CloseCode.policyViolation, "Signed out")
+        : () => ctx.request.raw.socket.destroy();
       ended.addEventListener("abort", signedOut, { once: true });
-      if (ended.aborted) signedOut(); // signed out while this socket was opening
-      sockets.add(socket);
-      void socket.closed.then(() => {
+      if (socket) sockets.add(socket);
+      const gone = () => {
         ended.removeEventListener("abort", signedOut);
-        sockets.delete(socket);
+        if (socket) sockets.delete(socket);
         presence.leave(ctx.clientId);
-      });
+      };
+      ctx.request.signal.addEventListener("abort", gone, { once: true });
     },
-  });
-
-  // Its SSE side (GET /rt?topic=...) ends with the session too. (The listener goes with the
-  // connection: a keep-alive one, cut on sign-out after serving something else, just reconnects.)
-  app.use(REALTIME_PATH, (req, next) => {
-    if (req.header("upgrade") === undefined) {
-      const socket = req.raw.socket;
-      const ended = sessions.endingOf(req.state.session as Session);
-      const cut = () => socket.destroy();
-      ended.addEventListener("abort", cut, { once: true });
-      socket.once("close", () => ended.removeEventListener("abort", cut));
-    }
-    return next();
   });
 
   return {
