@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { describe, type TestContext, test } from "node:test";
 import { WebSocket } from "ws";
 import {
@@ -551,6 +552,30 @@ describe("examples/live: export and static files", () => {
     const imports = /^import\b|\bfrom\s*"\.{0,2}\//m; // (its error messages quote `from "ws"`)
     assert.ok(!imports.test(script.text()), "bundled: it imports no other module");
     assert.ok(script.text().length < 40_000, `minified: ${script.text().length} characters`);
+  });
+
+  test("without esbuild, the page's client is served from dist/ as modules that all load", async (t) => {
+    if (!existsSync("dist/client/index.js")) {
+      t.skip("dist/client/ is not built (npm run build; npm test builds it first)");
+      return;
+    }
+    const { client } = await startLive(t, { bundleClient: false });
+    const seen = new Set<string>();
+    const load = async (path: string): Promise<void> => {
+      if (seen.has(path)) return;
+      seen.add(path);
+      const res = await client.get(path); // no cookie: the client's files are public
+      assert.equal(res.statusCode, 200, path);
+      assert.equal(res.headers["content-type"], "text/javascript; charset=utf-8", path);
+      for (const [, target] of res.text().matchAll(/\bfrom\s*"(\.{0,2}\/[^"]+)"/g))
+        await load(new URL(target, `http://x${path}`).pathname);
+    };
+    await load("/client.js");
+    assert.ok(seen.has("/sluice/client/index.js"), [...seen].join(", "));
+    assert.ok(seen.has("/sluice/protocol/frames.js"), "the protocol's constants too");
+    assert.ok(seen.size > 5, `the client's modules: ${[...seen].join(", ")}`);
+    assert.equal((await client.get("/sluice/client/nothing.js")).statusCode, 401);
+    assert.equal((await client.get("/sluice/app/app.js")).statusCode, 401, "only the client's");
   });
 
   test("path traversal and unknown files are refused", async (t) => {

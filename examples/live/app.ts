@@ -38,6 +38,11 @@ export interface LiveAppOptions {
   /** Where the topics live. Default: in memory (use redisBroker() to share them). */
   broker?: Broker;
   logger?: LoggerOption;
+  /**
+   * Bundle sluice/client with esbuild for the page (true), or serve dist/'s modules (false).
+   * Default: bundle where esbuild is installed.
+   */
+  bundleClient?: boolean;
 }
 
 export interface LiveApp {
@@ -77,7 +82,7 @@ export function createLiveApp(options: LiveAppOptions = {}): LiveApp {
   // added later, or a path spelt another way (`/%61pi/me`), is not in the list, so it is
   // refused rather than let through.
   const publicPaths = {
-    GET: serveStatic(app, clientScript()),
+    GET: serveStatic(app, clientScript(options.bundleClient)),
     POST: new Set(["/api/signin", "/api/signout"]),
   };
   const isPublic = (req: SluiceRequest) => {

@@ -27,8 +27,9 @@ export interface ClientScript {
   read(path: string): Promise<string>;
 }
 
-export function clientScript(): ClientScript {
-  return hasEsbuild() ? bundled() : fromDist();
+/** With `bundle` false, dist/'s modules are served even where esbuild is installed. */
+export function clientScript(bundle = hasEsbuild()): ClientScript {
+  return bundle ? bundled() : fromDist();
 }
 
 function hasEsbuild(): boolean {
