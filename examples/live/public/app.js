@@ -89,16 +89,16 @@ function start() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const connection = connect(`${scheme}://${location.host}/rt`);
   rt = connection;
-  rt.on("state", (state) => rt === connection && showState(state));
-  rt.on("state", (state) => {
+  connection.on("state", (state) => rt === connection && showState(state));
+  connection.on("state", (state) => {
     // A new connection is a new member of the room: say which (the subscriptions resume by
     // themselves).
     if (state === "open") {
-      rt.call("join", { room }).catch(showChatError);
-      rt.call("rooms").then(showRooms, showChatError);
+      connection.call("join", { room }).catch(showChatError);
+      connection.call("rooms").then(showRooms, showChatError);
     }
   });
-  rt.on("close", ({ reconnecting, reason }) => {
+  connection.on("close", ({ reconnecting, reason }) => {
     if (reconnecting || rt !== connection) return; // (not after signedOut() closed it)
     // Refused for good (signed out here or in another tab, the session expired): ask why.
     showState("closed");
