@@ -65,8 +65,10 @@ const REALTIME_NOTES = [
   "ok replies skipped). The rate, the bursts and the clients are those of (b) for every server,",
   "so the CPU per delivery of sluice realtime and sluice topics, measured in one run on",
   "servers started for it, compare directly (the target: realtime ≤ 1.1× topics); socket.io",
-  "is the same fan-out over socket.io's own protocol. Like topics, it takes part at a fixed",
-  "rate only (b), and in (e) each idle connection is such a subscribed client.",
+  "is the same fan-out over socket.io's own protocol. Both sluice servers send a socket's frames",
+  "of one event-loop turn in one write, so their CPU per delivery follows their writes per",
+  "delivery (how many messages a write carries): read the two together. Like topics, it takes",
+  "part at a fixed rate only (b), and in (e) each idle connection is such a subscribed client.",
 ];
 
 export const PEERS: readonly Peer[] = [
