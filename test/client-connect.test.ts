@@ -285,7 +285,9 @@ describe("connect(): subscriptions", () => {
     await again.unsubscribe();
   });
 
-  test("a slow iterator: the buffer is bounded, the client pauses and resumes from its cursor, nothing lost or repeated", async () => {
+  test("a slow iterator: the buffer is bounded, the client pauses and resumes from its cursor, nothing lost or repeated", {
+    timeout: 10_000,
+  }, async () => {
     const peer = await server();
     const rt = client(peer.url);
     const sub = rt.subscribe<number>("fast", { buffer: 4 });
