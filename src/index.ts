@@ -34,6 +34,18 @@ export {
   type CorsOriginFunction,
   cors,
 } from "./middleware/cors.js";
+export {
+  ERROR_CODES,
+  type ErrorCode,
+  PROTOCOL as REALTIME_PROTOCOL,
+} from "./protocol/frames.js";
+export type { PublishRule, SubscribeRule } from "./realtime/access-rule.js";
+export type { RealtimeContext } from "./realtime/realtime-context.js";
+export type {
+  RealtimeConnectHook,
+  RealtimeMethod,
+  RealtimeOptions,
+} from "./realtime/realtime-options.js";
 export { SseEvent, type SseEventInit } from "./sse/sse-event.js";
 export { type SseOptions, SseResponse, type SseResponseInit } from "./sse/sse-response.js";
 export type { SseHandler, SseHandlerResult, SseSource } from "./sse/sse-route.js";

@@ -51,6 +51,8 @@ const DOCUMENTED: Record<string, string> = {
   "Topic history kept for resuming": "1 000 per topic (memory broker)",
   "Idle topic's log (no subscriber, no publish)": "5 min (memory), 24 h (Redis)",
   "Topics kept by the memory broker": "10 000",
+  "Window in which a repeated `dedupeKey` publish is stored once": "2 min (memory and Redis)",
+  "`dedupeKey`s remembered by the memory broker": "100 000",
   "Graceful close": "10 s",
   "A WebSocket close the peer does not answer": "5 s",
 };
@@ -60,6 +62,36 @@ const DOCUMENTED: Record<string, string> = {
  * to the process's stdout): what → its default, the file, and the test there that holds it.
  */
 const CHECKED_ELSEWHERE: Record<string, { value: string; file: string; test: string }> = {
+  "Frames a real-time client may send (`app.realtime`)": {
+    value: "a burst of 200, then 200 per second",
+    file: "realtime-bounds.test.ts",
+    test: "frames: a burst of 200 is read, the 201st closes with 1008",
+  },
+  "Topics one real-time connection may follow": {
+    value: "1 000",
+    file: "realtime-bounds.test.ts",
+    test: "topics: one connection may follow 1 000; the 1 001st subscribe is refused",
+  },
+  "Real-time requests of one connection awaiting their reply": {
+    value: "64",
+    file: "realtime-bounds.test.ts",
+    test: "requests awaiting replies: 64 run at once, the next frames wait unread",
+  },
+  "A real-time method call": {
+    value: "30 s",
+    file: "realtime-bounds.test.ts",
+    test: "a method may take 30 s before its caller gets a timeout reply",
+  },
+  "Topics in one real-time SSE request": {
+    value: "32",
+    file: "realtime-bounds.test.ts",
+    test: "SSE: 32 topics in one request are served, 33 refused with 400",
+  },
+  "Messages waiting for a real-time SSE client that does not read": {
+    value: "1 000",
+    file: "realtime-bounds.test.ts",
+    test: "SSE: 1 000 messages may wait for a client that does not read; the 1 001st ends its stream",
+  },
   "Wait for log writes at a signal's exit (`handleSignals`)": {
     value: "500 ms",
     file: "broken-log-pipe.test.ts",
@@ -482,6 +514,52 @@ describe("SSE and topic defaults", () => {
       await broker.close();
     } finally {
       t.mock.timers.reset();
+    }
+  });
+
+  test("a repeated dedupeKey is stored once for 2 minutes on the memory broker (mock clock)", async (t: TestContext) => {
+    let now = 1_000;
+    t.mock.method(performance, "now", () => now);
+    const app = new App({ logger: false, broker: memoryBroker() });
+    const first = await app.publish("orders", 1, { dedupeKey: "k" });
+    now += 120_000 - 1;
+    assert.equal(
+      await app.publish("orders", 1, { dedupeKey: "k" }),
+      first,
+      "a repeat inside 2 min",
+    );
+    now += 2;
+    assert.notEqual(await app.publish("orders", 1, { dedupeKey: "k" }), first, "stored anew after");
+    assert.equal((await app.history("orders")).length, 2);
+    await app.close();
+  });
+
+  test("the memory broker remembers at most 100 000 dedupeKeys, the oldest forgotten first", async () => {
+    const app = new App({ logger: false, broker: memoryBroker() });
+    const first = await app.publish("keys", 0, { dedupeKey: "key-0" });
+    const second = await app.publish("keys", 1, { dedupeKey: "key-1" });
+    for (let i = 2; i < 100_000; i++) await app.publish("keys", i, { dedupeKey: `key-${i}` });
+    assert.equal(await app.publish("keys", 0, { dedupeKey: "key-0" }), first, "100 000 kept");
+    await app.publish("keys", 100_000, { dedupeKey: "key-100000" });
+    assert.equal(await app.publish("keys", 1, { dedupeKey: "key-1" }), second, "the next is kept");
+    assert.notEqual(await app.publish("keys", 0, { dedupeKey: "key-0" }), first, "the oldest went");
+    await app.close();
+  });
+
+  test("a Redis dedupeKey is kept for 2 minutes", async () => {
+    const server = await RedisServer.start();
+    const admin = new Redis(server.port, "127.0.0.1", { maxRetriesPerRequest: 1 });
+    try {
+      const app = new App({ logger: false, broker: redisBroker({ url: server.url }) });
+      await app.publish("orders", 1, { dedupeKey: "k-1" });
+      const keys = await admin.keys("*dedupe*k-1");
+      assert.equal(keys.length, 1, "one dedupe key in Redis");
+      const ttl = await admin.pttl(keys[0] as string);
+      assert.ok(ttl > 120_000 - 10_000 && ttl <= 120_000, `PTTL ${ttl}`);
+      await app.close();
+    } finally {
+      admin.disconnect();
+      await server.stop();
     }
   });
 

@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import type { Middleware } from "../http/middleware-chain.js";
 import type { OpenStreamCounts, RequestContext, SluiceRequest } from "../http/request.js";
 import { requestIdSource } from "../http/request-id.js";
+import { realtimeRoutes } from "../realtime/realtime-routes.js";
 import { ConnectionCaps } from "../server/connection-caps.js";
 import type { SseOptions } from "../sse/sse-options.js";
 import { type SseHandler, sseRouteHandler } from "../sse/sse-route.js";
@@ -241,12 +242,21 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
     this.#addWebSocketRoute(path, options, handler);
   }
 
+  /** @internal */
+  protected registerRealtime(path: string, options: unknown): void {
+    const routes = realtimeRoutes(path, options, this.#topics, this.logger);
+    this.#gateway.add(path, routes.webSocket.options, routes.webSocket.handler, undefined, true);
+    this.#lifecycle.webSocketRouteAdded();
+    this.registerSse(path, routes.sse.options, routes.sse.handler);
+  }
+
   /** What the app's groups add to: full paths, checked as the app's own routes are. */
   readonly #registry: RouteRegistry = {
     route: (method, path, handler, name) => this.register(method, path, handler, name),
     sse: (path, options, handler) => this.registerSse(path, options, handler),
     websocket: (path, options, handler) => this.registerWebSocket(path, options, handler),
     use: (pattern, middleware) => this.use(pattern, middleware as Middleware),
+    realtime: (path, options) => this.registerRealtime(path, options),
   };
 
   /** A route given as data, `{ method, path, handler_name, is_async }` (method "WS": WebSocket). */

@@ -17,6 +17,7 @@ export interface RouteRegistry {
     handler: WebSocketHandler | undefined,
   ): void;
   use(pattern: string, middleware: unknown): void;
+  realtime(path: string, options: unknown): void;
 }
 
 /**
@@ -100,6 +101,11 @@ export class RouteGroup<Prefix extends string, State extends object> extends Rou
     handler: WebSocketHandler | undefined,
   ): void {
     this.#registry.websocket(this.#full(path, "websocket"), options, handler);
+  }
+
+  /** @internal */
+  protected registerRealtime(path: string, options: unknown): void {
+    this.#registry.realtime(this.#full(path, "realtime"), options);
   }
 
   /** `/` is the prefix itself, as in Hono's `app.route()`; anything else is appended. */

@@ -1,3 +1,4 @@
+import type { RealtimeOptions } from "../realtime/realtime-options.js";
 import type { SseOptions } from "../sse/sse-options.js";
 import type { SseHandler } from "../sse/sse-route.js";
 import type { WebSocketHandler } from "../websocket/websocket-gateway.js";
@@ -5,6 +6,7 @@ import type { WebSocketOptions } from "../websocket/websocket-options.js";
 import type { Handler as UntypedHandler } from "./route-table.js";
 import type {
   Handler,
+  RequestState,
   RouteParams,
   SseRouteHandler,
   WebSocketRouteHandler,
@@ -116,6 +118,28 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
     return this;
   }
 
+  /**
+   * A real-time endpoint (docs/protocol.md): on `path`, a WebSocket speaking the `sluice.v1`
+   * subprotocol (subscribe with resume or replay, unsubscribe, publish, call; one reply per
+   * request) and, on `GET path?topic=a&topic=b`, an SSE stream of those topics for
+   * receive-only clients. App middleware (auth, CORS) runs before both; a refusal there (an
+   * HttpError 4xx) completes the WebSocket handshake and closes with 4000 + its status. What
+   * clients may do is denied unless `subscribe`, `publish` and `methods` allow it.
+   *
+   * ```ts
+   * app.use(bearerAuth<User>({ subprotocol: "bearer", verify }));
+   * app.realtime("/rt", {
+   *   subscribe: ["chat:*", "dashboard"],
+   *   publish: (topic, data, ctx) => topic.startsWith("chat:") && ctx.request.state.auth.canChat,
+   *   methods: { whoami: (_params, ctx) => ctx.request.state.auth.name },
+   * });
+   * ```
+   */
+  realtime<Path extends string>(path: Path, options: RealtimeOptions<RequestState<State>>): this {
+    this.registerRealtime(path, options);
+    return this;
+  }
+
   /** @internal adds an HTTP route (`path` relative to the prefix). */
   protected abstract register(
     method: string,
@@ -129,6 +153,8 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
     options: SseOptions | undefined,
     handler: SseHandler | undefined,
   ): void;
+  /** @internal adds a real-time endpoint; the options are still to be checked. */
+  protected abstract registerRealtime(path: string, options: unknown): void;
   /** @internal adds a WebSocket route; the handler is still to be checked. */
   protected abstract registerWebSocket(
     path: string,

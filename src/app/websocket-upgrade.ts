@@ -53,17 +53,39 @@ export class WebSocketUpgrade {
     try {
       outcome = this.#begin(request);
     } catch (error) {
-      dispatch.fail(request, error);
+      this.#refuse(request, error, socket, head);
       return;
     }
     dispatch.track(
       request,
       Promise.resolve(outcome).then(
         (result) => this.#finish(request, result, socket, head),
-        (error) => dispatch.fail(request, error),
+        (error) => this.#refuse(request, error, socket, head),
       ),
     );
   };
+
+  /**
+   * A refused upgrade: answered over HTTP, except on a route that refuses after the handshake
+   * (app.realtime's): the handshake completes and the socket closes with the refusal's code.
+   */
+  #refuse(request: SluiceRequest, error: unknown, socket: Socket, head: Buffer): void {
+    const code = this.#gateway.closeCodeForRefusal(request, error);
+    if (code === undefined || this.#dispatch.closing || socket.destroyed) {
+      this.#dispatch.fail(request, error);
+      return;
+    }
+    const { message } = error as HttpError;
+    logSafely(
+      request.log,
+      "info",
+      { status: (error as HttpError).status, code, reason: message },
+      `WebSocket upgrade refused; handshake completed and closed with ${code}`,
+    );
+    request.response.detachSocket(socket);
+    request.releaseResponse();
+    this.#gateway.refuseAfterHandshake(request, socket, head, code, message);
+  }
 
   readonly #onSocketError = (error: Error): void => {
     logSafely(this.#logger, "debug", { err: error }, "upgrade socket error");

@@ -1,3 +1,4 @@
+import { checkDedupeWindow, DEFAULT_DEDUPE_WINDOW } from "../topics/dedupe-window-option.js";
 import { checkHistory } from "../topics/history-option.js";
 import { checkTopicTtl } from "../topics/topic-ttl-option.js";
 import type { RedisClientOptions } from "./redis-client-options.js";
@@ -27,7 +28,17 @@ export interface RedisBrokerOptions {
    * (reason "unknown"). Default 24 hours; `Infinity` for streams that never expire.
    */
   topicTtl?: number | undefined;
-  /** Prefix of the stream keys and pub/sub channels, `${prefix}topic:${topic}`. Default "sluice:". */
+  /**
+   * Milliseconds a publish's `dedupeKey` is remembered: a publish to the same topic with the
+   * same key within it, from any process, stores and delivers nothing and resolves the first
+   * one's id. Each key is a Redis string holding that id, set with this PX by the publish
+   * script (so it goes by itself). Default 2 minutes.
+   */
+  dedupeWindow?: number | undefined;
+  /**
+   * Prefix of the stream keys and pub/sub channels, `${prefix}topic:${topic}`, and of the
+   * dedupe keys, `${prefix}dedupe:${topic.length}:${topic}:${dedupeKey}`. Default "sluice:".
+   */
   prefix?: string | undefined;
   /** Reports outages (once each), recoveries and gaps. Default: silent. */
   logger?: BrokerLogger | undefined;
@@ -38,11 +49,12 @@ export interface ResolvedOptions {
   readonly redis: RedisClientOptions;
   readonly history: number;
   readonly topicTtl: number;
+  readonly dedupeWindow: number;
   readonly prefix: string;
   readonly logger: BrokerLogger | undefined;
 }
 
-const KNOWN = new Set(["url", "redis", "history", "topicTtl", "prefix", "logger"]);
+const KNOWN = new Set(["url", "redis", "history", "topicTtl", "dedupeWindow", "prefix", "logger"]);
 
 /** Abandoned topics' streams go within a day; quiet rooms keep their history overnight. */
 export const DEFAULT_REDIS_TOPIC_TTL = 24 * 60 * 60_000;
@@ -74,6 +86,7 @@ export function resolveOptions(options: RedisBrokerOptions | undefined): Resolve
     redis,
     history = 1000,
     topicTtl = DEFAULT_REDIS_TOPIC_TTL,
+    dedupeWindow = DEFAULT_DEDUPE_WINDOW,
     prefix = "sluice:",
     logger,
   } = options;
@@ -94,6 +107,7 @@ export function resolveOptions(options: RedisBrokerOptions | undefined): Resolve
   }
   checkHistory(history, "redisBroker");
   checkTopicTtl(topicTtl, "redisBroker");
+  checkDedupeWindow(dedupeWindow, "redisBroker");
   if (typeof prefix !== "string") {
     throw new TypeError(`redisBroker(options): "prefix" must be a string, got ${describe(prefix)}`);
   }
@@ -108,7 +122,7 @@ export function resolveOptions(options: RedisBrokerOptions | undefined): Resolve
       `redisBroker(options): "logger" must have info() and warn() methods (a pino logger does), got ${describe(logger)}`,
     );
   }
-  return { url, redis: redis ?? {}, history, topicTtl, prefix, logger };
+  return { url, redis: redis ?? {}, history, topicTtl, dedupeWindow, prefix, logger };
 }
 
 function isRedisUrl(url: string): boolean {

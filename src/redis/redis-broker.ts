@@ -1,10 +1,18 @@
 import type { Redis } from "ioredis";
-import type { Broker, Deliver, HistoryQuery, Replay, StoredMessage } from "../topics/broker.js";
+import type {
+  Broker,
+  BrokerPublishOptions,
+  Deliver,
+  HistoryQuery,
+  Replay,
+  StoredMessage,
+} from "../topics/broker.js";
+import { checkDedupeKey } from "../topics/dedupe-key.js";
 import { compareStreamIds, isStreamId, MAX_STREAM_ID } from "../topics/stream-id.js";
 import { brokerError, isUnavailable } from "./errors.js";
 import { type Deliverer, LiveTopic } from "./live-topic.js";
 import type { ResolvedOptions } from "./options.js";
-import { decodeEntry, decodeWire, PUBLISH_COMMAND } from "./publish-script.js";
+import { decodeEntry, decodeWire, dedupeKeyOf, PUBLISH_COMMAND } from "./publish-script.js";
 import {
   type CommandConnection,
   connect,
@@ -46,6 +54,8 @@ export class RedisBroker implements Broker {
   private readonly timeout: number;
   /** The MAXLEN of every XADD, as the script takes it. */
   private readonly maxLen: string;
+  /** The PX of every dedupe key, as the script takes it. */
+  private readonly dedupeWindow: string;
   /** The streams' TTL: set by every publish, refreshed while this process subscribes. */
   private readonly expiry: StreamExpiry;
   private closed = false;
@@ -55,6 +65,7 @@ export class RedisBroker implements Broker {
   constructor(private readonly options: ResolvedOptions) {
     this.timeout = options.redis.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT;
     this.maxLen = String(options.history);
+    this.dedupeWindow = String(options.dedupeWindow);
     const isClosed = () => this.closed;
     this.commands = connect(options, "commands") as CommandConnection;
     this.expiry = new StreamExpiry(this.commands, options.topicTtl, () =>
@@ -69,21 +80,53 @@ export class RedisBroker implements Broker {
     this.commands.on("ready", () => this.catchUpAll());
   }
 
-  async publish(topic: string, event: string | undefined, json: string): Promise<string> {
+  async publish(
+    topic: string,
+    event: string | undefined,
+    json: string,
+    options?: BrokerPublishOptions,
+  ): Promise<string> {
     checkTopic(topic);
     if (event !== undefined && (typeof event !== "string" || event.includes("\n"))) {
       throw new TypeError(`publish: the event must be a string without newlines, got ${event}`);
     }
     if (typeof json !== "string") throw new TypeError("publish: the data must be JSON text");
+    const dedupeKey = checkDedupeKey(options?.dedupeKey, "publish: the dedupeKey");
     const what = `the message to topic "${topic}" was not published`;
     try {
       await this.ready(this.commands);
       const key = this.keyOf(topic);
-      const args = [this.maxLen, this.expiry.ttlArgument, key, json];
+      const args = [this.maxLen, this.expiry.ttlArgument, key, this.dedupeWindow, json];
       if (event !== undefined) args.push(event);
-      return await this.commands[PUBLISH_COMMAND](key, ...args);
+      // A repeat resolves the first publish's id, from inside the script (see PUBLISH_SCRIPT).
+      return dedupeKey === undefined
+        ? await this.commands[PUBLISH_COMMAND](1, key, ...args)
+        : await this.commands[PUBLISH_COMMAND](
+            2,
+            key,
+            dedupeKeyOf(this.options.prefix, topic, dedupeKey),
+            ...args,
+          );
     } catch (error) {
       throw brokerError(error, what, this.closed);
+    }
+  }
+
+  /**
+   * The stream's last generated id ("0-0" when there is no stream). When this process
+   * delivers the topic live, resolves once live delivery has reached it, as replay() does:
+   * what a subscriber gets live after it is exactly what comes after the head.
+   */
+  async head(topic: string): Promise<string> {
+    checkTopic(topic);
+    try {
+      await this.ready(this.commands);
+      const key = this.keyOf(topic);
+      const head = await headOf(this.commands, key);
+      await this.liveReached(key, head);
+      return head;
+    } catch (error) {
+      throw brokerError(error, `the head of topic "${topic}" could not be read`, this.closed);
     }
   }
 

@@ -11,9 +11,12 @@ function retryStrategy(times: number): number {
   return Math.min(times * 100, 2000) + Math.floor(Math.random() * 50);
 }
 
-/** The command connection, with the publish script defined on it. */
+/**
+ * The command connection, with the publish script defined on it. The script takes one key,
+ * or two with a dedupe key: the count comes first.
+ */
 export type CommandConnection = Redis & {
-  [PUBLISH_COMMAND](key: string, ...args: string[]): Promise<string>;
+  [PUBLISH_COMMAND](numberOfKeys: 1 | 2, ...keysAndArgs: string[]): Promise<string>;
 };
 
 export type Role = "commands" | "subscriber";
@@ -47,7 +50,8 @@ export function connect(options: ResolvedOptions, role: Role): Redis {
       ? new ioredis.Redis(redisOptions)
       : new ioredis.Redis(options.url, redisOptions);
   if (role === "commands") {
-    redis.defineCommand(PUBLISH_COMMAND, { numberOfKeys: 1, lua: PUBLISH_SCRIPT });
+    // Without numberOfKeys, ioredis takes the count as the first argument of each call.
+    redis.defineCommand(PUBLISH_COMMAND, { lua: PUBLISH_SCRIPT });
   }
   return redis;
 }

@@ -8,9 +8,9 @@ export interface LogAfter {
   /**
    * `messages`: every message after the id. `trimmed`: some message after the id was
    * trimmed away (`messages` holds what is left). `unknown`: the id is newer than
-   * anything the stream made, or the stream does not exist (`messages` is empty), or the
-   * stream began after the id (Redis lost the log the id came from: `messages` holds the
-   * whole new stream).
+   * anything the stream made, or the stream does not exist and the id is not "0-0"
+   * (`messages` is empty), or the stream began after the id (Redis lost the log the id came
+   * from: `messages` holds the whole new stream).
    */
   readonly kind: "messages" | "trimmed" | "unknown";
   readonly messages: StoredMessage[];
@@ -67,8 +67,9 @@ export async function readAfter(
     [Error | null, unknown],
   ];
   if (infoError) {
-    if (isNoSuchKey(infoError)) return { kind: "unknown", messages: [], head: "0-0" };
-    throw infoError;
+    if (!isNoSuchKey(infoError)) throw infoError;
+    // "0-0" is the head of a topic that had no message yet (see head()): nothing is missing.
+    return { kind: isOrigin(lastId) ? "messages" : "unknown", messages: [], head: "0-0" };
   }
   const info = parseInfo(infoReply);
   const head = info.lastGenerated;

@@ -17,6 +17,8 @@ export interface BrokerPublishOptions {
    * The publisher's own id for this message: a publish with a key already used on the topic
    * within the broker's dedupe window is not stored or delivered again, and resolves the id
    * the first one got. A client retrying a publish whose reply was lost sends the same key.
+   * Two publishes with one key at once store once (the first to reach the broker wins). A
+   * non-empty string; Topics.publish also caps it at 200 characters.
    */
   readonly dedupeKey?: string;
 }

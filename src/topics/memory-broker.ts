@@ -1,4 +1,14 @@
-import type { Broker, Deliver, HistoryQuery, Replay, StoredMessage } from "./broker.js";
+import type {
+  Broker,
+  BrokerPublishOptions,
+  Deliver,
+  HistoryQuery,
+  Replay,
+  StoredMessage,
+} from "./broker.js";
+import { checkDedupeKey } from "./dedupe-key.js";
+import { DedupeMemory } from "./dedupe-memory.js";
+import { checkDedupeWindow, DEFAULT_DEDUPE_WINDOW } from "./dedupe-window-option.js";
 import { checkHistory } from "./history-option.js";
 import { compareStreamIds } from "./stream-id.js";
 import { TopicLog } from "./topic-log.js";
@@ -24,6 +34,19 @@ export interface MemoryBrokerOptions {
    * 10 000; `Infinity` for no cap.
    */
   maxTopics?: number;
+  /**
+   * Milliseconds a publish's `dedupeKey` is remembered: a publish to the same topic with the
+   * same key within it stores and delivers nothing and resolves the first one's id. Default
+   * 2 minutes.
+   */
+  dedupeWindow?: number;
+  /**
+   * Dedupe keys remembered, at most, across all topics: past it the oldest key is forgotten
+   * before its window ends (a retry that late is stored again). Keys expire with the window
+   * and are swept as publishes come, a few at a time, without a timer. Default 100 000 (some
+   * 30 MB with 36-character keys on short topic names, at 800 publishes with keys a second).
+   */
+  maxDedupeKeys?: number;
 }
 
 /** The memory broker: a Broker, and how many topics it keeps, for metrics and tests. */
@@ -36,6 +59,7 @@ const DEFAULT_HISTORY = 1000;
 /** Long enough for a reconnecting client (a network change, a laptop lid) to resume. */
 const DEFAULT_TOPIC_TTL = 5 * 60_000;
 const DEFAULT_MAX_TOPICS = 10_000;
+const DEFAULT_MAX_DEDUPE_KEYS = 100_000;
 /** The longest between two sweeps (a quarter of topicTtl otherwise). */
 const MAX_SWEEP_INTERVAL = 60_000;
 
@@ -51,13 +75,17 @@ const MAX_SWEEP_INTERVAL = 60_000;
 export function memoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
   if (options === null || typeof options !== "object") {
     throw new TypeError(
-      "memoryBroker() takes an options object: { history?, topicTtl?, maxTopics? }",
+      "memoryBroker() takes an options object: { history?, topicTtl?, maxTopics?, dedupeWindow?, maxDedupeKeys? }",
     );
   }
   return new InMemoryBroker(
     checkHistory(options.history ?? DEFAULT_HISTORY, "memoryBroker"),
     checkTopicTtl(options.topicTtl ?? DEFAULT_TOPIC_TTL, "memoryBroker"),
     checkMaxTopics(options.maxTopics ?? DEFAULT_MAX_TOPICS),
+    new DedupeMemory(
+      checkDedupeWindow(options.dedupeWindow ?? DEFAULT_DEDUPE_WINDOW, "memoryBroker"),
+      checkMaxDedupeKeys(options.maxDedupeKeys ?? DEFAULT_MAX_DEDUPE_KEYS),
+    ),
   );
 }
 
@@ -71,6 +99,20 @@ function checkMaxTopics(maxTopics: unknown): number {
     );
   }
   return maxTopics;
+}
+
+/** Not Infinity: the cap is what bounds the keys' memory when publishes come fast. */
+function checkMaxDedupeKeys(maxDedupeKeys: unknown): number {
+  if (
+    typeof maxDedupeKeys !== "number" ||
+    !Number.isSafeInteger(maxDedupeKeys) ||
+    maxDedupeKeys < 1
+  ) {
+    throw new TypeError(
+      `memoryBroker maxDedupeKeys must be a positive whole number, got ${String(maxDedupeKeys)}`,
+    );
+  }
+  return maxDedupeKeys;
 }
 
 class InMemoryBroker implements MemoryBroker {
@@ -90,23 +132,42 @@ class InMemoryBroker implements MemoryBroker {
     private readonly capacity: number,
     private readonly topicTtl: number,
     private readonly maxTopics: number,
+    private readonly dedupe: DedupeMemory,
   ) {}
 
   get topicCount(): number {
     return this.logs.size;
   }
 
-  async publish(topic: string, event: string | undefined, json: string): Promise<string> {
+  async publish(
+    topic: string,
+    event: string | undefined,
+    json: string,
+    options?: BrokerPublishOptions,
+  ): Promise<string> {
     if (this.closed)
       throw new Error(`The broker is closed; the message to "${topic}" was not published`);
+    const dedupeKey = checkDedupeKey(options?.dedupeKey, "publish: the dedupeKey");
+    if (dedupeKey !== undefined) {
+      const first = this.dedupe.idOf(topic, dedupeKey);
+      if (first !== undefined) return first;
+    }
     this.sweep(Date.now());
     const log = this.logs.get(topic) ?? this.open(topic);
     const message: StoredMessage = { topic, id: log.idOf(log.lastSequence + 1), event, json };
     log.append(message);
+    if (dedupeKey !== undefined) this.dedupe.remember(topic, dedupeKey, message.id);
     const deliverers = this.deliverers.get(topic);
     if (deliverers) for (const deliver of deliverers) deliverSafely(deliver, message);
     else this.markIdle(topic);
     return message.id;
+  }
+
+  async head(topic: string): Promise<string> {
+    // As replay() does: a topic without a log gets an empty one, whose starting point is an
+    // id of the topic (a later replay from it gives what was published since, not a reset).
+    const log = this.logs.get(topic) ?? this.open(topic);
+    return log.idOf(log.lastSequence);
   }
 
   async history(topic: string, query: HistoryQuery): Promise<StoredMessage[]> {
@@ -155,6 +216,7 @@ class InMemoryBroker implements MemoryBroker {
   async close(): Promise<void> {
     this.closed = true;
     this.deliverers.clear();
+    this.dedupe.clear();
     clearInterval(this.sweeper);
     this.sweeper = undefined;
   }

@@ -23,7 +23,11 @@ export async function attachFrom(
   await hub.attach(topic, sink);
   try {
     const replay = await broker.replay(topic, lastEventId);
-    if (replay.kind === "reset") {
+    // A reset to where the client already is says nothing was missed (Redis answers "0-0",
+    // the head of a topic that has no log yet, with one): no reset then.
+    if (replay.kind === "reset" && replay.head === lastEventId) {
+      sink.resume([], lastEventId);
+    } else if (replay.kind === "reset") {
       sink.resume(
         [TopicMessage.reset(topic, replay.head, replay.reason, lastEventId)],
         replay.head,

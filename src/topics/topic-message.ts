@@ -20,6 +20,13 @@ export class TopicMessage {
   private parsed: { value: unknown } | undefined;
   private sse: SseEvent | undefined;
   private frame: WebSocketMessage | undefined;
+  private protocolFrame: WebSocketMessage | undefined;
+  private protocolData: string | undefined;
+  /**
+   * @internal Set on the message a resuming subscriber gets when its last id is gone: why,
+   * and the id it asked to resume after.
+   */
+  resetOf: { readonly reason: "trimmed" | "unknown"; readonly since: string } | undefined;
 
   constructor(stored: StoredMessage) {
     this.topic = stored.topic;
@@ -58,6 +65,36 @@ export class TopicMessage {
     return this.frame;
   }
 
+  /**
+   * @internal The message as a frame of the sluice.v1 protocol (docs/protocol.md): a
+   * `{"type":"message",...}` frame, or a `{"type":"reset",...}` one for a reset. Built once
+   * and shared by every subscriber; the data's JSON is spliced in as it is.
+   */
+  get realtimeFrame(): WebSocketMessage {
+    this.protocolFrame ??= WebSocketMessage.text(
+      `{"type":${this.resetOf ? '"reset"' : '"message"'},${this.realtimeFields}}`,
+    );
+    return this.protocolFrame;
+  }
+
+  /**
+   * @internal The protocol frame without its `type`, as JSON text: the data of a real-time
+   * endpoint's SSE events.
+   */
+  get realtimeData(): string {
+    this.protocolData ??= `{${this.realtimeFields}}`;
+    return this.protocolData;
+  }
+
+  private get realtimeFields(): string {
+    const head = `"topic":${JSON.stringify(this.topic)},"id":${JSON.stringify(this.id)}`;
+    const reset = this.resetOf;
+    if (reset) {
+      return `${head},"reason":${JSON.stringify(reset.reason)},"since":${JSON.stringify(reset.since)}`;
+    }
+    return `${head},"event":${JSON.stringify(this.event ?? "message")},"data":${this.json}`;
+  }
+
   toJSON(): { topic: string; id: string; event: string | undefined; data: unknown } {
     return { topic: this.topic, id: this.id, event: this.event, data: this.data };
   }
@@ -70,6 +107,8 @@ export class TopicMessage {
     lastEventId: string,
   ): TopicMessage {
     const json = JSON.stringify({ reason, lastEventId });
-    return new TopicMessage({ topic, id: head, event: RESET_EVENT, json });
+    const message = new TopicMessage({ topic, id: head, event: RESET_EVENT, json });
+    message.resetOf = { reason, since: lastEventId };
+    return message;
   }
 }

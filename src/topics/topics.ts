@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { stringifyJson } from "../util/json.js";
 import type { FrameTarget, SocketTopicSet, SocketTopics } from "../websocket/socket-topics.js";
 import type { Broker } from "./broker.js";
+import { checkDedupeKey } from "./dedupe-key.js";
 import { SocketSubscriptions } from "./socket-subscriptions.js";
 import { checkLastEventId, checkPublishedEvent, checkTopic, describe } from "./topic-checks.js";
 import { TopicHub } from "./topic-hub.js";
@@ -12,9 +13,16 @@ export interface PublishOptions {
   /** The event type: SSE clients dispatch it to listeners of that name. Default "message". */
   event?: string;
   /**
-   * Your id for this message: publishing again with the same key on the same topic within the
-   * broker's dedupe window stores nothing and resolves the first publish's id, so a publish
-   * whose outcome was lost (a dropped connection) can be retried safely.
+   * Your id for this message (a non-empty string of at most 200 characters, unique per
+   * message: a random UUID fits): publishing again with the same key on the same topic within
+   * the broker's `dedupeWindow` (default 2 minutes, memory and Redis alike) stores and
+   * delivers nothing and resolves the id the first publish got, so a publish whose outcome
+   * was lost (a timeout, a dropped connection) can be retried safely. Keys are per topic:
+   * the same key on another topic is another message. Without a key, every publish is stored.
+   *
+   * @example
+   * const dedupeKey = crypto.randomUUID();
+   * const id = await app.publish("orders", order, { dedupeKey }); // retried with the same key
    */
   dedupeKey?: string;
 }
@@ -56,11 +64,12 @@ export class Topics implements SocketTopics {
     checkTopic(topic);
     const { event, dedupeKey } = checkOptions(options, "publish");
     const checkedEvent = checkPublishedEvent(event);
+    const checkedKey = checkDedupeKey(dedupeKey);
     if (data === undefined) throw new TypeError("publish() needs data: undefined is not JSON");
     const json = stringifyJson(data);
-    return dedupeKey === undefined
+    return checkedKey === undefined
       ? this.broker.publish(topic, checkedEvent, json)
-      : this.broker.publish(topic, checkedEvent, json, { dedupeKey });
+      : this.broker.publish(topic, checkedEvent, json, { dedupeKey: checkedKey });
   }
 
   subscribe(topic: string, options: SubscribeOptions = {}): TopicSubscription {

@@ -8,7 +8,7 @@ import type { SluiceRequest } from "../http/request.js";
 import { Router } from "../http/router.js";
 import type { ConnectionSlot } from "../server/connection-caps.js";
 import { warnIfAuthSubprotocolUnlisted, warnUnlistedAuthSubprotocols } from "./auth-subprotocol.js";
-import { CloseCode } from "./close-codes.js";
+import { CloseCode, closeCodeForHttpStatus, fitCloseReason } from "./close-codes.js";
 import { HandlerCount } from "./handler-count.js";
 import { Heartbeat } from "./heartbeat.js";
 import { LinkedWebSocket } from "./linked-websocket.js";
@@ -39,6 +39,8 @@ interface WebSocketRoute {
   /** Shared by the route's sockets. */
   limits: SocketLimits;
   heartbeat: Heartbeat | undefined;
+  /** A refusal (HttpError 4xx) completes the handshake and closes (app.realtime's routes). */
+  refusesAfterHandshake: boolean;
   /** @internal `ws`'s own types stay out of the published declarations. */
   server: WebSocketServer;
 }
@@ -62,6 +64,8 @@ export interface UpgradeAdmission {
   slot?: ConnectionSlot;
   /** A cap is reached: the handshake completes, then the socket closes with 1013 and this reason. */
   refusal?: string;
+  /** The close code of the refusal, when not 1013. */
+  refusalCode?: number;
 }
 
 /** How long a handler may leave its peer paused when the route has no heartbeat to go by. */
@@ -96,6 +100,8 @@ export class WebSocketGateway implements SocketRegistry {
     { request: SluiceRequest; admission: Admission }
   >();
   private readonly admittedRequests = new WeakSet<SluiceRequest>();
+  /** The 403s of refused origins: a route that refuses after the handshake closes with 1008. */
+  private readonly originRefusals = new WeakSet<HttpError>();
   private routeCount = 0;
   private shuttingDown = false;
 
@@ -113,7 +119,13 @@ export class WebSocketGateway implements SocketRegistry {
     return this.routeCount > 0;
   }
 
-  add(path: string, options: WebSocketOptions, handler: WebSocketHandler, name?: string): void {
+  add(
+    path: string,
+    options: WebSocketOptions,
+    handler: WebSocketHandler,
+    name?: string,
+    refusesAfterHandshake = false,
+  ): void {
     if (typeof handler !== "function") {
       throw new TypeError(`WebSocket route ${path} needs a handler function`);
     }
@@ -129,6 +141,7 @@ export class WebSocketGateway implements SocketRegistry {
         resolved.messageRate,
       ),
       heartbeat: this.heartbeatFor(resolved.heartbeat),
+      refusesAfterHandshake,
       server: this.serverFor(resolved),
     };
     this.router.add("GET", path, route);
@@ -163,7 +176,9 @@ export class WebSocketGateway implements SocketRegistry {
     const { origins, protocols, requireProtocol } = route.options;
     const origin = request.header("origin");
     if (origins && origin !== undefined && !origins(origin, request)) {
-      throw refuseOrigin(route, origin, request);
+      const refusal = refuseOrigin(route, origin, request);
+      this.originRefusals.add(refusal);
+      throw refusal;
     }
     warnIfAuthSubprotocolUnlisted(route, request, this.logger);
     const offered = offeredProtocols(request);
@@ -176,6 +191,39 @@ export class WebSocketGateway implements SocketRegistry {
     }
     this.admittedRequests.add(request);
     return new Admission(route, protocol);
+  }
+
+  /**
+   * The close code that answers `error` on an upgrade to a route that refuses after the
+   * handshake (a browser cannot read a refused handshake's status): 4000 + the status of an
+   * HttpError 4xx, 1008 for a refused origin. Undefined: answer over HTTP as usual.
+   */
+  closeCodeForRefusal(request: SluiceRequest, error: unknown): number | undefined {
+    if (!(error instanceof HttpError) || error.status >= 500) return undefined;
+    if (!this.find(request)?.refusesAfterHandshake) return undefined;
+    return this.originRefusals.has(error)
+      ? CloseCode.policyViolation
+      : closeCodeForHttpStatus(error.status);
+  }
+
+  /** Completes the handshake of a refused upgrade (see closeCodeForRefusal), then closes. */
+  refuseAfterHandshake(
+    request: SluiceRequest,
+    socket: Socket,
+    head: Buffer,
+    code: number,
+    reason: string,
+  ): void {
+    const route = this.find(request);
+    if (!route) throw new Error(`No WebSocket route for ${request.path}`);
+    const protocol = offeredProtocols(request).find((name) =>
+      route.options.protocols.includes(name),
+    );
+    const refusal = fitCloseReason(reason);
+    this.upgrade(new Admission(route, protocol), request, socket, head, {
+      refusal,
+      refusalCode: code,
+    });
   }
 
   /** True when the route's checks let this request through (whatever middleware did next). */
@@ -199,14 +247,14 @@ export class WebSocketGateway implements SocketRegistry {
     // wasAdmitted() is asked before this only: no entry kept for the socket's life.
     this.admittedRequests.delete(request);
     this.admitted.set(request.raw, { request, admission });
-    const { slot, refusal } = caps;
+    const { slot, refusal, refusalCode = CloseCode.tryAgainLater } = caps;
     // However the connection ends, handshake failures included, its place is given back.
     if (slot) socket.once("close", slot.release);
     admission.route.server.handleUpgrade(request.raw, socket, head, (ws) => {
       this.admitted.delete(request.raw);
       if (refusal !== undefined) {
         ws.on("error", ignoreError);
-        ws.close(CloseCode.tryAgainLater, refusal);
+        ws.close(refusalCode, refusal);
         return;
       }
       this.start(admission.route, ws as LinkedWebSocket<SluiceWebSocket>, socket, request, slot);

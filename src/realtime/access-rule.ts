@@ -1,0 +1,75 @@
+import type { RealtimeContext } from "./realtime-context.js";
+
+/** Decides whether the client may subscribe to a topic: true lets it, anything else refuses. */
+export type SubscribeRule<State extends object = Record<string, unknown>> = (
+  topic: string,
+  ctx: RealtimeContext<State>,
+) => boolean | Promise<boolean>;
+
+/** Decides whether the client may publish `data` to a topic: true lets it. */
+export type PublishRule<State extends object = Record<string, unknown>> = (
+  topic: string,
+  data: unknown,
+  ctx: RealtimeContext<State>,
+) => boolean | Promise<boolean>;
+
+/** A rule as the session runs it: the data is undefined for a subscribe. */
+export type AccessCheck = (
+  topic: string,
+  data: unknown,
+  ctx: RealtimeContext<object>,
+) => boolean | Promise<boolean>;
+
+const DENY_ALL: AccessCheck = () => false;
+
+/**
+ * The `subscribe` or `publish` option as one check. Patterns: a topic name matches itself;
+ * `*` stands for one or more characters other than `:`, so `"chat:*"` matches `"chat:lobby"`
+ * but neither `"chat:"` nor `"chat:a:b"`, and `"*:admin"` matches `"eu:admin"`. A list allows
+ * a topic one of its patterns matches. Absent: nothing is allowed.
+ */
+export function accessCheck(
+  option: string,
+  value: unknown,
+  kind: "subscribe" | "publish",
+): AccessCheck {
+  if (value === undefined) return DENY_ALL;
+  if (typeof value === "function") {
+    if (kind === "subscribe") {
+      const rule = value as SubscribeRule<object>;
+      return (topic, _data, ctx) => rule(topic, ctx);
+    }
+    return value as AccessCheck;
+  }
+  if (!Array.isArray(value)) {
+    throw new TypeError(
+      `${option} must be a list of topic patterns (["chat:*", "dashboard"]) or a function, got ${typeof value}`,
+    );
+  }
+  const exact = new Set<string>();
+  const wildcards: RegExp[] = [];
+  for (const pattern of value) {
+    checkPattern(option, pattern);
+    if (pattern.includes("*")) wildcards.push(patternRegExp(pattern));
+    else exact.add(pattern);
+  }
+  return (topic) => exact.has(topic) || wildcards.some((pattern) => pattern.test(topic));
+}
+
+function checkPattern(option: string, pattern: unknown): asserts pattern is string {
+  if (typeof pattern !== "string" || pattern.length === 0) {
+    throw new TypeError(
+      `${option} patterns must be non-empty strings, got ${JSON.stringify(pattern)}`,
+    );
+  }
+  if (pattern.includes("**")) {
+    throw new TypeError(
+      `${option} pattern ${JSON.stringify(pattern)}: "*" matches within one ":"-separated part and "**" means nothing more; for other rules pass a function (topic, ctx) => boolean`,
+    );
+  }
+}
+
+function patternRegExp(pattern: string): RegExp {
+  const parts = pattern.split("*").map((literal) => literal.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  return new RegExp(`^${parts.join("[^:]+")}$`);
+}

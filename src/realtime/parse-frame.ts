@@ -1,0 +1,116 @@
+import { parseJson } from "../http/safe-json.js";
+import { type ClientFrame, MAX_MID_LENGTH, MAX_REF_LENGTH, type Ref } from "../protocol/frames.js";
+
+/** Longest topic name, as the topics layer accepts them. */
+const MAX_TOPIC_LENGTH = 1024;
+/** Longest `since` id: ids are short (`<ms>-<seq>`); anything longer is not one. */
+const MAX_ID_LENGTH = 256;
+
+/** A frame that is not a request of the protocol: answered with `invalid`, `ref` when read. */
+export class MalformedFrame {
+  constructor(
+    readonly problem: string,
+    readonly ref: Ref | null,
+  ) {}
+}
+
+/**
+ * A client's frame as a request, or why it is not one (docs/protocol.md, "Frames"). Unknown
+ * fields are ignored; fields of the wrong type make the frame malformed.
+ */
+export function parseFrame(message: string | Buffer): ClientFrame | MalformedFrame {
+  if (typeof message !== "string") {
+    return new MalformedFrame(
+      "Binary frames are not part of sluice.v1: send JSON text frames",
+      null,
+    );
+  }
+  let value: unknown;
+  try {
+    value = parseJson(message, "error");
+  } catch (error) {
+    return new MalformedFrame(`The frame is not JSON: ${(error as Error).message}`, null);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    return new MalformedFrame("A frame must be a JSON object with a type", null);
+  }
+  const frame = value as Record<string, unknown>;
+  const ref = refOf(frame.ref);
+  if (ref === undefined) {
+    return new MalformedFrame(
+      `A request needs a ref: a safe integer or a string of at most ${MAX_REF_LENGTH} characters`,
+      null,
+    );
+  }
+  const problem = problemOf(frame);
+  return problem === undefined
+    ? (frame as unknown as ClientFrame)
+    : new MalformedFrame(problem, ref);
+}
+
+function refOf(ref: unknown): Ref | undefined {
+  if (typeof ref === "number") return Number.isSafeInteger(ref) ? ref : undefined;
+  if (typeof ref === "string") return ref.length <= MAX_REF_LENGTH ? ref : undefined;
+  return undefined;
+}
+
+/** What is wrong with the request's fields, or undefined. */
+function problemOf(frame: Record<string, unknown>): string | undefined {
+  switch (frame.type) {
+    case "subscribe":
+      return (
+        topicProblem(frame.topic) ??
+        optional(frame, "since", isId, `a string id of at most ${MAX_ID_LENGTH} characters`) ??
+        optional(frame, "replay", isCount, "a whole number of at least 1")
+      );
+    case "unsubscribe":
+      return topicProblem(frame.topic);
+    case "publish":
+      return (
+        topicProblem(frame.topic) ??
+        (frame.data === undefined ? "publish needs data (any JSON value)" : undefined) ??
+        optional(frame, "event", isEvent, 'a one-line string, not "reset"') ??
+        optional(frame, "mid", isMid, `a string of 1 to ${MAX_MID_LENGTH} characters`)
+      );
+    case "call":
+      return typeof frame.method === "string" && frame.method.length > 0
+        ? undefined
+        : "call needs a method: a non-empty string";
+    default:
+      return `Unknown frame type ${JSON.stringify(frame.type) ?? "undefined"}: expected subscribe, unsubscribe, publish or call`;
+  }
+}
+
+function topicProblem(topic: unknown): string | undefined {
+  if (typeof topic === "string" && topic.length > 0 && topic.length <= MAX_TOPIC_LENGTH)
+    return undefined;
+  return `topic must be a non-empty string of at most ${MAX_TOPIC_LENGTH} characters`;
+}
+
+function optional(
+  frame: Record<string, unknown>,
+  field: string,
+  valid: (value: unknown) => boolean,
+  expected: string,
+): string | undefined {
+  const value = frame[field];
+  return value === undefined || valid(value) ? undefined : `${field} must be ${expected}`;
+}
+
+function isId(value: unknown): boolean {
+  return typeof value === "string" && value.length > 0 && value.length <= MAX_ID_LENGTH;
+}
+
+function isCount(value: unknown): boolean {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 1;
+}
+
+function isEvent(value: unknown): boolean {
+  return (
+    typeof value === "string" && value.length > 0 && !/[\r\n]/.test(value) && value !== "reset"
+  );
+}
+
+function isMid(value: unknown): boolean {
+  return typeof value === "string" && value.length > 0 && value.length <= MAX_MID_LENGTH;
+}

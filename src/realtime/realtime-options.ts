@@ -1,0 +1,195 @@
+import type { SseOptions } from "../sse/sse-options.js";
+import type { WebSocketOptions } from "../websocket/websocket-options.js";
+import {
+  type AccessCheck,
+  accessCheck,
+  type PublishRule,
+  type SubscribeRule,
+} from "./access-rule.js";
+import type { RealtimeContext } from "./realtime-context.js";
+
+/** A method clients call: its result (JSON) is the reply; a thrown HttpError an error reply. */
+export type RealtimeMethod<State extends object = Record<string, unknown>> = (
+  params: unknown,
+  ctx: RealtimeContext<State>,
+) => unknown;
+
+/**
+ * The options of `app.realtime(path, options)`. Besides these, the WebSocket route options
+ * apply to its sockets (`maxPayload`, `heartbeat`, `origins`, `maxBuffered`, `compression`,
+ * `closeTimeout`, `messageRate`); the subprotocols are the protocol's.
+ */
+export interface RealtimeOptions<State extends object = Record<string, unknown>>
+  extends Omit<WebSocketOptions, "protocols" | "requireProtocol"> {
+  /**
+   * Topics a client may subscribe to (over WebSocket and SSE): patterns (`"dashboard"`,
+   * `"chat:*"`, where `*` is one or more characters other than `:`) or a function
+   * `(topic, ctx) => boolean | Promise<boolean>` (true allows). Default: none.
+   */
+  subscribe?: readonly string[] | SubscribeRule<State>;
+  /**
+   * Topics a client may publish to: patterns as for `subscribe`, or a function
+   * `(topic, data, ctx) => boolean | Promise<boolean>` that also sees the data. Default: none.
+   */
+  publish?: readonly string[] | PublishRule<State>;
+  /** Methods clients may `call`, by name. Default: none. */
+  methods?: Readonly<Record<string, RealtimeMethod<State>>>;
+  /** Topics one connection may follow at once; a subscribe beyond is refused. Default 1 000. */
+  maxSubscriptions?: number;
+  /** Ms a method may take before its caller gets a `timeout` error reply. Default 30 000. */
+  callTimeout?: number;
+  /** The SSE side's `keepAlive` and `retry` (as `app.sse()` routes have them). */
+  sse?: Pick<SseOptions, "keepAlive" | "retry">;
+  /**
+   * Called once per client, WebSocket or SSE, after middleware and before anything is sent
+   * (the welcome frame, the stream's head): keep per-connection state here, and let it go
+   * when `ctx.request.signal` aborts (the socket closed, the stream ended). A thrown
+   * `HttpError` refuses the client: a WebSocket is closed with 4000 + its status and its
+   * message (no retry, docs/protocol.md), an SSE request answered with that status. Any other
+   * throw is logged and closes with 1011 (SSE: 500).
+   */
+  onConnect?: RealtimeConnectHook<State>;
+}
+
+/** See `RealtimeOptions.onConnect`. */
+export type RealtimeConnectHook<State extends object = Record<string, unknown>> = (
+  ctx: RealtimeContext<State>,
+) => void | Promise<void>;
+
+/** The options checked, with their defaults: what an endpoint runs on. */
+export interface ResolvedRealtimeOptions {
+  readonly subscribe: AccessCheck;
+  readonly publish: AccessCheck;
+  readonly methods: ReadonlyMap<string, RealtimeMethod<object>>;
+  readonly maxSubscriptions: number;
+  readonly callTimeout: number;
+  /** The WebSocket route's options: the protocol's subprotocols, realtime's messageRate. */
+  readonly webSocket: WebSocketOptions;
+  readonly sse: SseOptions;
+  readonly onConnect: RealtimeConnectHook<object> | undefined;
+}
+
+/**
+ * Frames a client may send: a burst of 200, then 200 a second. A real-time client sends few
+ * frames (a subscribe per topic, its publishes and calls), and malformed frames count too:
+ * a client that floods, well-formed or not, is closed with 1008.
+ */
+export const DEFAULT_REALTIME_MESSAGE_RATE = Object.freeze({ messages: 200, perMs: 1000 });
+const DEFAULT_MAX_SUBSCRIPTIONS = 1000;
+const DEFAULT_CALL_TIMEOUT_MS = 30_000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The subprotocol marker bearerAuth and jwtAuth read a token after (see docs/protocol.md). */
+const AUTH_MARKER = "bearer";
+
+const REALTIME_KEYS = new Set([
+  "subscribe",
+  "publish",
+  "methods",
+  "maxSubscriptions",
+  "callTimeout",
+  "sse",
+  "onConnect",
+]);
+const WEBSOCKET_KEYS = new Set([
+  "maxPayload",
+  "heartbeat",
+  "origins",
+  "maxBuffered",
+  "compression",
+  "closeTimeout",
+  "messageRate",
+]);
+
+/** Checks the options when the endpoint is added; a TypeError names the option at fault. */
+export function resolveRealtimeOptions(path: string, options: unknown): ResolvedRealtimeOptions {
+  const where = `app.realtime(${JSON.stringify(path)})`;
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    throw new TypeError(
+      `${where}: options must be an object ({ subscribe, publish, methods, ... })`,
+    );
+  }
+  const given = options as Record<string, unknown>;
+  const webSocket: Record<string, unknown> = {};
+  for (const key of Object.keys(given)) {
+    if (WEBSOCKET_KEYS.has(key)) webSocket[key] = given[key];
+    else if (!REALTIME_KEYS.has(key)) {
+      throw new TypeError(
+        `${where}: unknown option "${key}"; the options are ${[...REALTIME_KEYS, ...WEBSOCKET_KEYS].join(", ")}`,
+      );
+    }
+  }
+  webSocket.messageRate ??= DEFAULT_REALTIME_MESSAGE_RATE;
+  webSocket.protocols = ["sluice.v1", AUTH_MARKER];
+  return {
+    subscribe: accessCheck(`${where} subscribe`, given.subscribe, "subscribe"),
+    publish: accessCheck(`${where} publish`, given.publish, "publish"),
+    methods: methodsOf(where, given.methods),
+    maxSubscriptions: wholeNumber(
+      where,
+      "maxSubscriptions",
+      given.maxSubscriptions,
+      DEFAULT_MAX_SUBSCRIPTIONS,
+      Number.MAX_SAFE_INTEGER,
+    ),
+    callTimeout: wholeNumber(
+      where,
+      "callTimeout",
+      given.callTimeout,
+      DEFAULT_CALL_TIMEOUT_MS,
+      MAX_TIMER_MS,
+    ),
+    webSocket: webSocket as WebSocketOptions,
+    sse: sseOptionsOf(where, given.sse),
+    onConnect: connectHookOf(where, given.onConnect),
+  };
+}
+
+function connectHookOf(where: string, hook: unknown): RealtimeConnectHook<object> | undefined {
+  if (hook === undefined || typeof hook === "function")
+    return hook as RealtimeConnectHook<object> | undefined;
+  throw new TypeError(`${where}: onConnect must be a function (ctx) => void, got ${typeof hook}`);
+}
+
+function methodsOf(where: string, methods: unknown): Map<string, RealtimeMethod<object>> {
+  const resolved = new Map<string, RealtimeMethod<object>>();
+  if (methods === undefined) return resolved;
+  if (methods === null || typeof methods !== "object" || Array.isArray(methods)) {
+    throw new TypeError(
+      `${where}: methods must be an object of functions { name: (params, ctx) => result }`,
+    );
+  }
+  for (const [name, method] of Object.entries(methods)) {
+    if (typeof method !== "function") {
+      throw new TypeError(
+        `${where}: methods.${name} must be a function (params, ctx) => result, got ${typeof method}`,
+      );
+    }
+    resolved.set(name, method as RealtimeMethod<object>);
+  }
+  return resolved;
+}
+
+function wholeNumber(
+  where: string,
+  name: string,
+  value: unknown,
+  fallback: number,
+  max: number,
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw new TypeError(
+      `${where}: ${name} must be a whole number from 1 to ${max}, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+function sseOptionsOf(where: string, sse: unknown): SseOptions {
+  if (sse === undefined) return {};
+  if (sse === null || typeof sse !== "object" || Array.isArray(sse)) {
+    throw new TypeError(`${where}: sse must be an object { keepAlive?, retry? }`);
+  }
+  const { keepAlive, retry } = sse as SseOptions;
+  return { keepAlive, retry };
+}

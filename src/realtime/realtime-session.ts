@@ -1,0 +1,236 @@
+import type { SluiceRequest } from "../http/request.js";
+import {
+  type CallFrame,
+  type ClientFrame,
+  PROTOCOL,
+  type PublishFrame,
+  type Ref,
+  type SubscribeFrame,
+  type WelcomeFrame,
+} from "../protocol/frames.js";
+import { attachFrom } from "../topics/resume.js";
+import { type AttachedAt, attachAtHead, attachLatest } from "../topics/subscribe-at.js";
+import type { TopicSink } from "../topics/topic-hub.js";
+import { logSafely } from "../util/logger.js";
+import type { SluiceWebSocket } from "../websocket/sluice-websocket.js";
+import { callMethod } from "./method-call.js";
+import { MalformedFrame, parseFrame } from "./parse-frame.js";
+import type { RealtimeContext } from "./realtime-context.js";
+import type { RealtimeEndpoint } from "./realtime-endpoint.js";
+import { RealtimeSink } from "./realtime-sink.js";
+import { errorBodyOf, isAnswer, ReplyError } from "./reply-error.js";
+import { errorReply, okReply, positionReply } from "./reply-frames.js";
+
+/** Requests of one connection awaiting their reply past which its frames are left unread. */
+const MAX_IN_FLIGHT = 64;
+/** Close code for a connection that did not select sluice.v1: refused, not to be retried. */
+const NOT_SPOKEN = 4400;
+/** The WebSocket routes' heartbeat when none is set (websocket-options.ts). */
+const DEFAULT_HEARTBEAT_MS = 30_000;
+
+interface Following {
+  readonly sink: RealtimeSink;
+  readonly attached: TopicSink;
+}
+
+/**
+ * One client of a real-time endpoint over WebSocket, for the life of its socket: the welcome,
+ * then each frame read, checked and answered with exactly one reply. Requests on one topic
+ * (subscribe, unsubscribe, publish) run one after another in the order they came; calls run
+ * side by side. A request that fails gets an error reply: the connection stays.
+ */
+export class RealtimeSession {
+  readonly #following = new Map<string, Following>();
+  /** The last request queued on each topic: the next one runs after it. */
+  readonly #topicQueues = new Map<string, Promise<void>>();
+  readonly #ctx: RealtimeContext<object>;
+  #inFlight = 0;
+  #slotFreed: (() => void) | undefined;
+  #ended = false;
+
+  constructor(
+    private readonly endpoint: RealtimeEndpoint,
+    private readonly socket: SluiceWebSocket,
+    request: SluiceRequest,
+  ) {
+    this.#ctx = {
+      request: request as RealtimeContext<object>["request"],
+      clientId: socket.id,
+      socket,
+    };
+  }
+
+  /** Serves the socket until it closes. */
+  async run(): Promise<void> {
+    if (this.socket.protocol !== PROTOCOL) {
+      this.socket.close(NOT_SPOKEN, `Offer the WebSocket subprotocol ${PROTOCOL}`);
+      return;
+    }
+    // A thrown HttpError closes with 4000 + status, as from any WebSocket route's handler.
+    await this.endpoint.options.onConnect?.(this.#ctx);
+    const welcome: WelcomeFrame = {
+      type: "welcome",
+      clientId: this.#ctx.clientId,
+      protocol: PROTOCOL,
+      heartbeat: this.endpoint.options.webSocket.heartbeat ?? DEFAULT_HEARTBEAT_MS,
+    };
+    try {
+      await this.socket.send(JSON.stringify(welcome));
+      for await (const message of this.socket) {
+        this.#handle(message);
+        // A client that does not wait for its replies is read no faster than they go out.
+        while (this.#inFlight >= MAX_IN_FLIGHT) {
+          await new Promise<void>((resolve) => {
+            this.#slotFreed = resolve;
+          });
+        }
+      }
+    } finally {
+      this.#end();
+    }
+  }
+
+  #handle(message: string | Buffer): void {
+    const frame = parseFrame(message);
+    if (frame instanceof MalformedFrame) {
+      this.#send(errorReply(frame.ref, { code: "invalid", message: frame.problem }));
+      return;
+    }
+    this.#inFlight++;
+    const done =
+      frame.type === "call"
+        ? this.#call(frame)
+        : this.#onTopic(frame.topic, () => this.#topicRequest(frame));
+    void done.then(this.#requestDone);
+  }
+
+  readonly #requestDone = (): void => {
+    this.#inFlight--;
+    const freed = this.#slotFreed;
+    this.#slotFreed = undefined;
+    freed?.();
+  };
+
+  /** Runs `request` after the topic's earlier requests; resolves once it has replied. */
+  #onTopic(topic: string, request: () => Promise<void>): Promise<void> {
+    const queued = (this.#topicQueues.get(topic) ?? Promise.resolve()).then(request);
+    this.#topicQueues.set(topic, queued);
+    void queued.then(() => {
+      if (this.#topicQueues.get(topic) === queued) this.#topicQueues.delete(topic);
+    });
+    return queued;
+  }
+
+  async #topicRequest(frame: Exclude<ClientFrame, CallFrame>): Promise<void> {
+    try {
+      if (frame.type === "subscribe") await this.#subscribe(frame);
+      else if (frame.type === "unsubscribe") {
+        this.#unfollow(frame.topic);
+        this.#send(okReply(frame.ref, null));
+      } else this.#send(okReply(frame.ref, { id: await this.#publish(frame) }));
+    } catch (error) {
+      this.#fail(frame.ref, error, frame.type, frame.topic);
+    }
+  }
+
+  async #subscribe(frame: SubscribeFrame): Promise<void> {
+    const { topic, ref } = frame;
+    if (this.#following.has(topic)) {
+      this.#send(positionReply(ref, null));
+      return;
+    }
+    const max = this.endpoint.options.maxSubscriptions;
+    if (this.#following.size >= max) {
+      throw new ReplyError(
+        "forbidden",
+        `At most ${max} subscriptions per connection: unsubscribe from one first`,
+      );
+    }
+    await this.endpoint.checkSubscribe(topic, this.#ctx);
+    const sink = new RealtimeSink(this.socket);
+    const { sink: attached, position } = await this.#attach(frame, sink);
+    if (this.#ended) {
+      this.endpoint.topics.hub.detach(topic, attached);
+      return;
+    }
+    this.#following.set(topic, { sink, attached });
+    this.#send(positionReply(ref, position));
+    void sink.open();
+  }
+
+  async #attach(frame: SubscribeFrame, sink: RealtimeSink): Promise<AttachedAt> {
+    const { hub, broker } = this.endpoint.topics;
+    const { topic, since, replay } = frame;
+    try {
+      if (since !== undefined) {
+        return { sink: await attachFrom(hub, broker, topic, since, sink), position: since };
+      }
+      if (replay !== undefined) return await attachLatest(hub, broker, topic, replay, sink);
+      return await attachAtHead(hub, broker, topic, sink);
+    } catch (error) {
+      throw this.#brokerFailed(error, `could not subscribe to ${JSON.stringify(topic)}`);
+    }
+  }
+
+  async #publish(frame: PublishFrame): Promise<string> {
+    const { topic, data, event, mid } = frame;
+    await this.endpoint.checkPublish(topic, data, this.#ctx);
+    try {
+      return await this.endpoint.topics.publish(topic, data, { event, dedupeKey: mid });
+    } catch (error) {
+      throw this.#brokerFailed(error, `could not publish to ${JSON.stringify(topic)}`);
+    }
+  }
+
+  async #call(frame: CallFrame): Promise<void> {
+    const { ref, method, params } = frame;
+    const { methods, callTimeout } = this.endpoint.options;
+    try {
+      const result = await callMethod(methods, method, params, this.#ctx, callTimeout);
+      this.#send(okReply(ref, result));
+    } catch (error) {
+      this.#fail(ref, error, "call", method);
+    }
+  }
+
+  /** The broker could not serve: `unavailable` for the client, a warning in the log. */
+  #brokerFailed(error: unknown, what: string): ReplyError {
+    logSafely(this.#ctx.request.log, "warn", { err: error }, `realtime: the broker ${what}`);
+    return new ReplyError("unavailable", `The server ${what}; try again later`);
+  }
+
+  #fail(ref: Ref, error: unknown, kind: string, name: string): void {
+    const body = errorBodyOf(
+      error,
+      kind === "call" ? `Method ${JSON.stringify(name)} failed` : `The ${kind} failed`,
+    );
+    if (!isAnswer(error)) {
+      logSafely(
+        this.#ctx.request.log,
+        "error",
+        { err: error, [kind === "call" ? "method" : "topic"]: name },
+        `realtime ${kind} failed`,
+      );
+    }
+    this.#send(errorReply(ref, body));
+  }
+
+  #unfollow(topic: string): void {
+    const following = this.#following.get(topic);
+    if (!following) return;
+    this.#following.delete(topic);
+    following.sink.stop();
+    this.endpoint.topics.hub.detach(topic, following.attached);
+  }
+
+  #send(text: string): void {
+    // A send refused because the socket closed is pre-handled: the session is ending.
+    void this.socket.send(text);
+  }
+
+  #end(): void {
+    this.#ended = true;
+    for (const topic of [...this.#following.keys()]) this.#unfollow(topic);
+    this.#slotFreed?.();
+  }
+}

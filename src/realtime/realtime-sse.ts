@@ -1,0 +1,201 @@
+import { randomUUID } from "node:crypto";
+import { HttpError } from "../http/http-error.js";
+import type { SluiceRequest } from "../http/request.js";
+import type { StreamChunk } from "../http/streaming-response.js";
+import { MAX_SSE_TOPICS } from "../protocol/frames.js";
+import { SseResponse } from "../sse/sse-response.js";
+import { attachFrom } from "../topics/resume.js";
+import { attachAtHead } from "../topics/subscribe-at.js";
+import type { TopicSink } from "../topics/topic-hub.js";
+import type { TopicMessage } from "../topics/topic-message.js";
+import { logSafely } from "../util/logger.js";
+import type { RealtimeContext } from "./realtime-context.js";
+import type { RealtimeEndpoint } from "./realtime-endpoint.js";
+import { ReplyError } from "./reply-error.js";
+import { decodePosition, encodePosition } from "./sse-position.js";
+
+/** Messages that may wait for a slow SSE client before its stream is cut (it then resumes). */
+const MAX_QUEUED = 1000;
+const OPENING_COMMENT = ": sluice.v1\n\n";
+const DONE: IteratorResult<string> = { value: undefined, done: true };
+
+/**
+ * The SSE side of an endpoint, `GET path?topic=a&topic=b`: checks the topics (400: none, over
+ * 32, repeated; 403: one the `subscribe` rule refuses; nothing is streamed then), follows them
+ * all from the Last-Event-ID's cursors, and streams once every topic is live.
+ */
+export function realtimeSseHandler(endpoint: RealtimeEndpoint) {
+  return async (request: SluiceRequest): Promise<SseResponse<StreamChunk>> => {
+    const topics = topicsOf(request);
+    const ctx: RealtimeContext<object> = {
+      request: request as RealtimeContext<object>["request"],
+      clientId: randomUUID(),
+      socket: undefined,
+    };
+    await endpoint.options.onConnect?.(ctx);
+    for (const topic of topics) {
+      try {
+        await endpoint.checkSubscribe(topic, ctx);
+      } catch (error) {
+        if (error instanceof ReplyError && error.code === "forbidden")
+          throw new HttpError(403, error.message);
+        throw error;
+      }
+    }
+    const stream = new TopicsStream(
+      endpoint,
+      topics,
+      decodePosition(request.lastEventId, topics.length),
+    );
+    request.signal.addEventListener("abort", stream.stop, { once: true });
+    try {
+      await stream.start();
+    } catch (error) {
+      stream.stop();
+      logSafely(
+        request.log,
+        "warn",
+        { err: error },
+        "realtime SSE: the broker could not subscribe",
+      );
+      throw new HttpError(503, "The server could not subscribe to the topics; try again later");
+    }
+    return new SseResponse<StreamChunk>(stream, { ...endpoint.options.sse, encode: identity });
+  };
+}
+
+/** The stream's items are whole SSE frames already. */
+function identity(frame: StreamChunk): StreamChunk {
+  return frame;
+}
+
+function topicsOf(request: SluiceRequest): string[] {
+  const topics = request.query.getAll("topic");
+  if (topics.length === 0 || topics.length > MAX_SSE_TOPICS) {
+    throw new HttpError(
+      400,
+      `Name 1 to ${MAX_SSE_TOPICS} topics: ?topic=a&topic=b (got ${topics.length})`,
+    );
+  }
+  const seen = new Set<string>();
+  for (const topic of topics) {
+    if (topic.length === 0 || topic.length > 1024) {
+      throw new HttpError(400, "A topic must be a non-empty string of at most 1024 characters");
+    }
+    if (seen.has(topic))
+      throw new HttpError(400, `The topic ${JSON.stringify(topic)} is named twice`);
+    seen.add(topic);
+  }
+  return topics;
+}
+
+/**
+ * The events of several topics as one stream of SSE frames, each with the stream's position
+ * (every topic's cursor) as its id. A client that lets more than MAX_QUEUED messages pile up
+ * is cut off: it reconnects with its Last-Event-ID and resumes from the log.
+ */
+class TopicsStream implements AsyncIterableIterator<string> {
+  readonly #queue: { index: number; message: TopicMessage }[] = [];
+  #head = 0;
+  readonly #attached: (TopicSink | undefined)[];
+  #waiting: ((step: IteratorResult<string>) => void) | undefined;
+  #opened = false;
+  #stopped = false;
+
+  constructor(
+    private readonly endpoint: RealtimeEndpoint,
+    private readonly topics: readonly string[],
+    private readonly cursors: (string | undefined)[],
+  ) {
+    this.#attached = topics.map(() => undefined);
+  }
+
+  /** Follows every topic; resolves once all are live. */
+  async start(): Promise<void> {
+    const { hub, broker } = this.endpoint.topics;
+    await Promise.all(
+      this.topics.map(async (topic, index) => {
+        const sink: TopicSink = { receive: (message) => this.#push(index, message) };
+        const since = this.cursors[index];
+        if (since !== undefined) {
+          this.#attached[index] = await attachFrom(hub, broker, topic, since, sink);
+        } else {
+          const at = await attachAtHead(hub, broker, topic, sink);
+          this.#attached[index] = at.sink;
+          this.cursors[index] = at.position ?? undefined;
+        }
+        if (this.#stopped) this.#detach(index);
+      }),
+    );
+  }
+
+  next(): Promise<IteratorResult<string>> {
+    if (!this.#opened) {
+      this.#opened = true;
+      return Promise.resolve({ value: OPENING_COMMENT, done: false });
+    }
+    if (this.#head < this.#queue.length)
+      return Promise.resolve({ value: this.#take(), done: false });
+    if (this.#stopped) return Promise.resolve(DONE);
+    return new Promise((resolve) => {
+      this.#waiting = resolve;
+    });
+  }
+
+  return(): Promise<IteratorResult<string>> {
+    this.stop();
+    return Promise.resolve(DONE);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  readonly stop = (): void => {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (let index = 0; index < this.topics.length; index++) this.#detach(index);
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    waiting?.(DONE);
+  };
+
+  #push(index: number, message: TopicMessage): void {
+    if (this.#stopped) return;
+    if (this.#queue.length - this.#head >= MAX_QUEUED) {
+      this.endpoint.logger.warn(
+        { topic: message.topic, maxQueued: MAX_QUEUED },
+        "realtime SSE client fell too far behind and was cut off; it resumes from its Last-Event-ID",
+      );
+      // What was queued still goes out; then the stream ends.
+      this.#stopped = true;
+      for (let topic = 0; topic < this.topics.length; topic++) this.#detach(topic);
+      return;
+    }
+    this.#queue.push({ index, message });
+    const waiting = this.#waiting;
+    if (waiting) {
+      this.#waiting = undefined;
+      waiting({ value: this.#take(), done: false });
+    }
+  }
+
+  #take(): string {
+    const { index, message } = this.#queue[this.#head] as { index: number; message: TopicMessage };
+    this.#queue[this.#head++] = undefined as never;
+    if (this.#head === this.#queue.length) {
+      this.#queue.length = 0;
+      this.#head = 0;
+    }
+    this.cursors[index] = message.id;
+    const event = message.resetOf ? "reset" : (message.event ?? "message");
+    return `id: ${encodePosition(this.cursors)}\nevent: ${event}\ndata: ${message.realtimeData}\n\n`;
+  }
+
+  #detach(index: number): void {
+    const attached = this.#attached[index];
+    if (!attached) return;
+    this.#attached[index] = undefined;
+    this.endpoint.topics.hub.detach(this.topics[index] as string, attached);
+  }
+}
