@@ -259,6 +259,18 @@ describe("connect(): subscriptions", () => {
     assert.doesNotThrow(() => rt.subscribe("forbidden:x"));
   });
 
+  test("an unavailable subscribe is an error event and is sent again after a backoff; ready waits for the ok", async () => {
+    const peer = await server();
+    const rt = client(peer.url);
+    const sub = rt.subscribe("flaky:x");
+    const errors: string[] = [];
+    sub.on("error", (error) => errors.push(error.code));
+    await within(sub.ready, "the third subscribe's ok", 3000);
+    assert.deepEqual(errors, ["unavailable", "unavailable"]);
+    assert.equal(peer.framesOf("subscribe").length, 3);
+    assert.equal(peer.connections, 1);
+  });
+
   test("a subscription is an async iterable; unsubscribe ends it and sends unsubscribe", async () => {
     const peer = await server();
     const rt = client(peer.url);

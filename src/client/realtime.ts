@@ -7,7 +7,12 @@ import {
   type ReplyFrame,
   type ServerFrame,
 } from "../protocol/frames.js";
-import { fullJitterDelay, type ReconnectOptions, reconnectOptions } from "./backoff.js";
+import {
+  DEFAULT_RECONNECT,
+  fullJitterDelay,
+  type ReconnectOptions,
+  reconnectOptions,
+} from "./backoff.js";
 import { Emitter } from "./emitter.js";
 import { messageId } from "./message-id.js";
 import { OfflineQueue } from "./offline-queue.js";
@@ -120,12 +125,23 @@ export class Realtime {
   #attempt = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #stableTimer: ReturnType<typeof setTimeout> | undefined;
+  #resubscribeTimers = new Set<ReturnType<typeof setTimeout>>();
   /** Why the current socket must not be reconnected, when the client decided it. */
   #refusal: { code: number; reason: string } | undefined;
   #clientId: string | undefined;
   #host: SubscriptionHost = {
     subscribe: (subscription) => this.#sendSubscribe(subscription),
     unsubscribe: (subscription) => this.#sendUnsubscribe(subscription.topic),
+    retry: (subscription, failures) => {
+      const { initialDelay, maxDelay } = this.#reconnect || DEFAULT_RECONNECT;
+      const delay = fullJitterDelay(failures, initialDelay, maxDelay);
+      const timer = setTimeout(() => {
+        this.#resubscribeTimers.delete(timer);
+        if (this.#subscriptions.get(subscription.topic) === (subscription as unknown))
+          this.#sendSubscribe(subscription);
+      }, delay);
+      this.#resubscribeTimers.add(timer);
+    },
     remove: (subscription) => {
       if (this.#subscriptions.get(subscription.topic) === (subscription as unknown))
         this.#subscriptions.delete(subscription.topic);
@@ -364,6 +380,7 @@ export class Realtime {
     this.#setState("closed");
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#stableTimer);
+    for (const timer of this.#resubscribeTimers) clearTimeout(timer);
     const waiting = [...this.#inFlight, ...this.#unanswered.splice(0), ...this.#queue.drain()];
     for (const outgoing of waiting) this.#fail(outgoing, error);
     const ending = [...this.#subscriptions.values()];

@@ -35,7 +35,7 @@ export interface SubscribeOptions {
 
 export interface SubscriptionEvents {
   reset: ResetInfo;
-  /** A refused or failed subscribe (ready rejects with the first one). */
+  /** A refused or failed subscribe (a final refusal also rejects ready). */
   error: RealtimeError;
 }
 
@@ -48,6 +48,8 @@ export interface SubscriptionHost {
   subscribe(subscription: SubscriptionCore): void;
   /** Sends an unsubscribe if connected; resolves on its reply or once the connection is gone. */
   unsubscribe(subscription: SubscriptionCore): Promise<void>;
+  /** Sends the subscribe again after a backoff: the server failed it for now (`failures` in a row). */
+  retry(subscription: SubscriptionCore, failures: number): void;
   /** Forgets the subscription: it will not be sent again. */
   remove(subscription: SubscriptionCore): void;
 }
@@ -61,7 +63,12 @@ const FINAL_CODES = new Set(["forbidden", "not_found", "invalid"]);
  */
 export class Subscription<T = unknown> implements AsyncIterable<RealtimeMessage<T>> {
   readonly topic: string;
-  /** Resolves when the server confirmed the subscription; rejects with a RealtimeError. */
+  /**
+   * Resolves when the server confirmed the subscription; rejects with a RealtimeError when it
+   * refused for good (`forbidden`, `not_found`, `invalid`) or the client closed. A transient
+   * failure (`unavailable`, `internal`, `timeout`) is an `error` event, and the subscribe is
+   * sent again after a backoff.
+   */
   readonly ready: Promise<void>;
   #host: SubscriptionHost;
   #cursor: string | null;
@@ -72,6 +79,8 @@ export class Subscription<T = unknown> implements AsyncIterable<RealtimeMessage<
   /** Messages are taken only between the subscribe's ok reply and a disconnect or pause. */
   #accepting = false;
   #paused = false;
+  /** Transient refusals (unavailable, internal, timeout) in a row, for the retry's backoff. */
+  #failures = 0;
   #ended = false;
   #error: RealtimeError | undefined;
   #iterating: boolean;
@@ -145,19 +154,18 @@ export class Subscription<T = unknown> implements AsyncIterable<RealtimeMessage<
     if (reply.ok) {
       const position = (reply.result as { position?: unknown } | null)?.position;
       if (typeof position === "string") this.#cursor = position;
+      this.#failures = 0;
       this.#accepting = true;
       this.#settleReady?.resolve();
       this.#settleReady = undefined;
       return;
     }
     const error = new RealtimeError(reply.error.code, reply.error.message);
-    this.#settleReady?.reject(error);
-    this.#settleReady = undefined;
     this.#events.emit("error", error);
     if (FINAL_CODES.has(error.code)) {
       this.end(error);
       this.#host.remove(this);
-    }
+    } else this.#host.retry(this, ++this.#failures);
   }
 
   /** @internal The connection closed: nothing is taken until the next ok reply. */

@@ -37,6 +37,7 @@ export class RealtimeScriptServer {
   #mids = new Map<string, string>();
   #subscribers = new Map<WebSocket, Set<string>>();
   #connections = 0;
+  #flaky = new Map<string, number>();
 
   constructor(options: ScriptServerOptions = {}) {
     this.#port = options.port ?? 0;
@@ -185,6 +186,13 @@ export class RealtimeScriptServer {
         code: "forbidden" as const,
         message: `Not allowed to subscribe to "${topic}"`,
       };
+      send(socket, { type: "reply", ref, ok: false, error });
+      return;
+    }
+    if (topic.startsWith("flaky") && (this.#flaky.get(topic) ?? 0) < 2) {
+      // The first two subscribes of a flaky topic fail as a broker in trouble would.
+      this.#flaky.set(topic, (this.#flaky.get(topic) ?? 0) + 1);
+      const error = { code: "unavailable" as const, message: "The broker could not subscribe" };
       send(socket, { type: "reply", ref, ok: false, error });
       return;
     }
