@@ -6,6 +6,7 @@ import { renderChart } from "./lib/chart.js";
 import { type FreshPeers, freshPeers } from "./lib/fresh-peers.js";
 import { PEERS, type Peer, type RunningPeer, startPeer, takesPart } from "./lib/peers.js";
 import { pinSelf } from "./lib/pinning.js";
+import { checkRealtime } from "./lib/realtime-sanity.js";
 import { renderReport } from "./lib/report.js";
 import {
   type BenchRevision,
@@ -37,6 +38,7 @@ import { wsScenarios } from "./scenarios/ws.js";
  *   npm run bench                   # full: 5 runs each, medians
  *   npm run bench -- --only=ws --servers=sluice      # a part, against the baseline
  *   npm run bench -- --only=sse --servers="sluice,sluice topics"   # (g): through app.publish
+ *   npm run bench -- --only=ws --servers="sluice topics,sluice realtime,socket.io"  # app.realtime
  *   npm run bench -- --src          # sluice from src/ through tsx instead of dist/
  *   npm run bench -- --profile --only=json   # with --cpu-prof, see bench/profile-summary.ts
  *   npm run bench -- --allow-dirty   # a full run with uncommitted changes: printed, not published
@@ -121,6 +123,7 @@ async function checkServer(peer: RunningPeer): Promise<void> {
   }
   if (serves.includes("ws")) {
     if (framing === "socket.io") await checkSocketIo(name, server.port);
+    else if (framing === "realtime") await checkRealtime(name, server.port);
     else {
       const echo = takesPart(peer, "c");
       await checkWebSocket(name, server.port, { echo, saturate: takesPart(peer, "b+"), topics });

@@ -11,6 +11,7 @@ import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type CommandResult, describeRun } from "./support/command.js";
 import {
+  compileBrowserConsumer,
   compileConsumer,
   npmInstall,
   runConsumer,
@@ -35,6 +36,8 @@ describe("the packed tarball in a fresh strict NodeNext project", { timeout: 900
   let withoutPeers: CommandResult;
   /** The project's tsc, once the peers, typescript and @types/node are installed. */
   let compiled: CommandResult;
+  /** tsc on the browser-only part (DOM types, no Node types). */
+  let browserCompiled: CommandResult;
 
   before(
     async () => {
@@ -49,6 +52,7 @@ describe("the packed tarball in a fresh strict NodeNext project", { timeout: 900
         ["typescript", "@types/node", "ioredis", "jose"].map((name) => sameVersionAs(ROOT, name)),
       );
       compiled = await compileConsumer(project);
+      browserCompiled = await compileBrowserConsumer(project);
     },
     { timeout: 600_000 },
   );
@@ -66,13 +70,14 @@ describe("the packed tarball in a fresh strict NodeNext project", { timeout: 900
       "sluice/testing: loaded",
       'sluice/redis: sluice/redis needs the "ioredis" package: npm install ioredis',
       'sluice/jwt: sluice/jwt needs the "jose" package: npm install jose',
+      "sluice/client: loaded",
     ]);
   });
 
-  test("the four entry points type-check with skipLibCheck false, and no declaration reaches ws's or ioredis's types", () => {
+  test("the five entry points type-check with skipLibCheck false, and no declaration reaches ws's or ioredis's types", () => {
     assert.equal(compiled.code, 0, describeRun("tsc", compiled));
     const files = compiled.stdout.split("\n").map((line) => line.trim());
-    for (const entry of ["index", "testing/index", "redis/index", "jwt/index"]) {
+    for (const entry of ["index", "testing/index", "redis/index", "jwt/index", "client/index"]) {
       const declaration = `/node_modules/sluice/dist/${entry}.d.ts`;
       assert.ok(
         files.some((file) => file.endsWith(declaration)),
@@ -81,6 +86,24 @@ describe("the packed tarball in a fresh strict NodeNext project", { timeout: 900
     }
     const reached = files.filter((file) => UNREACHABLE.some((path) => file.includes(path)));
     assert.deepEqual(reached, [], "sluice's declarations pull these into the user's program");
+  });
+
+  test("sluice/client type-checks in a browser-only project (DOM types, no Node types, skipLibCheck false)", () => {
+    assert.equal(
+      browserCompiled.code,
+      0,
+      describeRun("tsc -p tsconfig.browser.json", browserCompiled),
+    );
+    const files = browserCompiled.stdout.split("\n").map((line) => line.trim());
+    assert.ok(files.some((file) => file.endsWith("/node_modules/sluice/dist/client/index.d.ts")));
+    const node = files.filter((file) => file.includes("/node_modules/@types/"));
+    assert.deepEqual(node, [], "sluice/client's declarations pull in these types");
+  });
+
+  test("sluice/client: fetchEvents reads the app's SSE route and connect() runs in Node with ws's class", async () => {
+    const run = await runConsumer(project(), "out/client.js");
+    assert.equal(run.code, 0, describeRun("out/client.js", run));
+    assert.match(run.stdout, /^sluice\/client: ok$/m);
   });
 
   test("sluice: an App with a route, an SSE route and a WebSocket route answers fetch on 127.0.0.1", async () => {

@@ -1,16 +1,18 @@
+import { BROADCAST_TOPIC } from "../servers/ws-messages.js";
 import { type ServerProcess, startServer } from "./servers.js";
 import type { Dialect } from "./ws-dialect.js";
-import { plainWebSocket, socketIo, topicEnvelope } from "./ws-dialect.js";
+import { plainWebSocket, realtime, socketIo, topicEnvelope } from "./ws-dialect.js";
 
 /** What a server under test serves (see bench/servers/node-http.ts for the routes). */
 export type Capability = "json" | "ndjson" | "sse" | "ws";
 
 /**
  * How a server's SSE events and WebSocket messages are framed, where not as every other
- * server's: socket.io's packets (its own WebSocket client dialect and sanity check), or
- * sluice's topics (SSE ids `<epoch>-<n>`, each WebSocket message in the topic envelope).
+ * server's: socket.io's packets (its own WebSocket client dialect and sanity check),
+ * sluice's topics (SSE ids `<epoch>-<n>`, each WebSocket message in the topic envelope), or
+ * sluice's real-time protocol (clients subscribe over `sluice.v1`, messages in its frames).
  */
-export type Framing = "socket.io" | "topics";
+export type Framing = "socket.io" | "topics" | "realtime";
 
 /** A server under test: one program in bench/servers/. */
 export interface Peer {
@@ -52,6 +54,23 @@ const TOPICS_NOTES = [
   "(it has no echo route); in (e) each idle connection is such a topic subscriber.",
 ];
 
+const REALTIME_NOTES = [
+  "(g) sluice realtime: the WebSocket fan-out of (b) through `app.realtime()`, the endpoint",
+  "of the sluice real-time protocol (docs/protocol.md), on a third sluice server",
+  "(bench/servers/sluice-realtime.ts) that publishes as sluice topics does, `app.publish()`",
+  "into the default memory broker. Each load client offers the subprotocol `sluice.v1`, sends",
+  '`{"type":"subscribe","ref":1,"topic":"bench-ws"}` once open and counts as connected when the',
+  "ok reply came; then it reads `seq` and `t` from the `data` of each",
+  '`{"type":"message","topic","id","event","data":<the same JSON object>}` frame (welcome and',
+  "ok replies skipped). The rate, the bursts and the clients are those of (b) for every server,",
+  "so the CPU per delivery of sluice realtime and sluice topics, measured in one run on",
+  "servers started for it, compare directly (the target: realtime ≤ 1.1× topics); socket.io",
+  "is the same fan-out over socket.io's own protocol. Both sluice servers send a socket's frames",
+  "of one event-loop turn in one write, so their CPU per delivery follows their writes per",
+  "delivery (how many messages a write carries): read the two together. Like topics, it takes",
+  "part at a fixed rate only (b), and in (e) each idle connection is such a subscribed client.",
+];
+
 export const PEERS: readonly Peer[] = [
   { name: BASELINE, script: "node-http.ts", serves: ["json", "ndjson", "sse", "ws"] },
   {
@@ -68,6 +87,15 @@ export const PEERS: readonly Peer[] = [
     scenarios: ["a", "b", "e-sse", "e-ws"],
     sluiceVariant: true,
     notes: TOPICS_NOTES,
+  },
+  {
+    name: "sluice realtime",
+    script: "sluice-realtime.ts",
+    serves: ["ws"],
+    framing: "realtime",
+    scenarios: ["b", "e-ws"],
+    sluiceVariant: true,
+    notes: REALTIME_NOTES,
   },
   { name: "Fastify", script: "fastify.ts", serves: ["json", "ndjson", "sse", "ws"] },
   { name: "Hono", script: "hono.ts", serves: ["json", "ndjson", "sse", "ws"] },
@@ -88,6 +116,7 @@ export function peerNamed(name: string): Peer | undefined {
 export function dialectOf(peer: Peer, route: string): Dialect {
   if (peer.framing === "socket.io") return socketIo(route);
   if (peer.framing === "topics") return topicEnvelope;
+  if (peer.framing === "realtime") return realtime(BROADCAST_TOPIC);
   return plainWebSocket;
 }
 

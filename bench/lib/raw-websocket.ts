@@ -32,14 +32,19 @@ export class RawWebSocket extends EventEmitter {
   private fragments: Buffer[] = [];
   private fragmentedBinary = false;
 
-  constructor(url: string) {
+  /** `protocol`: the one subprotocol offered, which the server must then select. */
+  constructor(
+    url: string,
+    private readonly protocol?: string,
+  ) {
     super();
     const { hostname, port, pathname, search } = new URL(url);
     const key = randomBytes(16).toString("base64");
+    const offer = protocol === undefined ? "" : `Sec-WebSocket-Protocol: ${protocol}\r\n`;
     this.socket = connect({ host: hostname, port: Number(port), noDelay: true });
     this.socket.write(
       `GET ${pathname}${search} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\n` +
-        `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+        `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${offer}\r\n`,
     );
     const accept = createHash("sha1").update(`${key}${GUID}`).digest("base64");
     this.socket.on("data", (chunk: Buffer) => this.receive(chunk, accept));
@@ -104,6 +109,13 @@ export class RawWebSocket extends EventEmitter {
     }
     if (!head.toLowerCase().includes(`\r\nsec-websocket-accept: ${accept.toLowerCase()}`)) {
       this.fail(new Error("the WebSocket handshake failed: wrong Sec-WebSocket-Accept"));
+      return undefined;
+    }
+    const selected = `\r\nsec-websocket-protocol: ${this.protocol?.toLowerCase()}\r\n`;
+    if (this.protocol !== undefined && !`${head.toLowerCase()}\r\n`.includes(selected)) {
+      this.fail(
+        new Error(`the WebSocket handshake failed: subprotocol ${this.protocol} not selected`),
+      );
       return undefined;
     }
     this.open = true;

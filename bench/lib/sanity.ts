@@ -123,12 +123,12 @@ function checkTopicIds(clientEvents: ParsedEvent[][], expected: ParsedEvent[]): 
 }
 
 /** The list with the most items (what a client that missed none received). */
-function longest<T>(lists: T[][]): T[] {
+export function longest<T>(lists: T[][]): T[] {
   return lists.reduce((most, list) => (list.length > most.length ? list : most), []);
 }
 
 /** Topic ids, `<epoch>-<n>`, each after the one before. */
-function checkIdOrder(ids: string[]): void {
+export function checkIdOrder(ids: string[]): void {
   ids.forEach((id, n) => {
     match(id, STREAM_ID, `message ${n}: a topic id`);
     const before = ids[n - 1];

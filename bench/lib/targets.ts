@@ -36,6 +36,23 @@ function absoluteGoal(id: string, key: string, goal: number, label: string): Goa
   };
 }
 
+/**
+ * The median of `key` of server `label` divided by that of server `than`, in scenario `id`, at
+ * most `goal`: one way of using sluice against another, measured in the same run.
+ */
+function variantGoal(id: string, key: string, label: string, than: string, goal: number): Goal {
+  return {
+    scenario: id,
+    label: `(${id}) ${label}, ${key}: ≤ ${goal}× ${than}`,
+    check(scenarios) {
+      const [theirs, ours] = medians(scenarios, id, than, label);
+      if (theirs?.[key] === undefined || ours?.[key] === undefined) return undefined;
+      const ratio = ours[key] / theirs[key];
+      return { shown: `${ratio.toFixed(2)}× ${than}`, met: ratio <= goal };
+    },
+  };
+}
+
 /** The servers sluice is compared with: not the baseline, nor sluice used another way. */
 function isPeer(label: string): boolean {
   return label !== SLUICE && label !== BASELINE && !peerNamed(label)?.sluiceVariant;
@@ -102,6 +119,8 @@ export const GOALS: Goal[] = [
       return { shown: `${ratio.toFixed(2)}× Fastify`, met: ratio >= 1 };
     },
   },
+  // The issue's target for the real-time endpoint: its protocol costs little over topics.
+  variantGoal("b", "server CPU µs/delivery", "sluice realtime", "sluice topics", 1.1),
   aheadOfPeers,
   p99NoWorse,
 ];

@@ -29,7 +29,7 @@ export function readSeq(data: Buffer, start = 0): number {
  * compresses; no UTF-8 check of text it only counts).
  */
 async function connectClient(url: string, dialect: Dialect): Promise<RawWebSocket> {
-  const ws = new RawWebSocket(url);
+  const ws = new RawWebSocket(url, dialect.protocol);
   // Listening from the start: a server may send its first message right behind the 101.
   const joined = dialect.join(ws);
   joined.catch(() => {}); // awaited below, unless the handshake failed first

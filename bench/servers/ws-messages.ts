@@ -2,6 +2,9 @@ import { stamp } from "./stamp.js";
 
 /** The messages every WebSocket server under test sends, so all of them send the same bytes. */
 
+/** The topic the sluice realtime server publishes its broadcast to and its clients subscribe to. */
+export const BROADCAST_TOPIC = "bench-ws";
+
 /** Bytes a client may have queued on the server before the broadcast producer waits for it. */
 export const MAX_BUFFERED_BYTES = 64 * 1024;
 

@@ -29,7 +29,7 @@ const TSCONFIG = {
 };
 
 /** Imports each entry point and prints what happened; run before the peers are installed. */
-const MISSING_PEERS = `for (const entry of ["sluice", "sluice/testing", "sluice/redis", "sluice/jwt"]) {
+const MISSING_PEERS = `for (const entry of ["sluice", "sluice/testing", "sluice/redis", "sluice/jwt", "sluice/client"]) {
   try {
     await import(entry);
     console.log(entry + ": loaded");
@@ -195,6 +195,88 @@ try {
 console.log("sluice/jwt: ok");
 `;
 
+/**
+ * sluice/client in Node: fetchEvents() on the app's SSE route, and connect() with ws's class
+ * (a dependency of sluice, so installed) to a route that is no real-time endpoint: the
+ * handshake fails, and with reconnect off the client ends closed. ws is loaded by a name
+ * typed as string, so that the program does not reach @types/ws (the test checks that).
+ */
+const CLIENT = `import assert from "node:assert/strict";
+import {
+  type CloseInfo,
+  connect,
+  EventStreamError,
+  fetchEvents,
+  RealtimeError,
+  type WebSocketClass,
+} from "sluice/client";
+import { makeApp } from "./app.js";
+
+const app = makeApp();
+const { url } = await app.listen({ port: 0, host: "127.0.0.1" });
+try {
+  const ticks: string[] = [];
+  for await (const event of fetchEvents(url + "/ticks", { reconnect: false })) ticks.push(event.data);
+  assert.deepEqual(ticks, ['{"n":1}', '{"n":2}', '{"n":3}']);
+  await assert.rejects(
+    (async () => {
+      for await (const _ of fetchEvents(url + "/hello/x", { reconnect: false })) break;
+    })(),
+    EventStreamError,
+  );
+  const wsModule: string = "ws";
+  const { WebSocket } = (await import(wsModule)) as { WebSocket: WebSocketClass };
+  const rt = connect(url.replace("http", "ws") + "/echo", { WebSocket, reconnect: false });
+  const closed = await new Promise<CloseInfo>((resolve) => rt.on("close", resolve));
+  assert.equal(closed.reconnecting, false);
+  assert.equal(rt.state, "closed");
+  await assert.rejects(rt.publish("t", 1), RealtimeError);
+} finally {
+  await app.close();
+}
+console.log("sluice/client: ok");
+`;
+
+/** A browser-only project: the DOM's types and no Node types, as a web app's tsconfig has. */
+const BROWSER_TSCONFIG = {
+  compilerOptions: {
+    strict: true,
+    target: "ES2022",
+    lib: ["ES2022", "DOM", "DOM.Iterable"],
+    types: [],
+    module: "ESNext",
+    moduleResolution: "Bundler",
+    skipLibCheck: false,
+    noEmit: true,
+  },
+  include: ["browser"],
+};
+
+const BROWSER_PAGE = `import { connect, fetchEvents, RealtimeError, type RealtimeMessage } from "sluice/client";
+
+const rt = connect("wss://" + location.host + "/rt", {
+  token: () => localStorage.getItem("token"),
+  // The DOM's own class fits the structural type connect() asks for.
+  WebSocket,
+});
+rt.on("state", (state) => {
+  document.title = state;
+});
+const sub = rt.subscribe<{ text: string }>("chat:lobby", { replay: 20 }, (message: RealtimeMessage<{ text: string }>) => {
+  document.body.append(message.data.text);
+});
+sub.on("reset", (reset) => console.log(reset.reason, reset.since));
+sub.ready.catch((error: unknown) => {
+  if (error instanceof RealtimeError && error.code === "forbidden") console.log("refused");
+});
+const id: Promise<string> = rt.publish("chat:lobby", { text: "hi" }, { event: "message" });
+const controller = new AbortController();
+for await (const event of fetchEvents("/rt?topic=news", { signal: controller.signal, headers: { authorization: "Bearer x" } })) {
+  console.log(event.event, event.id, event.data, event.retry, await id);
+}
+export {};
+`;
+
 const FILES: Record<string, string> = {
   "package.json": `${JSON.stringify(PACKAGE_JSON, null, 2)}\n`,
   "tsconfig.json": `${JSON.stringify(TSCONFIG, null, 2)}\n`,
@@ -204,6 +286,9 @@ const FILES: Record<string, string> = {
   "src/testing.ts": TESTING,
   "src/redis.ts": REDIS,
   "src/jwt.ts": JWT,
+  "src/client.ts": CLIENT,
+  "tsconfig.browser.json": `${JSON.stringify(BROWSER_TSCONFIG, null, 2)}\n`,
+  "browser/page.ts": BROWSER_PAGE,
 };
 
 /** Writes the project into `dir` (an empty directory). */
@@ -236,6 +321,15 @@ export function sameVersionAs(root: string, name: string): string {
 export function compileConsumer(dir: string): Promise<CommandResult> {
   const tsc = join(dir, "node_modules", "typescript", "bin", "tsc");
   return runCommand(process.execPath, [tsc, "-p", ".", "--listFiles"], {
+    cwd: dir,
+    timeout: 180_000,
+  });
+}
+
+/** Type-checks the browser-only part of the project (tsconfig.browser.json), listing its files. */
+export function compileBrowserConsumer(dir: string): Promise<CommandResult> {
+  const tsc = join(dir, "node_modules", "typescript", "bin", "tsc");
+  return runCommand(process.execPath, [tsc, "-p", "tsconfig.browser.json", "--listFiles"], {
     cwd: dir,
     timeout: 180_000,
   });

@@ -1,0 +1,140 @@
+import { fullJitterDelay, type ReconnectOptions, reconnectOptions } from "./backoff.js";
+import { type SseMessage, SseParser } from "./sse-parser.js";
+
+export interface FetchEventsOptions {
+  /** Request headers (e.g. `authorization`, which EventSource cannot send). */
+  headers?: Record<string, string>;
+  /** Resume after this id (sent as Last-Event-ID on the first request too). */
+  lastEventId?: string;
+  /** Aborting it ends the iteration (without an error). */
+  signal?: AbortSignal;
+  /** Backoff between reconnects, or `false` to end with the first stream. */
+  reconnect?: ReconnectOptions | false;
+}
+
+/** An event stream answered with something else than events. */
+export class EventStreamError extends Error {
+  override readonly name = "EventStreamError";
+  /** The HTTP status, or 0 when there was no response. */
+  readonly status: number;
+
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** Statuses worth coming back for later: the server is busy or restarting. */
+const RETRY_STATUSES = new Set([408, 429, 502, 503, 504]);
+
+/**
+ * Reads Server-Sent Events with `fetch`, so that it can send any header, reconnecting with
+ * Last-Event-ID (after the stream's `retry:` delay, or with backoff while the server fails)
+ * until a `204`, a refusal (non-2xx other than 408, 429, 502, 503, 504: an EventStreamError),
+ * or `signal` aborts.
+ *
+ * @example
+ * for await (const event of fetchEvents("/rt?topic=news", { headers: { authorization } })) {
+ *   console.log(event.event, JSON.parse(event.data));
+ * }
+ */
+export async function* fetchEvents(
+  url: string,
+  options: FetchEventsOptions = {},
+): AsyncGenerator<SseMessage, void, undefined> {
+  const { signal } = options;
+  const reconnect = options.reconnect === false ? false : reconnectOptions(options.reconnect);
+  let lastEventId = options.lastEventId ?? "";
+  let retry: number | undefined;
+  let failures = 0;
+  while (!signal?.aborted) {
+    const headers: Record<string, string> = { accept: "text/event-stream", ...options.headers };
+    if (lastEventId !== "") headers["last-event-id"] = lastEventId;
+    let response: Response;
+    try {
+      response = await fetch(url, { headers, signal });
+    } catch (error) {
+      if (signal?.aborted) return;
+      if (!reconnect) throw error;
+      failures++;
+      await pause(delayAfter(failures, retry, reconnect), signal);
+      continue;
+    }
+    if (response.status === 204) return;
+    if (!response.ok) {
+      await response.body?.cancel();
+      const refused = new EventStreamError(
+        response.status,
+        `GET ${url} answered ${response.status} ${response.statusText}`.trim(),
+      );
+      if (!reconnect || !RETRY_STATUSES.has(response.status)) throw refused;
+      failures++;
+      await pause(delayAfter(failures, retry, reconnect), signal);
+      continue;
+    }
+    const type = response.headers.get("content-type") ?? "";
+    if (!/^text\/event-stream\b/i.test(type)) {
+      await response.body?.cancel();
+      throw new EventStreamError(
+        response.status,
+        `GET ${url} answered ${JSON.stringify(type)}, not text/event-stream`,
+      );
+    }
+    const parser = new SseParser();
+    if (lastEventId !== "") parser.push(`id: ${lastEventId}\n`);
+    try {
+      for await (const event of readEvents(response, parser)) {
+        failures = 0;
+        yield event;
+      }
+    } catch (error) {
+      if (signal?.aborted) return;
+      if (!reconnect) throw error;
+    } finally {
+      lastEventId = parser.lastEventId;
+      retry = parser.retry ?? retry;
+    }
+    if (!reconnect || signal?.aborted) return;
+    await pause(delayAfter(failures, retry, reconnect), signal);
+  }
+}
+
+async function* readEvents(response: Response, parser: SseParser): AsyncGenerator<SseMessage> {
+  const body = response.body;
+  if (!body) return;
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield* parser.push(decoder.decode(value, { stream: true }));
+    }
+  } finally {
+    // Ending the iteration early (break, abort) must free the connection.
+    reader.cancel().catch(() => {});
+  }
+}
+
+/** The stream's `retry` when it gave one, else the backoff's; growing while attempts fail. */
+function delayAfter(
+  failures: number,
+  retry: number | undefined,
+  reconnect: Required<ReconnectOptions>,
+): number {
+  const base = retry ?? reconnect.initialDelay;
+  if (failures === 0) return base;
+  return fullJitterDelay(failures, base, Math.max(base, reconnect.maxDelay));
+}
+
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+  });
+}

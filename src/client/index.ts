@@ -1,0 +1,23 @@
+export type { ErrorCode } from "../protocol/frames.js";
+export type { ReconnectOptions } from "./backoff.js";
+export { connect } from "./connect.js";
+export { EventStreamError, type FetchEventsOptions, fetchEvents } from "./fetch-events.js";
+export type {
+  CallOptions,
+  CloseInfo,
+  ConnectionState,
+  ConnectOptions,
+  PublishOptions,
+  Realtime,
+  RealtimeEvents,
+} from "./realtime.js";
+export { RealtimeError } from "./realtime-error.js";
+export type { SseMessage } from "./sse-parser.js";
+export type {
+  RealtimeMessage,
+  ResetInfo,
+  SubscribeOptions,
+  Subscription,
+  SubscriptionEvents,
+} from "./subscription.js";
+export type { WebSocketClass, WebSocketLike } from "./websocket-like.js";

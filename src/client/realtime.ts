@@ -1,0 +1,490 @@
+import {
+  type CallFrame,
+  type ErrorCode,
+  PROTOCOL,
+  type PublishFrame,
+  type PublishResult,
+  type ReplyFrame,
+  type ServerFrame,
+} from "../protocol/frames.js";
+import {
+  DEFAULT_RECONNECT,
+  fullJitterDelay,
+  type ReconnectOptions,
+  reconnectOptions,
+} from "./backoff.js";
+import { Emitter } from "./emitter.js";
+import { messageId } from "./message-id.js";
+import { OfflineQueue } from "./offline-queue.js";
+import { PendingReplies } from "./pending-replies.js";
+import { RealtimeError } from "./realtime-error.js";
+import {
+  type RealtimeMessage,
+  type SubscribeOptions,
+  Subscription,
+  type SubscriptionCore,
+  type SubscriptionHost,
+} from "./subscription.js";
+import { OPEN, type WebSocketClass, type WebSocketLike } from "./websocket-like.js";
+
+export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
+
+/** A connection closed: its code and reason, and whether the client comes back. */
+export interface CloseInfo {
+  code: number;
+  reason: string;
+  reconnecting: boolean;
+}
+
+export interface RealtimeEvents {
+  state: ConnectionState;
+  /** Every close of the underlying WebSocket; `reconnecting: false` is the last one. */
+  close: CloseInfo;
+  /** Trouble that does not close the connection: a failing token function, a bad frame. */
+  error: Error;
+}
+
+export interface ConnectOptions {
+  /** Called at every (re)connect; its token is offered as `["sluice.v1", "bearer", token]`. */
+  token?: () => string | null | undefined | Promise<string | null | undefined>;
+  /** Backoff between reconnects, or `false` to never reconnect. */
+  reconnect?: ReconnectOptions | false;
+  /** The WebSocket class: needed on Node 20 (`import { WebSocket } from "ws"`). */
+  WebSocket?: WebSocketClass;
+  /** Most publishes and calls waiting while offline; more reject with `unavailable`. Default 100. */
+  offlineQueue?: number;
+  /** Default `timeout` of `call()`, in ms. Default 10 000. */
+  callTimeout?: number;
+}
+
+export interface PublishOptions {
+  /** The event type (one line, not "reset"); `"message"` when absent. */
+  event?: string;
+}
+
+export interface CallOptions {
+  /** Ms to wait for the reply, offline time included; then it rejects with `timeout`. */
+  timeout?: number;
+}
+
+/** A publish or call: waiting in the offline queue, or sent and awaiting its reply. */
+interface Outgoing {
+  frame: Omit<PublishFrame, "ref"> | Omit<CallFrame, "ref">;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  ref?: number;
+  timer?: ReturnType<typeof setTimeout>;
+  done: boolean;
+}
+
+/** Close codes after which reconnecting would only be refused again (docs/protocol.md). */
+function isFinalCloseCode(code: number): boolean {
+  return code === 1008 || code === 1009 || (code >= 4400 && code <= 4499);
+}
+
+function resolveWebSocket(given: WebSocketClass | undefined): WebSocketClass {
+  const found = given ?? (globalThis as { WebSocket?: WebSocketClass }).WebSocket;
+  if (typeof found !== "function")
+    throw new TypeError(
+      'connect(): this runtime has no global WebSocket (Node 20 has none): pass ws\'s class, connect(url, { WebSocket }) with import { WebSocket } from "ws"',
+    );
+  return found;
+}
+
+function checkUrl(url: string): void {
+  let protocol: string;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    throw new TypeError(`connect(): ${JSON.stringify(url)} is not an absolute URL`);
+  }
+  if (protocol !== "ws:" && protocol !== "wss:")
+    throw new TypeError(`connect(): the URL must start with ws:// or wss://, got ${url}`);
+}
+
+/**
+ * A client of a sluice real-time endpoint (docs/protocol.md): one WebSocket, reconnected with
+ * backoff, whose subscriptions resume where they were and whose publishes are stored once.
+ * Made by `connect()`.
+ */
+export class Realtime {
+  #url: string;
+  #WebSocket: WebSocketClass;
+  #token: ConnectOptions["token"];
+  #reconnect: Required<ReconnectOptions> | false;
+  #callTimeout: number;
+  #state: ConnectionState = "connecting";
+  #events = new Emitter<RealtimeEvents>();
+  #socket: WebSocketLike | undefined;
+  #pending = new PendingReplies();
+  #queue: OfflineQueue<Outgoing>;
+  #inFlight = new Set<Outgoing>();
+  /** Publishes whose connection closed before their reply: resent first, with their `mid`. */
+  #unanswered: Outgoing[] = [];
+  #subscriptions = new Map<string, Subscription<unknown>>();
+  #attempt = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #stableTimer: ReturnType<typeof setTimeout> | undefined;
+  #resubscribeTimers = new Set<ReturnType<typeof setTimeout>>();
+  /** Why the current socket must not be reconnected, when the client decided it. */
+  #refusal: { code: number; reason: string } | undefined;
+  #clientId: string | undefined;
+  #host: SubscriptionHost = {
+    subscribe: (subscription) => this.#sendSubscribe(subscription),
+    unsubscribe: (subscription) => this.#sendUnsubscribe(subscription.topic),
+    retry: (subscription, failures) => {
+      const { initialDelay, maxDelay } = this.#reconnect || DEFAULT_RECONNECT;
+      const delay = fullJitterDelay(failures, initialDelay, maxDelay);
+      const timer = setTimeout(() => {
+        this.#resubscribeTimers.delete(timer);
+        if (this.#subscriptions.get(subscription.topic) === (subscription as unknown))
+          this.#sendSubscribe(subscription);
+      }, delay);
+      this.#resubscribeTimers.add(timer);
+    },
+    remove: (subscription) => {
+      if (this.#subscriptions.get(subscription.topic) === (subscription as unknown))
+        this.#subscriptions.delete(subscription.topic);
+    },
+  };
+
+  /** @internal Use connect(). */
+  constructor(url: string, options: ConnectOptions = {}) {
+    checkUrl(url);
+    this.#url = url;
+    this.#WebSocket = resolveWebSocket(options.WebSocket);
+    if (options.token !== undefined && typeof options.token !== "function")
+      throw new TypeError("connect(): token must be a function returning the token (or a promise)");
+    this.#token = options.token;
+    this.#reconnect = options.reconnect === false ? false : reconnectOptions(options.reconnect);
+    this.#queue = new OfflineQueue(options.offlineQueue ?? 100);
+    this.#callTimeout = options.callTimeout ?? 10_000;
+    void this.#open();
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** The server's id for the current connection (from its welcome), if any. */
+  get clientId(): string | undefined {
+    return this.#clientId;
+  }
+
+  on<K extends keyof RealtimeEvents>(
+    name: K,
+    listener: (value: RealtimeEvents[K]) => void,
+  ): () => void {
+    return this.#events.on(name, listener);
+  }
+
+  /**
+   * Follows `topic`. The subscription resumes after the last message it delivered at every
+   * reconnect. One subscription per topic per client: unsubscribe before subscribing again.
+   */
+  subscribe<T = unknown>(
+    topic: string,
+    options: SubscribeOptions = {},
+    onMessage?: (message: RealtimeMessage<T>) => void,
+  ): Subscription<T> {
+    if (typeof topic !== "string" || topic === "")
+      throw new TypeError("subscribe(): topic must be a non-empty string");
+    if (options.since !== undefined && typeof options.since !== "string")
+      throw new TypeError("subscribe(): since must be a message id (a string)");
+    if (options.replay !== undefined && !(Number.isInteger(options.replay) && options.replay >= 1))
+      throw new RangeError("subscribe(): replay must be a whole number ≥ 1");
+    if (this.#subscriptions.has(topic))
+      throw new Error(
+        `subscribe(): this client already follows "${topic}": use that subscription, or unsubscribe() it first`,
+      );
+    const subscription = new Subscription<T>(this.#host, topic, options, onMessage);
+    if (this.#state === "closed") {
+      subscription.end(new RealtimeError("unavailable", "The client is closed"));
+      return subscription;
+    }
+    this.#subscriptions.set(topic, subscription as unknown as Subscription<unknown>);
+    this.#sendSubscribe(subscription);
+    return subscription;
+  }
+
+  /**
+   * Publishes `data` to `topic`; resolves the id it was stored under. Offline, it waits in the
+   * offline queue; a publish whose reply was lost is sent again with the same message id,
+   * which the server stores once.
+   */
+  publish(topic: string, data: unknown, options: PublishOptions = {}): Promise<string> {
+    if (typeof topic !== "string" || topic === "")
+      return Promise.reject(new TypeError("publish(): topic must be a non-empty string"));
+    if (data === undefined)
+      return Promise.reject(new TypeError("publish(): data must be a JSON value, got undefined"));
+    const { event } = options;
+    if (
+      event !== undefined &&
+      (typeof event !== "string" || /[\r\n]/.test(event) || event === "reset")
+    )
+      return Promise.reject(
+        new TypeError('publish(): event must be a one-line string other than "reset"'),
+      );
+    const frame: Omit<PublishFrame, "ref"> = { type: "publish", topic, data, mid: messageId() };
+    if (event !== undefined) frame.event = event;
+    return this.#submit(frame) as Promise<string>;
+  }
+
+  /** Calls the endpoint's method `method`; resolves its result or rejects with a RealtimeError. */
+  call<R = unknown>(method: string, params?: unknown, options: CallOptions = {}): Promise<R> {
+    if (typeof method !== "string" || method === "")
+      return Promise.reject(new TypeError("call(): method must be a non-empty string"));
+    const timeout = options.timeout ?? this.#callTimeout;
+    if (!(timeout > 0))
+      return Promise.reject(new RangeError("call(): timeout must be a number of ms > 0"));
+    const frame: Omit<CallFrame, "ref"> = { type: "call", method };
+    if (params !== undefined) frame.params = params;
+    return this.#submit(frame, () => {
+      const message = `call("${method}") got no reply within ${timeout} ms`;
+      return { timeout, error: new RealtimeError("timeout", message) };
+    }) as Promise<R>;
+  }
+
+  /** Closes the connection for good: waiting publishes and calls reject, iterators end. */
+  close(): void {
+    if (this.#state === "closed") return;
+    this.#finish(new RealtimeError("unavailable", "The client was closed"));
+    this.#socket?.close(1000);
+  }
+
+  #setState(state: ConnectionState): void {
+    if (state === this.#state) return;
+    this.#state = state;
+    this.#events.emit("state", state);
+  }
+
+  async #open(): Promise<void> {
+    let token: string | null | undefined;
+    try {
+      token = await this.#token?.();
+    } catch (error) {
+      this.#events.emit(
+        "error",
+        new Error("connect(): the token function threw", { cause: error }),
+      );
+      this.#retryLater();
+      return;
+    }
+    if (this.#state === "closed") return;
+    let socket: WebSocketLike;
+    try {
+      socket = new this.#WebSocket(this.#url, token ? [PROTOCOL, "bearer", token] : [PROTOCOL]);
+    } catch (error) {
+      // E.g. a token with characters a subprotocol cannot hold: the next token may do.
+      this.#events.emit("error", error instanceof Error ? error : new Error(String(error)));
+      this.#retryLater();
+      return;
+    }
+    this.#socket = socket;
+    this.#refusal = undefined;
+    socket.onopen = () => this.#opened(socket);
+    socket.onmessage = (event) => {
+      if (socket === this.#socket) this.#received(event.data);
+    };
+    socket.onclose = (event) => this.#closed(socket, event.code, event.reason);
+    // The close event follows with the code; without a listener ws would throw the error.
+    socket.onerror = () => {};
+  }
+
+  #opened(socket: WebSocketLike): void {
+    if (socket !== this.#socket || this.#state === "closed") return;
+    if (socket.protocol !== PROTOCOL) {
+      this.#refusal = {
+        code: 1002,
+        reason: `The server did not select the ${PROTOCOL} subprotocol (got "${socket.protocol}"): is ${this.#url} an app.realtime() endpoint?`,
+      };
+      socket.close(1000);
+      return;
+    }
+    this.#setState("open");
+    const { stableAfter } = this.#reconnect || { stableAfter: 0 };
+    this.#stableTimer = setTimeout(() => {
+      this.#attempt = 0;
+    }, stableAfter);
+    for (const subscription of this.#subscriptions.values())
+      if (subscription.wanted) this.#sendSubscribe(subscription);
+    for (const outgoing of this.#unanswered.splice(0)) this.#send(outgoing);
+    for (const outgoing of this.#queue.drain()) this.#send(outgoing);
+  }
+
+  #received(data: unknown): void {
+    let frame: ServerFrame;
+    try {
+      if (typeof data !== "string") throw new Error("a binary frame");
+      frame = JSON.parse(data) as ServerFrame;
+    } catch {
+      this.#events.emit("error", new Error("The server sent a frame that is not JSON text"));
+      return;
+    }
+    switch (frame?.type) {
+      case "reply":
+        if (!this.#pending.settle(frame) && !frame.ok)
+          this.#events.emit("error", new RealtimeError(frame.error.code, frame.error.message));
+        break;
+      case "message":
+        this.#subscriptions.get(frame.topic)?.receive(frame);
+        break;
+      case "reset":
+        this.#subscriptions.get(frame.topic)?.reset(frame);
+        break;
+      case "welcome":
+        this.#clientId = frame.clientId;
+        break;
+    }
+  }
+
+  #closed(socket: WebSocketLike, code: number, reason: string): void {
+    if (socket !== this.#socket) return;
+    this.#socket = undefined;
+    clearTimeout(this.#stableTimer);
+    for (const subscription of this.#subscriptions.values()) subscription.disconnected();
+    this.#pending.loseAll();
+    if (this.#state === "closed") {
+      this.#events.emit("close", { code, reason, reconnecting: false });
+      return;
+    }
+    const refusal = this.#refusal ?? (isFinalCloseCode(code) ? { code, reason } : undefined);
+    if (refusal || this.#reconnect === false) {
+      const final = refusal ?? { code, reason };
+      const errorCode: ErrorCode =
+        final.code === 4401 || final.code === 4403 ? "forbidden" : "unavailable";
+      const why = `The connection closed with ${final.code}${final.reason ? `: ${final.reason}` : ""}`;
+      this.#finish(new RealtimeError(errorCode, why));
+      this.#events.emit("close", { ...final, reconnecting: false });
+      return;
+    }
+    this.#events.emit("close", { code, reason, reconnecting: true });
+    this.#retryLater();
+  }
+
+  #retryLater(): void {
+    if (this.#state === "closed") return;
+    if (this.#reconnect === false) {
+      this.#finish(new RealtimeError("unavailable", "Could not connect, and reconnect is off"));
+      this.#events.emit("close", { code: 1006, reason: "could not connect", reconnecting: false });
+      return;
+    }
+    this.#setState(this.#state === "connecting" ? "connecting" : "reconnecting");
+    const { initialDelay, maxDelay } = this.#reconnect;
+    const delay = fullJitterDelay(this.#attempt++, initialDelay, maxDelay);
+    this.#retryTimer = setTimeout(() => void this.#open(), delay);
+  }
+
+  /** Closed for good: everything waiting rejects with `error`, subscriptions end. */
+  #finish(error: RealtimeError): void {
+    this.#setState("closed");
+    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#stableTimer);
+    for (const timer of this.#resubscribeTimers) clearTimeout(timer);
+    const waiting = [...this.#inFlight, ...this.#unanswered.splice(0), ...this.#queue.drain()];
+    for (const outgoing of waiting) this.#fail(outgoing, error);
+    const ending = [...this.#subscriptions.values()];
+    this.#subscriptions.clear();
+    // A refusal ends the iterators with it; the client's own close() ends them quietly.
+    const endWith = error.code === "forbidden" ? error : undefined;
+    for (const subscription of ending) subscription.end(endWith);
+  }
+
+  #submit(
+    frame: Outgoing["frame"],
+    deadline?: () => { timeout: number; error: RealtimeError },
+  ): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const outgoing: Outgoing = { frame, resolve, reject, done: false };
+      if (this.#state === "closed") {
+        this.#fail(outgoing, new RealtimeError("unavailable", "The client is closed"));
+        return;
+      }
+      if (deadline) {
+        const { timeout, error } = deadline();
+        outgoing.timer = setTimeout(() => this.#fail(outgoing, error), timeout);
+      }
+      if (this.#socket?.readyState === OPEN && this.#state === "open") {
+        this.#send(outgoing);
+        return;
+      }
+      if (!this.#queue.offer(outgoing))
+        this.#fail(
+          outgoing,
+          new RealtimeError(
+            "unavailable",
+            `Offline, and the offline queue is full (${this.#queue.limit} waiting)`,
+          ),
+        );
+    });
+  }
+
+  #send(outgoing: Outgoing): void {
+    const ref = this.#pending.add({
+      reply: (reply) => this.#settle(outgoing, reply),
+      lost: () => this.#lost(outgoing),
+    });
+    outgoing.ref = ref;
+    this.#inFlight.add(outgoing);
+    this.#socket?.send(JSON.stringify({ ...outgoing.frame, ref }));
+  }
+
+  #settle(outgoing: Outgoing, reply: ReplyFrame): void {
+    if (outgoing.done) return;
+    if (!reply.ok) {
+      this.#fail(outgoing, new RealtimeError(reply.error.code, reply.error.message));
+      return;
+    }
+    this.#forget(outgoing);
+    outgoing.resolve(
+      outgoing.frame.type === "publish" ? (reply.result as PublishResult).id : reply.result,
+    );
+  }
+
+  /** Its connection closed before the reply: a publish goes again (same mid), a call fails. */
+  #lost(outgoing: Outgoing): void {
+    if (outgoing.done) return;
+    this.#inFlight.delete(outgoing);
+    if (outgoing.frame.type === "publish") {
+      this.#unanswered.push(outgoing);
+      return;
+    }
+    const message = `The connection closed before the reply to call("${outgoing.frame.method}") came; it may or may not have run`;
+    this.#fail(outgoing, new RealtimeError("unavailable", message));
+  }
+
+  #fail(outgoing: Outgoing, error: Error): void {
+    if (outgoing.done) return;
+    this.#forget(outgoing);
+    outgoing.reject(error);
+  }
+
+  #forget(outgoing: Outgoing): void {
+    outgoing.done = true;
+    clearTimeout(outgoing.timer);
+    this.#inFlight.delete(outgoing);
+    this.#queue.remove(outgoing);
+    const unanswered = this.#unanswered.indexOf(outgoing);
+    if (unanswered >= 0) this.#unanswered.splice(unanswered, 1);
+    if (outgoing.ref !== undefined) this.#pending.forget(outgoing.ref);
+  }
+
+  #sendSubscribe(subscription: SubscriptionCore): void {
+    const socket = this.#socket;
+    if (this.#state !== "open" || socket?.readyState !== OPEN) return;
+    const ref = this.#pending.add({
+      reply: (reply) => subscription.subscribed(reply),
+      lost: () => {},
+    });
+    socket.send(JSON.stringify(subscription.frame(ref)));
+  }
+
+  #sendUnsubscribe(topic: string): Promise<void> {
+    const socket = this.#socket;
+    if (this.#state !== "open" || socket?.readyState !== OPEN) return Promise.resolve();
+    return new Promise((resolve) => {
+      const ref = this.#pending.add({ reply: () => resolve(), lost: () => resolve() });
+      socket.send(JSON.stringify({ type: "unsubscribe", ref, topic }));
+    });
+  }
+}

@@ -1,0 +1,193 @@
+// fetchEvents() from sluice/client, against real app.sse() routes on 127.0.0.1.
+import assert from "node:assert/strict";
+import { after, describe, test } from "node:test";
+import { EventStreamError, fetchEvents, type SseMessage } from "../src/client/index.js";
+import { type App, HttpError, HttpResponse, SseEvent } from "../src/index.js";
+import { quietApp } from "./support/apps.js";
+import { waitFor, within } from "./support/wait.js";
+
+const apps: App[] = [];
+after(async () => {
+  for (const app of apps) await app.close();
+});
+
+async function serve(app: App): Promise<string> {
+  apps.push(app);
+  return (await app.listen({ port: 0, host: "127.0.0.1" })).url;
+}
+
+async function take(iterable: AsyncIterable<SseMessage>, count: number): Promise<SseMessage[]> {
+  const taken: SseMessage[] = [];
+  if (count === 0) return taken;
+  for await (const event of iterable) {
+    taken.push(event);
+    if (taken.length === count) break;
+  }
+  return taken;
+}
+
+async function all(iterable: AsyncIterable<SseMessage>): Promise<SseMessage[]> {
+  const taken: SseMessage[] = [];
+  for await (const event of iterable) taken.push(event);
+  return taken;
+}
+
+const FAST = { initialDelay: 5, maxDelay: 20 };
+
+describe("fetchEvents()", () => {
+  test("resumes with Last-Event-ID after the server ends the stream: nothing missed or repeated", async () => {
+    const app = quietApp();
+    const asked: (string | undefined)[] = [];
+    app.sse("/events", async function* (req) {
+      asked.push(req.lastEventId);
+      const from = Number(req.lastEventId ?? 0);
+      // Three events per connection, then the server drops the stream.
+      for (let n = from + 1; n <= from + 3; n++)
+        yield new SseEvent({ id: String(n), event: "tick", data: { n }, retry: 5 });
+    });
+    const url = await serve(app);
+    const events = await within(take(fetchEvents(`${url}/events`), 7), "seven events", 5000);
+    assert.deepEqual(
+      events.map(({ event, id, data }) => [event, id, JSON.parse(data).n]),
+      [1, 2, 3, 4, 5, 6, 7].map((n) => ["tick", String(n), n]),
+    );
+    assert.equal(events[0].retry, 5);
+    assert.deepEqual(asked, [undefined, "3", "6"]);
+  });
+
+  test("the first request carries lastEventId and the headers given", async () => {
+    const app = quietApp();
+    app.sse("/me", async function* (req) {
+      yield new SseEvent({ data: `${req.headers.authorization} after ${req.lastEventId}` });
+    });
+    const url = await serve(app);
+    const events = fetchEvents(`${url}/me`, {
+      headers: { authorization: "Bearer t" },
+      lastEventId: "41",
+    });
+    const [event] = await take(events, 1);
+    assert.equal(event.data, "Bearer t after 41");
+    assert.equal(event.id, "41", "the id persists until the stream changes it");
+  });
+
+  test("honours retry: the reconnect waits the delay the stream asked for", async () => {
+    const app = quietApp();
+    const times: number[] = [];
+    app.sse("/slow", async function* (req) {
+      times.push(performance.now());
+      yield new SseEvent({ id: String(Number(req.lastEventId ?? 0) + 1), data: "x", retry: 300 });
+    });
+    const url = await serve(app);
+    await within(take(fetchEvents(`${url}/slow`, { reconnect: FAST }), 2), "two events", 3000);
+    assert.equal(times.length, 2);
+    assert.ok(times[1] - times[0] >= 290, `reconnected after ${times[1] - times[0]} ms`);
+  });
+
+  test("a 204 ends the iteration: no more requests", async () => {
+    const app = quietApp();
+    let requests = 0;
+    async function* steps() {
+      yield new SseEvent({ id: "1", data: "step 1" });
+      yield new SseEvent({ id: "2", data: "step 2" });
+    }
+    app.sse("/job", (req) => {
+      requests++;
+      return req.lastEventId === "2" ? HttpResponse.empty(204) : steps();
+    });
+    const url = await serve(app);
+    const events = await within(
+      all(fetchEvents(`${url}/job`, { reconnect: FAST })),
+      "the end",
+      3000,
+    );
+    assert.deepEqual(
+      events.map((event) => event.data),
+      ["step 1", "step 2"],
+    );
+    assert.equal(requests, 2);
+  });
+
+  test("a refusal (403, 404) throws an EventStreamError with the status, without retrying", async () => {
+    const app = quietApp();
+    let requests = 0;
+    app.sse("/private", () => {
+      requests++;
+      throw new HttpError(403, "not yours");
+    });
+    const url = await serve(app);
+    await assert.rejects(all(fetchEvents(`${url}/private`, { reconnect: FAST })), (error) => {
+      assert.ok(error instanceof EventStreamError);
+      assert.equal(error.status, 403);
+      assert.match(error.message, /GET .*\/private answered 403/);
+      return true;
+    });
+    assert.equal(requests, 1);
+    await assert.rejects(all(fetchEvents(`${url}/nowhere`)), { status: 404 });
+  });
+
+  test("a 503 is retried with backoff until the stream comes", async () => {
+    const app = quietApp();
+    let requests = 0;
+    app.sse("/busy", async function* () {
+      if (++requests < 3) throw new HttpError(503, "busy");
+      yield new SseEvent({ data: "at last" });
+    });
+    const url = await serve(app);
+    const [event] = await within(
+      take(fetchEvents(`${url}/busy`, { reconnect: FAST }), 1),
+      "the event",
+      3000,
+    );
+    assert.equal(event.data, "at last");
+    assert.equal(requests, 3);
+  });
+
+  test("a 200 that is not text/event-stream throws, naming the content type", async () => {
+    const app = quietApp();
+    app.get("/json", () => ({ not: "events" }));
+    const url = await serve(app);
+    await assert.rejects(
+      all(fetchEvents(`${url}/json`)),
+      /answered "application\/json.*", not text\/event-stream/,
+    );
+  });
+
+  test("aborting the signal ends the iteration quietly and closes the request", async () => {
+    const app = quietApp();
+    let aborted = false;
+    app.sse("/forever", async function* (req) {
+      req.signal.addEventListener("abort", () => {
+        aborted = true;
+      });
+      for (let n = 1; ; n++) {
+        yield new SseEvent({ data: String(n) });
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    });
+    const url = await serve(app);
+    const controller = new AbortController();
+    const got: string[] = [];
+    for await (const event of fetchEvents(`${url}/forever`, { signal: controller.signal })) {
+      got.push(event.data);
+      if (got.length === 3) controller.abort();
+    }
+    assert.deepEqual(got, ["1", "2", "3"]);
+    await waitFor(() => aborted, "the server to see the request end");
+  });
+
+  test("reconnect: false ends with the first stream", async () => {
+    const app = quietApp();
+    let requests = 0;
+    app.sse("/once", async function* () {
+      requests++;
+      yield new SseEvent({ data: "only" });
+    });
+    const url = await serve(app);
+    const events = await within(all(fetchEvents(`${url}/once`, { reconnect: false })), "the end");
+    assert.deepEqual(
+      events.map((event) => event.data),
+      ["only"],
+    );
+    assert.equal(requests, 1);
+  });
+});
