@@ -3,11 +3,18 @@ import { existsSync, mkdirSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { createLiveApp } from "../examples/live/app.js";
+import { type ChatMessage, roomTopic } from "../examples/live/chat.js";
+import { App, memoryBroker } from "../src/index.js";
+import { sleep } from "./support/wait.js";
 
 /*
  * The demo page (examples/live/) in Chromium: what a person sees when they open it. The
  * browser is Debian's (`npm test` installs the `chromium` package through scripts/test-setup.sh); nothing is downloaded.
  * Screenshots land in artifacts/browser/ (not committed).
+ *
+ * The page's dashboard and chat run on sluice/client over one real-time connection. The
+ * broker outlives the app (another App holds it), so the app can be restarted on the same
+ * port, as a deploy restarts a server, with the topics' logs kept.
  */
 // The page's globals, typed just enough for the callbacks that run inside Chromium (the
 // project's tsconfig has Node's types, not the DOM's).
@@ -24,11 +31,23 @@ declare const location: { host: string };
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARTIFACTS = "artifacts/browser";
 const TICK_MS = 100;
+const SECRET = "browser-test-secret-0123456789";
 
 describe("the live demo in Chromium", () => {
+  const broker = memoryBroker();
+  /** Holds the broker across restarts, and publishes as another server would. */
+  const elsewhere = new App({ broker, logger: false });
   let live: ReturnType<typeof createLiveApp>;
   let url: string;
+  let port: number;
   let browser: Browser;
+
+  async function startApp(): Promise<void> {
+    live = createLiveApp({ tickMs: TICK_MS, logger: false, broker, secret: SECRET });
+    const server = await live.app.listen({ port, host: "127.0.0.1" });
+    url = server.url;
+    port = server.port;
+  }
 
   before(async () => {
     if (!existsSync(CHROMIUM)) {
@@ -37,8 +56,8 @@ describe("the live demo in Chromium", () => {
       );
     }
     mkdirSync(ARTIFACTS, { recursive: true });
-    live = createLiveApp({ tickMs: TICK_MS, logger: false });
-    url = (await live.app.listen({ port: 0, host: "127.0.0.1" })).url;
+    port = 0;
+    await startApp();
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
   });
 
@@ -46,6 +65,7 @@ describe("the live demo in Chromium", () => {
     await browser?.close();
     live?.stop();
     await live?.app.close();
+    await elsewhere.close();
   });
 
   /** A new visitor (own cookie jar), signed in as `name`. */
@@ -83,7 +103,7 @@ describe("the live demo in Chromium", () => {
     }
   }
 
-  test("the dashboard fills from SSE and keeps updating", async () => {
+  test("the dashboard fills from its topic and keeps updating", async () => {
     const { context, page } = await signedIn("ada");
     try {
       await page.waitForSelector("#dashboard-status:text-is('connected')");
@@ -100,26 +120,121 @@ describe("the live demo in Chromium", () => {
     }
   });
 
-  test("after the server drops the SSE connection, the page reconnects and misses nothing", async () => {
+  /** Enters `room` in the page's chat and waits until the connection is up. */
+  async function enterRoom(page: Page, room: string): Promise<void> {
+    await page.waitForSelector(`#room option:text-is('${room}')`, { state: "attached" }); // rooms answered
+    await page.selectOption("#room", room);
+    await page.click("#join");
+    await page.waitForSelector("#chat-status:text-is('connected')");
+  }
+
+  /** The chat messages the page shows: [id, "name: text"]. */
+  function shownMessages(page: Page): Promise<[string, string][]> {
+    return page.$$eval("#messages li", (items) =>
+      items.map((item) => {
+        const element = item as unknown as PageElement;
+        return [element.dataset.id ?? "", element.textContent ?? ""] as [string, string];
+      }),
+    );
+  }
+
+  /** Waits until the page shows `text` in the chat. */
+  async function waitForMessage(page: Page, text: string): Promise<void> {
+    await page.waitForFunction(
+      (expected) =>
+        [...document.querySelectorAll("#messages li")].some((li) => li.textContent === expected),
+      text,
+      { timeout: 20_000 },
+    );
+  }
+
+  /** The page shows the room's whole log, in order, each message once. */
+  async function assertShowsRoom(page: Page, room: string): Promise<void> {
+    const stored = await live.app.history(roomTopic(room), { limit: 200 });
+    const expected = stored.map((message) => {
+      const data = message.data as ChatMessage;
+      return [message.id, `${data.name}: ${data.text}`];
+    });
+    assert.deepEqual(await shownMessages(page), expected);
+  }
+
+  /** Publishes `count` messages to `room` as a server beside this one would, `gapMs` apart. */
+  async function publishAlong(room: string, count: number, gapMs: number, tag: string) {
+    for (let i = 1; i <= count; i++) {
+      await elsewhere.publish(
+        roomTopic(room),
+        { name: "bot", text: `${tag} ${i}` },
+        {
+          event: "message",
+        },
+      );
+      await sleep(gapMs);
+    }
+  }
+
+  test("when the server drops the connection, the page comes back and shows every tick and message once", async () => {
     const { context, page } = await signedIn("grace");
     try {
+      await enterRoom(page, "garden");
       await waitForTicks(page, 3);
-      const before = await tickSeqs(page);
-      assert.ok(live.dropEventStreams() >= 1, "the page's stream was open");
-      const lastBefore = before[before.length - 1];
-      // Ticks keep being published while the page is away; the replay must bring them all.
+      const lastBefore = (await tickSeqs(page)).at(-1) ?? 0;
+      // Messages keep coming before, during and after the cut: the page must show each once.
+      const publishing = publishAlong("garden", 30, 30, "along");
+      await sleep(300);
+      assert.ok(live.dropSockets() >= 1, "the page's socket was open");
+      await sleep(100);
+      live.dropSockets(); // again, perhaps while it resumes
+
+      await publishing;
+      await waitForMessage(page, "bot: along 30");
       await page.waitForFunction(
         (seq) =>
           [...document.querySelectorAll("#ticks li")].some(
             (item) => Number(item.dataset.seq) >= seq,
           ),
-        lastBefore + 10,
+        lastBefore + 15,
         { timeout: 15_000 },
       );
-      assert.equal(await page.textContent("#dashboard-status"), "connected");
-      const after = await tickSeqs(page);
-      assertContiguous(after);
-      assert.ok(after.includes(lastBefore) && after.includes(lastBefore + 1));
+      assert.equal(await page.textContent("#chat-status"), "connected");
+      const seqs = await tickSeqs(page);
+      assertContiguous(seqs);
+      assert.ok(seqs.includes(lastBefore) && seqs.includes(lastBefore + 1));
+      await assertShowsRoom(page, "garden");
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("across a server restart, the page resumes, and what it sent meanwhile is stored once", async () => {
+    const { context, page } = await signedIn("hedy");
+    try {
+      await enterRoom(page, "studio");
+      await waitForTicks(page, 3);
+      await page.fill("#message", "before the restart");
+      await page.click("#send");
+      await waitForMessage(page, "hedy: before the restart");
+
+      live.stop();
+      await live.app.close(); // closes the page's socket with 1001: it will reconnect
+      await page.waitForSelector("#chat-status:text-is('reconnecting')");
+      // While the server is down: others' messages reach the broker, and the page's own wait
+      // in its client's queue.
+      await publishAlong("studio", 5, 20, "while down");
+      await page.fill("#message", "typed while down");
+      await page.click("#send");
+      await sleep(300);
+      await startApp(); // the same port, the same broker: a restarted server
+
+      await waitForMessage(page, "hedy: typed while down");
+      await waitForMessage(page, "bot: while down 5");
+      await page.waitForSelector("#chat-status:text-is('connected')");
+      await publishAlong("studio", 3, 20, "after");
+      await waitForMessage(page, "bot: after 3");
+      await assertShowsRoom(page, "studio");
+      const seqs = await tickSeqs(page);
+      assertContiguous(seqs);
+      await waitForTicks(page, seqs.length + 3); // the new server's ticks follow on
+      assertContiguous(await tickSeqs(page));
     } finally {
       await context.close();
     }
@@ -129,12 +244,8 @@ describe("the live demo in Chromium", () => {
     const alice = await signedIn("alice");
     const bob = await signedIn("bob");
     try {
-      for (const { page } of [alice, bob]) {
-        // The rooms come from the server's hello: the list fills once the socket is open.
-        await page.selectOption("#room", "kitchen");
-        await page.click("#join");
-        await page.waitForSelector("#chat-status:text-is('connected')");
-      }
+      // The rooms come from the server's rooms method: the list fills once the socket is open.
+      for (const { page } of [alice, bob]) await enterRoom(page, "kitchen");
       await bob.page.waitForFunction(() => {
         const names = [...document.querySelectorAll("#presence li")].map((li) => li.textContent);
         return (
@@ -144,11 +255,9 @@ describe("the live demo in Chromium", () => {
       });
       await alice.page.fill("#message", "hello from alice");
       await alice.page.click("#send");
-      await bob.page.waitForFunction(() =>
-        [...document.querySelectorAll("#messages li")].some((li) =>
-          li.textContent?.includes("alice: hello from alice"),
-        ),
-      );
+      await waitForMessage(bob.page, "alice: hello from alice");
+      await waitForMessage(alice.page, "alice: hello from alice");
+      for (const { page } of [alice, bob]) await assertShowsRoom(page, "kitchen");
       await bob.page.screenshot({ path: `${ARTIFACTS}/chat.png`, fullPage: true });
     } finally {
       await alice.context.close();
@@ -156,28 +265,32 @@ describe("the live demo in Chromium", () => {
     }
   });
 
-  test("without valid credentials, the WebSocket and the event stream are refused", async () => {
+  test("without valid credentials, the real-time endpoint and the event streams are refused", async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     try {
       await page.goto(url);
       const outcome = await page.evaluate(async () => {
-        const socket = new WebSocket(`ws://${location.host}/ws/chat?room=lobby`);
+        const socket = new WebSocket(`ws://${location.host}/rt`, ["sluice.v1"]);
         return await new Promise<string>((resolve) => {
-          socket.onopen = () => resolve("opened");
-          socket.onclose = (event) => resolve(`closed ${event.code}`);
+          socket.onmessage = (event) => resolve(`message ${String(event.data).slice(0, 40)}`);
+          socket.onclose = (event) => resolve(`closed ${event.code} ${event.reason}`);
         });
       });
-      assert.equal(outcome, "closed 1006", "the upgrade is refused: no socket ever opens");
-      const stream = await page.evaluate(async () => {
-        const source = new EventSource("/api/dashboard");
-        return await new Promise<string>((resolve) => {
-          source.onopen = () => resolve("opened");
-          // A 401 fails the EventSource for good: no reconnection (readyState 2, CLOSED).
-          source.onerror = () => resolve(`error, readyState ${source.readyState}`);
-        });
-      });
-      assert.equal(stream, "error, readyState 2");
+      // The handshake completes and the close says why (a browser cannot read the status of a
+      // refused handshake): 4000 + 401, which the client takes as "do not retry".
+      assert.match(outcome, /^closed 4401 Sign in first/);
+      for (const path of ["/api/dashboard", "/rt?topic=dashboard"]) {
+        const stream = await page.evaluate(async (path) => {
+          const source = new EventSource(path);
+          return await new Promise<string>((resolve) => {
+            source.onopen = () => resolve("opened");
+            // A 401 fails the EventSource for good: no reconnection (readyState 2, CLOSED).
+            source.onerror = () => resolve(`error, readyState ${source.readyState}`);
+          });
+        }, path);
+        assert.equal(stream, "error, readyState 2", path);
+      }
       const me = await page.evaluate(async () => (await fetch("/api/me")).status);
       assert.equal(me, 401);
       await context.addCookies([{ name: "sluice_session", value: "forged.signature", url }]);

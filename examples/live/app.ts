@@ -1,7 +1,8 @@
-// The live demo: a page with a dashboard fed by SSE from a topic, chat rooms over
-// WebSockets, an NDJSON export, and sign-in with a name in a server-side session. See main.ts
-// to run it; the pieces are in auth.ts, sessions.ts, dashboard.ts, chat.ts, export.ts,
-// cluster.ts and static.ts.
+// The live demo: a page with a dashboard fed by a topic and chat rooms, both over one
+// real-time connection (`app.realtime()` on the server, `connect()` from sluice/client in the
+// page), an NDJSON export, and sign-in with a name in a server-side session. See main.ts to
+// run it; the pieces are in auth.ts, sessions.ts, realtime.ts, dashboard.ts, chat.ts,
+// presence.ts, export.ts, cluster.ts, static.ts and client-script.ts.
 import {
   App,
   type Broker,
@@ -19,10 +20,13 @@ import {
   TOKEN_TTL_MS,
   validName,
 } from "./auth.js";
-import { createChat } from "./chat.js";
+import { ROOMS } from "./chat.js";
+import { clientScript } from "./client-script.js";
 import { Cluster } from "./cluster.js";
 import { createDashboard } from "./dashboard.js";
 import { addExport } from "./export.js";
+import { Presence } from "./presence.js";
+import { addRealtime } from "./realtime.js";
 import { type Session, Sessions } from "./sessions.js";
 import { serveStatic } from "./static.js";
 
@@ -34,6 +38,11 @@ export interface LiveAppOptions {
   /** Where the topics live. Default: in memory (use redisBroker() to share them). */
   broker?: Broker;
   logger?: LoggerOption;
+  /**
+   * Bundle sluice/client with esbuild for the page (true), or serve dist/'s modules (false).
+   * Default: bundle where esbuild is installed.
+   */
+  bundleClient?: boolean;
 }
 
 export interface LiveApp {
@@ -42,6 +51,8 @@ export interface LiveApp {
   stop(): void;
   /** Destroys the socket of every open dashboard stream; returns how many. For tests. */
   dropEventStreams(): number;
+  /** Cuts every real-time socket (as a network failure would); returns how many. For tests. */
+  dropSockets(): number;
 }
 
 /**
@@ -50,8 +61,8 @@ export interface LiveApp {
  */
 export const MAX_CONNECTIONS = 1000;
 /**
- * The same, from one address: a tab holds two (the dashboard and the chat), so this is ten
- * tabs. Behind a proxy every visitor has its address: set the App's `clientAddress` then.
+ * The same, from one address: a tab holds one (the real-time connection), and a dashboard
+ * followed with curl or EventSource one more. Behind a proxy every visitor has its address: set the App's `clientAddress` then.
  */
 export const MAX_CONNECTIONS_PER_IP = 20;
 
@@ -71,7 +82,7 @@ export function createLiveApp(options: LiveAppOptions = {}): LiveApp {
   // added later, or a path spelt another way (`/%61pi/me`), is not in the list, so it is
   // refused rather than let through.
   const publicPaths = {
-    GET: serveStatic(app),
+    GET: serveStatic(app, clientScript(options.bundleClient)),
     POST: new Set(["/api/signin", "/api/signout"]),
   };
   const isPublic = (req: SluiceRequest) => {
@@ -123,14 +134,15 @@ export function createLiveApp(options: LiveAppOptions = {}): LiveApp {
 
   addExport(app);
 
-  const chat = createChat(app, cluster, sessions);
+  const presence = new Presence(app, cluster, ROOMS);
+  const realtime = addRealtime(app, cluster, sessions, presence);
   const dashboard = createDashboard(
     app,
     cluster,
     sessions,
     tickMs,
-    chat.rooms,
-    chat.refreshPresence,
+    () => presence.local(),
+    () => presence.refresh(),
   );
   const stop = () => {
     dashboard.stop();
@@ -143,7 +155,12 @@ export function createLiveApp(options: LiveAppOptions = {}): LiveApp {
   void cluster.follow(stop);
   void sessions.follow();
 
-  return { app, stop, dropEventStreams: dashboard.dropEventStreams };
+  return {
+    app,
+    stop,
+    dropEventStreams: dashboard.dropEventStreams,
+    dropSockets: realtime.dropSockets,
+  };
 }
 
 /**

@@ -1,7 +1,9 @@
-// The live dashboard: server metrics published to a topic every tick, read over SSE. The
-// topic's log is what makes a dropped connection cost nothing: EventSource reconnects with
-// the id of the last tick it saw (Last-Event-ID) and app.subscribe() replays every tick
-// after it before the live ones, with none missing or repeated at the seam.
+// The live dashboard: server metrics published to a topic every tick. The page follows the
+// topic on its real-time connection (realtime.ts); GET /api/dashboard serves it over SSE, for
+// EventSource and curl. The topic's log is what makes a dropped connection cost nothing: the
+// page's client resubscribes from the last tick it delivered, EventSource reconnects with
+// that tick's id (Last-Event-ID), and every tick after it is replayed before the live ones,
+// with none missing or repeated at the seam.
 import type { Socket } from "node:net";
 import { type App, HttpError, MAX_LAST_EVENT_ID_BYTES, type SluiceRequest } from "sluice";
 import type { Cluster, ServerReport } from "./cluster.js";
@@ -128,9 +130,9 @@ export function createDashboard(
 }
 
 /**
- * Where to resume from: the Last-Event-ID header the browser sends when it reconnects by
- * itself (sluice refuses one over 1 KiB with 400), or the `?lastEventId=` the page passes
- * when it has to open a new EventSource (after a refusal), held to the same cap.
+ * Where to resume from: the Last-Event-ID header EventSource sends when it reconnects by
+ * itself (sluice refuses one over 1 KiB with 400), or a `?lastEventId=` for a new
+ * EventSource (which cannot set the header), held to the same cap.
  */
 function lastEventIdOf(req: SluiceRequest): string | undefined {
   const header = req.lastEventId;

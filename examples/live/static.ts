@@ -1,11 +1,13 @@
 // The page's files, served from public/. Only the files that are there when the app starts
 // can be asked for, by exact name: the decoded `:file` param is looked up in that list and
-// never joined to a path, so `/..%2fpackage.json` and friends find nothing.
+// never joined to a path, so `/..%2fpackage.json` and friends find nothing. The sluice client
+// the page imports is served beside them (client-script.ts).
 import { readdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type App, HttpError, HttpResponse } from "sluice";
+import type { ClientScript } from "./client-script.js";
 
 const PUBLIC_DIR = fileURLToPath(new URL("./public/", import.meta.url));
 
@@ -26,8 +28,11 @@ const HEADERS = {
   "referrer-policy": "no-referrer",
 };
 
-/** Serves public/ (index.html at `/`); returns the paths anyone may fetch without signing in. */
-export function serveStatic(app: App): Set<string> {
+/**
+ * Serves public/ (index.html at `/`) and the client's script; returns the paths anyone may
+ * fetch without signing in.
+ */
+export function serveStatic(app: App, client: ClientScript): Set<string> {
   const files = new Map<string, string>(); // name -> content type
   for (const entry of readdirSync(PUBLIC_DIR, { withFileTypes: true })) {
     const type = CONTENT_TYPES[extname(entry.name)];
@@ -43,5 +48,16 @@ export function serveStatic(app: App): Set<string> {
   app.get("/", () => send("index.html"));
   app.get("/:file", (req) => send(req.params.file));
 
-  return new Set(["/", ...[...files.keys()].map((name) => `/${name}`)]);
+  const javascript = { ...HEADERS, "content-type": CONTENT_TYPES[".js"] };
+  for (const path of client.paths) {
+    app.get(path, async (req) => {
+      const text = await client.read(path).catch((error) => {
+        req.log.error({ err: error }, "the sluice client could not be built");
+        throw new HttpError(503, "The sluice client script is unavailable; see the server's log");
+      });
+      return new HttpResponse(text, { headers: javascript });
+    });
+  }
+
+  return new Set(["/", ...[...files.keys()].map((name) => `/${name}`), ...client.paths]);
 }

@@ -1,5 +1,9 @@
 // The live demo page: plain JavaScript, no build step. Sign-in sets an HttpOnly cookie that
-// the browser then sends with fetch, the EventSource and the WebSocket (same origin).
+// the browser then sends with fetch and the WebSocket (same origin). The dashboard and the
+// chat share one real-time connection from sluice/client (served by the app at /client.js):
+// it reconnects by itself, resumes every topic after the last message it delivered (nothing
+// missed, nothing shown twice) and resends the messages whose acks it did not get.
+import { connect } from "/client.js";
 
 const $ = (id) => document.getElementById(id);
 const MAX_ITEMS = 200;
@@ -21,6 +25,8 @@ function append(list, item) {
 // ---- sign-in ---------------------------------------------------------------------------
 
 let started = false;
+/** The signed-in name: a chat message carries it, and the server checks it is the session's. */
+let me = "";
 
 async function checkSession() {
   const response = await fetch("/api/me");
@@ -30,24 +36,21 @@ async function checkSession() {
 }
 
 function signedIn(name) {
+  me = name;
   $("whoami").textContent = name;
   $("signin-form").hidden = true;
   $("signout").hidden = false;
   $("app").hidden = false;
   if (started) return;
   started = true;
-  connectDashboard();
-  connectChat();
+  start();
 }
 
 function signedOut() {
   started = false;
-  dashboard?.close();
-  dashboard = undefined;
-  chat.wanted = false;
-  chat.socket?.close();
-  setStatus("dashboard-status", "reconnecting");
-  setStatus("chat-status", "disconnected");
+  rt?.close();
+  rt = undefined;
+  showState("closed");
   $("whoami").textContent = "";
   $("signout").hidden = true;
   $("app").hidden = true;
@@ -77,44 +80,55 @@ $("signout").addEventListener("click", async () => {
   signedOut();
 });
 
-// ---- dashboard: SSE from the "dashboard" topic -------------------------------------------
+// ---- the real-time connection -------------------------------------------------------------
 
-let dashboard;
-let lastTickId = "";
-let lastSeq = 0;
+const ROOM_HISTORY = 50; // messages replayed when entering a room
+let rt;
 
-function connectDashboard() {
-  // EventSource reconnects by itself and sends Last-Event-ID; the server replays the ticks
-  // missed meanwhile from the topic's log. A new EventSource (after a refusal) cannot set
-  // that header, so it passes the id in the query instead.
-  const query = lastTickId ? `?lastEventId=${encodeURIComponent(lastTickId)}` : "";
-  const source = new EventSource(`/api/dashboard${query}`);
-  dashboard = source;
-  source.onopen = () => setStatus("dashboard-status", "connected");
-  source.onerror = () => {
-    setStatus("dashboard-status", "reconnecting");
-    if (source.readyState !== EventSource.CLOSED) return; // the browser retries by itself
-    // Refused for good (401 after the cookie expired, 503 from a proxy...): ask why.
-    setTimeout(async () => {
-      if (dashboard !== source) return;
-      if (await checkSession().catch(() => true)) connectDashboard();
-    }, 2000);
-  };
-  source.addEventListener("tick", (event) => {
-    lastTickId = event.lastEventId;
-    showTick(JSON.parse(event.data));
+function start() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const connection = connect(`${scheme}://${location.host}/rt`);
+  rt = connection;
+  connection.on("state", (state) => rt === connection && showState(state));
+  connection.on("state", (state) => {
+    // A new connection is a new member of the room: say which (the subscriptions resume by
+    // themselves).
+    if (state === "open") {
+      connection.call("join", { room }).catch(showChatError);
+      connection.call("rooms").then(showRooms, showChatError);
+    }
   });
-  source.addEventListener("reset", (event) => {
-    // Our last tick is gone from the log (the server restarted, say): start over.
-    lastTickId = event.lastEventId;
-    lastSeq = 0;
-    $("ticks").replaceChildren();
+  connection.on("close", ({ reconnecting, reason }) => {
+    if (reconnecting || rt !== connection) return; // (not after signedOut() closed it)
+    // Refused for good (signed out here or in another tab, the session expired): ask why.
+    showState("closed");
+    $("chat-error").textContent = reason ? `Disconnected: ${reason}` : "Disconnected";
+    started = false; // signed in still (a refused frame, say): connect afresh
+    rt = undefined;
+    checkSession().catch(() => {});
   });
+  followDashboard();
+  enterRoom(room);
+}
+
+const STATUS = { connecting: "reconnecting", open: "connected", reconnecting: "reconnecting" };
+
+function showState(state) {
+  const shown = STATUS[state] ?? "disconnected";
+  setStatus("dashboard-status", shown);
+  setStatus("chat-status", shown);
+}
+
+// ---- dashboard: the "dashboard" topic ----------------------------------------------------
+
+function followDashboard() {
+  // The latest tick first, so that a new visitor sees figures at once; then every tick.
+  const ticks = rt.subscribe("dashboard", { replay: 1 }, (message) => showTick(message.data));
+  // Our last tick is gone from the log (the server's memory broker restarted, say).
+  ticks.on("reset", () => $("ticks").replaceChildren());
 }
 
 function showTick(tick) {
-  if (tick.seq <= lastSeq) return; // already shown
-  lastSeq = tick.seq;
   $("metric-clients").textContent = tick.clients;
   $("metric-events").textContent = tick.eventsPerSec;
   $("metric-memory").textContent = tick.rssMb;
@@ -126,107 +140,68 @@ function showTick(tick) {
   append($("ticks"), item);
 }
 
-// ---- chat: a WebSocket, a topic per room -------------------------------------------------
+// ---- chat: a topic per room, and one for who is in it -------------------------------------
 
-const chat = {
-  socket: undefined,
-  wanted: false,
-  room: "lobby",
-  lastId: "",
-  seen: new Set(),
-  delay: 500,
-};
+let room = "lobby";
+let roomSubscriptions = [];
 
-function connectChat() {
-  chat.wanted = true;
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}/ws/chat`);
-  chat.socket = socket;
-  let opened = false;
-  socket.onopen = () => {
-    opened = true;
-    chat.delay = 500;
-    setStatus("chat-status", "connected");
-    // Back in the same room: only what was missed is replayed (after lastId).
-    send({ type: "join", room: chat.room, lastId: chat.lastId || undefined });
-  };
-  socket.onmessage = (event) => receive(JSON.parse(event.data));
-  socket.onclose = async () => {
-    if (chat.socket !== socket || !chat.wanted) return;
-    setStatus("chat-status", "reconnecting");
-    // Refused before opening: perhaps the session is gone (a 401 on the upgrade).
-    if (!opened && !(await checkSession().catch(() => true))) return;
-    const delay = chat.delay * (0.75 + Math.random() / 2); // backoff with jitter
-    chat.delay = Math.min(chat.delay * 2, 10_000);
-    setTimeout(() => chat.wanted && chat.socket === socket && connectChat(), delay);
-  };
+function enterRoom(name) {
+  for (const subscription of roomSubscriptions) subscription.unsubscribe();
+  room = name;
+  $("messages").replaceChildren();
+  $("presence").replaceChildren();
+  $("chat-error").textContent = "";
+  const messages = rt.subscribe(`room:${name}`, { replay: ROOM_HISTORY }, showMessage);
+  messages.ready.catch(showChatError);
+  messages.on("reset", () => {
+    // The last message we had is gone from the room's log: load its recent history afresh.
+    if (room === name) enterRoom(name);
+  });
+  const presence = rt.subscribe(`presence:${name}`, { replay: 1 }, (message) =>
+    showPresence(message.data),
+  );
+  roomSubscriptions = [messages, presence];
+  if (rt.state === "open") rt.call("join", { room: name }).catch(showChatError);
 }
 
-function send(message) {
-  if (chat.socket?.readyState !== WebSocket.OPEN) return false;
-  chat.socket.send(JSON.stringify(message));
-  return true;
+function showMessage(message) {
+  const item = document.createElement("li");
+  item.dataset.id = message.id;
+  const name = Object.assign(document.createElement("b"), { textContent: message.data.name });
+  item.append(name, `: ${message.data.text}`);
+  append($("messages"), item);
 }
 
-function receive(message) {
-  if (message.type === "hello") {
-    showRooms(message.rooms);
-  } else if (message.type === "presence") {
-    if (message.room !== chat.room) return;
-    $("presence").replaceChildren(
-      ...message.names.map((name) =>
-        Object.assign(document.createElement("li"), { textContent: name }),
-      ),
-    );
-  } else if (message.type === "joined") {
-    $("chat-error").textContent = "";
-  } else if (message.type === "error") {
-    $("chat-error").textContent = message.message;
-  } else if (message.event === "reset") {
-    // Our last message id is gone from the room's log: reload its recent history.
-    clearRoom();
-    send({ type: "join", room: chat.room });
-  } else if (message.event === "message" && message.topic === `room:${chat.room}`) {
-    if (chat.seen.has(message.id)) return;
-    chat.seen.add(message.id);
-    chat.lastId = message.id;
-    const item = document.createElement("li");
-    item.dataset.id = message.id;
-    const name = Object.assign(document.createElement("b"), { textContent: message.data.name });
-    item.append(name, `: ${message.data.text}`);
-    append($("messages"), item);
-  }
+function showPresence(names) {
+  $("presence").replaceChildren(
+    ...names.map((name) => Object.assign(document.createElement("li"), { textContent: name })),
+  );
 }
 
 /** The rooms the server has (it refuses any other). */
 function showRooms(rooms) {
   $("room").replaceChildren(
-    ...rooms.map((room) => Object.assign(document.createElement("option"), { textContent: room })),
+    ...rooms.map((name) => Object.assign(document.createElement("option"), { textContent: name })),
   );
-  $("room").value = chat.room;
+  $("room").value = room;
 }
 
-function clearRoom() {
-  chat.lastId = "";
-  chat.seen.clear();
-  $("messages").replaceChildren();
-  $("presence").replaceChildren();
+function showChatError(error) {
+  $("chat-error").textContent = error.message;
 }
 
 $("join").addEventListener("click", () => {
-  const room = $("room").value;
-  if (room !== chat.room) {
-    chat.room = room;
-    clearRoom();
-  }
-  if (!send({ type: "join", room })) $("chat-error").textContent = "Not connected yet";
+  if ($("room").value !== room) enterRoom($("room").value);
 });
 
 function sendMessage() {
   const text = $("message").value.trim();
-  if (!text) return;
-  if (send({ type: "message", text })) $("message").value = "";
-  else $("chat-error").textContent = "Not connected: the message was not sent";
+  if (!text || !rt) return;
+  $("message").value = "";
+  $("chat-error").textContent = "";
+  // Offline, it waits in the client's queue and goes after the reconnect; a message whose
+  // ack was lost is resent and stored once.
+  rt.publish(`room:${room}`, { name: me, text }, { event: "message" }).catch(showChatError);
 }
 $("send").addEventListener("click", sendMessage);
 $("message").addEventListener("keydown", (event) => {
