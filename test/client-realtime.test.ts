@@ -156,3 +156,31 @@ describe("sluice/client against app.realtime()", () => {
     assert.equal((await app.history("chat:resume")).filter((m) => m.data === "mine").length, 1);
   });
 });
+
+describe("sluice/client paces itself below the server's frame rate", () => {
+  test("a burst of 120 publishes against a limit of 20 per 500 ms: all stored, never closed 1008", async () => {
+    const app = quietApp();
+    app.realtime("/rt", { publish: ["burst"], messageRate: { messages: 20, perMs: 500 } });
+    const { url } = await app.listen({ port: 0, host: "127.0.0.1" });
+    const rt = connect(`${url.replace(/^http/, "ws")}/rt`, { WebSocket, offlineQueue: 200 });
+    const closes: CloseInfo[] = [];
+    rt.on("close", (info) => closes.push(info));
+    try {
+      await waitFor(() => rt.state === "open", "the connection");
+      const started = performance.now();
+      const ids = await within(
+        Promise.all(Array.from({ length: 120 }, (_, i) => rt.publish("burst", i))),
+        "every publish",
+        15_000,
+      );
+      assert.equal(new Set(ids).size, 120);
+      assert.deepEqual(closes, [], "the server never closed the connection");
+      // 120 frames at 20 per 500 ms (the client keeps a margin) take seconds, not a moment.
+      assert.ok(performance.now() - started > 2000, "the burst was paced");
+      assert.equal((await app.history("burst", { limit: 200 })).length, 120);
+    } finally {
+      rt.close();
+      await app.close();
+    }
+  });
+});

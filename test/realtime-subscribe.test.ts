@@ -23,18 +23,20 @@ after(() => app.close());
 const data = (frames: Frame[]) => frames.map((frame) => frame.data);
 
 describe("app.realtime subscribe", () => {
-  test("the welcome comes first, with the client's id and the heartbeat", async () => {
+  test("the welcome comes first, with the client's id, the heartbeat and the frame rate", async () => {
     const peer = await RealtimePeer.connect(url);
     await peer.request({ type: "call", method: "none" });
     assert.deepEqual(Object.keys(peer.frames[0] ?? {}).sort(), [
       "clientId",
       "heartbeat",
+      "messageRate",
       "protocol",
       "type",
     ]);
     assert.equal(peer.frames[0]?.type, "welcome");
     assert.equal(peer.frames[0]?.protocol, "sluice.v1");
     assert.equal(peer.frames[0]?.heartbeat, 30_000);
+    assert.deepEqual(peer.frames[0]?.messageRate, { messages: 200, perMs: 1000 });
     await peer.close();
   });
 

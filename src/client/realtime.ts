@@ -6,6 +6,7 @@ import {
   type PublishResult,
   type ReplyFrame,
   type ServerFrame,
+  type WelcomeFrame,
 } from "../protocol/frames.js";
 import {
   DEFAULT_RECONNECT,
@@ -14,6 +15,7 @@ import {
   reconnectOptions,
 } from "./backoff.js";
 import { Emitter } from "./emitter.js";
+import { FramePacer } from "./frame-pacer.js";
 import { messageId } from "./message-id.js";
 import { OfflineQueue } from "./offline-queue.js";
 import { PendingReplies } from "./pending-replies.js";
@@ -116,6 +118,8 @@ export class Realtime {
   #state: ConnectionState = "connecting";
   #events = new Emitter<RealtimeEvents>();
   #socket: WebSocketLike | undefined;
+  /** Made at the server's welcome: until then nothing is sent (the rate is not known yet). */
+  #pacer: FramePacer | undefined;
   #pending = new PendingReplies();
   #queue: OfflineQueue<Outgoing>;
   #inFlight = new Set<Outgoing>();
@@ -301,11 +305,18 @@ export class Realtime {
       socket.close(1000);
       return;
     }
-    this.#setState("open");
     const { stableAfter } = this.#reconnect || { stableAfter: 0 };
     this.#stableTimer = setTimeout(() => {
       this.#attempt = 0;
     }, stableAfter);
+  }
+
+  /** The server's welcome: the connection is ready; what waited goes out, paced. */
+  #welcomed(socket: WebSocketLike, frame: WelcomeFrame): void {
+    this.#clientId = frame.clientId;
+    this.#pacer?.stop();
+    this.#pacer = new FramePacer((text) => socket.send(text), frame.messageRate);
+    this.#setState("open");
     for (const subscription of this.#subscriptions.values())
       if (subscription.wanted) this.#sendSubscribe(subscription);
     for (const outgoing of this.#unanswered.splice(0)) this.#send(outgoing);
@@ -333,7 +344,7 @@ export class Realtime {
         this.#subscriptions.get(frame.topic)?.reset(frame);
         break;
       case "welcome":
-        this.#clientId = frame.clientId;
+        if (this.#socket && this.#state !== "closed") this.#welcomed(this.#socket, frame);
         break;
     }
   }
@@ -341,6 +352,8 @@ export class Realtime {
   #closed(socket: WebSocketLike, code: number, reason: string): void {
     if (socket !== this.#socket) return;
     this.#socket = undefined;
+    this.#pacer?.stop();
+    this.#pacer = undefined;
     clearTimeout(this.#stableTimer);
     for (const subscription of this.#subscriptions.values()) subscription.disconnected();
     this.#pending.loseAll();
@@ -404,7 +417,7 @@ export class Realtime {
         const { timeout, error } = deadline();
         outgoing.timer = setTimeout(() => this.#fail(outgoing, error), timeout);
       }
-      if (this.#socket?.readyState === OPEN && this.#state === "open") {
+      if (this.#pacer && this.#socket?.readyState === OPEN && this.#state === "open") {
         this.#send(outgoing);
         return;
       }
@@ -426,7 +439,7 @@ export class Realtime {
     });
     outgoing.ref = ref;
     this.#inFlight.add(outgoing);
-    this.#socket?.send(JSON.stringify({ ...outgoing.frame, ref }));
+    this.#pacer?.send(JSON.stringify({ ...outgoing.frame, ref }));
   }
 
   #settle(outgoing: Outgoing, reply: ReplyFrame): void {
@@ -470,21 +483,21 @@ export class Realtime {
   }
 
   #sendSubscribe(subscription: SubscriptionCore): void {
-    const socket = this.#socket;
-    if (this.#state !== "open" || socket?.readyState !== OPEN) return;
+    const pacer = this.#pacer;
+    if (this.#state !== "open" || !pacer) return;
     const ref = this.#pending.add({
       reply: (reply) => subscription.subscribed(reply),
       lost: () => {},
     });
-    socket.send(JSON.stringify(subscription.frame(ref)));
+    pacer.send(JSON.stringify(subscription.frame(ref)));
   }
 
   #sendUnsubscribe(topic: string): Promise<void> {
-    const socket = this.#socket;
-    if (this.#state !== "open" || socket?.readyState !== OPEN) return Promise.resolve();
+    const pacer = this.#pacer;
+    if (this.#state !== "open" || !pacer) return Promise.resolve();
     return new Promise((resolve) => {
       const ref = this.#pending.add({ reply: () => resolve(), lost: () => resolve() });
-      socket.send(JSON.stringify({ type: "unsubscribe", ref, topic }));
+      pacer.send(JSON.stringify({ type: "unsubscribe", ref, topic }));
     });
   }
 }

@@ -67,6 +67,12 @@ export interface WelcomeFrame {
   clientId: string;
   protocol: typeof PROTOCOL;
   heartbeat: number;
+  /**
+   * The most frames the server reads from this client: a burst of `messages`, refilled at
+   * `messages` per `perMs` ms (null: no limit). A frame past it closes the connection with
+   * 1008; clients pace themselves below it.
+   */
+  messageRate: { messages: number; perMs: number } | null;
 }
 
 export interface ErrorBody {

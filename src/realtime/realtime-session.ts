@@ -13,6 +13,7 @@ import { type AttachedAt, attachAtHead, attachLatest } from "../topics/subscribe
 import type { TopicSink } from "../topics/topic-hub.js";
 import { logSafely } from "../util/logger.js";
 import type { SluiceWebSocket } from "../websocket/sluice-websocket.js";
+import type { MessageRate } from "../websocket/websocket-options.js";
 import { callMethod } from "./method-call.js";
 import { MalformedFrame, parseFrame } from "./parse-frame.js";
 import type { RealtimeContext } from "./realtime-context.js";
@@ -73,6 +74,7 @@ export class RealtimeSession {
       clientId: this.#ctx.clientId,
       protocol: PROTOCOL,
       heartbeat: this.endpoint.options.webSocket.heartbeat ?? DEFAULT_HEARTBEAT_MS,
+      messageRate: announcedRate(this.endpoint.options.webSocket.messageRate),
     };
     try {
       await this.socket.send(JSON.stringify(welcome));
@@ -233,4 +235,9 @@ export class RealtimeSession {
     for (const topic of [...this.#following.keys()]) this.#unfollow(topic);
     this.#slotFreed?.();
   }
+}
+
+/** The frame rate limit as the welcome announces it, so clients pace themselves below it. */
+function announcedRate(rate: MessageRate | false | undefined): WelcomeFrame["messageRate"] {
+  return rate ? { messages: rate.messages, perMs: rate.perMs } : null;
 }

@@ -26,6 +26,8 @@ export class RealtimeScriptServer {
   readonly offered: string[][] = [];
   /** Close each new connection at once with this code and reason (after the handshake). */
   refuse: { code: number; reason: string } | undefined;
+  /** The rate the welcome announces (null: none). */
+  messageRate: { messages: number; perMs: number } | null = null;
   /** Store the next publish, then cut the connection before its reply. */
   loseNextPublishReply = false;
   /** Select this subprotocol instead of sluice.v1. */
@@ -139,6 +141,7 @@ export class RealtimeScriptServer {
       clientId: `c${connection}`,
       protocol: "sluice.v1",
       heartbeat: 0,
+      messageRate: this.messageRate,
     });
     socket.on("message", (raw) => {
       let frame: ClientFrame;
