@@ -153,7 +153,9 @@ class TopicsStream implements AsyncIterableIterator<StreamChunk> {
         if (this.#stopped) this.#detach(index);
       }),
     );
-    this.cursors.forEach((cursor, index) => this.#encodeCursor(index, cursor));
+    for (let index = 0; index < this.topics.length; index++) {
+      this.#encodeCursor(index, this.cursors[index]);
+    }
     const bytes = Buffer.byteLength(this.#position());
     if (bytes > MAX_LAST_EVENT_ID_BYTES) {
       throw new HttpError(
