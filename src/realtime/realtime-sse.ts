@@ -262,7 +262,7 @@ class TopicsStream implements AsyncIterableIterator<StreamChunk> {
   /** False (logged) for a message whose stored text is not JSON: it is dropped, not sent. */
   #isSendable(message: TopicMessage): boolean {
     try {
-      void message.realtimeSseBody;
+      void message.data;
       return true;
     } catch (error) {
       logSafely(

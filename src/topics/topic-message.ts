@@ -88,9 +88,7 @@ export class TopicMessage {
    * shares: a stream writes its own `id:` line before it. Throws as realtimeFrame does.
    */
   get realtimeSseBody(): Buffer {
-    this.protocolSseBody ??= Buffer.from(
-      `event: ${this.resetOf ? RESET_EVENT : (this.event ?? "message")}\ndata: {${this.realtimeFields(true)}}\n\n`,
-    );
+    this.protocolSseBody ??= Buffer.from(this.realtimeSseText());
     return this.protocolSseBody;
   }
 
@@ -99,11 +97,13 @@ export class TopicMessage {
    * the message's id, so the frame is the same for every such subscriber.
    */
   get realtimeSseFrame(): Buffer {
-    this.protocolSseFrame ??= Buffer.concat([
-      Buffer.from(`id: ${this.id}\n`),
-      this.realtimeSseBody,
-    ]);
+    this.protocolSseFrame ??= Buffer.from(`id: ${this.id}\n${this.realtimeSseText()}`);
     return this.protocolSseFrame;
+  }
+
+  private realtimeSseText(): string {
+    const event = this.resetOf ? RESET_EVENT : (this.event ?? "message");
+    return `event: ${event}\ndata: {${this.realtimeFields(true)}}\n\n`;
   }
 
   /**
