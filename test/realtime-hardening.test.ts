@@ -28,6 +28,11 @@ function tcpOf(peer: RealtimePeer): Socket {
   return (peer.ws as unknown as { _socket: Socket })._socket;
 }
 
+/** Timers alive in this process now. */
+function timerCount(): number {
+  return process.getActiveResourcesInfo().filter((resource) => resource === "Timeout").length;
+}
+
 describe("app.realtime under pressure", () => {
   test("live messages held behind a replay to a peer that stopped reading are bounded: past maxBuffered it is closed with 1013", async () => {
     const { logger, lines } = capturedLogger("warn");
@@ -90,6 +95,10 @@ describe("app.realtime under pressure", () => {
     try {
       const peer = await RealtimePeer.connect(url);
       assert.equal((await peer.request({ type: "subscribe", topic: "leak" })).ok, true);
+      const warnings: Error[] = [];
+      const onWarning = (warning: Error) => warnings.push(warning);
+      process.on("warning", onWarning);
+      const timersBefore = timerCount();
       for (let i = 0; i < 64; i++) {
         peer.send(JSON.stringify({ type: "call", ref: 1000 + i, method: "never" }));
       }
@@ -98,6 +107,13 @@ describe("app.realtime under pressure", () => {
       assert.equal(app.topicSubscribers, 1);
       await peer.close();
       await waitFor(() => app.topicSubscribers === 0, "the subscription to end with the socket");
+      // The calls are no longer waited for: their 60 s timers are gone with the connection.
+      await waitFor(() => timerCount() <= timersBefore, "the calls' timers cleared");
+      process.off("warning", onWarning);
+      assert.deepEqual(
+        warnings.map((warning) => warning.name),
+        [],
+      );
       // Nothing of the session holds the app: it closes without waiting for the calls.
       const started = Date.now();
       await app.close({ timeout: 5000 });

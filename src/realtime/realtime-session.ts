@@ -50,6 +50,8 @@ export class RealtimeSession {
   /** Subscribes past the rule check and not yet following: they count against the limit. */
   #subscribing = 0;
   #slotFreed: (() => void) | undefined;
+  /** Stops waiting for each call still running: called when the connection closes. */
+  readonly #pendingCalls = new Set<() => void>();
   #ended = false;
 
   constructor(
@@ -209,7 +211,14 @@ export class RealtimeSession {
     const { ref, method, params } = frame;
     const { methods, callTimeout } = this.endpoint.options;
     try {
-      const result = await callMethod(methods, method, params, this.#ctx, callTimeout);
+      const result = await callMethod(
+        methods,
+        method,
+        params,
+        this.#ctx,
+        callTimeout,
+        this.#pendingCalls,
+      );
       this.#send(okReply(ref, result));
     } catch (error) {
       this.#fail(ref, error, "call", method);
@@ -255,6 +264,7 @@ export class RealtimeSession {
     if (this.#ended) return;
     this.#ended = true;
     for (const topic of [...this.#following.keys()]) this.#unfollow(topic);
+    for (const cancel of [...this.#pendingCalls]) cancel();
     this.#slotFreed?.();
   };
 }
