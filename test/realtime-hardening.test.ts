@@ -9,6 +9,9 @@ import type { Socket } from "node:net";
 import { describe, test } from "node:test";
 import WebSocket from "ws";
 import { App, HttpError, HttpResponse, memoryBroker } from "../src/index.js";
+import { RealtimeSink } from "../src/realtime/realtime-sink.js";
+import { TopicMessage } from "../src/topics/topic-message.js";
+import type { WebSocketMessage } from "../src/websocket/websocket-message.js";
 import { LiveOnlyBroker } from "./support/live-only-broker.js";
 import { capturedLogger } from "./support/logging.js";
 import { type Frame, NOT_JSON, RealtimePeer } from "./support/realtime-peer.js";
@@ -260,5 +263,50 @@ describe("app.realtime refusals by middleware", () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe("RealtimeSink's bound on live messages held behind a replay", () => {
+  /** A socket whose sends complete when the test says: the peer's pace, step by step. */
+  class SteppedSocket {
+    readonly sent: string[] = [];
+    readonly closes: number[] = [];
+    #pending: (() => void)[] = [];
+    send(message: WebSocketMessage): Promise<void> {
+      this.sent.push(message.payload.toString());
+      return new Promise((resolve) => this.#pending.push(resolve));
+    }
+    close(code: number): void {
+      this.closes.push(code);
+    }
+    /** Lets the oldest send complete, then lets the sink go on. */
+    async step(): Promise<void> {
+      this.#pending.shift()?.();
+      await sleep(0);
+    }
+  }
+
+  const message = (id: number) =>
+    new TopicMessage({ topic: "t", id: `1-${id}`, event: undefined, json: `"${"x".repeat(40)}"` });
+
+  test("counts what waits, not what went out: a peer that keeps reading is never cut off", async () => {
+    const socket = new SteppedSocket();
+    const frameBytes = message(0).realtimeFrame.payload.length;
+    const sink = new RealtimeSink(socket, Math.floor(frameBytes * 1.5), capturedLogger().logger);
+    sink.receiveMissed([message(1), message(2)]);
+    sink.receive(message(3)); // live, held behind the replay
+    const opened = sink.open();
+    await socket.step(); // 1 out
+    await socket.step(); // 2 out
+    sink.receive(message(4)); // 3 is being sent: 4 alone waits
+    await socket.step(); // 3 out
+    sink.receive(message(5)); // 4 is being sent: 5 alone waits
+    assert.deepEqual(socket.closes, []);
+    // Two live messages waiting at once are over the bound.
+    sink.receive(message(6));
+    assert.deepEqual(socket.closes, [1013]);
+    await socket.step();
+    await opened;
+    assert.equal(socket.sent.length, 4, "nothing after the cut");
   });
 });

@@ -3,7 +3,16 @@ import type { TopicSink } from "../topics/topic-hub.js";
 import type { TopicMessage } from "../topics/topic-message.js";
 import { logSafely } from "../util/logger.js";
 import { CloseCode } from "../websocket/close-codes.js";
-import type { WebSocketMessage } from "../websocket/websocket-message.js";
+import { WebSocketMessage } from "../websocket/websocket-message.js";
+
+/** A frame waiting in a sink until open() sends it; `live`: not a replayed one. */
+interface Held {
+  readonly frame: WebSocketMessage;
+  readonly live: boolean;
+}
+
+/** What a sent entry of the held list is replaced by: the frame is let go at once. */
+const SENT: Held = { frame: WebSocketMessage.text(""), live: false };
 
 /** What a sink needs of its socket: the shared send path, and a close for a peer too slow. */
 export interface SinkSocket {
@@ -20,7 +29,8 @@ export interface SinkSocket {
  * send buffer: past it the peer is closed with 1013 and resumes with `since`.
  */
 export class RealtimeSink implements TopicSink {
-  #held: TopicMessage[] | undefined = [];
+  #held: Held[] | undefined = [];
+  /** Bytes of the live messages held and not sent yet. */
   #heldLiveBytes = 0;
   #stopped = false;
 
@@ -44,15 +54,19 @@ export class RealtimeSink implements TopicSink {
       this.#tooSlow();
       return;
     }
-    this.#held.push(message);
+    this.#held.push({ frame, live: true });
   }
 
   /** Replayed messages are held without a bound: the log bounds them, and open() paces them. */
   receiveMissed(messages: TopicMessage[]): void {
     if (this.#stopped) return;
     for (const message of messages) {
-      if (!this.#held) this.receive(message);
-      else if (this.#frameOf(message) !== undefined) this.#held.push(message);
+      if (!this.#held) {
+        this.receive(message);
+        continue;
+      }
+      const frame = this.#frameOf(message);
+      if (frame !== undefined) this.#held.push({ frame, live: false });
     }
   }
 
@@ -66,7 +80,10 @@ export class RealtimeSink implements TopicSink {
     try {
       // Messages that arrive while this awaits are appended and sent in turn.
       for (let next = 0; next < held.length && !this.#stopped; next++) {
-        await this.socket.send((held[next] as TopicMessage).realtimeFrame);
+        const { frame, live } = held[next] as Held;
+        held[next] = SENT;
+        if (live) this.#heldLiveBytes -= frame.payload.length;
+        await this.socket.send(frame);
       }
     } catch {
       // The socket closed: the session stops every subscription.
