@@ -210,11 +210,19 @@ describe("app.realtime malformed frames", () => {
       16,
     ],
     ["a call without method", '{"type":"call","ref":17}', 17],
+    // The ref is read even so (a second parse keeping the key), so the reply finds its request.
     [
-      "a __proto__ key",
+      "a __proto__ key in params",
       '{"type":"call","ref":18,"method":"add","params":{"__proto__":{"x":1}}}',
-      null,
+      18,
     ],
+    [
+      "a constructor.prototype key in publish data",
+      '{"type":"publish","ref":"p19","topic":"chat:a","data":{"constructor":{"prototype":1}}}',
+      "p19",
+    ],
+    ["a __proto__ key at the top", '{"type":"call","ref":20,"method":"add","__proto__":{}}', 20],
+    ["a __proto__ key and no ref", '{"type":"call","method":"add","__proto__":{}}', null],
   ];
   for (const [what, text, ref] of cases) {
     test(`${what}: an invalid reply (ref ${JSON.stringify(ref)}), the connection stays`, async () => {

@@ -4,6 +4,7 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { declaresBody } from "../http/body.js";
 import { HttpError } from "../http/http-error.js";
+import { HttpResponse } from "../http/http-response.js";
 import type { SluiceRequest } from "../http/request.js";
 import { isRefusal } from "../server/connection-caps.js";
 import { logSafely } from "../util/logger.js";
@@ -108,8 +109,14 @@ export class WebSocketUpgrade {
     socket: Socket,
     head: Buffer,
   ): Promise<void> | undefined {
-    // A middleware that answered by itself: its answer goes out as HTTP.
+    // A middleware that answered by itself: its answer goes out as HTTP, unless it is a 4xx
+    // refusal on a route that refuses after the handshake (a browser cannot read the status).
     if (!(result instanceof Admission)) {
+      const refusal = this.#returnedRefusal(request, result);
+      if (refusal) {
+        this.#refuse(request, refusal, socket, head);
+        return undefined;
+      }
       if (this.#gateway.wasAdmitted(request)) {
         logSafely(
           request.log,
@@ -134,6 +141,27 @@ export class WebSocketUpgrade {
       this.#gateway.upgrade(result, request, socket, head, { slot: place });
     }
     return undefined;
+  }
+
+  /**
+   * A 4xx answer a middleware returned (rather than threw), as the HttpError it stands for, on
+   * a route that refuses after the handshake; else undefined. Its message is a text body when
+   * it has one at hand, else the status text (a web Response's body is not read).
+   */
+  #returnedRefusal(request: SluiceRequest, result: unknown): HttpError | undefined {
+    let status: number;
+    let message: string | undefined;
+    if (result instanceof HttpResponse) {
+      status = result.statusCode;
+      if (typeof result.body === "string" && result.body !== "") message = result.body;
+    } else if (result instanceof Response) {
+      status = result.status;
+    } else return undefined;
+    if (status < 400 || status > 499) return undefined;
+    const refusal = new HttpError(status, message);
+    if (this.#gateway.closeCodeForRefusal(request, refusal) === undefined) return undefined;
+    if (result instanceof Response) result.body?.cancel().catch(() => {});
+    return refusal;
   }
 
   /**

@@ -1,4 +1,4 @@
-import { parseJson } from "../http/safe-json.js";
+import { ForbiddenJsonKeyError, parseJson } from "../http/safe-json.js";
 import { type ClientFrame, MAX_MID_LENGTH, MAX_REF_LENGTH, type Ref } from "../protocol/frames.js";
 
 /** Longest topic name, as the topics layer accepts them. */
@@ -29,6 +29,9 @@ export function parseFrame(message: string | Buffer): ClientFrame | MalformedFra
   try {
     value = parseJson(message, "error");
   } catch (error) {
+    if (error instanceof ForbiddenJsonKeyError) {
+      return new MalformedFrame(`The frame was refused: ${error.message}`, refOfRefused(message));
+    }
     return new MalformedFrame(`The frame is not JSON: ${(error as Error).message}`, null);
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
@@ -46,6 +49,17 @@ export function parseFrame(message: string | Buffer): ClientFrame | MalformedFra
   return problem === undefined
     ? (frame as unknown as ClientFrame)
     : new MalformedFrame(problem, ref);
+}
+
+/**
+ * The ref of a frame refused for a `__proto__` or `constructor.prototype` key (anywhere, even
+ * in its data): parsed again keeping such keys, only to read the ref, so the reply finds its
+ * request. Nothing else of that parse is used.
+ */
+function refOfRefused(text: string): Ref | null {
+  const value = parseJson(text, "keep");
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return null;
+  return refOf(Object.hasOwn(value, "ref") ? (value as { ref: unknown }).ref : undefined) ?? null;
 }
 
 function refOf(ref: unknown): Ref | undefined {

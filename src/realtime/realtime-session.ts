@@ -28,6 +28,8 @@ const MAX_IN_FLIGHT = 64;
 const NOT_SPOKEN = 4400;
 /** The WebSocket routes' heartbeat when none is set (websocket-options.ts). */
 const DEFAULT_HEARTBEAT_MS = 30_000;
+/** The WebSocket routes' maxBuffered when none is set (websocket-options.ts). */
+const DEFAULT_MAX_BUFFERED = 4 * 1024 * 1024;
 
 interface Following {
   readonly sink: RealtimeSink;
@@ -46,7 +48,11 @@ export class RealtimeSession {
   readonly #topicQueues = new Map<string, Promise<void>>();
   readonly #ctx: RealtimeContext<object>;
   #inFlight = 0;
+  /** Subscribes past the rule check and not yet following: they count against the limit. */
+  #subscribing = 0;
   #slotFreed: (() => void) | undefined;
+  /** Stops waiting for each call still running: called when the connection closes. */
+  readonly #pendingCalls = new Set<() => void>();
   #ended = false;
 
   constructor(
@@ -76,12 +82,15 @@ export class RealtimeSession {
       heartbeat: this.endpoint.options.webSocket.heartbeat ?? DEFAULT_HEARTBEAT_MS,
       messageRate: announcedRate(this.endpoint.options.webSocket.messageRate),
     };
+    // The session ends when the socket closes, also while it waits for a free request slot.
+    void this.socket.closed.then(this.#end);
     try {
       await this.socket.send(JSON.stringify(welcome));
       for await (const message of this.socket) {
+        if (this.#ended) break;
         this.#handle(message);
         // A client that does not wait for its replies is read no faster than they go out.
-        while (this.#inFlight >= MAX_IN_FLIGHT) {
+        while (this.#inFlight >= MAX_IN_FLIGHT && !this.#ended) {
           await new Promise<void>((resolve) => {
             this.#slotFreed = resolve;
           });
@@ -141,23 +150,34 @@ export class RealtimeSession {
       this.#send(positionReply(ref, null));
       return;
     }
+    // Subscribes of different topics run side by side: those under way count too.
     const max = this.endpoint.options.maxSubscriptions;
-    if (this.#following.size >= max) {
+    if (this.#following.size + this.#subscribing >= max) {
       throw new ReplyError(
         "forbidden",
         `At most ${max} subscriptions per connection: unsubscribe from one first`,
       );
     }
-    await this.endpoint.checkSubscribe(topic, this.#ctx);
-    const sink = new RealtimeSink(this.socket);
-    const { sink: attached, position } = await this.#attach(frame, sink);
-    if (this.#ended) {
-      this.endpoint.topics.hub.detach(topic, attached);
-      return;
+    this.#subscribing++;
+    try {
+      await this.endpoint.checkSubscribe(topic, this.#ctx);
+      const { webSocket } = this.endpoint.options;
+      const sink = new RealtimeSink(
+        this.socket,
+        webSocket.maxBuffered ?? DEFAULT_MAX_BUFFERED,
+        this.#ctx.request.log,
+      );
+      const { sink: attached, position } = await this.#attach(frame, sink);
+      if (this.#ended) {
+        this.endpoint.topics.hub.detach(topic, attached);
+        return;
+      }
+      this.#following.set(topic, { sink, attached });
+      this.#send(positionReply(ref, position));
+      void sink.open();
+    } finally {
+      this.#subscribing--;
     }
-    this.#following.set(topic, { sink, attached });
-    this.#send(positionReply(ref, position));
-    void sink.open();
   }
 
   async #attach(frame: SubscribeFrame, sink: RealtimeSink): Promise<AttachedAt> {
@@ -180,6 +200,11 @@ export class RealtimeSession {
     try {
       return await this.endpoint.topics.publish(topic, data, { event, dedupeKey: mid });
     } catch (error) {
+      // Checked only once publishing failed, so the data is not stringified twice.
+      const unwritable = serialisingError(data);
+      if (unwritable) {
+        throw new ReplyError("invalid", `publish data cannot be stored as JSON: ${unwritable}`);
+      }
       throw this.#brokerFailed(error, `could not publish to ${JSON.stringify(topic)}`);
     }
   }
@@ -188,7 +213,14 @@ export class RealtimeSession {
     const { ref, method, params } = frame;
     const { methods, callTimeout } = this.endpoint.options;
     try {
-      const result = await callMethod(methods, method, params, this.#ctx, callTimeout);
+      const result = await callMethod(
+        methods,
+        method,
+        params,
+        this.#ctx,
+        callTimeout,
+        this.#pendingCalls,
+      );
       this.#send(okReply(ref, result));
     } catch (error) {
       this.#fail(ref, error, "call", method);
@@ -230,10 +262,26 @@ export class RealtimeSession {
     void this.socket.send(text);
   }
 
-  #end(): void {
+  readonly #end = (): void => {
+    if (this.#ended) return;
     this.#ended = true;
     for (const topic of [...this.#following.keys()]) this.#unfollow(topic);
+    for (const cancel of [...this.#pendingCalls]) cancel();
     this.#slotFreed?.();
+  };
+}
+
+/**
+ * Why JSON.stringify cannot write `data` back, or undefined. Data the frame's parse accepted
+ * can still be nested too deep for it (a stack overflow): the client's mistake, so `invalid`,
+ * not an `unavailable` it would retry forever.
+ */
+function serialisingError(data: unknown): string | undefined {
+  try {
+    JSON.stringify(data);
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
   }
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { HttpError } from "../http/http-error.js";
-import type { SluiceRequest } from "../http/request.js";
+import { MAX_LAST_EVENT_ID_BYTES, type SluiceRequest } from "../http/request.js";
 import type { StreamChunk } from "../http/streaming-response.js";
 import { MAX_SSE_TOPICS } from "../protocol/frames.js";
 import { SseResponse } from "../sse/sse-response.js";
@@ -12,12 +12,19 @@ import { logSafely } from "../util/logger.js";
 import type { RealtimeContext } from "./realtime-context.js";
 import type { RealtimeEndpoint } from "./realtime-endpoint.js";
 import { ReplyError } from "./reply-error.js";
-import { decodePosition, encodePosition } from "./sse-position.js";
+import { decodePosition, encodePositionEntry } from "./sse-position.js";
 
 /** Messages that may wait for a slow SSE client before its stream is cut (it then resumes). */
 const MAX_QUEUED = 1000;
 const OPENING_COMMENT = ": sluice.v1\n\n";
-const DONE: IteratorResult<string> = { value: undefined, done: true };
+const DONE: IteratorResult<StreamChunk> = { value: undefined, done: true };
+
+/** A message queued for the stream; a replayed one does not count against MAX_QUEUED. */
+interface Queued {
+  readonly index: number;
+  readonly message: TopicMessage;
+  readonly replayed: boolean;
+}
 
 /**
  * The SSE side of an endpoint, `GET path?topic=a&topic=b`: checks the topics (400: none, over
@@ -52,6 +59,7 @@ export function realtimeSseHandler(endpoint: RealtimeEndpoint) {
       await stream.start();
     } catch (error) {
       stream.stop();
+      if (error instanceof HttpError) throw error;
       logSafely(
         request.log,
         "warn",
@@ -91,14 +99,22 @@ function topicsOf(request: SluiceRequest): string[] {
 
 /**
  * The events of several topics as one stream of SSE frames, each with the stream's position
- * (every topic's cursor) as its id. A client that lets more than MAX_QUEUED messages pile up
- * is cut off: it reconnects with its Last-Event-ID and resumes from the log.
+ * (every topic's cursor) as its id. A client that lets more than MAX_QUEUED live messages pile
+ * up is cut off: it reconnects with its Last-Event-ID and resumes from the log. Each event is
+ * its own `id:` line followed by the `event:`/`data:` bytes every subscriber of the message
+ * shares (or, following one topic, the whole frame it shares).
  */
-class TopicsStream implements AsyncIterableIterator<string> {
-  readonly #queue: { index: number; message: TopicMessage }[] = [];
+class TopicsStream implements AsyncIterableIterator<StreamChunk> {
+  readonly #queue: (Queued | undefined)[] = [];
   #head = 0;
+  /** Queued live messages: what MAX_QUEUED bounds. */
+  #queuedLive = 0;
   readonly #attached: (TopicSink | undefined)[];
-  #waiting: ((step: IteratorResult<string>) => void) | undefined;
+  /** Each topic's cursor as it goes into the position, encoded when it changed. */
+  readonly #encoded: string[];
+  /** The shared body of the event whose id line was just handed out. */
+  #body: Buffer | undefined;
+  #waiting: ((step: IteratorResult<StreamChunk>) => void) | undefined;
   #opened = false;
   #stopped = false;
 
@@ -108,14 +124,24 @@ class TopicsStream implements AsyncIterableIterator<string> {
     private readonly cursors: (string | undefined)[],
   ) {
     this.#attached = topics.map(() => undefined);
+    this.#encoded = topics.map(() => "");
   }
 
-  /** Follows every topic; resolves once all are live. */
+  /**
+   * Follows every topic; resolves once all are live. Throws a 400 HttpError when the
+   * starting position is already longer than a Last-Event-ID may be (a broker with long ids):
+   * the client could never resume it.
+   */
   async start(): Promise<void> {
     const { hub, broker } = this.endpoint.topics;
     await Promise.all(
       this.topics.map(async (topic, index) => {
-        const sink: TopicSink = { receive: (message) => this.#push(index, message) };
+        const sink: TopicSink = {
+          receive: (message) => this.#push(index, message, false),
+          receiveMissed: (messages) => {
+            for (const message of messages) this.#push(index, message, true);
+          },
+        };
         const since = this.cursors[index];
         if (since !== undefined) {
           this.#attached[index] = await attachFrom(hub, broker, topic, since, sink);
@@ -127,12 +153,36 @@ class TopicsStream implements AsyncIterableIterator<string> {
         if (this.#stopped) this.#detach(index);
       }),
     );
+    for (let index = 0; index < this.topics.length; index++) {
+      this.#encodeCursor(index, this.cursors[index]);
+    }
+    const bytes = Buffer.byteLength(this.#position());
+    if (bytes > MAX_LAST_EVENT_ID_BYTES) {
+      throw new HttpError(
+        400,
+        `These topics' position takes ${bytes} bytes, over the ${MAX_LAST_EVENT_ID_BYTES} a Last-Event-ID may have: follow fewer topics per request`,
+      );
+    }
   }
 
-  next(): Promise<IteratorResult<string>> {
+  /**
+   * The opening comment and the starting position as an id-only block: it sets the client's
+   * last event id without an event, so a stream that drops before its first event resumes
+   * from where it started rather than from the head.
+   */
+  #opening(): string {
+    return `${OPENING_COMMENT}id: ${this.#position()}\n\n`;
+  }
+
+  next(): Promise<IteratorResult<StreamChunk>> {
     if (!this.#opened) {
       this.#opened = true;
-      return Promise.resolve({ value: OPENING_COMMENT, done: false });
+      return Promise.resolve({ value: this.#opening(), done: false });
+    }
+    const body = this.#body;
+    if (body) {
+      this.#body = undefined;
+      return Promise.resolve({ value: body, done: false });
     }
     if (this.#head < this.#queue.length)
       return Promise.resolve({ value: this.#take(), done: false });
@@ -142,7 +192,7 @@ class TopicsStream implements AsyncIterableIterator<string> {
     });
   }
 
-  return(): Promise<IteratorResult<string>> {
+  return(): Promise<IteratorResult<StreamChunk>> {
     this.stop();
     return Promise.resolve(DONE);
   }
@@ -160,9 +210,9 @@ class TopicsStream implements AsyncIterableIterator<string> {
     waiting?.(DONE);
   };
 
-  #push(index: number, message: TopicMessage): void {
-    if (this.#stopped) return;
-    if (this.#queue.length - this.#head >= MAX_QUEUED) {
+  #push(index: number, message: TopicMessage, replayed: boolean): void {
+    if (this.#stopped || !this.#isSendable(message)) return;
+    if (!replayed && this.#queuedLive >= MAX_QUEUED) {
       this.endpoint.logger.warn(
         { topic: message.topic, maxQueued: MAX_QUEUED },
         "realtime SSE client fell too far behind and was cut off; it resumes from its Last-Event-ID",
@@ -172,7 +222,8 @@ class TopicsStream implements AsyncIterableIterator<string> {
       for (let topic = 0; topic < this.topics.length; topic++) this.#detach(topic);
       return;
     }
-    this.#queue.push({ index, message });
+    this.#queue.push({ index, message, replayed });
+    if (!replayed) this.#queuedLive++;
     const waiting = this.#waiting;
     if (waiting) {
       this.#waiting = undefined;
@@ -180,16 +231,48 @@ class TopicsStream implements AsyncIterableIterator<string> {
     }
   }
 
-  #take(): string {
-    const { index, message } = this.#queue[this.#head] as { index: number; message: TopicMessage };
-    this.#queue[this.#head++] = undefined as never;
+  /**
+   * The next event: with one topic, the frame every subscriber shares; with several, its
+   * `id:` line (the body goes out on the next pull).
+   */
+  #take(): StreamChunk {
+    const { index, message, replayed } = this.#queue[this.#head] as Queued;
+    this.#queue[this.#head++] = undefined;
     if (this.#head === this.#queue.length) {
       this.#queue.length = 0;
       this.#head = 0;
     }
+    if (!replayed) this.#queuedLive--;
     this.cursors[index] = message.id;
-    const event = message.resetOf ? "reset" : (message.event ?? "message");
-    return `id: ${encodePosition(this.cursors)}\nevent: ${event}\ndata: ${message.realtimeData}\n\n`;
+    if (this.topics.length === 1) return message.realtimeSseFrame;
+    this.#encodeCursor(index, message.id);
+    this.#body = message.realtimeSseBody;
+    return `id: ${this.#position()}\n`;
+  }
+
+  #encodeCursor(index: number, cursor: string | undefined): void {
+    this.#encoded[index] = cursor === undefined ? "" : encodePositionEntry(cursor);
+  }
+
+  /** The stream's position (sse-position.ts) from the encoded cursors. */
+  #position(): string {
+    return this.topics.length === 1 ? (this.cursors[0] ?? "") : this.#encoded.join(",");
+  }
+
+  /** False (logged) for a message whose stored text is not JSON: it is dropped, not sent. */
+  #isSendable(message: TopicMessage): boolean {
+    try {
+      void message.data;
+      return true;
+    } catch (error) {
+      logSafely(
+        this.endpoint.logger,
+        "error",
+        { err: error, topic: message.topic, id: message.id },
+        "realtime SSE: a stored message is not JSON; dropped",
+      );
+      return false;
+    }
   }
 
   #detach(index: number): void {

@@ -1,14 +1,12 @@
 /**
- * The position of a real-time SSE stream (docs/protocol.md, "Server-Sent Events"): what its
+ * The position of a real-time SSE stream (docs/protocol.md, "Server-Sent Events") is what its
  * events carry as `id:` and a client sends back as Last-Event-ID. One topic: its cursor, as
- * it is. Several: each topic's cursor URI-component-encoded, in the order of the `topic`
- * parameters, joined by `,` (an empty entry: no cursor).
+ * it is. Several: each topic's cursor URI-component-encoded (this function), in the order of
+ * the `topic` parameters, joined by `,` (an empty entry: no cursor). The stream keeps each
+ * entry encoded and joins them per event (realtime-sse.ts).
  */
-export function encodePosition(cursors: readonly (string | undefined)[]): string {
-  if (cursors.length === 1) return cursors[0] ?? "";
-  return cursors
-    .map((cursor) => (cursor === undefined ? "" : encodeURIComponent(cursor)))
-    .join(",");
+export function encodePositionEntry(cursor: string): string {
+  return encodeURIComponent(cursor);
 }
 
 /**

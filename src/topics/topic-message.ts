@@ -5,6 +5,9 @@ import type { StoredMessage } from "./broker.js";
 /** The event type of the message that tells a client its last id is gone (see app.subscribe). */
 export const RESET_EVENT = "reset";
 
+/** A raw CR or LF: it would end an SSE `data:` line. */
+const LINE_BREAK = /[\r\n]/;
+
 /**
  * A published message as subscribers and `app.history()` see it. Its wire forms (the SSE
  * event, the WebSocket envelope frame) are built on first use and then shared, so a message
@@ -21,7 +24,8 @@ export class TopicMessage {
   private sse: SseEvent | undefined;
   private frame: WebSocketMessage | undefined;
   private protocolFrame: WebSocketMessage | undefined;
-  private protocolData: string | undefined;
+  private protocolSseBody: Buffer | undefined;
+  private protocolSseFrame: Buffer | undefined;
   /**
    * @internal Set on the message a resuming subscriber gets when its last id is gone: why,
    * and the id it asked to resume after.
@@ -68,31 +72,55 @@ export class TopicMessage {
   /**
    * @internal The message as a frame of the sluice.v1 protocol (docs/protocol.md): a
    * `{"type":"message",...}` frame, or a `{"type":"reset",...}` one for a reset. Built once
-   * and shared by every subscriber; the data's JSON is spliced in as it is.
+   * and shared by every subscriber. Throws a SyntaxError when the stored text is not JSON
+   * (see realtimeFields): the caller drops the message.
    */
   get realtimeFrame(): WebSocketMessage {
     this.protocolFrame ??= WebSocketMessage.text(
-      `{"type":${this.resetOf ? '"reset"' : '"message"'},${this.realtimeFields}}`,
+      `{"type":${this.resetOf ? '"reset"' : '"message"'},${this.realtimeFields(false)}}`,
     );
     return this.protocolFrame;
   }
 
   /**
-   * @internal The protocol frame without its `type`, as JSON text: the data of a real-time
-   * endpoint's SSE events.
+   * @internal The `event:` and `data:` lines of a real-time endpoint's SSE event (the data:
+   * the protocol frame without its `type`), blank line included, as bytes every subscriber
+   * shares: a stream writes its own `id:` line before it. Throws as realtimeFrame does.
    */
-  get realtimeData(): string {
-    this.protocolData ??= `{${this.realtimeFields}}`;
-    return this.protocolData;
+  get realtimeSseBody(): Buffer {
+    this.protocolSseBody ??= Buffer.from(this.realtimeSseText());
+    return this.protocolSseBody;
   }
 
-  private get realtimeFields(): string {
+  /**
+   * @internal The whole SSE event of a stream that follows this topic alone: its position is
+   * the message's id, so the frame is the same for every such subscriber.
+   */
+  get realtimeSseFrame(): Buffer {
+    this.protocolSseFrame ??= Buffer.from(`id: ${this.id}\n${this.realtimeSseText()}`);
+    return this.protocolSseFrame;
+  }
+
+  private realtimeSseText(): string {
+    const event = this.resetOf ? RESET_EVENT : (this.event ?? "message");
+    return `event: ${event}\ndata: {${this.realtimeFields(true)}}\n\n`;
+  }
+
+  /**
+   * The protocol frame's fields after `type`. The stored text is parsed once first: a broker
+   * may hand back text another process wrote, and text that is not JSON must not be spliced
+   * into a frame. For SSE the data must be one line: JSON text with a raw line break (legal
+   * whitespace between tokens) is stringified again from the parsed value.
+   */
+  private realtimeFields(oneLine: boolean): string {
     const head = `"topic":${JSON.stringify(this.topic)},"id":${JSON.stringify(this.id)}`;
     const reset = this.resetOf;
     if (reset) {
       return `${head},"reason":${JSON.stringify(reset.reason)},"since":${JSON.stringify(reset.since)}`;
     }
-    return `${head},"event":${JSON.stringify(this.event ?? "message")},"data":${this.json}`;
+    const data = this.data;
+    const json = oneLine && LINE_BREAK.test(this.json) ? JSON.stringify(data) : this.json;
+    return `${head},"event":${JSON.stringify(this.event ?? "message")},"data":${json}`;
   }
 
   toJSON(): { topic: string; id: string; event: string | undefined; data: unknown } {

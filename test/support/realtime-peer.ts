@@ -5,6 +5,9 @@ import { waitFor } from "./wait.js";
 
 export type Frame = Record<string, unknown> & { type: string };
 
+/** The `type` of a recorded frame that was not JSON (its text is in `text`). */
+export const NOT_JSON = "<not JSON>";
+
 export class RealtimePeer {
   readonly frames: Frame[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
@@ -13,7 +16,13 @@ export class RealtimePeer {
   private constructor(readonly ws: WebSocket) {
     ws.on("message", (data, isBinary) => {
       if (isBinary) throw new Error("the server sent a binary frame");
-      this.frames.push(JSON.parse(data.toString()) as Frame);
+      const text = data.toString();
+      try {
+        this.frames.push(JSON.parse(text) as Frame);
+      } catch {
+        // Kept, not thrown: a test asserts that the server never sends such a frame.
+        this.frames.push({ type: NOT_JSON, text });
+      }
     });
     this.closed = new Promise((resolve) =>
       ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() })),
