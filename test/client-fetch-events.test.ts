@@ -1,9 +1,11 @@
 // fetchEvents() from sluice/client, against real app.sse() routes on 127.0.0.1.
 import assert from "node:assert/strict";
+import { connect, createServer, type Socket } from "node:net";
 import { after, describe, test } from "node:test";
 import { EventStreamError, fetchEvents, type SseMessage } from "../src/client/index.js";
 import { type App, HttpError, HttpResponse, SseEvent } from "../src/index.js";
 import { quietApp } from "./support/apps.js";
+import { portOf } from "./support/raw-http.js";
 import { waitFor, within } from "./support/wait.js";
 
 const apps: App[] = [];
@@ -189,5 +191,47 @@ describe("fetchEvents()", () => {
       ["only"],
     );
     assert.equal(requests, 1);
+  });
+});
+
+describe("fetchEvents() on app.realtime's SSE side", () => {
+  test("a stream cut before its first event resumes from the position its opening id-only block gave", async () => {
+    const app = quietApp();
+    let streams = 0;
+    app.realtime("/rt", {
+      subscribe: ["a", "b"],
+      onConnect: () => {
+        streams++;
+      },
+    });
+    const url = await serve(app);
+    // A TCP proxy whose connections the test cuts: the app and its topics live on.
+    const sockets = new Set<Socket>();
+    const proxy = createServer((client) => {
+      const upstream = connect(portOf(url), "127.0.0.1");
+      for (const socket of [client, upstream]) {
+        sockets.add(socket);
+        socket.on("error", () => {});
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    after(() => new Promise<void>((resolve) => proxy.close(() => resolve())));
+    const { port } = proxy.address() as { port: number };
+    const abort = new AbortController();
+    const events = fetchEvents(`http://127.0.0.1:${port}/rt?topic=a&topic=b`, {
+      signal: abort.signal,
+      reconnect: FAST,
+    });
+    const first = take(events, 1);
+    await waitFor(() => streams === 1, "the first stream");
+    await new Promise((resolve) => setTimeout(resolve, 100)); // its opening block arrives
+    for (const socket of sockets) socket.destroy();
+    // Published while the client is away, before it got any event: it must not be missed.
+    await app.publish("b", "while away");
+    const [event] = await within(first, "the missed message", 5000);
+    abort.abort();
+    assert.equal(JSON.parse(event?.data ?? "{}").data, "while away");
+    assert.equal(streams, 2, "it came back once");
   });
 });
