@@ -223,15 +223,19 @@ describe("fetchEvents() on app.realtime's SSE side", () => {
       signal: abort.signal,
       reconnect: FAST,
     });
-    const first = take(events, 1);
-    await waitFor(() => streams === 1, "the first stream");
-    await new Promise((resolve) => setTimeout(resolve, 100)); // its opening block arrives
-    for (const socket of sockets) socket.destroy();
-    // Published while the client is away, before it got any event: it must not be missed.
-    await app.publish("b", "while away");
-    const [event] = await within(first, "the missed message", 5000);
-    abort.abort();
-    assert.equal(JSON.parse(event?.data ?? "{}").data, "while away");
+    try {
+      const first = take(events, 1);
+      await waitFor(() => streams === 1, "the first stream");
+      await new Promise((resolve) => setTimeout(resolve, 100)); // its opening block arrives
+      for (const socket of sockets) socket.destroy();
+      // Published while the client is away, before it got any event: it must not be missed.
+      await app.publish("b", "while away");
+      const [event] = await within(first, "the missed message", 5000);
+      assert.equal(JSON.parse(event?.data ?? "{}").data, "while away");
+    } finally {
+      abort.abort();
+      for (const socket of sockets) socket.destroy();
+    }
     assert.equal(streams, 2, "it came back once");
   });
 });
