@@ -277,7 +277,7 @@ describe("connect(): a subscription's iterator and retries (findings 12 and 13)"
 
   test("unsubscribe() clears a pending subscribe retry: no timer is left", async () => {
     const peer = await server();
-    const rt = client(peer.url, { reconnect: { initialDelay: 1000, maxDelay: 2000 } });
+    const rt = client(peer.url, { reconnect: { initialDelay: 60_000, maxDelay: 120_000 } });
     await waitFor(() => rt.state === "open", "open");
     const timers = () =>
       process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length;
