@@ -104,11 +104,16 @@ describe("connect(): connecting and reconnecting", () => {
     assert.ok(closes.every((close) => close.code === 1013 && close.reconnecting));
   });
 
-  for (const [code, reason] of [
-    [4401, "Unauthenticated"],
-    [4403, "Forbidden"],
-    [1008, "Origin refused"],
-    [1009, "Too big"],
+  for (const [code, reason, errorCode] of [
+    [4401, "Unauthenticated", "forbidden"],
+    [4403, "Forbidden", "forbidden"],
+    [1008, "Origin refused", "forbidden"],
+    [1009, "Too big", "invalid"],
+    [4404, "No such endpoint", "not_found"],
+    [4400, "Bad request", "invalid"],
+    [4413, "Too large", "invalid"],
+    [4422, "Unprocessable", "invalid"],
+    [4418, "Teapot", "forbidden"],
   ] as const) {
     test(`close code ${code} is final: state "closed", a close event saying why, no retry`, async () => {
       const peer = await server();
@@ -123,7 +128,7 @@ describe("connect(): connecting and reconnecting", () => {
       });
       assert.equal(rt.state, "closed");
       const error = await rejection(pending);
-      assert.equal(error.code, code === 4401 || code === 4403 ? "forbidden" : "unavailable");
+      assert.equal(error.code, errorCode);
       assert.match(error.message, new RegExp(`${code}: ${reason}`));
       await sleep(150);
       assert.equal(peer.connections, 1, "no second attempt");
@@ -141,8 +146,8 @@ describe("connect(): connecting and reconnecting", () => {
   });
 
   test("bad arguments throw at once and say what to pass", () => {
-    assert.throws(() => connect("http://x/rt", { WebSocket }), /ws:\/\/ or wss:\/\//);
-    assert.throws(() => connect("/rt", { WebSocket }), /not an absolute URL/);
+    assert.throws(() => connect("http://x/rt", { WebSocket }), /absolute ws:\/\/ or wss:\/\/ URL/);
+    assert.throws(() => connect("/rt", { WebSocket }), /absolute ws:\/\/ or wss:\/\/ URL.*"\/rt"/);
     if (typeof (globalThis as { WebSocket?: unknown }).WebSocket === "undefined")
       assert.throws(() => connect("ws://127.0.0.1:1/rt"), /pass ws's class.*from "ws"/);
     assert.throws(

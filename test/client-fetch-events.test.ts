@@ -1,12 +1,17 @@
 // fetchEvents() from sluice/client, against real app.sse() routes on 127.0.0.1.
 import assert from "node:assert/strict";
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
 import { connect, createServer, type Socket } from "node:net";
 import { after, describe, test } from "node:test";
 import { EventStreamError, fetchEvents, type SseMessage } from "../src/client/index.js";
 import { type App, HttpError, HttpResponse, SseEvent } from "../src/index.js";
 import { quietApp } from "./support/apps.js";
 import { portOf } from "./support/raw-http.js";
-import { waitFor, within } from "./support/wait.js";
+import { sleep, waitFor, within } from "./support/wait.js";
 
 const apps: App[] = [];
 after(async () => {
@@ -237,5 +242,136 @@ describe("fetchEvents() on app.realtime's SSE side", () => {
       for (const socket of sockets) socket.destroy();
     }
     assert.equal(streams, 2, "it came back once");
+  });
+});
+
+/** A plain node:http server answering each request with `respond(request number, req, res)`. */
+async function rawServer(
+  respond: (n: number, req: IncomingMessage, res: ServerResponse) => void,
+): Promise<string> {
+  let requests = 0;
+  const server = createHttpServer((req, res) => respond(++requests, req, res));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+}
+
+describe("fetchEvents(): review findings", () => {
+  test("a stream cut mid-event resumes from the last finished event's id (finding 1)", async () => {
+    const asked: (string | undefined)[] = [];
+    const url = await rawServer((n, req, res) => {
+      asked.push(req.headers["last-event-id"] as string | undefined);
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      if (n === 1) {
+        res.write("id: 1\ndata: one\n\nid: 2\ndata: tw");
+        setTimeout(() => res.socket?.destroy(), 50);
+      } else res.end("id: 2\ndata: two\n\n");
+    });
+    const controller = new AbortController();
+    const events = await within(
+      take(fetchEvents(url, { signal: controller.signal, reconnect: FAST }), 2),
+      "two events",
+    );
+    controller.abort();
+    assert.deepEqual(
+      events.map((event) => `${event.id}:${event.data}`),
+      ["1:one", "2:two"],
+    );
+    assert.deepEqual(asked, [undefined, "1"]);
+  });
+
+  test("a relative URL or a header holding a newline throws to the caller at once (finding 5)", async () => {
+    await assert.rejects(
+      within(all(fetchEvents("/rt?topic=a", { reconnect: FAST })), "the error", 1000),
+      TypeError,
+    );
+    await assert.rejects(
+      within(
+        all(fetchEvents("http://127.0.0.1:9/rt", { headers: { authorization: "Bearer x\ny" } })),
+        "the error",
+        1000,
+      ),
+      TypeError,
+    );
+  });
+
+  test("a retry: past 2^31 ms does not make the reconnect come at once (finding 6)", async () => {
+    let requests = 0;
+    const url = await rawServer((_n, _req, res) => {
+      requests++;
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.end("retry: 99999999999\ndata: x\n\n");
+    });
+    const controller = new AbortController();
+    const reading = all(fetchEvents(url, { signal: controller.signal }));
+    await sleep(200);
+    controller.abort();
+    await within(reading, "the end after the abort");
+    assert.equal(requests, 1);
+  });
+
+  test("only 200 is a stream: a 201 with events is refused (finding 15)", async () => {
+    const url = await rawServer((_n, _req, res) => {
+      res.writeHead(201, { "content-type": "text/event-stream" });
+      res.end("data: x\n\n");
+    });
+    await assert.rejects(within(all(fetchEvents(url, { reconnect: FAST })), "the refusal"), {
+      status: 201,
+    });
+  });
+
+  test("the content type must be text/event-stream, parameters allowed (finding 15)", async () => {
+    const url = await rawServer((n, _req, res) => {
+      res.writeHead(200, {
+        "content-type": n === 1 ? "text/event-stream-x" : "Text/Event-Stream; charset=utf-8",
+      });
+      res.end("data: x\n\n");
+    });
+    await assert.rejects(
+      within(all(fetchEvents(url)), "the refusal"),
+      /"text\/event-stream-x", not text\/event-stream/,
+    );
+    assert.deepEqual(
+      (await all(fetchEvents(url, { reconnect: false }))).map((event) => event.data),
+      ["x"],
+    );
+  });
+
+  test("headers as a Headers or pairs; credentials and no-store given to fetch (finding 15)", async () => {
+    const seen: (string | undefined)[] = [];
+    const url = await rawServer((_n, req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.end("data: x\n\n");
+    });
+    const realFetch = globalThis.fetch;
+    const requests: Request[] = [];
+    globalThis.fetch = (input, init) => {
+      if (input instanceof Request) requests.push(input);
+      return realFetch(input, init);
+    };
+    try {
+      for (const headers of [new Headers({ authorization: "a" }), [["authorization", "b"]]])
+        await all(
+          fetchEvents(url, {
+            headers: headers as ConstructorParameters<typeof Headers>[0],
+            reconnect: false,
+            credentials: "include",
+          }),
+        );
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+    assert.deepEqual(seen, ["a", "b"]);
+    assert.deepEqual(
+      requests.map((request) => [request.cache, request.credentials]),
+      [
+        ["no-store", "include"],
+        ["no-store", "include"],
+      ],
+    );
   });
 });

@@ -69,6 +69,47 @@ describe("the client's SSE parser", () => {
     ]);
   });
 
+  test("a CR, then an empty chunk (a decoder holding half a character), then LF is one line end", () => {
+    const parser = new SseParser();
+    const events = [
+      ...parser.push("data: a\r"),
+      ...parser.push(""),
+      ...parser.push("\ndata: b\n\n"),
+    ];
+    assert.deepEqual(
+      events.map((e) => e.data),
+      ["a\nb"],
+    );
+  });
+
+  test("the property's counterexample of seed 2034668618: a repeated cut after a CR kept the event name", () => {
+    // The stream fast-check built (its printout lost characters); the cut at 31 twice gives
+    // the decoder an empty chunk right after the CR that ends the event line.
+    const stream =
+      ":\ud83d\ude50\u1e6b\ua095\ua8aa\r\nevent: \uffe4\ud823\udc05\r\nid: \r\ndata: \u0120\ud822\udee0\ud83d\udfab\r\ndata: \r\n\r\n";
+    assert.deepEqual(parseBytes(new TextEncoder().encode(stream), [31, 31, 43, 58]), [
+      {
+        event: "\uffe4\ud823\udc05",
+        data: "\u0120\ud822\udee0\ud83d\udfab\n",
+        id: "",
+        retry: undefined,
+      },
+    ]);
+  });
+
+  test("the last event id changes when a block ends, not at its id line; an id-only block sets it", () => {
+    const parser = new SseParser("0");
+    parser.push("id: 1\ndata: one\n\nid: 2\ndata: tw");
+    assert.equal(parser.lastEventId, "1", "the cut block's id is not the last event id");
+    const cut = new SseParser();
+    cut.push("id: 7\ndata: x\n");
+    assert.equal(cut.lastEventId, "");
+    const opening = new SseParser();
+    assert.deepEqual(opening.push(": sluice.v1\nid: 5\n\n"), []);
+    assert.equal(opening.lastEventId, "5");
+    assert.deepEqual(new SseParser("9").push("data: a\n\n")[0]?.id, "9");
+  });
+
   test("property: any chunking of the bytes gives the same events as the whole", () => {
     const text = fc.string({ unit: "grapheme", maxLength: 8 }).map((s) => s.replace(/[\r\n]/g, ""));
     const ending = fc.constantFrom("\n", "\r", "\r\n");

@@ -14,6 +14,9 @@ export const DEFAULT_RECONNECT: Required<ReconnectOptions> = {
   stableAfter: 5_000,
 };
 
+/** The longest delay setTimeout takes: a longer one fires at once (TimeoutOverflowWarning). */
+export const MAX_TIMER = 2 ** 31 - 1;
+
 /**
  * "Full jitter": a uniformly random delay in [0, min(maxDelay, initialDelay·2^attempt)), so
  * that a thousand clients cut by one restart do not all come back in the same millisecond.
@@ -30,6 +33,7 @@ export function reconnectOptions(
   for (const [name, value] of Object.entries(merged)) {
     if (typeof value !== "number" || !(value >= 0) || !Number.isFinite(value))
       throw new RangeError(`reconnect.${name} must be a finite number of ms ≥ 0, got ${value}`);
+    merged[name as keyof ReconnectOptions] = Math.min(value, MAX_TIMER);
   }
   return merged;
 }

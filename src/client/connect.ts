@@ -3,7 +3,8 @@ import { type ConnectOptions, Realtime } from "./realtime.js";
 /**
  * Connects to a sluice real-time endpoint (`app.realtime(path)`), reconnecting with backoff
  * until `close()`; subscriptions resume after their last delivered message, publishes are
- * stored exactly once.
+ * stored exactly once. `url` is an absolute ws:// or wss:// URL: browsers take http(s) URLs
+ * for WebSockets since 2024, older ones (and ws) do not, so connect() refuses them everywhere.
  *
  * @example
  * import { connect } from "sluice/client";

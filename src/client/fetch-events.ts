@@ -1,9 +1,11 @@
-import { fullJitterDelay, type ReconnectOptions, reconnectOptions } from "./backoff.js";
+import { fullJitterDelay, MAX_TIMER, type ReconnectOptions, reconnectOptions } from "./backoff.js";
 import { type SseMessage, SseParser } from "./sse-parser.js";
 
 export interface FetchEventsOptions {
-  /** Request headers (e.g. `authorization`, which EventSource cannot send). */
-  headers?: Record<string, string>;
+  /** Request headers (e.g. `authorization`, which EventSource cannot send): an object, a `Headers` or pairs. */
+  headers?: ConstructorParameters<typeof Headers>[0];
+  /** fetch's `credentials` (cookies on another origin: `"include"`). */
+  credentials?: "omit" | "same-origin" | "include";
   /** Resume after this id (sent as Last-Event-ID on the first request too). */
   lastEventId?: string;
   /** Aborting it ends the iteration (without an error). */
@@ -30,8 +32,9 @@ const RETRY_STATUSES = new Set([408, 429, 502, 503, 504]);
 /**
  * Reads Server-Sent Events with `fetch`, so that it can send any header, reconnecting with
  * Last-Event-ID (after the stream's `retry:` delay, or with backoff while the server fails)
- * until a `204`, a refusal (non-2xx other than 408, 429, 502, 503, 504: an EventStreamError),
- * or `signal` aborts.
+ * until a `204`, a refusal (a status other than 200 and 408, 429, 502, 503, 504, or a
+ * content type other than text/event-stream: an EventStreamError), or `signal` aborts. A bad
+ * URL or header throws at the first request, before any retry.
  *
  * @example
  * for await (const event of fetchEvents("/rt?topic=news", { headers: { authorization } })) {
@@ -48,11 +51,15 @@ export async function* fetchEvents(
   let retry: number | undefined;
   let failures = 0;
   while (!signal?.aborted) {
-    const headers: Record<string, string> = { accept: "text/event-stream", ...options.headers };
-    if (lastEventId !== "") headers["last-event-id"] = lastEventId;
+    const headers = new Headers(options.headers);
+    headers.set("accept", "text/event-stream");
+    if (lastEventId !== "") headers.set("last-event-id", lastEventId);
+    // Outside the retry: a relative URL (in Node) or a bad header is the caller's mistake.
+    const init = { headers, signal, cache: "no-store", credentials: options.credentials };
+    const request = new Request(url, init as RequestInit);
     let response: Response;
     try {
-      response = await fetch(url, { headers, signal });
+      response = await fetch(request);
     } catch (error) {
       if (signal?.aborted) return;
       if (!reconnect) throw error;
@@ -61,7 +68,7 @@ export async function* fetchEvents(
       continue;
     }
     if (response.status === 204) return;
-    if (!response.ok) {
+    if (response.status !== 200) {
       await response.body?.cancel();
       const refused = new EventStreamError(
         response.status,
@@ -73,15 +80,14 @@ export async function* fetchEvents(
       continue;
     }
     const type = response.headers.get("content-type") ?? "";
-    if (!/^text\/event-stream\b/i.test(type)) {
+    if (!/^text\/event-stream\s*(;|$)/i.test(type)) {
       await response.body?.cancel();
       throw new EventStreamError(
         response.status,
         `GET ${url} answered ${JSON.stringify(type)}, not text/event-stream`,
       );
     }
-    const parser = new SseParser();
-    if (lastEventId !== "") parser.push(`id: ${lastEventId}\n`);
+    const parser = new SseParser(lastEventId);
     try {
       for await (const event of readEvents(response, parser)) {
         failures = 0;
@@ -129,7 +135,7 @@ function delayAfter(
 
 function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
+    const timer = setTimeout(done, Math.min(ms, MAX_TIMER));
     signal?.addEventListener("abort", done, { once: true });
     function done() {
       clearTimeout(timer);

@@ -5,59 +5,31 @@ export interface AnnouncedRate {
 }
 
 /**
- * Sends a connection's frames no faster than the server reads them without closing it (1008
+ * Paces a connection's frames below the rate the server reads without closing it (1008
  * "message rate limit exceeded"): a token bucket kept as the time it is full again, like the
  * server's own, but with half its burst and a tenth slower refill, so frames the network
- * delivers bunched together still fit. Frames past it wait here, in order, and go out as the
- * bucket refills. Without an announced rate, frames go out at once.
+ * delivers bunched together still fit. Without an announced rate, every frame may go at once.
  */
 export class FramePacer {
   #interval = 0;
   #tolerance = 0;
   #fullAt = 0;
-  #waiting: string[] = [];
-  #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(
-    private readonly write: (text: string) => void,
-    rate: AnnouncedRate | null | undefined,
-  ) {
+  constructor(rate: AnnouncedRate | null | undefined) {
     if (!rate || !(rate.messages >= 1) || !(rate.perMs > 0)) return;
     const burst = Math.max(1, Math.floor(rate.messages / 2));
     this.#interval = (rate.perMs / rate.messages) * 1.1;
     this.#tolerance = (burst - 1) * this.#interval;
   }
 
-  send(text: string): void {
-    if (this.#waiting.length === 0 && this.#admit()) this.write(text);
-    else {
-      this.#waiting.push(text);
-      this.#schedule();
-    }
-  }
-
-  /** The connection closed: what waits is dropped (its requests count as lost). */
-  stop(): void {
-    clearTimeout(this.#timer);
-    this.#waiting = [];
-  }
-
-  #admit(): boolean {
-    if (this.#interval === 0) return true;
+  /** Takes the right to send one frame now and returns 0, or returns the ms until it may. */
+  take(): number {
+    if (this.#interval === 0) return 0;
     const now = performance.now();
     const from = Math.max(this.#fullAt, now);
-    if (from - now > this.#tolerance) return false;
+    const wait = from - now - this.#tolerance;
+    if (wait > 0) return wait;
     this.#fullAt = from + this.#interval;
-    return true;
-  }
-
-  #schedule(): void {
-    if (this.#timer !== undefined) return;
-    const wait = Math.max(0, this.#fullAt - this.#tolerance - performance.now());
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      while (this.#waiting.length > 0 && this.#admit()) this.write(this.#waiting.shift() as string);
-      if (this.#waiting.length > 0) this.#schedule();
-    }, wait);
+    return 0;
   }
 }

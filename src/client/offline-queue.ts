@@ -23,14 +23,6 @@ export class OfflineQueue<T> {
     return true;
   }
 
-  /**
-   * Puts back, at the front and in their order, items already accepted once (publishes sent
-   * on a connection that closed before their reply): they are never refused for the bound.
-   */
-  requeue(items: readonly T[]): void {
-    this.#items.unshift(...items);
-  }
-
   remove(item: T): void {
     const index = this.#items.indexOf(item);
     if (index >= 0) this.#items.splice(index, 1);

@@ -20,8 +20,9 @@ export class PendingReplies {
     return ref;
   }
 
-  forget(ref: number): void {
-    this.#byRef.delete(ref);
+  /** Requests awaiting their reply (a request the client stopped waiting for included). */
+  get size(): number {
+    return this.#byRef.size;
   }
 
   /** Hands a reply to its request; false when no request has its ref. */

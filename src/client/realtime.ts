@@ -11,6 +11,7 @@ import {
 import {
   DEFAULT_RECONNECT,
   fullJitterDelay,
+  MAX_TIMER,
   type ReconnectOptions,
   reconnectOptions,
 } from "./backoff.js";
@@ -18,7 +19,7 @@ import { Emitter } from "./emitter.js";
 import { FramePacer } from "./frame-pacer.js";
 import { messageId } from "./message-id.js";
 import { OfflineQueue } from "./offline-queue.js";
-import { PendingReplies } from "./pending-replies.js";
+import { type Awaiting, PendingReplies } from "./pending-replies.js";
 import { RealtimeError } from "./realtime-error.js";
 import {
   type RealtimeMessage,
@@ -55,8 +56,19 @@ export interface ConnectOptions {
   WebSocket?: WebSocketClass;
   /** Most publishes and calls waiting while offline; more reject with `unavailable`. Default 100. */
   offlineQueue?: number;
-  /** Default `timeout` of `call()`, in ms. Default 10 000. */
+  /**
+   * Default `timeout` of `call()`, in ms. Default 35 000: longer than the server's own 30 s
+   * call timeout, so that a slow method gets the server's `timeout` reply rather than the
+   * client giving up on a call that may still succeed.
+   */
   callTimeout?: number;
+  /**
+   * How long (ms) after it was first sent a publish whose reply was lost may be sent again:
+   * the server stores a repeated `mid` once only within its dedupe window. Later, it rejects
+   * with `unavailable` (it may have been stored). Must not exceed the server's broker's
+   * `dedupeWindow`. Default 120 000, the brokers' default.
+   */
+  dedupeWindow?: number;
 }
 
 export interface PublishOptions {
@@ -65,23 +77,44 @@ export interface PublishOptions {
 }
 
 export interface CallOptions {
-  /** Ms to wait for the reply, offline time included; then it rejects with `timeout`. */
+  /**
+   * Ms to wait for the reply, offline time included; then it rejects with `timeout`.
+   * `Infinity`: no limit. Default: the client's `callTimeout` (35 000).
+   */
   timeout?: number;
 }
 
 /** A publish or call: waiting in the offline queue, or sent and awaiting its reply. */
 interface Outgoing {
   frame: Omit<PublishFrame, "ref"> | Omit<CallFrame, "ref">;
+  /** The frame's JSON without its ref, made once, when the caller asked. */
+  text: string;
   resolve(value: unknown): void;
   reject(error: Error): void;
-  ref?: number;
+  /** When the frame was first written (Date.now(): it goes on while a laptop sleeps). */
+  sentAt?: number;
   timer?: ReturnType<typeof setTimeout>;
   done: boolean;
 }
 
-/** Close codes after which reconnecting would only be refused again (docs/protocol.md). */
-function isFinalCloseCode(code: number): boolean {
-  return code === 1008 || code === 1009 || (code >= 4400 && code <= 4499);
+/** A request waiting in the outbox: its frame is made with its ref when it is written. */
+interface Request extends Awaiting {
+  frame(ref: number): string;
+  outgoing?: Outgoing;
+}
+
+/** The most requests awaiting replies at once: the server reads no more past it (docs/protocol.md). */
+const MAX_UNANSWERED = 64;
+
+/**
+ * The error code a close means when reconnecting would only be refused again
+ * (docs/protocol.md's close codes), else undefined: 4408 and 4429 are worth a retry.
+ */
+function refusalCode(code: number): ErrorCode | undefined {
+  if (code === 4404) return "not_found";
+  if (code === 1009 || code === 4400 || code === 4413 || code === 4422) return "invalid";
+  if (code === 1008 || (code > 4399 && code < 4500 && code !== 4408 && code !== 4429))
+    return "forbidden";
 }
 
 function resolveWebSocket(given: WebSocketClass | undefined): WebSocketClass {
@@ -93,15 +126,16 @@ function resolveWebSocket(given: WebSocketClass | undefined): WebSocketClass {
   return found;
 }
 
+// Browsers take http(s) URLs for WebSockets since 2024, older ones and ws do not: refused for all.
 function checkUrl(url: string): void {
-  let protocol: string;
+  let protocol: string | undefined;
   try {
     protocol = new URL(url).protocol;
-  } catch {
-    throw new TypeError(`connect(): ${JSON.stringify(url)} is not an absolute URL`);
-  }
+  } catch {}
   if (protocol !== "ws:" && protocol !== "wss:")
-    throw new TypeError(`connect(): the URL must start with ws:// or wss://, got ${url}`);
+    throw new TypeError(
+      `connect(): pass an absolute ws:// or wss:// URL (e.g. new URL("/rt", location.href) with its protocol changed), got ${JSON.stringify(url)}`,
+    );
 }
 
 /**
@@ -115,21 +149,31 @@ export class Realtime {
   #token: ConnectOptions["token"];
   #reconnect: Required<ReconnectOptions> | false;
   #callTimeout: number;
+  #dedupeWindow: number;
   #state: ConnectionState = "connecting";
   #events = new Emitter<RealtimeEvents>();
   #socket: WebSocketLike | undefined;
-  /** Made at the server's welcome: until then nothing is sent (the rate is not known yet). */
+  /**
+   * Made at the server's welcome, dropped at close: while it exists the connection takes
+   * requests (before the welcome the rate is not known, so nothing is sent).
+   */
   #pacer: FramePacer | undefined;
   #pending = new PendingReplies();
+  /** Requests not written yet, in order: paced, and held while 64 await their replies. */
+  #outbox: Request[] = [];
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #queue: OfflineQueue<Outgoing>;
   #inFlight = new Set<Outgoing>();
-  /** Publishes whose connection closed before their reply: resent first, with their `mid`. */
-  #unanswered: Outgoing[] = [];
+  /**
+   * Publishes whose connection closed before their reply (sent again with their `mid`), and
+   * publishes and calls it closed before they were written: all go first at the next welcome.
+   */
+  #resend: Outgoing[] = [];
   #subscriptions = new Map<string, Subscription<unknown>>();
   #attempt = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #stableTimer: ReturnType<typeof setTimeout> | undefined;
-  #resubscribeTimers = new Set<ReturnType<typeof setTimeout>>();
+  #resubscribeTimers = new Map<SubscriptionCore, ReturnType<typeof setTimeout>>();
   /** Why the current socket must not be reconnected, when the client decided it. */
   #refusal: { code: number; reason: string } | undefined;
   #clientId: string | undefined;
@@ -139,14 +183,16 @@ export class Realtime {
     retry: (subscription, failures) => {
       const { initialDelay, maxDelay } = this.#reconnect || DEFAULT_RECONNECT;
       const delay = fullJitterDelay(failures, initialDelay, maxDelay);
+      // A pause, an unsubscribe or a reconnect (which subscribes anew) makes it moot.
       const timer = setTimeout(() => {
-        this.#resubscribeTimers.delete(timer);
-        if (this.#subscriptions.get(subscription.topic) === (subscription as unknown))
-          this.#sendSubscribe(subscription);
+        this.#resubscribeTimers.delete(subscription);
+        if (subscription.wanted) this.#sendSubscribe(subscription);
       }, delay);
-      this.#resubscribeTimers.add(timer);
+      this.#resubscribeTimers.set(subscription, timer);
     },
     remove: (subscription) => {
+      clearTimeout(this.#resubscribeTimers.get(subscription));
+      this.#resubscribeTimers.delete(subscription);
       if (this.#subscriptions.get(subscription.topic) === (subscription as unknown))
         this.#subscriptions.delete(subscription.topic);
     },
@@ -162,7 +208,10 @@ export class Realtime {
     this.#token = options.token;
     this.#reconnect = options.reconnect === false ? false : reconnectOptions(options.reconnect);
     this.#queue = new OfflineQueue(options.offlineQueue ?? 100);
-    this.#callTimeout = options.callTimeout ?? 10_000;
+    this.#callTimeout = options.callTimeout ?? 35_000;
+    this.#dedupeWindow = options.dedupeWindow ?? 120_000;
+    if (!(this.#dedupeWindow >= 0))
+      throw new RangeError("connect(): dedupeWindow must be a number of ms ≥ 0");
     void this.#open();
   }
 
@@ -231,7 +280,7 @@ export class Realtime {
       );
     const frame: Omit<PublishFrame, "ref"> = { type: "publish", topic, data, mid: messageId() };
     if (event !== undefined) frame.event = event;
-    return this.#submit(frame) as Promise<string>;
+    return this.#submit(frame, "publish(): data") as Promise<string>;
   }
 
   /** Calls the endpoint's method `method`; resolves its result or rejects with a RealtimeError. */
@@ -243,7 +292,7 @@ export class Realtime {
       return Promise.reject(new RangeError("call(): timeout must be a number of ms > 0"));
     const frame: Omit<CallFrame, "ref"> = { type: "call", method };
     if (params !== undefined) frame.params = params;
-    return this.#submit(frame, () => {
+    return this.#submit(frame, "call(): params", () => {
       const message = `call("${method}") got no reply within ${timeout} ms`;
       return { timeout, error: new RealtimeError("timeout", message) };
     }) as Promise<R>;
@@ -305,22 +354,29 @@ export class Realtime {
       socket.close(1000);
       return;
     }
-    const { stableAfter } = this.#reconnect || { stableAfter: 0 };
+    const { stableAfter } = this.#reconnect || DEFAULT_RECONNECT;
     this.#stableTimer = setTimeout(() => {
       this.#attempt = 0;
     }, stableAfter);
   }
 
-  /** The server's welcome: the connection is ready; what waited goes out, paced. */
-  #welcomed(socket: WebSocketLike, frame: WelcomeFrame): void {
+  /**
+   * The server's welcome: the connection is ready; what waited goes out, paced, before the
+   * state says "open", so that a state listener's own requests come after it.
+   */
+  #welcomed(frame: WelcomeFrame): void {
     this.#clientId = frame.clientId;
-    this.#pacer?.stop();
-    this.#pacer = new FramePacer((text) => socket.send(text), frame.messageRate);
-    this.#setState("open");
-    for (const subscription of this.#subscriptions.values())
+    this.#pacer = new FramePacer(frame.messageRate);
+    for (const subscription of [...this.#subscriptions.values()])
       if (subscription.wanted) this.#sendSubscribe(subscription);
-    for (const outgoing of this.#unanswered.splice(0)) this.#send(outgoing);
+    for (const outgoing of this.#resend.splice(0)) {
+      if (outgoing.sentAt !== undefined && Date.now() - outgoing.sentAt > this.#dedupeWindow) {
+        const message = `A publish to "${(outgoing.frame as PublishFrame).topic}" lost its reply, and resending it past the dedupe window (${this.#dedupeWindow} ms) could store it twice: it may have been stored`;
+        this.#fail(outgoing, new RealtimeError("unavailable", message));
+      } else this.#send(outgoing);
+    }
     for (const outgoing of this.#queue.drain()) this.#send(outgoing);
+    this.#setState("open");
   }
 
   #received(data: unknown): void {
@@ -336,6 +392,7 @@ export class Realtime {
       case "reply":
         if (!this.#pending.settle(frame) && !frame.ok)
           this.#events.emit("error", new RealtimeError(frame.error.code, frame.error.message));
+        this.#flush();
         break;
       case "message":
         this.#subscriptions.get(frame.topic)?.receive(frame);
@@ -344,7 +401,7 @@ export class Realtime {
         this.#subscriptions.get(frame.topic)?.reset(frame);
         break;
       case "welcome":
-        if (this.#socket && this.#state !== "closed") this.#welcomed(this.#socket, frame);
+        if (this.#socket && this.#state !== "closed") this.#welcomed(frame);
         break;
     }
   }
@@ -352,22 +409,28 @@ export class Realtime {
   #closed(socket: WebSocketLike, code: number, reason: string): void {
     if (socket !== this.#socket) return;
     this.#socket = undefined;
-    this.#pacer?.stop();
     this.#pacer = undefined;
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
     clearTimeout(this.#stableTimer);
+    this.#clearResubscribes();
     for (const subscription of this.#subscriptions.values()) subscription.disconnected();
     this.#pending.loseAll();
+    // Not written, so not lost: publishes and calls wait for the next welcome (subscribes
+    // are made anew there from the subscriptions).
+    for (const request of this.#outbox.splice(0))
+      if (!request.outgoing) request.lost();
+      else if (!request.outgoing.done) this.#resend.push(request.outgoing);
     if (this.#state === "closed") {
       this.#events.emit("close", { code, reason, reconnecting: false });
       return;
     }
-    const refusal = this.#refusal ?? (isFinalCloseCode(code) ? { code, reason } : undefined);
+    const refusal = this.#refusal ?? (refusalCode(code) ? { code, reason } : undefined);
     if (refusal || this.#reconnect === false) {
       const final = refusal ?? { code, reason };
-      const errorCode: ErrorCode =
-        final.code === 4401 || final.code === 4403 ? "forbidden" : "unavailable";
       const why = `The connection closed with ${final.code}${final.reason ? `: ${final.reason}` : ""}`;
-      this.#finish(new RealtimeError(errorCode, why));
+      const error = new RealtimeError(refusalCode(final.code) ?? "unavailable", why);
+      this.#finish(error, error);
       this.#events.emit("close", { ...final, reconnecting: false });
       return;
     }
@@ -378,7 +441,8 @@ export class Realtime {
   #retryLater(): void {
     if (this.#state === "closed") return;
     if (this.#reconnect === false) {
-      this.#finish(new RealtimeError("unavailable", "Could not connect, and reconnect is off"));
+      const error = new RealtimeError("unavailable", "Could not connect, and reconnect is off");
+      this.#finish(error, error);
       this.#events.emit("close", { code: 1006, reason: "could not connect", reconnecting: false });
       return;
     }
@@ -388,36 +452,65 @@ export class Realtime {
     this.#retryTimer = setTimeout(() => void this.#open(), delay);
   }
 
-  /** Closed for good: everything waiting rejects with `error`, subscriptions end. */
-  #finish(error: RealtimeError): void {
+  /**
+   * Closed for good: everything waiting rejects with `error`; iterators end with `endWith`, a
+   * refusal or a final close, or quietly after the client's own close().
+   */
+  #finish(error: RealtimeError, endWith?: RealtimeError): void {
     this.#setState("closed");
+    this.#pacer = undefined;
+    clearTimeout(this.#flushTimer);
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#stableTimer);
-    for (const timer of this.#resubscribeTimers) clearTimeout(timer);
-    const waiting = [...this.#inFlight, ...this.#unanswered.splice(0), ...this.#queue.drain()];
-    for (const outgoing of waiting) this.#fail(outgoing, error);
+    this.#clearResubscribes();
+    const waiting = [
+      ...this.#inFlight,
+      ...this.#resend.splice(0),
+      ...this.#queue.drain(),
+      ...this.#outbox.map((request) => request.outgoing),
+    ];
+    for (const outgoing of waiting) if (outgoing) this.#fail(outgoing, error);
     const ending = [...this.#subscriptions.values()];
     this.#subscriptions.clear();
-    // A refusal ends the iterators with it; the client's own close() ends them quietly.
-    const endWith = error.code === "forbidden" ? error : undefined;
     for (const subscription of ending) subscription.end(endWith);
+  }
+
+  #clearResubscribes(): void {
+    for (const timer of this.#resubscribeTimers.values()) clearTimeout(timer);
+    this.#resubscribeTimers.clear();
   }
 
   #submit(
     frame: Outgoing["frame"],
+    what: string,
     deadline?: () => { timeout: number; error: RealtimeError },
   ): Promise<unknown> {
+    let text: string;
+    try {
+      // Before anything is registered: a BigInt or a cycle is the caller's mistake alone.
+      text = JSON.stringify(frame);
+    } catch (error) {
+      return Promise.reject(
+        new TypeError(`${what} cannot be encoded as JSON: ${(error as Error).message}`, {
+          cause: error,
+        }),
+      );
+    }
     return new Promise((resolve, reject) => {
-      const outgoing: Outgoing = { frame, resolve, reject, done: false };
+      const outgoing: Outgoing = { frame, text, resolve, reject, done: false };
       if (this.#state === "closed") {
         this.#fail(outgoing, new RealtimeError("unavailable", "The client is closed"));
         return;
       }
       if (deadline) {
         const { timeout, error } = deadline();
-        outgoing.timer = setTimeout(() => this.#fail(outgoing, error), timeout);
+        if (timeout < Infinity)
+          outgoing.timer = setTimeout(
+            () => this.#fail(outgoing, error),
+            Math.min(timeout, MAX_TIMER),
+          );
       }
-      if (this.#pacer && this.#socket?.readyState === OPEN && this.#state === "open") {
+      if (this.#pacer) {
         this.#send(outgoing);
         return;
       }
@@ -433,13 +526,48 @@ export class Realtime {
   }
 
   #send(outgoing: Outgoing): void {
-    const ref = this.#pending.add({
+    this.#request({
+      outgoing,
+      frame: (ref) => {
+        outgoing.sentAt ??= Date.now();
+        this.#inFlight.add(outgoing);
+        return `{"ref":${ref},${outgoing.text.slice(1)}`;
+      },
       reply: (reply) => this.#settle(outgoing, reply),
       lost: () => this.#lost(outgoing),
     });
-    outgoing.ref = ref;
-    this.#inFlight.add(outgoing);
-    this.#pacer?.send(JSON.stringify({ ...outgoing.frame, ref }));
+  }
+
+  #request(request: Request): void {
+    this.#outbox.push(request);
+    this.#flush();
+  }
+
+  /** Writes what the outbox holds, as far as the pacer and the cap of unanswered requests allow. */
+  #flush(): void {
+    const pacer = this.#pacer;
+    const socket = this.#socket;
+    while (
+      pacer &&
+      socket?.readyState === OPEN &&
+      this.#outbox[0] &&
+      this.#pending.size < MAX_UNANSWERED
+    ) {
+      const request = this.#outbox[0];
+      // A call that timed out while waiting here is not sent.
+      if (!request.outgoing?.done) {
+        const wait = pacer.take();
+        if (wait > 0) {
+          this.#flushTimer ??= setTimeout(() => {
+            this.#flushTimer = undefined;
+            this.#flush();
+          }, wait);
+          return;
+        }
+        socket.send(request.frame(this.#pending.add(request)));
+      }
+      this.#outbox.shift();
+    }
   }
 
   #settle(outgoing: Outgoing, reply: ReplyFrame): void {
@@ -459,7 +587,7 @@ export class Realtime {
     if (outgoing.done) return;
     this.#inFlight.delete(outgoing);
     if (outgoing.frame.type === "publish") {
-      this.#unanswered.push(outgoing);
+      this.#resend.push(outgoing);
       return;
     }
     const message = `The connection closed before the reply to call("${outgoing.frame.method}") came; it may or may not have run`;
@@ -477,27 +605,28 @@ export class Realtime {
     clearTimeout(outgoing.timer);
     this.#inFlight.delete(outgoing);
     this.#queue.remove(outgoing);
-    const unanswered = this.#unanswered.indexOf(outgoing);
-    if (unanswered >= 0) this.#unanswered.splice(unanswered, 1);
-    if (outgoing.ref !== undefined) this.#pending.forget(outgoing.ref);
+    const resend = this.#resend.indexOf(outgoing);
+    if (resend >= 0) this.#resend.splice(resend, 1);
+    // A written request stays counted until its reply: the server still holds it.
   }
 
   #sendSubscribe(subscription: SubscriptionCore): void {
-    const pacer = this.#pacer;
-    if (this.#state !== "open" || !pacer) return;
-    const ref = this.#pending.add({
+    if (!this.#pacer) return;
+    this.#request({
+      frame: (ref) => JSON.stringify(subscription.frame(ref)),
       reply: (reply) => subscription.subscribed(reply),
       lost: () => {},
     });
-    pacer.send(JSON.stringify(subscription.frame(ref)));
   }
 
   #sendUnsubscribe(topic: string): Promise<void> {
-    const pacer = this.#pacer;
-    if (this.#state !== "open" || !pacer) return Promise.resolve();
+    if (!this.#pacer) return Promise.resolve();
     return new Promise((resolve) => {
-      const ref = this.#pending.add({ reply: () => resolve(), lost: () => resolve() });
-      pacer.send(JSON.stringify({ type: "unsubscribe", ref, topic }));
+      this.#request({
+        frame: (ref) => JSON.stringify({ type: "unsubscribe", ref, topic }),
+        reply: () => resolve(),
+        lost: () => resolve(),
+      });
     });
   }
 }

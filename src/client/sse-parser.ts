@@ -21,11 +21,19 @@ export class SseParser {
   #skipLeadingLf = false;
   #data: string[] = [];
   #event = "";
-  #id = "";
+  /** The spec's "last event ID buffer": an `id:` line sets it at once... */
+  #id: string;
+  /** ...and it becomes the last event id only when its block ends (a cut block sets nothing). */
+  #lastEventId: string;
   #retry: number | undefined;
 
+  /** `lastEventId`: where an earlier stream stopped, so that its events carry it until changed. */
+  constructor(lastEventId = "") {
+    this.#id = this.#lastEventId = lastEventId;
+  }
+
   get lastEventId(): string {
-    return this.#id;
+    return this.#lastEventId;
   }
 
   get retry(): number | undefined {
@@ -34,8 +42,11 @@ export class SseParser {
 
   /** Parses `chunk`, returning the events it completed. */
   push(chunk: string): SseMessage[] {
-    if (this.#skipLeadingLf && chunk.startsWith("\n")) chunk = chunk.slice(1);
-    this.#skipLeadingLf = false;
+    // An empty chunk (a decoder holding half a character) says nothing about a CRLF split.
+    if (chunk !== "") {
+      if (this.#skipLeadingLf && chunk.startsWith("\n")) chunk = chunk.slice(1);
+      this.#skipLeadingLf = false;
+    }
     const text = this.#partial + chunk;
     const events: SseMessage[] = [];
     let start = 0;
@@ -73,9 +84,11 @@ export class SseParser {
   #dispatch(events: SseMessage[]): void {
     const event = this.#event;
     this.#event = "";
+    // Also for a block without data: the protocol's opening id-only block sets the resume point.
+    this.#lastEventId = this.#id;
     if (this.#data.length === 0) return;
     const data = this.#data.join("\n");
     this.#data = [];
-    events.push({ event: event || "message", data, id: this.#id, retry: this.#retry });
+    events.push({ event: event || "message", data, id: this.#lastEventId, retry: this.#retry });
   }
 }

@@ -40,7 +40,7 @@ export interface SubscriptionEvents {
 }
 
 /** @internal The part of a subscription its connection uses, whatever its data type. */
-export type SubscriptionCore = Pick<Subscription, "topic" | "frame" | "subscribed">;
+export type SubscriptionCore = Pick<Subscription, "topic" | "frame" | "subscribed" | "wanted">;
 
 /** @internal What a subscription asks of its connection. */
 export interface SubscriptionHost {
@@ -86,8 +86,11 @@ export class Subscription<T = unknown> implements AsyncIterable<RealtimeMessage<
   #iterating: boolean;
   #buffer: RealtimeMessage<T>[] = [];
   #bufferLimit: number;
-  #waiting: ((result: IteratorResult<RealtimeMessage<T>>) => void) | undefined;
-  #failWaiting: ((error: RealtimeError) => void) | undefined;
+  /** Iterator next() calls waiting for a message, oldest first (a caller may overlap them). */
+  #waiting: {
+    resolve(result: IteratorResult<RealtimeMessage<T>>): void;
+    reject(error: RealtimeError): void;
+  }[] = [];
 
   /** @internal */
   constructor(
@@ -177,7 +180,7 @@ export class Subscription<T = unknown> implements AsyncIterable<RealtimeMessage<
   receive(frame: MessageFrame): void {
     // A message equal to the cursor was delivered already (defensive: the server never repeats).
     if (!this.#accepting || frame.id === this.#cursor) return;
-    if (this.#iterating && this.#buffer.length >= this.#bufferLimit && !this.#waiting) {
+    if (this.#iterating && this.#buffer.length >= this.#bufferLimit && !this.#waiting[0]) {
       // Not taken, so the cursor stays before it: the re-subscribe at resume brings it again.
       this.#accepting = false;
       this.#paused = true;
@@ -193,12 +196,9 @@ export class Subscription<T = unknown> implements AsyncIterable<RealtimeMessage<
     };
     this.#onMessage?.(message);
     if (!this.#iterating) return;
-    const waiting = this.#waiting;
-    if (waiting) {
-      this.#waiting = undefined;
-      this.#failWaiting = undefined;
-      waiting({ value: message, done: false });
-    } else this.#buffer.push(message);
+    const waiting = this.#waiting.shift();
+    if (waiting) waiting.resolve({ value: message, done: false });
+    else this.#buffer.push(message);
   }
 
   /** @internal */
@@ -219,10 +219,9 @@ export class Subscription<T = unknown> implements AsyncIterable<RealtimeMessage<
       error ?? new RealtimeError("unavailable", `The subscription to "${this.topic}" ended`),
     );
     this.#settleReady = undefined;
-    if (error && this.#failWaiting) this.#failWaiting(error);
-    else this.#waiting?.({ value: undefined, done: true });
-    this.#waiting = undefined;
-    this.#failWaiting = undefined;
+    for (const waiting of this.#waiting.splice(0))
+      if (error) waiting.reject(error);
+      else waiting.resolve({ value: undefined, done: true });
   }
 
   [Symbol.asyncIterator](): AsyncIterator<RealtimeMessage<T>> {
@@ -245,9 +244,6 @@ export class Subscription<T = unknown> implements AsyncIterable<RealtimeMessage<
     if (message) return Promise.resolve({ value: message, done: false });
     if (this.#error) return Promise.reject(this.#error);
     if (this.#ended) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve, reject) => {
-      this.#waiting = resolve;
-      this.#failWaiting = reject;
-    });
+    return new Promise((resolve, reject) => this.#waiting.push({ resolve, reject }));
   }
 }

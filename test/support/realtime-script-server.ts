@@ -32,6 +32,8 @@ export class RealtimeScriptServer {
   loseNextPublishReply = false;
   /** Select this subprotocol instead of sluice.v1. */
   selectProtocol: string | undefined;
+  /** Replies to the `hold` calls received so far, sent by releaseHeld(). */
+  #held: (() => void)[] = [];
   #server: WebSocketServer | undefined;
   #port: number;
   #history: number;
@@ -120,6 +122,11 @@ export class RealtimeScriptServer {
   /** Sends `frame` as it is to every connection following `topic` (to play a buggy server). */
   sendToSubscribers(topic: string, frame: ServerFrame): void {
     for (const [socket, topics] of this.#subscribers) if (topics.has(topic)) send(socket, frame);
+  }
+
+  /** Replies (with their params) to every `hold` call received so far. */
+  releaseHeld(): void {
+    for (const reply of this.#held.splice(0)) reply();
   }
 
   framesOf(type: ClientFrame["type"]): ClientFrame[] {
@@ -251,6 +258,10 @@ export class RealtimeScriptServer {
       return;
     }
     if (method === "never") return;
+    if (method === "hold") {
+      this.#held.push(() => send(socket, { type: "reply", ref, ok: true, result: params }));
+      return;
+    }
     const error = { code: "not_found" as const, message: `No method "${method}"` };
     send(socket, { type: "reply", ref, ok: false, error });
   }
