@@ -212,4 +212,34 @@ describe("app.realtime connecting", () => {
       await app.close();
     }
   });
+
+  test("a rule may refuse with its reason: an HttpError thrown by it is the reply's code and message (SSE: its status)", async () => {
+    const app = new App({ logger: false });
+    app.realtime("/rt", {
+      subscribe: (topic) => {
+        if (topic === "vip") throw new HttpError(403, "Members only");
+        return true;
+      },
+      publish: (_topic, data) => {
+        if (typeof data === "string" && data.length > 5) throw new HttpError(422, "Text too long");
+        return true;
+      },
+    });
+    const base = (await app.listen({ port: 0, host: "127.0.0.1" })).url;
+    try {
+      const peer = await RealtimePeer.connect(`${base.replace(/^http/, "ws")}/rt`);
+      const vip = await peer.request({ type: "subscribe", topic: "vip" });
+      assert.deepEqual(vip.error, { code: "forbidden", message: "Members only" });
+      const long = await peer.request({ type: "publish", topic: "room", data: "far too long" });
+      assert.deepEqual(long.error, { code: "invalid", message: "Text too long" });
+      const ok = await peer.request({ type: "publish", topic: "room", data: "hi" });
+      assert.equal(ok.ok, true, "the connection stays and serves on");
+      await peer.close();
+      const sse = await fetch(`${base}/rt?topic=room&topic=vip`);
+      assert.equal(sse.status, 403);
+      assert.match(((await sse.json()) as { message: string }).message, /Members only/);
+    } finally {
+      await app.close();
+    }
+  });
 });

@@ -1,6 +1,9 @@
 import type { RealtimeContext } from "./realtime-context.js";
 
-/** Decides whether the client may subscribe to a topic: true lets it, anything else refuses. */
+/**
+ * Decides whether the client may subscribe to a topic: true lets it, anything else refuses
+ * (`forbidden`). A thrown HttpError refuses with its message and the code of its status.
+ */
 export type SubscribeRule<State extends object = Record<string, unknown>> = (
   topic: string,
   ctx: RealtimeContext<State>,

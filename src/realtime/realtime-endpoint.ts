@@ -4,7 +4,7 @@ import { logSafely } from "../util/logger.js";
 import type { AccessCheck } from "./access-rule.js";
 import type { RealtimeContext } from "./realtime-context.js";
 import type { ResolvedRealtimeOptions } from "./realtime-options.js";
-import { ReplyError } from "./reply-error.js";
+import { errorBodyOf, isAnswer, ReplyError } from "./reply-error.js";
 
 /** What both transports of one `app.realtime()` endpoint share: its rules, the App's topics. */
 export class RealtimeEndpoint {
@@ -36,6 +36,12 @@ export class RealtimeEndpoint {
     try {
       allowed = await rule(topic, data, ctx);
     } catch (error) {
+      // A rule may refuse with its reason, as a method does: an HttpError's message goes to
+      // the client with the code of its status (a 403 is "forbidden").
+      if (isAnswer(error)) {
+        const { code, message } = errorBodyOf(error, "");
+        throw new ReplyError(code, message);
+      }
       logSafely(
         ctx.request.log,
         "error",

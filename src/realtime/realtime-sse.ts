@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { HttpError } from "../http/http-error.js";
 import { MAX_LAST_EVENT_ID_BYTES, type SluiceRequest } from "../http/request.js";
 import type { StreamChunk } from "../http/streaming-response.js";
-import { MAX_SSE_TOPICS } from "../protocol/frames.js";
+import { type ErrorCode, MAX_SSE_TOPICS } from "../protocol/frames.js";
 import { SseResponse } from "../sse/sse-response.js";
 import { attachFrom } from "../topics/resume.js";
 import { attachAtHead } from "../topics/subscribe-at.js";
@@ -13,6 +13,16 @@ import type { RealtimeContext } from "./realtime-context.js";
 import type { RealtimeEndpoint } from "./realtime-endpoint.js";
 import { ReplyError } from "./reply-error.js";
 import { decodePosition, encodePositionEntry } from "./sse-position.js";
+
+/** The HTTP status an SSE request gets for a rule's refusal, by its error code. */
+const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
+  forbidden: 403,
+  not_found: 404,
+  invalid: 400,
+  timeout: 504,
+  unavailable: 503,
+  internal: 500,
+};
 
 /** Messages that may wait for a slow SSE client before its stream is cut (it then resumes). */
 const MAX_QUEUED = 1000;
@@ -44,8 +54,8 @@ export function realtimeSseHandler(endpoint: RealtimeEndpoint) {
       try {
         await endpoint.checkSubscribe(topic, ctx);
       } catch (error) {
-        if (error instanceof ReplyError && error.code === "forbidden")
-          throw new HttpError(403, error.message);
+        if (error instanceof ReplyError)
+          throw new HttpError(STATUS_OF_CODE[error.code], error.message);
         throw error;
       }
     }
