@@ -75,6 +75,27 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
 }
 
 describe("redisBroker: the log", () => {
+  test("a burst of publishes made before the first connection is up: all stored, one shared wait (no MaxListenersExceededWarning)", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on("warning", onWarning);
+    try {
+      const broker = makeBroker({ prefix: freshPrefix() });
+      const ids = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => broker.publish("burst", undefined, String(i))),
+      );
+      assert.equal(new Set(ids).size, 30);
+      assert.equal((await broker.history("burst", { limit: 100 })).length, 30);
+      await sleep(10); // warnings are emitted on the next tick
+      assert.deepEqual(
+        warnings.filter((warning) => warning.name === "MaxListenersExceededWarning").map(String),
+        [],
+      );
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+
   test("publish resolves the stream ids, increasing; history reads the messages back", async () => {
     const prefix = freshPrefix();
     const broker = makeBroker({ prefix });

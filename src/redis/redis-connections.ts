@@ -67,6 +67,20 @@ export function whenReady(redis: Redis, timeout: number): Promise<void> {
   if (status !== "connecting" && status !== "connect") {
     return Promise.reject(new Error(`the connection is ${status}`));
   }
+  // Every command made before the connection is up waits on one shared wait: a listener set
+  // per command would pass Node's limit of 10 (MaxListenersExceededWarning) after a burst.
+  let waiting = readiness.get(redis);
+  if (!waiting) {
+    waiting = waitForReady(redis, timeout).finally(() => readiness.delete(redis));
+    readiness.set(redis, waiting);
+  }
+  return waiting;
+}
+
+/** The wait in progress for each connection that is not ready yet. */
+const readiness = new WeakMap<Redis, Promise<void>>();
+
+function waitForReady(redis: Redis, timeout: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const done = (error?: Error) => {
       clearTimeout(timer);
