@@ -1,42 +1,19 @@
 // sluice/client's connect() in Node with ws's WebSocket class, against the scripted peer of
 // test/support/realtime-script-server.ts (docs/protocol.md on a real WebSocketServer).
 import assert from "node:assert/strict";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { WebSocket } from "ws";
 import { fullJitterDelay } from "../src/client/backoff.js";
 import {
   type CloseInfo,
   type ConnectionState,
-  type ConnectOptions,
   connect,
   type Realtime,
   RealtimeError,
   type RealtimeMessage,
 } from "../src/client/index.js";
-import { RealtimeScriptServer } from "./support/realtime-script-server.js";
+import { client, server } from "./support/script-peers.js";
 import { sleep, waitFor, within } from "./support/wait.js";
-
-/** Fast reconnects for tests. */
-const FAST = { initialDelay: 20, maxDelay: 100, stableAfter: 200 };
-
-const clients: Realtime[] = [];
-const servers: RealtimeScriptServer[] = [];
-after(async () => {
-  for (const client of clients) client.close();
-  for (const server of servers) await server.stop();
-});
-
-async function server(options = {}): Promise<RealtimeScriptServer> {
-  const started = await RealtimeScriptServer.start(options);
-  servers.push(started);
-  return started;
-}
-
-function client(url: string, options: ConnectOptions = {}): Realtime {
-  const rt = connect(url, { WebSocket, reconnect: FAST, ...options });
-  clients.push(rt);
-  return rt;
-}
 
 function states(rt: Realtime): ConnectionState[] {
   const seen: ConnectionState[] = [rt.state];

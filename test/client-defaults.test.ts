@@ -4,48 +4,16 @@
 // reset after 5 s up). Long timers are read from the delay they were armed with, or driven by
 // a clock the test moves (Date.now, which the dedupe window reads).
 import assert from "node:assert/strict";
-import { after, describe, test } from "node:test";
-import { WebSocket } from "ws";
+import { describe, test } from "node:test";
 import { reconnectOptions } from "../src/client/backoff.js";
-import { connect, type Realtime } from "../src/client/index.js";
-import { RealtimeScriptServer } from "./support/realtime-script-server.js";
+import { armedDelays } from "./support/armed-delays.js";
+import { client, defaultClient, server } from "./support/script-peers.js";
 import { waitFor, within } from "./support/wait.js";
-
-const clients: Realtime[] = [];
-const servers: RealtimeScriptServer[] = [];
-after(async () => {
-  for (const client of clients) client.close();
-  for (const server of servers) await server.stop();
-});
-
-async function server(): Promise<RealtimeScriptServer> {
-  const started = await RealtimeScriptServer.start();
-  servers.push(started);
-  return started;
-}
-
-/** The setTimeout delays armed while `run` runs; the timers themselves run as usual. */
-async function armedDelays(run: () => Promise<void> | void): Promise<number[]> {
-  const timers = globalThis as unknown as Record<string, (...args: unknown[]) => unknown>;
-  const real = timers.setTimeout as (...args: unknown[]) => unknown;
-  const delays: number[] = [];
-  timers.setTimeout = (callback: unknown, delay?: unknown, ...args: unknown[]) => {
-    delays.push(typeof delay === "number" ? delay : 0);
-    return real(callback, delay, ...args);
-  };
-  try {
-    await run();
-  } finally {
-    timers.setTimeout = real;
-  }
-  return delays;
-}
 
 describe("sluice/client defaults", () => {
   test("offline, 100 requests wait; the 101st rejects at once with unavailable", async () => {
     // Port 9 (discard) refuses: the client stays offline, retrying.
-    const rt = connect("ws://127.0.0.1:9/rt", { WebSocket });
-    clients.push(rt);
+    const rt = defaultClient("ws://127.0.0.1:9/rt");
     const waiting = Array.from({ length: 100 }, (_, i) => rt.publish("t", i));
     for (const publish of waiting) publish.catch(() => {});
     await assert.rejects(rt.publish("t", 100), (error: Error & { code?: string }) => {
@@ -58,10 +26,9 @@ describe("sluice/client defaults", () => {
 
   test("a call waits 35 s for its reply", async () => {
     const peer = await server();
-    const rt = connect(peer.url, { WebSocket });
-    clients.push(rt);
+    const rt = defaultClient(peer.url);
     await waitFor(() => rt.state === "open", "open");
-    const delays = await armedDelays(() => {
+    const delays = await armedDelays("setTimeout", () => {
       rt.call("hold", null).catch(() => {});
     });
     assert.ok(delays.includes(35_000), `timers armed by the call: ${delays.join(", ")}`);
@@ -76,8 +43,7 @@ describe("sluice/client defaults", () => {
       [120_000 + 1_000, false],
     ] as const) {
       const peer = await server();
-      const rt = connect(peer.url, { WebSocket, reconnect: { initialDelay: 20, maxDelay: 50 } });
-      clients.push(rt);
+      const rt = client(peer.url, { reconnect: { initialDelay: 20, maxDelay: 50 } });
       await waitFor(() => rt.state === "open", "open");
       peer.loseNextPublishReply = true; // stored, then the connection is cut before the reply
       const publish = rt.publish("t", "once");
@@ -99,9 +65,8 @@ describe("sluice/client defaults", () => {
   });
 
   test("reconnect: the first retries wait under 500 ms, 1 s, 2 s (full jitter), up to 30 s", async () => {
-    const rt = connect("ws://127.0.0.1:9/rt", { WebSocket });
-    clients.push(rt);
-    const delays = await armedDelays(async () => {
+    const rt = defaultClient("ws://127.0.0.1:9/rt");
+    const delays = await armedDelays("setTimeout", async () => {
       await waitFor(() => rt.state === "connecting", "connecting");
       await new Promise((resolve) => setTimeout(resolve, 1500));
     });

@@ -1,39 +1,13 @@
 // sluice/client's connect(): regressions found in review (each names its finding), against the
 // scripted peer of test/support/realtime-script-server.ts on a real WebSocketServer.
 import assert from "node:assert/strict";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { WebSocket } from "ws";
 import { reconnectOptions } from "../src/client/backoff.js";
-import {
-  type CloseInfo,
-  type ConnectOptions,
-  connect,
-  type Realtime,
-  RealtimeError,
-} from "../src/client/index.js";
-import { RealtimeScriptServer } from "./support/realtime-script-server.js";
+import { type CloseInfo, connect, RealtimeError } from "../src/client/index.js";
+import type { RealtimeScriptServer } from "./support/realtime-script-server.js";
+import { client, server } from "./support/script-peers.js";
 import { sleep, waitFor, within } from "./support/wait.js";
-
-const FAST = { initialDelay: 20, maxDelay: 100, stableAfter: 200 };
-
-const clients: Realtime[] = [];
-const servers: RealtimeScriptServer[] = [];
-after(async () => {
-  for (const client of clients) client.close();
-  for (const server of servers) await server.stop();
-});
-
-async function server(): Promise<RealtimeScriptServer> {
-  const started = await RealtimeScriptServer.start();
-  servers.push(started);
-  return started;
-}
-
-function client(url: string, options: ConnectOptions = {}): Realtime {
-  const rt = connect(url, { WebSocket, reconnect: FAST, ...options });
-  clients.push(rt);
-  return rt;
-}
 
 function dataOf(peer: RealtimeScriptServer, type: "publish" | "call"): unknown[] {
   return peer.framesOf(type).map((frame) => {

@@ -18,6 +18,7 @@ import { App, memoryBroker, type SluiceRequest, type SluiceWebSocket } from "../
 import { redisBroker } from "../src/redis/index.js";
 import { TestClient } from "../src/testing/index.js";
 import { quietApp } from "./support/apps.js";
+import { armedDelays } from "./support/armed-delays.js";
 import { openSocket, portOf, rawExchange } from "./support/raw-http.js";
 import { RedisServer } from "./support/redis-server.js";
 import { sleep, waitFor, within } from "./support/wait.js";
@@ -125,26 +126,6 @@ function documentedDefaults(): Map<string, string> {
 async function rawStatus(port: number, head: string, body = ""): Promise<number> {
   const answer = await rawExchange(port, head + body);
   return Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0);
-}
-
-/** The setTimeout/setInterval delays armed while `run` runs; the timers themselves run as usual. */
-async function armedDelays(
-  kind: "setTimeout" | "setInterval",
-  run: () => Promise<void>,
-): Promise<number[]> {
-  const timers = globalThis as unknown as Record<string, (...args: unknown[]) => unknown>;
-  const real = timers[kind];
-  const delays: number[] = [];
-  timers[kind] = (callback: unknown, delay?: unknown, ...args: unknown[]) => {
-    delays.push(typeof delay === "number" ? delay : 0);
-    return real(callback, delay, ...args);
-  };
-  try {
-    await run();
-  } finally {
-    timers[kind] = real;
-  }
-  return delays;
 }
 
 async function openWs(url: string, options: WebSocket.ClientOptions = {}): Promise<WebSocket> {

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { connect as tcpConnect } from "node:net";
 import { describe, test } from "node:test";
 import { App } from "../src/index.js";
+import { armedDelays } from "./support/armed-delays.js";
 import { capturedLogger } from "./support/logging.js";
 import { portOf } from "./support/raw-http.js";
 import { type Frame, RealtimePeer } from "./support/realtime-peer.js";
@@ -119,24 +120,17 @@ describe("app.realtime bounds at their defaults", () => {
       },
     });
     const { ws } = await listening(app);
-    const timers = globalThis as unknown as Record<string, (...args: unknown[]) => unknown>;
-    const real = timers.setTimeout as (...args: unknown[]) => unknown;
-    const delays: number[] = [];
-    timers.setTimeout = (callback: unknown, delay?: unknown, ...args: unknown[]) => {
-      delays.push(typeof delay === "number" ? delay : 0);
-      return real(callback, delay, ...args);
-    };
     try {
       const peer = await RealtimePeer.connect(ws);
-      peer.send(JSON.stringify({ type: "call", ref: 1, method: "slow" }));
-      await waitFor(() => called, "the method to start");
-      timers.setTimeout = real;
+      const delays = await armedDelays("setTimeout", async () => {
+        peer.send(JSON.stringify({ type: "call", ref: 1, method: "slow" }));
+        await waitFor(() => called, "the method to start");
+      });
       assert.ok(delays.includes(30_000), `timers armed by the call: ${delays.join(", ")}`);
       finish();
       assert.equal((await peer.reply(1)).result, "late");
       await peer.close();
     } finally {
-      timers.setTimeout = real;
       await app.close();
     }
   });
