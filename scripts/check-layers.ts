@@ -19,9 +19,10 @@ export const LAYERS: Record<string, number> = {
   redis: 6,
   jwt: 7,
   realtime: 7, // app.realtime(): the protocol's server side
-  app: 8,
-  testing: 9,
-  ".": 10, // src/index.ts: re-exports only
+  "api-docs": 8, // app.openapi() and app.asyncapi(): documents written from the declarations
+  app: 9,
+  testing: 10,
+  ".": 11, // src/index.ts: re-exports only
 };
 
 /** `import … from "x"`, `export … from "x"`, `import "x"` and `import("x")`. */

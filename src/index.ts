@@ -25,6 +25,7 @@ export {
   type StreamingResponseInit,
   type StreamSource,
 } from "./http/streaming-response.js";
+export { ValidationError, type ValidationIssue } from "./http/validation-error.js";
 export { type ApiKeyAuthOptions, apiKeyAuth } from "./middleware/api-key-auth.js";
 export type { Verified } from "./middleware/auth-challenge.js";
 export { type BearerAuthOptions, bearerAuth } from "./middleware/bearer-auth.js";
@@ -34,6 +35,12 @@ export {
   type CorsOriginFunction,
   cors,
 } from "./middleware/cors.js";
+export {
+  type Contract,
+  type ContractDefinition,
+  defineContract,
+  type MethodSchemas,
+} from "./protocol/contract.js";
 export {
   ERROR_CODES,
   type ErrorCode,
@@ -67,6 +74,7 @@ export { TopicMessage } from "./topics/topic-message.js";
 export { TopicSubscription } from "./topics/topic-subscription.js";
 export type { HistoryOptions, PublishOptions, SubscribeOptions } from "./topics/topics.js";
 export type { LoggerOption } from "./util/logger.js";
+export type { InferInput, InferOutput, StandardSchemaV1 } from "./util/standard-schema.js";
 export { CloseCode } from "./websocket/close-codes.js";
 export type { DeflateOptions } from "./websocket/deflate-options.js";
 export { SluiceWebSocket } from "./websocket/sluice-websocket.js";

@@ -38,7 +38,7 @@ test("connect alone bundles to at most 5 KB min+gzip (fetchEvents and the whole 
   assert.ok(connect <= BUDGET, `connect is ${connect} bytes min+gzip, over ${BUDGET}`);
 });
 
-test("src/client imports only ../protocol/frames.js and its own files: no node: or bare specifiers", async () => {
+test("src/client imports only ../protocol/frames.js, ../protocol/contract.js and its own files: no node: or bare specifiers", async () => {
   // esbuild's own resolution of every file the module reaches, comments and strings aside.
   const result = await build({
     entryPoints: [join(CLIENT, "index.ts")],
@@ -52,13 +52,15 @@ test("src/client imports only ../protocol/frames.js and its own files: no node: 
   for (const [file, input] of Object.entries(result.metafile.inputs)) {
     for (const { original } of input.imports) {
       const allowed =
-        original === "../protocol/frames.js" || /^\.\/[\w-]+\.js$/.test(original ?? "");
+        original === "../protocol/frames.js" ||
+        original === "../protocol/contract.js" ||
+        /^\.\/[\w-]+\.js$/.test(original ?? "");
       if (!allowed) found.push(`${file}: ${original}`);
     }
   }
   assert.deepEqual(found, []);
   assert.deepEqual(
     Object.keys(result.metafile.inputs).filter((file) => !file.startsWith("src/client/")),
-    ["src/protocol/frames.ts"],
+    ["src/protocol/contract.ts", "src/protocol/frames.ts"],
   );
 });

@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
+import { ApiCatalog } from "../api-docs/catalog.js";
 import type { Middleware } from "../http/middleware-chain.js";
 import type { OpenStreamCounts, RequestContext, SluiceRequest } from "../http/request.js";
 import { requestIdSource } from "../http/request-id.js";
@@ -70,6 +71,8 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
    */
   readonly handleUpgrade: (raw: IncomingMessage, socket: Duplex, head: Buffer) => void;
   readonly #routes = new RouteTable();
+  /** Every route, topic and endpoint declared, with its schemas: what the API documents show. */
+  readonly #catalog = new ApiCatalog();
   readonly #middleware = new MiddlewareStack();
   readonly #hooks = new LifecycleHooks();
   #startChecked = false;
@@ -211,6 +214,7 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
   /** @internal */
   protected register(method: string, path: string, handler: Handler, name?: string): void {
     this.#routes.add(method, path, handler, name);
+    this.#catalog.add({ kind: "http", method: method.toUpperCase(), path, name, schemas: {} });
   }
 
   /** @internal */
@@ -231,6 +235,7 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
         }
       : routeHandler;
     this.#routes.add("GET", path, capped);
+    this.#catalog.add({ kind: "sse", path });
   }
 
   /** @internal */
@@ -285,6 +290,7 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
   ): this {
     this.#gateway.add(path, options ?? {}, handler as WebSocketHandler, name);
     this.#lifecycle.webSocketRouteAdded();
+    this.#catalog.add({ kind: "websocket", path, protocols: options?.protocols ?? [] });
     return this;
   }
 

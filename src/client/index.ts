@@ -1,3 +1,9 @@
+export {
+  type Contract,
+  type ContractDefinition,
+  defineContract,
+  type MethodSchemas,
+} from "../protocol/contract.js";
 export type { ErrorCode } from "../protocol/frames.js";
 export type { ReconnectOptions } from "./backoff.js";
 export { connect } from "./connect.js";
