@@ -25,7 +25,11 @@ export {
   type StreamingResponseInit,
   type StreamSource,
 } from "./http/streaming-response.js";
-export { ValidationError, type ValidationIssue } from "./http/validation-error.js";
+export {
+  OutputValidationError,
+  ValidationError,
+  type ValidationIssue,
+} from "./http/validation-error.js";
 export { type ApiKeyAuthOptions, apiKeyAuth } from "./middleware/api-key-auth.js";
 export type { Verified } from "./middleware/auth-challenge.js";
 export { type BearerAuthOptions, bearerAuth } from "./middleware/bearer-auth.js";

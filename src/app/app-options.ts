@@ -72,6 +72,17 @@ export interface AppOptions {
    * address. Default: 64.
    */
   ipv6Prefix?: number;
+  /**
+   * Check what the app sends against the schemas it declared: an HTTP route's `response`, a
+   * WebSocket route's `send`, an SSE route's `events`, a real-time method's `result`. What
+   * the app receives (bodies, queries, messages, publishes, call params) is always validated;
+   * what it sends is typed always and checked only when this is on, and never transformed
+   * (the value sent is the one the handler gave). A failed check is the server's bug: an
+   * OutputValidationError (HTTP 500, WebSocket 1011), logged. Default: on unless NODE_ENV is
+   * "production", where it would cost a validation per response on data the compiler
+   * already typed.
+   */
+  validateOutput?: boolean;
 }
 
 export interface CloseOptions {
@@ -105,6 +116,16 @@ export function appSettings(options: AppOptions): AppSettings {
     closeTimeout: options.closeTimeout ?? DEFAULTS.closeTimeout,
     sendTimeout: timeoutOption("sendTimeout", options.sendTimeout, DEFAULTS.sendTimeout),
   };
+}
+
+/** Whether sent values are checked against their schemas (see AppOptions.validateOutput). */
+export function validatesOutput(options: AppOptions): boolean {
+  const value = options.validateOutput;
+  if (value === undefined) return process.env.NODE_ENV !== "production";
+  if (typeof value !== "boolean") {
+    throw new TypeError(`validateOutput must be true or false, got ${String(value)}`);
+  }
+  return value;
 }
 
 function timeoutOption(name: string, value: unknown, fallback: number): number {

@@ -42,3 +42,23 @@ function validationMessage(
   const more = total > 1 ? ` (and ${total - 1} more issue${total > 2 ? "s" : ""})` : "";
   return `Invalid ${target}: ${describeIssue(first)}${more}`;
 }
+
+/**
+ * A value the app sent failed its own schema (a route's `response`, a socket's `send`, an SSE
+ * route's `events`, a method's `result`), checked when the App's `validateOutput` is on: the
+ * server's bug, never the client's, so not an HttpError: HTTP answers 500 and a WebSocket
+ * closes with 1011, and it is logged with the issues.
+ */
+export class OutputValidationError extends Error {
+  readonly target: string;
+  readonly issues: readonly ValidationIssue[];
+
+  constructor(target: string, issues: readonly ValidationIssue[], total = issues.length) {
+    super(
+      `The app sent an invalid ${validationMessage(target, issues, total).slice("Invalid ".length)}`,
+    );
+    this.name = "OutputValidationError";
+    this.target = target;
+    this.issues = issues.slice(0, MAX_REPORTED_ISSUES);
+  }
+}
