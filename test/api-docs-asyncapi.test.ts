@@ -7,7 +7,7 @@ import { z } from "zod";
 import { asyncApiDocument } from "../src/api-docs/asyncapi.js";
 import { ApiCatalog } from "../src/api-docs/catalog.js";
 import { type AsyncApiDocument, defineContract } from "../src/index.js";
-import { asyncApiProblems } from "./support/api-validators.js";
+import { asyncApiProblems, type Json } from "./support/api-validators.js";
 import { quietApp } from "./support/apps.js";
 
 const info = { title: "Test API", version: "1.0.0" };
@@ -19,9 +19,9 @@ async function assertValid(document: AsyncApiDocument): Promise<void> {
 }
 
 /** Follows a `$ref` inside the document (`#/channels/x/messages/y`, `#/components/...`). */
-function follow(document: AsyncApiDocument, value: any): any {
+function follow(document: AsyncApiDocument, value: Json): Json {
   if (typeof value?.$ref !== "string") return value;
-  let target: any = document;
+  let target: Json = document;
   for (const key of value.$ref.slice(2).split("/")) target = target[key];
   return target;
 }
@@ -30,7 +30,7 @@ function follow(document: AsyncApiDocument, value: any): any {
 function operationsOf(document: AsyncApiDocument): Record<string, string> {
   const lastKey = (ref: { $ref: string }) => ref.$ref.split("/").at(-1);
   return Object.fromEntries(
-    Object.entries(document.operations).map(([id, op]: [string, any]) => [
+    Object.entries(document.operations).map(([id, op]: [string, Json]) => [
       id,
       [
         op.action,
@@ -63,7 +63,7 @@ describe("app.asyncapi()", () => {
     const document = app.asyncapi(info);
     await assertValid(document);
     assert.deepEqual(Object.keys(document.channels), ["websocket-rooms-room", "sse-feed"]);
-    const socket = document.channels["websocket-rooms-room"] as any;
+    const socket = document.channels["websocket-rooms-room"] as Json;
     assert.equal(socket.address, "/rooms/{room}");
     assert.deepEqual(Object.keys(socket.parameters), ["room"]);
     assert.match(socket.description, /Subprotocols: chat\.v1/);
@@ -96,7 +96,7 @@ describe("app.asyncapi()", () => {
     const document = asyncApiDocument(catalog, info);
     await assertValid(document);
 
-    const chat = document.channels["websocket-chat"] as any;
+    const chat = document.channels["websocket-chat"] as Json;
     // What clients send is the schema's input: zod lets unknown keys in (it strips them).
     assert.deepEqual(chat.messages["client-message"].payload, {
       type: "object",
@@ -106,24 +106,24 @@ describe("app.asyncapi()", () => {
     assert.deepEqual(chat.messages["server-message"].payload.required, ["from", "text"]);
     assert.deepEqual(chat.bindings, { ws: { bindingVersion: "0.1.0" } });
 
-    const ticks = document.channels["sse-ticks"] as any;
+    const ticks = document.channels["sse-ticks"] as Json;
     assert.equal(ticks.address, "/ticks/{wildcard}");
     assert.deepEqual(Object.keys(ticks.parameters), ["wildcard"]);
     assert.deepEqual(
-      Object.values(ticks.messages).map((m: any) => [m.name, m.payload.type]),
+      Object.values(ticks.messages).map((m: Json) => [m.name, m.payload.type]),
       [
         ["tick", "object"],
         ["price.changed", "number"],
       ],
     );
 
-    const topic = document.channels["topic-chat-messages"] as any;
+    const topic = document.channels["topic-chat-messages"] as Json;
     assert.equal(topic.address, "chat:{segment1}:messages");
     assert.deepEqual(Object.keys(topic.parameters), ["segment1"]);
     // The topic's stored data is the same schema's output: unknown keys were stripped.
     assert.equal(topic.messages.data.payload.properties.text.maxLength, 500);
     assert.equal(topic.messages.data.payload.additionalProperties, false);
-    const dashboard = document.channels["topic-dashboard"] as any;
+    const dashboard = document.channels["topic-dashboard"] as Json;
     assert.equal(dashboard.address, "dashboard");
     assert.match(dashboard.messages.data.payload.description, /valibot schema offers no JSON/);
     assert.deepEqual(operationsOf(document), {
@@ -147,9 +147,9 @@ describe("app.asyncapi()", () => {
     });
     const document = asyncApiDocument(catalog, info);
     await assertValid(document);
-    const stored = (document.channels["topic-events"] as any).messages.data.payload;
+    const stored = (document.channels["topic-events"] as Json).messages.data.payload;
     assert.deepEqual(follow(document, stored).required, ["at"]);
-    const rt = (document.channels["realtime-rt"] as any).messages;
+    const rt = (document.channels["realtime-rt"] as Json).messages;
     assert.deepEqual(follow(document, rt["message-events"].payload.properties.data).required, [
       "at",
     ]);
@@ -190,7 +190,7 @@ describe("app.asyncapi()", () => {
       "prod-ws": { host: "rt.example.com", pathname: "/app", protocol: "wss" },
       "prod-http": { host: "rt.example.com", pathname: "/app", protocol: "https" },
     });
-    const channel = document.channels["realtime-rt"] as any;
+    const channel = document.channels["realtime-rt"] as Json;
     assert.deepEqual(channel.servers, [{ $ref: "#/servers/prod-ws" }]);
     assert.deepEqual(operationsOf(document), {
       "realtime-rt-subscribe": "receive realtime-rt subscribe reply: subscribe-reply,error-reply",
@@ -246,10 +246,10 @@ describe("app.asyncapi()", () => {
       "server1-ws": { host: "localhost:3000", description: "local", protocol: "ws" },
       "server1-http": { host: "localhost:3000", description: "local", protocol: "http" },
     });
-    assert.deepEqual((document.channels["websocket-ws"] as any).servers, [
+    assert.deepEqual((document.channels["websocket-ws"] as Json).servers, [
       { $ref: "#/servers/server1-ws" },
     ]);
-    assert.deepEqual((document.channels["sse-events"] as any).servers, [
+    assert.deepEqual((document.channels["sse-events"] as Json).servers, [
       { $ref: "#/servers/server1-http" },
     ]);
   });
@@ -271,16 +271,16 @@ describe("app.asyncapi()", () => {
       },
     });
     await assertValid(document);
-    const tree = (document.channels["websocket-tree"] as any).messages;
+    const tree = (document.channels["websocket-tree"] as Json).messages;
     assert.deepEqual(tree["client-message"].payload, { $ref: "#/components/schemas/TreeMessage" });
     // Both directions document the schema's input (a send is checked, never transformed): one component.
     assert.deepEqual(tree["server-message"].payload, { $ref: "#/components/schemas/TreeMessage" });
-    const component = (document.components as any).schemas.TreeMessage;
+    const component = (document.components as Json).schemas.TreeMessage;
     assert.deepEqual(component.properties.children.items, {
       $ref: "#/components/schemas/TreeMessage",
     });
     assert.equal(component.$schema, undefined);
-    assert.deepEqual((document.channels["topic-when"] as any).messages.data.payload, {
+    assert.deepEqual((document.channels["topic-when"] as Json).messages.data.payload, {
       description: "Not documented: converting the zod schema failed: nope.",
     });
   });

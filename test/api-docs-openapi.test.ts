@@ -7,7 +7,7 @@ import { z } from "zod";
 import { ApiCatalog, type HttpRouteSchemas } from "../src/api-docs/catalog.js";
 import { openApiDocument } from "../src/api-docs/openapi.js";
 import type { ApiDocumentOptions, JsonSchemaConverter, OpenApiDocument } from "../src/index.js";
-import { openApiProblems } from "./support/api-validators.js";
+import { type Json, openApiProblems } from "./support/api-validators.js";
 import { quietApp } from "./support/apps.js";
 
 const info = { title: "Test API", version: "1.0.0" };
@@ -28,16 +28,17 @@ async function assertValid(document: OpenApiDocument): Promise<void> {
 
 /** The operation at `path`/`method`, as JSON (refs left as they are). */
 function operationOf(document: OpenApiDocument, path: string, method: string) {
-  const operation = document.paths[path]?.[method] as Record<string, any> | undefined;
+  const operation = document.paths[path]?.[method] as Record<string, Json> | undefined;
   assert.ok(operation, `no ${method} ${path} in ${Object.keys(document.paths).join(", ")}`);
   return operation;
 }
 
 /** A schema embedded in the document, its `$ref` (to components) followed. */
-function resolved(document: OpenApiDocument, schema: any): any {
+function resolved(document: OpenApiDocument, schema: Json): Json {
   if (typeof schema?.$ref !== "string") return schema;
   const name = schema.$ref.replace("#/components/schemas/", "");
-  return (document.components?.schemas as Record<string, unknown>)[name];
+  const schemas: Json = document.components?.schemas;
+  return schemas[name];
 }
 
 describe("app.openapi()", () => {
@@ -148,9 +149,9 @@ describe("app.openapi()", () => {
     assert.deepEqual(operation.responses["400"], {
       $ref: "#/components/responses/ValidationProblem",
     });
-    const problem = (document.components as any).responses.ValidationProblem;
+    const problem = (document.components as Json).responses.ValidationProblem;
     assert.ok(problem.content["application/problem+json"]);
-    const problemSchema = (document.components as any).schemas.ValidationProblem;
+    const problemSchema = (document.components as Json).schemas.ValidationProblem;
     assert.deepEqual(Object.keys(problemSchema.properties.issues.items.properties), [
       "in",
       "path",
@@ -311,9 +312,9 @@ describe("app.openapi()", () => {
     await assertValid(document);
     const files = document.paths["/files/{wildcard}"];
     assert.deepEqual(Object.keys(files), ["get", "put", "post", "delete", "patch"]);
-    assert.equal(files.get && (files.get as any).operationId, undefined);
-    assert.equal((files.put as any).operationId, "files_put");
-    const wildcard = (files.get as any).parameters[0];
+    assert.equal(files.get && (files.get as Json).operationId, undefined);
+    assert.equal((files.put as Json).operationId, "files_put");
+    const wildcard = (files.get as Json).parameters[0];
     assert.equal(wildcard.name, "wildcard");
     assert.match(wildcard.description, /params\["\*"\]/);
     assert.deepEqual(Object.keys(document.paths["/anything"]), [

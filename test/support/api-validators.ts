@@ -29,3 +29,7 @@ export async function asyncApiProblems(document: object): Promise<DocumentProble
     warnings: diagnostics.filter((d) => d.severity === WARNING).map(describe),
   };
 }
+
+/** A JSON document as tests read it: any member at any depth (the assertions check the values). */
+// biome-ignore lint/suspicious/noExplicitAny: the documents are plain JSON, read loosely in assertions
+export type Json = any;
