@@ -6,7 +6,12 @@ import * as v from "valibot";
 import { z } from "zod";
 import { ApiCatalog, type HttpRouteSchemas } from "../src/api-docs/catalog.js";
 import { openApiDocument } from "../src/api-docs/openapi.js";
-import type { ApiDocumentOptions, JsonSchemaConverter, OpenApiDocument } from "../src/index.js";
+import {
+  type ApiDocumentOptions,
+  defineContract,
+  type JsonSchemaConverter,
+  type OpenApiDocument,
+} from "../src/index.js";
 import { type Json, openApiProblems } from "./support/api-validators.js";
 import { quietApp } from "./support/apps.js";
 
@@ -104,6 +109,29 @@ describe("app.openapi()", () => {
       required: ["n"],
     });
     assert.match(stream["x-sluice-events"].message.description, /Not documented: the valibot/);
+  });
+
+  test("a real-time endpoint's SSE side is one GET taking topic parameters, its topics' data listed", async () => {
+    const catalog = new ApiCatalog();
+    catalog.add({
+      kind: "realtime",
+      path: "/live",
+      contract: defineContract({ topics: { "chat:*": z.object({ text: z.string() }) } }),
+      subscribe: ["chat:*", "news"],
+      methods: [],
+    });
+    catalog.add({ kind: "sse", path: "/live" });
+    const document = openApiDocument(catalog, info);
+    await assertValid(document);
+    assert.deepEqual(Object.keys(document.paths), ["/live"]);
+    const operation = operationOf(document, "/live", "get");
+    const [topic] = operation.parameters;
+    assert.equal(topic.name, "topic");
+    assert.equal(topic.required, true);
+    assert.match(topic.description, /"chat:\*", "news"/);
+    const stream = operation.responses["200"].content["text/event-stream"];
+    assert.deepEqual(stream["x-sluice-topics"]["chat:*"].required, ["text"]);
+    assert.deepEqual(stream["x-sluice-topics"].news, {});
   });
 
   test("a route's schemas become parameters, a JSON body, a 200 and a 400 problem (zod)", async () => {
@@ -372,6 +400,20 @@ describe("app.openapi()", () => {
       );
     }
     assert.throws(() => app.asyncapi({ title: "" } as never), /app\.asyncapi\(info\): info\.title/);
+  });
+
+  test("the types refuse what the checks refuse", () => {
+    const app = quietApp();
+    // @ts-expect-error: info needs a version
+    assert.throws(() => app.openapi({ title: "T" }), TypeError);
+    // @ts-expect-error: a server is { url, description?, name? }
+    assert.throws(() => app.asyncapi(info, { servers: [{ href: "https://x" }] }), TypeError);
+    // @ts-expect-error: the converter is told "input" or "output", nothing else
+    const converter: JsonSchemaConverter = (_schema, io: "both") => ({ io });
+    assert.equal(typeof converter, "function");
+    const version: "3.1.0" = app.openapi(info).openapi;
+    const asyncVersion: "3.0.0" = app.asyncapi(info).asyncapi;
+    assert.deepEqual([version, asyncVersion], ["3.1.0", "3.0.0"]);
   });
 });
 

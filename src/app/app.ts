@@ -322,8 +322,10 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
    * (their JSON Schema 2020-12): path, query and header parameters, the JSON body, the 200
    * response, a 400 `application/problem+json` on routes that validate; SSE routes as GETs
    * answering `text/event-stream`. A schema whose library gives no JSON Schema (and that the
-   * `jsonSchema` option does not convert) is shown as `{}` with a description saying so.
-   * Throws a TypeError when `info` lacks a title or version.
+   * `jsonSchema` option does not convert, plain valibot say) is shown as `{}` with a
+   * description naming the library, as is one whose conversion throws (with its message):
+   * nothing is logged, and this never throws for a schema. Written anew at each call, from
+   * the routes declared so far. Throws a TypeError when `info` lacks a title or version.
    *
    * ```ts
    * app.get("/openapi.json", () => app.openapi({ title: "Chat", version: "1.0.0" }));
