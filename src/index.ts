@@ -1,3 +1,12 @@
+export type { AsyncApiDocument } from "./api-docs/asyncapi.js";
+export type {
+  ApiDocumentOptions,
+  ApiInfo,
+  ApiServer,
+  JsonSchemaConverter,
+  SchemaDirection,
+} from "./api-docs/document-options.js";
+export type { OpenApiDocument } from "./api-docs/openapi.js";
 export {
   App,
   type AppOptions,

@@ -1,7 +1,14 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
+import { type AsyncApiDocument, asyncApiDocument } from "../api-docs/asyncapi.js";
 import { ApiCatalog } from "../api-docs/catalog.js";
+import {
+  type ApiDocumentOptions,
+  type ApiInfo,
+  checkDocumentArguments,
+} from "../api-docs/document-options.js";
+import { type OpenApiDocument, openApiDocument } from "../api-docs/openapi.js";
 import type { Middleware } from "../http/middleware-chain.js";
 import type { OpenStreamCounts, RequestContext, SluiceRequest } from "../http/request.js";
 import { requestIdSource } from "../http/request-id.js";
@@ -308,6 +315,36 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
       [...this.#routes.paths, ...this.#gateway.paths],
       this.logger,
     );
+  }
+
+  /**
+   * The OpenAPI 3.1 document of the app's HTTP routes, written from the schemas they declare
+   * (their JSON Schema 2020-12): path, query and header parameters, the JSON body, the 200
+   * response, a 400 `application/problem+json` on routes that validate; SSE routes as GETs
+   * answering `text/event-stream`. A schema whose library gives no JSON Schema (and that the
+   * `jsonSchema` option does not convert, plain valibot say) is shown as `{}` with a
+   * description naming the library, as is one whose conversion throws (with its message):
+   * nothing is logged, and this never throws for a schema. Written anew at each call, from
+   * the routes declared so far. Throws a TypeError when `info` lacks a title or version.
+   *
+   * ```ts
+   * app.get("/openapi.json", () => app.openapi({ title: "Chat", version: "1.0.0" }));
+   * ```
+   */
+  openapi(info: ApiInfo, options?: ApiDocumentOptions): OpenApiDocument {
+    checkDocumentArguments("openapi", info, options);
+    return openApiDocument(this.#catalog, info, options);
+  }
+
+  /**
+   * The AsyncAPI 3.0 document of the app's WebSocket routes, SSE routes, topics and real-time
+   * endpoints (their contracts' topics and methods), from the schemas they declare (JSON
+   * Schema draft-07). Operations say what the app does: `receive` what clients send it,
+   * `send` what it sends them. Same `info`, options and fallbacks as `openapi()`.
+   */
+  asyncapi(info: ApiInfo, options?: ApiDocumentOptions): AsyncApiDocument {
+    checkDocumentArguments("asyncapi", info, options);
+    return asyncApiDocument(this.#catalog, info, options);
   }
 
   /** The server created by `listen()`, once listening. */
