@@ -25,6 +25,26 @@ type AnyHandler = (...args: never[]) => unknown;
  */
 export abstract class RouteMethods<Prefix extends string, State extends object> {
   get<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this;
+  /**
+   * A route with schemas (zod, valibot, arktype: any Standard Schema). After the middleware,
+   * `params`, `query` and `headers` are validated, then the `body` (JSON, `+json` or a form;
+   * none is `undefined`; another media type is a 415); a refusal answers 400
+   * `application/problem+json` listing each issue's part, path and message, and the handler
+   * never runs. The handler gets the schemas' outputs (coerced, defaulted) on `req.body`,
+   * `req.query`, `req.params` and `req.headers`, and must return the `response` schema's
+   * input. That result is checked while the App's `validateOutput` is on (by default, unless
+   * NODE_ENV is "production", where the compiler's check is trusted rather than paying a
+   * validation per response): a failure is the app's bug, a 500, logged. The same overload
+   * exists on every method, on groups and on `route()`.
+   *
+   * ```ts
+   * app.post(
+   *   "/orders/:shop",
+   *   { body: z.object({ item: z.string(), quantity: z.coerce.number() }), response: Order },
+   *   async (req) => createOrder(req.params.shop, req.body), // req.body: { item; quantity }
+   * );
+   * ```
+   */
   get<Path extends string, Schemas extends RouteSchemas>(
     path: Path,
     schemas: KnownSchemas<Schemas>,

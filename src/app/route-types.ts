@@ -38,6 +38,12 @@ export interface RouteSchemas {
   readonly query?: StandardSchemaV1;
   readonly params?: StandardSchemaV1;
   readonly headers?: StandardSchemaV1;
+  /**
+   * What the handler returns (a response of its own making, a stream, is not checked). Typed
+   * always; checked only while the App's `validateOutput` is on, which it is unless NODE_ENV
+   * is "production": there the compiler has typed the value already and a check per response
+   * would be paid on every request to find a bug tests should have found.
+   */
   readonly response?: StandardSchemaV1;
 }
 

@@ -78,12 +78,12 @@ function headInput(request: SluiceRequest, part: HeadPart): unknown {
 }
 
 function applyHead(request: SluiceRequest, parts: readonly HeadPart[], outcomes: Outcome[]) {
-  let failures: PartFailure[] | undefined;
+  const failures: PartFailure[] = [];
   for (let index = 0; index < parts.length; index++) {
     const part = parts[index] as HeadPart;
     const outcome = outcomes[index] as Outcome;
     if (!outcome.ok) {
-      (failures ??= []).push({ part, issues: outcome.issues, total: outcome.total });
+      failures.push({ part, issues: outcome.issues, total: outcome.total });
     } else if (part === "params") {
       // The field the router set: the schema's output may be other than strings.
       (request as { params: unknown }).params = outcome.value;
@@ -91,7 +91,7 @@ function applyHead(request: SluiceRequest, parts: readonly HeadPart[], outcomes:
       request.setValidated(part, outcome.value);
     }
   }
-  if (failures) throw new RequestValidationError(failures);
+  if (failures.length > 0) throw new RequestValidationError(failures);
 }
 
 function validateBody(request: SluiceRequest, schema: StandardSchemaV1): undefined | Promise<void> {
