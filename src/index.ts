@@ -17,8 +17,12 @@ export {
   type OpenConnections,
   type RouteDefinition,
   type RouteGroup,
+  type RouteResult,
+  type RouteSchemas,
   type SseRouteHandler,
   type TypedWebSocket,
+  type ValidatedHandler,
+  type ValidatedRequest,
   type WebSocketRouteHandler,
 } from "./app/app.js";
 export type { ListeningServer, ListenOptions } from "./app/listen.js";

@@ -29,7 +29,7 @@ import {
 import { createLogger, logSafely } from "../util/logger.js";
 import { WebSocketGateway, type WebSocketHandler } from "../websocket/websocket-gateway.js";
 import type { WebSocketOptions } from "../websocket/websocket-options.js";
-import { type AppOptions, appSettings, type CloseOptions } from "./app-options.js";
+import { type AppOptions, appSettings, type CloseOptions, validatesOutput } from "./app-options.js";
 import { warnExactScopesWithRoutesBeneath } from "./exact-scope-warning.js";
 import { type CloseHook, LifecycleHooks, type ListenHook } from "./lifecycle-hooks.js";
 import type { ListeningServer, ListenOptions } from "./listen.js";
@@ -37,10 +37,12 @@ import { MiddlewareStack } from "./middleware-stack.js";
 import { RequestDispatch } from "./request-dispatch.js";
 import { buildGroup, checkPrefix, type RouteGroup, type RouteRegistry } from "./route-group.js";
 import { RouteMethods } from "./route-methods.js";
+import { checkRouteSchemas } from "./route-schemas.js";
 import { type Handler, type RouteDefinition, RouteTable } from "./route-table.js";
 import type { RequestState, WithState } from "./route-types.js";
 import { ServerLifecycle } from "./server-lifecycle.js";
 import { StreamAdmission } from "./stream-admission.js";
+import { validatedHandler } from "./validated-route.js";
 import { WebSocketUpgrade } from "./websocket-upgrade.js";
 
 export type { AppOptions, CloseOptions } from "./app-options.js";
@@ -49,8 +51,12 @@ export type { RouteGroup } from "./route-group.js";
 export type { RouteDefinition } from "./route-table.js";
 export type {
   Handler,
+  RouteResult,
+  RouteSchemas,
   SseRouteHandler,
   TypedWebSocket,
+  ValidatedHandler,
+  ValidatedRequest,
   WebSocketRouteHandler,
 } from "./route-types.js";
 
@@ -89,6 +95,8 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
   /** Undefined when the options set no connection caps. */
   readonly #admission: StreamAdmission | undefined;
   readonly #lifecycle: ServerLifecycle;
+  /** Whether what the app sends is checked against its schemas (AppOptions.validateOutput). */
+  readonly #validateOutput: boolean;
 
   constructor(options: AppOptions = {}) {
     super();
@@ -97,6 +105,7 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
     const caps = ConnectionCaps.from(options);
     this.#admission = caps && new StreamAdmission(caps);
     const settings = appSettings(options);
+    this.#validateOutput = validatesOutput(options);
     const idHeader = options.requestIdHeader ?? "x-request-id";
     const requestContext: RequestContext = {
       logger,
@@ -219,9 +228,29 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
   }
 
   /** @internal */
-  protected register(method: string, path: string, handler: Handler, name?: string): void {
-    this.#routes.add(method, path, handler, name);
-    this.#catalog.add({ kind: "http", method: method.toUpperCase(), path, name, schemas: {} });
+  protected register(
+    method: string,
+    path: string,
+    handler: Handler,
+    name?: string,
+    schemas?: unknown,
+  ): void {
+    const route = `${method.toUpperCase()} ${path}`;
+    const declared = schemas === undefined ? {} : checkRouteSchemas(route, schemas);
+    const validating = schemas !== undefined && typeof handler === "function";
+    this.#routes.add(
+      method,
+      path,
+      validating ? validatedHandler(handler, declared, this.#validateOutput) : handler,
+      name,
+    );
+    this.#catalog.add({
+      kind: "http",
+      method: method.toUpperCase(),
+      path,
+      name,
+      schemas: declared,
+    });
   }
 
   /** @internal */
@@ -264,7 +293,8 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
 
   /** What the app's groups add to: full paths, checked as the app's own routes are. */
   readonly #registry: RouteRegistry = {
-    route: (method, path, handler, name) => this.register(method, path, handler, name),
+    route: (method, path, handler, name, schemas) =>
+      this.register(method, path, handler, name, schemas),
     sse: (path, options, handler) => this.registerSse(path, options, handler),
     websocket: (path, options, handler) => this.registerWebSocket(path, options, handler),
     use: (pattern, middleware) => this.use(pattern, middleware as Middleware),
