@@ -65,8 +65,8 @@ export class TopicSchemas {
     const schema = this.#declared.match(topic);
     if (schema === undefined) return data;
     const outcome = runSchema(schema, data);
-    if (outcome instanceof Promise) return outcome.then((settled) => valueOf(topic, settled));
-    return valueOf(topic, outcome);
+    if (outcome instanceof Promise) return outcome.then((settled) => storedValue(topic, settled));
+    return storedValue(topic, outcome);
   }
 }
 
@@ -76,7 +76,7 @@ function clash(where: string, pattern: string): TypeError {
   );
 }
 
-function valueOf(topic: string, outcome: SchemaOutcome<unknown>): unknown {
+function storedValue(topic: string, outcome: SchemaOutcome<unknown>): unknown {
   if (outcome.ok) return outcome.value;
   throw new ValidationError(`topic ${JSON.stringify(topic)}`, outcome.issues, outcome.total);
 }
