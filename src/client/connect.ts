@@ -17,7 +17,7 @@ import type { ContractOrUntyped, Realtime } from "./typed-realtime.js";
  * const sub = rt.subscribe("chat:lobby", { replay: 50 }, (m) => console.log(m.data));
  * await rt.publish("chat:lobby", { text: "hi" });
  * // Node 20: connect(url, { WebSocket }) with import { WebSocket } from "ws"
- * // Typed: import type { contract } from "./contract.js"; connect<typeof contract>(url)
+ * // Typed from the server's contract (a type-only import): connect<typeof contract>(url)
  */
 export function connect<C extends ContractOrUntyped = undefined>(
   url: string,
