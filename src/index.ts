@@ -54,18 +54,28 @@ export {
 } from "./middleware/cors.js";
 export {
   type Contract,
+  type ContractCallParams,
+  type ContractCallResult,
   type ContractDefinition,
+  type ContractMethod,
+  type ContractMethodParams,
+  type ContractPublishData,
+  type ContractTopic,
+  type ContractTopicData,
   defineContract,
   type MethodSchemas,
 } from "./protocol/contract.js";
 export {
   ERROR_CODES,
   type ErrorCode,
+  type ErrorIssue,
   PROTOCOL as REALTIME_PROTOCOL,
 } from "./protocol/frames.js";
 export type { PublishRule, SubscribeRule } from "./realtime/access-rule.js";
+export type { ContractMethods } from "./realtime/contract-methods.js";
 export type { RealtimeContext } from "./realtime/realtime-context.js";
 export type {
+  ContractRealtimeOptions,
   RealtimeConnectHook,
   RealtimeMethod,
   RealtimeOptions,
@@ -88,9 +98,17 @@ export {
   memoryBroker,
 } from "./topics/memory-broker.js";
 export { TopicMessage } from "./topics/topic-message.js";
-export { TopicSubscription } from "./topics/topic-subscription.js";
+export type { TopicOptions } from "./topics/topic-schemas.js";
+export { type TopicEvent, TopicSubscription } from "./topics/topic-subscription.js";
+export type {
+  NoTopics,
+  TopicData,
+  TopicPublishData,
+  TopicSchemaMap,
+} from "./topics/topic-types.js";
 export type { HistoryOptions, PublishOptions, SubscribeOptions } from "./topics/topics.js";
 export type { LoggerOption } from "./util/logger.js";
+export { SchemaError } from "./util/run-schema.js";
 export type { InferInput, InferOutput, StandardSchemaV1 } from "./util/standard-schema.js";
 export { CloseCode } from "./websocket/close-codes.js";
 export type { DeflateOptions } from "./websocket/deflate-options.js";

@@ -1,4 +1,5 @@
-import type { RealtimeOptions } from "../realtime/realtime-options.js";
+import type { Contract } from "../protocol/contract.js";
+import type { ContractRealtimeOptions, RealtimeOptions } from "../realtime/realtime-options.js";
 import type { SseOptions } from "../sse/sse-options.js";
 import type { SseHandler } from "../sse/sse-route.js";
 import type { WebSocketHandler } from "../websocket/websocket-gateway.js";
@@ -229,6 +230,12 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
    * HttpError 4xx) completes the WebSocket handshake and closes with 4000 + its status. What
    * clients may do is denied unless `subscribe`, `publish` and `methods` allow it.
    *
+   * With a `contract` (`defineContract()`), its topics' schemas validate every publish (the
+   * endpoint's get an `invalid` reply listing the issues), each call's params are validated
+   * before its method runs (typed from the contract), and `methods` must implement exactly
+   * the contract's methods. A contract grants no access: list its topics in `subscribe` and
+   * `publish` too.
+   *
    * ```ts
    * app.use(bearerAuth<User>({ subprotocol: "bearer", verify }));
    * app.realtime("/rt", {
@@ -238,7 +245,12 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
    * });
    * ```
    */
-  realtime<Path extends string>(path: Path, options: RealtimeOptions<RequestState<State>>): this {
+  realtime<Path extends string, C extends Contract>(
+    path: Path,
+    options: ContractRealtimeOptions<C, RequestState<State>>,
+  ): this;
+  realtime<Path extends string>(path: Path, options: RealtimeOptions<RequestState<State>>): this;
+  realtime(path: string, options: unknown): this {
     this.registerRealtime(path, options);
     return this;
   }
