@@ -7,6 +7,7 @@ import type { OpenStreamCounts, RequestContext, SluiceRequest } from "../http/re
 import { requestIdSource } from "../http/request-id.js";
 import { realtimeRoutes } from "../realtime/realtime-routes.js";
 import { ConnectionCaps } from "../server/connection-caps.js";
+import { checkSseEvents } from "../sse/sse-event-schemas.js";
 import type { SseOptions } from "../sse/sse-options.js";
 import { type SseHandler, sseRouteHandler } from "../sse/sse-route.js";
 import { checkBroker } from "../topics/check-broker.js";
@@ -21,8 +22,8 @@ import {
 } from "../topics/topics.js";
 import { createLogger, logSafely } from "../util/logger.js";
 import { WebSocketGateway, type WebSocketHandler } from "../websocket/websocket-gateway.js";
-import type { WebSocketOptions } from "../websocket/websocket-options.js";
-import { type AppOptions, appSettings, type CloseOptions } from "./app-options.js";
+import type { WebSocketRouteOptions } from "../websocket/websocket-schema-options.js";
+import { type AppOptions, appSettings, type CloseOptions, validatesOutput } from "./app-options.js";
 import { warnExactScopesWithRoutesBeneath } from "./exact-scope-warning.js";
 import { type CloseHook, LifecycleHooks, type ListenHook } from "./lifecycle-hooks.js";
 import type { ListeningServer, ListenOptions } from "./listen.js";
@@ -82,9 +83,12 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
   /** Undefined when the options set no connection caps. */
   readonly #admission: StreamAdmission | undefined;
   readonly #lifecycle: ServerLifecycle;
+  /** Whether what the app sends is checked against its schemas (AppOptions.validateOutput). */
+  readonly #validateOutput: boolean;
 
   constructor(options: AppOptions = {}) {
     super();
+    this.#validateOutput = validatesOutput(options);
     const logger = createLogger(options.logger);
     this.logger = logger;
     const caps = ConnectionCaps.from(options);
@@ -99,7 +103,7 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
       sendTimeout: settings.sendTimeout,
     };
     this.#topics = new Topics(checkBroker(options.broker) ?? memoryBroker(), logger);
-    this.#gateway = new WebSocketGateway(logger, this.#topics);
+    this.#gateway = new WebSocketGateway(logger, this.#topics, this.#validateOutput);
     const requestId = requestIdSource(idHeader, options.generateRequestId, (error) =>
       logSafely(logger, "error", { err: error }, "generateRequestId failed; used a built-in id"),
     );
@@ -225,7 +229,9 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
   ): void {
     if (typeof handler !== "function")
       throw new TypeError(`SSE route ${path} needs a handler function`);
-    const routeHandler = sseRouteHandler(handler, options as SseOptions);
+    const events = checkSseEvents(path, (options as { events?: unknown } | undefined)?.events);
+    const checked = this.#validateOutput ? events : undefined;
+    const routeHandler = sseRouteHandler(handler, options as SseOptions, checked);
     const admission = this.#admission;
     // The cap is checked before the handler runs: a refused client starts nothing.
     const capped = admission
@@ -235,13 +241,13 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
         }
       : routeHandler;
     this.#routes.add("GET", path, capped);
-    this.#catalog.add({ kind: "sse", path });
+    this.#catalog.add({ kind: "sse", path, events });
   }
 
   /** @internal */
   protected registerWebSocket(
     path: string,
-    options: WebSocketOptions | undefined,
+    options: WebSocketRouteOptions | undefined,
     handler: WebSocketHandler | undefined,
   ): void {
     this.#addWebSocketRoute(path, options, handler);
@@ -284,13 +290,19 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
 
   #addWebSocketRoute(
     path: string,
-    options: WebSocketOptions | undefined,
+    options: WebSocketRouteOptions | undefined,
     handler: WebSocketHandler | undefined,
     name?: string,
   ): this {
     this.#gateway.add(path, options ?? {}, handler as WebSocketHandler, name);
     this.#lifecycle.webSocketRouteAdded();
-    this.#catalog.add({ kind: "websocket", path, protocols: options?.protocols ?? [] });
+    this.#catalog.add({
+      kind: "websocket",
+      path,
+      message: options?.message,
+      send: options?.send,
+      protocols: options?.protocols ?? [],
+    });
     return this;
   }
 
