@@ -50,7 +50,7 @@ export class MessageReader implements AsyncIterator<unknown> {
 
   /** `receive()`: the next message's output, or undefined once closed. */
   take(): Promise<unknown> {
-    return this.next().then(valueOf);
+    return this.next().then(stepValue);
   }
 
   #decode(step: IteratorResult<InboxMessage>): Step | Promise<Step> {
@@ -125,6 +125,6 @@ export class MessageReader implements AsyncIterator<unknown> {
   }
 }
 
-function valueOf(step: Step): unknown {
+function stepValue(step: Step): unknown {
   return step.value;
 }
