@@ -392,6 +392,23 @@ describe("typed WebSocket routes: declaration and untyped routes", () => {
     await ws.close();
   });
 
+  test("topic messages reach a socket with a send schema as their envelope, unchanged", async () => {
+    const app = quietApp();
+    app.websocket("/news", { message: schemas.word, send: schemas.word }, async (socket) => {
+      await socket.subscribe("news");
+      await socket.send("subscribed");
+      await socket.closed;
+    });
+    await using client = await TestClient.start(app);
+    const ws = await client.websocketConnect("/news");
+    assert.equal(await ws.receive(), '"subscribed"');
+    await app.publish("news", { headline: "typed" });
+    const envelope = (await ws.receiveJson()) as { topic: string; data: unknown };
+    assert.equal(envelope.topic, "news");
+    assert.deepEqual(envelope.data, { headline: "typed" });
+    await ws.close();
+  });
+
   test("groups take typed routes too", async () => {
     const app = quietApp();
     app.group("/rooms/:room", (rooms) => {
