@@ -403,7 +403,10 @@ describe("typed WebSocket routes: declaration and untyped routes", () => {
     const ws = await client.websocketConnect("/news");
     assert.equal(await ws.receive(), '"subscribed"');
     await app.publish("news", { headline: "typed" });
-    const envelope = (await ws.receiveJson()) as { topic: string; data: unknown };
+    const envelope = (await within(ws.receiveJson(), "the envelope")) as {
+      topic: string;
+      data: unknown;
+    };
     assert.equal(envelope.topic, "news");
     assert.deepEqual(envelope.data, { headline: "typed" });
     await ws.close();
