@@ -314,7 +314,12 @@ describe("the documented error shapes cover the errors sent", () => {
   });
 
   test("AsyncAPI's error reply lists the issues an `invalid` reply carries", async () => {
-    const contract = defineContract({ topics: { "room:*": z.object({ body: z.string() }) } });
+    const contract = defineContract({
+      topics: {
+        "room:*": z.object({ body: z.string() }),
+        "list:*": z.array(z.number().refine((n) => n > 0, "m".repeat(400))),
+      },
+    });
     const app = quietApp();
     app.realtime("/rt", { contract, subscribe: ["room:*"], publish: ["room:*"] });
     const document: Json = app.asyncapi(info);
@@ -324,6 +329,7 @@ describe("the documented error shapes cover the errors sent", () => {
     assert.equal(issue.maxItems, 100);
     assert.deepEqual(issue.items.required, ["path", "pointer", "message"]);
     assert.equal(issue.items.properties.message.maxLength, 300);
+    app.realtime("/rt2", { contract, publish: ["list:*"] });
     const { url } = await app.listen({ port: 0, host: "127.0.0.1" });
     const peer = await RealtimePeer.connect(`${url.replace("http", "ws")}/rt`);
     try {
@@ -332,6 +338,18 @@ describe("the documented error shapes cover the errors sent", () => {
       assert.equal(sent.code, "invalid");
       assert.deepEqual(Object.keys(sent).sort(), Object.keys(error.properties).sort());
       assert.deepEqual(Object.keys(sent.issues[0] ?? {}).sort(), ["message", "path", "pointer"]);
+      // The documented bounds hold: 101 refused items give 100 issues, each message cut to 300.
+      const lists = await RealtimePeer.connect(`${url.replace("http", "ws")}/rt2`);
+      const many = await lists.request({
+        type: "publish",
+        topic: "list:1",
+        data: Array(101).fill(-1),
+      });
+      await lists.close();
+      const refused = many.error as { message: string; issues: { message: string }[] };
+      assert.equal(refused.issues.length, 100);
+      assert.equal(refused.issues[0]?.message, `${"m".repeat(299)}…`);
+      assert.match(refused.message, /\(and 100 more issues\)$/);
     } finally {
       await peer.close();
       await app.close();
