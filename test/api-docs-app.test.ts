@@ -33,6 +33,10 @@ interface Kit {
   room: StandardSchemaV1<{ body: string }>;
   renameParams: StandardSchemaV1<{ name: string }>;
   renameResult: StandardSchemaV1<boolean>;
+  /** What a WebSocket client sends, what the app sends back, an SSE event's data. */
+  said: StandardSchemaV1<{ said: string }>;
+  echo: StandardSchemaV1<{ echo: string }>;
+  tick: StandardSchemaV1<{ n: number }>;
 }
 
 const KITS: Record<string, Kit> = {
@@ -46,6 +50,9 @@ const KITS: Record<string, Kit> = {
     room: z.object({ body: z.string() }),
     renameParams: z.object({ name: z.string() }),
     renameResult: z.boolean(),
+    said: z.object({ said: z.string() }),
+    echo: z.object({ echo: z.string() }),
+    tick: z.object({ n: z.number() }),
   },
   valibot: {
     params: toStandardJsonSchema(v.object({ id: v.string() })),
@@ -57,6 +64,9 @@ const KITS: Record<string, Kit> = {
     room: toStandardJsonSchema(v.object({ body: v.string() })),
     renameParams: toStandardJsonSchema(v.object({ name: v.string() })),
     renameResult: toStandardJsonSchema(v.boolean()),
+    said: toStandardJsonSchema(v.object({ said: v.string() })),
+    echo: toStandardJsonSchema(v.object({ echo: v.string() })),
+    tick: toStandardJsonSchema(v.object({ n: v.number() })),
   },
   arktype: {
     params: type({ id: "string" }),
@@ -68,6 +78,9 @@ const KITS: Record<string, Kit> = {
     room: type({ body: "string" }),
     renameParams: type({ name: "string" }),
     renameResult: type("boolean"),
+    said: type({ said: "string" }),
+    echo: type({ echo: "string" }),
+    tick: type({ n: "number" }),
   },
 };
 
@@ -88,6 +101,12 @@ function appOf(kit: Kit) {
     },
     (req) => ({ id: String(req.params.id), title: req.body.title }),
   );
+  app.websocket("/ws", { message: kit.said, send: kit.echo }, async (socket) => {
+    for await (const message of socket) await socket.send({ echo: message.said });
+  });
+  app.sse("/ticks", { events: { tick: kit.tick } }, function* () {
+    yield { event: "tick", data: { n: 1 } };
+  });
   app.realtime("/rt", {
     contract,
     subscribe: ["room:*", "chat:*"],
@@ -153,6 +172,21 @@ for (const [library, kit] of Object.entries(KITS)) {
       const topics = stream["x-sluice-topics"];
       assert.deepEqual(propertiesOf(openapi, topics["room:*"]), ["body"]);
       assert.deepEqual(propertiesOf(openapi, topics["chat:*"]), ["text"]);
+    });
+
+    test("the WebSocket route's message and send schemas and the SSE route's events are there", () => {
+      const document: Json = asyncapi;
+      const ws = Object.values(document.channels["websocket-ws"].messages) as Json[];
+      const payloads = ws.map((message) => propertiesOf(document, message.payload)).sort();
+      assert.deepEqual(payloads, [["echo"], ["said"]]);
+      const sse = Object.values(document.channels["sse-ticks"].messages) as Json[];
+      assert.deepEqual(
+        sse.map((message) => propertiesOf(document, message.payload)),
+        [["n"]],
+      );
+      const stream: Json = openapi.paths["/ticks"]?.get;
+      const events = stream.responses["200"].content["text/event-stream"]["x-sluice-events"];
+      assert.deepEqual(propertiesOf(openapi, events.tick), ["n"]);
     });
 
     test("AsyncAPI: topics and the endpoint's frames carry the topic, contract and method schemas", () => {
