@@ -47,6 +47,14 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
    * validation per response): a failure is the app's bug, a 500, logged. The same overload
    * exists on every method, on groups and on `route()`.
    *
+   * Middleware sees the same request: after `await next()`, `req.query` is the query schema's
+   * output (a record, not URLSearchParams), so middleware that needs the raw query reads it
+   * before calling `next()` (or parses `req.url`); `req.headers` keeps every header, the
+   * declared ones as the schema's output. A schema that throws is a 500, logged once. zod 4
+   * runs an async refinement twice on a schema's first use, and if it throws there the
+   * rejection escapes (colinhacks/zod#6610): catch inside async zod refinements and return
+   * false (sluice runs such a schema with `safeParseAsync` after its first use).
+   *
    * ```ts
    * app.post(
    *   "/orders/:shop",
@@ -57,7 +65,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
    */
   get<Path extends string, Schemas extends RouteSchemas>(
     path: Path,
-    schemas: KnownSchemas<Schemas>,
+    schemas: KnownSchemas<Schemas, RouteParams<Prefix, Path>>,
     handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
   ): this;
   get(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
@@ -66,7 +74,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   post<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this;
   post<Path extends string, Schemas extends RouteSchemas>(
     path: Path,
-    schemas: KnownSchemas<Schemas>,
+    schemas: KnownSchemas<Schemas, RouteParams<Prefix, Path>>,
     handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
   ): this;
   post(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
@@ -75,7 +83,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   put<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this;
   put<Path extends string, Schemas extends RouteSchemas>(
     path: Path,
-    schemas: KnownSchemas<Schemas>,
+    schemas: KnownSchemas<Schemas, RouteParams<Prefix, Path>>,
     handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
   ): this;
   put(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
@@ -84,7 +92,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   patch<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this;
   patch<Path extends string, Schemas extends RouteSchemas>(
     path: Path,
-    schemas: KnownSchemas<Schemas>,
+    schemas: KnownSchemas<Schemas, RouteParams<Prefix, Path>>,
     handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
   ): this;
   patch(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
@@ -93,7 +101,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   delete<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this;
   delete<Path extends string, Schemas extends RouteSchemas>(
     path: Path,
-    schemas: KnownSchemas<Schemas>,
+    schemas: KnownSchemas<Schemas, RouteParams<Prefix, Path>>,
     handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
   ): this;
   delete(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
@@ -102,7 +110,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   head<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this;
   head<Path extends string, Schemas extends RouteSchemas>(
     path: Path,
-    schemas: KnownSchemas<Schemas>,
+    schemas: KnownSchemas<Schemas, RouteParams<Prefix, Path>>,
     handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
   ): this;
   head(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
@@ -114,7 +122,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   ): this;
   options<Path extends string, Schemas extends RouteSchemas>(
     path: Path,
-    schemas: KnownSchemas<Schemas>,
+    schemas: KnownSchemas<Schemas, RouteParams<Prefix, Path>>,
     handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
   ): this;
   options(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
@@ -124,7 +132,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   all<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this;
   all<Path extends string, Schemas extends RouteSchemas>(
     path: Path,
-    schemas: KnownSchemas<Schemas>,
+    schemas: KnownSchemas<Schemas, RouteParams<Prefix, Path>>,
     handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
   ): this;
   all(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
@@ -140,7 +148,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   route<Path extends string, Schemas extends RouteSchemas>(
     method: string,
     path: Path,
-    schemas: KnownSchemas<Schemas>,
+    schemas: KnownSchemas<Schemas, RouteParams<Prefix, Path>>,
     handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
     name?: string,
   ): this;
