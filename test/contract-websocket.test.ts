@@ -11,6 +11,7 @@ import {
   OutputValidationError,
   type StandardSchemaV1,
   ValidationError,
+  WebSocketMessage,
 } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
 import { quietApp } from "./support/apps.js";
@@ -27,6 +28,13 @@ interface Schemas {
   throwing: StandardSchemaV1<{ text: string }>;
   /** Async: refuses the text "no". */
   slow: StandardSchemaV1<{ text: string }>;
+  /** Async, one more turn per tag: a reply with more tags takes longer to check. */
+  slowReply: StandardSchemaV1<{ seq: number; tags: string[] }>;
+}
+
+async function tagged(): Promise<boolean> {
+  await new Promise(setImmediate);
+  return true;
 }
 
 function explode(text: string): boolean {
@@ -46,6 +54,7 @@ const libraries: Record<string, Schemas> = {
     slow: z.object({
       text: z.string().refine(async (text) => text !== "no", "must not be no"),
     }),
+    slowReply: z.object({ seq: z.number(), tags: z.array(z.string().refine(tagged)) }),
   },
   valibot: {
     chat: v.object({
@@ -63,6 +72,10 @@ const libraries: Record<string, Schemas> = {
         v.string(),
         v.checkAsync(async (text) => text !== "no", "must not be no"),
       ),
+    }),
+    slowReply: v.objectAsync({
+      seq: v.number(),
+      tags: v.arrayAsync(v.pipeAsync(v.string(), v.checkAsync(tagged))),
     }),
   },
 };
@@ -326,6 +339,46 @@ for (const [library, schemas] of Object.entries(libraries)) {
         reason: "Internal error",
       });
       assert.equal(errorLines(lines).length, 1);
+    });
+
+    test("send: with an async send schema, frames leave in the order send() was called", async () => {
+      const refusals: unknown[] = [];
+      const app = quietApp({ validateOutput: true });
+      app.websocket(
+        "/ordered",
+        { message: schemas.word, send: schemas.slowReply },
+        async (socket) => {
+          for await (const _ of socket) {
+            // Not awaited: the first takes the most turns to check, the second none.
+            socket.send({ seq: 1, tags: ["a", "b", "c", "d"] });
+            socket.send({ seq: 2, tags: [] });
+            // Refused (after its check): nothing sent, and the frames after it are not held up.
+            socket.send({ seq: "x", tags: [] } as never).catch((error) => refusals.push(error));
+            // A prepared message skips the schema, and still waits its turn.
+            socket.send(WebSocketMessage.json({ seq: 3 }) as never);
+            socket.send({ seq: 4, tags: ["e"] });
+            await socket.send({ seq: 5, tags: [] });
+          }
+        },
+      );
+      await using client = await TestClient.start(app);
+      const ws = await client.websocketConnect("/ordered");
+      await ws.sendJson("go");
+      const seqs: unknown[] = [];
+      for (let i = 0; i < 5; i++) {
+        seqs.push(((await within(ws.receiveJson(), "a reply")) as { seq: number }).seq);
+      }
+      assert.deepEqual(seqs, [1, 2, 3, 4, 5]);
+      assert.equal(refusals.length, 1);
+      assert.ok(refusals[0] instanceof OutputValidationError);
+      // The next burst keeps its order too.
+      await ws.sendJson("again");
+      seqs.length = 0;
+      for (let i = 0; i < 5; i++) {
+        seqs.push(((await within(ws.receiveJson(), "a reply")) as { seq: number }).seq);
+      }
+      assert.deepEqual(seqs, [1, 2, 3, 4, 5]);
+      await ws.close();
     });
 
     test("send: validateOutput off sends what the handler gave, unchecked", async () => {
