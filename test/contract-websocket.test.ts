@@ -9,6 +9,7 @@ import {
   type AppOptions,
   HttpError,
   OutputValidationError,
+  type SchemaWebSocket,
   type StandardSchemaV1,
   ValidationError,
   WebSocketMessage,
@@ -28,9 +29,19 @@ interface Schemas {
   throwing: StandardSchemaV1<{ text: string }>;
   /** Async: refuses the text "no". */
   slow: StandardSchemaV1<{ text: string }>;
+  /** Recursive: one level of the library's recursion per level of the value. */
+  tree: StandardSchemaV1<unknown, Tree>;
   /** Async, one more turn per tag: a reply with more tags takes longer to check. */
   slowReply: StandardSchemaV1<{ seq: number; tags: string[] }>;
 }
+
+interface Tree {
+  children: Tree[];
+}
+const zodTree: z.ZodType<Tree, unknown> = z.lazy(() => z.object({ children: z.array(zodTree) }));
+const valibotTree: v.GenericSchema<Tree> = v.lazy(() =>
+  v.object({ children: v.array(valibotTree) }),
+);
 
 async function tagged(): Promise<boolean> {
   await new Promise(setImmediate);
@@ -54,6 +65,7 @@ const libraries: Record<string, Schemas> = {
     slow: z.object({
       text: z.string().refine(async (text) => text !== "no", "must not be no"),
     }),
+    tree: zodTree,
     slowReply: z.object({ seq: z.number(), tags: z.array(z.string().refine(tagged)) }),
   },
   valibot: {
@@ -73,6 +85,7 @@ const libraries: Record<string, Schemas> = {
         v.checkAsync(async (text) => text !== "no", "must not be no"),
       ),
     }),
+    tree: valibotTree,
     slowReply: v.objectAsync({
       seq: v.number(),
       tags: v.arrayAsync(v.pipeAsync(v.string(), v.checkAsync(tagged))),
@@ -422,6 +435,55 @@ for (const [library, schemas] of Object.entries(libraries)) {
       await after.sendJson({ text: "alive" });
       assert.deepEqual(await after.receiveJson(), { echo: "ALIVE", count: 1 });
       await after.close();
+    });
+
+    test("JSON too deep for a recursive schema is the client's: 1008, logged at info, not an error", async () => {
+      // 300 KB, under the default maxPayload: deep enough to overflow the library's stack.
+      const depth = 20_000;
+      const deep = `${'{"children":['.repeat(depth)}${"]}".repeat(depth)}`;
+      const { logger, lines } = capturedLogger();
+      const refused: ValidationError[] = [];
+      const app = new App({ logger });
+      const echoDepth = async (socket: SchemaWebSocket<Record<string, string>, object, Tree>) => {
+        for await (const tree of socket) await socket.send({ children: tree.children.length });
+      };
+      app.websocket("/close", { message: schemas.tree }, echoDepth);
+      app.websocket("/skip", { message: schemas.tree, onInvalid: "skip" }, echoDepth);
+      app.websocket(
+        "/answer",
+        {
+          message: schemas.tree,
+          onInvalid: (error, socket) => {
+            refused.push(error);
+            return socket.send({ refused: error.message });
+          },
+        },
+        echoDepth,
+      );
+      await using client = await TestClient.start(app);
+      const closing = await client.websocketConnect("/close");
+      await closing.send(deep);
+      assert.deepEqual(await within(closing.closed, "the close"), {
+        code: 1008,
+        reason: "invalid message: Nested too deeply to validate",
+      });
+      const skipping = await client.websocketConnect("/skip");
+      await skipping.send(deep);
+      await skipping.sendJson({ children: [] });
+      assert.deepEqual(await skipping.receiveJson(), { children: 0 });
+      const answering = await client.websocketConnect("/answer");
+      await answering.send(deep);
+      assert.deepEqual(await answering.receiveJson(), {
+        refused: "Invalid message: Nested too deeply to validate",
+      });
+      assert.equal(refused[0]?.status, 400);
+      await answering.sendJson({ children: [{ children: [] }] });
+      assert.deepEqual(await answering.receiveJson(), { children: 1 });
+      assert.deepEqual(errorLines(lines), []);
+      const logged = lines.find((line) => line.msg.includes("refused by its schema"));
+      assert.equal(logged?.level, 30);
+      await skipping.close();
+      await answering.close();
     });
   });
 }
