@@ -394,6 +394,40 @@ for (const [library, schemas] of Object.entries(libraries)) {
       await ws.close();
     });
 
+    test("receiveJson() on a typed socket is receive(): parsed and validated", async () => {
+      const app = quietApp();
+      app.websocket("/json", { message: schemas.chat, onInvalid: "skip" }, async (socket) => {
+        const first = await socket.receiveJson();
+        await socket.send({ echo: first?.text, count: first?.count });
+      });
+      await using client = await TestClient.start(app);
+      const ws = await client.websocketConnect("/json");
+      await ws.sendJson({ text: 1 });
+      await ws.sendJson({ text: "valid" });
+      assert.deepEqual(await ws.receiveJson(), { echo: "VALID", count: 1 });
+      assert.equal((await within(ws.closed, "the close")).code, 1000);
+    });
+
+    test("a send schema without message: sends are typed and checked, reads stay untyped", async () => {
+      const app = quietApp({ validateOutput: true });
+      app.websocket("/out", { send: schemas.reply }, async (socket) => {
+        for await (const message of socket) {
+          if (typeof message !== "string") continue;
+          await socket.send({ echo: message, count: message.length });
+          await socket.send({ echo: message } as never).catch((error: unknown) => {
+            assert.ok(error instanceof OutputValidationError);
+            return socket.send({ echo: "refused", count: 0 });
+          });
+        }
+      });
+      await using client = await TestClient.start(app);
+      const ws = await client.websocketConnect("/out");
+      await ws.send("not json");
+      assert.deepEqual(await ws.receiveJson(), { echo: "not json", count: 8 });
+      assert.deepEqual(await ws.receiveJson(), { echo: "refused", count: 0 });
+      await ws.close();
+    });
+
     test("send: validateOutput off sends what the handler gave, unchecked", async () => {
       const app = quietApp({ validateOutput: false });
       app.websocket("/out", { message: schemas.word, send: schemas.reply }, async (socket) => {
