@@ -1,11 +1,11 @@
 import { openSource, type SourceIterator } from "../http/stream-source.js";
+import type { StreamSource } from "../http/streaming-response.js";
 import { OutputValidationError } from "../http/validation-error.js";
 import { isPromiseLike } from "../util/is-promise-like.js";
 import { runSchema, type SchemaOutcome } from "../util/run-schema.js";
 import { isEventShaped } from "./event-shaped.js";
 import { SseEvent } from "./sse-event.js";
 import type { SseEventSchemas } from "./sse-event-schemas.js";
-import type { SseSource } from "./sse-route.js";
 
 type Step = IteratorResult<unknown>;
 
@@ -28,7 +28,7 @@ export class CheckedEvents {
   readonly #events: SseEventSchemas;
   readonly #onStep: (step: Step) => Step | Promise<Step>;
 
-  constructor(source: SseSource, events: SseEventSchemas) {
+  constructor(source: StreamSource<unknown>, events: SseEventSchemas) {
     this.#source = openSource(source);
     this.#events = events;
     this.#onStep = (step) => this.#check(step);

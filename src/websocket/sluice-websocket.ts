@@ -180,7 +180,8 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage> {
    * once that is written out (so an awaiting loop keeps pace with the peer). Rejects on a
    * closed socket or a value JSON cannot encode. On a route with a `send` schema, any value
    * goes as JSON text (a string too), checked against the schema when `validateOutput` is on
-   * (an OutputValidationError, logged, and nothing sent, when it fails).
+   * (an OutputValidationError, logged, and nothing sent, when it fails). Frames leave in the
+   * order send() was called, an async schema's check included.
    */
   send(data: unknown): Promise<void> {
     const encoder = this.#limits.encoder;
