@@ -1,9 +1,15 @@
 import type { Contract } from "../protocol/contract.js";
 import type { ContractRealtimeOptions, RealtimeOptions } from "../realtime/realtime-options.js";
+import type { SseEventSchemas, SseSchemaOptions } from "../sse/sse-event-schemas.js";
 import type { SseOptions } from "../sse/sse-options.js";
 import type { SseHandler } from "../sse/sse-route.js";
+import type { InferInput, InferOutput, StandardSchemaV1 } from "../util/standard-schema.js";
 import type { WebSocketHandler } from "../websocket/websocket-gateway.js";
 import type { WebSocketOptions } from "../websocket/websocket-options.js";
+import type {
+  WebSocketRouteOptions,
+  WebSocketSchemaOptions,
+} from "../websocket/websocket-schema-options.js";
 import type { Handler as UntypedHandler } from "./route-table.js";
 import type {
   Handler,
@@ -11,7 +17,10 @@ import type {
   RequestState,
   RouteParams,
   RouteSchemas,
+  SchemaWebSocket,
+  SchemaWebSocketHandler,
   SseRouteHandler,
+  SseSchemaRouteHandler,
   ValidatedHandler,
   WebSocketRouteHandler,
 } from "./route-types.js";
@@ -39,6 +48,14 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
    * validation per response): a failure is the app's bug, a 500, logged. The same overload
    * exists on every method, on groups and on `route()`.
    *
+   * Middleware sees the same request: after `await next()`, `req.query` is the query schema's
+   * output (a record, not URLSearchParams), so middleware that needs the raw query reads it
+   * before calling `next()` (or parses `req.url`); `req.headers` keeps every header, the
+   * declared ones as the schema's output. A schema that throws is a 500, logged once. zod 4
+   * runs an async refinement twice on a schema's first use, and if it throws there the
+   * rejection escapes (colinhacks/zod#6610): catch inside async zod refinements and return
+   * false (sluice runs such a schema with `safeParseAsync` after its first use).
+   *
    * ```ts
    * app.post(
    *   "/orders/:shop",
@@ -49,7 +66,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
    */
   get<Path extends string, Schemas extends RouteSchemas>(
     path: Path,
-    schemas: KnownSchemas<Schemas>,
+    schemas: KnownSchemas<Schemas, RouteParams<Prefix, Path>>,
     handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
   ): this;
   get(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
@@ -58,7 +75,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   post<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this;
   post<Path extends string, Schemas extends RouteSchemas>(
     path: Path,
-    schemas: KnownSchemas<Schemas>,
+    schemas: KnownSchemas<Schemas, RouteParams<Prefix, Path>>,
     handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
   ): this;
   post(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
@@ -67,7 +84,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   put<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this;
   put<Path extends string, Schemas extends RouteSchemas>(
     path: Path,
-    schemas: KnownSchemas<Schemas>,
+    schemas: KnownSchemas<Schemas, RouteParams<Prefix, Path>>,
     handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
   ): this;
   put(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
@@ -76,7 +93,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   patch<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this;
   patch<Path extends string, Schemas extends RouteSchemas>(
     path: Path,
-    schemas: KnownSchemas<Schemas>,
+    schemas: KnownSchemas<Schemas, RouteParams<Prefix, Path>>,
     handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
   ): this;
   patch(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
@@ -85,7 +102,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   delete<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this;
   delete<Path extends string, Schemas extends RouteSchemas>(
     path: Path,
-    schemas: KnownSchemas<Schemas>,
+    schemas: KnownSchemas<Schemas, RouteParams<Prefix, Path>>,
     handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
   ): this;
   delete(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
@@ -94,7 +111,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   head<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this;
   head<Path extends string, Schemas extends RouteSchemas>(
     path: Path,
-    schemas: KnownSchemas<Schemas>,
+    schemas: KnownSchemas<Schemas, RouteParams<Prefix, Path>>,
     handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
   ): this;
   head(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
@@ -106,7 +123,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   ): this;
   options<Path extends string, Schemas extends RouteSchemas>(
     path: Path,
-    schemas: KnownSchemas<Schemas>,
+    schemas: KnownSchemas<Schemas, RouteParams<Prefix, Path>>,
     handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
   ): this;
   options(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
@@ -116,7 +133,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   all<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this;
   all<Path extends string, Schemas extends RouteSchemas>(
     path: Path,
-    schemas: KnownSchemas<Schemas>,
+    schemas: KnownSchemas<Schemas, RouteParams<Prefix, Path>>,
     handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
   ): this;
   all(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
@@ -132,7 +149,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   route<Path extends string, Schemas extends RouteSchemas>(
     method: string,
     path: Path,
-    schemas: KnownSchemas<Schemas>,
+    schemas: KnownSchemas<Schemas, RouteParams<Prefix, Path>>,
     handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
     name?: string,
   ): this;
@@ -180,6 +197,18 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
     path: Path,
     handler: SseRouteHandler<RouteParams<Prefix, Path>, State>,
   ): this;
+  /**
+   * An SSE route that declares its events: `events` maps each event name to the schema of
+   * its data (`message` for data-only events). What the handler yields is typed by name (an
+   * SseEvent, `{ event, data, id? }`, or a `message` event's data alone); with the App's
+   * `validateOutput` on, an undeclared name or data its schema refuses ends the stream there
+   * (nothing of that event sent) and is logged. The events are in `app.asyncapi()`.
+   */
+  sse<Path extends string, Events extends SseEventSchemas>(
+    path: Path,
+    options: SseSchemaOptions<Events>,
+    handler: SseSchemaRouteHandler<RouteParams<Prefix, Path>, State, Events>,
+  ): this;
   sse<Path extends string>(
     path: Path,
     options: SseOptions,
@@ -205,6 +234,38 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
     path: Path,
     handler: WebSocketRouteHandler<RouteParams<Prefix, Path>, State>,
   ): this;
+  /**
+   * A WebSocket route with schemas: each message a client sends is parsed as JSON and
+   * validated by `message`, and the handler's loop (and `receive()`) yields the schema's
+   * output; one that fails is answered as `onInvalid` says (default "close": 1007 for what is
+   * not JSON, 1008 for a schema failure, the first issue as the reason). With `send`,
+   * `socket.send(value)` takes the schema's input and sends JSON text, checked when the App's
+   * `validateOutput` is on.
+   *
+   * ```ts
+   * app.websocket("/chat", { message: z.object({ text: z.string() }) }, async (socket) => {
+   *   for await (const { text } of socket) await socket.send({ echo: text });
+   * });
+   * ```
+   */
+  websocket<
+    Path extends string,
+    Message extends StandardSchemaV1,
+    Send extends StandardSchemaV1 | undefined = undefined,
+  >(
+    path: Path,
+    options: WebSocketSchemaOptions<
+      Message,
+      Send,
+      SchemaWebSocket<RouteParams<Prefix, Path>, State, InferOutput<Message>, InferInput<Send>>
+    >,
+    handler: SchemaWebSocketHandler<
+      RouteParams<Prefix, Path>,
+      State,
+      InferOutput<Message>,
+      InferInput<Send>
+    >,
+  ): this;
   websocket<Path extends string>(
     path: Path,
     options: WebSocketOptions,
@@ -212,7 +273,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   ): this;
   websocket(
     path: string,
-    optionsOrHandler: WebSocketOptions | AnyHandler,
+    optionsOrHandler: WebSocketRouteOptions | AnyHandler,
     maybeHandler?: AnyHandler,
   ): this {
     const [options, handler] =
@@ -284,7 +345,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   /** @internal adds a WebSocket route; the handler is still to be checked. */
   protected abstract registerWebSocket(
     path: string,
-    options: WebSocketOptions | undefined,
+    options: WebSocketRouteOptions | undefined,
     handler: WebSocketHandler | undefined,
   ): void;
 }
