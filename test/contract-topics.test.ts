@@ -19,9 +19,10 @@ import {
   ValidationError,
 } from "../src/index.js";
 import { redisBroker } from "../src/redis/index.js";
+import { readyForHead } from "../src/sse/head-after-ready.js";
 import { RedisServer } from "./support/redis-server.js";
 import { SseClient } from "./support/sse-client.js";
-import { sleep, waitFor, within } from "./support/wait.js";
+import { waitFor, within } from "./support/wait.js";
 
 const redis = await RedisServer.start();
 after(() => redis.stop());
@@ -76,7 +77,8 @@ for (const { name: library, chat } of libraries) {
         const app = new App({ logger: false, broker: make() }).topic("chat:*", { schema: chat });
         try {
           const subscription = app.subscribe("chat:1");
-          await sleep(50);
+          // Live on the broker (on Redis: subscribed) before anything is published.
+          await subscription[readyForHead]();
           await app.publish("chat:1", { text: "  hi  " });
           const { value } = await within(subscription.next(), "the delivered event");
           assert.deepEqual(value?.data, { text: "hi", room: "lobby" });
@@ -95,7 +97,8 @@ for (const { name: library, chat } of libraries) {
         const app = new App({ logger: false, broker: make() }).topic("chat:*", { schema: chat });
         try {
           const subscription = app.subscribe("chat:1");
-          await sleep(50);
+          // Live on the broker (on Redis: subscribed) before anything is published.
+          await subscription[readyForHead]();
           const refused = await app
             .publish("chat:1", { text: 42 } as unknown as { text: string })
             .then(
