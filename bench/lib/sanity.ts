@@ -39,6 +39,7 @@ const JSON_ECHOES: [string, boolean][] = [
 const OFF_SCHEMA = '{"seq":"one","client":0,"text":"hello"}';
 /** The close code of a message that breaks its route's schema (src/websocket/close-codes.ts). */
 const POLICY_VIOLATION = 1008;
+const REFUSAL_TIMEOUT_MS = 5000;
 
 /** Checks a server answers what the benchmark expects before its speed is measured. */
 export function checkJson(name: string, port: number, path: string): Promise<void> {
@@ -218,10 +219,16 @@ async function checkEcho(name: string, port: number, echo: Echo): Promise<void> 
 async function checkSchemaRefusal(name: string, port: number): Promise<void> {
   await withContext(name, "/ws/echo", async () => {
     const ws = await openWebSocket(port, "/ws/echo");
-    const closed = once(ws, "close") as Promise<[number, Buffer]>;
+    const signal = AbortSignal.timeout(REFUSAL_TIMEOUT_MS);
+    const answer = Promise.race([once(ws, "close", { signal }), once(ws, "message", { signal })]);
     ws.send(OFF_SCHEMA);
-    const [code, reason] = await closed;
-    strictEqual(code, POLICY_VIOLATION, `close code for ${OFF_SCHEMA} (reason: ${reason})`);
+    try {
+      const [code, reason] = (await answer) as [unknown, Buffer];
+      const what = typeof code === "number" ? `a close ${code} (${reason})` : `the reply ${code}`;
+      strictEqual(code, POLICY_VIOLATION, `${OFF_SCHEMA} must close the socket 1008, got ${what}`);
+    } finally {
+      ws.terminate();
+    }
     await waitForSubscribers(port, "/ws", 0);
   });
 }
