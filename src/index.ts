@@ -1,3 +1,12 @@
+export type { AsyncApiDocument } from "./api-docs/asyncapi.js";
+export type {
+  ApiDocumentOptions,
+  ApiInfo,
+  ApiServer,
+  JsonSchemaConverter,
+  SchemaDirection,
+} from "./api-docs/document-options.js";
+export type { OpenApiDocument } from "./api-docs/openapi.js";
 export {
   App,
   type AppOptions,
@@ -8,8 +17,12 @@ export {
   type OpenConnections,
   type RouteDefinition,
   type RouteGroup,
+  type RouteResult,
+  type RouteSchemas,
   type SseRouteHandler,
   type TypedWebSocket,
+  type ValidatedHandler,
+  type ValidatedRequest,
   type WebSocketRouteHandler,
 } from "./app/app.js";
 export type { ListeningServer, ListenOptions } from "./app/listen.js";
@@ -41,18 +54,28 @@ export {
 } from "./middleware/cors.js";
 export {
   type Contract,
+  type ContractCallParams,
+  type ContractCallResult,
   type ContractDefinition,
+  type ContractMethod,
+  type ContractMethodParams,
+  type ContractPublishData,
+  type ContractTopic,
+  type ContractTopicData,
   defineContract,
   type MethodSchemas,
 } from "./protocol/contract.js";
 export {
   ERROR_CODES,
   type ErrorCode,
+  type ErrorIssue,
   PROTOCOL as REALTIME_PROTOCOL,
 } from "./protocol/frames.js";
 export type { PublishRule, SubscribeRule } from "./realtime/access-rule.js";
+export type { ContractMethods } from "./realtime/contract-methods.js";
 export type { RealtimeContext } from "./realtime/realtime-context.js";
 export type {
+  ContractRealtimeOptions,
   RealtimeConnectHook,
   RealtimeMethod,
   RealtimeOptions,
@@ -75,9 +98,17 @@ export {
   memoryBroker,
 } from "./topics/memory-broker.js";
 export { TopicMessage } from "./topics/topic-message.js";
-export { TopicSubscription } from "./topics/topic-subscription.js";
+export type { TopicOptions } from "./topics/topic-schemas.js";
+export { type TopicEvent, TopicSubscription } from "./topics/topic-subscription.js";
+export type {
+  NoTopics,
+  TopicData,
+  TopicPublishData,
+  TopicSchemaMap,
+} from "./topics/topic-types.js";
 export type { HistoryOptions, PublishOptions, SubscribeOptions } from "./topics/topics.js";
 export type { LoggerOption } from "./util/logger.js";
+export { SchemaError } from "./util/run-schema.js";
 export type { InferInput, InferOutput, StandardSchemaV1 } from "./util/standard-schema.js";
 export { CloseCode } from "./websocket/close-codes.js";
 export type { DeflateOptions } from "./websocket/deflate-options.js";

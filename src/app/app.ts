@@ -1,7 +1,14 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
+import { type AsyncApiDocument, asyncApiDocument } from "../api-docs/asyncapi.js";
 import { ApiCatalog } from "../api-docs/catalog.js";
+import {
+  type ApiDocumentOptions,
+  type ApiInfo,
+  checkDocumentArguments,
+} from "../api-docs/document-options.js";
+import { type OpenApiDocument, openApiDocument } from "../api-docs/openapi.js";
 import type { Middleware } from "../http/middleware-chain.js";
 import type { OpenStreamCounts, RequestContext, SluiceRequest } from "../http/request.js";
 import { requestIdSource } from "../http/request-id.js";
@@ -12,7 +19,15 @@ import { type SseHandler, sseRouteHandler } from "../sse/sse-route.js";
 import { checkBroker } from "../topics/check-broker.js";
 import { memoryBroker } from "../topics/memory-broker.js";
 import type { TopicMessage } from "../topics/topic-message.js";
+import type { TopicOptions } from "../topics/topic-schemas.js";
 import type { TopicSubscription } from "../topics/topic-subscription.js";
+import type {
+  NoTopics,
+  TopicData,
+  TopicPublishData,
+  TopicSchemaMap,
+  WithTopic,
+} from "../topics/topic-types.js";
 import {
   type HistoryOptions,
   type PublishOptions,
@@ -20,9 +35,10 @@ import {
   Topics,
 } from "../topics/topics.js";
 import { createLogger, logSafely } from "../util/logger.js";
+import type { StandardSchemaV1 } from "../util/standard-schema.js";
 import { WebSocketGateway, type WebSocketHandler } from "../websocket/websocket-gateway.js";
 import type { WebSocketOptions } from "../websocket/websocket-options.js";
-import { type AppOptions, appSettings, type CloseOptions } from "./app-options.js";
+import { type AppOptions, appSettings, type CloseOptions, validatesOutput } from "./app-options.js";
 import { warnExactScopesWithRoutesBeneath } from "./exact-scope-warning.js";
 import { type CloseHook, LifecycleHooks, type ListenHook } from "./lifecycle-hooks.js";
 import type { ListeningServer, ListenOptions } from "./listen.js";
@@ -30,10 +46,12 @@ import { MiddlewareStack } from "./middleware-stack.js";
 import { RequestDispatch } from "./request-dispatch.js";
 import { buildGroup, checkPrefix, type RouteGroup, type RouteRegistry } from "./route-group.js";
 import { RouteMethods } from "./route-methods.js";
+import { checkRouteSchemas } from "./route-schemas.js";
 import { type Handler, type RouteDefinition, RouteTable } from "./route-table.js";
 import type { RequestState, WithState } from "./route-types.js";
 import { ServerLifecycle } from "./server-lifecycle.js";
 import { StreamAdmission } from "./stream-admission.js";
+import { validatedHandler } from "./validated-route.js";
 import { WebSocketUpgrade } from "./websocket-upgrade.js";
 
 export type { AppOptions, CloseOptions } from "./app-options.js";
@@ -42,8 +60,12 @@ export type { RouteGroup } from "./route-group.js";
 export type { RouteDefinition } from "./route-table.js";
 export type {
   Handler,
+  RouteResult,
+  RouteSchemas,
   SseRouteHandler,
   TypedWebSocket,
+  ValidatedHandler,
+  ValidatedRequest,
   WebSocketRouteHandler,
 } from "./route-types.js";
 
@@ -59,9 +81,13 @@ export interface OpenConnections {
  * streams under the connection caps, ServerLifecycle runs the server from listen to close.
  *
  * `State` types `req.state` in every handler: `new App<{ auth: User }>()`. Typed middleware
- * adds to it when chained: `new App().use(bearerAuth<User>(...)).get(...)`.
+ * adds to it when chained: `new App().use(bearerAuth<User>(...)).get(...)`. `TopicMap` types
+ * the data of the topics declared with `app.topic()`, chained the same way.
  */
-export class App<State extends object = Record<string, unknown>> extends RouteMethods<"", State> {
+export class App<
+  State extends object = Record<string, unknown>,
+  TopicMap extends TopicSchemaMap = NoTopics,
+> extends RouteMethods<"", State> {
   readonly logger: Logger;
   /** A node:http request listener, to mount the app on a server of your own. */
   readonly handle: (raw: IncomingMessage, response: ServerResponse) => void;
@@ -82,6 +108,8 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
   /** Undefined when the options set no connection caps. */
   readonly #admission: StreamAdmission | undefined;
   readonly #lifecycle: ServerLifecycle;
+  /** Whether what the app sends is checked against its schemas (AppOptions.validateOutput). */
+  readonly #validateOutput: boolean;
 
   constructor(options: AppOptions = {}) {
     super();
@@ -90,6 +118,7 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
     const caps = ConnectionCaps.from(options);
     this.#admission = caps && new StreamAdmission(caps);
     const settings = appSettings(options);
+    this.#validateOutput = validatesOutput(options);
     const idHeader = options.requestIdHeader ?? "x-request-id";
     const requestContext: RequestContext = {
       logger,
@@ -139,7 +168,7 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
    */
   use<Adds extends object>(
     middleware: Middleware<Adds, RequestState<State>>,
-  ): [keyof Adds] extends [never] ? this : App<WithState<State, Adds>>;
+  ): [keyof Adds] extends [never] ? this : App<WithState<State, Adds>, TopicMap>;
   /** Middleware for the requests whose canonical path matches `path` (`/admin/*`) only. */
   use(path: string, middleware: Middleware<object, RequestState<State>>): this;
   use(pathOrMiddleware: unknown, middleware?: unknown): this {
@@ -212,9 +241,29 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
   }
 
   /** @internal */
-  protected register(method: string, path: string, handler: Handler, name?: string): void {
-    this.#routes.add(method, path, handler, name);
-    this.#catalog.add({ kind: "http", method: method.toUpperCase(), path, name, schemas: {} });
+  protected register(
+    method: string,
+    path: string,
+    handler: Handler,
+    name?: string,
+    schemas?: unknown,
+  ): void {
+    const route = `${method.toUpperCase()} ${path}`;
+    const declared = schemas === undefined ? {} : checkRouteSchemas(route, schemas);
+    const validating = schemas !== undefined && typeof handler === "function";
+    this.#routes.add(
+      method,
+      path,
+      validating ? validatedHandler(handler, declared, this.#validateOutput) : handler,
+      name,
+    );
+    this.#catalog.add({
+      kind: "http",
+      method: method.toUpperCase(),
+      path,
+      name,
+      schemas: declared,
+    });
   }
 
   /** @internal */
@@ -226,6 +275,12 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
     if (typeof handler !== "function")
       throw new TypeError(`SSE route ${path} needs a handler function`);
     const routeHandler = sseRouteHandler(handler, options as SseOptions);
+    this.#addStreamRoute(path, routeHandler);
+    this.#catalog.add({ kind: "sse", path });
+  }
+
+  /** A GET route whose answer is a long-lived stream, under the connection caps. */
+  #addStreamRoute(path: string, routeHandler: Handler): void {
     const admission = this.#admission;
     // The cap is checked before the handler runs: a refused client starts nothing.
     const capped = admission
@@ -235,7 +290,6 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
         }
       : routeHandler;
     this.#routes.add("GET", path, capped);
-    this.#catalog.add({ kind: "sse", path });
   }
 
   /** @internal */
@@ -249,15 +303,21 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
 
   /** @internal */
   protected registerRealtime(path: string, options: unknown): void {
-    const routes = realtimeRoutes(path, options, this.#topics, this.logger);
+    const routes = realtimeRoutes(path, options, this.#topics, this.logger, this.#validateOutput);
     this.#gateway.add(path, routes.webSocket.options, routes.webSocket.handler, undefined, true);
     this.#lifecycle.webSocketRouteAdded();
-    this.registerSse(path, routes.sse.options, routes.sse.handler);
+    // Its SSE side is part of the endpoint: listed as the realtime entry, not as an sse route.
+    this.#addStreamRoute(path, sseRouteHandler(routes.sse.handler, routes.sse.options));
+    const { contract, subscribe, publish, methods, newTopics } = routes.described;
+    for (const [pattern, schema] of newTopics)
+      this.#catalog.add({ kind: "topic", pattern, schema });
+    this.#catalog.add({ kind: "realtime", path, contract, subscribe, publish, methods });
   }
 
   /** What the app's groups add to: full paths, checked as the app's own routes are. */
   readonly #registry: RouteRegistry = {
-    route: (method, path, handler, name) => this.register(method, path, handler, name),
+    route: (method, path, handler, name, schemas) =>
+      this.register(method, path, handler, name, schemas),
     sse: (path, options, handler) => this.registerSse(path, options, handler),
     websocket: (path, options, handler) => this.registerWebSocket(path, options, handler),
     use: (pattern, middleware) => this.use(pattern, middleware as Middleware),
@@ -310,17 +370,91 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
     );
   }
 
+  /**
+   * The OpenAPI 3.1 document of the app's HTTP routes, written from the schemas they declare
+   * (their JSON Schema 2020-12): path, query and header parameters, the JSON body, the 200
+   * response, a 400 `application/problem+json` on routes that validate; SSE routes as GETs
+   * answering `text/event-stream`. A schema whose library gives no JSON Schema (and that the
+   * `jsonSchema` option does not convert, plain valibot say) is shown as `{}` with a
+   * description naming the library, as is one whose conversion throws (with its message):
+   * nothing is logged, and this never throws for a schema. Written anew at each call, from
+   * the routes declared so far. Throws a TypeError when `info` lacks a title or version.
+   *
+   * ```ts
+   * app.get("/openapi.json", () => app.openapi({ title: "Chat", version: "1.0.0" }));
+   * ```
+   */
+  openapi(info: ApiInfo, options?: ApiDocumentOptions): OpenApiDocument {
+    checkDocumentArguments("openapi", info, options);
+    return openApiDocument(this.#catalog, info, options);
+  }
+
+  /**
+   * The AsyncAPI 3.0 document of the app's WebSocket routes, SSE routes, topics and real-time
+   * endpoints (their contracts' topics and methods), from the schemas they declare (JSON
+   * Schema draft-07). Operations say what the app does: `receive` what clients send it,
+   * `send` what it sends them. Same `info`, options and fallbacks as `openapi()`.
+   */
+  asyncapi(info: ApiInfo, options?: ApiDocumentOptions): AsyncApiDocument {
+    checkDocumentArguments("asyncapi", info, options);
+    return asyncApiDocument(this.#catalog, info, options);
+  }
+
   /** The server created by `listen()`, once listening. */
   get server(): Server | undefined {
     return this.#lifecycle.server;
   }
 
   /**
+   * Declares the data of a topic name (`"dashboard"`) or of every topic a pattern matches
+   * (`"chat:*"`: `*` is one whole segment between `:`s) with a Standard Schema (zod, valibot,
+   * arktype...). `app.publish()` and real-time publishes to it are validated before anything
+   * is stored: a refusal rejects with a ValidationError (target `topic "chat:1"`) and stores
+   * and delivers nothing; the schema's output (transforms, defaults) is what is stored. A
+   * topic's own name wins over patterns, then patterns match in the order declared. Declaring
+   * a name or pattern again with another schema is a TypeError. Topics never declared take
+   * any JSON, as before.
+   *
+   * Returns the app typed with the topic: `publish()` then takes the schema's input for it
+   * and `subscribe()` yields its output.
+   *
+   * ```ts
+   * const app = new App().topic("chat:*", { schema: z.object({ text: z.string().max(500) }) });
+   * await app.publish("chat:lobby", { text: "hi" });   // { txt: "hi" } would not compile
+   * app.sse("/chat/:room", (req) => app.subscribe(`chat:${req.params.room}`));
+   * ```
+   */
+  topic<Pattern extends string, S extends StandardSchemaV1>(
+    nameOrPattern: Pattern,
+    options: TopicOptions<S>,
+  ): App<State, WithTopic<TopicMap, Pattern, S>> {
+    const where = `app.topic(${JSON.stringify(nameOrPattern)})`;
+    if (options === null || typeof options !== "object" || Array.isArray(options)) {
+      throw new TypeError(`${where}: options must be an object { schema }`);
+    }
+    for (const key of Object.keys(options)) {
+      if (key !== "schema")
+        throw new TypeError(`${where}: unknown option "${key}" (expected schema)`);
+    }
+    if (this.#topics.schemas.declare(where, nameOrPattern, options.schema)) {
+      this.#catalog.add({ kind: "topic", pattern: nameOrPattern, schema: options.schema });
+    }
+    return this as unknown as App<State, WithTopic<TopicMap, Pattern, S>>;
+  }
+
+  /**
    * Publishes `data` (anything JSON can encode) to a topic: it is stored in the topic's log
    * and delivered to every subscriber, SSE and WebSocket, in every process sharing the
-   * broker. Resolves the message's id; rejects if the broker could not store it.
+   * broker. Resolves the message's id; rejects if the broker could not store it. A topic
+   * declared with `app.topic()` (or a real-time contract) validates `data` first: a refusal
+   * rejects with a ValidationError and nothing is stored; a schema that throws rejects with
+   * a SchemaError.
    */
-  publish(topic: string, data: unknown, options?: PublishOptions): Promise<string> {
+  publish<T extends string>(
+    topic: T,
+    data: TopicPublishData<TopicMap, T>,
+    options?: PublishOptions,
+  ): Promise<string> {
     return this.#topics.publish(topic, data, options);
   }
 
@@ -331,8 +465,11 @@ export class App<State extends object = Record<string, unknown>> extends RouteMe
    * the first event is `event: reset` (data `{ reason, lastEventId }`, id the newest
    * message's): reload your state, live messages follow.
    */
-  subscribe(topic: string, options?: SubscribeOptions): TopicSubscription {
-    return this.#topics.subscribe(topic, options);
+  subscribe<T extends string>(
+    topic: T,
+    options?: SubscribeOptions,
+  ): TopicSubscription<TopicData<TopicMap, T>> {
+    return this.#topics.subscribe(topic, options) as TopicSubscription<TopicData<TopicMap, T>>;
   }
 
   /** Retained messages of a topic, oldest first: after an id, or the newest (limit 100). */

@@ -9,7 +9,7 @@ import type { RequestState, WithState } from "./route-types.js";
 
 /** @internal what a group adds its routes and middleware to, full paths given: the App. */
 export interface RouteRegistry {
-  route(method: string, path: string, handler: Handler, name?: string): void;
+  route(method: string, path: string, handler: Handler, name?: string, schemas?: unknown): void;
   sse(path: string, options: SseOptions | undefined, handler: SseHandler | undefined): void;
   websocket(
     path: string,
@@ -81,8 +81,14 @@ export class RouteGroup<Prefix extends string, State extends object> extends Rou
   }
 
   /** @internal */
-  protected register(method: string, path: string, handler: Handler, name?: string): void {
-    this.#registry.route(method, this.#full(path, "route"), handler, name);
+  protected register(
+    method: string,
+    path: string,
+    handler: Handler,
+    name?: string,
+    schemas?: unknown,
+  ): void {
+    this.#registry.route(method, this.#full(path, "route"), handler, name, schemas);
   }
 
   /** @internal */

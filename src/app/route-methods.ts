@@ -1,4 +1,5 @@
-import type { RealtimeOptions } from "../realtime/realtime-options.js";
+import type { Contract } from "../protocol/contract.js";
+import type { ContractRealtimeOptions, RealtimeOptions } from "../realtime/realtime-options.js";
 import type { SseOptions } from "../sse/sse-options.js";
 import type { SseHandler } from "../sse/sse-route.js";
 import type { WebSocketHandler } from "../websocket/websocket-gateway.js";
@@ -6,9 +7,12 @@ import type { WebSocketOptions } from "../websocket/websocket-options.js";
 import type { Handler as UntypedHandler } from "./route-table.js";
 import type {
   Handler,
+  KnownSchemas,
   RequestState,
   RouteParams,
+  RouteSchemas,
   SseRouteHandler,
+  ValidatedHandler,
   WebSocketRouteHandler,
 } from "./route-types.js";
 
@@ -21,36 +25,101 @@ type AnyHandler = (...args: never[]) => unknown;
  * implements and a group forwards to the App with its prefix.
  */
 export abstract class RouteMethods<Prefix extends string, State extends object> {
-  get<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this {
-    return this.route("GET", path, handler);
-  }
-  post<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this {
-    return this.route("POST", path, handler);
-  }
-  put<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this {
-    return this.route("PUT", path, handler);
-  }
-  patch<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this {
-    return this.route("PATCH", path, handler);
-  }
-  delete<Path extends string>(
+  get<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this;
+  /**
+   * A route with schemas (zod, valibot, arktype: any Standard Schema). After the middleware,
+   * `params`, `query` and `headers` are validated, then the `body` (JSON, `+json` or a form;
+   * none is `undefined`; another media type is a 415); a refusal answers 400
+   * `application/problem+json` listing each issue's part, path and message, and the handler
+   * never runs. The handler gets the schemas' outputs (coerced, defaulted) on `req.body`,
+   * `req.query`, `req.params` and `req.headers`, and must return the `response` schema's
+   * input. That result is checked while the App's `validateOutput` is on (by default, unless
+   * NODE_ENV is "production", where the compiler's check is trusted rather than paying a
+   * validation per response): a failure is the app's bug, a 500, logged. The same overload
+   * exists on every method, on groups and on `route()`.
+   *
+   * ```ts
+   * app.post(
+   *   "/orders/:shop",
+   *   { body: z.object({ item: z.string(), quantity: z.coerce.number() }), response: Order },
+   *   async (req) => createOrder(req.params.shop, req.body), // req.body: { item; quantity }
+   * );
+   * ```
+   */
+  get<Path extends string, Schemas extends RouteSchemas>(
     path: Path,
-    handler: Handler<RouteParams<Prefix, Path>, State>,
-  ): this {
-    return this.route("DELETE", path, handler);
+    schemas: KnownSchemas<Schemas>,
+    handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
+  ): this;
+  get(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
+    return this.#add("GET", path, schemasOrHandler, handler);
   }
-  head<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this {
-    return this.route("HEAD", path, handler);
+  post<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this;
+  post<Path extends string, Schemas extends RouteSchemas>(
+    path: Path,
+    schemas: KnownSchemas<Schemas>,
+    handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
+  ): this;
+  post(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
+    return this.#add("POST", path, schemasOrHandler, handler);
+  }
+  put<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this;
+  put<Path extends string, Schemas extends RouteSchemas>(
+    path: Path,
+    schemas: KnownSchemas<Schemas>,
+    handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
+  ): this;
+  put(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
+    return this.#add("PUT", path, schemasOrHandler, handler);
+  }
+  patch<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this;
+  patch<Path extends string, Schemas extends RouteSchemas>(
+    path: Path,
+    schemas: KnownSchemas<Schemas>,
+    handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
+  ): this;
+  patch(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
+    return this.#add("PATCH", path, schemasOrHandler, handler);
+  }
+  delete<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this;
+  delete<Path extends string, Schemas extends RouteSchemas>(
+    path: Path,
+    schemas: KnownSchemas<Schemas>,
+    handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
+  ): this;
+  delete(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
+    return this.#add("DELETE", path, schemasOrHandler, handler);
+  }
+  head<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this;
+  head<Path extends string, Schemas extends RouteSchemas>(
+    path: Path,
+    schemas: KnownSchemas<Schemas>,
+    handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
+  ): this;
+  head(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
+    return this.#add("HEAD", path, schemasOrHandler, handler);
   }
   options<Path extends string>(
     path: Path,
     handler: Handler<RouteParams<Prefix, Path>, State>,
-  ): this {
-    return this.route("OPTIONS", path, handler);
+  ): this;
+  options<Path extends string, Schemas extends RouteSchemas>(
+    path: Path,
+    schemas: KnownSchemas<Schemas>,
+    handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
+  ): this;
+  options(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
+    return this.#add("OPTIONS", path, schemasOrHandler, handler);
   }
   /** Any method not registered on the same path by name. */
-  all<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this {
-    return this.route("*", path, handler);
+  all<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this;
+  all<Path extends string, Schemas extends RouteSchemas>(
+    path: Path,
+    schemas: KnownSchemas<Schemas>,
+    handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
+  ): this;
+  all(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
+    return this.#add("*", path, schemasOrHandler, handler);
   }
 
   route<Path extends string>(
@@ -58,9 +127,44 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
     path: Path,
     handler: Handler<RouteParams<Prefix, Path>, State>,
     name?: string,
+  ): this;
+  route<Path extends string, Schemas extends RouteSchemas>(
+    method: string,
+    path: Path,
+    schemas: KnownSchemas<Schemas>,
+    handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
+    name?: string,
+  ): this;
+  route(
+    method: string,
+    path: string,
+    schemasOrHandler: RouteSchemas | AnyHandler,
+    handlerOrName?: AnyHandler | string,
+    maybeName?: string,
   ): this {
-    // The router gives each request its route's params: the handler's types say what they are.
-    this.register(method, path, handler as UntypedHandler, name);
+    if (typeof schemasOrHandler === "function" || typeof handlerOrName !== "function") {
+      return this.#add(method, path, schemasOrHandler, undefined, handlerOrName as string);
+    }
+    return this.#add(method, path, schemasOrHandler, handlerOrName, maybeName);
+  }
+
+  /**
+   * A route with or without schemas: the router gives each request its route's params and the
+   * App validates what the schemas declare before the handler runs, so the handler's types
+   * say what the request holds.
+   */
+  #add(
+    method: string,
+    path: string,
+    schemasOrHandler: unknown,
+    maybeHandler: unknown,
+    name?: string,
+  ): this {
+    if (typeof schemasOrHandler === "function") {
+      this.register(method, path, schemasOrHandler as UntypedHandler, name);
+    } else {
+      this.register(method, path, maybeHandler as UntypedHandler, name, schemasOrHandler);
+    }
     return this;
   }
 
@@ -126,6 +230,12 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
    * HttpError 4xx) completes the WebSocket handshake and closes with 4000 + its status. What
    * clients may do is denied unless `subscribe`, `publish` and `methods` allow it.
    *
+   * With a `contract` (`defineContract()`), its topics' schemas validate every publish (the
+   * endpoint's get an `invalid` reply listing the issues), each call's params are validated
+   * before its method runs (typed from the contract), and `methods` must implement exactly
+   * the contract's methods. A contract grants no access: list its topics in `subscribe` and
+   * `publish` too.
+   *
    * ```ts
    * app.use(bearerAuth<User>({ subprotocol: "bearer", verify }));
    * app.realtime("/rt", {
@@ -135,17 +245,26 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
    * });
    * ```
    */
-  realtime<Path extends string>(path: Path, options: RealtimeOptions<RequestState<State>>): this {
+  realtime<Path extends string, C extends Contract>(
+    path: Path,
+    options: ContractRealtimeOptions<C, RequestState<State>>,
+  ): this;
+  realtime<Path extends string>(path: Path, options: RealtimeOptions<RequestState<State>>): this;
+  realtime(path: string, options: unknown): this {
     this.registerRealtime(path, options);
     return this;
   }
 
-  /** @internal adds an HTTP route (`path` relative to the prefix). */
+  /**
+   * @internal adds an HTTP route (`path` relative to the prefix); `schemas` (any value a user
+   * passed) are still to be checked.
+   */
   protected abstract register(
     method: string,
     path: string,
     handler: UntypedHandler,
     name?: string,
+    schemas?: unknown,
   ): void;
   /** @internal adds an SSE route; the handler is still to be checked. */
   protected abstract registerSse(

@@ -1,6 +1,10 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { HttpResponse } from "../http/http-response.js";
 import type { PathParams } from "../http/path-params.js";
 import type { SluiceRequest } from "../http/request.js";
+import type { StreamingResponse } from "../http/streaming-response.js";
 import type { SseHandlerResult } from "../sse/sse-route.js";
+import type { InferInput, InferOutput, StandardSchemaV1 } from "../util/standard-schema.js";
 import type { SluiceWebSocket } from "../websocket/sluice-websocket.js";
 
 /*
@@ -22,6 +26,84 @@ export type RequestState<State extends object> = State & AnyState;
 export type Handler<Params extends AnyParams = AnyParams, State extends object = AnyState> = (
   request: SluiceRequest<Params, RequestState<State>>,
 ) => unknown;
+
+/**
+ * The Standard Schemas (zod, valibot, arktype...) an HTTP route may declare, each optional:
+ * what it receives (`body`, `query`, `params`, `headers`: validated before the handler runs,
+ * the handler gets each schema's output) and what it answers (`response`: the handler's
+ * return type, checked when the App's `validateOutput` is on).
+ */
+export interface RouteSchemas {
+  readonly body?: StandardSchemaV1;
+  readonly query?: StandardSchemaV1;
+  readonly params?: StandardSchemaV1;
+  readonly headers?: StandardSchemaV1;
+  /**
+   * What the handler returns (a response of its own making, a stream, is not checked). Typed
+   * always; checked only while the App's `validateOutput` is on, which it is unless NODE_ENV
+   * is "production": there the compiler has typed the value already and a check per response
+   * would be paid on every request to find a bug tests should have found.
+   */
+  readonly response?: StandardSchemaV1;
+}
+
+/** The output of the schema `Schemas` declares under `Key`, or `Otherwise` when none. */
+type OutputOf<Schemas, Key extends keyof RouteSchemas, Otherwise> = Key extends keyof Schemas
+  ? Schemas[Key] extends StandardSchemaV1
+    ? InferOutput<Schemas[Key]>
+    : Otherwise
+  : Otherwise;
+
+/** The request members a route's schemas replace (`body` is only added, never replaced). */
+type ReplacedParts<Schemas> = Extract<keyof Schemas, "params" | "query" | "headers">;
+
+/**
+ * The request of a route with schemas: `params`, `query` and `headers` are their schemas'
+ * outputs where one was given (`query` is then a record, not URLSearchParams), and `body` is
+ * there only with a `body` schema, as its output (undefined when the request had no body and
+ * the schema allows it). Without those schemas, the members are SluiceRequest's own.
+ */
+export type ValidatedRequest<
+  Params extends AnyParams,
+  State extends object,
+  Schemas extends RouteSchemas,
+> = ([ReplacedParts<Schemas>] extends [never]
+  ? SluiceRequest<Params, RequestState<State>>
+  : Omit<SluiceRequest<Params, RequestState<State>>, ReplacedParts<Schemas>> & {
+      params: OutputOf<Schemas, "params", Params>;
+      readonly query: OutputOf<Schemas, "query", URLSearchParams>;
+      readonly headers: OutputOf<Schemas, "headers", IncomingHttpHeaders>;
+    }) &
+  ("body" extends keyof Schemas ? { readonly body: OutputOf<Schemas, "body", unknown> } : unknown);
+
+/**
+ * What the handler of a route with a `response` schema may return: the schema's input (what
+ * is sent is the value itself, never the schema's output), or a response of its own making,
+ * which is not checked. Anything without one.
+ */
+export type RouteResult<Schemas extends RouteSchemas> = "response" extends keyof Schemas
+  ? Schemas["response"] extends StandardSchemaV1
+    ? MaybePromise<
+        InferInput<Schemas["response"]> | HttpResponse | StreamingResponse<unknown> | Response
+      >
+    : unknown
+  : unknown;
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** The handler of an HTTP route declared with schemas. */
+export type ValidatedHandler<
+  Params extends AnyParams,
+  State extends object,
+  Schemas extends RouteSchemas,
+> = (request: ValidatedRequest<Params, State, Schemas>) => RouteResult<Schemas>;
+
+/**
+ * `Schemas` with any key RouteSchemas does not know typed as `never`: a misspelt `bdy` then
+ * fails to compile instead of being ignored.
+ */
+export type KnownSchemas<Schemas> = Schemas &
+  Record<Exclude<keyof Schemas, keyof RouteSchemas>, never>;
 
 /** An `sse()` route's handler: what it returns becomes the event stream (see `App.sse`). */
 export type SseRouteHandler<

@@ -1,10 +1,16 @@
 export {
   type Contract,
+  type ContractCallParams,
+  type ContractCallResult,
   type ContractDefinition,
+  type ContractMethod,
+  type ContractPublishData,
+  type ContractTopic,
+  type ContractTopicData,
   defineContract,
   type MethodSchemas,
 } from "../protocol/contract.js";
-export type { ErrorCode } from "../protocol/frames.js";
+export type { ErrorCode, ErrorIssue } from "../protocol/frames.js";
 export type { ReconnectOptions } from "./backoff.js";
 export { connect } from "./connect.js";
 export { EventStreamError, type FetchEventsOptions, fetchEvents } from "./fetch-events.js";
@@ -14,7 +20,7 @@ export type {
   ConnectionState,
   ConnectOptions,
   PublishOptions,
-  Realtime,
+  RealtimeClient,
   RealtimeEvents,
 } from "./realtime.js";
 export { RealtimeError } from "./realtime-error.js";
@@ -26,4 +32,10 @@ export type {
   Subscription,
   SubscriptionEvents,
 } from "./subscription.js";
+export type {
+  ContractCallArgs,
+  ContractOrUntyped,
+  ContractRealtime,
+  Realtime,
+} from "./typed-realtime.js";
 export type { WebSocketClass, WebSocketLike } from "./websocket-like.js";

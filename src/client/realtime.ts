@@ -141,9 +141,9 @@ function checkUrl(url: string): void {
 /**
  * A client of a sluice real-time endpoint (docs/protocol.md): one WebSocket, reconnected with
  * backoff, whose subscriptions resume where they were and whose publishes are stored once.
- * Made by `connect()`.
+ * Made by `connect()`, which types it from a contract as `Realtime<C>` (typed-realtime.ts).
  */
-export class Realtime {
+export class RealtimeClient {
   #url: string;
   #WebSocket: WebSocketClass;
   #token: ConnectOptions["token"];

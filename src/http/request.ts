@@ -102,6 +102,8 @@ export class SluiceRequest<
   readonly #context: RequestContext;
   #stateCache: Record<string, unknown> | undefined;
   #queryCache: URLSearchParams | undefined;
+  /** Parts a route's schemas validated: only routes with schemas make this object. */
+  #validated: { query?: unknown; headers?: unknown; body?: unknown } | undefined;
   #logCache: Logger | undefined;
   #controller: AbortController | undefined;
   #abortReason: RequestAbortedError | undefined;
@@ -145,7 +147,14 @@ export class SluiceRequest<
     this.#httpResponse = undefined;
   }
 
+  /**
+   * The query string's parameters. On a route with a `query` schema, the schema's output
+   * instead (its type says so: see ValidatedRequest).
+   */
   get query(): URLSearchParams {
+    if (this.#validated !== undefined && "query" in this.#validated) {
+      return this.#validated.query as URLSearchParams;
+    }
     if (!this.#queryCache) {
       const queryStart = this.url.indexOf("?");
       this.#queryCache = new URLSearchParams(
@@ -161,9 +170,32 @@ export class SluiceRequest<
     return this.#stateCache as State;
   }
 
-  /** Lower-case header names, as Node gives them. */
+  /**
+   * Lower-case header names, as Node gives them. On a route with a `headers` schema, the
+   * schema's output instead.
+   */
   get headers(): IncomingHttpHeaders {
+    if (this.#validated !== undefined && "headers" in this.#validated) {
+      return this.#validated.headers as IncomingHttpHeaders;
+    }
     return this.raw.headers;
+  }
+
+  /**
+   * @internal The body as the route's `body` schema gave it back (undefined on a route with
+   * none): ValidatedRequest types it, a request of a route without schemas has no `body`.
+   */
+  get body(): unknown {
+    return this.#validated?.body;
+  }
+
+  /**
+   * @internal What a route's schema made of a part of the request (`params` is set on the
+   * field itself): `query`, `headers` and `body` then return it.
+   */
+  setValidated(part: "query" | "headers" | "body", value: unknown): void {
+    this.#validated ??= {};
+    this.#validated[part] = value;
   }
 
   /** A header by case-insensitive name; repeated headers are joined with ", ". */

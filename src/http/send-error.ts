@@ -4,6 +4,7 @@ import { cutShort } from "./cut-short.js";
 import { mergeHeaders } from "./headers.js";
 import { HttpError } from "./http-error.js";
 import { refusedHeaderName, withoutInvalidHeaders } from "./invalid-header.js";
+import { PROBLEM_JSON, problemDetails } from "./problem-details.js";
 import type { SluiceRequest } from "./request.js";
 
 /**
@@ -39,15 +40,18 @@ export function sendError(
     return;
   }
   const status = httpError?.status ?? 500;
-  const body: Record<string, unknown> = {
+  // A ValidationError (or a 415) is an RFC 9457 problem document; every other error keeps
+  // sluice's own body.
+  const problem = httpError && problemDetails(httpError, request.id);
+  const body: Record<string, unknown> = problem ?? {
     error: STATUS_CODES[status] ?? "Error",
     message: httpError ? httpError.message : "Internal Server Error",
     requestId: request.id,
   };
-  if (httpError?.details !== undefined) body.details = httpError.details;
+  if (!problem && httpError?.details !== undefined) body.details = httpError.details;
   const payload = stringifyErrorBody(body, request);
   const content = {
-    "content-type": "application/json; charset=utf-8",
+    "content-type": problem ? PROBLEM_JSON : "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(payload),
     // A refused body is left unread: close the connection rather than read the rest of it.
     ...(status === 413 ? { connection: "close" } : {}),

@@ -75,9 +75,21 @@ export interface WelcomeFrame {
   messageRate: { messages: number; perMs: number } | null;
 }
 
+/** One reason data or params were refused by the endpoint's contract (docs/protocol.md). */
+export interface ErrorIssue {
+  /** Where in the value, as code writes it: `items[0].name`; "" for the value itself. */
+  path: string;
+  /** The same place as a JSON Pointer: `/items/0/name`. */
+  pointer: string;
+  /** The rule broken, in the schema library's words. */
+  message: string;
+}
+
 export interface ErrorBody {
   code: ErrorCode;
   message: string;
+  /** With `invalid` for data or params a schema refused: each issue, at most 100. */
+  issues?: ErrorIssue[];
 }
 
 export type ReplyFrame =

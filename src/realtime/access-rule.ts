@@ -1,3 +1,4 @@
+import { TopicPatterns } from "../topics/topic-pattern.js";
 import type { RealtimeContext } from "./realtime-context.js";
 
 /**
@@ -49,14 +50,12 @@ export function accessCheck(
       `${option} must be a list of topic patterns (["chat:*", "dashboard"]) or a function, got ${typeof value}`,
     );
   }
-  const exact = new Set<string>();
-  const wildcards: RegExp[] = [];
+  const allowed = new TopicPatterns<true>();
   for (const pattern of value) {
     checkPattern(option, pattern);
-    if (pattern.includes("*")) wildcards.push(patternRegExp(pattern));
-    else exact.add(pattern);
+    allowed.add(pattern, true);
   }
-  return (topic) => exact.has(topic) || wildcards.some((pattern) => pattern.test(topic));
+  return (topic) => allowed.match(topic) === true;
 }
 
 function checkPattern(option: string, pattern: unknown): asserts pattern is string {
@@ -70,9 +69,4 @@ function checkPattern(option: string, pattern: unknown): asserts pattern is stri
       `${option} pattern ${JSON.stringify(pattern)}: "*" matches within one ":"-separated part and "**" means nothing more; for other rules pass a function (topic, ctx) => boolean`,
     );
   }
-}
-
-function patternRegExp(pattern: string): RegExp {
-  const parts = pattern.split("*").map((literal) => literal.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
-  return new RegExp(`^${parts.join("[^:]+")}$`);
 }

@@ -1,3 +1,4 @@
+import { type Contract, type ContractMethod, isContract } from "../protocol/contract.js";
 import type { SseOptions } from "../sse/sse-options.js";
 import type { WebSocketOptions } from "../websocket/websocket-options.js";
 import {
@@ -6,6 +7,7 @@ import {
   type PublishRule,
   type SubscribeRule,
 } from "./access-rule.js";
+import { type ContractMethods, contractMethods } from "./contract-methods.js";
 import type { RealtimeContext } from "./realtime-context.js";
 
 /** A method clients call: its result (JSON) is the reply; a thrown HttpError an error reply. */
@@ -51,6 +53,36 @@ export interface RealtimeOptions<State extends object = Record<string, unknown>>
   onConnect?: RealtimeConnectHook<State>;
 }
 
+/**
+ * The options of `app.realtime(path, options)` with a contract (`defineContract()`): its
+ * topics are declared as the App's (`app.topic()`: their schemas validate every publish, the
+ * endpoint's and `app.publish()`'s alike; another schema for one of them is a TypeError), and
+ * `methods` implements exactly its methods, each given its validated params. Who may
+ * subscribe and publish still comes from `subscribe` and `publish` (default: nobody): a
+ * contract says what the data is, not who may see it.
+ *
+ * ```ts
+ * app.realtime("/rt", {
+ *   contract,
+ *   subscribe: ["chat:*"],
+ *   publish: ["chat:*"],
+ *   methods: { rename: ({ name }, ctx) => rename(ctx.request.state.auth, name) },
+ * });
+ * ```
+ */
+export type ContractRealtimeOptions<
+  C extends Contract,
+  State extends object = Record<string, unknown>,
+> = Omit<RealtimeOptions<State>, "methods"> & {
+  /** The endpoint's contract: its topics' and methods' schemas (`defineContract()`). */
+  readonly contract: C;
+} & ([ContractMethod<C>] extends [never]
+    ? { readonly methods?: Readonly<Record<never, never>> }
+    : {
+        /** One implementation per method of the contract, and no other. */
+        readonly methods: ContractMethods<C, State>;
+      });
+
 /** See `RealtimeOptions.onConnect`. */
 export type RealtimeConnectHook<State extends object = Record<string, unknown>> = (
   ctx: RealtimeContext<State>,
@@ -58,6 +90,7 @@ export type RealtimeConnectHook<State extends object = Record<string, unknown>> 
 
 /** The options checked, with their defaults: what an endpoint runs on. */
 export interface ResolvedRealtimeOptions {
+  readonly contract: Contract | undefined;
   readonly subscribe: AccessCheck;
   readonly publish: AccessCheck;
   readonly methods: ReadonlyMap<string, RealtimeMethod<object>>;
@@ -89,6 +122,7 @@ const REALTIME_KEYS = new Set([
   "callTimeout",
   "sse",
   "onConnect",
+  "contract",
 ]);
 const WEBSOCKET_KEYS = new Set([
   "maxPayload",
@@ -100,8 +134,15 @@ const WEBSOCKET_KEYS = new Set([
   "messageRate",
 ]);
 
-/** Checks the options when the endpoint is added; a TypeError names the option at fault. */
-export function resolveRealtimeOptions(path: string, options: unknown): ResolvedRealtimeOptions {
+/**
+ * Checks the options when the endpoint is added; a TypeError names the option at fault.
+ * `validateOutput`: check contract methods' results (AppOptions.validateOutput).
+ */
+export function resolveRealtimeOptions(
+  path: string,
+  options: unknown,
+  validateOutput = false,
+): ResolvedRealtimeOptions {
   const where = `app.realtime(${JSON.stringify(path)})`;
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
     throw new TypeError(
@@ -120,10 +161,13 @@ export function resolveRealtimeOptions(path: string, options: unknown): Resolved
   }
   webSocket.messageRate ??= DEFAULT_REALTIME_MESSAGE_RATE;
   webSocket.protocols = ["sluice.v1", AUTH_MARKER];
+  const contract = contractOf(where, given.contract);
+  const methods = methodsOf(where, given.methods);
   return {
+    contract,
     subscribe: accessCheck(`${where} subscribe`, given.subscribe, "subscribe"),
     publish: accessCheck(`${where} publish`, given.publish, "publish"),
-    methods: methodsOf(where, given.methods),
+    methods: contract ? contractMethods(where, contract, methods, validateOutput) : methods,
     maxSubscriptions: wholeNumber(
       where,
       "maxSubscriptions",
@@ -142,6 +186,13 @@ export function resolveRealtimeOptions(path: string, options: unknown): Resolved
     sse: sseOptionsOf(where, given.sse),
     onConnect: connectHookOf(where, given.onConnect),
   };
+}
+
+function contractOf(where: string, contract: unknown): Contract | undefined {
+  if (contract === undefined || isContract(contract)) return contract;
+  throw new TypeError(
+    `${where}: contract must be made by defineContract({ topics, methods }), got ${contract === null ? "null" : typeof contract}`,
+  );
 }
 
 function connectHookOf(where: string, hook: unknown): RealtimeConnectHook<object> | undefined {

@@ -12,6 +12,7 @@ import { attachFrom } from "../topics/resume.js";
 import { type AttachedAt, attachAtHead, attachLatest } from "../topics/subscribe-at.js";
 import type { TopicSink } from "../topics/topic-hub.js";
 import { logSafely } from "../util/logger.js";
+import { SchemaError } from "../util/run-schema.js";
 import type { SluiceWebSocket } from "../websocket/sluice-websocket.js";
 import type { MessageRate } from "../websocket/websocket-options.js";
 import { callMethod } from "./method-call.js";
@@ -200,6 +201,9 @@ export class RealtimeSession {
     try {
       return await this.endpoint.topics.publish(topic, data, { event, dedupeKey: mid });
     } catch (error) {
+      // Refused by the topic's schema (ValidationError: `invalid` with its issues), or a
+      // schema that threw (SchemaError: `internal`, logged once by #fail).
+      if (isAnswer(error) || error instanceof SchemaError) throw error;
       // Checked only once publishing failed, so the data is not stringified twice.
       const unwritable = serialisingError(data);
       if (unwritable) {

@@ -1,4 +1,5 @@
 import { HttpError } from "../http/http-error.js";
+import { ValidationError } from "../http/validation-error.js";
 import type { ErrorBody, ErrorCode } from "../protocol/frames.js";
 
 /** A request the endpoint answers with an error reply of this code (never a closed socket). */
@@ -23,12 +24,15 @@ const CODE_OF_STATUS: Readonly<Record<number, ErrorCode>> = {
 };
 
 /**
- * The error body of a failed request: a ReplyError's own, an HttpError's message with the code
- * of its status, or, for anything else, `internal` with `fallback` as the message (the error
+ * The error body of a failed request: a ReplyError's own, a ValidationError's message and
+ * issues (`invalid`), an HttpError's message with the code of its status, or, for anything else, `internal` with `fallback` as the message (the error
  * itself is for the server's log, not the client).
  */
 export function errorBodyOf(error: unknown, fallback: string): ErrorBody {
   if (error instanceof ReplyError) return { code: error.code, message: error.message };
+  if (error instanceof ValidationError) {
+    return { code: "invalid", message: error.message, issues: [...error.issues] };
+  }
   if (error instanceof HttpError) {
     return { code: CODE_OF_STATUS[error.status] ?? "internal", message: error.message };
   }

@@ -13,7 +13,10 @@ export interface SubscriptionContext {
   readonly logger: Logger;
 }
 
-const DONE: IteratorResult<SseEvent> = { value: undefined, done: true };
+/** An event of a topic subscription: an SseEvent whose data is the topic's (typed when declared). */
+export type TopicEvent<T = unknown> = SseEvent & { readonly data: T };
+
+const DONE: IteratorResult<never> = { value: undefined, done: true };
 
 /**
  * A topic's messages as SseEvents, for `app.sse()` handlers (or any `for await`): first what
@@ -22,7 +25,7 @@ const DONE: IteratorResult<SseEvent> = { value: undefined, done: true };
  * iteration ends, `cutOff` is true): an SSE client then reconnects with its Last-Event-ID and
  * replays from the log, so memory stays bounded and a client that resumes loses nothing.
  */
-export class TopicSubscription implements AsyncIterableIterator<SseEvent> {
+export class TopicSubscription<T = unknown> implements AsyncIterableIterator<TopicEvent<T>> {
   // Also a TopicSink (receive, receiveMissed), by members the published `.d.ts` leaves out:
   // so no `implements` for it, which that `.d.ts` could not satisfy.
 
@@ -30,7 +33,7 @@ export class TopicSubscription implements AsyncIterableIterator<SseEvent> {
   readonly #queue: (TopicMessage | undefined)[] = [];
   #head = 0;
   #waiting:
-    | { resolve(step: IteratorResult<SseEvent>): void; reject(error: unknown): void }
+    | { resolve(step: IteratorResult<TopicEvent<T>>): void; reject(error: unknown): void }
     | undefined;
   #ended = false;
   #failure: { error: unknown } | undefined;
@@ -100,9 +103,9 @@ export class TopicSubscription implements AsyncIterableIterator<SseEvent> {
     if (this.#ended) return;
     const waiting = this.#waiting;
     if (waiting) {
-      let event: SseEvent;
+      let event: TopicEvent<T>;
       try {
-        event = message.sseEvent;
+        event = message.sseEvent as TopicEvent<T>;
       } catch (error) {
         this.#broke(error);
         return;
@@ -124,9 +127,9 @@ export class TopicSubscription implements AsyncIterableIterator<SseEvent> {
     let rest = messages;
     const waiting = this.#waiting;
     if (waiting) {
-      let event: SseEvent;
+      let event: TopicEvent<T>;
       try {
-        event = (messages[0] as TopicMessage).sseEvent;
+        event = (messages[0] as TopicMessage).sseEvent as TopicEvent<T>;
       } catch (error) {
         this.#broke(error);
         return;
@@ -139,7 +142,7 @@ export class TopicSubscription implements AsyncIterableIterator<SseEvent> {
     this.#replayed = rest.length;
   }
 
-  next(): Promise<IteratorResult<SseEvent>> {
+  next(): Promise<IteratorResult<TopicEvent<T>>> {
     if (this.#head < this.#queue.length) {
       try {
         return Promise.resolve({ value: this.#take(), done: false });
@@ -160,7 +163,7 @@ export class TopicSubscription implements AsyncIterableIterator<SseEvent> {
     });
   }
 
-  return(): Promise<IteratorResult<SseEvent>> {
+  return(): Promise<IteratorResult<TopicEvent<T>>> {
     this.end();
     return Promise.resolve(DONE);
   }
@@ -183,7 +186,7 @@ export class TopicSubscription implements AsyncIterableIterator<SseEvent> {
     waiting?.resolve(DONE);
   };
 
-  #take(): SseEvent {
+  #take(): TopicEvent<T> {
     const message = this.#queue[this.#head] as TopicMessage;
     this.#queue[this.#head++] = undefined;
     if (this.#head === this.#queue.length) {
@@ -191,7 +194,8 @@ export class TopicSubscription implements AsyncIterableIterator<SseEvent> {
       this.#head = 0;
       this.#replayed = 0;
     }
-    return message.sseEvent;
+    // Its data was validated when it was published: nothing to check per subscriber.
+    return message.sseEvent as TopicEvent<T>;
   }
 
   #cutOffSlowConsumer(): void {

@@ -7,6 +7,7 @@ import { SocketSubscriptions } from "./socket-subscriptions.js";
 import { checkLastEventId, checkPublishedEvent, checkTopic, describe } from "./topic-checks.js";
 import { TopicHub } from "./topic-hub.js";
 import { TopicMessage } from "./topic-message.js";
+import { TopicSchemas } from "./topic-schemas.js";
 import { TopicSubscription } from "./topic-subscription.js";
 
 export interface PublishOptions {
@@ -51,6 +52,8 @@ const DEFAULT_HISTORY_LIMIT = 100;
 /** The App's topics: publish, subscribe and history over one broker, fanned out locally. */
 export class Topics implements SocketTopics {
   readonly hub: TopicHub;
+  /** The declared topics' schemas: publishes are validated with them before they are stored. */
+  readonly schemas = new TopicSchemas();
 
   constructor(
     readonly broker: Broker,
@@ -65,8 +68,11 @@ export class Topics implements SocketTopics {
     const { event, dedupeKey } = checkOptions(options, "publish");
     const checkedEvent = checkPublishedEvent(event);
     const checkedKey = checkDedupeKey(dedupeKey);
-    if (data === undefined) throw new TypeError("publish() needs data: undefined is not JSON");
-    const json = stringifyJson(data);
+    // Once per publish, however many subscribers; awaited only when the schema is async.
+    let stored = this.schemas.validate(topic, data);
+    if (stored instanceof Promise) stored = await stored;
+    if (stored === undefined) throw new TypeError("publish() needs data: undefined is not JSON");
+    const json = stringifyJson(stored);
     return checkedKey === undefined
       ? this.broker.publish(topic, checkedEvent, json)
       : this.broker.publish(topic, checkedEvent, json, { dedupeKey: checkedKey });

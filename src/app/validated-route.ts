@@ -1,0 +1,184 @@
+import { bodyValue } from "../http/body-value.js";
+import { HttpResponse } from "../http/http-response.js";
+import type { SluiceRequest } from "../http/request.js";
+import { formRecord } from "../http/request-parts.js";
+import {
+  type PartFailure,
+  type RequestPart,
+  RequestValidationError,
+} from "../http/request-validation-error.js";
+import { StreamingResponse } from "../http/streaming-response.js";
+import { OutputValidationError } from "../http/validation-error.js";
+import { isPromiseLike } from "../util/is-promise-like.js";
+import { runSchema, SchemaError, type SchemaOutcome } from "../util/run-schema.js";
+import type { StandardSchemaV1 } from "../util/standard-schema.js";
+import type { Handler } from "./route-table.js";
+import type { RouteSchemas } from "./route-types.js";
+
+type Outcome = SchemaOutcome<unknown>;
+type HeadPart = Exclude<RequestPart, "body">;
+
+/** Validated first, all of them, and without reading the body: they are cheap. */
+const HEAD_PARTS: readonly HeadPart[] = ["params", "query", "headers"];
+
+/**
+ * The handler of a route with schemas: after the middleware, its params, query and headers
+ * are validated (every failing part reported at once, the body left unread), then its body;
+ * the handler gets the schemas' outputs on the request. A refusal is a ValidationError (400,
+ * `application/problem+json`). With `checkResponse` (the App's `validateOutput`), a plain
+ * value the handler returns is checked against `response` and sent as it was given; a
+ * failure is an OutputValidationError (500, logged). A schema that throws is a SchemaError
+ * (500, logged). Sync schemas on a request without a body keep a sync handler sync.
+ */
+export function validatedHandler(
+  handler: Handler,
+  schemas: RouteSchemas,
+  checkResponse: boolean,
+): Handler {
+  const response = checkResponse ? schemas.response : undefined;
+  const heads = HEAD_PARTS.filter((part) => schemas[part] !== undefined);
+  const body = schemas.body;
+  const run =
+    response === undefined
+      ? handler
+      : (request: SluiceRequest) => afterResult(handler(request), response);
+  const withBody =
+    body === undefined
+      ? run
+      : (request: SluiceRequest) => after(validateBody(request, body), () => run(request));
+  if (heads.length === 0) return withBody;
+  return (request) => after(validateHead(request, schemas, heads), () => withBody(request));
+}
+
+/** `next()` now when `step` was sync, after it when it is a promise. */
+function after(step: unknown, next: () => unknown): unknown {
+  return isPromiseLike(step) ? Promise.resolve(step).then(next) : next();
+}
+
+function validateHead(
+  request: SluiceRequest,
+  schemas: RouteSchemas,
+  parts: readonly HeadPart[],
+): undefined | Promise<void> {
+  // Every input is taken before any output is set: `request.query` is still the raw one.
+  const outcomes = parts.map((part) =>
+    runReceived(schemas[part] as StandardSchemaV1, headInput(request, part)),
+  );
+  if (!outcomes.some(isPromiseLike)) {
+    applyHead(request, parts, outcomes as Outcome[]);
+    return undefined;
+  }
+  return Promise.all(outcomes).then((settled) => applyHead(request, parts, settled));
+}
+
+function headInput(request: SluiceRequest, part: HeadPart): unknown {
+  if (part === "params") return request.params;
+  if (part === "query") return formRecord(request.query);
+  return request.raw.headers;
+}
+
+function applyHead(request: SluiceRequest, parts: readonly HeadPart[], outcomes: Outcome[]) {
+  const failures: PartFailure[] = [];
+  for (let index = 0; index < parts.length; index++) {
+    const part = parts[index] as HeadPart;
+    const outcome = outcomes[index] as Outcome;
+    if (!outcome.ok) {
+      failures.push({ part, issues: outcome.issues, total: outcome.total });
+    } else if (part === "params") {
+      // The field the router set: the schema's output may be other than strings.
+      (request as { params: unknown }).params = outcome.value;
+    } else {
+      request.setValidated(part, outcome.value);
+    }
+  }
+  if (failures.length > 0) throw new RequestValidationError(failures);
+}
+
+function validateBody(request: SluiceRequest, schema: StandardSchemaV1): undefined | Promise<void> {
+  const received = bodyValue(request);
+  if (isPromiseLike(received)) return received.then((value) => settleBody(request, schema, value));
+  return settleBody(request, schema, received);
+}
+
+function settleBody(
+  request: SluiceRequest,
+  schema: StandardSchemaV1,
+  received: unknown,
+): undefined | Promise<void> {
+  const outcome = runReceived(schema, received);
+  if (isPromiseLike(outcome)) return outcome.then((settled) => applyBody(request, settled));
+  applyBody(request, outcome);
+  return undefined;
+}
+
+function applyBody(request: SluiceRequest, outcome: Outcome): void {
+  if (!outcome.ok) {
+    throw new RequestValidationError([
+      { part: "body", issues: outcome.issues, total: outcome.total },
+    ]);
+  }
+  request.setValidated("body", outcome.value);
+}
+
+/** A schema run on what the client sent. */
+function runReceived(schema: StandardSchemaV1, value: unknown): Outcome | Promise<Outcome> {
+  let outcome: Outcome | Promise<Outcome>;
+  try {
+    outcome = runSchema(schema, value);
+  } catch (error) {
+    return refusedIfTooDeep(error);
+  }
+  return isPromiseLike(outcome) ? outcome.then(undefined, refusedIfTooDeep) : outcome;
+}
+
+const TOO_DEEP: Outcome = {
+  ok: false,
+  issues: [{ path: "", pointer: "", message: "Nested too deeply to validate" }],
+  total: 1,
+};
+
+/**
+ * A recursive schema (`z.lazy`, `v.lazy`) recurses once per level of the value: JSON nested
+ * a few thousand deep, which fits in any body limit, overflows the stack in the library.
+ * That is the client's input, not the server's bug: a 400, not a 500. Any other throw is.
+ */
+function refusedIfTooDeep(error: unknown): Outcome {
+  if (
+    error instanceof SchemaError &&
+    error.cause instanceof RangeError &&
+    error.cause.message.includes("call stack")
+  ) {
+    return TOO_DEEP;
+  }
+  throw error;
+}
+
+/** The result checked against the `response` schema, then sent as the handler gave it. */
+function afterResult(result: unknown, schema: StandardSchemaV1): unknown {
+  if (isPromiseLike(result)) {
+    return Promise.resolve(result).then((value) => checkedResult(value, schema));
+  }
+  return checkedResult(result, schema);
+}
+
+function checkedResult(result: unknown, schema: StandardSchemaV1): unknown {
+  if (isOwnResponse(result)) return result;
+  const outcome = runSchema(schema, result);
+  if (isPromiseLike(outcome)) return outcome.then((settled) => sentAsGiven(result, settled));
+  return sentAsGiven(result, outcome);
+}
+
+function sentAsGiven(result: unknown, outcome: Outcome): unknown {
+  if (!outcome.ok) throw new OutputValidationError("response", outcome.issues, outcome.total);
+  return result;
+}
+
+/** A response the handler made itself, or a stream: sent as it is, not checked. */
+function isOwnResponse(result: unknown): boolean {
+  return (
+    result instanceof HttpResponse ||
+    result instanceof StreamingResponse ||
+    result instanceof Response ||
+    (typeof result === "object" && result !== null && Symbol.asyncIterator in result)
+  );
+}

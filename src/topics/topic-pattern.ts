@@ -1,0 +1,63 @@
+/*
+ * Topic patterns, as `app.topic()`, `app.realtime()`'s `subscribe`/`publish` lists and
+ * contracts write them: a name matches itself; `*` stands for one or more characters other
+ * than `:`, so `"chat:*"` matches `"chat:lobby"` but neither `"chat:"` nor `"chat:a:b"`.
+ */
+
+/** True when the pattern holds a `*` (it stands for many topics, not one). */
+export function isWildcard(pattern: string): boolean {
+  return pattern.includes("*");
+}
+
+/** The pattern as a RegExp matching the topic names it stands for. */
+export function topicPatternRegExp(pattern: string): RegExp {
+  const parts = pattern.split("*").map((literal) => literal.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  return new RegExp(`^${parts.join("[^:]+")}$`);
+}
+
+/** Names and patterns `app.topic()` takes: each `*` a whole segment between `:`s. */
+const WHOLE_SEGMENT_PATTERN = /^(?:[^\s*:]+|\*)(?::(?:[^\s*:]+|\*))*$/;
+
+/** A TypeError unless `pattern` is a topic name or a pattern whose `*`s are whole segments. */
+export function checkDeclaredPattern(where: string, pattern: unknown): string {
+  if (typeof pattern !== "string" || !WHOLE_SEGMENT_PATTERN.test(pattern)) {
+    throw new TypeError(
+      `${where}: ${JSON.stringify(pattern) ?? String(pattern)} is not a topic name or pattern ("dashboard", "chat:*": "*" stands for a whole segment between ":", no spaces)`,
+    );
+  }
+  return pattern;
+}
+
+/**
+ * Topic names and patterns, matched in one step: exact names through a Set, the patterns'
+ * RegExps in the order they were added.
+ */
+export class TopicPatterns<V> {
+  readonly #exact = new Map<string, V>();
+  readonly #wildcards: { readonly pattern: string; readonly regExp: RegExp; readonly value: V }[] =
+    [];
+
+  get size(): number {
+    return this.#exact.size + this.#wildcards.length;
+  }
+
+  /** The value added under exactly this pattern (not one that matches it). */
+  own(pattern: string): V | undefined {
+    if (!isWildcard(pattern)) return this.#exact.get(pattern);
+    return this.#wildcards.find((entry) => entry.pattern === pattern)?.value;
+  }
+
+  add(pattern: string, value: V): void {
+    if (isWildcard(pattern)) {
+      this.#wildcards.push({ pattern, regExp: topicPatternRegExp(pattern), value });
+    } else this.#exact.set(pattern, value);
+  }
+
+  /** The value of the topic's own name first, else of the first pattern added that matches it. */
+  match(topic: string): V | undefined {
+    const exact = this.#exact.get(topic);
+    if (exact !== undefined) return exact;
+    for (const entry of this.#wildcards) if (entry.regExp.test(topic)) return entry.value;
+    return undefined;
+  }
+}

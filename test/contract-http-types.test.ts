@@ -1,0 +1,124 @@
+// Issue 21: HTTP routes with schemas are typed end to end in a user's project, which sees
+// only the published declarations (stripInternal): a fixture project is compiled against
+// them, strict, its wrong usages marked `@ts-expect-error` (an unused one is an error too).
+// test/types/contract-http.ts checks more cases against the sources.
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { after, before, describe, test } from "node:test";
+import ts from "typescript";
+
+const ROOT = resolve(import.meta.dirname, "..");
+
+const CONSUMER = `import * as v from "valibot";
+import { z } from "zod";
+import { App, HttpResponse, type SluiceRequest } from "./sluice/index.js";
+
+type Equal<A, B> =
+  (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+function expectType<Check extends true>(_check?: Check): void {}
+
+const app = new App();
+const order = z.object({ item: z.string(), quantity: z.coerce.number() });
+
+app.post(
+  "/shops/:shop/orders",
+  { body: order, query: v.object({ page: v.optional(v.string(), "1") }), response: z.object({ id: z.number() }) },
+  (req) => {
+    expectType<Equal<typeof req.body, { item: string; quantity: number }>>();
+    expectType<Equal<typeof req.query, { page: string }>>();
+    expectType<Equal<typeof req.params, { shop: string }>>();
+    // @ts-expect-error: a wrong field name
+    req.body.quantty;
+    return { id: req.body.quantity };
+  },
+);
+app.get("/orders/:id", { params: v.object({ id: v.pipe(v.string(), v.transform(Number)) }) }, (req) => {
+  expectType<Equal<typeof req.params.id, number>>();
+  // @ts-expect-error: no body schema, no body
+  req.body;
+  return HttpResponse.empty();
+});
+app.get(
+  "/status",
+  { response: v.object({ up: v.boolean() }) },
+  // @ts-expect-error: a wrong response shape
+  () => ({ up: 1 }),
+);
+// @ts-expect-error: a misspelt schema name
+app.put("/typo", { qeury: order }, () => "x");
+app.get("/plain", (req: SluiceRequest<{}>) => {
+  // @ts-expect-error: a request without a body schema has no body
+  req.body;
+  expectType<Equal<typeof req.query, URLSearchParams>>();
+  return "ok";
+});
+`;
+
+/** The build as tsconfig.build.json sets it up, declarations only, kept in memory. */
+function emitDeclarations(): Map<string, string> {
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    join(ROOT, "tsconfig.build.json"),
+    { emitDeclarationOnly: true, declarationMap: false },
+    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} },
+  );
+  assert.ok(parsed, "tsconfig.build.json parses");
+  const program = ts.createProgram(parsed.fileNames, parsed.options);
+  const outDir = program.getCompilerOptions().outDir ?? "";
+  const declarations = new Map<string, string>();
+  program.emit(undefined, (fileName, text) => {
+    if (fileName.endsWith(".d.ts")) declarations.set(relative(outDir, fileName), text);
+  });
+  return declarations;
+}
+
+function describeDiagnostic(diagnostic: ts.Diagnostic): string {
+  const text = ts.flattenDiagnosticMessageText(diagnostic.messageText, "\n");
+  if (!diagnostic.file || diagnostic.start === undefined) return text;
+  const { line } = diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start);
+  return `${relative(ROOT, diagnostic.file.fileName)}:${line + 1}: ${text}`;
+}
+
+describe("a user's project types HTTP routes from their schemas (published declarations)", () => {
+  let declarations: Map<string, string>;
+  let dir: string;
+
+  before(() => {
+    declarations = emitDeclarations();
+    mkdirSync(join(ROOT, "scratch"), { recursive: true });
+    // Under the project, so that zod, valibot and the declarations' imports resolve.
+    dir = mkdtempSync(join(ROOT, "scratch", "contract-http-types-"));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("SluiceRequest's declaration shows neither the validated body nor its setter", () => {
+    const request = declarations.get("http/request.d.ts") ?? "";
+    assert.match(request, /get query\(\): URLSearchParams;/);
+    assert.doesNotMatch(request, /\bget body\(\)|setValidated/);
+  });
+
+  test("the fixture compiles, strict, every @ts-expect-error an error", {
+    timeout: 120_000,
+  }, () => {
+    for (const [file, text] of declarations) {
+      const path = join(dir, "sluice", file);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, text);
+    }
+    const consumer = join(dir, "app.ts");
+    writeFileSync(consumer, CONSUMER);
+    const program = ts.createProgram([consumer], {
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      noUncheckedIndexedAccess: true,
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      target: ts.ScriptTarget.ES2022,
+      lib: ["lib.es2023.d.ts", "lib.dom.d.ts"],
+      types: ["node"],
+    });
+    const problems = ts.getPreEmitDiagnostics(program).map(describeDiagnostic);
+    assert.deepEqual(problems, []);
+  });
+});
