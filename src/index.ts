@@ -26,6 +26,11 @@ export {
   type WebSocketRouteHandler,
 } from "./app/app.js";
 export type { ListeningServer, ListenOptions } from "./app/listen.js";
+export type {
+  SchemaWebSocket,
+  SchemaWebSocketHandler,
+  SseSchemaRouteHandler,
+} from "./app/route-types.js";
 export { HttpError, type HttpErrorOptions, isHttpError } from "./http/http-error.js";
 export { HttpResponse, type ResponseInit } from "./http/http-response.js";
 export type { Middleware, Next } from "./http/middleware-chain.js";
@@ -81,6 +86,13 @@ export type {
   RealtimeOptions,
 } from "./realtime/realtime-options.js";
 export { SseEvent, type SseEventInit } from "./sse/sse-event.js";
+export type {
+  SseEventObject,
+  SseEventOf,
+  SseEventSchemas,
+  SseSchemaHandlerResult,
+  SseSchemaOptions,
+} from "./sse/sse-event-schemas.js";
 export { type SseOptions, SseResponse, type SseResponseInit } from "./sse/sse-response.js";
 export type { SseHandler, SseHandlerResult, SseSource } from "./sse/sse-route.js";
 export { encodeNdjsonLine, ndjson } from "./stream/ndjson.js";
@@ -117,3 +129,7 @@ export { type CloseInfo, WebSocketClosedError } from "./websocket/socket-close.j
 export type { WebSocketHandler } from "./websocket/websocket-gateway.js";
 export { WebSocketMessage } from "./websocket/websocket-message.js";
 export type { MessageRate, WebSocketOptions } from "./websocket/websocket-options.js";
+export type {
+  OnInvalidMessage,
+  WebSocketSchemaOptions,
+} from "./websocket/websocket-schema-options.js";

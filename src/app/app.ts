@@ -14,6 +14,7 @@ import type { OpenStreamCounts, RequestContext, SluiceRequest } from "../http/re
 import { requestIdSource } from "../http/request-id.js";
 import { realtimeRoutes } from "../realtime/realtime-routes.js";
 import { ConnectionCaps } from "../server/connection-caps.js";
+import { checkSseEvents } from "../sse/sse-event-schemas.js";
 import type { SseOptions } from "../sse/sse-options.js";
 import { type SseHandler, sseRouteHandler } from "../sse/sse-route.js";
 import { checkBroker } from "../topics/check-broker.js";
@@ -37,7 +38,7 @@ import {
 import { createLogger, logSafely } from "../util/logger.js";
 import type { StandardSchemaV1 } from "../util/standard-schema.js";
 import { WebSocketGateway, type WebSocketHandler } from "../websocket/websocket-gateway.js";
-import type { WebSocketOptions } from "../websocket/websocket-options.js";
+import type { WebSocketRouteOptions } from "../websocket/websocket-schema-options.js";
 import { type AppOptions, appSettings, type CloseOptions, validatesOutput } from "./app-options.js";
 import { warnExactScopesWithRoutesBeneath } from "./exact-scope-warning.js";
 import { type CloseHook, LifecycleHooks, type ListenHook } from "./lifecycle-hooks.js";
@@ -113,12 +114,12 @@ export class App<
 
   constructor(options: AppOptions = {}) {
     super();
+    this.#validateOutput = validatesOutput(options);
     const logger = createLogger(options.logger);
     this.logger = logger;
     const caps = ConnectionCaps.from(options);
     this.#admission = caps && new StreamAdmission(caps);
     const settings = appSettings(options);
-    this.#validateOutput = validatesOutput(options);
     const idHeader = options.requestIdHeader ?? "x-request-id";
     const requestContext: RequestContext = {
       logger,
@@ -128,7 +129,7 @@ export class App<
       sendTimeout: settings.sendTimeout,
     };
     this.#topics = new Topics(checkBroker(options.broker) ?? memoryBroker(), logger);
-    this.#gateway = new WebSocketGateway(logger, this.#topics);
+    this.#gateway = new WebSocketGateway(logger, this.#topics, this.#validateOutput);
     const requestId = requestIdSource(idHeader, options.generateRequestId, (error) =>
       logSafely(logger, "error", { err: error }, "generateRequestId failed; used a built-in id"),
     );
@@ -274,9 +275,11 @@ export class App<
   ): void {
     if (typeof handler !== "function")
       throw new TypeError(`SSE route ${path} needs a handler function`);
-    const routeHandler = sseRouteHandler(handler, options as SseOptions);
+    const events = checkSseEvents(path, (options as { events?: unknown } | undefined)?.events);
+    const checked = this.#validateOutput ? events : undefined;
+    const routeHandler = sseRouteHandler(handler, options as SseOptions, checked);
     this.#addStreamRoute(path, routeHandler);
-    this.#catalog.add({ kind: "sse", path });
+    this.#catalog.add({ kind: "sse", path, events });
   }
 
   /** A GET route whose answer is a long-lived stream, under the connection caps. */
@@ -295,7 +298,7 @@ export class App<
   /** @internal */
   protected registerWebSocket(
     path: string,
-    options: WebSocketOptions | undefined,
+    options: WebSocketRouteOptions | undefined,
     handler: WebSocketHandler | undefined,
   ): void {
     this.#addWebSocketRoute(path, options, handler);
@@ -344,13 +347,19 @@ export class App<
 
   #addWebSocketRoute(
     path: string,
-    options: WebSocketOptions | undefined,
+    options: WebSocketRouteOptions | undefined,
     handler: WebSocketHandler | undefined,
     name?: string,
   ): this {
     this.#gateway.add(path, options ?? {}, handler as WebSocketHandler, name);
     this.#lifecycle.webSocketRouteAdded();
-    this.#catalog.add({ kind: "websocket", path, protocols: options?.protocols ?? [] });
+    this.#catalog.add({
+      kind: "websocket",
+      path,
+      message: options?.message,
+      send: options?.send,
+      protocols: options?.protocols ?? [],
+    });
     return this;
   }
 

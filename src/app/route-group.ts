@@ -2,7 +2,7 @@ import type { Middleware } from "../http/middleware-chain.js";
 import type { SseOptions } from "../sse/sse-options.js";
 import type { SseHandler } from "../sse/sse-route.js";
 import type { WebSocketHandler } from "../websocket/websocket-gateway.js";
-import type { WebSocketOptions } from "../websocket/websocket-options.js";
+import type { WebSocketRouteOptions } from "../websocket/websocket-schema-options.js";
 import { RouteMethods } from "./route-methods.js";
 import type { Handler } from "./route-table.js";
 import type { RequestState, WithState } from "./route-types.js";
@@ -13,7 +13,7 @@ export interface RouteRegistry {
   sse(path: string, options: SseOptions | undefined, handler: SseHandler | undefined): void;
   websocket(
     path: string,
-    options: WebSocketOptions | undefined,
+    options: WebSocketRouteOptions | undefined,
     handler: WebSocketHandler | undefined,
   ): void;
   use(pattern: string, middleware: unknown): void;
@@ -103,7 +103,7 @@ export class RouteGroup<Prefix extends string, State extends object> extends Rou
   /** @internal */
   protected registerWebSocket(
     path: string,
-    options: WebSocketOptions | undefined,
+    options: WebSocketRouteOptions | undefined,
     handler: WebSocketHandler | undefined,
   ): void {
     this.#registry.websocket(this.#full(path, "websocket"), options, handler);

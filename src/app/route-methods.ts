@@ -1,9 +1,15 @@
 import type { Contract } from "../protocol/contract.js";
 import type { ContractRealtimeOptions, RealtimeOptions } from "../realtime/realtime-options.js";
+import type { SseEventSchemas, SseSchemaOptions } from "../sse/sse-event-schemas.js";
 import type { SseOptions } from "../sse/sse-options.js";
 import type { SseHandler } from "../sse/sse-route.js";
+import type { InferInput, InferOutput, StandardSchemaV1 } from "../util/standard-schema.js";
 import type { WebSocketHandler } from "../websocket/websocket-gateway.js";
 import type { WebSocketOptions } from "../websocket/websocket-options.js";
+import type {
+  WebSocketRouteOptions,
+  WebSocketSchemaOptions,
+} from "../websocket/websocket-schema-options.js";
 import type { Handler as UntypedHandler } from "./route-table.js";
 import type {
   Handler,
@@ -11,7 +17,10 @@ import type {
   RequestState,
   RouteParams,
   RouteSchemas,
+  SchemaWebSocket,
+  SchemaWebSocketHandler,
   SseRouteHandler,
+  SseSchemaRouteHandler,
   ValidatedHandler,
   WebSocketRouteHandler,
 } from "./route-types.js";
@@ -179,6 +188,18 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
     path: Path,
     handler: SseRouteHandler<RouteParams<Prefix, Path>, State>,
   ): this;
+  /**
+   * An SSE route that declares its events: `events` maps each event name to the schema of
+   * its data (`message` for data-only events). What the handler yields is typed by name (an
+   * SseEvent, `{ event, data, id? }`, or a `message` event's data alone); with the App's
+   * `validateOutput` on, an undeclared name or data its schema refuses ends the stream there
+   * (nothing of that event sent) and is logged. The events are in `app.asyncapi()`.
+   */
+  sse<Path extends string, Events extends SseEventSchemas>(
+    path: Path,
+    options: SseSchemaOptions<Events>,
+    handler: SseSchemaRouteHandler<RouteParams<Prefix, Path>, State, Events>,
+  ): this;
   sse<Path extends string>(
     path: Path,
     options: SseOptions,
@@ -204,6 +225,38 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
     path: Path,
     handler: WebSocketRouteHandler<RouteParams<Prefix, Path>, State>,
   ): this;
+  /**
+   * A WebSocket route with schemas: each message a client sends is parsed as JSON and
+   * validated by `message`, and the handler's loop (and `receive()`) yields the schema's
+   * output; one that fails is answered as `onInvalid` says (default "close": 1007 for what is
+   * not JSON, 1008 for a schema failure, the first issue as the reason). With `send`,
+   * `socket.send(value)` takes the schema's input and sends JSON text, checked when the App's
+   * `validateOutput` is on.
+   *
+   * ```ts
+   * app.websocket("/chat", { message: z.object({ text: z.string() }) }, async (socket) => {
+   *   for await (const { text } of socket) await socket.send({ echo: text });
+   * });
+   * ```
+   */
+  websocket<
+    Path extends string,
+    Message extends StandardSchemaV1,
+    Send extends StandardSchemaV1 | undefined = undefined,
+  >(
+    path: Path,
+    options: WebSocketSchemaOptions<
+      Message,
+      Send,
+      SchemaWebSocket<RouteParams<Prefix, Path>, State, InferOutput<Message>, InferInput<Send>>
+    >,
+    handler: SchemaWebSocketHandler<
+      RouteParams<Prefix, Path>,
+      State,
+      InferOutput<Message>,
+      InferInput<Send>
+    >,
+  ): this;
   websocket<Path extends string>(
     path: Path,
     options: WebSocketOptions,
@@ -211,7 +264,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   ): this;
   websocket(
     path: string,
-    optionsOrHandler: WebSocketOptions | AnyHandler,
+    optionsOrHandler: WebSocketRouteOptions | AnyHandler,
     maybeHandler?: AnyHandler,
   ): this {
     const [options, handler] =
@@ -277,7 +330,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   /** @internal adds a WebSocket route; the handler is still to be checked. */
   protected abstract registerWebSocket(
     path: string,
-    options: WebSocketOptions | undefined,
+    options: WebSocketRouteOptions | undefined,
     handler: WebSocketHandler | undefined,
   ): void;
 }

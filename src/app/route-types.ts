@@ -3,6 +3,7 @@ import type { HttpResponse } from "../http/http-response.js";
 import type { PathParams } from "../http/path-params.js";
 import type { SluiceRequest } from "../http/request.js";
 import type { StreamingResponse } from "../http/streaming-response.js";
+import type { SseEventSchemas, SseSchemaHandlerResult } from "../sse/sse-event-schemas.js";
 import type { SseHandlerResult } from "../sse/sse-route.js";
 import type { InferInput, InferOutput, StandardSchemaV1 } from "../util/standard-schema.js";
 import type { SluiceWebSocket } from "../websocket/sluice-websocket.js";
@@ -113,6 +114,18 @@ export type SseRouteHandler<
   request: SluiceRequest<Params, RequestState<State>>,
 ) => SseHandlerResult | Promise<SseHandlerResult>;
 
+/**
+ * The handler of an `sse()` route that declared its `events`: what it yields is typed by
+ * event name (see SseEventOf).
+ */
+export type SseSchemaRouteHandler<
+  Params extends AnyParams,
+  State extends object,
+  Events extends SseEventSchemas,
+> = (
+  request: SluiceRequest<Params, RequestState<State>>,
+) => SseSchemaHandlerResult<Events> | Promise<SseSchemaHandlerResult<Events>>;
+
 /** The socket a `websocket()` route's handler gets, its upgrade request typed as the route's. */
 export type TypedWebSocket<
   Params extends AnyParams = AnyParams,
@@ -125,6 +138,38 @@ export type WebSocketRouteHandler<
   State extends object = AnyState,
 > = (
   socket: TypedWebSocket<Params, State>,
+  request: SluiceRequest<Params, RequestState<State>>,
+) => unknown;
+
+/**
+ * The socket of a `websocket()` route that declared a `message` schema: its loop and
+ * `receive()` yield `In` (the schema's output, parsed and validated), and `send()` takes
+ * `Out`: the `send` schema's input when the route declared one (always sent as JSON text),
+ * anything otherwise.
+ */
+export type SchemaWebSocket<
+  Params extends AnyParams = AnyParams,
+  State extends object = AnyState,
+  In = unknown,
+  Out = unknown,
+> = Omit<
+  TypedWebSocket<Params, State>,
+  "send" | "sendJson" | "receive" | "receiveJson" | typeof Symbol.asyncIterator
+> & {
+  send(value: Out): Promise<void>;
+  sendJson(value: Out): Promise<void>;
+  receive(): Promise<In | undefined>;
+  [Symbol.asyncIterator](): AsyncIterator<In>;
+};
+
+/** The handler of a `websocket()` route that declared a `message` schema. */
+export type SchemaWebSocketHandler<
+  Params extends AnyParams = AnyParams,
+  State extends object = AnyState,
+  In = unknown,
+  Out = unknown,
+> = (
+  socket: SchemaWebSocket<Params, State, In, Out>,
   request: SluiceRequest<Params, RequestState<State>>,
 ) => unknown;
 

@@ -1,12 +1,16 @@
 import { commentLines, dataLines } from "./sse-lines.js";
 
-export interface SseEventInit {
+/**
+ * What `new SseEvent()` takes. `Name` and `Data` type the event on a route that declared its
+ * events' schemas (`app.sse(path, { events }, handler)`); they default to any name and data.
+ */
+export interface SseEventInit<Name extends string = string, Data = unknown> {
   /** A string is sent as is (newlines become several `data:` lines); anything else as JSON. */
-  data?: unknown;
+  data?: Data;
   /** Sets the client's last event id (sent back as `Last-Event-ID` when it reconnects). */
   id?: string | number;
   /** The event type; the client dispatches it to listeners of that name (default "message"). */
-  event?: string;
+  event?: Name;
   /** How long the client waits before reconnecting, in milliseconds. */
   retry?: number;
   /** A comment: ignored by clients, useful for debugging and keep-alives. */
@@ -18,33 +22,33 @@ export interface SseEventInit {
  * events"): a field value that would inject other fields throws a TypeError before anything is
  * written. The encoded frame is kept, so an event sent to many clients is serialised once.
  */
-export class SseEvent {
-  readonly data: unknown;
+export class SseEvent<Name extends string = string, Data = unknown> {
+  readonly data: Data;
   readonly id: string | undefined;
-  readonly event: string | undefined;
+  readonly event: Name | undefined;
   readonly retry: number | undefined;
   readonly comment: string | undefined;
   /** The event on the wire, ending with the blank line that dispatches it. */
   readonly frame: string;
   private encoded: Buffer | undefined;
 
-  constructor(init: SseEventInit) {
+  constructor(init: SseEventInit<Name, Data>) {
     if (init === null || typeof init !== "object") {
       throw new TypeError(
         "new SseEvent() takes an object: { data?, id?, event?, retry?, comment? }",
       );
     }
     this.id = checkId(init.id);
-    this.event = checkEventName(init.event);
+    this.event = checkEventName(init.event) as Name | undefined;
     this.retry = checkRetry(init.retry);
     this.comment = checkComment(init.comment);
     const data = init.data;
     if (data instanceof SerialisedData) {
-      this.data = data.value;
+      this.data = data.value as Data;
       // A string is sent as itself, not as its JSON; anything else as the JSON text given.
       this.frame = encodeFrame(this, typeof data.value === "string" ? data.value : data.json);
     } else {
-      this.data = data;
+      this.data = data as Data;
       this.frame = encodeFrame(this, data);
     }
   }
@@ -88,7 +92,7 @@ export function sseEventOfJson(
 }
 
 /** `data` is the data's wire text (a string, sent as is) or a value (sent as JSON). */
-function encodeFrame(event: SseEvent, data: unknown): string {
+function encodeFrame(event: SseEvent<string, unknown>, data: unknown): string {
   let frame = event.comment === undefined ? "" : commentLines(event.comment);
   if (event.event !== undefined) frame += `event: ${event.event}\n`;
   if (event.id !== undefined) frame += event.id === "" ? "id\n" : `id: ${event.id}\n`;

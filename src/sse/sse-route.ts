@@ -3,6 +3,8 @@ import type { SluiceRequest } from "../http/request.js";
 import { StreamingResponse } from "../http/streaming-response.js";
 import { isPromiseLike } from "../util/is-promise-like.js";
 import { readyForHead, waitsBeforeHead } from "./head-after-ready.js";
+import { CheckedEvents } from "./sse-event-check.js";
+import type { SseEventSchemas } from "./sse-event-schemas.js";
 import { type SseOptions, sseLifecycle } from "./sse-options.js";
 import { SseResponse } from "./sse-response.js";
 
@@ -16,19 +18,28 @@ export type SseHandler = (request: SluiceRequest) => SseHandlerResult | Promise<
 
 /**
  * Turns an SSE handler into a route handler. The options' lifecycle is built (and bad options
- * refused) here, at registration; every stream of the route then shares it.
+ * refused) here, at registration; every stream of the route then shares it. With `checked`
+ * (a typed route's events, when the App validates output), every event is checked first.
  */
-export function sseRouteHandler(handler: SseHandler, options: SseOptions) {
+export function sseRouteHandler(
+  handler: SseHandler,
+  options: SseOptions,
+  checked?: SseEventSchemas,
+) {
   sseLifecycle(options);
   return (request: SluiceRequest): unknown => {
     const result = handler(request);
     return isPromiseLike(result)
-      ? Promise.resolve(result).then((settled) => toSseResult(settled, options))
-      : toSseResult(result, options);
+      ? Promise.resolve(result).then((settled) => toSseResult(settled, options, checked))
+      : toSseResult(result, options, checked);
   };
 }
 
-function toSseResult(result: unknown, options: SseOptions): unknown {
+function toSseResult(
+  result: unknown,
+  options: SseOptions,
+  checked: SseEventSchemas | undefined,
+): unknown {
   if (
     result === undefined ||
     result instanceof StreamingResponse ||
@@ -42,10 +53,11 @@ function toSseResult(result: unknown, options: SseOptions): unknown {
       `An SSE handler must return an AsyncIterable or Iterable of events (an async generator, say) or a response, got ${describe(result)}`,
     );
   }
+  const events = checked ? new CheckedEvents(result, checked) : result;
   if (waitsBeforeHead(result)) {
-    return result[readyForHead]().then(() => new SseResponse(result, options));
+    return result[readyForHead]().then(() => new SseResponse(events, options));
   }
-  return new SseResponse(result, options);
+  return new SseResponse(events, options);
 }
 
 function isEventSource(value: unknown): value is SseSource {

@@ -19,6 +19,13 @@ export const MAX_REPORTED_ISSUES = 100;
 export const MAX_ISSUE_MESSAGE_LENGTH = 300;
 /** Deepest path kept, in segments: a deeper one ends with `…`. */
 const MAX_PATH_SEGMENTS = 32;
+/**
+ * Longest key kept in a path, and longest path, in characters: keys come from the client (a
+ * 200 KB property name, repeated in 100 issues, would make a 40 MB answer), so they are cut
+ * like messages are. A cut key or path ends with `…`.
+ */
+export const MAX_PATH_KEY_LENGTH = 64;
+export const MAX_ISSUE_PATH_LENGTH = 200;
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
@@ -29,8 +36,8 @@ export function toValidationIssues(issues: readonly StandardSchemaV1.Issue[]): V
     const keys = (issue.path ?? []).slice(0, MAX_PATH_SEGMENTS).map(keyOf);
     const truncatedPath = (issue.path?.length ?? 0) > MAX_PATH_SEGMENTS;
     reported.push({
-      path: codePath(keys) + (truncatedPath ? "…" : ""),
-      pointer: jsonPointer(keys) + (truncatedPath ? "/…" : ""),
+      path: cut(codePath(keys) + (truncatedPath ? "…" : ""), MAX_ISSUE_PATH_LENGTH),
+      pointer: cut(jsonPointer(keys) + (truncatedPath ? "/…" : ""), MAX_ISSUE_PATH_LENGTH),
       message: shortMessage(issue.message),
     });
   }
@@ -38,7 +45,13 @@ export function toValidationIssues(issues: readonly StandardSchemaV1.Issue[]): V
 }
 
 function keyOf(segment: PropertyKey | StandardSchemaV1.PathSegment): PropertyKey {
-  return typeof segment === "object" && segment !== null ? segment.key : segment;
+  const key = typeof segment === "object" && segment !== null ? segment.key : segment;
+  return typeof key === "string" ? cut(key, MAX_PATH_KEY_LENGTH) : key;
+}
+
+/** `text` at most `max` characters, the last one `…` when it was longer. */
+function cut(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 /** `items[0].name`, `["a b"]`: a path a developer can paste after the value's name. */
@@ -64,9 +77,7 @@ export function jsonPointer(keys: readonly PropertyKey[]): string {
 
 function shortMessage(message: unknown): string {
   const text = typeof message === "string" && message !== "" ? message : "Invalid value";
-  return text.length > MAX_ISSUE_MESSAGE_LENGTH
-    ? `${text.slice(0, MAX_ISSUE_MESSAGE_LENGTH - 1)}…`
-    : text;
+  return cut(text, MAX_ISSUE_MESSAGE_LENGTH);
 }
 
 /** `name: Expected string` (the value itself: just the message), for logs and close reasons. */

@@ -96,6 +96,14 @@ export class Inbox {
     if (this.paused) this.resume();
   }
 
+  /** Ends the inbox and drops what is queued: nothing received after a refusal is read. */
+  discard(): void {
+    this.queue.length = 0;
+    this.head = 0;
+    this.queuedBytes = 0;
+    this.end();
+  }
+
   private shift(): InboxMessage {
     const message = this.queue[this.head];
     this.queue[this.head++] = "";

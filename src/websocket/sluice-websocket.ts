@@ -12,8 +12,11 @@ import { stringifyJson } from "../util/json.js";
 import { CloseCode, checkCloseArguments } from "./close-codes.js";
 import { DrainSignal } from "./drain-signal.js";
 import { type LinkedWebSocket, ownerOf } from "./linked-websocket.js";
+import type { MessageDecoder } from "./message-decoder.js";
 import { Inbox, InboxIterator, type InboxMessage } from "./message-inbox.js";
 import type { MessageRateLimit } from "./message-rate.js";
+import { MessageReader } from "./message-reader.js";
+import { refusedSend, type SendEncoder } from "./send-encoder.js";
 import {
   type CloseInfo,
   closeCodeForError,
@@ -66,6 +69,8 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage> {
   readonly #registry: SocketRegistry;
   /** Created by the first message or read; ENDED_INBOX when the socket ended before that. */
   #inbox: Inbox | undefined;
+  /** A schema route's reader, created by the first read. */
+  #reader: MessageReader | undefined;
   /** Created by the first send that has to wait for the peer. */
   #drain: DrainSignal | undefined;
   #closedPromise: Promise<CloseInfo> | undefined;
@@ -167,9 +172,20 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage> {
    * WebSocketMessage as prepared, anything else as JSON text. Resolves once the frame is
    * handed to the socket, or, while more than a high-water mark is queued for the peer,
    * once that is written out (so an awaiting loop keeps pace with the peer). Rejects on a
-   * closed socket or a value JSON cannot encode.
+   * closed socket or a value JSON cannot encode. On a route with a `send` schema, any value
+   * goes as JSON text (a string too), checked against the schema when `validateOutput` is on
+   * (an OutputValidationError, logged, and nothing sent, when it fails).
    */
   send(data: unknown): Promise<void> {
+    const encoder = this.#limits.encoder;
+    // A prepared message (a topic's envelope) is sent as it is, schema or not.
+    if (encoder !== undefined && !(data instanceof WebSocketMessage)) {
+      return this.#sendEncoded(encoder, data);
+    }
+    return this.#sendData(data);
+  }
+
+  #sendData(data: unknown): Promise<void> {
     if (this.#ws.readyState !== OPEN) return refusedAsClosed(this.id);
     let frame: ReturnType<typeof toFrame>;
     try {
@@ -198,27 +214,51 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage> {
 
   /** Sends the value as JSON text, whatever its type (a string becomes a JSON string). */
   sendJson(value: unknown): Promise<void> {
+    const encoder = this.#limits.encoder;
+    if (encoder !== undefined) return this.#sendEncoded(encoder, value);
     let json: string;
     try {
       json = stringifyJson(value);
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.send(json);
+    return this.#sendData(json);
   }
 
-  /** The next message (string for text, Buffer for binary), or undefined once closed. */
+  #sendEncoded(encoder: SendEncoder, value: unknown): Promise<void> {
+    let json: string | Promise<string>;
+    try {
+      json = encoder.encode(value);
+    } catch (error) {
+      return refusedSend(this.request.log, error);
+    }
+    if (typeof json === "string") return this.#sendData(json);
+    return json.then(
+      (text) => this.#sendData(text),
+      (error: unknown) => refusedSend(this.request.log, error),
+    );
+  }
+
+  /**
+   * The next message (string for text, Buffer for binary), or undefined once closed. On a
+   * route with a `message` schema: the next valid message, parsed and validated.
+   */
   receive(): Promise<InboxMessage | undefined> {
+    const decoder = this.#limits.decoder;
+    if (decoder !== undefined) return this.#readerOf(decoder).take() as Promise<InboxMessage>;
     return this.#messages().take();
   }
 
   /**
    * The next message parsed as JSON, or undefined once closed. A SyntaxError if it is not
    * JSON or, unless `protoKeys` says otherwise, if it holds a `__proto__` or
-   * `constructor.prototype` key (answer either with `close(CloseCode.invalidPayload)`).
+   * `constructor.prototype` key (answer either with `close(CloseCode.invalidPayload)`). On a
+   * route with a `message` schema, as `receive()`: validated, whatever `options` say.
    */
   async receiveJson<T = unknown>(options?: JsonParseOptions): Promise<T | undefined> {
     const protoKeys = protoKeysOption(options);
+    const decoder = this.#limits.decoder;
+    if (decoder !== undefined) return (await this.#readerOf(decoder).take()) as T | undefined;
     const message = await this.#messages().take();
     if (message === undefined) return undefined;
     const text = typeof message === "string" ? message : message.toString("utf8");
@@ -251,6 +291,8 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage> {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<InboxMessage> {
+    const decoder = this.#limits.decoder;
+    if (decoder !== undefined) return this.#readerOf(decoder) as AsyncIterator<InboxMessage>;
     // Leaving a loop early does not close the socket: the handler's end does.
     return new InboxIterator(this.#messages());
   }
@@ -335,6 +377,12 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage> {
   #messages(): Inbox {
     this.#inbox ??= new Inbox(this.#ws, this);
     return this.#inbox;
+  }
+
+  /** A schema route's messages, parsed and validated, made by the first read. */
+  #readerOf(decoder: MessageDecoder): MessageReader {
+    this.#reader ??= new MessageReader(this.#messages(), this, decoder);
+    return this.#reader;
   }
 
   /** No more messages: readers get what is queued, then the end. */

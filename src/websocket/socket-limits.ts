@@ -1,7 +1,9 @@
+import type { MessageDecoder } from "./message-decoder.js";
 import { MessageRateLimit } from "./message-rate.js";
+import type { SendEncoder } from "./send-encoder.js";
 import type { MessageRate } from "./websocket-options.js";
 
-/** Per-route limits a socket enforces: one object shared by the route's sockets. */
+/** Per-route limits (and schemas) a socket enforces: one object shared by the route's sockets. */
 export interface SocketLimits {
   readonly maxBuffered: number;
   /** How long the handler may leave the peer paused (not reading its messages), in ms. */
@@ -10,6 +12,16 @@ export interface SocketLimits {
   readonly sendHighWater: number;
   /** Incoming messages allowed, or undefined for no limit. */
   readonly messageRate: MessageRateLimit | undefined;
+  /** A schema route's `message` side: how what arrives is parsed and validated. */
+  readonly decoder: MessageDecoder | undefined;
+  /** A schema route's `send` side: how what is sent is checked and encoded. */
+  readonly encoder: SendEncoder | undefined;
+}
+
+/** The schemas of a route that declared them: each side made once for all its sockets. */
+export interface SocketSchemas {
+  readonly decoder?: MessageDecoder;
+  readonly encoder?: SendEncoder;
 }
 
 /** Bytes queued for the peer past which `send()` resolves only once they are written out. */
@@ -20,12 +32,15 @@ export function socketLimits(
   maxBuffered: number,
   unreadTimeout: number,
   messageRate: Readonly<MessageRate> | false = false,
+  schemas: SocketSchemas = {},
 ): SocketLimits {
   return {
     maxBuffered,
     unreadTimeout,
     sendHighWater: Math.min(SEND_HIGH_WATER, Math.ceil(maxBuffered / 2)),
     messageRate: messageRate === false ? undefined : new MessageRateLimit(messageRate),
+    decoder: schemas.decoder,
+    encoder: schemas.encoder,
   };
 }
 

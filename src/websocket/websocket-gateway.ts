@@ -15,12 +15,10 @@ import { LinkedWebSocket } from "./linked-websocket.js";
 import { refuseOrigin } from "./origin-refusal.js";
 import { SluiceWebSocket, type SocketRegistry } from "./sluice-websocket.js";
 import { type SocketLimits, socketLimits } from "./socket-limits.js";
+import { socketSchemas } from "./socket-schemas.js";
 import type { SocketTopics } from "./socket-topics.js";
-import {
-  type ResolvedWebSocketOptions,
-  resolveWebSocketOptions,
-  type WebSocketOptions,
-} from "./websocket-options.js";
+import { type ResolvedWebSocketOptions, resolveWebSocketOptions } from "./websocket-options.js";
+import type { WebSocketRouteOptions } from "./websocket-schema-options.js";
 import { runSession } from "./websocket-session.js";
 
 /**
@@ -108,6 +106,8 @@ export class WebSocketGateway implements SocketRegistry {
   constructor(
     private readonly logger: Logger,
     readonly topics: SocketTopics,
+    /** Whether a route's `send` schema checks what its sockets send (AppOptions.validateOutput). */
+    private readonly validateOutput = true,
   ) {}
 
   /** Open WebSocket connections. */
@@ -121,7 +121,7 @@ export class WebSocketGateway implements SocketRegistry {
 
   add(
     path: string,
-    options: WebSocketOptions,
+    options: WebSocketRouteOptions,
     handler: WebSocketHandler,
     name?: string,
     refusesAfterHandshake = false,
@@ -139,6 +139,7 @@ export class WebSocketGateway implements SocketRegistry {
         resolved.maxBuffered,
         resolved.heartbeat || DEFAULT_UNREAD_TIMEOUT_MS,
         resolved.messageRate,
+        socketSchemas(path, options, this.validateOutput),
       ),
       heartbeat: this.heartbeatFor(resolved.heartbeat),
       refusesAfterHandshake,

@@ -3,6 +3,7 @@ import type { SluiceRequest } from "../http/request.js";
 import { logSafely } from "../util/logger.js";
 import { CloseCode, closeCodeForHttpStatus, fitCloseReason } from "./close-codes.js";
 import type { HandlerCount } from "./handler-count.js";
+import { wasReported } from "./send-encoder.js";
 import type { SluiceWebSocket } from "./sluice-websocket.js";
 import { WebSocketClosedError } from "./socket-close.js";
 
@@ -65,6 +66,17 @@ function closeAfterFailure(socket: SluiceWebSocket, request: SluiceRequest, erro
   }
   if (error instanceof HttpError) {
     closeAsRefused(socket, request, error);
+    return;
+  }
+  if (wasReported(error)) {
+    // A send refused by its schema: logged when it was refused, with its issues.
+    logSafely(
+      request.log,
+      "debug",
+      {},
+      "WebSocket handler let a refused send through; closed with 1011",
+    );
+    socket.close(CloseCode.internalError, "Internal error");
     return;
   }
   // A socket the peer already closed keeps its close code: say so rather than claim a 1011.
