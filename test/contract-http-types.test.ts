@@ -47,6 +47,17 @@ app.get(
 );
 // @ts-expect-error: a misspelt schema name
 app.put("/typo", { qeury: order }, () => "x");
+// @ts-expect-error: the path has :id, not :orderId: every request would be refused
+app.get("/orders/:id", { params: z.object({ orderId: z.string() }) }, () => "x");
+// @ts-expect-error: query values are strings: coerce them
+app.get("/count", { query: z.object({ n: z.number() }) }, () => "x");
+// @ts-expect-error: Node lower-cases header names
+app.get("/key", { headers: z.object({ "X-Api-Key": z.string() }) }, () => "x");
+app.get("/key", { headers: z.object({ "x-api-key": z.string() }) }, (req) => {
+  expectType<Equal<typeof req.headers["x-api-key"], string>>();
+  expectType<Equal<typeof req.headers["user-agent"], string | undefined>>();
+  return "ok";
+});
 app.get("/plain", (req: SluiceRequest<{}>) => {
   // @ts-expect-error: a request without a body schema has no body
   req.body;

@@ -63,6 +63,27 @@ const DOCUMENTED: Record<string, string> = {
  * to the process's stdout): what → its default, the file, and the test there that holds it.
  */
 const CHECKED_ELSEWHERE: Record<string, { value: string; file: string; test: string }> = {
+  "Issues listed when a schema refuses a value (a 400 problem, a close reason, an `invalid` reply)":
+    {
+      value: "100",
+      file: "contract-http-hardening.test.ts",
+      test: "at most 100 issues are listed and the detail says how many more there were",
+    },
+  "Length of a validation issue's message": {
+    value: "300 characters",
+    file: "contract-http-hardening.test.ts",
+    test: "a message is cut to 300 characters, ending in an ellipsis",
+  },
+  "Length of a validation issue's path (and of each key in it)": {
+    value: "200 characters (64)",
+    file: "validation-issue-bounds.test.ts",
+    test: "a key is cut at 64 characters and a path at 200, each ending with …",
+  },
+  "Checks of what the app sends against its schemas (`response`, `send`, `events`, `result`)": {
+    value: "on, unless `NODE_ENV` is `production`",
+    file: "contract-http.test.ts",
+    test: "validateOutput defaults to on, and to off when NODE_ENV is production",
+  },
   "Frames a real-time client may send (`app.realtime`)": {
     value: "a burst of 200, then 200 per second",
     file: "realtime-bounds.test.ts",

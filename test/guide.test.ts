@@ -17,9 +17,12 @@ import { createFirstApp } from "../examples/guide/first-app.js";
 import { createScaledRoomsApp } from "../examples/guide/scale-out.js";
 import { createStreamingApp } from "../examples/guide/streaming-response.js";
 import { createRoomsApp } from "../examples/guide/topics.js";
+import { joinRoom } from "../examples/guide/typed-client.js";
+import { createTypedApp } from "../examples/guide/typed-contracts.js";
 import { createWebSocketApp } from "../examples/guide/websocket-lifecycle.js";
 import { App, HttpError, HttpResponse, memoryBroker, SseEvent } from "../src/index.js";
 import { TestClient, WebSocketUpgradeError } from "../src/testing/index.js";
+import { asyncApiProblems, openApiProblems } from "./support/api-validators.js";
 import { quietApp } from "./support/apps.js";
 import { capturedLogger } from "./support/logging.js";
 import { RedisServer } from "./support/redis-server.js";
@@ -647,6 +650,99 @@ function regionNames(text: string): string[] {
   return [...text.matchAll(/^\s*\/\/ #region (\S+)\s*$/gm)].map((match) => match[1]);
 }
 
+describe("examples/guide/typed-contracts.ts and typed-client.ts", { timeout: 30_000 }, () => {
+  test("HTTP: params coerced, defaults applied, the typed answer; a bad id or body is a 400 problem naming the field", async () => {
+    await using client = await TestClient.start(createTypedApp(quietApp()));
+    const put = await client.request("PUT", "/notes/7?pin=yes", { json: { text: "milk" } });
+    assert.equal(put.statusCode, 200, put.text());
+    assert.deepEqual(put.json(), { id: 7, pinned: true, tags: [] });
+    const badId = await client.request("PUT", "/notes/zero", { json: { text: "milk" } });
+    assert.equal(badId.statusCode, 400);
+    assert.equal(badId.headers["content-type"], "application/problem+json");
+    const problem = badId.json<{ issues: { in: string; path: string }[] }>();
+    assert.deepEqual(
+      problem.issues.map((issue) => [issue.in, issue.path]),
+      [["params", "id"]],
+    );
+    const badBody = await client.request("PUT", "/notes/7", { json: { text: "", tags: [1] } });
+    assert.equal(badBody.statusCode, 400);
+    assert.deepEqual(
+      badBody
+        .json<{ issues: { in: string; path: string }[] }>()
+        .issues.map((issue) => [issue.in, issue.path]),
+      [
+        ["body", "text"],
+        ["body", "tags[0]"],
+      ],
+    );
+  });
+
+  test("topics: a valid message is stored and delivered; an invalid one is a 400 and nothing is stored", async () => {
+    const app = createTypedApp(quietApp());
+    await using client = await TestClient.start(app);
+    const posted = await client.post("/rooms/lobby/messages", {
+      json: { user: "ada", text: "hi" },
+    });
+    assert.equal(posted.statusCode, 200, posted.text());
+    const refused = await client.post("/rooms/lobby/messages", { json: { user: "ada", text: "" } });
+    assert.equal(refused.statusCode, 400);
+    await assert.rejects(app.publish("room:lobby", { user: "", text: "x" }), /Invalid topic/);
+    const history = await app.history("room:lobby");
+    assert.deepEqual(
+      history.map((message) => message.data),
+      [{ user: "ada", text: "hi" }],
+    );
+  });
+
+  test("WebSocket: messages validated and answered; an invalid one is answered by onInvalid and the socket stays open", async () => {
+    await using client = await TestClient.start(createTypedApp(quietApp()));
+    const socket = await client.websocketConnect("/shout");
+    await socket.sendJson({ say: "hi" });
+    assert.deepEqual(await socket.receiveJson(), { shouted: "HI" });
+    await socket.sendJson({ say: 5 });
+    const answer = await socket.receiveJson<{ shouted: string }>();
+    assert.match(String(answer?.shouted), /^\?\? Invalid message: say: /);
+    await socket.sendJson({ say: "still open" });
+    assert.deepEqual(await socket.receiveJson(), { shouted: "STILL OPEN" });
+    await socket.close();
+  });
+
+  test("the typed client: publish, subscribe and call on the contract's endpoint", async () => {
+    const app = createTypedApp(quietApp());
+    const { url } = await app.listen({ port: 0, host: "127.0.0.1" });
+    const { WebSocket } = await import("ws");
+    const { rt, messages, name } = await joinRoom(`${url.replace("http", "ws")}/rt`, "lobby", {
+      WebSocket,
+    });
+    try {
+      assert.equal(name, "Ada");
+      const first = await within(messages[Symbol.asyncIterator]().next(), "the message", 5000);
+      assert.deepEqual(first.value?.data, { user: "ada", text: "hello" });
+      await assert.rejects(
+        rt.publish("room:lobby", { user: "ada", text: "" }),
+        (error: Error & { code?: string }) => error.code === "invalid",
+      );
+    } finally {
+      rt.close();
+      await app.close();
+    }
+  });
+
+  test("the documents: OpenAPI 3.1 and AsyncAPI 3.0 with the schemas, valid", async () => {
+    await using client = await TestClient.start(createTypedApp(quietApp()));
+    const openapi = (await client.get("/openapi.json")).json<{
+      openapi: string;
+      paths: Record<string, Record<string, { requestBody?: unknown }>>;
+    }>();
+    assert.equal(openapi.openapi, "3.1.0");
+    assert.ok(openapi.paths["/notes/{id}"].put.requestBody, "the body schema is documented");
+    assert.deepEqual(await openApiProblems(openapi), { errors: [], warnings: [] });
+    const asyncapi = (await client.get("/asyncapi.json")).json<{ asyncapi: string }>();
+    assert.equal(asyncapi.asyncapi, "3.0.0");
+    assert.deepEqual((await asyncApiProblems(asyncapi)).errors, []);
+  });
+});
+
 describe("docs/guide.md stays in step with the tested examples", { timeout: 20_000 }, () => {
   const markdown = readFileSync(GUIDE, "utf8");
   const blocks = guideBlocks(markdown);
@@ -666,6 +762,7 @@ describe("docs/guide.md stays in step with the tested examples", { timeout: 20_0
       "WebSocket lifecycle",
       "SSE keep-alive and reconnection",
       "Topics and scaling out with Redis",
+      "Typed contracts: one schema validates, types and documents",
       "Testing",
       "Getting started",
       "Best practices",

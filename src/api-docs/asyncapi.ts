@@ -1,4 +1,5 @@
 import { PROTOCOL } from "../protocol/frames.js";
+import type { TopicPatterns } from "../topics/topic-pattern.js";
 import type { StandardSchemaV1 } from "../util/standard-schema.js";
 import type {
   ApiCatalog,
@@ -10,7 +11,12 @@ import type {
 import { type ApiDocumentOptions, type ApiInfo, infoOf } from "./document-options.js";
 import type { JsonSchema } from "./json-schema.js";
 import * as frames from "./realtime-frames.js";
-import { type RealtimeTopic, realtimeMethods, realtimeTopics } from "./realtime-topics.js";
+import {
+  declaredTopics,
+  type RealtimeTopic,
+  realtimeMethods,
+  realtimeTopics,
+} from "./realtime-topics.js";
 import { routeTemplate, WILDCARD_DESCRIPTION, WILDCARD_PARAM } from "./route-template.js";
 import { SchemaComponents } from "./schema-components.js";
 import { serverParts } from "./server-urls.js";
@@ -60,6 +66,7 @@ export function asyncApiDocument(
   const writer = new ChannelsWriter(
     new SchemaComponents("draft-07", options.jsonSchema, new UniqueNames()),
     options,
+    declaredTopics(catalog),
   );
   const entries = catalog.entries;
   const realtimePaths = new Set(entries.filter((e) => e.kind === "realtime").map((e) => e.path));
@@ -79,12 +86,18 @@ class ChannelsWriter {
   readonly #channelIds = new UniqueNames();
   readonly #operationIds = new UniqueNames();
   readonly #components: SchemaComponents;
+  readonly #topics: TopicPatterns<StandardSchemaV1>;
   readonly #servers: Record<string, Record<string, unknown>> = {};
   readonly #socketServers: Ref[] = [];
   readonly #httpServers: Ref[] = [];
 
-  constructor(components: SchemaComponents, options: ApiDocumentOptions) {
+  constructor(
+    components: SchemaComponents,
+    options: ApiDocumentOptions,
+    topics: TopicPatterns<StandardSchemaV1>,
+  ) {
     this.#components = components;
+    this.#topics = topics;
     (options.servers ?? []).forEach((server, index) => {
       const name = server.name ?? `server${index + 1}`;
       const parts = serverParts(server.url);
@@ -169,7 +182,7 @@ class ChannelsWriter {
       name: "error reply",
       payload: frames.errorReplyFrame(),
     });
-    const topics = realtimeTopics(entry);
+    const topics = realtimeTopics(entry, this.#topics);
     const anyTopic =
       topics.length === 0
         ? { type: "string" }

@@ -56,8 +56,15 @@ function vendorOf(schema: StandardSchemaV1): string {
   return typeof vendor === "string" && vendor !== "" ? vendor : "unnamed";
 }
 
+const UNDOCUMENTED = "Not documented: ";
+
 function undocumented(reason: string): JsonSchema {
-  return { description: `Not documented: ${reason}.` };
+  return { description: `${UNDOCUMENTED}${reason}.` };
+}
+
+/** True for what jsonSchemaOf gives a schema it could not convert. */
+export function isUndocumented(json: JsonSchema): boolean {
+  return typeof json.description === "string" && json.description.startsWith(UNDOCUMENTED);
 }
 
 /** An embedded schema takes the document's dialect: its own `$schema` would contradict it. */

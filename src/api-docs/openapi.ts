@@ -1,8 +1,18 @@
+import { ACCEPTED_BODY_TYPES } from "../http/request-parts.js";
+import type { TopicPatterns } from "../topics/topic-pattern.js";
+import type { StandardSchemaV1 } from "../util/standard-schema.js";
+import { acceptsNow, acceptsOnlyUndefined } from "./accepts-value.js";
 import type { ApiCatalog, HttpRouteEntry, RealtimeEntry, SseRouteEntry } from "./catalog.js";
 import { type ApiDocumentOptions, type ApiInfo, infoOf } from "./document-options.js";
 import { routeParameters } from "./http-parameters.js";
-import type { JsonSchema } from "./json-schema.js";
-import { PROBLEM_SCHEMA_NAME, validationProblemSchema } from "./problem-schema.js";
+import { isUndocumented, type JsonSchema } from "./json-schema.js";
+import {
+  MEDIA_TYPE_PROBLEM_NAME,
+  mediaTypeProblemSchema,
+  PROBLEM_SCHEMA_NAME,
+  validationProblemSchema,
+} from "./problem-schema.js";
+import { declaredTopics } from "./realtime-topics.js";
 import { routeTemplate } from "./route-template.js";
 import { SchemaComponents } from "./schema-components.js";
 import { httpUrl } from "./server-urls.js";
@@ -45,8 +55,11 @@ export function openApiDocument(
   info: ApiInfo,
   options: ApiDocumentOptions = {},
 ): OpenApiDocument {
-  const names = new UniqueNames([PROBLEM_SCHEMA_NAME]);
-  const writer = new PathsWriter(new SchemaComponents("draft-2020-12", options.jsonSchema, names));
+  const names = new UniqueNames([PROBLEM_SCHEMA_NAME, MEDIA_TYPE_PROBLEM_NAME]);
+  const writer = new PathsWriter(
+    new SchemaComponents("draft-2020-12", options.jsonSchema, names),
+    declaredTopics(catalog),
+  );
   const entries = catalog.entries;
   const realtimePaths = new Set(entries.filter((e) => e.kind === "realtime").map((e) => e.path));
   for (const entry of entries) {
@@ -66,10 +79,13 @@ class PathsWriter {
   readonly #paths: Record<string, Record<string, unknown>> = {};
   readonly #operationIds = new UniqueNames();
   readonly #components: SchemaComponents;
+  readonly #topics: TopicPatterns<StandardSchemaV1>;
   #validates = false;
+  #readsBodies = false;
 
-  constructor(components: SchemaComponents) {
+  constructor(components: SchemaComponents, topics: TopicPatterns<StandardSchemaV1>) {
     this.#components = components;
+    this.#topics = topics;
   }
 
   http(entry: HttpRouteEntry, method = entry.method.toLowerCase(), name = entry.name): void {
@@ -81,22 +97,49 @@ class PathsWriter {
     if (name !== undefined) operation.operationId = this.#operationIds.take(name);
     const parameters = routeParameters(route, entry.schemas, this.#components, hint);
     if (parameters.length > 0) operation.parameters = parameters;
-    if (body) {
-      const schema = this.#components.embed(body, "input", `${hint} body`);
-      operation.requestBody = { required: true, content: { "application/json": { schema } } };
-    }
-    operation.responses = response
-      ? { "200": jsonResponse(this.#components.embed(response, "input", `${hint} response`)) }
+    if (body) operation.requestBody = this.#requestBody(body, hint);
+    const responses: Record<string, unknown> = response
+      ? this.#responses(response, hint)
       : {
           default: { description: "The handler's answer (the route declares no response schema)." },
         };
     if (body || query || params || headers) {
       this.#validates = true;
-      (operation.responses as Record<string, unknown>)["400"] = {
-        $ref: `#/components/responses/${PROBLEM_SCHEMA_NAME}`,
-      };
+      responses["400"] = { $ref: `#/components/responses/${PROBLEM_SCHEMA_NAME}` };
     }
+    if (body) {
+      this.#readsBodies = true;
+      responses["415"] = { $ref: `#/components/responses/${MEDIA_TYPE_PROBLEM_NAME}` };
+    }
+    operation.responses = responses;
     this.#add(route.template, method, operation);
+  }
+
+  /**
+   * The body in every media type the route reads (JSON, `+json`, forms: the same schema), not
+   * required when the schema accepts no body at all (`undefined`).
+   */
+  #requestBody(body: StandardSchemaV1, hint: string): Record<string, unknown> {
+    const schema = this.#components.embed(body, "input", `${hint} body`);
+    const content = Object.fromEntries(ACCEPTED_BODY_TYPES.map((type) => [type, { schema }]));
+    return { required: !acceptsNow(body, undefined), content };
+  }
+
+  /**
+   * 200 with the schema, and 204 when it accepts `undefined` (a handler returning nothing is
+   * answered 204, no body); 204 alone when it takes no JSON value either (`z.void()`).
+   */
+  #responses(response: StandardSchemaV1, hint: string): Record<string, unknown> {
+    const noContent = { description: "No Content: the handler returned nothing." };
+    if (!acceptsNow(response, undefined)) {
+      return { "200": jsonResponse(this.#components.embed(response, "input", `${hint} response`)) };
+    }
+    const json = this.#components.read(response, "input", `${hint} response`);
+    if (isUndocumented(json) && acceptsOnlyUndefined(response)) return { "204": noContent };
+    return {
+      "200": jsonResponse(this.#components.embed(response, "input", `${hint} response`)),
+      "204": noContent,
+    };
   }
 
   anyMethod(entry: HttpRouteEntry): void {
@@ -110,13 +153,21 @@ class PathsWriter {
   sse(entry: SseRouteEntry): void {
     const route = routeTemplate(entry.path);
     const parameters = routeParameters(route, {}, this.#components, `get ${entry.path}`);
-    this.#add(route.template, "get", sseOperation(entry, parameters, this.#components));
+    this.#add(
+      route.template,
+      "get",
+      sseOperation(entry, parameters, this.#components, this.#topics),
+    );
   }
 
   realtime(entry: RealtimeEntry): void {
     const route = routeTemplate(entry.path);
     const parameters = routeParameters(route, {}, this.#components, `get ${entry.path}`);
-    this.#add(route.template, "get", sseOperation(entry, parameters, this.#components));
+    this.#add(
+      route.template,
+      "get",
+      sseOperation(entry, parameters, this.#components, this.#topics),
+    );
   }
 
   document(info: ApiInfo, options: ApiDocumentOptions): OpenApiDocument {
@@ -129,19 +180,22 @@ class PathsWriter {
     }
     const schemas: Record<string, JsonSchema> = this.#components.finish() ?? {};
     const components: Record<string, Record<string, unknown>> = {};
+    const responses: Record<string, unknown> = {};
     if (this.#validates) {
       schemas[PROBLEM_SCHEMA_NAME] = validationProblemSchema();
-      components.responses = {
-        [PROBLEM_SCHEMA_NAME]: {
-          description: "The request failed its schemas: each issue names where and which rule.",
-          content: {
-            "application/problem+json": {
-              schema: { $ref: `#/components/schemas/${PROBLEM_SCHEMA_NAME}` },
-            },
-          },
-        },
-      };
+      responses[PROBLEM_SCHEMA_NAME] = problemResponse(
+        "The request failed its schemas: each issue names where and which rule.",
+        PROBLEM_SCHEMA_NAME,
+      );
     }
+    if (this.#readsBodies) {
+      schemas[MEDIA_TYPE_PROBLEM_NAME] = mediaTypeProblemSchema();
+      responses[MEDIA_TYPE_PROBLEM_NAME] = problemResponse(
+        "The body is in a media type the route does not read: `accepted` lists those it does.",
+        MEDIA_TYPE_PROBLEM_NAME,
+      );
+    }
+    if (Object.keys(responses).length > 0) components.responses = responses;
     // Validators want an entry in paths or components even when the app has no route.
     if (Object.keys(schemas).length > 0 || Object.keys(this.#paths).length === 0) {
       components.schemas = schemas;
@@ -154,6 +208,15 @@ class PathsWriter {
     this.#paths[template] ??= {};
     this.#paths[template][method] = operation;
   }
+}
+
+function problemResponse(description: string, schemaName: string): Record<string, unknown> {
+  return {
+    description,
+    content: {
+      "application/problem+json": { schema: { $ref: `#/components/schemas/${schemaName}` } },
+    },
+  };
 }
 
 function jsonResponse(schema: JsonSchema): Record<string, unknown> {

@@ -1,4 +1,5 @@
 import { ERROR_CODES } from "../protocol/frames.js";
+import { MAX_ISSUE_MESSAGE_LENGTH, MAX_REPORTED_ISSUES } from "../util/validation-issue.js";
 import type { JsonSchema } from "./json-schema.js";
 
 /*
@@ -87,6 +88,20 @@ export function errorReplyFrame(): JsonSchema {
       properties: {
         code: { enum: [...ERROR_CODES] },
         message: { type: "string" },
+        issues: {
+          description: "With `invalid`, for data or params a schema refused: each reason.",
+          type: "array",
+          maxItems: MAX_REPORTED_ISSUES,
+          items: {
+            type: "object",
+            required: ["path", "pointer", "message"],
+            properties: {
+              path: { type: "string", examples: ["items[0].name"] },
+              pointer: { type: "string", examples: ["/items/0/name"] },
+              message: { type: "string", maxLength: MAX_ISSUE_MESSAGE_LENGTH },
+            },
+          },
+        },
       },
     },
   });

@@ -1,3 +1,5 @@
+import type { TopicPatterns } from "../topics/topic-pattern.js";
+import type { StandardSchemaV1 } from "../util/standard-schema.js";
 import type { RealtimeEntry, SseRouteEntry } from "./catalog.js";
 import type { JsonSchema } from "./json-schema.js";
 import { realtimeTopics } from "./realtime-topics.js";
@@ -13,6 +15,8 @@ export function sseOperation(
   entry: SseRouteEntry | RealtimeEntry,
   parameters: Record<string, unknown>[],
   components: SchemaComponents,
+  /** The app's topic declarations, which type a real-time endpoint's topics. */
+  declared: TopicPatterns<StandardSchemaV1>,
 ): Record<string, unknown> {
   const stream: Record<string, unknown> = { schema: { type: "string" } };
   let description: string;
@@ -31,7 +35,7 @@ export function sseOperation(
       );
     }
   } else {
-    const topics = realtimeTopics(entry);
+    const topics = realtimeTopics(entry, declared);
     description =
       "The messages of the topics asked for, as Server-Sent Events (each event's name is the one given at publish, its id the message's position). WebSocket clients connect to the same path with the subprotocol sluice.v1: see the AsyncAPI document.";
     stream["x-sluice-topics"] = Object.fromEntries(

@@ -24,6 +24,7 @@ import type {
   ValidatedHandler,
   WebSocketRouteHandler,
 } from "./route-types.js";
+import type { WithContractTopics } from "./topics-retype.js";
 
 /** Any handler, whatever its request's types: what the overloads' implementations take. */
 type AnyHandler = (...args: never[]) => unknown;
@@ -47,6 +48,14 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
    * validation per response): a failure is the app's bug, a 500, logged. The same overload
    * exists on every method, on groups and on `route()`.
    *
+   * Middleware sees the same request: after `await next()`, `req.query` is the query schema's
+   * output (a record, not URLSearchParams), so middleware that needs the raw query reads it
+   * before calling `next()` (or parses `req.url`); `req.headers` keeps every header, the
+   * declared ones as the schema's output. A schema that throws is a 500, logged once. zod 4
+   * runs an async refinement twice on a schema's first use, and if it throws there the
+   * rejection escapes (colinhacks/zod#6610): catch inside async zod refinements and return
+   * false (sluice runs such a schema with `safeParseAsync` after its first use).
+   *
    * ```ts
    * app.post(
    *   "/orders/:shop",
@@ -57,7 +66,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
    */
   get<Path extends string, Schemas extends RouteSchemas>(
     path: Path,
-    schemas: KnownSchemas<Schemas>,
+    schemas: KnownSchemas<Schemas, RouteParams<Prefix, Path>>,
     handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
   ): this;
   get(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
@@ -66,7 +75,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   post<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this;
   post<Path extends string, Schemas extends RouteSchemas>(
     path: Path,
-    schemas: KnownSchemas<Schemas>,
+    schemas: KnownSchemas<Schemas, RouteParams<Prefix, Path>>,
     handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
   ): this;
   post(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
@@ -75,7 +84,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   put<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this;
   put<Path extends string, Schemas extends RouteSchemas>(
     path: Path,
-    schemas: KnownSchemas<Schemas>,
+    schemas: KnownSchemas<Schemas, RouteParams<Prefix, Path>>,
     handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
   ): this;
   put(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
@@ -84,7 +93,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   patch<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this;
   patch<Path extends string, Schemas extends RouteSchemas>(
     path: Path,
-    schemas: KnownSchemas<Schemas>,
+    schemas: KnownSchemas<Schemas, RouteParams<Prefix, Path>>,
     handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
   ): this;
   patch(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
@@ -93,7 +102,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   delete<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this;
   delete<Path extends string, Schemas extends RouteSchemas>(
     path: Path,
-    schemas: KnownSchemas<Schemas>,
+    schemas: KnownSchemas<Schemas, RouteParams<Prefix, Path>>,
     handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
   ): this;
   delete(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
@@ -102,7 +111,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   head<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this;
   head<Path extends string, Schemas extends RouteSchemas>(
     path: Path,
-    schemas: KnownSchemas<Schemas>,
+    schemas: KnownSchemas<Schemas, RouteParams<Prefix, Path>>,
     handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
   ): this;
   head(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
@@ -114,7 +123,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   ): this;
   options<Path extends string, Schemas extends RouteSchemas>(
     path: Path,
-    schemas: KnownSchemas<Schemas>,
+    schemas: KnownSchemas<Schemas, RouteParams<Prefix, Path>>,
     handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
   ): this;
   options(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
@@ -124,7 +133,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   all<Path extends string>(path: Path, handler: Handler<RouteParams<Prefix, Path>, State>): this;
   all<Path extends string, Schemas extends RouteSchemas>(
     path: Path,
-    schemas: KnownSchemas<Schemas>,
+    schemas: KnownSchemas<Schemas, RouteParams<Prefix, Path>>,
     handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
   ): this;
   all(path: string, schemasOrHandler: RouteSchemas | AnyHandler, handler?: AnyHandler): this {
@@ -140,7 +149,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   route<Path extends string, Schemas extends RouteSchemas>(
     method: string,
     path: Path,
-    schemas: KnownSchemas<Schemas>,
+    schemas: KnownSchemas<Schemas, RouteParams<Prefix, Path>>,
     handler: ValidatedHandler<RouteParams<Prefix, Path>, State, Schemas>,
     name?: string,
   ): this;
@@ -287,7 +296,10 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
    * endpoint's get an `invalid` reply listing the issues), each call's params are validated
    * before its method runs (typed from the contract), and `methods` must implement exactly
    * the contract's methods. A contract grants no access: list its topics in `subscribe` and
-   * `publish` too.
+   * `publish` too. Clients may publish only to the contract's topics (when it has some), and
+   * a `publish` function runs after the topic's schema, on its output. On the App, the call
+   * returns the App typed with the contract's topics, as `app.topic()` does: chain it (or
+   * keep what it returns) for `app.publish()` and `app.subscribe()` to be typed by them.
    *
    * ```ts
    * app.use(bearerAuth<User>({ subprotocol: "bearer", verify }));
@@ -301,9 +313,12 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   realtime<Path extends string, C extends Contract>(
     path: Path,
     options: ContractRealtimeOptions<C, RequestState<State>>,
+  ): WithContractTopics<this, C>;
+  realtime<Path extends string>(
+    path: Path,
+    options: RealtimeOptions<RequestState<State>> & { readonly contract?: undefined },
   ): this;
-  realtime<Path extends string>(path: Path, options: RealtimeOptions<RequestState<State>>): this;
-  realtime(path: string, options: unknown): this {
+  realtime(path: string, options: unknown): unknown {
     this.registerRealtime(path, options);
     return this;
   }

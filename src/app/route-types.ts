@@ -59,10 +59,11 @@ type OutputOf<Schemas, Key extends keyof RouteSchemas, Otherwise> = Key extends 
 type ReplacedParts<Schemas> = Extract<keyof Schemas, "params" | "query" | "headers">;
 
 /**
- * The request of a route with schemas: `params`, `query` and `headers` are their schemas'
- * outputs where one was given (`query` is then a record, not URLSearchParams), and `body` is
- * there only with a `body` schema, as its output (undefined when the request had no body and
- * the schema allows it). Without those schemas, the members are SluiceRequest's own.
+ * The request of a route with schemas: `params` and `query` are their schemas' outputs where
+ * one was given (`query` is then a record, not URLSearchParams), `headers` all of Node's with
+ * the headers schema's output over them, and `body` is there only with a `body` schema, as
+ * its output (undefined when the request had no body and the schema allows it). Without
+ * those schemas, the members are SluiceRequest's own.
  */
 export type ValidatedRequest<
   Params extends AnyParams,
@@ -73,7 +74,7 @@ export type ValidatedRequest<
   : Omit<SluiceRequest<Params, RequestState<State>>, ReplacedParts<Schemas>> & {
       params: OutputOf<Schemas, "params", Params>;
       readonly query: OutputOf<Schemas, "query", URLSearchParams>;
-      readonly headers: OutputOf<Schemas, "headers", IncomingHttpHeaders>;
+      readonly headers: IncomingHttpHeaders & OutputOf<Schemas, "headers", unknown>;
     }) &
   ("body" extends keyof Schemas ? { readonly body: OutputOf<Schemas, "body", unknown> } : unknown);
 
@@ -100,11 +101,103 @@ export type ValidatedHandler<
 > = (request: ValidatedRequest<Params, State, Schemas>) => RouteResult<Schemas>;
 
 /**
- * `Schemas` with any key RouteSchemas does not know typed as `never`: a misspelt `bdy` then
- * fails to compile instead of being ignored.
+ * `Schemas` with any key RouteSchemas does not know typed as `never` (a misspelt `bdy` then
+ * fails to compile instead of being ignored), and a head schema that could never accept what
+ * its part delivers typed as a SchemaMismatch naming why (see FittingHeadSchemas).
  */
-export type KnownSchemas<Schemas> = Schemas &
-  Record<Exclude<keyof Schemas, keyof RouteSchemas>, never>;
+export type KnownSchemas<Schemas, Params extends AnyParams = AnyParams> = Schemas &
+  Record<Exclude<keyof Schemas, keyof RouteSchemas>, never> &
+  FittingHeadSchemas<Schemas, Params>;
+
+/**
+ * What a schema is checked against when it cannot take what its part of the request holds:
+ * the compiler then says "Property '~sluice: schema mismatch' is missing", with this message.
+ */
+export interface SchemaMismatch<Message extends string> {
+  readonly "~sluice: schema mismatch": Message;
+}
+
+/**
+ * The head schemas that could never pass, each as a SchemaMismatch (the others add nothing):
+ * a `params` schema whose input does not take the path's params (`{ id: string }` for
+ * `/users/:id`), a `query` or `headers` schema with a field no string (nor list of strings)
+ * fits, and a `headers` schema naming a header in capitals (Node lower-cases them). Schemas
+ * that coerce or transform strings (`z.coerce.number()`, `v.pipe(v.string(), ...)`) pass.
+ */
+export type FittingHeadSchemas<Schemas, Params extends AnyParams> = ParamsFit<Schemas, Params> &
+  PartFit<
+    Schemas,
+    "query",
+    "query: each field's input must accept a string or a list of strings (the query is text; coerce or transform it)"
+  > &
+  PartFit<
+    Schemas,
+    "headers",
+    "headers: each field's input must accept a string or a list of strings (headers are text; coerce or transform them)"
+  > &
+  LowerCaseHeaders<Schemas>;
+
+type InputOf<Schemas, Key extends keyof RouteSchemas> = Key extends keyof Schemas
+  ? Schemas[Key] extends StandardSchemaV1
+    ? InferInput<Schemas[Key]>
+    : unknown
+  : unknown;
+
+type ParamsFit<Schemas, Params extends AnyParams> = "params" extends keyof Schemas
+  ? string extends keyof Params
+    ? unknown // a path not known statically: its params cannot be checked
+    : [Params] extends [InputOf<Schemas, "params">]
+      ? unknown
+      : {
+          readonly params: SchemaMismatch<"params: the schema's input must accept the path's params, each a string">;
+        }
+  : unknown;
+
+type PartFit<
+  Schemas,
+  Key extends "query" | "headers",
+  Message extends string,
+> = Key extends keyof Schemas
+  ? TakesTextFields<InputOf<Schemas, Key>> extends true
+    ? unknown
+    : { readonly [K in Key]: SchemaMismatch<Message> }
+  : unknown;
+
+/** True when a record of strings and lists of strings could pass: every field takes one. */
+type TakesTextFields<Input> = unknown extends Input
+  ? true
+  : [Input] extends [object]
+    ? [Input] extends [readonly unknown[]]
+      ? false
+      : false extends { [K in keyof Input]-?: TakesText<Input[K]> }[keyof Input]
+        ? false
+        : true
+    : false;
+
+type TakesText<Field> = unknown extends Field
+  ? true
+  : [Extract<Field, string | readonly string[]>] extends [never]
+    ? false
+    : true;
+
+type LowerCaseHeaders<Schemas> = "headers" extends keyof Schemas
+  ? false extends { [K in keyof InputOf<Schemas, "headers">]-?: IsLowerCase<K> }[keyof InputOf<
+      Schemas,
+      "headers"
+    >]
+    ? {
+        readonly headers: SchemaMismatch<"headers: name each header in lower case, as Node gives them">;
+      }
+    : unknown
+  : unknown;
+
+type IsLowerCase<Key> = Key extends string
+  ? string extends Key
+    ? true
+    : Key extends Lowercase<Key>
+      ? true
+      : false
+  : true;
 
 /** An `sse()` route's handler: what it returns becomes the event stream (see `App.sse`). */
 export type SseRouteHandler<

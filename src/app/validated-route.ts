@@ -24,11 +24,12 @@ const HEAD_PARTS: readonly HeadPart[] = ["params", "query", "headers"];
 /**
  * The handler of a route with schemas: after the middleware, its params, query and headers
  * are validated (every failing part reported at once, the body left unread), then its body;
- * the handler gets the schemas' outputs on the request. A refusal is a ValidationError (400,
+ * the handler gets the schemas' outputs on the request (headers: over Node's). A refusal is a ValidationError (400,
  * `application/problem+json`). With `checkResponse` (the App's `validateOutput`), a plain
  * value the handler returns is checked against `response` and sent as it was given; a
  * failure is an OutputValidationError (500, logged). A schema that throws is a SchemaError
- * (500, logged). Sync schemas on a request without a body keep a sync handler sync.
+ * (500, logged once, even when another part's async schema rejects later). Sync schemas on
+ * a request without a body keep a sync handler sync.
  */
 export function validatedHandler(
   handler: Handler,
@@ -61,14 +62,44 @@ function validateHead(
   parts: readonly HeadPart[],
 ): undefined | Promise<void> {
   // Every input is taken before any output is set: `request.query` is still the raw one.
-  const outcomes = parts.map((part) =>
-    runReceived(schemas[part] as StandardSchemaV1, headInput(request, part)),
+  const started = parts.map((part) =>
+    startReceived(schemas[part] as StandardSchemaV1, headInput(request, part)),
   );
-  if (!outcomes.some(isPromiseLike)) {
-    applyHead(request, parts, outcomes as Outcome[]);
+  if (!started.some(isPromiseLike)) {
+    const outcomes = (started as (Outcome | Thrown)[]).map(outcomeOrThrow);
+    applyHead(request, parts, outcomes);
     return undefined;
   }
-  return Promise.all(outcomes).then((settled) => applyHead(request, parts, settled));
+  // Wait for every promise, whatever the others did: one left without a handler (a sync
+  // throw coming first) would reject unhandled later, and Node ends the process for that.
+  return Promise.allSettled(started).then((settled) => {
+    const outcomes = settled.map((result) => {
+      if (result.status === "rejected") throw result.reason;
+      return outcomeOrThrow(result.value);
+    });
+    applyHead(request, parts, outcomes);
+  });
+}
+
+/** What `runReceived` threw synchronously, kept so the parts after it still start. */
+class Thrown {
+  constructor(readonly error: unknown) {}
+}
+
+function startReceived(
+  schema: StandardSchemaV1,
+  value: unknown,
+): Outcome | Promise<Outcome> | Thrown {
+  try {
+    return runReceived(schema, value);
+  } catch (error) {
+    return new Thrown(error);
+  }
+}
+
+function outcomeOrThrow(started: Outcome | Thrown): Outcome {
+  if (started instanceof Thrown) throw started.error;
+  return started;
 }
 
 function headInput(request: SluiceRequest, part: HeadPart): unknown {
@@ -87,11 +118,23 @@ function applyHead(request: SluiceRequest, parts: readonly HeadPart[], outcomes:
     } else if (part === "params") {
       // The field the router set: the schema's output may be other than strings.
       (request as { params: unknown }).params = outcome.value;
+    } else if (part === "headers") {
+      request.setValidated(part, withNodeHeaders(request, outcome.value));
     } else {
       request.setValidated(part, outcome.value);
     }
   }
   if (failures.length > 0) throw new RequestValidationError(failures);
+}
+
+/**
+ * The headers schema's output over a copy of Node's headers: the ones it does not declare
+ * stay readable (middleware after `next()`, a logger reading `user-agent`), the ones it
+ * declares are its output.
+ */
+function withNodeHeaders(request: SluiceRequest, output: unknown): unknown {
+  if (typeof output !== "object" || output === null) return output;
+  return { ...request.raw.headers, ...output };
 }
 
 function validateBody(request: SluiceRequest, schema: StandardSchemaV1): undefined | Promise<void> {

@@ -149,7 +149,8 @@ export class SluiceRequest<
 
   /**
    * The query string's parameters. On a route with a `query` schema, the schema's output
-   * instead (its type says so: see ValidatedRequest).
+   * instead (its type says so: see ValidatedRequest), for middleware after `next()` too: read
+   * it before `next()` (or parse `url`) to get the raw parameters.
    */
   get query(): URLSearchParams {
     if (this.#validated !== undefined && "query" in this.#validated) {
@@ -172,7 +173,7 @@ export class SluiceRequest<
 
   /**
    * Lower-case header names, as Node gives them. On a route with a `headers` schema, the
-   * schema's output instead.
+   * schema's output over a copy of them (the headers it does not declare stay as they were).
    */
   get headers(): IncomingHttpHeaders {
     if (this.#validated !== undefined && "headers" in this.#validated) {

@@ -29,6 +29,14 @@ export class SchemaError extends Error {
  * Runs a Standard Schema on a value. Synchronous when the schema is (most are: no promise,
  * no extra turn on the hot path), a promise when it is async. A schema that throws gives a
  * SchemaError (thrown, or the promise rejects with it).
+ *
+ * zod 4's `validate` tries a sync parse first and, on meeting an async refinement or
+ * transform, parses again asynchronously (colinhacks/zod#6610): the refinement runs twice,
+ * and if it throws, the promise of the abandoned first run rejects where nobody can handle
+ * it (Node then ends the process). So a zod schema seen returning a promise once is run with
+ * its own `safeParseAsync` from then on: one run, nothing abandoned. Only its first use can
+ * meet the upstream bug: async zod refinements should catch their own errors and return
+ * false.
  */
 export function runSchema<S extends StandardSchemaV1>(
   schema: S,
@@ -37,11 +45,14 @@ export function runSchema<S extends StandardSchemaV1>(
   const standard = schema["~standard"];
   let result: StandardSchemaV1.Result<unknown> | Promise<StandardSchemaV1.Result<unknown>>;
   try {
-    result = standard.validate(value);
+    result = KNOWN_ASYNC_ZOD.has(schema)
+      ? zodParseAsync(schema as unknown as ZodAsyncParser, value)
+      : standard.validate(value);
   } catch (error) {
     throw new SchemaError(standard.vendor, error);
   }
   if (isPromiseLike(result)) {
+    if (standard.vendor === "zod" && hasSafeParseAsync(schema)) KNOWN_ASYNC_ZOD.add(schema);
     return Promise.resolve(result).then(
       (settled) => outcomeOf<InferOutput<S>>(settled, standard.vendor),
       (error: unknown) => {
@@ -50,6 +61,31 @@ export function runSchema<S extends StandardSchemaV1>(
     );
   }
   return outcomeOf<InferOutput<S>>(result, standard.vendor);
+}
+
+/** zod schemas that returned a promise once: run with `safeParseAsync` (see runSchema). */
+const KNOWN_ASYNC_ZOD = new WeakSet<object>();
+
+interface ZodAsyncParser {
+  safeParseAsync(
+    value: unknown,
+  ): Promise<
+    | { success: true; data: unknown }
+    | { success: false; error: { issues: readonly StandardSchemaV1.Issue[] } }
+  >;
+}
+
+function hasSafeParseAsync(schema: object): schema is ZodAsyncParser {
+  return typeof (schema as Partial<ZodAsyncParser>).safeParseAsync === "function";
+}
+
+/** zod's own async parse, as the Standard Schema result its `validate` would give. */
+async function zodParseAsync(
+  schema: ZodAsyncParser,
+  value: unknown,
+): Promise<StandardSchemaV1.Result<unknown>> {
+  const parsed = await schema.safeParseAsync(value);
+  return parsed.success ? { value: parsed.data } : { issues: parsed.error.issues };
 }
 
 const UNSPECIFIED: readonly StandardSchemaV1.Issue[] = [{ message: "Invalid value" }];
