@@ -39,6 +39,9 @@ import { wsScenarios } from "./scenarios/ws.js";
  *   npm run bench -- --only=ws --servers=sluice      # a part, against the baseline
  *   npm run bench -- --only=sse --servers="sluice,sluice topics"   # (g): through app.publish
  *   npm run bench -- --only=ws --servers="sluice topics,sluice realtime,socket.io"  # app.realtime
+ *   npm run bench -- --only=sse --only=ws \
+ *     --servers="sluice,sluice json echo,sluice zod,sluice zod+output,sluice topics,sluice topics zod"
+ *                                   # what schemas cost: bench/schema-cost.md
  *   npm run bench -- --src          # sluice from src/ through tsx instead of dist/
  *   npm run bench -- --profile --only=json   # with --cpu-prof, see bench/profile-summary.ts
  *   npm run bench -- --allow-dirty   # a full run with uncommitted changes: printed, not published
@@ -48,6 +51,8 @@ const PROFILES_DIR = join(RESULTS_DIR, "profiles");
 /** What a full run writes: the tree is still "clean" once they have changed. */
 const PUBLISHED = ["BENCHMARKS.md", "bench/chart.svg"];
 const ALLOW_DIRTY = "--allow-dirty";
+/** The sections of BENCHMARKS.md written by hand, in bench/, in their order after the tables. */
+const HAND_WRITTEN = ["gaps.md", "schema-cost.md"];
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -125,8 +130,10 @@ async function checkServer(peer: RunningPeer): Promise<void> {
     if (framing === "socket.io") await checkSocketIo(name, server.port);
     else if (framing === "realtime") await checkRealtime(name, server.port);
     else {
-      const echo = takesPart(peer, "c");
-      await checkWebSocket(name, server.port, { echo, saturate: takesPart(peer, "b+"), topics });
+      const echo = takesPart(peer, "c") ? (peer.echo ?? "bytes") : undefined;
+      const saturate = takesPart(peer, "b+");
+      const broadcast = takesPart(peer, "b") || saturate;
+      await checkWebSocket(name, server.port, { echo, broadcast, saturate, topics });
     }
   }
 }
@@ -181,12 +188,11 @@ function publish(
     console.error(`BENCHMARKS.md and bench/chart.svg not written: ${reason}`);
     return;
   }
-  // The explanations of the targets missed (written by hand from profiles) follow the tables.
-  const gaps = readFileSync(join(ROOT, "bench", "gaps.md"), "utf8");
-  writeFileSync(
-    join(ROOT, "BENCHMARKS.md"),
-    `${renderReport(scenarios, { ...context, chart: "bench/chart.svg" })}\n${gaps}`,
-  );
+  // The hand-written sections follow the tables: the explanations of the targets missed
+  // (from profiles), then the measurement of what schema validation costs (a run of its own).
+  const handWritten = HAND_WRITTEN.map((file) => readFileSync(join(ROOT, "bench", file), "utf8"));
+  const tables = renderReport(scenarios, { ...context, chart: "bench/chart.svg" });
+  writeFileSync(join(ROOT, "BENCHMARKS.md"), [tables, ...handWritten].join("\n"));
   writeFileSync(join(ROOT, "bench", "chart.svg"), chart);
   console.error("and to BENCHMARKS.md and bench/chart.svg");
 }

@@ -69,6 +69,9 @@ export {
   type ContractPublishData,
   type ContractTopic,
   type ContractTopicData,
+  type ContractTopicOutput,
+  type ContractTopics,
+  type ContractTopicsOutput,
   defineContract,
   type MethodSchemas,
 } from "./protocol/contract.js";
@@ -78,6 +81,7 @@ export {
   type ErrorIssue,
   PROTOCOL as REALTIME_PROTOCOL,
 } from "./protocol/frames.js";
+export type { Jsonified } from "./protocol/jsonified.js";
 export type { PublishRule, SubscribeRule } from "./realtime/access-rule.js";
 export type { ContractMethods } from "./realtime/contract-methods.js";
 export type { RealtimeContext } from "./realtime/realtime-context.js";
@@ -114,7 +118,13 @@ export {
 } from "./topics/memory-broker.js";
 export { TopicMessage } from "./topics/topic-message.js";
 export type { TopicOptions } from "./topics/topic-schemas.js";
-export { type TopicEvent, TopicSubscription } from "./topics/topic-subscription.js";
+export {
+  isTopicReset,
+  type TopicEvent,
+  type TopicReset,
+  type TopicResetEvent,
+  TopicSubscription,
+} from "./topics/topic-subscription.js";
 export type {
   NoTopics,
   TopicData,

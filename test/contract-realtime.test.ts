@@ -10,7 +10,13 @@ import * as v from "valibot";
 import { WebSocket } from "ws";
 import { z } from "zod";
 import { connect, RealtimeError } from "../src/client/index.js";
-import { App, defineContract, type StandardSchemaV1, ValidationError } from "../src/index.js";
+import {
+  App,
+  type Contract,
+  defineContract,
+  type StandardSchemaV1,
+  ValidationError,
+} from "../src/index.js";
 import { capturedLogger, errorLines } from "./support/logging.js";
 import { type Frame, RealtimePeer } from "./support/realtime-peer.js";
 import { sleep, waitFor, within } from "./support/wait.js";
@@ -276,6 +282,10 @@ describe("a client typed with connect<typeof contract>() against the contract's 
         assert.ok(refused instanceof RealtimeError);
         assert.equal(refused.code, "invalid");
         assert.match(refused.message, /text/);
+        assert.equal(refused.issues?.length, 1, "the reply's issues reach the client");
+        assert.equal(refused.issues?.[0]?.path, "text");
+        assert.equal(refused.issues?.[0]?.pointer, "/text");
+        assert.equal(typeof refused.issues?.[0]?.message, "string");
         await rt.publish("chat:lobby", { text: " hello " });
         await waitFor(() => received.length === 1, "the message");
         assert.deepEqual(received, [{ text: "hello" }]);
@@ -286,6 +296,14 @@ describe("a client typed with connect<typeof contract>() against the contract's 
         assert.ok(invalid instanceof RealtimeError);
         assert.equal(invalid.code, "invalid");
         assert.match(invalid.message, /Invalid params of "rename": name: /);
+        assert.deepEqual(
+          invalid.issues?.map((issue) => [issue.path, issue.pointer]),
+          [["name", "/name"]],
+        );
+        assert.equal(
+          await rt.call("unknown" as never).catch((error: RealtimeError) => error.issues),
+          undefined,
+        );
         await sleep(30);
         assert.equal(received.length, 1);
       } finally {
@@ -293,4 +311,186 @@ describe("a client typed with connect<typeof contract>() against the contract's 
       }
     });
   }
+});
+
+describe("app.realtime({ contract }) review fixes", () => {
+  /** An endpoint on a contract of its own, its log captured. */
+  async function contractEndpoint(contract: Contract, options: Record<string, unknown> = {}) {
+    const { logger, lines } = capturedLogger();
+    const app = new App({ logger });
+    apps.push(app);
+    app.realtime("/rt", { contract, ...options } as never);
+    const { url } = await app.listen({ port: 0, host: "127.0.0.1" });
+    return { app, url: `${url.replace("http", "ws")}/rt`, lines };
+  }
+
+  test("a schema output with no JSON form (undefined, a BigInt) is `internal`, logged once as the schema's fault, never `unavailable` or a broker failure", async () => {
+    const { app, url, lines } = await contractEndpoint(
+      defineContract({
+        topics: {
+          nothing: z.object({ a: z.string() }).transform(() => undefined),
+          big: z.object({ n: z.string() }).transform(({ n }) => BigInt(n)),
+        },
+      }),
+      { publish: ["nothing", "big"] },
+    );
+    const peer = await RealtimePeer.connect(url);
+    try {
+      for (const [topic, data] of [
+        ["nothing", { a: "x" }],
+        ["big", { n: "12" }],
+      ] as const) {
+        const before = errorLines(lines).length;
+        const reply = await peer.request({ type: "publish", topic, data });
+        assert.deepEqual(errorOf(reply), { code: "internal", message: "The publish failed" });
+        const logged = errorLines(lines).slice(before);
+        assert.equal(logged.length, 1, JSON.stringify(logged));
+        assert.match(
+          logged[0]?.err?.message ?? "",
+          new RegExp(
+            `^The schema of topic "${topic}" gave an output that cannot be stored as JSON`,
+          ),
+        );
+        assert.deepEqual(await app.history(topic), []);
+      }
+      assert.equal(
+        lines.filter((line) => /broker/.test(line.msg)).length,
+        0,
+        "not logged as a broker failure",
+      );
+    } finally {
+      await peer.close();
+    }
+  });
+
+  test('a publish to a topic only a pattern\'s type covers ("chat:a:b", "chat:") is `invalid`, saying "*" is one segment; another topic outside the contract is `forbidden`', async () => {
+    const { app, url, lines } = await contractEndpoint(
+      defineContract({ topics: { "chat:*": z.object({ text: z.string() }) } }),
+      { subscribe: (topic: string) => topic.startsWith("chat:"), publish: () => true },
+    );
+    const publisher = await RealtimePeer.connect(url);
+    const reader = await RealtimePeer.connect(url);
+    try {
+      assert.equal((await reader.request({ type: "subscribe", topic: "chat:a:b" })).ok, true);
+      for (const topic of ["chat:a:b", "chat:"]) {
+        const refused = errorOf(
+          await publisher.request({ type: "publish", topic, data: { text: 1, evil: "<script>" } }),
+        );
+        assert.equal(refused.code, "invalid", topic);
+        assert.ok(
+          refused.message.includes(`Topic ${JSON.stringify(topic)} matches no declared topic`),
+        );
+        assert.match(refused.message, /"chat:\*"/);
+        assert.match(refused.message, /"\*" is one whole segment/);
+        assert.deepEqual(await app.history(topic), [], `${topic}: nothing stored`);
+      }
+      const outside = errorOf(
+        await publisher.request({ type: "publish", topic: "news", data: { any: 1 } }),
+      );
+      assert.deepEqual(outside, {
+        code: "forbidden",
+        message: '"news" is not a topic of this endpoint\'s contract',
+      });
+      await sleep(30);
+      assert.deepEqual(reader.messagesOf("chat:a:b"), [], "the subscriber got nothing");
+      assert.deepEqual(errorLines(lines), []);
+    } finally {
+      await publisher.close();
+      await reader.close();
+    }
+  });
+
+  test("the publish function runs after the schema, on its output: malformed data (null) is `invalid` and never reaches it", async () => {
+    const seen: unknown[] = [];
+    const { url, lines } = await contractEndpoint(
+      defineContract({ topics: { "doc:*": z.object({ owner: z.string().trim() }) } }),
+      {
+        subscribe: ["doc:*"],
+        publish: (_topic: string, data: { owner: string }) => {
+          seen.push(data);
+          return data.owner === "ada";
+        },
+      },
+    );
+    const peer = await RealtimePeer.connect(url);
+    try {
+      const refused = errorOf(await peer.request({ type: "publish", topic: "doc:1", data: null }));
+      assert.equal(refused.code, "invalid");
+      assert.match(refused.message, /^Invalid topic "doc:1"/);
+      assert.deepEqual(seen, [], "the rule never saw data the schema refused");
+      const denied = errorOf(
+        await peer.request({ type: "publish", topic: "doc:1", data: { owner: "bob" } }),
+      );
+      assert.equal(denied.code, "forbidden");
+      const ok = await peer.request({
+        type: "publish",
+        topic: "doc:1",
+        data: { owner: "  ada ", extra: 1 },
+      });
+      assert.equal(ok.ok, true);
+      assert.deepEqual(
+        seen.at(-1),
+        { owner: "ada" },
+        "the rule saw the output (trimmed, stripped)",
+      );
+      assert.deepEqual(errorLines(lines), [], "nothing logged for a client's bad data");
+    } finally {
+      await peer.close();
+    }
+  });
+
+  test("an invalid reply lists at most 100 issues (the message counts the rest) and cuts each message at 300 characters", async () => {
+    const longMessage = `${"m".repeat(400)}`;
+    const { url } = await contractEndpoint(
+      defineContract({
+        topics: {
+          many: z.array(z.string()),
+          wordy: z.string().refine(() => false, longMessage),
+        },
+        methods: { sum: { params: z.array(z.number()) } },
+      }),
+      { publish: ["many", "wordy"], methods: { sum: (numbers: number[]) => numbers.length } },
+    );
+    const peer = await RealtimePeer.connect(url);
+    try {
+      const many = errorOf(
+        await peer.request({ type: "publish", topic: "many", data: Array(101).fill(0) }),
+      );
+      assert.equal((many.issues as unknown[]).length, 100);
+      assert.match(many.message, /^Invalid topic "many": \[0\]: .* \(and 100 more issues\)$/);
+      const calls = errorOf(
+        await peer.request({ type: "call", method: "sum", params: Array(150).fill("x") }),
+      );
+      assert.equal((calls.issues as unknown[]).length, 100);
+      assert.match(calls.message, /\(and 149 more issues\)$/);
+      const wordy = errorOf(await peer.request({ type: "publish", topic: "wordy", data: "x" }));
+      const [issue] = wordy.issues as { message: string }[];
+      assert.equal(issue?.message.length, 300);
+      assert.equal(issue?.message, `${"m".repeat(299)}…`);
+    } finally {
+      await peer.close();
+    }
+  });
+
+  test("a refused app.realtime() (its path taken) leaves none of its contract's topics declared", async () => {
+    const contract = defineContract({ topics: { "chat:*": z.object({ text: z.string() }) } });
+    const app = new App({ logger: false });
+    apps.push(app);
+    app.websocket("/ws", async () => {});
+    app.get("/http", () => "taken");
+    assert.throws(() => app.realtime("/ws", { contract }), /already registered/);
+    assert.throws(() => app.realtime("/http", { contract }), /already registered/);
+    // No endpoint serves the contract: its schema validates nothing, and is free to declare.
+    await app.publish("chat:1", { anything: true } as never);
+    app.topic("chat:*", { schema: z.number() });
+    await assert.rejects(app.publish("chat:1", "x" as never), ValidationError);
+    // A topic the App declared before keeps its declaration when the endpoint is refused.
+    const shared = z.object({ n: z.number() });
+    app.topic("shared", { schema: shared });
+    assert.throws(
+      () => app.realtime("/ws", { contract: defineContract({ topics: { shared } }) }),
+      /already registered/,
+    );
+    await assert.rejects(app.publish("shared", { n: "1" } as never), ValidationError);
+  });
 });

@@ -49,7 +49,9 @@ describe("the packed tarball in a fresh strict NodeNext project", { timeout: 900
       withoutPeers = await runConsumer(project, "missing-peers.mjs");
       await npmInstall(
         project,
-        ["typescript", "@types/node", "ioredis", "jose"].map((name) => sameVersionAs(ROOT, name)),
+        ["typescript", "@types/node", "ioredis", "jose", "zod"].map((name) =>
+          sameVersionAs(ROOT, name),
+        ),
       );
       compiled = await compileConsumer(project);
       browserCompiled = await compileBrowserConsumer(project);
@@ -104,6 +106,12 @@ describe("the packed tarball in a fresh strict NodeNext project", { timeout: 900
     const run = await runConsumer(project(), "out/client.js");
     assert.equal(run.code, 0, describeRun("out/client.js", run));
     assert.match(run.stdout, /^sluice\/client: ok$/m);
+  });
+
+  test("typed contracts: one zod schema types and checks a route, a WebSocket, a topic and a real-time endpoint with its typed client", async () => {
+    const run = await runConsumer(project(), "out/contract.js");
+    assert.equal(run.code, 0, describeRun("out/contract.js", run));
+    assert.match(run.stdout, /^sluice contracts: ok$/m);
   });
 
   test("sluice: an App with a route, an SSE route and a WebSocket route answers fetch on 127.0.0.1", async () => {

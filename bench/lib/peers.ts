@@ -14,6 +14,14 @@ export type Capability = "json" | "ndjson" | "sse" | "ws";
  */
 export type Framing = "socket.io" | "topics" | "realtime";
 
+/**
+ * What a server's echo route sends back: each message as it came, text or binary ("bytes",
+ * the default), or the value of each JSON message, re-encoded ("json": the bench's messages
+ * come back byte for byte, other text does not); "schema": the same, and a message that
+ * breaks the route's schema is refused (close 1008).
+ */
+export type Echo = "bytes" | "json" | "schema";
+
 /** A server under test: one program in bench/servers/. */
 export interface Peer {
   name: string;
@@ -33,6 +41,10 @@ export interface Peer {
   sluiceVariant?: boolean;
   /** How this server is measured, printed under the report once when it took part. */
   notes?: readonly string[];
+  /** Environment variables of its own: a variant of a script (e.g. BENCH_ECHO=zod). */
+  env?: Readonly<Record<string, string>>;
+  /** What its echo route sends back (default "bytes"). */
+  echo?: Echo;
 }
 
 /** The baseline comes first: every ratio is to it. */
@@ -71,6 +83,43 @@ const REALTIME_NOTES = [
   "part at a fixed rate only (b), and in (e) each idle connection is such a subscribed client.",
 ];
 
+const JSON_ECHO_NOTES = [
+  "(c) sluice json echo: the echo on a sluice server (bench/servers/sluice-typed-echo.ts,",
+  "BENCH_ECHO=json) that parses each message, `socket.receiveJson()`, and sends the value back",
+  "as JSON, `socket.sendJson()`: the parse and stringify every typed route does, without a",
+  "schema. The echo clients' messages are JSON (`echoText()`), so the bytes that come back are",
+  "those sent, checked as for every server. The sluice column echoes the message unparsed.",
+];
+
+const ZOD_ECHO_NOTES = [
+  "(c) sluice zod: the same echo with a zod schema of the echo message",
+  "(bench/servers/message-schemas.ts: seq and client whole numbers ≥ 0, text a string of at",
+  "most 1 000 characters) declared as the route's `message` and `send`:",
+  "`app.websocket(path, { message, send }, handler)`; the handler's `for await` gets each",
+  "message parsed and validated, and `socket.send(message)` sends it back as JSON. App option",
+  "`validateOutput: false`, as in production: what is sent is typed, not checked. Its cost per",
+  "message is read against sluice json echo (same parse and stringify, no schema) and against",
+  "sluice (no parse at all). Before the run, the sanity check makes sure a message that breaks",
+  "the schema is refused (close 1008).",
+];
+
+const ZOD_OUTPUT_NOTES = [
+  "(c) sluice zod+output: sluice zod with `validateOutput: true` (the default outside",
+  "production): each message sent back is checked against `send` too, a second validation per",
+  "round trip.",
+];
+
+const TOPICS_ZOD_NOTES = [
+  "(a), (b) sluice topics zod: sluice topics (the same script, BENCH_TOPIC_SCHEMA=zod) with each",
+  "topic's data declared, `app.topic(name, { schema })`: the WebSocket topic's data by the zod",
+  "schema of the broadcast message (seq, t, symbol, price), the SSE topic's by a zod string (its",
+  "data is the event's JSON text, so that the `data:` line is the same bytes as elsewhere).",
+  "`app.publish()` validates once per message, before it is stored and fanned out; what is",
+  "delivered is what sluice topics delivers, so its CPU per delivery should be that of sluice",
+  "topics (the target: ≤ 1.05×). The server refuses to start unless a publish that breaks the",
+  "schema is refused with a ValidationError.",
+];
+
 export const PEERS: readonly Peer[] = [
   { name: BASELINE, script: "node-http.ts", serves: ["json", "ndjson", "sse", "ws"] },
   {
@@ -96,6 +145,46 @@ export const PEERS: readonly Peer[] = [
     scenarios: ["b", "e-ws"],
     sluiceVariant: true,
     notes: REALTIME_NOTES,
+  },
+  {
+    name: "sluice topics zod",
+    script: "sluice-topics.ts",
+    serves: ["sse", "ws"],
+    framing: "topics",
+    scenarios: ["a", "b"],
+    sluiceVariant: true,
+    notes: TOPICS_ZOD_NOTES,
+    env: { BENCH_TOPIC_SCHEMA: "zod" },
+  },
+  {
+    name: "sluice json echo",
+    script: "sluice-typed-echo.ts",
+    serves: ["ws"],
+    scenarios: ["c"],
+    sluiceVariant: true,
+    notes: JSON_ECHO_NOTES,
+    env: { BENCH_ECHO: "json" },
+    echo: "json",
+  },
+  {
+    name: "sluice zod",
+    script: "sluice-typed-echo.ts",
+    serves: ["ws"],
+    scenarios: ["c"],
+    sluiceVariant: true,
+    notes: ZOD_ECHO_NOTES,
+    env: { BENCH_ECHO: "zod" },
+    echo: "schema",
+  },
+  {
+    name: "sluice zod+output",
+    script: "sluice-typed-echo.ts",
+    serves: ["ws"],
+    scenarios: ["c"],
+    sluiceVariant: true,
+    notes: ZOD_OUTPUT_NOTES,
+    env: { BENCH_ECHO: "zod-output" },
+    echo: "schema",
   },
   { name: "Fastify", script: "fastify.ts", serves: ["json", "ndjson", "sse", "ws"] },
   { name: "Hono", script: "hono.ts", serves: ["json", "ndjson", "sse", "ws"] },
@@ -136,6 +225,6 @@ export function serving<P extends Peer>(
 
 /** Starts `peer`'s server in its own pinned process. */
 export async function startPeer(peer: Peer, nodeArgs: string[], env: Record<string, string>) {
-  const server = await startServer(peer.name, peer.script, nodeArgs, env);
+  const server = await startServer(peer.name, peer.script, nodeArgs, { ...env, ...peer.env });
   return { ...peer, server };
 }

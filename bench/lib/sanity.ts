@@ -6,6 +6,7 @@ import { type RawData, WebSocket } from "ws";
 import { jsonPayload, makeRow } from "../servers/rows.js";
 import { sseData } from "../servers/sse-events.js";
 import { broadcastData, echoText } from "../servers/ws-messages.js";
+import type { Echo } from "./peers.js";
 import { startPublishing, stopPublishing, waitForSubscribers } from "./publisher-control.js";
 import { envelopeDataStart } from "./ws-dialect.js";
 
@@ -29,6 +30,16 @@ const ECHOES: [string | Buffer, boolean][] = [
   [Buffer.from([0, 1, 2, 0x7f, 0x80, 0xff]), true],
   [echoText(0, 0), false],
 ];
+/** What a JSON echo route must send back, byte for byte: the bench's message, one not ASCII. */
+const JSON_ECHOES: [string, boolean][] = [
+  [echoText(0, 0), false],
+  ['{"seq":1,"client":2,"text":"héllo, wörld ✓"}', false],
+];
+/** A message a route with the echo messages' schema must refuse (seq is not a number). */
+const OFF_SCHEMA = '{"seq":"one","client":0,"text":"hello"}';
+/** The close code of a message that breaks its route's schema (src/websocket/close-codes.ts). */
+const POLICY_VIOLATION = 1008;
+const REFUSAL_TIMEOUT_MS = 5000;
 
 /** Checks a server answers what the benchmark expects before its speed is measured. */
 export function checkJson(name: string, port: number, path: string): Promise<void> {
@@ -163,30 +174,34 @@ function collectText(response: IncomingMessage): () => string {
 }
 
 export interface WebSocketCheckOptions extends BroadcastCheckOptions {
-  /** The server has an echo route (it takes part in scenario (c)). */
-  echo: boolean;
+  /** What the server's echo route sends back, if it has one (it takes part in scenario (c)). */
+  echo: Echo | undefined;
+  /** The server has a broadcast route (it takes part in scenario (b) or (b+)). */
+  broadcast: boolean;
 }
 
 /**
  * WebSocket, with `ws`'s own client (UTF-8 checked): the echo route sends back each message as
- * it came (text or binary, same bytes); every broadcast subscriber receives every published
- * message, in order, byte for byte, as text (sluice topics: inside the topic envelope); the
- * server lets go of every client that closes.
+ * it came (text or binary, same bytes; a JSON echo: JSON text, the same bytes; with a schema,
+ * a message that breaks it closes the socket with 1008); every broadcast subscriber receives
+ * every published message, in order, byte for byte, as text (sluice topics: inside the topic
+ * envelope); the server lets go of every client that closes.
  */
 export async function checkWebSocket(
   name: string,
   port: number,
-  options: WebSocketCheckOptions = { ...PLAIN, echo: true },
+  options: WebSocketCheckOptions = { ...PLAIN, echo: "bytes", broadcast: true },
 ): Promise<void> {
-  if (options.echo) await checkEcho(name, port);
-  await checkBroadcast(name, port, options);
+  if (options.echo) await checkEcho(name, port, options.echo);
+  if (options.echo === "schema") await checkSchemaRefusal(name, port);
+  if (options.broadcast) await checkBroadcast(name, port, options);
 }
 
-async function checkEcho(name: string, port: number): Promise<void> {
+async function checkEcho(name: string, port: number, echo: Echo): Promise<void> {
   await withContext(name, "/ws/echo", async () => {
     const ws = await openWebSocket(port, "/ws/echo");
     try {
-      for (const [data, binary] of ECHOES) {
+      for (const [data, binary] of echo === "bytes" ? ECHOES : JSON_ECHOES) {
         const reply = once(ws, "message") as Promise<[RawData, boolean]>;
         ws.send(data, { binary });
         const [echoed, isBinary] = await reply;
@@ -195,6 +210,24 @@ async function checkEcho(name: string, port: number): Promise<void> {
       }
     } finally {
       ws.close(1000);
+    }
+    await waitForSubscribers(port, "/ws", 0);
+  });
+}
+
+/** A message that breaks the echo route's schema closes the socket with 1008. */
+async function checkSchemaRefusal(name: string, port: number): Promise<void> {
+  await withContext(name, "/ws/echo", async () => {
+    const ws = await openWebSocket(port, "/ws/echo");
+    const signal = AbortSignal.timeout(REFUSAL_TIMEOUT_MS);
+    const answer = Promise.race([once(ws, "close", { signal }), once(ws, "message", { signal })]);
+    ws.send(OFF_SCHEMA);
+    try {
+      const [code, reason] = (await answer) as [unknown, Buffer];
+      const what = typeof code === "number" ? `a close ${code} (${reason})` : `the reply ${code}`;
+      strictEqual(code, POLICY_VIOLATION, `${OFF_SCHEMA} must close the socket 1008, got ${what}`);
+    } finally {
+      ws.terminate();
     }
     await waitForSubscribers(port, "/ws", 0);
   });

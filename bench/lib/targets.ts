@@ -121,6 +121,13 @@ export const GOALS: Goal[] = [
   },
   // The target for the real-time endpoint: its protocol costs little over topics.
   variantGoal("b", "server CPU µs/delivery", "sluice realtime", "sluice topics", 1.1),
+  // Typed contracts: a topic's schema runs once per publish, not per delivery, so fanning
+  // out validated data costs what fanning out the same data unchecked does (within noise).
+  variantGoal("a", "server CPU µs/event", "sluice topics zod", "sluice topics", 1.05),
+  variantGoal("b", "server CPU µs/delivery", "sluice topics zod", "sluice topics", 1.05),
+  // A WebSocket route's schema runs once per message, on top of the JSON parse and stringify
+  // any typed route does (sluice json echo), and nothing else may cost more.
+  variantGoal("c", "server CPU µs/round trip", "sluice zod", "sluice json echo", 1.1),
   aheadOfPeers,
   p99NoWorse,
 ];

@@ -13,12 +13,16 @@ import { broadcastData } from "./ws-messages.js";
  * Topics have no producer-side backpressure (a live feed does not wait for its slowest
  * reader: a subscriber that falls behind is cut off and resumes from its last id), so this
  * server publishes at a rate only: `?rate=0` (as fast as delivered) is refused.
+ *
+ * BENCH_TOPIC_SCHEMA=zod (the column "sluice topics zod"): the same server with each topic's
+ * data declared, `app.topic(name, { schema })` with the zod schemas of message-schemas.ts, so
+ * every `app.publish()` validates its data once before it is stored and fanned out.
  */
 type Sluice = typeof import("../../src/index.js");
 
 // The same switch as sluice.ts: BENCH_SLUICE_DIST=1 loads the tsc build (dist/).
 const entry = process.env.BENCH_SLUICE_DIST === "1" ? "../../dist/index.js" : "../../src/index.js";
-const { App, HttpError } = (await import(entry)) as Sluice;
+const { App, HttpError, ValidationError } = (await import(entry)) as Sluice;
 
 const SSE_TOPIC = "bench-sse";
 const WS_TOPIC = "bench-ws";
@@ -32,6 +36,7 @@ const MAX_QUEUED = 100_000;
 const redisUrl = process.env.BENCH_REDIS_URL;
 const broker = redisUrl ? await redisBrokerAt(redisUrl) : undefined;
 const app = new App({ logger: false, broker }); // default: memoryBroker({ history: 1000 })
+if (process.env.BENCH_TOPIC_SCHEMA === "zod") await declareTopicSchemas();
 
 async function redisBrokerAt(url: string) {
   const redisEntry =
@@ -42,7 +47,22 @@ async function redisBrokerAt(url: string) {
   return redisBroker({ url, history: 1000 });
 }
 
-/** app.publish() rejects only when the broker is closed or the data is not JSON. */
+/** Declares the topics' zod schemas; fails to start unless a publish that breaks one is refused. */
+async function declareTopicSchemas(): Promise<void> {
+  // Imported here: the plain server does not load zod at all.
+  const { broadcastDataSchema, sseDataSchema } = await import("./message-schemas.js");
+  app.topic(SSE_TOPIC, { schema: sseDataSchema });
+  app.topic(WS_TOPIC, { schema: broadcastDataSchema });
+  const refusal = await app.publish(WS_TOPIC, { seq: -1 }).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  if (!(refusal instanceof ValidationError)) {
+    throw new Error(`sluice topics zod: an invalid publish was not refused (${String(refusal)})`);
+  }
+}
+
+/** app.publish() rejects only on a closed broker, data that is not JSON or breaks its schema. */
 function publishFailed(error: unknown): void {
   console.error("sluice topics: publish failed:", error);
 }

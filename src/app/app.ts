@@ -21,7 +21,7 @@ import { checkBroker } from "../topics/check-broker.js";
 import { memoryBroker } from "../topics/memory-broker.js";
 import type { TopicMessage } from "../topics/topic-message.js";
 import type { TopicOptions } from "../topics/topic-schemas.js";
-import type { TopicSubscription } from "../topics/topic-subscription.js";
+import type { TopicEvent, TopicSubscription } from "../topics/topic-subscription.js";
 import type {
   NoTopics,
   TopicData,
@@ -52,6 +52,7 @@ import { type Handler, type RouteDefinition, RouteTable } from "./route-table.js
 import type { RequestState, WithState } from "./route-types.js";
 import { ServerLifecycle } from "./server-lifecycle.js";
 import { StreamAdmission } from "./stream-admission.js";
+import type { TopicsRetype } from "./topics-retype.js";
 import { validatedHandler } from "./validated-route.js";
 import { WebSocketUpgrade } from "./websocket-upgrade.js";
 
@@ -69,6 +70,12 @@ export type {
   ValidatedRequest,
   WebSocketRouteHandler,
 } from "./route-types.js";
+
+/** The App with topics added (`this["added"]`): see topics-retype.ts. */
+export interface AppTopicsRetype<State extends object, TopicMap extends TopicSchemaMap>
+  extends TopicsRetype {
+  readonly retyped: App<State, TopicMap & Extract<this["added"], TopicSchemaMap>>;
+}
 
 /** Long-lived connections open right now. */
 export interface OpenConnections {
@@ -98,6 +105,11 @@ export class App<
    */
   readonly handleUpgrade: (raw: IncomingMessage, socket: Duplex, head: Buffer) => void;
   readonly #routes = new RouteTable();
+  /**
+   * Types only (no such property at run time): how `realtime(path, { contract })` returns
+   * this App typed with the contract's topics (see topics-retype.ts).
+   */
+  declare readonly "~topicsRetype"?: AppTopicsRetype<State, TopicMap>;
   /** Every route, topic and endpoint declared, with its schemas: what the API documents show. */
   readonly #catalog = new ApiCatalog();
   readonly #middleware = new MiddlewareStack();
@@ -307,11 +319,17 @@ export class App<
   /** @internal */
   protected registerRealtime(path: string, options: unknown): void {
     const routes = realtimeRoutes(path, options, this.#topics, this.logger, this.#validateOutput);
-    this.#gateway.add(path, routes.webSocket.options, routes.webSocket.handler, undefined, true);
-    this.#lifecycle.webSocketRouteAdded();
-    // Its SSE side is part of the endpoint: listed as the realtime entry, not as an sse route.
-    this.#addStreamRoute(path, sseRouteHandler(routes.sse.handler, routes.sse.options));
     const { contract, subscribe, publish, methods, newTopics } = routes.described;
+    try {
+      this.#gateway.add(path, routes.webSocket.options, routes.webSocket.handler, undefined, true);
+      this.#lifecycle.webSocketRouteAdded();
+      // Its SSE side is part of the endpoint: listed as the realtime entry, not as an sse route.
+      this.#addStreamRoute(path, sseRouteHandler(routes.sse.handler, routes.sse.options));
+    } catch (error) {
+      // A refused endpoint (its path taken) declares nothing: its contract serves no one.
+      this.#topics.schemas.undeclare(newTopics.map(([pattern]) => pattern));
+      throw error;
+    }
     for (const [pattern, schema] of newTopics)
       this.#catalog.add({ kind: "topic", pattern, schema });
     this.#catalog.add({ kind: "realtime", path, contract, subscribe, publish, methods });
@@ -425,7 +443,12 @@ export class App<
    * any JSON, as before.
    *
    * Returns the app typed with the topic: `publish()` then takes the schema's input for it
-   * and `subscribe()` yields its output.
+   * and `subscribe()` yields its output as JSON gives it back (`Jsonified`: a `Date` output
+   * arrives as a string; an output with no JSON form, undefined or a BigInt, rejects the
+   * publish with a TypeError). A pattern's type (`` `chat:${string}` ``) also covers names
+   * its `*` does not match (`chat:a:b`, `chat:`): a publish to one that nothing declares is
+   * refused with a TypeError, so nothing unvalidated is stored under it. A name known only
+   * as `string` adds no type.
    *
    * ```ts
    * const app = new App().topic("chat:*", { schema: z.object({ text: z.string().max(500) }) });
@@ -457,7 +480,7 @@ export class App<
    * broker. Resolves the message's id; rejects if the broker could not store it. A topic
    * declared with `app.topic()` (or a real-time contract) validates `data` first: a refusal
    * rejects with a ValidationError and nothing is stored; a schema that throws rejects with
-   * a SchemaError.
+   * a SchemaError, one whose output has no JSON form with a TypeError.
    */
   publish<T extends string>(
     topic: T,
@@ -472,13 +495,19 @@ export class App<
    * `lastEventId`, every retained message after it first, then live ones, with none missed
    * or repeated in between. When that id is older than the retained history (or unknown),
    * the first event is `event: reset` (data `{ reason, lastEventId }`, id the newest
-   * message's): reload your state, live messages follow.
+   * message's): reload your state, live messages follow. Its events are typed so:
+   * `isTopicReset(event)` tells the reset from the topic's data.
    */
   subscribe<T extends string>(
     topic: T,
+    options?: SubscribeOptions & { lastEventId?: undefined },
+  ): TopicSubscription<TopicData<TopicMap, T>, TopicEvent<TopicData<TopicMap, T>>>;
+  subscribe<T extends string>(
+    topic: T,
     options?: SubscribeOptions,
-  ): TopicSubscription<TopicData<TopicMap, T>> {
-    return this.#topics.subscribe(topic, options) as TopicSubscription<TopicData<TopicMap, T>>;
+  ): TopicSubscription<TopicData<TopicMap, T>>;
+  subscribe(topic: string, options?: SubscribeOptions): TopicSubscription {
+    return this.#topics.subscribe(topic, options);
   }
 
   /** Retained messages of a topic, oldest first: after an id, or the newest (limit 100). */

@@ -30,6 +30,7 @@ import type {
   ValidatedHandler,
   WebSocketRouteHandler,
 } from "./route-types.js";
+import type { WithContractTopics } from "./topics-retype.js";
 
 /** Any handler, whatever its request's types: what the overloads' implementations take. */
 type AnyHandler = (...args: never[]) => unknown;
@@ -311,7 +312,10 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
    * endpoint's get an `invalid` reply listing the issues), each call's params are validated
    * before its method runs (typed from the contract), and `methods` must implement exactly
    * the contract's methods. A contract grants no access: list its topics in `subscribe` and
-   * `publish` too.
+   * `publish` too. Clients may publish only to the contract's topics (when it has some), and
+   * a `publish` function runs after the topic's schema, on its output. On the App, the call
+   * returns the App typed with the contract's topics, as `app.topic()` does: chain it (or
+   * keep what it returns) for `app.publish()` and `app.subscribe()` to be typed by them.
    *
    * ```ts
    * app.use(bearerAuth<User>({ subprotocol: "bearer", verify }));
@@ -325,9 +329,12 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   realtime<Path extends string, C extends Contract>(
     path: Path,
     options: ContractRealtimeOptions<C, RequestState<State>>,
+  ): WithContractTopics<this, C>;
+  realtime<Path extends string>(
+    path: Path,
+    options: RealtimeOptions<RequestState<State>> & { readonly contract?: undefined },
   ): this;
-  realtime<Path extends string>(path: Path, options: RealtimeOptions<RequestState<State>>): this;
-  realtime(path: string, options: unknown): this {
+  realtime(path: string, options: unknown): unknown {
     this.registerRealtime(path, options);
     return this;
   }

@@ -7,10 +7,14 @@ export {
   type ContractPublishData,
   type ContractTopic,
   type ContractTopicData,
+  type ContractTopicOutput,
+  type ContractTopics,
+  type ContractTopicsOutput,
   defineContract,
   type MethodSchemas,
 } from "../protocol/contract.js";
 export type { ErrorCode, ErrorIssue } from "../protocol/frames.js";
+export type { Jsonified } from "../protocol/jsonified.js";
 export type { ReconnectOptions } from "./backoff.js";
 export { connect } from "./connect.js";
 export { EventStreamError, type FetchEventsOptions, fetchEvents } from "./fetch-events.js";

@@ -20,7 +20,7 @@ import { FramePacer } from "./frame-pacer.js";
 import { messageId } from "./message-id.js";
 import { OfflineQueue } from "./offline-queue.js";
 import { type Awaiting, PendingReplies } from "./pending-replies.js";
-import { RealtimeError } from "./realtime-error.js";
+import { RealtimeError, replyError } from "./realtime-error.js";
 import {
   type RealtimeMessage,
   type SubscribeOptions,
@@ -391,7 +391,7 @@ export class RealtimeClient {
     switch (frame?.type) {
       case "reply":
         if (!this.#pending.settle(frame) && !frame.ok)
-          this.#events.emit("error", new RealtimeError(frame.error.code, frame.error.message));
+          this.#events.emit("error", replyError(frame.error));
         this.#flush();
         break;
       case "message":
@@ -573,7 +573,7 @@ export class RealtimeClient {
   #settle(outgoing: Outgoing, reply: ReplyFrame): void {
     if (outgoing.done) return;
     if (!reply.ok) {
-      this.#fail(outgoing, new RealtimeError(reply.error.code, reply.error.message));
+      this.#fail(outgoing, replyError(reply.error));
       return;
     }
     this.#forget(outgoing);

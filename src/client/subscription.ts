@@ -1,6 +1,6 @@
 import type { MessageFrame, ReplyFrame, ResetFrame, SubscribeFrame } from "../protocol/frames.js";
 import { Emitter } from "./emitter.js";
-import { RealtimeError } from "./realtime-error.js";
+import { RealtimeError, replyError } from "./realtime-error.js";
 
 /** A message of a subscribed topic, as the server sent it. */
 export interface RealtimeMessage<T = unknown> {
@@ -163,7 +163,7 @@ export class Subscription<T = unknown> implements AsyncIterable<RealtimeMessage<
       this.#settleReady = undefined;
       return;
     }
-    const error = new RealtimeError(reply.error.code, reply.error.message);
+    const error = replyError(reply.error);
     this.#events.emit("error", error);
     if (FINAL_CODES.has(error.code)) {
       this.end(error);

@@ -7,6 +7,7 @@ import type {
   ContractTopic,
   ContractTopicData,
 } from "../protocol/contract.js";
+import type { Jsonified } from "../protocol/jsonified.js";
 import type { CallOptions, PublishOptions, RealtimeClient } from "./realtime.js";
 import type { RealtimeMessage, SubscribeOptions, Subscription } from "./subscription.js";
 
@@ -34,9 +35,10 @@ export type ContractCallArgs<C, M> =
 
 /**
  * A client typed from a contract: `subscribe` takes its topics (names, or names matching its
- * patterns) and yields their data as the server stores it (the schema's output), `publish`
- * takes what the schema accepts (its input), `call` its methods with their params, resolving
- * their results. The server validates each with the same schemas.
+ * patterns) and yields their data as the server stores it (the schema's output, as JSON
+ * gives it back: `Jsonified`), `publish` takes what the schema accepts (its input), `call`
+ * its methods with their params, resolving their results (JSON too). The server validates
+ * each with the same schemas.
  */
 export interface ContractRealtime<C extends Contract>
   extends Omit<RealtimeClient, "subscribe" | "publish" | "call"> {
@@ -53,5 +55,5 @@ export interface ContractRealtime<C extends Contract>
   call<M extends ContractMethod<C>>(
     method: M,
     ...args: ContractCallArgs<C, M>
-  ): Promise<ContractCallResult<C, M>>;
+  ): Promise<Jsonified<ContractCallResult<C, M>>>;
 }

@@ -1,4 +1,5 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
+import type { Jsonified } from "./jsonified.js";
 
 /*
  * A real-time contract: the schemas of an endpoint's topics and methods, written once and
@@ -118,7 +119,13 @@ function checkContractSchema(value: unknown, where: string): void {
 
 // ---- Types derived from a contract (what the client and the server's handlers see) ----
 
-/** The topic names a pattern stands for: `"chat:*"` is `` `chat:${string}` ``. */
+/**
+ * The topic names a pattern stands for: `"chat:*"` is `` `chat:${string}` ``. A template type
+ * cannot say "no `:`", so this also covers `chat:a:b` and `chat:`, which `*` (one whole
+ * segment) does not match at run time: the server refuses publishes to such a topic when no
+ * declaration covers it (a TypeError naming the pattern), so nothing unvalidated is stored
+ * under a name typed as the pattern's.
+ */
 export type TopicOfPattern<P extends string> = P extends `${infer Head}*${infer Tail}`
   ? `${Head}${string}${TopicOfPattern<Tail>}`
   : P;
@@ -138,10 +145,31 @@ export type ContractTopicSchema<C, T extends string> = T extends keyof TopicsOf<
       [P in keyof TopicsOf<C> & string]: T extends TopicOfPattern<P> ? TopicsOf<C>[P] : never;
     }[keyof TopicsOf<C> & string];
 
-/** What subscribers of `T` receive: the schema's output, as the server stored it. */
-export type ContractTopicData<C, T extends string> = StandardSchemaV1.InferOutput<
+/** The schema's output for topic `T`: what the server stores (and a `publish` rule sees). */
+export type ContractTopicOutput<C, T extends string> = StandardSchemaV1.InferOutput<
   ContractTopicSchema<C, T> & StandardSchemaV1
 >;
+/**
+ * What subscribers of `T` receive: the schema's output after its JSON round trip (a `Date`
+ * output is received as a string, see `Jsonified`).
+ */
+export type ContractTopicData<C, T extends string> = Jsonified<ContractTopicOutput<C, T>>;
+/** The outputs of all of a contract's topics: what its endpoint's `publish` function sees. */
+export type ContractTopicsOutput<C> = {
+  [P in keyof TopicsOf<C> & string]: StandardSchemaV1.InferOutput<
+    TopicsOf<C>[P] & StandardSchemaV1
+  >;
+}[keyof TopicsOf<C> & string];
+/**
+ * A contract's topics as the App's topic map (as `app.topic()` builds it): what
+ * `app.realtime(path, { contract })` adds to the App's types. `{}` without topics.
+ */
+export type ContractTopics<C> =
+  C extends Contract<infer Def>
+    ? Def["topics"] extends Readonly<Record<string, StandardSchemaV1>>
+      ? Def["topics"]
+      : Record<never, never>
+    : Record<never, never>;
 /** What a publish to `T` may send: the schema's input (the server validates it). */
 export type ContractPublishData<C, T extends string> = StandardSchemaV1.InferInput<
   ContractTopicSchema<C, T> & StandardSchemaV1
@@ -167,8 +195,9 @@ export type ContractMethodParams<C, M> =
     ? StandardSchemaV1.InferOutput<MethodPart<C, M, "params">>
     : unknown;
 /**
- * What the method returns and its caller receives: the result schema's input. A result is
- * checked (in development), never transformed, so the wire carries what the method returned.
+ * What the method returns: the result schema's input. A result is checked (in development),
+ * never transformed, so the wire carries what the method returned, and its caller receives
+ * `Jsonified<ContractCallResult<C, M>>` (its JSON round trip).
  */
 export type ContractCallResult<C, M> =
   MethodPart<C, M, "result"> extends StandardSchemaV1

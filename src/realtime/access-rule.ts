@@ -10,10 +10,14 @@ export type SubscribeRule<State extends object = Record<string, unknown>> = (
   ctx: RealtimeContext<State>,
 ) => boolean | Promise<boolean>;
 
-/** Decides whether the client may publish `data` to a topic: true lets it. */
-export type PublishRule<State extends object = Record<string, unknown>> = (
+/**
+ * Decides whether the client may publish `data` to a topic: true lets it. It runs after the
+ * topic's schema (when it has one), on its output: with a contract, `Data` is the output of
+ * one of its topics (the only ones its clients may publish to).
+ */
+export type PublishRule<State extends object = Record<string, unknown>, Data = unknown> = (
   topic: string,
-  data: unknown,
+  data: Data,
   ctx: RealtimeContext<State>,
 ) => boolean | Promise<boolean>;
 

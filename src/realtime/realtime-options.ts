@@ -1,4 +1,9 @@
-import { type Contract, type ContractMethod, isContract } from "../protocol/contract.js";
+import {
+  type Contract,
+  type ContractMethod,
+  type ContractTopicsOutput,
+  isContract,
+} from "../protocol/contract.js";
 import type { SseOptions } from "../sse/sse-options.js";
 import type { WebSocketOptions } from "../websocket/websocket-options.js";
 import {
@@ -30,8 +35,10 @@ export interface RealtimeOptions<State extends object = Record<string, unknown>>
    */
   subscribe?: readonly string[] | SubscribeRule<State>;
   /**
-   * Topics a client may publish to: patterns as for `subscribe`, or a function
-   * `(topic, data, ctx) => boolean | Promise<boolean>` that also sees the data. Default: none.
+   * Topics a client may publish to: patterns as for `subscribe` (checked before the data), or
+   * a function `(topic, data, ctx) => boolean | Promise<boolean>` that also sees the data:
+   * when the topic has a schema (`app.topic()`, a contract), the function runs after it, on
+   * its output, so it never sees data the schema refuses. Default: none.
    */
   publish?: readonly string[] | PublishRule<State>;
   /** Methods clients may `call`, by name. Default: none. */
@@ -59,7 +66,8 @@ export interface RealtimeOptions<State extends object = Record<string, unknown>>
  * endpoint's and `app.publish()`'s alike; another schema for one of them is a TypeError), and
  * `methods` implements exactly its methods, each given its validated params. Who may
  * subscribe and publish still comes from `subscribe` and `publish` (default: nobody): a
- * contract says what the data is, not who may see it.
+ * contract says what the data is, not who may see it. Clients may publish only to its topics
+ * (when it declares some), and a `publish` function sees the data its topic's schema gave.
  *
  * ```ts
  * app.realtime("/rt", {
@@ -73,15 +81,25 @@ export interface RealtimeOptions<State extends object = Record<string, unknown>>
 export type ContractRealtimeOptions<
   C extends Contract,
   State extends object = Record<string, unknown>,
-> = Omit<RealtimeOptions<State>, "methods"> & {
+> = Omit<RealtimeOptions<State>, "methods" | "publish"> & {
   /** The endpoint's contract: its topics' and methods' schemas (`defineContract()`). */
   readonly contract: C;
+  /**
+   * Topics a client may publish to, as `RealtimeOptions.publish`; only the contract's (when
+   * it has some: another is `forbidden`). A function gets the data its topic's schema gave.
+   */
+  readonly publish?: readonly string[] | PublishRule<State, ContractPublishedData<C>>;
 } & ([ContractMethod<C>] extends [never]
-    ? { readonly methods?: Readonly<Record<never, never>> }
+    ? { readonly methods?: Readonly<Record<string, never>> }
     : {
         /** One implementation per method of the contract, and no other. */
         readonly methods: ContractMethods<C, State>;
       });
+
+/** What a contract endpoint's `publish` function sees: its topics' outputs (`unknown` without topics). */
+export type ContractPublishedData<C> = [ContractTopicsOutput<C>] extends [never]
+  ? unknown
+  : ContractTopicsOutput<C>;
 
 /** See `RealtimeOptions.onConnect`. */
 export type RealtimeConnectHook<State extends object = Record<string, unknown>> = (
@@ -93,6 +111,11 @@ export interface ResolvedRealtimeOptions {
   readonly contract: Contract | undefined;
   readonly subscribe: AccessCheck;
   readonly publish: AccessCheck;
+  /**
+   * True for a `publish` function: it runs after the topic's schema, on its output. Lists
+   * (and their absence) are checked first, on the topic alone.
+   */
+  readonly publishRuleSeesData: boolean;
   readonly methods: ReadonlyMap<string, RealtimeMethod<object>>;
   readonly maxSubscriptions: number;
   readonly callTimeout: number;
@@ -167,6 +190,7 @@ export function resolveRealtimeOptions(
     contract,
     subscribe: accessCheck(`${where} subscribe`, given.subscribe, "subscribe"),
     publish: accessCheck(`${where} publish`, given.publish, "publish"),
+    publishRuleSeesData: typeof given.publish === "function",
     methods: contract ? contractMethods(where, contract, methods, validateOutput) : methods,
     maxSubscriptions: wholeNumber(
       where,

@@ -10,6 +10,7 @@ import {
 } from "../protocol/frames.js";
 import { attachFrom } from "../topics/resume.js";
 import { type AttachedAt, attachAtHead, attachLatest } from "../topics/subscribe-at.js";
+import { TopicSegmentError, UnstorableOutputError } from "../topics/topic-errors.js";
 import type { TopicSink } from "../topics/topic-hub.js";
 import { logSafely } from "../util/logger.js";
 import { SchemaError } from "../util/run-schema.js";
@@ -197,13 +198,19 @@ export class RealtimeSession {
 
   async #publish(frame: PublishFrame): Promise<string> {
     const { topic, data, event, mid } = frame;
-    await this.endpoint.checkPublish(topic, data, this.#ctx);
+    await this.endpoint.checkPublishTopic(topic, this.#ctx);
     try {
-      return await this.endpoint.topics.publish(topic, data, { event, dedupeKey: mid });
+      // The schema first: a `publish` function sees its output, never data it would refuse.
+      return await this.endpoint.topics.publish(topic, data, { event, dedupeKey: mid }, (output) =>
+        this.endpoint.checkPublishData(topic, output, this.#ctx),
+      );
     } catch (error) {
-      // Refused by the topic's schema (ValidationError: `invalid` with its issues), or a
-      // schema that threw (SchemaError: `internal`, logged once by #fail).
+      // Refused by the topic's schema (ValidationError: `invalid` with its issues) or the
+      // rule; a schema that threw (SchemaError) or whose output is no JSON: `internal`, the
+      // server's bug, logged once by #fail.
       if (isAnswer(error) || error instanceof SchemaError) throw error;
+      if (error instanceof UnstorableOutputError) throw error;
+      if (error instanceof TopicSegmentError) throw new ReplyError("invalid", error.message);
       // Checked only once publishing failed, so the data is not stringified twice.
       const unwritable = serialisingError(data);
       if (unwritable) {

@@ -15,6 +15,25 @@ export function topicPatternRegExp(pattern: string): RegExp {
   return new RegExp(`^${parts.join("[^:]+")}$`);
 }
 
+/**
+ * True when `topic` would match the pattern (split at its `*`s into `literals`) if each `*`
+ * stood for any characters, `:` and none included: what the pattern's template type covers.
+ * A scan, not a RegExp of `.*`s, which could backtrack for long on a client's topic name.
+ */
+function spansLoosely(literals: readonly string[], topic: string): boolean {
+  const first = literals[0] ?? "";
+  const last = literals.at(-1) ?? "";
+  const end = topic.length - last.length;
+  if (end < first.length || !topic.startsWith(first) || !topic.endsWith(last)) return false;
+  let at = first.length;
+  for (const literal of literals.slice(1, -1)) {
+    const found = topic.indexOf(literal, at);
+    if (found === -1 || found + literal.length > end) return false;
+    at = found + literal.length;
+  }
+  return true;
+}
+
 /** Names and patterns `app.topic()` takes: each `*` a whole segment between `:`s. */
 const WHOLE_SEGMENT_PATTERN = /^(?:[^\s*:]+|\*)(?::(?:[^\s*:]+|\*))*$/;
 
@@ -34,8 +53,12 @@ export function checkDeclaredPattern(where: string, pattern: unknown): string {
  */
 export class TopicPatterns<V> {
   readonly #exact = new Map<string, V>();
-  readonly #wildcards: { readonly pattern: string; readonly regExp: RegExp; readonly value: V }[] =
-    [];
+  readonly #wildcards: {
+    readonly pattern: string;
+    readonly regExp: RegExp;
+    readonly literals: readonly string[];
+    readonly value: V;
+  }[] = [];
 
   get size(): number {
     return this.#exact.size + this.#wildcards.length;
@@ -49,8 +72,26 @@ export class TopicPatterns<V> {
 
   add(pattern: string, value: V): void {
     if (isWildcard(pattern)) {
-      this.#wildcards.push({ pattern, regExp: topicPatternRegExp(pattern), value });
+      const literals = pattern.split("*");
+      this.#wildcards.push({ pattern, regExp: topicPatternRegExp(pattern), literals, value });
     } else this.#exact.set(pattern, value);
+  }
+
+  /** Removes what was added under exactly this pattern. */
+  remove(pattern: string): void {
+    if (!isWildcard(pattern)) this.#exact.delete(pattern);
+    else {
+      const index = this.#wildcards.findIndex((entry) => entry.pattern === pattern);
+      if (index !== -1) this.#wildcards.splice(index, 1);
+    }
+  }
+
+  /**
+   * The first pattern that would match `topic` if its `*`s spanned `:` or stood for nothing
+   * (what its template type covers): asked for a topic `match()` found nothing for.
+   */
+  looseMatch(topic: string): string | undefined {
+    return this.#wildcards.find((entry) => spansLoosely(entry.literals, topic))?.pattern;
   }
 
   /** The value of the topic's own name first, else of the first pattern added that matches it. */

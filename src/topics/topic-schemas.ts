@@ -1,6 +1,7 @@
 import { ValidationError } from "../http/validation-error.js";
 import { runSchema, type SchemaOutcome } from "../util/run-schema.js";
 import { checkSchema, type StandardSchemaV1 } from "../util/standard-schema.js";
+import { TopicSegmentError } from "./topic-errors.js";
 import { checkDeclaredPattern, TopicPatterns } from "./topic-pattern.js";
 
 /** What `app.topic(nameOrPattern, options)` takes. */
@@ -54,16 +55,26 @@ export class TopicSchemas {
     return entries.filter(([pattern, schema]) => this.declare(where, pattern, schema));
   }
 
+  /** Takes back declarations (those of an `app.realtime()` that was refused after all). */
+  undeclare(patterns: readonly string[]): void {
+    for (const pattern of patterns) this.#declared.remove(pattern);
+  }
+
   /**
    * The data to store for a publish to `topic`: the schema's output, synchronously when the
    * schema is sync (no promise on the hot path), or `data` itself for an undeclared topic. A
    * refusal throws a ValidationError (target `topic "chat:1"`); a schema that throws, a
-   * SchemaError.
+   * SchemaError. A topic only a pattern's type covers (`chat:a:b` for `chat:*`) throws a
+   * TopicSegmentError: typed as that pattern's, it must not be stored unvalidated.
    */
   validate(topic: string, data: unknown): unknown {
     if (this.#declared.size === 0) return data;
     const schema = this.#declared.match(topic);
-    if (schema === undefined) return data;
+    if (schema === undefined) {
+      const pattern = this.#declared.looseMatch(topic);
+      if (pattern !== undefined) throw new TopicSegmentError(topic, pattern);
+      return data;
+    }
     const outcome = runSchema(schema, data);
     if (outcome instanceof Promise) return outcome.then((settled) => storedValue(topic, settled));
     return storedValue(topic, outcome);

@@ -4,7 +4,7 @@ import type { SseEvent } from "../sse/sse-event.js";
 import type { Broker } from "./broker.js";
 import { attachFrom } from "./resume.js";
 import type { TopicHub, TopicSink } from "./topic-hub.js";
-import type { TopicMessage } from "./topic-message.js";
+import { RESET_EVENT, type TopicMessage } from "./topic-message.js";
 
 /** What a subscription needs of the App's topics. */
 export interface SubscriptionContext {
@@ -16,6 +16,37 @@ export interface SubscriptionContext {
 /** An event of a topic subscription: an SseEvent whose data is the topic's (typed when declared). */
 export type TopicEvent<T = unknown> = SseEvent & { readonly data: T };
 
+/** Why a subscription resumed with a `reset`, and from which id the client asked. */
+export interface TopicReset {
+  /** "trimmed": the id is older than the retained history; "unknown": no such id. */
+  readonly reason: "trimmed" | "unknown";
+  /** The `lastEventId` the subscription was asked to resume after. */
+  readonly lastEventId: string;
+}
+
+/**
+ * The first event of a subscription whose `lastEventId` is gone: reload your state, live
+ * messages follow (its id is the newest message's).
+ */
+export type TopicResetEvent = SseEvent & { readonly event: "reset"; readonly data: TopicReset };
+
+/**
+ * True for the `reset` event a subscription with a `lastEventId` may start with; narrows the
+ * events of `app.subscribe(topic, { lastEventId })` to it, or (false) to the topic's data.
+ * Publishes cannot use the event type "reset", so this tells the two apart exactly. (A check
+ * of `event.event === "reset"` does not narrow: other events' type is any string.)
+ *
+ * ```ts
+ * for await (const event of app.subscribe("chat:1", { lastEventId })) {
+ *   if (isTopicReset(event)) reload(event.data.reason);
+ *   else show(event.data.text);
+ * }
+ * ```
+ */
+export function isTopicReset(event: SseEvent): event is TopicResetEvent {
+  return event.event === RESET_EVENT;
+}
+
 const DONE: IteratorResult<never> = { value: undefined, done: true };
 
 /**
@@ -25,7 +56,11 @@ const DONE: IteratorResult<never> = { value: undefined, done: true };
  * iteration ends, `cutOff` is true): an SSE client then reconnects with its Last-Event-ID and
  * replays from the log, so memory stays bounded and a client that resumes loses nothing.
  */
-export class TopicSubscription<T = unknown> implements AsyncIterableIterator<TopicEvent<T>> {
+export class TopicSubscription<
+  T = unknown,
+  Event extends SseEvent = TopicEvent<T> | TopicResetEvent,
+> implements AsyncIterableIterator<Event>
+{
   // Also a TopicSink (receive, receiveMissed), by members the published `.d.ts` leaves out:
   // so no `implements` for it, which that `.d.ts` could not satisfy.
 
@@ -33,7 +68,7 @@ export class TopicSubscription<T = unknown> implements AsyncIterableIterator<Top
   readonly #queue: (TopicMessage | undefined)[] = [];
   #head = 0;
   #waiting:
-    | { resolve(step: IteratorResult<TopicEvent<T>>): void; reject(error: unknown): void }
+    | { resolve(step: IteratorResult<Event>): void; reject(error: unknown): void }
     | undefined;
   #ended = false;
   #failure: { error: unknown } | undefined;
@@ -103,9 +138,9 @@ export class TopicSubscription<T = unknown> implements AsyncIterableIterator<Top
     if (this.#ended) return;
     const waiting = this.#waiting;
     if (waiting) {
-      let event: TopicEvent<T>;
+      let event: Event;
       try {
-        event = message.sseEvent as TopicEvent<T>;
+        event = message.sseEvent as Event;
       } catch (error) {
         this.#broke(error);
         return;
@@ -127,9 +162,9 @@ export class TopicSubscription<T = unknown> implements AsyncIterableIterator<Top
     let rest = messages;
     const waiting = this.#waiting;
     if (waiting) {
-      let event: TopicEvent<T>;
+      let event: Event;
       try {
-        event = (messages[0] as TopicMessage).sseEvent as TopicEvent<T>;
+        event = (messages[0] as TopicMessage).sseEvent as Event;
       } catch (error) {
         this.#broke(error);
         return;
@@ -142,7 +177,7 @@ export class TopicSubscription<T = unknown> implements AsyncIterableIterator<Top
     this.#replayed = rest.length;
   }
 
-  next(): Promise<IteratorResult<TopicEvent<T>>> {
+  next(): Promise<IteratorResult<Event>> {
     if (this.#head < this.#queue.length) {
       try {
         return Promise.resolve({ value: this.#take(), done: false });
@@ -163,7 +198,7 @@ export class TopicSubscription<T = unknown> implements AsyncIterableIterator<Top
     });
   }
 
-  return(): Promise<IteratorResult<TopicEvent<T>>> {
+  return(): Promise<IteratorResult<Event>> {
     this.end();
     return Promise.resolve(DONE);
   }
@@ -186,7 +221,7 @@ export class TopicSubscription<T = unknown> implements AsyncIterableIterator<Top
     waiting?.resolve(DONE);
   };
 
-  #take(): TopicEvent<T> {
+  #take(): Event {
     const message = this.#queue[this.#head] as TopicMessage;
     this.#queue[this.#head++] = undefined;
     if (this.#head === this.#queue.length) {
@@ -195,7 +230,7 @@ export class TopicSubscription<T = unknown> implements AsyncIterableIterator<Top
       this.#replayed = 0;
     }
     // Its data was validated when it was published: nothing to check per subscriber.
-    return message.sseEvent as TopicEvent<T>;
+    return message.sseEvent as Event;
   }
 
   #cutOffSlowConsumer(): void {

@@ -1,4 +1,5 @@
 import type { TopicOfPattern } from "../protocol/contract.js";
+import type { Jsonified } from "../protocol/jsonified.js";
 import type { StandardSchemaV1 } from "../util/standard-schema.js";
 
 /*
@@ -28,12 +29,20 @@ export type TopicPublishData<Map, T extends string> = [DeclaredTopicSchema<Map, 
   ? unknown
   : StandardSchemaV1.InferInput<DeclaredTopicSchema<Map, T> & StandardSchemaV1>;
 
-/** What subscribers of `T` get: the schema's output, `unknown` when undeclared. */
+/**
+ * What subscribers of `T` get: the schema's output as stored, that is after its JSON round
+ * trip (`Jsonified`: a `Date` output is received as a string); `unknown` when undeclared.
+ */
 export type TopicData<Map, T extends string> = [DeclaredTopicSchema<Map, T>] extends [never]
   ? unknown
-  : StandardSchemaV1.InferOutput<DeclaredTopicSchema<Map, T> & StandardSchemaV1>;
+  : Jsonified<StandardSchemaV1.InferOutput<DeclaredTopicSchema<Map, T> & StandardSchemaV1>>;
 
-/** The App's topics once `app.topic(Pattern, { schema: S })` added one. */
-export type WithTopic<Map, Pattern extends string, S extends StandardSchemaV1> = Map & {
-  readonly [K in Pattern]: S;
-};
+/**
+ * The App's topics once `app.topic(Pattern, { schema: S })` added one. A name known only as
+ * `string` (read from configuration) adds nothing: it would stand for every topic.
+ */
+export type WithTopic<
+  Map,
+  Pattern extends string,
+  S extends StandardSchemaV1,
+> = string extends Pattern ? Map : Map & { readonly [K in Pattern]: S };

@@ -5,6 +5,7 @@ import type { Broker } from "./broker.js";
 import { checkDedupeKey } from "./dedupe-key.js";
 import { SocketSubscriptions } from "./socket-subscriptions.js";
 import { checkLastEventId, checkPublishedEvent, checkTopic, describe } from "./topic-checks.js";
+import { UnstorableOutputError } from "./topic-errors.js";
 import { TopicHub } from "./topic-hub.js";
 import { TopicMessage } from "./topic-message.js";
 import { TopicSchemas } from "./topic-schemas.js";
@@ -63,7 +64,17 @@ export class Topics implements SocketTopics {
     appsUsing.set(broker, (appsUsing.get(broker) ?? 0) + 1);
   }
 
-  async publish(topic: string, data: unknown, options: PublishOptions = {}): Promise<string> {
+  /**
+   * Validates `data` with the topic's schema (if declared), then stores the output.
+   * `admit` (internal: a real-time endpoint's publish rule) sees that output before it is
+   * stored, and may throw to refuse it.
+   */
+  async publish(
+    topic: string,
+    data: unknown,
+    options: PublishOptions = {},
+    admit?: (output: unknown) => unknown,
+  ): Promise<string> {
     checkTopic(topic);
     const { event, dedupeKey } = checkOptions(options, "publish");
     const checkedEvent = checkPublishedEvent(event);
@@ -71,8 +82,8 @@ export class Topics implements SocketTopics {
     // Once per publish, however many subscribers; awaited only when the schema is async.
     let stored = this.schemas.validate(topic, data);
     if (stored instanceof Promise) stored = await stored;
-    if (stored === undefined) throw new TypeError("publish() needs data: undefined is not JSON");
-    const json = stringifyJson(stored);
+    if (admit) await admit(stored);
+    const json = stored === data ? givenJson(data) : outputJson(topic, stored);
     return checkedKey === undefined
       ? this.broker.publish(topic, checkedEvent, json)
       : this.broker.publish(topic, checkedEvent, json, { dedupeKey: checkedKey });
@@ -119,6 +130,24 @@ export class Topics implements SocketTopics {
     } catch (error) {
       this.logger.error({ err: error }, "the topic broker failed to close");
     }
+  }
+}
+
+/** The JSON of data published as it was given (no schema, or one that passed it through). */
+function givenJson(data: unknown): string {
+  if (data === undefined) throw new TypeError("publish() needs data: undefined is not JSON");
+  return stringifyJson(data);
+}
+
+/** The JSON of a schema's output: one with no JSON form is the schema's fault. */
+function outputJson(topic: string, output: unknown): string {
+  if (output === undefined) throw new UnstorableOutputError(topic, "it is undefined");
+  try {
+    return stringifyJson(output);
+  } catch (error) {
+    // V8's message for a cycle spans lines (the path around it): its first says what.
+    const why = (error instanceof Error ? error.message : String(error)).split("\n")[0];
+    throw new UnstorableOutputError(topic, why ?? "");
   }
 }
 

@@ -277,6 +277,92 @@ for await (const event of fetchEvents("/rt?topic=news", { signal: controller.sig
 export {};
 `;
 
+/**
+ * Typed contracts as a user writes them, against the installed declarations: each surface
+ * typed from one zod schema (the wrong usages marked @ts-expect-error, so tsc fails if one
+ * compiles), then run: a refused body, a typed WebSocket, a checked topic, and the
+ * real-time endpoint with a client typed by connect<typeof contract>().
+ */
+const CONTRACT = `import assert from "node:assert/strict";
+import { App, ValidationError } from "sluice";
+import { connect, defineContract, RealtimeError, type WebSocketClass } from "sluice/client";
+import { z } from "zod";
+
+const Message = z.object({ text: z.string().min(1) });
+export const contract = defineContract({
+  topics: { "room:*": Message },
+  methods: { add: { params: z.object({ a: z.number(), b: z.number() }), result: z.number() } },
+});
+
+const app = new App({ logger: false })
+  .topic("news", { schema: Message })
+  .post("/notes/:id", { params: z.object({ id: z.coerce.number() }), body: Message }, (req) => {
+    const id: number = req.params.id;
+    // @ts-expect-error: a wrong field name
+    req.body.txt;
+    return { id, text: req.body.text };
+  })
+  .websocket("/shout", { message: Message, send: Message }, async (socket) => {
+    for await (const message of socket) {
+      // @ts-expect-error: the message has no such field
+      message.txt;
+      await socket.send({ text: message.text.toUpperCase() });
+    }
+  });
+app.realtime("/rt", {
+  contract,
+  subscribe: ["room:*"],
+  publish: ["room:*"],
+  methods: { add: ({ a, b }) => a + b },
+});
+// @ts-expect-error: the topic's data is { text }
+void app.publish("news", { txt: "x" }).catch(() => {});
+
+const { url } = await app.listen({ port: 0, host: "127.0.0.1" });
+try {
+  const refused = await fetch(url + "/notes/x", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+  assert.equal(refused.status, 400);
+  assert.equal(refused.headers.get("content-type"), "application/problem+json");
+  await assert.rejects(app.publish("news", { text: "" }), ValidationError);
+
+  const wsModule: string = "ws";
+  const { WebSocket } = (await import(wsModule)) as { WebSocket: WebSocketClass };
+  const rt = connect<typeof contract>(url.replace("http", "ws") + "/rt", { WebSocket });
+  // @ts-expect-error: no such topic in the contract
+  rt.subscribe("lobby");
+  // @ts-expect-error: no such method
+  void rt.call("sub", { a: 1, b: 2 }).catch(() => {});
+  const sum: number = await rt.call("add", { a: 2, b: 3 });
+  assert.equal(sum, 5);
+  const room = rt.subscribe("room:lobby");
+  await room.ready;
+  await rt.publish("room:lobby", { text: "hi" });
+  const first = await room[Symbol.asyncIterator]().next();
+  const text: string | undefined = first.value?.data.text;
+  assert.equal(text, "hi");
+  await assert.rejects(
+    rt.publish("room:lobby", { text: "" }),
+    (error: unknown) => error instanceof RealtimeError && error.code === "invalid",
+  );
+  rt.close();
+} finally {
+  await app.close();
+}
+console.log("sluice contracts: ok");
+`;
+
+/** The same contract in a browser-only project: zod and sluice/client, no Node types. */
+const BROWSER_CONTRACT = `import { connect, defineContract } from "sluice/client";
+import { z } from "zod";
+
+const contract = defineContract({ topics: { "room:*": z.object({ text: z.string() }) } });
+const rt = connect<typeof contract>("wss://" + location.host + "/rt", { WebSocket });
+for await (const message of rt.subscribe("room:lobby")) document.body.append(message.data.text);
+// @ts-expect-error: { text } is what room topics take
+await rt.publish("room:lobby", { body: "x" });
+export {};
+`;
+
 const FILES: Record<string, string> = {
   "package.json": `${JSON.stringify(PACKAGE_JSON, null, 2)}\n`,
   "tsconfig.json": `${JSON.stringify(TSCONFIG, null, 2)}\n`,
@@ -287,8 +373,10 @@ const FILES: Record<string, string> = {
   "src/redis.ts": REDIS,
   "src/jwt.ts": JWT,
   "src/client.ts": CLIENT,
+  "src/contract.ts": CONTRACT,
   "tsconfig.browser.json": `${JSON.stringify(BROWSER_TSCONFIG, null, 2)}\n`,
   "browser/page.ts": BROWSER_PAGE,
+  "browser/contract.ts": BROWSER_CONTRACT,
 };
 
 /** Writes the project into `dir` (an empty directory). */
