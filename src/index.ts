@@ -29,6 +29,8 @@ export type { ListeningServer, ListenOptions } from "./app/listen.js";
 export type {
   SchemaWebSocket,
   SchemaWebSocketHandler,
+  SendSchemaWebSocket,
+  SendSchemaWebSocketHandler,
   SseSchemaRouteHandler,
 } from "./app/route-types.js";
 export { HttpError, type HttpErrorOptions, isHttpError } from "./http/http-error.js";
@@ -91,6 +93,7 @@ export type {
 } from "./realtime/realtime-options.js";
 export { SseEvent, type SseEventInit } from "./sse/sse-event.js";
 export type {
+  PlainSseOptions,
   SseEventObject,
   SseEventOf,
   SseEventSchemas,
@@ -141,5 +144,7 @@ export { WebSocketMessage } from "./websocket/websocket-message.js";
 export type { MessageRate, WebSocketOptions } from "./websocket/websocket-options.js";
 export type {
   OnInvalidMessage,
+  PlainWebSocketOptions,
   WebSocketSchemaOptions,
+  WebSocketSendSchemaOptions,
 } from "./websocket/websocket-schema-options.js";

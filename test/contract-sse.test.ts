@@ -1,9 +1,11 @@
 // Typed SSE routes (issue 21): `app.sse(path, { events }, handler)` with zod and with valibot.
 import assert from "node:assert/strict";
+import { Readable } from "node:stream";
 import { describe, test } from "node:test";
 import * as v from "valibot";
 import { z } from "zod";
-import { App, SseEvent, type StandardSchemaV1 } from "../src/index.js";
+import { App, OutputValidationError, SseEvent, type StandardSchemaV1 } from "../src/index.js";
+import { CheckedEvents } from "../src/sse/sse-event-check.js";
 import { SseParser } from "../src/sse/sse-parser.js";
 import { TestClient } from "../src/testing/index.js";
 import { quietApp } from "./support/apps.js";
@@ -39,6 +41,9 @@ const libraries: Record<string, Schemas> = {
     }),
   },
 };
+
+/** A source left running holds app.close() for its timeout: fail, do not hang the run. */
+const BOUNDED = { timeout: 10_000 };
 
 /** The whole body of a stream that ends, as events. */
 async function eventsOf(client: TestClient, path: string) {
@@ -154,6 +159,90 @@ for (const [library, schemas] of Object.entries(libraries)) {
         [["message", '{"text":"hello"}']],
       );
       await waitFor(() => app.topicSubscribers === 0, "the subscription's end");
+    });
+
+    test("a sync source checked by sync schemas makes no promise per event; an async schema does", async () => {
+      const ticks = [1, 2].map((n) => ({ event: "tick", data: { n } }));
+      const sync = new CheckedEvents(ticks, { tick: schemas.tick });
+      const first = sync.next();
+      assert.ok(!(first instanceof Promise), "a plain result");
+      assert.deepEqual(first, { done: false, value: ticks[0] });
+      assert.deepEqual(sync.next(), { done: false, value: ticks[1] });
+      assert.deepEqual(sync.next(), { done: true, value: undefined });
+      assert.throws(
+        () =>
+          new CheckedEvents([{ event: "tick", data: { n: 0.5 } }], { tick: schemas.tick }).next(),
+        OutputValidationError,
+      );
+      const slow = new CheckedEvents(ticks, { tick: schemas.slow }).next();
+      assert.ok(slow instanceof Promise);
+      assert.deepEqual(await slow, { done: false, value: ticks[0] });
+    });
+
+    describe("the source is stopped as on an untyped route (validateOutput on)", () => {
+      /** Sources that hold one tick, then wait for data that never comes. */
+      const sources = {
+        Readable: () => {
+          const readable = new Readable({ objectMode: true, read() {} });
+          readable.push({ event: "tick", data: { n: 1 } });
+          return { source: readable, stopped: () => readable.destroyed };
+        },
+        ReadableStream: () => {
+          let cancelled = false;
+          const stream = new ReadableStream({
+            start(controller) {
+              controller.enqueue({ event: "tick", data: { n: 1 } });
+            },
+            cancel() {
+              cancelled = true;
+            },
+          });
+          return { source: stream, stopped: () => cancelled };
+        },
+      };
+
+      for (const [kind, make] of Object.entries(sources)) {
+        test(
+          `a waiting ${kind} is stopped when the client leaves, and app.close() does not wait for it`,
+          BOUNDED,
+          async () => {
+            const app = quietApp({ validateOutput: true });
+            const { source, stopped } = make();
+            app.sse("/feed", { events: { tick: schemas.tick } }, () => source as never);
+            // A source left running would hold app.close() for closeTimeout.
+            await using client = await TestClient.start(app, { closeTimeout: 5000 });
+            const stream = await client.stream("GET", "/feed");
+            const first = await within(stream.events().next(), "the first event");
+            assert.equal(first.value?.data, '{"n":1}');
+            await stream.close();
+            await waitFor(stopped, `the ${kind} to be stopped`);
+            const started = performance.now();
+            await client.close();
+            assert.ok(performance.now() - started < 2000, "app.close() waited for the source");
+          },
+        );
+
+        test(`a ${kind} whose event is refused is stopped`, BOUNDED, async () => {
+          const app = quietApp({ validateOutput: true });
+          const { source, stopped } = make();
+          app.sse("/feed", { events: { tock: schemas.tick } }, () => source as never);
+          await using client = await TestClient.start(app, { closeTimeout: 2000 });
+          assert.deepEqual(await eventsOf(client, "/feed"), []);
+          await waitFor(stopped, `the ${kind} to be stopped`);
+        });
+      }
+
+      test("a topic subscription is ended when the client leaves", BOUNDED, async () => {
+        const app = quietApp({ validateOutput: true });
+        app.sse("/topics/ticks", { events: { tick: schemas.tick } }, () => app.subscribe("ticks"));
+        await using client = await TestClient.start(app);
+        const stream = await client.stream("GET", "/topics/ticks");
+        await waitFor(() => app.topicSubscribers === 1, "the subscription");
+        await app.publish("ticks", { n: 1 }, { event: "tick" });
+        await within(stream.events().next(), "the first event");
+        await stream.close();
+        await waitFor(() => app.topicSubscribers === 0, "the subscription's end");
+      });
     });
   });
 }

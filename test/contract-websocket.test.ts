@@ -9,8 +9,10 @@ import {
   type AppOptions,
   HttpError,
   OutputValidationError,
+  type SchemaWebSocket,
   type StandardSchemaV1,
   ValidationError,
+  WebSocketMessage,
 } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
 import { quietApp } from "./support/apps.js";
@@ -27,6 +29,23 @@ interface Schemas {
   throwing: StandardSchemaV1<{ text: string }>;
   /** Async: refuses the text "no". */
   slow: StandardSchemaV1<{ text: string }>;
+  /** Recursive: one level of the library's recursion per level of the value. */
+  tree: StandardSchemaV1<unknown, Tree>;
+  /** Async, one more turn per tag: a reply with more tags takes longer to check. */
+  slowReply: StandardSchemaV1<{ seq: number; tags: string[] }>;
+}
+
+interface Tree {
+  children: Tree[];
+}
+const zodTree: z.ZodType<Tree, unknown> = z.lazy(() => z.object({ children: z.array(zodTree) }));
+const valibotTree: v.GenericSchema<Tree> = v.lazy(() =>
+  v.object({ children: v.array(valibotTree) }),
+);
+
+async function tagged(): Promise<boolean> {
+  await new Promise(setImmediate);
+  return true;
 }
 
 function explode(text: string): boolean {
@@ -46,6 +65,8 @@ const libraries: Record<string, Schemas> = {
     slow: z.object({
       text: z.string().refine(async (text) => text !== "no", "must not be no"),
     }),
+    tree: zodTree,
+    slowReply: z.object({ seq: z.number(), tags: z.array(z.string().refine(tagged)) }),
   },
   valibot: {
     chat: v.object({
@@ -63,6 +84,11 @@ const libraries: Record<string, Schemas> = {
         v.string(),
         v.checkAsync(async (text) => text !== "no", "must not be no"),
       ),
+    }),
+    tree: valibotTree,
+    slowReply: v.objectAsync({
+      seq: v.number(),
+      tags: v.arrayAsync(v.pipeAsync(v.string(), v.checkAsync(tagged))),
     }),
   },
 };
@@ -328,6 +354,80 @@ for (const [library, schemas] of Object.entries(libraries)) {
       assert.equal(errorLines(lines).length, 1);
     });
 
+    test("send: with an async send schema, frames leave in the order send() was called", async () => {
+      const refusals: unknown[] = [];
+      const app = quietApp({ validateOutput: true });
+      app.websocket(
+        "/ordered",
+        { message: schemas.word, send: schemas.slowReply },
+        async (socket) => {
+          for await (const _ of socket) {
+            // Not awaited: the first takes the most turns to check, the second none.
+            socket.send({ seq: 1, tags: ["a", "b", "c", "d"] });
+            socket.send({ seq: 2, tags: [] });
+            // Refused (after its check): nothing sent, and the frames after it are not held up.
+            socket.send({ seq: "x", tags: [] } as never).catch((error) => refusals.push(error));
+            // A prepared message skips the schema, and still waits its turn.
+            socket.send(WebSocketMessage.json({ seq: 3 }) as never);
+            socket.send({ seq: 4, tags: ["e"] });
+            await socket.send({ seq: 5, tags: [] });
+          }
+        },
+      );
+      await using client = await TestClient.start(app);
+      const ws = await client.websocketConnect("/ordered");
+      await ws.sendJson("go");
+      const seqs: unknown[] = [];
+      for (let i = 0; i < 5; i++) {
+        seqs.push(((await within(ws.receiveJson(), "a reply")) as { seq: number }).seq);
+      }
+      assert.deepEqual(seqs, [1, 2, 3, 4, 5]);
+      assert.equal(refusals.length, 1);
+      assert.ok(refusals[0] instanceof OutputValidationError);
+      // The next burst keeps its order too.
+      await ws.sendJson("again");
+      seqs.length = 0;
+      for (let i = 0; i < 5; i++) {
+        seqs.push(((await within(ws.receiveJson(), "a reply")) as { seq: number }).seq);
+      }
+      assert.deepEqual(seqs, [1, 2, 3, 4, 5]);
+      await ws.close();
+    });
+
+    test("receiveJson() on a typed socket is receive(): parsed and validated", async () => {
+      const app = quietApp();
+      app.websocket("/json", { message: schemas.chat, onInvalid: "skip" }, async (socket) => {
+        const first = await socket.receiveJson();
+        await socket.send({ echo: first?.text, count: first?.count });
+      });
+      await using client = await TestClient.start(app);
+      const ws = await client.websocketConnect("/json");
+      await ws.sendJson({ text: 1 });
+      await ws.sendJson({ text: "valid" });
+      assert.deepEqual(await ws.receiveJson(), { echo: "VALID", count: 1 });
+      assert.equal((await within(ws.closed, "the close")).code, 1000);
+    });
+
+    test("a send schema without message: sends are typed and checked, reads stay untyped", async () => {
+      const app = quietApp({ validateOutput: true });
+      app.websocket("/out", { send: schemas.reply }, async (socket) => {
+        for await (const message of socket) {
+          if (typeof message !== "string") continue;
+          await socket.send({ echo: message, count: message.length });
+          await socket.send({ echo: message } as never).catch((error: unknown) => {
+            assert.ok(error instanceof OutputValidationError);
+            return socket.send({ echo: "refused", count: 0 });
+          });
+        }
+      });
+      await using client = await TestClient.start(app);
+      const ws = await client.websocketConnect("/out");
+      await ws.send("not json");
+      assert.deepEqual(await ws.receiveJson(), { echo: "not json", count: 8 });
+      assert.deepEqual(await ws.receiveJson(), { echo: "refused", count: 0 });
+      await ws.close();
+    });
+
     test("send: validateOutput off sends what the handler gave, unchecked", async () => {
       const app = quietApp({ validateOutput: false });
       app.websocket("/out", { message: schemas.word, send: schemas.reply }, async (socket) => {
@@ -369,6 +469,55 @@ for (const [library, schemas] of Object.entries(libraries)) {
       await after.sendJson({ text: "alive" });
       assert.deepEqual(await after.receiveJson(), { echo: "ALIVE", count: 1 });
       await after.close();
+    });
+
+    test("JSON too deep for a recursive schema is the client's: 1008, logged at info, not an error", async () => {
+      // 300 KB, under the default maxPayload: deep enough to overflow the library's stack.
+      const depth = 20_000;
+      const deep = `${'{"children":['.repeat(depth)}${"]}".repeat(depth)}`;
+      const { logger, lines } = capturedLogger();
+      const refused: ValidationError[] = [];
+      const app = new App({ logger });
+      const echoDepth = async (socket: SchemaWebSocket<Record<string, string>, object, Tree>) => {
+        for await (const tree of socket) await socket.send({ children: tree.children.length });
+      };
+      app.websocket("/close", { message: schemas.tree }, echoDepth);
+      app.websocket("/skip", { message: schemas.tree, onInvalid: "skip" }, echoDepth);
+      app.websocket(
+        "/answer",
+        {
+          message: schemas.tree,
+          onInvalid: (error, socket) => {
+            refused.push(error);
+            return socket.send({ refused: error.message });
+          },
+        },
+        echoDepth,
+      );
+      await using client = await TestClient.start(app);
+      const closing = await client.websocketConnect("/close");
+      await closing.send(deep);
+      assert.deepEqual(await within(closing.closed, "the close"), {
+        code: 1008,
+        reason: "invalid message: Nested too deeply to validate",
+      });
+      const skipping = await client.websocketConnect("/skip");
+      await skipping.send(deep);
+      await skipping.sendJson({ children: [] });
+      assert.deepEqual(await skipping.receiveJson(), { children: 0 });
+      const answering = await client.websocketConnect("/answer");
+      await answering.send(deep);
+      assert.deepEqual(await answering.receiveJson(), {
+        refused: "Invalid message: Nested too deeply to validate",
+      });
+      assert.equal(refused[0]?.status, 400);
+      await answering.sendJson({ children: [{ children: [] }] });
+      assert.deepEqual(await answering.receiveJson(), { children: 1 });
+      assert.deepEqual(errorLines(lines), []);
+      const logged = lines.find((line) => line.msg.includes("refused by its schema"));
+      assert.equal(logged?.level, 30);
+      await skipping.close();
+      await answering.close();
     });
   });
 }

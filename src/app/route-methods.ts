@@ -1,14 +1,19 @@
 import type { Contract } from "../protocol/contract.js";
 import type { ContractRealtimeOptions, RealtimeOptions } from "../realtime/realtime-options.js";
-import type { SseEventSchemas, SseSchemaOptions } from "../sse/sse-event-schemas.js";
+import type {
+  PlainSseOptions,
+  SseEventSchemas,
+  SseSchemaOptions,
+} from "../sse/sse-event-schemas.js";
 import type { SseOptions } from "../sse/sse-options.js";
 import type { SseHandler } from "../sse/sse-route.js";
 import type { InferInput, InferOutput, StandardSchemaV1 } from "../util/standard-schema.js";
 import type { WebSocketHandler } from "../websocket/websocket-gateway.js";
-import type { WebSocketOptions } from "../websocket/websocket-options.js";
 import type {
+  PlainWebSocketOptions,
   WebSocketRouteOptions,
   WebSocketSchemaOptions,
+  WebSocketSendSchemaOptions,
 } from "../websocket/websocket-schema-options.js";
 import type { Handler as UntypedHandler } from "./route-table.js";
 import type {
@@ -19,6 +24,7 @@ import type {
   RouteSchemas,
   SchemaWebSocket,
   SchemaWebSocketHandler,
+  SendSchemaWebSocketHandler,
   SseRouteHandler,
   SseSchemaRouteHandler,
   ValidatedHandler,
@@ -211,7 +217,7 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
   ): this;
   sse<Path extends string>(
     path: Path,
-    options: SseOptions,
+    options: PlainSseOptions,
     handler: SseRouteHandler<RouteParams<Prefix, Path>, State>,
   ): this;
   sse(path: string, optionsOrHandler: SseOptions | AnyHandler, maybeHandler?: AnyHandler): this {
@@ -266,9 +272,19 @@ export abstract class RouteMethods<Prefix extends string, State extends object> 
       InferInput<Send>
     >,
   ): this;
+  /**
+   * A WebSocket route with a `send` schema only: `socket.send(value)` takes the schema's
+   * input and sends JSON text, checked when the App's `validateOutput` is on; the messages
+   * the handler reads are strings and bytes, as on a route without schemas.
+   */
+  websocket<Path extends string, Send extends StandardSchemaV1>(
+    path: Path,
+    options: WebSocketSendSchemaOptions<Send>,
+    handler: SendSchemaWebSocketHandler<RouteParams<Prefix, Path>, State, InferInput<Send>>,
+  ): this;
   websocket<Path extends string>(
     path: Path,
-    options: WebSocketOptions,
+    options: PlainWebSocketOptions,
     handler: WebSocketRouteHandler<RouteParams<Prefix, Path>, State>,
   ): this;
   websocket(

@@ -235,10 +235,10 @@ export type WebSocketRouteHandler<
 ) => unknown;
 
 /**
- * The socket of a `websocket()` route that declared a `message` schema: its loop and
- * `receive()` yield `In` (the schema's output, parsed and validated), and `send()` takes
- * `Out`: the `send` schema's input when the route declared one (always sent as JSON text),
- * anything otherwise.
+ * The socket of a `websocket()` route that declared a `message` schema: its loop,
+ * `receive()` and `receiveJson()` yield `In` (the schema's output, parsed and validated),
+ * and `send()` takes `Out`: the `send` schema's input when the route declared one (always
+ * sent as JSON text), anything otherwise.
  */
 export type SchemaWebSocket<
   Params extends AnyParams = AnyParams,
@@ -252,7 +252,23 @@ export type SchemaWebSocket<
   send(value: Out): Promise<void>;
   sendJson(value: Out): Promise<void>;
   receive(): Promise<In | undefined>;
+  /** As `receive()`: the message schema parses and validates. */
+  receiveJson(): Promise<In | undefined>;
   [Symbol.asyncIterator](): AsyncIterator<In>;
+};
+
+/**
+ * The socket of a `websocket()` route that declared a `send` schema and no `message`:
+ * `send()` takes `Out`, the schema's input (always sent as JSON text); what it reads is
+ * untyped, strings and bytes, as on a route without schemas.
+ */
+export type SendSchemaWebSocket<
+  Params extends AnyParams = AnyParams,
+  State extends object = AnyState,
+  Out = unknown,
+> = Omit<TypedWebSocket<Params, State>, "send" | "sendJson"> & {
+  send(value: Out): Promise<void>;
+  sendJson(value: Out): Promise<void>;
 };
 
 /** The handler of a `websocket()` route that declared a `message` schema. */
@@ -263,6 +279,16 @@ export type SchemaWebSocketHandler<
   Out = unknown,
 > = (
   socket: SchemaWebSocket<Params, State, In, Out>,
+  request: SluiceRequest<Params, RequestState<State>>,
+) => unknown;
+
+/** The handler of a `websocket()` route that declared a `send` schema and no `message`. */
+export type SendSchemaWebSocketHandler<
+  Params extends AnyParams = AnyParams,
+  State extends object = AnyState,
+  Out = unknown,
+> = (
+  socket: SendSchemaWebSocket<Params, State, Out>,
   request: SluiceRequest<Params, RequestState<State>>,
 ) => unknown;
 

@@ -1,4 +1,7 @@
+import { openSource, type SourceIterator } from "../http/stream-source.js";
+import type { StreamSource } from "../http/streaming-response.js";
 import { OutputValidationError } from "../http/validation-error.js";
+import { isPromiseLike } from "../util/is-promise-like.js";
 import { runSchema, type SchemaOutcome } from "../util/run-schema.js";
 import { isEventShaped } from "./event-shaped.js";
 import { SseEvent } from "./sse-event.js";
@@ -6,44 +9,50 @@ import type { SseEventSchemas } from "./sse-event-schemas.js";
 
 type Step = IteratorResult<unknown>;
 
+const DONE: Step = { done: true, value: undefined };
+
 /**
  * @internal A typed SSE route's events, checked before each is sent (when the App's
  * `validateOutput` is on): an event whose name the route did not declare, or whose data
- * fails its schema, rejects the pull with an OutputValidationError, so the stream ends there
+ * fails its schema, fails the pull with an OutputValidationError, so the stream ends there
  * (nothing of that event written) and the stream engine logs it once. The producer is told
  * to stop (its `finally` runs). Items go out as they were yielded, never transformed.
+ *
+ * The source is opened as the stream engine opens any other, so it is stopped the same way:
+ * a Readable destroyed and a web stream cancelled, even while a read is pending, a generator
+ * returned. An item of a sync source that passes a sync check is handed out as it is, no
+ * promise made for it; only an async source or an async schema makes one.
  */
-export class CheckedEvents implements AsyncIterableIterator<unknown> {
-  readonly #iterator: Iterator<unknown> | AsyncIterator<unknown>;
+export class CheckedEvents {
+  readonly #source: SourceIterator<unknown>;
   readonly #events: SseEventSchemas;
   readonly #onStep: (step: Step) => Step | Promise<Step>;
 
-  constructor(source: AsyncIterable<unknown> | Iterable<unknown>, events: SseEventSchemas) {
-    this.#iterator =
-      Symbol.asyncIterator in source
-        ? source[Symbol.asyncIterator]()
-        : (source as Iterable<unknown>)[Symbol.iterator]();
+  constructor(source: StreamSource<unknown>, events: SseEventSchemas) {
+    this.#source = openSource(source);
     this.#events = events;
     this.#onStep = (step) => this.#check(step);
   }
 
-  next(): Promise<Step> {
-    let step: Step | Promise<Step>;
-    try {
-      step = this.#iterator.next();
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return Promise.resolve(step).then(this.#onStep);
+  /** The next item, checked; what the source throws is thrown (or rejected with) as it is. */
+  next(): Step | Promise<Step> {
+    const source = this.#source;
+    if (source.sync) return this.#check(source.iterator.next());
+    const pending: Step | PromiseLike<Step> = source.iterator.next();
+    return isPromiseLike(pending)
+      ? Promise.resolve(pending).then(this.#onStep)
+      : this.#check(pending);
   }
 
-  /** The stream engine cancels the producer through this: its `finally` runs. */
-  async return(value?: unknown): Promise<Step> {
-    return (await this.#iterator.return?.(value)) ?? { done: true, value };
+  /** The stream engine stops the producer through this: see SourceIterator's cancel(). */
+  async return(): Promise<Step> {
+    await this.#source.cancel();
+    return DONE;
   }
 
-  [Symbol.asyncIterator](): this {
-    return this;
+  /** For the stream engine and `for await`, which take a plain result as a resolved one. */
+  [Symbol.asyncIterator](): AsyncIterator<unknown> {
+    return this as AsyncIterator<unknown>;
   }
 
   #check(step: Step): Step | Promise<Step> {
@@ -63,10 +72,12 @@ export class CheckedEvents implements AsyncIterableIterator<unknown> {
 
   /** A refused pull ends the stream without the engine cancelling the producer: do it here. */
   #refused(error: unknown): never {
-    this.return().catch(() => {});
+    this.#source.cancel().catch(ignore);
     throw error;
   }
 }
+
+function ignore(): void {}
 
 /** Undefined once the item passed; a promise for an async schema; throws when refused. */
 function checkEvent(item: unknown, events: SseEventSchemas): undefined | Promise<void> {

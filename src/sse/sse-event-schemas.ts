@@ -13,6 +13,12 @@ export interface SseSchemaOptions<Events extends SseEventSchemas> extends SseOpt
   events: Events;
 }
 
+/**
+ * An SSE route's options without `events`. The key is refused, so that options which
+ * declare events (held in a variable, say) never match the untyped overload.
+ */
+export type PlainSseOptions = SseOptions & { events?: never };
+
 /** A plain event object, as a handler may yield it: `{ event: "tick", data, id? }`. */
 export interface SseEventObject<Name extends string, Data> {
   event: Name;

@@ -1,6 +1,7 @@
 import { ForbiddenJsonKeyError, parseJson } from "../http/safe-json.js";
 import { ValidationError } from "../http/validation-error.js";
-import { runSchema, type SchemaOutcome } from "../util/run-schema.js";
+import { runReceivedSchema } from "../util/run-received-schema.js";
+import type { SchemaOutcome } from "../util/run-schema.js";
 import type { StandardSchemaV1 } from "../util/standard-schema.js";
 import { describeIssue, MAX_ISSUE_MESSAGE_LENGTH } from "../util/validation-issue.js";
 import { CloseCode, fitCloseReason } from "./close-codes.js";
@@ -29,7 +30,8 @@ export type InvalidMessageHandler = (
  * A schema route's inbound side, made once per route and shared by its sockets:
  * each message is parsed as JSON (a binary one as UTF-8 text, as `receiveJson()` does, with
  * its `__proto__` refusal) and validated. Synchronous for a synchronous schema; a schema that
- * throws gives a SchemaError (thrown, or the promise rejects with it).
+ * throws gives a SchemaError (thrown, or the promise rejects with it), except for a stack
+ * overflow on deeply nested JSON: the client's input, refused as any invalid message.
  */
 export class MessageDecoder {
   readonly onInvalid: "close" | "skip" | InvalidMessageHandler;
@@ -48,7 +50,7 @@ export class MessageDecoder {
     } catch (error) {
       return notJson(error as Error);
     }
-    const outcome = runSchema(this.schema, value);
+    const outcome = runReceivedSchema(this.schema, value);
     return outcome instanceof Promise ? outcome.then(decoded) : decoded(outcome);
   }
 }

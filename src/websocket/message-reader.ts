@@ -1,10 +1,11 @@
 import type { Logger } from "pino";
 import type { ValidationError } from "../http/validation-error.js";
+import { isPromiseLike } from "../util/is-promise-like.js";
 import { logSafely } from "../util/logger.js";
 import { CloseCode } from "./close-codes.js";
 import type { DecodedMessage, MessageDecoder } from "./message-decoder.js";
 import { refusalReason } from "./message-decoder.js";
-import type { Inbox, InboxMessage } from "./message-inbox.js";
+import type { Inbox } from "./message-inbox.js";
 
 /** What the reader needs of its socket. */
 export interface ReadingSocket {
@@ -20,14 +21,15 @@ const DONE: Step = { done: true, value: undefined };
  * @internal How the handler of a schema route reads its socket: `for await` and `receive()`
  * take the next message from the inbox and hand out the route decoder's output, applying
  * `onInvalid` to a refused one. Made on the socket's first read (an idle socket has none),
- * one per socket, with its one callback bound here: nothing more is allocated per message
- * than the parse and the validation.
+ * one per socket: nothing more is allocated per message than the parse and the validation.
+ *
+ * A read is one loop over the inbox, not a chain of reads: refused messages a read skips
+ * are dropped as it goes, so a peer that sends nothing valid holds no memory for them.
  */
 export class MessageReader implements AsyncIterator<unknown> {
   readonly #inbox: Inbox;
   readonly #socket: ReadingSocket;
   readonly #decoder: MessageDecoder;
-  readonly #onMessage: (step: IteratorResult<InboxMessage>) => Step | Promise<Step>;
   /** The socket was closed over a refused message or a failed schema: nothing more is read. */
   #stopped = false;
 
@@ -35,12 +37,37 @@ export class MessageReader implements AsyncIterator<unknown> {
     this.#inbox = inbox;
     this.#socket = socket;
     this.#decoder = decoder;
-    this.#onMessage = (step) => this.#decode(step);
   }
 
-  next(): Promise<Step> {
-    if (this.#stopped) return Promise.resolve(DONE);
-    return this.#inbox.next().then(this.#onMessage);
+  /** The next valid message's output; what an onInvalid function throws rejects it. */
+  async next(): Promise<Step> {
+    for (;;) {
+      if (this.#stopped) return DONE;
+      const step = await this.#inbox.next();
+      if (step.done || this.#stopped) return DONE;
+      const raw = step.value;
+      let decoded: DecodedMessage;
+      try {
+        const pending = this.#decoder.decode(raw);
+        decoded = pending instanceof Promise ? await pending : pending;
+      } catch (error) {
+        return this.#schemaFailed(error);
+      }
+      if (decoded.ok) return { done: false, value: decoded.value };
+      const onInvalid = this.#decoder.onInvalid;
+      if (onInvalid === "close") return this.#closeRefused(decoded.error, decoded.closeCode);
+      if (onInvalid === "skip") {
+        logSafely(
+          this.#log,
+          "debug",
+          { reason: decoded.error.message },
+          "WebSocket message refused; skipped",
+        );
+        continue;
+      }
+      const answered = onInvalid(decoded.error, this.#socket, raw);
+      if (isPromiseLike(answered)) await answered;
+    }
   }
 
   /** Leaving a loop early does not close the socket: the handler's end does. */
@@ -51,42 +78,6 @@ export class MessageReader implements AsyncIterator<unknown> {
   /** `receive()`: the next message's output, or undefined once closed. */
   take(): Promise<unknown> {
     return this.next().then(stepValue);
-  }
-
-  #decode(step: IteratorResult<InboxMessage>): Step | Promise<Step> {
-    if (step.done || this.#stopped) return DONE;
-    const raw = step.value;
-    let decoded: DecodedMessage | Promise<DecodedMessage>;
-    try {
-      decoded = this.#decoder.decode(raw);
-    } catch (error) {
-      return this.#schemaFailed(error);
-    }
-    if (decoded instanceof Promise) {
-      return decoded.then(
-        (settled) => this.#settle(settled, raw),
-        (error: unknown) => this.#schemaFailed(error),
-      );
-    }
-    return this.#settle(decoded, raw);
-  }
-
-  #settle(decoded: DecodedMessage, raw: InboxMessage): Step | Promise<Step> {
-    if (decoded.ok) return { done: false, value: decoded.value };
-    const { error } = decoded;
-    const onInvalid = this.#decoder.onInvalid;
-    if (onInvalid === "close") return this.#closeRefused(error, decoded.closeCode);
-    if (onInvalid === "skip") {
-      logSafely(
-        this.#log,
-        "debug",
-        { reason: error.message },
-        "WebSocket message refused; skipped",
-      );
-      return this.next();
-    }
-    // What it throws (or rejects with) rejects this read: the handler's loop throws it.
-    return Promise.resolve(onInvalid(error, this.#socket, raw)).then(() => this.next());
   }
 
   #closeRefused(error: ValidationError, code: number): Step {

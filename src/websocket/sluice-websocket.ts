@@ -73,6 +73,12 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage> {
   #reader: MessageReader | undefined;
   /** Created by the first send that has to wait for the peer. */
   #drain: DrainSignal | undefined;
+  /**
+   * While a `send` schema's async check is pending, the sends after it wait behind it, so
+   * frames leave in the order send() was called: this settles (never rejects) once the last
+   * of them is written or refused. Undefined when nothing waits (always, without a schema).
+   */
+  #sendTail: Promise<void> | undefined;
   #closedPromise: Promise<CloseInfo> | undefined;
   #resolveClosed: ((info: CloseInfo) => void) | undefined;
   /**
@@ -174,7 +180,8 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage> {
    * once that is written out (so an awaiting loop keeps pace with the peer). Rejects on a
    * closed socket or a value JSON cannot encode. On a route with a `send` schema, any value
    * goes as JSON text (a string too), checked against the schema when `validateOutput` is on
-   * (an OutputValidationError, logged, and nothing sent, when it fails).
+   * (an OutputValidationError, logged, and nothing sent, when it fails). Frames leave in the
+   * order send() was called, an async schema's check included.
    */
   send(data: unknown): Promise<void> {
     const encoder = this.#limits.encoder;
@@ -182,6 +189,7 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage> {
     if (encoder !== undefined && !(data instanceof WebSocketMessage)) {
       return this.#sendEncoded(encoder, data);
     }
+    if (this.#sendTail !== undefined) return this.#sendInOrder(data);
     return this.#sendData(data);
   }
 
@@ -232,11 +240,39 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage> {
     } catch (error) {
       return refusedSend(this.request.log, error);
     }
-    if (typeof json === "string") return this.#sendData(json);
-    return json.then(
-      (text) => this.#sendData(text),
+    if (typeof json === "string" && this.#sendTail === undefined) return this.#sendData(json);
+    return this.#sendInOrder(json);
+  }
+
+  /**
+   * Sends `frame` (data, or a pending check's JSON text) once the frames before it are
+   * written: a refusal is reported in its turn, and never holds up the frames after it.
+   */
+  #sendInOrder(frame: unknown): Promise<void> {
+    const tail = this.#sendTail;
+    const checked = Promise.resolve(frame);
+    let ready = checked;
+    if (tail !== undefined) {
+      // Handled now: a check refused while the frames before it still wait is no unhandled
+      // rejection; it is reported below, in its turn.
+      checked.catch(ignore);
+      ready = tail.then(() => checked);
+    }
+    const sent = ready.then(
+      (data) => this.#sendData(data),
       (error: unknown) => refusedSend(this.request.log, error),
     );
+    // Registered after `sent`'s: it runs once this frame is written (or refused).
+    const settled: Promise<void> = ready.then(
+      () => this.#sendSettled(settled),
+      () => this.#sendSettled(settled),
+    );
+    this.#sendTail = settled;
+    return sent;
+  }
+
+  #sendSettled(settled: Promise<void>): void {
+    if (this.#sendTail === settled) this.#sendTail = undefined;
   }
 
   /**
@@ -447,3 +483,5 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage> {
     },
   };
 }
+
+function ignore(): void {}

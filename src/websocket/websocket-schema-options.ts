@@ -34,6 +34,30 @@ export interface WebSocketSchemaOptions<
   onInvalid?: OnInvalidMessage<Socket>;
 }
 
+/**
+ * A WebSocket route's options with a `send` schema and no `message`: `socket.send()` is
+ * typed and checked, what the handler reads stays strings and bytes.
+ */
+export interface WebSocketSendSchemaOptions<Send extends StandardSchemaV1>
+  extends WebSocketOptions {
+  /** The schema of what the handler sends: `socket.send(value)` then always sends JSON text. */
+  send: Send;
+  message?: undefined;
+  /** Needs a `message` schema to apply to. */
+  onInvalid?: undefined;
+}
+
+/**
+ * A WebSocket route's options without schemas. The schema keys are refused, so that options
+ * which declare them (held in a variable, say) never match the untyped overload, whose
+ * handler would be told it reads strings and bytes.
+ */
+export type PlainWebSocketOptions = WebSocketOptions & {
+  message?: never;
+  send?: never;
+  onInvalid?: never;
+};
+
 /** What a WebSocket route's options may hold, typed or not, before they are checked. */
 export interface WebSocketRouteOptions extends WebSocketOptions {
   message?: StandardSchemaV1;

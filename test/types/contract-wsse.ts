@@ -5,7 +5,14 @@
  */
 import * as v from "valibot";
 import { z } from "zod";
-import { App, type SchemaWebSocket, SseEvent } from "../../src/index.js";
+import {
+  App,
+  type SchemaWebSocket,
+  type SluiceWebSocket,
+  SseEvent,
+  type SseOptions,
+  type WebSocketOptions,
+} from "../../src/index.js";
 
 type Equal<A, B> =
   (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -88,6 +95,47 @@ export function typedWebSocketRoutes(app = new App({ logger: false })) {
   // @ts-expect-error: onInvalid is "close", "skip" or a function
   app.websocket("/bad", { message: zodChat, onInvalid: "drop" }, async () => {});
 
+  // receiveJson() on a typed socket is receive(): the message schema's output.
+  app.websocket("/json", { message: zodChat }, async (socket) => {
+    const next = await socket.receiveJson();
+    expectType<Equal<typeof next, { text: number; room: string } | undefined>>();
+  });
+
+  // A `send` schema alone: send is typed, what the handler reads stays untyped.
+  app.websocket("/send-only", { send: valibotReply, maxPayload: 4096 }, async (socket) => {
+    for await (const message of socket) {
+      expectType<Equal<typeof message, string | Buffer>>();
+      await socket.send({ echo: typeof message === "string" ? message : "bytes" });
+      // @ts-expect-error: "echo" must be a string
+      await socket.send({ echo: 1 });
+    }
+    const json = await socket.receiveJson<{ n: number }>();
+    expectType<Equal<typeof json, { n: number } | undefined>>();
+  });
+  // @ts-expect-error: onInvalid needs a message schema to apply to
+  app.websocket("/send-skip", { send: zodReply, onInvalid: "skip" }, async () => {});
+
+  // Options held in a variable are typed as literals are: a route that declares a message
+  // schema cannot take a handler written for strings and bytes (it gets parsed objects).
+  const chatOptions = { message: z.object({ text: z.string() }), maxPayload: 4096 };
+  async function shout(socket: SluiceWebSocket) {
+    for await (const message of socket) await socket.send(String(message).toUpperCase());
+  }
+  // @ts-expect-error: the route validates its messages; its handler must take a typed socket
+  app.websocket("/shout", chatOptions, shout);
+  app.websocket("/chat-var", chatOptions, async (socket) => {
+    for await (const message of socket) expectType<Equal<typeof message, { text: string }>>();
+  });
+  const replyOptions = { send: zodReply };
+  // @ts-expect-error: the route's send is typed; a handler for any value does not fit
+  app.websocket("/reply-var", replyOptions, shout);
+  const onInvalidOptions = { onInvalid: "skip" as const };
+  // @ts-expect-error: onInvalid without a message schema
+  app.websocket("/skip-var", onInvalidOptions, shout);
+  const plainOptions: WebSocketOptions = { maxPayload: 4096 };
+  app.websocket("/plain-var", plainOptions, shout);
+  app.websocket("/plain-literal", { maxPayload: 4096 }, shout);
+
   // Untyped routes are unchanged: messages are strings or Buffers.
   app.websocket("/raw", async (socket) => {
     for await (const message of socket) expectType<Equal<typeof message, string | Buffer>>();
@@ -126,6 +174,14 @@ export function typedSseRoutes(app = new App({ logger: false })) {
   app.sse("/topic", { events: { message: note } }, (req) =>
     app.subscribe("news", { signal: req.signal }),
   );
+
+  // Options held in a variable are typed as literals are.
+  const feedOptions = { events: { tick: z.object({ n: z.number() }) }, retry: 1000 };
+  // @ts-expect-error: "tock" is not one of the route's events
+  app.sse("/feed-var", feedOptions, () => [{ event: "tock", data: "anything" }]);
+  app.sse("/feed-var-ok", feedOptions, () => [{ event: "tick", data: { n: 1 } }]);
+  const plainFeed: SseOptions = { retry: 1000 };
+  app.sse("/plain-var", plainFeed, () => [{ any: "thing" }]);
 
   // SseEvent infers its name and data; untyped SseEvents still compile everywhere else.
   const event = new SseEvent({ event: "tick", data: { n: 1 } });
