@@ -10,7 +10,8 @@ import {
 import { StreamingResponse } from "../http/streaming-response.js";
 import { OutputValidationError } from "../http/validation-error.js";
 import { isPromiseLike } from "../util/is-promise-like.js";
-import { runSchema, SchemaError, type SchemaOutcome } from "../util/run-schema.js";
+import { runReceivedSchema } from "../util/run-received-schema.js";
+import { runSchema, type SchemaOutcome } from "../util/run-schema.js";
 import type { StandardSchemaV1 } from "../util/standard-schema.js";
 import type { Handler } from "./route-table.js";
 import type { RouteSchemas } from "./route-types.js";
@@ -81,7 +82,7 @@ function validateHead(
   });
 }
 
-/** What `runReceived` threw synchronously, kept so the parts after it still start. */
+/** What `runReceivedSchema` threw synchronously, kept so the parts after it still start. */
 class Thrown {
   constructor(readonly error: unknown) {}
 }
@@ -91,7 +92,7 @@ function startReceived(
   value: unknown,
 ): Outcome | Promise<Outcome> | Thrown {
   try {
-    return runReceived(schema, value);
+    return runReceivedSchema(schema, value);
   } catch (error) {
     return new Thrown(error);
   }
@@ -148,7 +149,7 @@ function settleBody(
   schema: StandardSchemaV1,
   received: unknown,
 ): undefined | Promise<void> {
-  const outcome = runReceived(schema, received);
+  const outcome = runReceivedSchema(schema, received);
   if (isPromiseLike(outcome)) return outcome.then((settled) => applyBody(request, settled));
   applyBody(request, outcome);
   return undefined;
@@ -161,39 +162,6 @@ function applyBody(request: SluiceRequest, outcome: Outcome): void {
     ]);
   }
   request.setValidated("body", outcome.value);
-}
-
-/** A schema run on what the client sent. */
-function runReceived(schema: StandardSchemaV1, value: unknown): Outcome | Promise<Outcome> {
-  let outcome: Outcome | Promise<Outcome>;
-  try {
-    outcome = runSchema(schema, value);
-  } catch (error) {
-    return refusedIfTooDeep(error);
-  }
-  return isPromiseLike(outcome) ? outcome.then(undefined, refusedIfTooDeep) : outcome;
-}
-
-const TOO_DEEP: Outcome = {
-  ok: false,
-  issues: [{ path: "", pointer: "", message: "Nested too deeply to validate" }],
-  total: 1,
-};
-
-/**
- * A recursive schema (`z.lazy`, `v.lazy`) recurses once per level of the value: JSON nested
- * a few thousand deep, which fits in any body limit, overflows the stack in the library.
- * That is the client's input, not the server's bug: a 400, not a 500. Any other throw is.
- */
-function refusedIfTooDeep(error: unknown): Outcome {
-  if (
-    error instanceof SchemaError &&
-    error.cause instanceof RangeError &&
-    error.cause.message.includes("call stack")
-  ) {
-    return TOO_DEEP;
-  }
-  throw error;
 }
 
 /** The result checked against the `response` schema, then sent as the handler gave it. */

@@ -6,6 +6,7 @@ import type {
   ContractMethodParams,
   MethodSchemas,
 } from "../protocol/contract.js";
+import { runReceivedSchema } from "../util/run-received-schema.js";
 import { runSchema, type SchemaOutcome } from "../util/run-schema.js";
 import type { StandardSchemaV1 } from "../util/standard-schema.js";
 import type { ValidationIssue } from "../util/validation-issue.js";
@@ -75,7 +76,7 @@ function validatedMethod(
     const input =
       paramsSchema === undefined
         ? params
-        : outputOf(await runSchema(paramsSchema, params), (issues, total) => {
+        : outputOf(await runReceivedSchema(paramsSchema, params), (issues, total) => {
             throw new ValidationError(paramsTarget, issues, total);
           });
     const result = await implementation(input, ctx);

@@ -1,5 +1,6 @@
 import { ValidationError } from "../http/validation-error.js";
-import { runSchema, type SchemaOutcome } from "../util/run-schema.js";
+import { runReceivedSchema } from "../util/run-received-schema.js";
+import type { SchemaOutcome } from "../util/run-schema.js";
 import { checkSchema, type StandardSchemaV1 } from "../util/standard-schema.js";
 import { TopicSegmentError } from "./topic-errors.js";
 import { checkDeclaredPattern, TopicPatterns } from "./topic-pattern.js";
@@ -75,7 +76,7 @@ export class TopicSchemas {
       if (pattern !== undefined) throw new TopicSegmentError(topic, pattern);
       return data;
     }
-    const outcome = runSchema(schema, data);
+    const outcome = runReceivedSchema(schema, data);
     if (outcome instanceof Promise) return outcome.then((settled) => storedValue(topic, settled));
     return storedValue(topic, outcome);
   }
