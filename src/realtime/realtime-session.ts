@@ -201,9 +201,11 @@ export class RealtimeSession {
     await this.endpoint.checkPublishTopic(topic, this.#ctx);
     try {
       // The schema first: a `publish` function sees its output, never data it would refuse.
-      return await this.endpoint.topics.publish(topic, data, { event, dedupeKey: mid }, (output) =>
-        this.endpoint.checkPublishData(topic, output, this.#ctx),
-      );
+      // Only a `publish` function sees the data: a list (or no rule) needs no extra step.
+      const admit = this.endpoint.options.publishRuleSeesData
+        ? (output: unknown) => this.endpoint.checkPublishData(topic, output, this.#ctx)
+        : undefined;
+      return await this.endpoint.topics.publish(topic, data, { event, dedupeKey: mid }, admit);
     } catch (error) {
       // Refused by the topic's schema (ValidationError: `invalid` with its issues) or the
       // rule; a schema that threw (SchemaError) or whose output is no JSON: `internal`, the

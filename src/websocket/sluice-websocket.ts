@@ -268,7 +268,19 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage> {
       () => this.#sendSettled(settled),
     );
     this.#sendTail = settled;
+    // Handled here too: a send nobody awaits (or catches) must not end the process with an
+    // unhandled rejection; a caller that awaits still gets it.
+    sent.catch(ignore);
     return sent;
+  }
+
+  /**
+   * @internal settles once the sends waiting behind an async check have gone out (or been
+   * refused): the session closes a returned handler's socket after them, not before, so a
+   * last `send()` that was not awaited still reaches the peer. Undefined when none wait.
+   */
+  get sendsPending(): Promise<void> | undefined {
+    return this.#sendTail;
   }
 
   #sendSettled(settled: Promise<void>): void {

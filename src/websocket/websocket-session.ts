@@ -33,9 +33,16 @@ export function runSession(
   // may wait for hours, and an async function's frame (its generator, registers and await
   // closures) costs more than two closures.
   Promise.resolve(returned).then(
-    () => sessionReturned(socket, sessions),
+    () => afterPendingSends(socket, sessions),
     (error: unknown) => sessionFailed(socket, sessions, error),
   );
+}
+
+/** Closes once the sends still waiting for an async `send` check went out (see sendsPending). */
+function afterPendingSends(socket: SluiceWebSocket, sessions: HandlerCount): void {
+  const pending = socket.sendsPending;
+  if (pending === undefined) sessionReturned(socket, sessions);
+  else pending.then(() => afterPendingSends(socket, sessions));
 }
 
 function sessionReturned(socket: SluiceWebSocket, sessions: HandlerCount): void {
