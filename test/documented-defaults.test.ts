@@ -63,6 +63,11 @@ const DOCUMENTED: Record<string, string> = {
  * to the process's stdout): what → its default, the file, and the test there that holds it.
  */
 const CHECKED_ELSEWHERE: Record<string, { value: string; file: string; test: string }> = {
+  "Messages one `subscribe(topic, { replay })` may ask for (`app.subscribe`, `socket.subscribe`)": {
+    value: "10 000",
+    file: "topic-replay.test.ts",
+    test: "a replay that is no whole number from 1 to 10 000 is a TypeError saying what is accepted",
+  },
   "Issues listed when a schema refuses a value (a 400 problem, a close reason, an `invalid` reply)":
     {
       value: "100",

@@ -4,8 +4,8 @@ import type {
   SocketTopicSet,
 } from "../websocket/socket-topics.js";
 import type { Broker } from "./broker.js";
-import { attachFrom } from "./resume.js";
-import { checkLastEventId, checkTopic } from "./topic-checks.js";
+import { attachStarting } from "./subscribe-at.js";
+import { checkLastEventId, checkReplay, checkTopic } from "./topic-checks.js";
 import type { TopicHub, TopicSink } from "./topic-hub.js";
 import type { TopicMessage } from "./topic-message.js";
 
@@ -28,9 +28,14 @@ export class SocketSubscriptions implements SocketTopicSet {
   async subscribe(topic: string, options: SocketSubscribeOptions = {}): Promise<void> {
     checkTopic(topic);
     if (options === null || typeof options !== "object") {
-      throw new TypeError("socket.subscribe() options must be an object: { lastEventId? }");
+      throw new TypeError(
+        "socket.subscribe() options must be an object: { lastEventId?, replay? }",
+      );
     }
-    const lastEventId = checkLastEventId(options.lastEventId);
+    const start = {
+      lastEventId: checkLastEventId(options.lastEventId),
+      replay: checkReplay(options.replay, "socket.subscribe()"),
+    };
     if (this.closed) throw new Error(`The WebSocket is closed; it cannot subscribe to "${topic}"`);
     const existing = this.sinks.get(topic);
     if (existing) {
@@ -38,7 +43,7 @@ export class SocketSubscriptions implements SocketTopicSet {
       return;
     }
     const sink = new SocketSink(this.socket);
-    const attached = attachFrom(this.hub, this.broker, topic, lastEventId, sink);
+    const attached = attachStarting(this.hub, this.broker, topic, start, sink);
     const settled = attached.catch(() => undefined);
     this.sinks.set(topic, settled);
     try {

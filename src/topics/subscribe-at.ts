@@ -42,6 +42,30 @@ export async function attachAtHead(
   return { sink, position: head };
 }
 
+/** Where a subscription starts: after `lastEventId` (which wins), the latest `replay`, or live. */
+export interface SubscribeStart {
+  readonly lastEventId?: string;
+  readonly replay?: number;
+}
+
+/**
+ * Subscribes `target` from `start`: after `lastEventId` (replaying what followed it), else
+ * with the latest `replay` retained messages first, else live from now on. Whichever way,
+ * nothing published while it goes live is lost or given twice.
+ */
+export async function attachStarting(
+  hub: TopicHub,
+  broker: Broker,
+  topic: string,
+  start: SubscribeStart,
+  target: TopicSink,
+): Promise<TopicSink> {
+  if (start.lastEventId !== undefined || start.replay === undefined) {
+    return attachFrom(hub, broker, topic, start.lastEventId, target);
+  }
+  return (await attachLatest(hub, broker, topic, start.replay, target)).sink;
+}
+
 /**
  * Subscribes `target` with the latest `count` retained messages first, then live ones. The
  * head is read first (the position when the log is empty), the latest messages handed to the

@@ -38,6 +38,29 @@ export function checkLastEventId(lastEventId: unknown): string | undefined {
   return lastEventId;
 }
 
+/**
+ * Most retained messages one subscribe may ask to replay: a replay is held in memory until the
+ * subscriber takes it (it does not count against `maxQueued`), and the count often comes from
+ * a client.
+ */
+export const MAX_REPLAY = 10_000;
+
+/** A `replay` count: undefined, or a whole number from 1 to MAX_REPLAY. */
+export function checkReplay(replay: unknown, method: string): number | undefined {
+  if (replay === undefined) return undefined;
+  if (
+    typeof replay !== "number" ||
+    !Number.isSafeInteger(replay) ||
+    replay < 1 ||
+    replay > MAX_REPLAY
+  ) {
+    throw new TypeError(
+      `${method} replay must be a whole number from 1 to ${MAX_REPLAY} (the latest messages to replay first), got ${describe(replay)}`,
+    );
+  }
+  return replay;
+}
+
 export function describe(value: unknown): string {
   if (typeof value === "string")
     return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import { readyForHead } from "../sse/head-after-ready.js";
 import type { SseEvent } from "../sse/sse-event.js";
 import type { Broker } from "./broker.js";
-import { attachFrom } from "./resume.js";
+import { attachStarting, type SubscribeStart } from "./subscribe-at.js";
 import type { TopicHub, TopicSink } from "./topic-hub.js";
 import { RESET_EVENT, type TopicMessage } from "./topic-message.js";
 
@@ -80,7 +80,7 @@ export class TopicSubscription<
   readonly #context: SubscriptionContext;
   readonly #maxQueued: number;
   /**
-   * Settles once the subscription is live (with `lastEventId`: its replay fetched),
+   * Settles once the subscription is live (with `lastEventId` or `replay`: its replay fetched),
    * has failed, or has ended. An SSE route waits for it before sending its head: a client
    * that has its 200 misses nothing published after. A failure still reaches the stream (an
    * EventSource given a 200 then an error reconnects; given a 500 it would give up).
@@ -97,7 +97,7 @@ export class TopicSubscription<
   constructor(
     context: SubscriptionContext,
     topic: string,
-    lastEventId: string | undefined,
+    start: SubscribeStart,
     maxQueued: number,
     signal: AbortSignal | undefined,
   ) {
@@ -115,7 +115,7 @@ export class TopicSubscription<
       this.#settle = resolve;
     });
     signal?.addEventListener("abort", this.end, { once: true });
-    attachFrom(context.hub, context.broker, topic, lastEventId, this).then(
+    attachStarting(context.hub, context.broker, topic, start, this).then(
       (sink) => {
         this.#attached = sink;
         if (this.#ended) context.hub.detach(topic, sink);

@@ -4,7 +4,13 @@ import type { FrameTarget, SocketTopicSet, SocketTopics } from "../websocket/soc
 import type { Broker } from "./broker.js";
 import { checkDedupeKey } from "./dedupe-key.js";
 import { SocketSubscriptions } from "./socket-subscriptions.js";
-import { checkLastEventId, checkPublishedEvent, checkTopic, describe } from "./topic-checks.js";
+import {
+  checkLastEventId,
+  checkPublishedEvent,
+  checkReplay,
+  checkTopic,
+  describe,
+} from "./topic-checks.js";
 import { UnstorableOutputError } from "./topic-errors.js";
 import { TopicHub } from "./topic-hub.js";
 import { TopicMessage } from "./topic-message.js";
@@ -32,6 +38,12 @@ export interface PublishOptions {
 export interface SubscribeOptions {
   /** Replay every retained message after this id first (an SSE client's Last-Event-ID). */
   lastEventId?: string;
+  /**
+   * The latest `replay` retained messages first (at most 10 000), then live ones: nothing
+   * published in between is lost or repeated (history-then-subscribe without the race).
+   * `lastEventId` wins when both are given: a client that resumes gets what it missed.
+   */
+  replay?: number;
   /** Ends the subscription when it aborts: pass `req.signal`. */
   signal?: AbortSignal;
   /** Messages that may wait for a busy consumer before it is cut off. Default 1 000. */
@@ -93,6 +105,7 @@ export class Topics implements SocketTopics {
     checkTopic(topic);
     const {
       lastEventId,
+      replay,
       signal,
       maxQueued = DEFAULT_MAX_QUEUED,
     } = checkOptions(options, "subscribe");
@@ -100,7 +113,11 @@ export class Topics implements SocketTopics {
       throw new TypeError(`subscribe() signal must be an AbortSignal, got ${describe(signal)}`);
     }
     checkPositiveInteger(maxQueued, "subscribe() maxQueued");
-    return new TopicSubscription(this, topic, checkLastEventId(lastEventId), maxQueued, signal);
+    const start = {
+      lastEventId: checkLastEventId(lastEventId),
+      replay: checkReplay(replay, "subscribe()"),
+    };
+    return new TopicSubscription(this, topic, start, maxQueued, signal);
   }
 
   async history(topic: string, options: HistoryOptions = {}): Promise<TopicMessage[]> {

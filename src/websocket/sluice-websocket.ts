@@ -126,7 +126,8 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage> {
    * Follows a topic: every message published to it arrives as a JSON text frame
    * `{"topic","id","event","data"}` (event "message" when none was given). With
    * `lastEventId`, the retained messages after it come first (or a `reset` envelope when it
-   * is gone). Resolves once live; ends when the socket closes. A peer that falls behind
+   * is gone); with `replay: n`, the latest `n` retained messages. Resolves once live; ends
+   * when the socket closes. A peer that falls behind
    * by more than `maxBuffered` is closed with 1013 and resumes from the last id it saw.
    */
   subscribe(topic: string, options?: SocketSubscribeOptions): Promise<void> {

@@ -4,6 +4,11 @@ import type { WebSocketMessage } from "./websocket-message.js";
 export interface SocketSubscribeOptions {
   /** Replay every retained message after this id first, as `app.subscribe()` does. */
   lastEventId?: string;
+  /**
+   * The latest `replay` retained messages first (at most 10 000), then live ones, as
+   * `app.subscribe()` does; `lastEventId` wins when both are given.
+   */
+  replay?: number;
 }
 
 /** What a topic subscription needs of its socket: a way to send a prepared frame. */
