@@ -136,6 +136,14 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage> {
     return this.#subscriptions.subscribe(topic, options);
   }
 
+  /**
+   * The topics this socket follows now, in the order it subscribed (one still going live
+   * included); empty once it closed. A copy: changing it changes nothing.
+   */
+  get topics(): readonly string[] {
+    return this.#subscriptions?.topicNames ?? [];
+  }
+
   /** Stops following a topic (nothing happens if this socket did not follow it). */
   unsubscribe(topic: string): void {
     this.#subscriptions?.unsubscribe(topic);

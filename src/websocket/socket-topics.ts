@@ -24,6 +24,8 @@ export interface SocketTopicSet {
   unsubscribe(topic: string): void;
   /** The socket closed: every subscription ends. */
   closeAll(): void;
+  /** The topics followed now (subscribing ones included), in the order subscribed. */
+  readonly topicNames: readonly string[];
 }
 
 /**
