@@ -4,9 +4,10 @@
 // test/types/contract-http.ts checks more cases against the sources.
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import ts from "typescript";
+import { describeDiagnostic, emitDeclarations, writeDeclarations } from "./support/declarations.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 
@@ -66,30 +67,6 @@ app.get("/plain", (req: SluiceRequest<{}>) => {
 });
 `;
 
-/** The build as tsconfig.build.json sets it up, declarations only, kept in memory. */
-function emitDeclarations(): Map<string, string> {
-  const parsed = ts.getParsedCommandLineOfConfigFile(
-    join(ROOT, "tsconfig.build.json"),
-    { emitDeclarationOnly: true, declarationMap: false },
-    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} },
-  );
-  assert.ok(parsed, "tsconfig.build.json parses");
-  const program = ts.createProgram(parsed.fileNames, parsed.options);
-  const outDir = program.getCompilerOptions().outDir ?? "";
-  const declarations = new Map<string, string>();
-  program.emit(undefined, (fileName, text) => {
-    if (fileName.endsWith(".d.ts")) declarations.set(relative(outDir, fileName), text);
-  });
-  return declarations;
-}
-
-function describeDiagnostic(diagnostic: ts.Diagnostic): string {
-  const text = ts.flattenDiagnosticMessageText(diagnostic.messageText, "\n");
-  if (!diagnostic.file || diagnostic.start === undefined) return text;
-  const { line } = diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start);
-  return `${relative(ROOT, diagnostic.file.fileName)}:${line + 1}: ${text}`;
-}
-
 describe("a user's project types HTTP routes from their schemas (published declarations)", () => {
   let declarations: Map<string, string>;
   let dir: string;
@@ -111,11 +88,7 @@ describe("a user's project types HTTP routes from their schemas (published decla
   test("the fixture compiles, strict, every @ts-expect-error an error", {
     timeout: 120_000,
   }, () => {
-    for (const [file, text] of declarations) {
-      const path = join(dir, "sluice", file);
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, text);
-    }
+    writeDeclarations(declarations, join(dir, "sluice"));
     const consumer = join(dir, "app.ts");
     writeFileSync(consumer, CONSUMER);
     const program = ts.createProgram([consumer], {

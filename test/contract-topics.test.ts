@@ -11,30 +11,20 @@ import WebSocket from "ws";
 import { z } from "zod";
 import {
   App,
-  type Broker,
   defineContract,
-  memoryBroker,
   SchemaError,
   type StandardSchemaV1,
   ValidationError,
 } from "../src/index.js";
-import { redisBroker } from "../src/redis/index.js";
 import { readyForHead } from "../src/sse/head-after-ready.js";
+import { bothBrokers } from "./support/both-brokers.js";
 import { RedisServer } from "./support/redis-server.js";
 import { SseClient } from "./support/sse-client.js";
 import { waitFor, within } from "./support/wait.js";
 
 const redis = await RedisServer.start();
 after(() => redis.stop());
-let prefixes = 0;
-
-const brokers: { name: string; make(): Broker }[] = [
-  { name: "memory broker", make: () => memoryBroker() },
-  {
-    name: "Redis broker",
-    make: () => redisBroker({ url: redis.url, prefix: `contract-topics-${++prefixes}:` }),
-  },
-];
+const brokers = bothBrokers(redis, "contract-topics");
 
 const libraries = [
   {

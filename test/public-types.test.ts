@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import ts from "typescript";
+import { describeDiagnostic, emitDeclarations } from "./support/declarations.js";
 
 // The published `.d.ts` is the manual: what sluice uses across its own modules is marked
 // `@internal` and left out of it (tsconfig.build.json has stripInternal), the rest of a
@@ -94,38 +95,6 @@ const HIDDEN: Record<string, { file: string; names: string[] }> = {
   SseEvent: { file: "sse/sse-event.d.ts", names: ["abort", "closeForShutdown"] },
 };
 
-/** The build as tsconfig.build.json sets it up, declarations only. */
-function declarationProgram(): ts.Program {
-  const parsed = ts.getParsedCommandLineOfConfigFile(
-    join(ROOT, "tsconfig.build.json"),
-    { emitDeclarationOnly: true, declarationMap: false },
-    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} },
-  );
-  assert.ok(parsed, "tsconfig.build.json parses");
-  return ts.createProgram(parsed.fileNames, parsed.options);
-}
-
-/** Every `.d.ts` the build emits, by path under dist/ ("http/request.d.ts"). */
-function emitDeclarations(): Map<string, string> {
-  const declarations = new Map<string, string>();
-  const program = declarationProgram();
-  const outDir = program.getCompilerOptions().outDir ?? "";
-  // Kept in memory: the files are handed over here instead of being written to dist/.
-  const result = program.emit(undefined, (fileName, text) => {
-    if (fileName.endsWith(".d.ts")) declarations.set(relative(outDir, fileName), text);
-  });
-  assert.deepEqual(result.diagnostics.map(describeDiagnostic), [], "the declarations build");
-  return declarations;
-}
-
-function describeDiagnostic(diagnostic: ts.Diagnostic): string {
-  const text = ts.flattenDiagnosticMessageText(diagnostic.messageText, "\n");
-  if (!diagnostic.file || diagnostic.start === undefined) return text;
-  const { line } = diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start);
-  return `${relative(ROOT, diagnostic.file.fileName)}:${line + 1}: ${text}`;
-}
-
-/** The member names a class declaration shows (`#private` for its private fields). */
 function memberNames(declarations: Map<string, string>, file: string, className: string): string[] {
   const text = declarations.get(file);
   assert.ok(text !== undefined, `${file} is emitted`);

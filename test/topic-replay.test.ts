@@ -5,23 +5,15 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { WebSocket } from "ws";
-import { App, type Broker, memoryBroker, type TopicSubscription } from "../src/index.js";
-import { redisBroker } from "../src/redis/index.js";
+import { App, type TopicSubscription } from "../src/index.js";
 import { readyForHead } from "../src/sse/head-after-ready.js";
+import { bothBrokers } from "./support/both-brokers.js";
 import { RedisServer } from "./support/redis-server.js";
 import { waitFor, within } from "./support/wait.js";
 
 const redis = await RedisServer.start();
 after(() => redis.stop());
-let prefixes = 0;
-
-const brokers: { name: string; make(): Broker }[] = [
-  { name: "memory broker", make: () => memoryBroker() },
-  {
-    name: "Redis broker",
-    make: () => redisBroker({ url: redis.url, prefix: `topic-replay-${++prefixes}:` }),
-  },
-];
+const brokers = bothBrokers(redis, "topic-replay");
 
 /** The data of the next `count` events of a subscription. */
 async function take(subscription: TopicSubscription, count: number): Promise<unknown[]> {

@@ -4,9 +4,10 @@
 // each of its `@ts-expect-error` lines still an error (an unused one is an error too).
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { after, before, test } from "node:test";
 import ts from "typescript";
+import { describeDiagnostic, emitDeclarations, writeDeclarations } from "./support/declarations.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 let dir: string;
@@ -18,32 +19,10 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The declarations as `npm run build` writes them, into `into`. */
-function emitDeclarations(into: string): void {
-  const parsed = ts.getParsedCommandLineOfConfigFile(
-    join(ROOT, "tsconfig.build.json"),
-    { emitDeclarationOnly: true, declarationMap: false, outDir: into },
-    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} },
-  );
-  assert.ok(parsed, "tsconfig.build.json parses");
-  ts.createProgram(parsed.fileNames, parsed.options).emit(undefined, (fileName, text) => {
-    if (!fileName.endsWith(".d.ts")) return;
-    mkdirSync(dirname(fileName), { recursive: true });
-    writeFileSync(fileName, text);
-  });
-}
-
-function describeDiagnostic(diagnostic: ts.Diagnostic): string {
-  const text = ts.flattenDiagnosticMessageText(diagnostic.messageText, "\n");
-  if (!diagnostic.file || diagnostic.start === undefined) return text;
-  const { line } = diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start);
-  return `${relative(ROOT, diagnostic.file.fileName)}:${line + 1}: ${text}`;
-}
-
 test("test/types/typed-topics.ts compiles against the published declarations, every @ts-expect-error an error", {
   timeout: 120_000,
 }, () => {
-  emitDeclarations(join(dir, "sluice"));
+  writeDeclarations(emitDeclarations(), join(dir, "sluice"));
   const source = readFileSync(join(ROOT, "test/types/typed-topics.ts"), "utf8")
     .replaceAll("../../src/client/index.js", "./sluice/client/index.js")
     .replaceAll("../../src/index.js", "./sluice/index.js");

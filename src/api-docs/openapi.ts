@@ -65,8 +65,8 @@ export function openApiDocument(
   for (const entry of entries) {
     if (entry.kind === "http" && entry.method !== "*") writer.http(entry);
     // A real-time endpoint's SSE side is documented with its topics, below.
-    else if (entry.kind === "sse" && !realtimePaths.has(entry.path)) writer.sse(entry);
-    else if (entry.kind === "realtime") writer.realtime(entry);
+    else if (entry.kind === "sse" && !realtimePaths.has(entry.path)) writer.eventStream(entry);
+    else if (entry.kind === "realtime") writer.eventStream(entry);
   }
   // After the others: an app.all() route answers only the methods its path has no route of.
   for (const entry of entries) {
@@ -150,17 +150,8 @@ class PathsWriter {
     }
   }
 
-  sse(entry: SseRouteEntry): void {
-    const route = routeTemplate(entry.path);
-    const parameters = routeParameters(route, {}, this.#components, `get ${entry.path}`);
-    this.#add(
-      route.template,
-      "get",
-      sseOperation(entry, parameters, this.#components, this.#topics),
-    );
-  }
-
-  realtime(entry: RealtimeEntry): void {
+  /** An SSE route, or a real-time endpoint's SSE side: a GET answering `text/event-stream`. */
+  eventStream(entry: SseRouteEntry | RealtimeEntry): void {
     const route = routeTemplate(entry.path);
     const parameters = routeParameters(route, {}, this.#components, `get ${entry.path}`);
     this.#add(
