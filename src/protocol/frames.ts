@@ -34,6 +34,14 @@ export interface SubscribeFrame {
   topic: string;
   since?: string;
   replay?: number;
+  /**
+   * Join the topic's presence. The value is what the client offers as its info; the endpoint's
+   * `presence` option decides what is published (the client's offer is never trusted unless the
+   * app says so). Any JSON value; `true` offers nothing but asks to join.
+   */
+  presence?: unknown;
+  /** Receive `join` and `leave` frames for the topic's presence. */
+  joinLeave?: boolean;
 }
 
 export interface UnsubscribeFrame {
@@ -49,6 +57,10 @@ export interface PublishFrame {
   data: unknown;
   event?: string;
   mid?: string;
+  /** `false`: a live-only message, delivered to current subscribers, never stored (id ""). */
+  store?: boolean;
+  /** `false`: the publishing connection does not receive its own message. */
+  echo?: boolean;
 }
 
 export interface CallFrame {
@@ -58,6 +70,21 @@ export interface CallFrame {
   params?: unknown;
 }
 
+/** Asks who is in a topic's presence (the client must be allowed to subscribe to it). */
+export interface PresenceFrame {
+  type: "presence";
+  ref: Ref;
+  topic: string;
+}
+
+/** A new token for this connection, verified like the first: its expiry replaces the old one. */
+export interface RefreshFrame {
+  type: "refresh";
+  ref: Ref;
+  token: string;
+}
+
+// PresenceFrame and RefreshFrame join this union as the server learns to answer them.
 export type ClientFrame = SubscribeFrame | UnsubscribeFrame | PublishFrame | CallFrame;
 
 // Server to client.
@@ -73,6 +100,11 @@ export interface WelcomeFrame {
    * 1008; clients pace themselves below it.
    */
   messageRate: { messages: number; perMs: number } | null;
+  /**
+   * Ms until this connection's credentials expire (null: they do not): at that moment the
+   * server closes with CLOSE_EXPIRED (4001) unless a `refresh` frame brought a new token.
+   */
+  expiresIn: number | null;
 }
 
 /** One reason data or params were refused by the endpoint's contract (docs/protocol.md). */
@@ -99,6 +131,7 @@ export type ReplyFrame =
 export interface MessageFrame {
   type: "message";
   topic: string;
+  /** The message's id in the topic's log; "" for a live-only message (no resume point). */
   id: string;
   event: string;
   data: unknown;
@@ -114,14 +147,46 @@ export interface ResetFrame {
   since: string;
 }
 
-export type ServerFrame = WelcomeFrame | ReplyFrame | MessageFrame | ResetFrame;
+/** One member of a topic's presence: a connection, its info, when it joined (ms epoch). */
+export interface PresenceMemberFrame {
+  clientId: string;
+  info: unknown;
+  since: number;
+}
+
+/** A member joined (`join`) or left (`leave`) a topic the client asked `joinLeave` of. */
+export interface PresenceEventFrame {
+  type: "join" | "leave";
+  topic: string;
+  member: PresenceMemberFrame;
+}
+
+export type ServerFrame =
+  | WelcomeFrame
+  | ReplyFrame
+  | MessageFrame
+  | ResetFrame
+  | PresenceEventFrame;
 
 /** The reply `result` of a subscribe: where the subscription starts (docs/protocol.md). */
 export interface SubscribeResult {
   position: string | null;
 }
 
-/** The reply `result` of a publish: the id the message was stored under. */
+/** The reply `result` of a publish: the id the message was stored under ("" if live-only). */
 export interface PublishResult {
   id: string;
 }
+
+/** The reply `result` of a presence request: the topic's members, oldest first. */
+export interface PresenceResult {
+  members: PresenceMemberFrame[];
+}
+
+/** The reply `result` of a refresh: ms until the new credentials expire (null: never). */
+export interface RefreshResult {
+  expiresIn: number | null;
+}
+
+/** The close code of a connection whose credentials expired and were not refreshed. */
+export const CLOSE_EXPIRED = 4001;

@@ -83,6 +83,7 @@ export class RealtimeSession {
       protocol: PROTOCOL,
       heartbeat: this.endpoint.options.webSocket.heartbeat ?? DEFAULT_HEARTBEAT_MS,
       messageRate: announcedRate(this.endpoint.options.webSocket.messageRate),
+      expiresIn: null, // credentials that expire: see the auth expiry work (issue 22)
     };
     // The session ends when the socket closes, also while it waits for a free request slot.
     void this.socket.closed.then(this.#end);

@@ -1,15 +1,30 @@
+import type { BrokerPresence } from "./broker-presence.js";
+
 /**
  * What a broker stores and delivers: one published message, its data already serialised as
  * JSON (once, by the publisher), with the id that orders it within its topic.
  */
 export interface StoredMessage {
   readonly topic: string;
+  /**
+   * Orders the message in its topic's log. A live-only message (`publish(..., { store: false
+   * })`, and presence events) has the id "" (LIVE_ONLY_ID): it was never written to the log,
+   * is never replayed and is no resume point; subscribers pass it on without moving their
+   * position.
+   */
   readonly id: string;
   /** The event type given to publish(), if any. */
   readonly event: string | undefined;
   /** The data as JSON text. */
   readonly json: string;
+  /** The client id (a connection) that must not receive this message: the sender's own. */
+  readonly except?: string;
+  /** Set on a presence event: a member joined or left the topic (its `json` is the member). */
+  readonly presence?: "join" | "leave";
 }
+
+/** The id of a live-only message: no resume point (see StoredMessage). */
+export const LIVE_ONLY_ID = "";
 
 /** What a publisher may ask of one publish, beyond the message itself. */
 export interface BrokerPublishOptions {
@@ -21,6 +36,15 @@ export interface BrokerPublishOptions {
    * non-empty string; Topics.publish also caps it at 200 characters.
    */
   readonly dedupeKey?: string;
+  /**
+   * `false`: deliver to the topic's current subscribers (in every process) without writing
+   * to the log; the publish resolves LIVE_ONLY_ID (""). A dedupe key is ignored then.
+   */
+  readonly store?: boolean;
+  /** A client id that must not receive the message (see StoredMessage.except). */
+  readonly except?: string;
+  /** A presence event (see StoredMessage.presence): always live-only. */
+  readonly presence?: "join" | "leave";
 }
 
 /** A window of a topic's log: after an id (exclusive), or the newest messages. */
@@ -76,6 +100,11 @@ export interface Broker {
   subscribe(topic: string, deliver: Deliver): Promise<() => void>;
   /** Orders two ids of this broker: negative when `a` comes before `b`, 0 when equal. */
   compareIds(a: string, b: string): number;
+  /**
+   * Who is subscribed to each topic with presence, across every process. Optional for brokers
+   * written before it: `app.presence()` and subscribing with presence then throw.
+   */
+  readonly presence?: BrokerPresence;
   /** Stops delivery and lets go of connections. */
   close(): Promise<void>;
 }

@@ -149,6 +149,7 @@ export class RealtimeScriptServer {
       protocol: "sluice.v1",
       heartbeat: 0,
       messageRate: this.messageRate,
+      expiresIn: null,
     });
     socket.on("message", (raw) => {
       let frame: ClientFrame;
