@@ -57,6 +57,14 @@ class ResumingSink implements TopicSink {
     private readonly broker: Broker,
   ) {}
 
+  get clientId(): string | undefined {
+    return this.target.clientId;
+  }
+
+  get joinLeave(): boolean | undefined {
+    return this.target.joinLeave;
+  }
+
   receive(message: TopicMessage): void {
     if (this.held) this.held.push(message);
     else this.pass(message);

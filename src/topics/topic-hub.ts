@@ -13,6 +13,10 @@ export interface TopicSink {
   receiveMissed?(messages: TopicMessage[]): void | Promise<void>;
   /** Called when the App closes: stop, let go of the topic. */
   end?(): void;
+  /** The client (connection) this sink delivers to: a message `except` it skips the sink. */
+  readonly clientId?: string;
+  /** Whether it wants the topic's presence events (join/leave); others never see them. */
+  readonly joinLeave?: boolean;
 }
 
 interface LocalTopic {
@@ -89,7 +93,10 @@ export class TopicHub {
   private fanOut(sinks: Set<TopicSink>, stored: StoredMessage): void {
     if (sinks.size === 0) return;
     const message = new TopicMessage(stored);
+    const { except, presence } = stored;
     for (const sink of sinks) {
+      if (presence !== undefined && !sink.joinLeave) continue;
+      if (except !== undefined && sink.clientId === except) continue;
       try {
         sink.receive(message);
       } catch (error) {
