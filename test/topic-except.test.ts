@@ -97,7 +97,8 @@ for (const pair of instancePairs(redis, "topic-except")) {
         // Stored with except, still stored: a replay is another delivery, to everyone.
         const replay = b.subscribe("room", { replay: 10 });
         const replayed: unknown[] = [];
-        for (let n = 0; n < 3; n++) replayed.push((await within(replay.next(), "replay")).value?.data);
+        for (let n = 0; n < 3; n++)
+          replayed.push((await within(replay.next(), "replay")).value?.data);
         assert.deepEqual(replayed, ["not to p1", "from p2, not to p2", "to all"]);
         replay.end();
         for (const peer of peers) peer.ws.close();
@@ -112,7 +113,17 @@ describe("except: bad values", () => {
   test("anything but a client id or an object with one is a TypeError naming the option; nothing is published", async () => {
     const app = new App({ logger: false });
     try {
-      const bad: unknown[] = [42, "", "a\nb", "x".repeat(257), null, {}, { id: 5 }, { id: "" }, true];
+      const bad: unknown[] = [
+        42,
+        "",
+        "a\nb",
+        "x".repeat(257),
+        null,
+        {},
+        { id: 5 },
+        { id: "" },
+        true,
+      ];
       for (const except of bad) {
         await assert.rejects(
           app.publish("room", "x", { except: except as string }),

@@ -179,9 +179,8 @@ export class Subscription<T = unknown> implements AsyncIterable<RealtimeMessage<
   /** @internal */
   receive(frame: MessageFrame): void {
     // A message equal to the cursor was delivered already (defensive: the server never repeats).
-    // A live-only one (id "") is never a repeat and moves no cursor.
-    const liveOnly = frame.id === "";
-    if (!this.#accepting || (!liveOnly && frame.id === this.#cursor)) return;
+    // A live-only one (id "") moves no cursor, so the cursor is never "": it is never a repeat.
+    if (!this.#accepting || frame.id === this.#cursor) return;
     if (this.#iterating && this.#buffer.length >= this.#bufferLimit && !this.#waiting[0]) {
       // Not taken, so the cursor stays before it: the re-subscribe at resume brings it again.
       this.#accepting = false;
@@ -189,7 +188,7 @@ export class Subscription<T = unknown> implements AsyncIterable<RealtimeMessage<
       this.#host.unsubscribe(this);
       return;
     }
-    if (!liveOnly) this.#cursor = frame.id;
+    if (frame.id !== "") this.#cursor = frame.id;
     const message: RealtimeMessage<T> = {
       topic: frame.topic,
       id: frame.id,
