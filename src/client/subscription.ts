@@ -114,7 +114,7 @@ export class Subscription<T = unknown> implements AsyncIterable<RealtimeMessage<
     this.ready.catch(() => {});
   }
 
-  /** The id of the last message (or reset) delivered; resubscribes resume after it. */
+  /** The id of the last stored message (or reset) delivered; resubscribes resume after it. */
   get cursor(): string | null {
     return this.#cursor;
   }

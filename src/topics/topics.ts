@@ -37,10 +37,11 @@ export interface PublishOptions {
   /**
    * `false`: a live-only message (typing notices, cursor moves): delivered to the topic's
    * current subscribers, in every process, and never written to the log, so never replayed
-   * and never in history. It has no resumable id: publish() resolves "", the TopicMessage's
-   * `id` is "", its SSE event has no `id:` line (a client's Last-Event-ID stays on the last
-   * stored message) and WebSocket frames carry `"id":""`. A `dedupeKey` is ignored then.
-   * Default true.
+   * and never in history. It has no resumable id: publish() resolves "", a TopicMessage's
+   * `id` is "", the event `app.subscribe()` yields has no `id` (undefined: its SSE event has
+   * no `id:` line, so a client's Last-Event-ID stays on the last stored message), and
+   * WebSocket frames carry `"id":""`. At most once: a subscriber away (reconnecting) at that
+   * moment never gets it. A `dedupeKey` is ignored then. Default true.
    *
    * @example
    * await app.publish("room:1", { typing: "ada" }, { store: false });
