@@ -116,6 +116,7 @@ export {
   type MemoryBrokerOptions,
   memoryBroker,
 } from "./topics/memory-broker.js";
+export type { PublishExcept } from "./topics/publish-delivery.js";
 export { TopicMessage } from "./topics/topic-message.js";
 export type { TopicOptions } from "./topics/topic-schemas.js";
 export {

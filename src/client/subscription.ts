@@ -5,7 +5,7 @@ import { RealtimeError, replyError } from "./realtime-error.js";
 /** A message of a subscribed topic, as the server sent it. */
 export interface RealtimeMessage<T = unknown> {
   topic: string;
-  /** The topic's message id: opaque, compare only for equality. */
+  /** The topic's message id: opaque, compare only for equality; "" for a live-only message. */
   id: string;
   event: string;
   data: T;
@@ -114,7 +114,7 @@ export class Subscription<T = unknown> implements AsyncIterable<RealtimeMessage<
     this.ready.catch(() => {});
   }
 
-  /** The id of the last message (or reset) delivered; resubscribes resume after it. */
+  /** The id of the last stored message (or reset) delivered; resubscribes resume after it. */
   get cursor(): string | null {
     return this.#cursor;
   }
@@ -179,6 +179,7 @@ export class Subscription<T = unknown> implements AsyncIterable<RealtimeMessage<
   /** @internal */
   receive(frame: MessageFrame): void {
     // A message equal to the cursor was delivered already (defensive: the server never repeats).
+    // A live-only one (id "") moves no cursor, so the cursor is never "": it is never a repeat.
     if (!this.#accepting || frame.id === this.#cursor) return;
     if (this.#iterating && this.#buffer.length >= this.#bufferLimit && !this.#waiting[0]) {
       // Not taken, so the cursor stays before it: the re-subscribe at resume brings it again.
@@ -187,7 +188,7 @@ export class Subscription<T = unknown> implements AsyncIterable<RealtimeMessage<
       this.#host.unsubscribe(this);
       return;
     }
-    this.#cursor = frame.id;
+    if (frame.id !== "") this.#cursor = frame.id;
     const message: RealtimeMessage<T> = {
       topic: frame.topic,
       id: frame.id,

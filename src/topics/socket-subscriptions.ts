@@ -78,6 +78,10 @@ export class SocketSubscriptions implements SocketTopicSet {
 class SocketSink implements TopicSink {
   constructor(private readonly socket: FrameTarget) {}
 
+  get clientId(): string {
+    return this.socket.id;
+  }
+
   receive(message: TopicMessage): void {
     // A send refused because the socket closed is pre-handled; the subscription ends with it.
     void this.socket.send(message.webSocketMessage);

@@ -11,8 +11,10 @@ export interface SocketSubscribeOptions {
   replay?: number;
 }
 
-/** What a topic subscription needs of its socket: a way to send a prepared frame. */
+/** What a topic subscription needs of its socket: its id, a way to send a prepared frame. */
 export interface FrameTarget {
+  /** The socket's client id: a message published `except` it is not sent to it. */
+  readonly id: string;
   send(message: WebSocketMessage): Promise<void>;
 }
 
