@@ -75,8 +75,10 @@ function problemOf(frame: Record<string, unknown>): string | undefined {
       return (
         topicProblem(frame.topic) ??
         optional(frame, "since", isId, `a string id of at most ${MAX_ID_LENGTH} characters`) ??
-        optional(frame, "replay", isCount, "a whole number of at least 1")
+        optional(frame, "replay", isCount, "a whole number of at least 1") ??
+        optional(frame, "joinLeave", isBoolean, "a boolean")
       );
+    case "presence":
     case "unsubscribe":
       return topicProblem(frame.topic);
     case "publish":
@@ -91,7 +93,7 @@ function problemOf(frame: Record<string, unknown>): string | undefined {
         ? undefined
         : "call needs a method: a non-empty string";
     default:
-      return `Unknown frame type ${JSON.stringify(frame.type) ?? "undefined"}: expected subscribe, unsubscribe, publish or call`;
+      return `Unknown frame type ${JSON.stringify(frame.type) ?? "undefined"}: expected subscribe, unsubscribe, publish, call or presence`;
   }
 }
 
@@ -123,6 +125,10 @@ function isEvent(value: unknown): boolean {
   return (
     typeof value === "string" && value.length > 0 && !/[\r\n]/.test(value) && value !== "reset"
   );
+}
+
+function isBoolean(value: unknown): boolean {
+  return typeof value === "boolean";
 }
 
 function isMid(value: unknown): boolean {

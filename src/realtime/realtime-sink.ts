@@ -4,6 +4,7 @@ import type { TopicMessage } from "../topics/topic-message.js";
 import { logSafely } from "../util/logger.js";
 import { CloseCode } from "../websocket/close-codes.js";
 import { WebSocketMessage } from "../websocket/websocket-message.js";
+import { presenceEventFrame } from "./realtime-presence.js";
 
 /** A frame waiting in a sink until open() sends it; `live`: not a replayed one. */
 interface Held {
@@ -38,6 +39,8 @@ export class RealtimeSink implements TopicSink {
     private readonly socket: SinkSocket,
     private readonly maxHeldBytes: number,
     private readonly log: Logger,
+    /** Whether the subscribe asked for `join`/`leave` frames. */
+    readonly joinLeave = false,
   ) {}
 
   receive(message: TopicMessage): void {
@@ -100,6 +103,7 @@ export class RealtimeSink implements TopicSink {
   /** The message's frame, or undefined (logged) when its stored text is not JSON. */
   #frameOf(message: TopicMessage): WebSocketMessage | undefined {
     try {
+      if (message.presence) return presenceEventFrame(message, message.presence);
       return message.realtimeFrame;
     } catch (error) {
       logSafely(

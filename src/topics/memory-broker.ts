@@ -10,6 +10,7 @@ import { checkDedupeKey } from "./dedupe-key.js";
 import { DedupeMemory } from "./dedupe-memory.js";
 import { checkDedupeWindow, DEFAULT_DEDUPE_WINDOW } from "./dedupe-window-option.js";
 import { checkHistory } from "./history-option.js";
+import { MemoryPresence } from "./memory-presence.js";
 import { compareStreamIds } from "./stream-id.js";
 import { TopicLog } from "./topic-log.js";
 import { checkTopicTtl } from "./topic-ttl-option.js";
@@ -127,6 +128,7 @@ class InMemoryBroker implements MemoryBroker {
   /** One timer for all topics, running only while some are idle. */
   private sweeper: NodeJS.Timeout | undefined;
   private closed = false;
+  readonly presence = new MemoryPresence((...publish) => this.publish(...publish));
 
   constructor(
     private readonly capacity: number,
@@ -215,6 +217,7 @@ class InMemoryBroker implements MemoryBroker {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.presence.clear();
     this.deliverers.clear();
     this.dedupe.clear();
     clearInterval(this.sweeper);
