@@ -252,9 +252,9 @@ export class RedisPresence implements BrokerPresence {
     results.forEach(([error, removed], index) => {
       const batch = batches[index] as string[];
       if (error || !Array.isArray(removed)) return;
-      removed.forEach((members, at) =>
-        this.#announceLeaves(batch[at] as string, members as string[]),
-      );
+      removed.forEach((members, at) => {
+        this.#announceLeaves(batch[at] as string, members as string[]);
+      });
     });
   }
 
