@@ -76,6 +76,13 @@ export interface ConnectOptions {
 export interface PublishOptions {
   /** The event type (one line, not "reset"); `"message"` when absent. */
   event?: string;
+  /**
+   * `false`: a live-only message (typing notices, cursor moves): delivered to the topic's
+   * current subscribers, never stored or replayed; publish() resolves "" (its id everywhere).
+   */
+  store?: boolean;
+  /** `false`: this connection does not receive its own message. */
+  echo?: boolean;
 }
 
 export interface CallOptions {
@@ -274,7 +281,7 @@ export class RealtimeClient {
       return Promise.reject(new TypeError("publish(): topic must be a non-empty string"));
     if (data === undefined)
       return Promise.reject(new TypeError("publish(): data must be a JSON value, got undefined"));
-    const { event } = options;
+    const { event, store, echo } = options;
     if (
       event !== undefined &&
       (typeof event !== "string" || /[\r\n]/.test(event) || event === "reset")
@@ -284,6 +291,9 @@ export class RealtimeClient {
       );
     const frame: Omit<PublishFrame, "ref"> = { type: "publish", topic, data, mid: messageId() };
     if (event !== undefined) frame.event = event;
+    // Sent as given: the server checks them (a non-boolean is an `invalid` reply).
+    if (store !== undefined) frame.store = store;
+    if (echo !== undefined) frame.echo = echo;
     return this.#submit(frame, "publish(): data") as Promise<string>;
   }
 

@@ -12,7 +12,7 @@ import { RealtimeError, replyError } from "./realtime-error.js";
 /** A message of a subscribed topic, as the server sent it. */
 export interface RealtimeMessage<T = unknown> {
   topic: string;
-  /** The topic's message id: opaque, compare only for equality. */
+  /** The topic's message id: opaque, compare only for equality; "" for a live-only message. */
   id: string;
   event: string;
   data: T;
@@ -214,7 +214,9 @@ export class Subscription<T = unknown> implements AsyncIterable<RealtimeMessage<
   /** @internal */
   receive(frame: MessageFrame): void {
     // A message equal to the cursor was delivered already (defensive: the server never repeats).
-    if (!this.#accepting || frame.id === this.#cursor) return;
+    // A live-only one (id "") is never a repeat and moves no cursor.
+    const liveOnly = frame.id === "";
+    if (!this.#accepting || (!liveOnly && frame.id === this.#cursor)) return;
     if (this.#iterating && this.#buffer.length >= this.#bufferLimit && !this.#waiting[0]) {
       // Not taken, so the cursor stays before it: the re-subscribe at resume brings it again.
       this.#accepting = false;
@@ -222,7 +224,7 @@ export class Subscription<T = unknown> implements AsyncIterable<RealtimeMessage<
       this.#host.unsubscribe(this);
       return;
     }
-    this.#cursor = frame.id;
+    if (!liveOnly) this.#cursor = frame.id;
     const message: RealtimeMessage<T> = {
       topic: frame.topic,
       id: frame.id,

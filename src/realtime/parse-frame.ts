@@ -1,5 +1,6 @@
 import { ForbiddenJsonKeyError, parseJson } from "../http/safe-json.js";
 import { type ClientFrame, MAX_MID_LENGTH, MAX_REF_LENGTH, type Ref } from "../protocol/frames.js";
+import { MAX_REPLAY } from "../topics/topic-checks.js";
 
 /** Longest topic name, as the topics layer accepts them. */
 const MAX_TOPIC_LENGTH = 1024;
@@ -75,7 +76,7 @@ function problemOf(frame: Record<string, unknown>): string | undefined {
       return (
         topicProblem(frame.topic) ??
         optional(frame, "since", isId, `a string id of at most ${MAX_ID_LENGTH} characters`) ??
-        optional(frame, "replay", isCount, "a whole number of at least 1") ??
+        optional(frame, "replay", isReplayCount, `a whole number from 1 to ${MAX_REPLAY}`) ??
         optional(frame, "joinLeave", isBoolean, "a boolean")
       );
     case "presence":
@@ -86,7 +87,9 @@ function problemOf(frame: Record<string, unknown>): string | undefined {
         topicProblem(frame.topic) ??
         (frame.data === undefined ? "publish needs data (any JSON value)" : undefined) ??
         optional(frame, "event", isEvent, 'a one-line string, not "reset"') ??
-        optional(frame, "mid", isMid, `a string of 1 to ${MAX_MID_LENGTH} characters`)
+        optional(frame, "mid", isMid, `a string of 1 to ${MAX_MID_LENGTH} characters`) ??
+        optional(frame, "store", isBoolean, "a boolean") ??
+        optional(frame, "echo", isBoolean, "a boolean")
       );
     case "call":
       return typeof frame.method === "string" && frame.method.length > 0
@@ -117,18 +120,21 @@ function isId(value: unknown): boolean {
   return typeof value === "string" && value.length > 0 && value.length <= MAX_ID_LENGTH;
 }
 
-function isCount(value: unknown): boolean {
-  return typeof value === "number" && Number.isSafeInteger(value) && value >= 1;
+/** As app.subscribe() takes it: a replay is held in memory until the peer reads it. */
+function isReplayCount(value: unknown): boolean {
+  return (
+    typeof value === "number" && Number.isSafeInteger(value) && value >= 1 && value <= MAX_REPLAY
+  );
+}
+
+function isBoolean(value: unknown): boolean {
+  return typeof value === "boolean";
 }
 
 function isEvent(value: unknown): boolean {
   return (
     typeof value === "string" && value.length > 0 && !/[\r\n]/.test(value) && value !== "reset"
   );
-}
-
-function isBoolean(value: unknown): boolean {
-  return typeof value === "boolean";
 }
 
 function isMid(value: unknown): boolean {

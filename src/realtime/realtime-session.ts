@@ -180,6 +180,7 @@ export class RealtimeSession {
         this.socket,
         webSocket.maxBuffered ?? DEFAULT_MAX_BUFFERED,
         this.#ctx.request.log,
+        this.#ctx.clientId,
         frame.joinLeave === true,
       );
       const { sink: attached, position } = await this.#attach(frame, sink);
@@ -240,7 +241,13 @@ export class RealtimeSession {
   }
 
   async #publish(frame: PublishFrame): Promise<string> {
-    const { topic, data, event, mid } = frame;
+    const { topic, data, event, mid, store, echo } = frame;
+    const options = {
+      event,
+      dedupeKey: mid,
+      store,
+      except: echo === false ? this.#ctx.clientId : undefined,
+    };
     await this.endpoint.checkPublishTopic(topic, this.#ctx);
     try {
       // The schema first: a `publish` function sees its output, never data it would refuse.
@@ -248,7 +255,7 @@ export class RealtimeSession {
       const admit = this.endpoint.options.publishRuleSeesData
         ? (output: unknown) => this.endpoint.checkPublishData(topic, output, this.#ctx)
         : undefined;
-      return await this.endpoint.topics.publish(topic, data, { event, dedupeKey: mid }, admit);
+      return await this.endpoint.topics.publish(topic, data, options, admit);
     } catch (error) {
       // Refused by the topic's schema (ValidationError: `invalid` with its issues) or the
       // rule; a schema that threw (SchemaError) or whose output is no JSON: `internal`, the

@@ -39,6 +39,8 @@ export class RealtimeSink implements TopicSink {
     private readonly socket: SinkSocket,
     private readonly maxHeldBytes: number,
     private readonly log: Logger,
+    /** The connection's client id: a message published `except` it is not sent here. */
+    readonly clientId?: string,
     /** Whether the subscribe asked for `join`/`leave` frames. */
     readonly joinLeave = false,
   ) {}

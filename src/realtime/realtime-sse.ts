@@ -4,6 +4,7 @@ import { MAX_LAST_EVENT_ID_BYTES, type SluiceRequest } from "../http/request.js"
 import type { StreamChunk } from "../http/streaming-response.js";
 import { type ErrorCode, MAX_SSE_TOPICS } from "../protocol/frames.js";
 import { SseResponse } from "../sse/sse-response.js";
+import { isLiveOnlyMessage } from "../topics/live-only.js";
 import { attachFrom } from "../topics/resume.js";
 import { attachAtHead } from "../topics/subscribe-at.js";
 import type { TopicSink } from "../topics/topic-hub.js";
@@ -63,6 +64,7 @@ export function realtimeSseHandler(endpoint: RealtimeEndpoint) {
       endpoint,
       topics,
       decodePosition(request.lastEventId, topics.length),
+      ctx.clientId,
     );
     request.signal.addEventListener("abort", stream.stop, { once: true });
     try {
@@ -132,6 +134,7 @@ class TopicsStream implements AsyncIterableIterator<StreamChunk> {
     private readonly endpoint: RealtimeEndpoint,
     private readonly topics: readonly string[],
     private readonly cursors: (string | undefined)[],
+    private readonly clientId: string,
   ) {
     this.#attached = topics.map(() => undefined);
     this.#encoded = topics.map(() => "");
@@ -147,6 +150,7 @@ class TopicsStream implements AsyncIterableIterator<StreamChunk> {
     await Promise.all(
       this.topics.map(async (topic, index) => {
         const sink: TopicSink = {
+          clientId: this.clientId,
           receive: (message) => this.#push(index, message, false),
           receiveMissed: (messages) => {
             for (const message of messages) this.#push(index, message, true);
@@ -253,6 +257,8 @@ class TopicsStream implements AsyncIterableIterator<StreamChunk> {
       this.#head = 0;
     }
     if (!replayed) this.#queuedLive--;
+    // A live-only message moves no cursor, and goes out without an `id:` line.
+    if (isLiveOnlyMessage(message)) return message.realtimeSseFrame;
     this.cursors[index] = message.id;
     if (this.topics.length === 1) return message.realtimeSseFrame;
     this.#encodeCursor(index, message.id);

@@ -1,4 +1,5 @@
 import type { Deliver, StoredMessage } from "../topics/broker.js";
+import { isLiveOnlyMessage } from "../topics/live-only.js";
 import { compareStreamIds } from "../topics/stream-id.js";
 
 /** One subscribe() call: its own object, so the same function subscribed twice stops apart. */
@@ -11,6 +12,11 @@ export interface Deliverer {
  * live messages held back while the topic catches up from its log (after subscribing, or
  * after the subscriber connection came back). Each id is delivered once, in order: whatever
  * is not after the last delivered id is dropped, so the log and the live messages may overlap.
+ *
+ * A live-only message (id "", in no log) moves no id and is never dropped as a repeat: live,
+ * it is delivered as it comes; while catching up, it is held and delivered in arrival order
+ * with the held stored ones. One published while the subscriber connection was down is lost
+ * (no log has it): live-only delivery is at most once.
  */
 export class LiveTopic {
   readonly deliverers = new Set<Deliverer>();
@@ -56,8 +62,12 @@ export class LiveTopic {
       return;
     }
     // Bounded while no read is under way: what is dropped is older than any read to come,
-    // which gets it from the log (or reports that it was trimmed).
-    if (held.length >= this.holdLimit && !this.reading) held.shift();
+    // which gets it from the log (or reports that it was trimmed). A live-only message is in
+    // no log: it is delivered then rather than dropped (early, but not lost).
+    if (held.length >= this.holdLimit && !this.reading) {
+      const oldest = held.shift() as StoredMessage;
+      if (isLiveOnlyMessage(oldest)) this.deliver(oldest);
+    }
     held.push(message);
   }
 
@@ -93,6 +103,10 @@ export class LiveTopic {
   }
 
   private deliver(message: StoredMessage): void {
+    if (isLiveOnlyMessage(message)) {
+      this.fanOut(message);
+      return;
+    }
     if (this.lastId !== undefined && compareStreamIds(message.id, this.lastId) <= 0) return;
     this.lastId = message.id;
     if (this.waiters.length > 0) {
@@ -103,6 +117,10 @@ export class LiveTopic {
         return false;
       });
     }
+    this.fanOut(message);
+  }
+
+  private fanOut(message: StoredMessage): void {
     for (const deliverer of this.deliverers) {
       try {
         deliverer.deliver(message);

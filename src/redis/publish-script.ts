@@ -8,7 +8,7 @@ import type { StoredMessage } from "../topics/broker.js";
  *
  * KEYS[1] the stream; KEYS[2], for a publish with a dedupe key, that key's (see dedupeKeyOf).
  * ARGV: history, ttl (ms; "0": never expires, PERSIST), channel, dedupe window (ms; unused
- * without KEYS[2]), json[, event].
+ * without KEYS[2]), json, the wire's middle lines (see wireLines)[, event].
  *
  * Dedupe: when KEYS[2] holds an id, the message was published within the window: the script
  * returns that id and stores and publishes nothing. Otherwise, after the XADD, KEYS[2] is set
@@ -20,11 +20,27 @@ import type { StoredMessage } from "../topics/broker.js";
  * id were trimmed: trimming removes the oldest entries and leaves no trace of their ids (XINFO
  * STREAM's max-deleted-entry-id counts XDEL only), but the first entry left names the last one
  * gone. A stream that expired and began again starts over at "0-0", so an id of the old one
- * gets a reset (see readAfter).
+ * gets a reset (see readAfter). `except` is not stored: a replay is another delivery, which
+ * the sender gets too.
  *
- * Pub/sub message: `${id}\n${event line}\n${json}`, the event line empty when there is no
- * event and `+${event}` when there is one (so even an empty event name survives). Event names
- * hold no newline (publish checks); the JSON comes last, so a newline in it would not matter.
+ * Pub/sub message (the wire), lines joined by `\n`:
+ *
+ *   id                the stream id; EMPTY for a live-only message (store: false, presence)
+ *   [!clientId]       present when the message skips that client (`except`)
+ *   [?join | ?leave]  present on a presence event
+ *   event line        empty when there is no event, `+${event}` when there is one (so even an
+ *                     empty event name survives)
+ *   json              the rest, newlines and all
+ *
+ * The optional lines start with `!` or `?`, the event line with `+` or nothing, and the id
+ * line is a stream id or empty: each line says what it is, so decodeWire is unambiguous. A
+ * plain stored message is `${id}\n${event line}\n${json}`, as before except and presence.
+ * Event names and client ids hold no newline (publish checks); the JSON comes last.
+ *
+ * Live-only messages are not published by this script but by a plain PUBLISH of the same
+ * wire (see RedisBroker.publish): there is nothing to store, so nothing to make atomic, and
+ * Redis runs one connection's commands in order, so a process's live-only and stored
+ * publishes reach subscribers in the order it made them.
  */
 export const PUBLISH_SCRIPT = `
 if KEYS[2] then
@@ -35,14 +51,12 @@ local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 local previous = '0-0'
 if newest[1] then previous = newest[1][1] end
 local id
-local wire
-if ARGV[6] then
-  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'p', previous, 'e', ARGV[6], 'd', ARGV[5])
-  wire = id .. '\\n+' .. ARGV[6] .. '\\n' .. ARGV[5]
+if ARGV[7] then
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'p', previous, 'e', ARGV[7], 'd', ARGV[5])
 else
   id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'p', previous, 'd', ARGV[5])
-  wire = id .. '\\n\\n' .. ARGV[5]
 end
+local wire = id .. '\\n' .. ARGV[6] .. '\\n' .. ARGV[5]
 if ARGV[2] == '0' then
   redis.call('PERSIST', KEYS[1])
 else
@@ -66,15 +80,56 @@ export function dedupeKeyOf(prefix: string, topic: string, dedupeKey: string): s
 /** The name under which the script is defined on the command connection. */
 export const PUBLISH_COMMAND = "sluicePublish";
 
-/** A pub/sub message as the script publishes it, or undefined when it is not one. */
+/**
+ * The wire's lines between the id and the JSON (see PUBLISH_SCRIPT): the `except` and
+ * presence lines when there are any, then the event line.
+ */
+export function wireLines(
+  event: string | undefined,
+  except: string | undefined,
+  presence: "join" | "leave" | undefined,
+): string {
+  let lines = "";
+  if (except !== undefined) lines += `!${except}\n`;
+  if (presence !== undefined) lines += `?${presence}\n`;
+  return event === undefined ? lines : `${lines}+${event}`;
+}
+
+/** A pub/sub message as sluice publishes it, or undefined when it is not one. */
 export function decodeWire(topic: string, wire: string): StoredMessage | undefined {
-  const first = wire.indexOf("\n");
-  if (first <= 0) return undefined;
-  const second = wire.indexOf("\n", first + 1);
-  if (second < 0) return undefined;
-  const id = wire.slice(0, first);
-  const event = second === first + 1 ? undefined : wire.slice(first + 2, second);
-  return { topic, id, event, json: wire.slice(second + 1) };
+  let start = wire.indexOf("\n");
+  if (start < 0) return undefined;
+  const id = wire.slice(0, start);
+  let except: string | undefined;
+  let presence: "join" | "leave" | undefined;
+  for (;;) {
+    const end = wire.indexOf("\n", start + 1);
+    if (end < 0) return undefined;
+    const line = wire.slice(start + 1, end);
+    start = end;
+    if (line.startsWith("!")) except = line.slice(1);
+    else if (line === "?join" || line === "?leave") presence = line.slice(1) as "join" | "leave";
+    else if (line === "" || line.startsWith("+")) {
+      const event = line === "" ? undefined : line.slice(1);
+      const message: StoredMessage = { topic, id, event, json: wire.slice(end + 1) };
+      // A presence event is live-only, and only sluice's wire has these lines.
+      if (presence !== undefined && id !== "") return undefined;
+      return withExtras(message, except, presence);
+    } else return undefined;
+  }
+}
+
+function withExtras(
+  message: StoredMessage,
+  except: string | undefined,
+  presence: "join" | "leave" | undefined,
+): StoredMessage {
+  if (except === undefined && presence === undefined) return message;
+  return {
+    ...message,
+    ...(except === undefined ? {} : { except }),
+    ...(presence === undefined ? {} : { presence }),
+  };
 }
 
 /** The id of the entry before this one, as publish recorded it ("0-0" if it did not). */

@@ -7,12 +7,20 @@ import type {
   Replay,
   StoredMessage,
 } from "../topics/broker.js";
+import { LIVE_ONLY_ID } from "../topics/broker.js";
 import { checkDedupeKey } from "../topics/dedupe-key.js";
+import { isLiveOnly } from "../topics/live-only.js";
 import { compareStreamIds, isStreamId, MAX_STREAM_ID } from "../topics/stream-id.js";
 import { brokerError, isUnavailable } from "./errors.js";
 import { type Deliverer, LiveTopic } from "./live-topic.js";
 import type { ResolvedOptions } from "./options.js";
-import { decodeEntry, decodeWire, dedupeKeyOf, PUBLISH_COMMAND } from "./publish-script.js";
+import {
+  decodeEntry,
+  decodeWire,
+  dedupeKeyOf,
+  PUBLISH_COMMAND,
+  wireLines,
+} from "./publish-script.js";
 import {
   type CommandConnection,
   connect,
@@ -103,12 +111,18 @@ export class RedisBroker implements Broker {
       throw new TypeError(`publish: the event must be a string without newlines, got ${event}`);
     }
     if (typeof json !== "string") throw new TypeError("publish: the data must be JSON text");
-    const dedupeKey = checkDedupeKey(options?.dedupeKey, "publish: the dedupeKey");
+    const except = checkExcept(options?.except);
     const what = `the message to topic "${topic}" was not published`;
+    if (isLiveOnly(options)) {
+      const wire = `\n${wireLines(event, except, options?.presence)}\n${json}`;
+      return this.publishLive(topic, wire, what);
+    }
+    const dedupeKey = checkDedupeKey(options?.dedupeKey, "publish: the dedupeKey");
     try {
       await this.ready(this.commands);
       const key = this.keyOf(topic);
-      const args = [this.maxLen, this.expiry.ttlArgument, key, this.dedupeWindow, json];
+      const lines = wireLines(event, except, undefined);
+      const args = [this.maxLen, this.expiry.ttlArgument, key, this.dedupeWindow, json, lines];
       if (event !== undefined) args.push(event);
       // A repeat resolves the first publish's id, from inside the script (see PUBLISH_SCRIPT).
       return dedupeKey === undefined
@@ -119,6 +133,20 @@ export class RedisBroker implements Broker {
             dedupeKeyOf(this.options.prefix, topic, dedupeKey),
             ...args,
           );
+    } catch (error) {
+      throw brokerError(error, what, this.closed);
+    }
+  }
+
+  /**
+   * A live-only message: a plain PUBLISH of its wire (id empty) on the topic's channel, no
+   * XADD (see PUBLISH_SCRIPT for why no script). Resolves LIVE_ONLY_ID.
+   */
+  private async publishLive(topic: string, wire: string, what: string): Promise<string> {
+    try {
+      await this.ready(this.commands);
+      await this.commands.publish(this.keyOf(topic), wire);
+      return LIVE_ONLY_ID;
     } catch (error) {
       throw brokerError(error, what, this.closed);
     }
@@ -457,6 +485,17 @@ export class RedisBroker implements Broker {
     }, CATCH_UP_RETRY_MS);
     this.retryTimer.unref();
   }
+}
+
+/** A client id rides the wire as one line: it must be a non-empty string without newlines. */
+function checkExcept(except: unknown): string | undefined {
+  if (except === undefined) return undefined;
+  if (typeof except !== "string" || except === "" || /[\r\n]/.test(except)) {
+    throw new TypeError(
+      `publish: except must be a client id (a non-empty one-line string), got ${String(except)}`,
+    );
+  }
+  return except;
 }
 
 function checkTopic(topic: unknown): void {

@@ -6,10 +6,12 @@ import type {
   Replay,
   StoredMessage,
 } from "./broker.js";
+import { LIVE_ONLY_ID } from "./broker.js";
 import { checkDedupeKey } from "./dedupe-key.js";
 import { DedupeMemory } from "./dedupe-memory.js";
 import { checkDedupeWindow, DEFAULT_DEDUPE_WINDOW } from "./dedupe-window-option.js";
 import { checkHistory } from "./history-option.js";
+import { isLiveOnly, liveOnlyMessage } from "./live-only.js";
 import { MemoryPresence } from "./memory-presence.js";
 import { compareStreamIds } from "./stream-id.js";
 import { TopicLog } from "./topic-log.js";
@@ -149,6 +151,7 @@ class InMemoryBroker implements MemoryBroker {
   ): Promise<string> {
     if (this.closed)
       throw new Error(`The broker is closed; the message to "${topic}" was not published`);
+    if (isLiveOnly(options)) return this.deliverLive(topic, event, json, options);
     const dedupeKey = checkDedupeKey(options?.dedupeKey, "publish: the dedupeKey");
     if (dedupeKey !== undefined) {
       const first = this.dedupe.idOf(topic, dedupeKey);
@@ -156,13 +159,32 @@ class InMemoryBroker implements MemoryBroker {
     }
     this.sweep(Date.now());
     const log = this.logs.get(topic) ?? this.open(topic);
-    const message: StoredMessage = { topic, id: log.idOf(log.lastSequence + 1), event, json };
+    const id = log.idOf(log.lastSequence + 1);
+    const except = options?.except;
+    const message: StoredMessage =
+      except === undefined ? { topic, id, event, json } : { topic, id, event, json, except };
     log.append(message);
     if (dedupeKey !== undefined) this.dedupe.remember(topic, dedupeKey, message.id);
     const deliverers = this.deliverers.get(topic);
     if (deliverers) for (const deliver of deliverers) deliverSafely(deliver, message);
     else this.markIdle(topic);
     return message.id;
+  }
+
+  /**
+   * A live-only message: to the topic's subscribers now, no log (none is made for it, so a
+   * topic nobody follows costs nothing), no dedupe.
+   */
+  private deliverLive(
+    topic: string,
+    event: string | undefined,
+    json: string,
+    options: BrokerPublishOptions | undefined,
+  ): string {
+    const message = liveOnlyMessage(topic, event, json, options);
+    const deliverers = this.deliverers.get(topic);
+    if (deliverers) for (const deliver of deliverers) deliverSafely(deliver, message);
+    return LIVE_ONLY_ID;
   }
 
   async head(topic: string): Promise<string> {

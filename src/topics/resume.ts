@@ -1,4 +1,5 @@
 import type { Broker } from "./broker.js";
+import { isLiveOnlyMessage } from "./live-only.js";
 import type { TopicHub, TopicSink } from "./topic-hub.js";
 import { TopicMessage } from "./topic-message.js";
 
@@ -86,7 +87,8 @@ class ResumingSink implements TopicSink {
   }
 
   private pass(message: TopicMessage): void {
-    if (this.cursor !== undefined) {
+    // A live-only message is in no log, so never a repeat of a missed one: it moves no cursor.
+    if (this.cursor !== undefined && !isLiveOnlyMessage(message)) {
       if (this.broker.compareIds(message.id, this.cursor) <= 0) return;
       this.cursor = undefined; // in order from here on
     }

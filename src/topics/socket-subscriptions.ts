@@ -137,6 +137,10 @@ class SocketSink implements TopicSink {
     readonly joinLeave: boolean,
   ) {}
 
+  get clientId(): string {
+    return this.socket.id;
+  }
+
   receive(message: TopicMessage): void {
     // A send refused because the socket closed is pre-handled; the subscription ends with it.
     void this.socket.send(message.webSocketMessage);

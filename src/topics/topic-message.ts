@@ -1,6 +1,6 @@
 import { type SseEvent, sseEventOfJson } from "../sse/sse-event.js";
 import { WebSocketMessage } from "../websocket/websocket-message.js";
-import type { StoredMessage } from "./broker.js";
+import { LIVE_ONLY_ID, type StoredMessage } from "./broker.js";
 
 /** The event type of the message that tells a client its last id is gone (see app.subscribe). */
 export const RESET_EVENT = "reset";
@@ -15,7 +15,10 @@ const LINE_BREAK = /[\r\n]/;
  */
 export class TopicMessage {
   readonly topic: string;
-  /** Orders the message within its topic; what SSE clients send back as Last-Event-ID. */
+  /**
+   * Orders the message within its topic; what SSE clients send back as Last-Event-ID. ""
+   * for a live-only message (`store: false`, presence events): no resume point.
+   */
   readonly id: string;
   /** The event type given to publish(), if any. */
   readonly event: string | undefined;
@@ -53,10 +56,12 @@ export class TopicMessage {
    * goes out as the JSON text the broker holds, not stringified again. The text is still
    * parsed once (into `data`, what a handler iterating a subscription reads): a broker may
    * hand back text another process wrote, and text that is not JSON must fail here rather
-   * than reach clients.
+   * than reach clients. A live-only message's event has no id (no `id:` line: an empty one
+   * would reset an EventSource's last event id, and its resume point with it).
    */
   get sseEvent(): SseEvent {
-    this.sse ??= sseEventOfJson({ id: this.id, event: this.event }, this.data, this.json);
+    const id = this.id === LIVE_ONLY_ID ? undefined : this.id;
+    this.sse ??= sseEventOfJson({ id, event: this.event }, this.data, this.json);
     return this.sse;
   }
 
@@ -97,10 +102,14 @@ export class TopicMessage {
 
   /**
    * @internal The whole SSE event of a stream that follows this topic alone: its position is
-   * the message's id, so the frame is the same for every such subscriber.
+   * the message's id, so the frame is the same for every such subscriber. A live-only
+   * message moves no position: its frame has no `id:` line.
    */
   get realtimeSseFrame(): Buffer {
-    this.protocolSseFrame ??= Buffer.from(`id: ${this.id}\n${this.realtimeSseText()}`);
+    this.protocolSseFrame ??=
+      this.id === LIVE_ONLY_ID
+        ? this.realtimeSseBody
+        : Buffer.from(`id: ${this.id}\n${this.realtimeSseText()}`);
     return this.protocolSseFrame;
   }
 

@@ -1,10 +1,11 @@
 import type { Logger } from "pino";
 import { stringifyJson } from "../util/json.js";
 import type { FrameTarget, SocketTopicSet, SocketTopics } from "../websocket/socket-topics.js";
-import type { Broker } from "./broker.js";
+import type { Broker, BrokerPublishOptions } from "./broker.js";
 import type { PresenceMember } from "./broker-presence.js";
 import { checkDedupeKey } from "./dedupe-key.js";
 import { presenceOf } from "./presence-of.js";
+import { checkExcept, checkStore, type PublishExcept } from "./publish-delivery.js";
 import { SocketSubscriptions } from "./socket-subscriptions.js";
 import {
   checkLastEventId,
@@ -35,6 +36,28 @@ export interface PublishOptions {
    * const id = await app.publish("orders", order, { dedupeKey }); // retried with the same key
    */
   dedupeKey?: string;
+  /**
+   * `false`: a live-only message (typing notices, cursor moves): delivered to the topic's
+   * current subscribers, in every process, and never written to the log, so never replayed
+   * and never in history. It has no resumable id: publish() resolves "", the TopicMessage's
+   * `id` is "", its SSE event has no `id:` line (a client's Last-Event-ID stays on the last
+   * stored message) and WebSocket frames carry `"id":""`. A `dedupeKey` is ignored then.
+   * Default true.
+   *
+   * @example
+   * await app.publish("room:1", { typing: "ada" }, { store: false });
+   */
+  store?: boolean;
+  /**
+   * A client that must not receive the message, usually its sender: a client id (a
+   * WebSocket's `socket.id`, a real-time connection's `ctx.clientId`) or the socket itself.
+   * Works across processes. A stored message is still stored: a later replay (a resume, a
+   * `replay: n`) is another delivery and gives it to that client too.
+   *
+   * @example
+   * await app.publish("room:1", { text }, { except: socket });
+   */
+  except?: PublishExcept;
 }
 
 export interface SubscribeOptions {
@@ -97,17 +120,18 @@ export class Topics implements SocketTopics {
     admit?: (output: unknown) => unknown,
   ): Promise<string> {
     checkTopic(topic);
-    const { event, dedupeKey } = checkOptions(options, "publish");
+    const { event, dedupeKey, store, except } = checkOptions(options, "publish");
     const checkedEvent = checkPublishedEvent(event);
     const checkedKey = checkDedupeKey(dedupeKey);
+    const delivery = brokerOptions(checkedKey, checkStore(store), checkExcept(except));
     // Once per publish, however many subscribers; awaited only when the schema is async.
     let stored = this.schemas.validate(topic, data);
     if (stored instanceof Promise) stored = await stored;
     if (admit) await admit(stored);
     const json = stored === data ? givenJson(data) : outputJson(topic, stored);
-    return checkedKey === undefined
+    return delivery === undefined
       ? this.broker.publish(topic, checkedEvent, json)
-      : this.broker.publish(topic, checkedEvent, json, { dedupeKey: checkedKey });
+      : this.broker.publish(topic, checkedEvent, json, delivery);
   }
 
   subscribe(topic: string, options: SubscribeOptions = {}): TopicSubscription {
@@ -167,6 +191,24 @@ export class Topics implements SocketTopics {
       this.logger.error({ err: error }, "the topic broker failed to close");
     }
   }
+}
+
+/**
+ * What the broker is asked beyond the message, or undefined for a plain publish (a broker
+ * written before these options sees the call it always did). A dedupe key is dropped when
+ * the message is live-only: nothing is stored for a retry to find.
+ */
+function brokerOptions(
+  dedupeKey: string | undefined,
+  store: boolean | undefined,
+  except: string | undefined,
+): BrokerPublishOptions | undefined {
+  const liveOnly = store === false;
+  if (!liveOnly && dedupeKey === undefined && except === undefined) return undefined;
+  return {
+    ...(liveOnly ? { store: false } : dedupeKey === undefined ? {} : { dedupeKey }),
+    ...(except === undefined ? {} : { except }),
+  };
 }
 
 /** The JSON of data published as it was given (no schema, or one that passed it through). */

@@ -26,7 +26,7 @@ export interface SocketSubscribeOptions {
 
 /** What a topic subscription needs of its socket: its id, a way to send a prepared frame. */
 export interface FrameTarget {
-  /** The socket's client id: its presence members are listed under it. */
+  /** The socket's client id: a message published `except` it skips it; presence lists it. */
   readonly id: string;
   send(message: WebSocketMessage): Promise<void>;
 }
