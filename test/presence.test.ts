@@ -250,3 +250,23 @@ describe("presence on a broker without a presence store", () => {
     }
   });
 });
+
+/** Type-level checks (compiled by `tsc --noEmit`, never run). */
+export function presenceTypes(app: App): void {
+  void app.presence("room").then((members) => {
+    // @ts-expect-error info is unknown: narrow it before reading a field
+    void members[0]?.info.name;
+    const since: number | undefined = members[0]?.since;
+    void since;
+  });
+  // @ts-expect-error joinLeave is a boolean
+  app.subscribe("room", { joinLeave: "yes" });
+  void (async () => {
+    for await (const event of app.subscribe("room", { joinLeave: true })) {
+      if (isPresenceEvent(event)) {
+        const clientId: string = event.data.clientId;
+        void clientId;
+      }
+    }
+  })();
+}
