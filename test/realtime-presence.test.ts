@@ -103,9 +103,12 @@ describe("presence on app.realtime()", () => {
     });
     assert.equal(reply.ok, true);
     await waitFor(() => framesOf(ada, "join", "room:2").length === 1, "its own join");
-    assert.deepEqual((framesOf(ada, "join", "room:2")[0]?.member as PresenceMember).info, {
-      name: "Ada",
-    });
+    assert.deepEqual(
+      (framesOf(ada, "join", "room:2")[0]?.member as PresenceMember | undefined)?.info,
+      {
+        name: "Ada",
+      },
+    );
     assert.deepEqual(
       (await app.presence("room:2")).map((member) => member.info),
       [{ name: "Ada" }],

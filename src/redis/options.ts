@@ -36,8 +36,10 @@ export interface RedisBrokerOptions {
    */
   dedupeWindow?: number | undefined;
   /**
-   * Prefix of the stream keys and pub/sub channels, `${prefix}topic:${topic}`, and of the
-   * dedupe keys, `${prefix}dedupe:${topic.length}:${topic}:${dedupeKey}`. Default "sluice:".
+   * Prefix of the stream keys and pub/sub channels, `${prefix}topic:${topic}`, of the
+   * dedupe keys, `${prefix}dedupe:${topic.length}:${topic}:${dedupeKey}`, and of the presence
+   * keys, `${prefix}presence:${topic}` and `${prefix}presence-expiry:${topic}`. Default
+   * "sluice:".
    */
   prefix?: string | undefined;
   /**
