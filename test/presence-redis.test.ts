@@ -119,8 +119,8 @@ describe("presence across two App instances on one Redis", () => {
         leftAfter >= refresh,
         `left ${leftAfter} ms after the kill: before its TTL ran out`,
       );
-      // 3 × presenceRefresh, plus some slack for timers and the test's own polling.
-      assert.ok(leftAfter <= 3 * refresh + 150, `left ${leftAfter} ms after the kill`);
+      // 3 × presenceRefresh, plus slack for timers, a loaded machine and this test's polling.
+      assert.ok(leftAfter <= 3 * refresh + 300, `left ${leftAfter} ms after the kill`);
       assert.deepEqual(
         watched.events
           .filter((event) => event.event === "leave")
