@@ -91,6 +91,7 @@ export type {
   RealtimeMethod,
   RealtimeOptions,
 } from "./realtime/realtime-options.js";
+export type { PresenceRule } from "./realtime/realtime-presence.js";
 export { SseEvent, type SseEventInit } from "./sse/sse-event.js";
 export type {
   PlainSseOptions,
@@ -111,11 +112,13 @@ export type {
   Replay,
   StoredMessage,
 } from "./topics/broker.js";
+export type { BrokerPresence, PresenceMember } from "./topics/broker-presence.js";
 export {
   type MemoryBroker,
   type MemoryBrokerOptions,
   memoryBroker,
 } from "./topics/memory-broker.js";
+export { isPresenceEvent, type TopicPresenceEvent } from "./topics/presence-event.js";
 export type { PublishExcept } from "./topics/publish-delivery.js";
 export { TopicMessage } from "./topics/topic-message.js";
 export type { TopicOptions } from "./topics/topic-schemas.js";

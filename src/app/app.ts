@@ -17,11 +17,17 @@ import { ConnectionCaps } from "../server/connection-caps.js";
 import { checkSseEvents } from "../sse/sse-event-schemas.js";
 import type { SseOptions } from "../sse/sse-options.js";
 import { type SseHandler, sseRouteHandler } from "../sse/sse-route.js";
+import type { PresenceMember } from "../topics/broker-presence.js";
 import { checkBroker } from "../topics/check-broker.js";
 import { memoryBroker } from "../topics/memory-broker.js";
+import type { TopicPresenceEvent } from "../topics/presence-event.js";
 import type { TopicMessage } from "../topics/topic-message.js";
 import type { TopicOptions } from "../topics/topic-schemas.js";
-import type { TopicEvent, TopicSubscription } from "../topics/topic-subscription.js";
+import type {
+  TopicEvent,
+  TopicResetEvent,
+  TopicSubscription,
+} from "../topics/topic-subscription.js";
 import type {
   NoTopics,
   TopicData,
@@ -500,6 +506,13 @@ export class App<
    */
   subscribe<T extends string>(
     topic: T,
+    options: SubscribeOptions & { joinLeave: true },
+  ): TopicSubscription<
+    TopicData<TopicMap, T>,
+    TopicEvent<TopicData<TopicMap, T>> | TopicResetEvent | TopicPresenceEvent
+  >;
+  subscribe<T extends string>(
+    topic: T,
     options?: SubscribeOptions & { lastEventId?: undefined },
   ): TopicSubscription<TopicData<TopicMap, T>, TopicEvent<TopicData<TopicMap, T>>>;
   subscribe<T extends string>(
@@ -508,6 +521,21 @@ export class App<
   ): TopicSubscription<TopicData<TopicMap, T>>;
   subscribe(topic: string, options?: SubscribeOptions): TopicSubscription {
     return this.#topics.subscribe(topic, options);
+  }
+
+  /**
+   * Who is in a topic's presence now, on every instance sharing the broker: one member per
+   * connection that subscribed with `presence` (two tabs are two members: group them by
+   * your user id in `info`), oldest first. A member whose instance died without leaving is
+   * listed until its expiry passes (Redis: `presenceRefresh`, two intervals at most). Rejects
+   * on a broker without presence.
+   *
+   * ```ts
+   * const members = await app.presence("room:1"); // [{ clientId, info, since }]
+   * ```
+   */
+  presence(topic: string): Promise<PresenceMember[]> {
+    return this.#topics.presence(topic);
   }
 
   /** Retained messages of a topic, oldest first: after an id, or the newest (limit 100). */

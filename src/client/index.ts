@@ -30,6 +30,7 @@ export type {
 export { RealtimeError } from "./realtime-error.js";
 export type { SseMessage } from "./sse-parser.js";
 export type {
+  PresenceMember,
   RealtimeMessage,
   ResetInfo,
   SubscribeOptions,

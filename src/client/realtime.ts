@@ -2,6 +2,8 @@ import {
   type CallFrame,
   type ErrorCode,
   PROTOCOL,
+  type PresenceFrame,
+  type PresenceResult,
   type PublishFrame,
   type PublishResult,
   type ReplyFrame,
@@ -93,7 +95,7 @@ export interface CallOptions {
 
 /** A publish or call: waiting in the offline queue, or sent and awaiting its reply. */
 interface Outgoing {
-  frame: Omit<PublishFrame, "ref"> | Omit<CallFrame, "ref">;
+  frame: Omit<PublishFrame, "ref"> | Omit<CallFrame, "ref"> | Omit<PresenceFrame, "ref">;
   /** The frame's JSON without its ref, made once, when the caller asked. */
   text: string;
   resolve(value: unknown): void;
@@ -203,6 +205,8 @@ export class RealtimeClient {
       if (this.#subscriptions.get(subscription.topic) === (subscription as unknown))
         this.#subscriptions.delete(subscription.topic);
     },
+    presence: (topic) =>
+      this.#submit({ type: "presence", topic }, "").then((r) => (r as PresenceResult).members),
   };
 
   /** @internal Use connect(). */
@@ -410,6 +414,10 @@ export class RealtimeClient {
       case "reset":
         this.#subscriptions.get(frame.topic)?.reset(frame);
         break;
+      case "join":
+      case "leave":
+        this.#subscriptions.get(frame.topic)?.member(frame);
+        break;
       case "welcome":
         if (this.#socket && this.#state !== "closed") this.#welcomed(frame);
         break;
@@ -600,7 +608,8 @@ export class RealtimeClient {
       this.#resend.push(outgoing);
       return;
     }
-    const message = `The connection closed before the reply to call("${outgoing.frame.method}") came; it may or may not have run`;
+    const { frame } = outgoing;
+    const message = `The connection closed before the reply to ${frame.type === "call" ? `call("${frame.method}")` : "presence()"} came; it may or may not have run`;
     this.#fail(outgoing, new RealtimeError("unavailable", message));
   }
 

@@ -1,4 +1,11 @@
-import type { MessageFrame, ReplyFrame, ResetFrame, SubscribeFrame } from "../protocol/frames.js";
+import type {
+  MessageFrame,
+  PresenceEventFrame,
+  PresenceMemberFrame,
+  ReplyFrame,
+  ResetFrame,
+  SubscribeFrame,
+} from "../protocol/frames.js";
 import { Emitter } from "./emitter.js";
 import { RealtimeError, replyError } from "./realtime-error.js";
 
@@ -31,10 +38,25 @@ export interface SubscribeOptions {
    * server's log holds what came meanwhile, nothing is dropped. Default 1 000.
    */
   buffer?: number;
+  /**
+   * Join the topic's presence, offering this info (any JSON value; `true` to offer none).
+   * The server decides what is published (its `presence` option; without one, `null`).
+   * Joined again at every reconnect.
+   */
+  presence?: unknown;
+  /** Receive `join` and `leave` events as members come and go. */
+  joinLeave?: boolean;
 }
+
+/** A member of a topic's presence: a connection, the info it joined with, since when (ms). */
+export type PresenceMember = PresenceMemberFrame;
 
 export interface SubscriptionEvents {
   reset: ResetInfo;
+  /** A member joined the topic's presence (with `joinLeave: true`). */
+  join: PresenceMember;
+  /** A member left the topic's presence (with `joinLeave: true`). */
+  leave: PresenceMember;
   /** A refused or failed subscribe (a final refusal also rejects ready). */
   error: RealtimeError;
 }
@@ -52,6 +74,8 @@ export interface SubscriptionHost {
   retry(subscription: SubscriptionCore, failures: number): void;
   /** Forgets the subscription: it will not be sent again. */
   remove(subscription: SubscriptionCore): void;
+  /** Asks the topic's members. */
+  presence(topic: string): Promise<PresenceMember[]>;
 }
 
 /** Refusals that a later attempt would only repeat. */
@@ -73,6 +97,8 @@ export class Subscription<T = unknown> implements AsyncIterable<RealtimeMessage<
   #host: SubscriptionHost;
   #cursor: string | null;
   #replay: number | undefined;
+  #presence: unknown;
+  #joinLeave: boolean | undefined;
   #onMessage: ((message: RealtimeMessage<T>) => void) | undefined;
   #events = new Emitter<SubscriptionEvents>();
   #settleReady: { resolve(): void; reject(error: RealtimeError): void } | undefined;
@@ -103,6 +129,8 @@ export class Subscription<T = unknown> implements AsyncIterable<RealtimeMessage<
     this.topic = topic;
     this.#cursor = options.since ?? null;
     this.#replay = options.replay;
+    this.#presence = options.presence;
+    this.#joinLeave = options.joinLeave;
     this.#onMessage = onMessage;
     // Without a callback, iterating is the only way to read: buffer from the start.
     this.#iterating = onMessage === undefined;
@@ -130,6 +158,11 @@ export class Subscription<T = unknown> implements AsyncIterable<RealtimeMessage<
     return this.#events.on(name, listener);
   }
 
+  /** Who is in the topic's presence now, on every server (the client must be allowed to subscribe). */
+  presence(): Promise<PresenceMember[]> {
+    return this.#host.presence(this.topic);
+  }
+
   /** Stops the subscription; resolves once the server confirmed (or the connection is gone). */
   unsubscribe(): Promise<void> {
     if (this.#ended) return Promise.resolve();
@@ -148,6 +181,8 @@ export class Subscription<T = unknown> implements AsyncIterable<RealtimeMessage<
     const frame: SubscribeFrame = { type: "subscribe", ref, topic: this.topic };
     if (this.#cursor !== null) frame.since = this.#cursor;
     else if (this.#replay !== undefined) frame.replay = this.#replay;
+    if (this.#presence !== undefined) frame.presence = this.#presence;
+    if (this.#joinLeave) frame.joinLeave = true;
     return frame;
   }
 
@@ -200,6 +235,11 @@ export class Subscription<T = unknown> implements AsyncIterable<RealtimeMessage<
     const waiting = this.#waiting.shift();
     if (waiting) waiting.resolve({ value: message, done: false });
     else this.#buffer.push(message);
+  }
+
+  /** @internal A `join` or `leave` frame. */
+  member(frame: PresenceEventFrame): void {
+    if (this.#accepting) this.#events.emit(frame.type, frame.member);
   }
 
   /** @internal */

@@ -76,8 +76,10 @@ function problemOf(frame: Record<string, unknown>): string | undefined {
       return (
         topicProblem(frame.topic) ??
         optional(frame, "since", isId, `a string id of at most ${MAX_ID_LENGTH} characters`) ??
-        optional(frame, "replay", isReplayCount, `a whole number from 1 to ${MAX_REPLAY}`)
+        optional(frame, "replay", isReplayCount, `a whole number from 1 to ${MAX_REPLAY}`) ??
+        optional(frame, "joinLeave", isBoolean, "a boolean")
       );
+    case "presence":
     case "unsubscribe":
       return topicProblem(frame.topic);
     case "publish":
@@ -94,7 +96,7 @@ function problemOf(frame: Record<string, unknown>): string | undefined {
         ? undefined
         : "call needs a method: a non-empty string";
     default:
-      return `Unknown frame type ${JSON.stringify(frame.type) ?? "undefined"}: expected subscribe, unsubscribe, publish or call`;
+      return `Unknown frame type ${JSON.stringify(frame.type) ?? "undefined"}: expected subscribe, unsubscribe, publish, call or presence`;
   }
 }
 

@@ -14,6 +14,7 @@ import {
 } from "./access-rule.js";
 import { type ContractMethods, contractMethods } from "./contract-methods.js";
 import type { RealtimeContext } from "./realtime-context.js";
+import { type PresenceRule, presenceRuleOf } from "./realtime-presence.js";
 
 /** A method clients call: its result (JSON) is the reply; a thrown HttpError an error reply. */
 export type RealtimeMethod<State extends object = Record<string, unknown>> = (
@@ -58,6 +59,15 @@ export interface RealtimeOptions<State extends object = Record<string, unknown>>
    * throw is logged and closes with 1011 (SSE: 500).
    */
   onConnect?: RealtimeConnectHook<State>;
+  /**
+   * The info a client joins a topic's presence with, when its subscribe asks for presence
+   * (WebSocket only): `(ctx, topic, offered) => info` (or a promise of it), any JSON value of
+   * at most 4 096 bytes. Take it from the auth principal (`{ name:
+   * ctx.request.state.auth.name }`); return `offered` to publish what the client sent, or
+   * `undefined` to refuse the subscribe with `forbidden`. Without it, a client that asks to
+   * join does, with the info `null`: what it offers is never published unless you say so.
+   */
+  presence?: PresenceRule<State>;
 }
 
 /**
@@ -123,6 +133,7 @@ export interface ResolvedRealtimeOptions {
   readonly webSocket: WebSocketOptions;
   readonly sse: SseOptions;
   readonly onConnect: RealtimeConnectHook<object> | undefined;
+  readonly presence: PresenceRule<object> | undefined;
 }
 
 /**
@@ -146,6 +157,7 @@ const REALTIME_KEYS = new Set([
   "sse",
   "onConnect",
   "contract",
+  "presence",
 ]);
 const WEBSOCKET_KEYS = new Set([
   "maxPayload",
@@ -209,6 +221,7 @@ export function resolveRealtimeOptions(
     webSocket: webSocket as WebSocketOptions,
     sse: sseOptionsOf(where, given.sse),
     onConnect: connectHookOf(where, given.onConnect),
+    presence: presenceRuleOf(where, given.presence),
   };
 }
 

@@ -3,6 +3,8 @@ import {
   type CallFrame,
   type ClientFrame,
   PROTOCOL,
+  type PresenceFrame,
+  type PresenceResult,
   type PublishFrame,
   type Ref,
   type SubscribeFrame,
@@ -20,6 +22,7 @@ import { callMethod } from "./method-call.js";
 import { MalformedFrame, parseFrame } from "./parse-frame.js";
 import type { RealtimeContext } from "./realtime-context.js";
 import type { RealtimeEndpoint } from "./realtime-endpoint.js";
+import { type PresenceJoin, presenceJoin } from "./realtime-presence.js";
 import { RealtimeSink } from "./realtime-sink.js";
 import { errorBodyOf, isAnswer, ReplyError } from "./reply-error.js";
 import { errorReply, okReply, positionReply } from "./reply-frames.js";
@@ -36,6 +39,8 @@ const DEFAULT_MAX_BUFFERED = 4 * 1024 * 1024;
 interface Following {
   readonly sink: RealtimeSink;
   readonly attached: TopicSink;
+  /** The presence joined, when the subscribe asked to join. */
+  readonly joined: PresenceJoin | undefined;
 }
 
 /**
@@ -138,6 +143,8 @@ export class RealtimeSession {
   async #topicRequest(frame: Exclude<ClientFrame, CallFrame>): Promise<void> {
     try {
       if (frame.type === "subscribe") await this.#subscribe(frame);
+      else if (frame.type === "presence")
+        this.#send(okReply(frame.ref, await this.#members(frame)));
       else if (frame.type === "unsubscribe") {
         this.#unfollow(frame.topic);
         this.#send(okReply(frame.ref, null));
@@ -164,19 +171,26 @@ export class RealtimeSession {
     this.#subscribing++;
     try {
       await this.endpoint.checkSubscribe(topic, this.#ctx);
-      const { webSocket } = this.endpoint.options;
+      const { webSocket, presence: rule } = this.endpoint.options;
+      const joining =
+        frame.presence === undefined
+          ? undefined
+          : await presenceJoin(this.endpoint.topics.broker, rule, this.#ctx, topic, frame.presence);
       const sink = new RealtimeSink(
         this.socket,
         webSocket.maxBuffered ?? DEFAULT_MAX_BUFFERED,
         this.#ctx.request.log,
         this.#ctx.clientId,
+        frame.joinLeave === true,
       );
       const { sink: attached, position } = await this.#attach(frame, sink);
+      const following = { sink, attached, joined: joining };
+      if (joining) await this.#join(topic, following);
       if (this.#ended) {
-        this.endpoint.topics.hub.detach(topic, attached);
+        this.#stopFollowing(topic, following);
         return;
       }
-      this.#following.set(topic, { sink, attached });
+      this.#following.set(topic, following);
       this.#send(positionReply(ref, position));
       void sink.open();
     } finally {
@@ -195,6 +209,34 @@ export class RealtimeSession {
       return await attachAtHead(hub, broker, topic, sink);
     } catch (error) {
       throw this.#brokerFailed(error, `could not subscribe to ${JSON.stringify(topic)}`);
+    }
+  }
+
+  /** Joins the presence once live (so the client gets its own join); undone if it fails. */
+  async #join(topic: string, following: Following): Promise<void> {
+    const joined = following.joined as PresenceJoin;
+    try {
+      await joined.store.join(topic, this.#ctx.clientId, joined.infoJson);
+    } catch (error) {
+      this.#stopFollowing(topic, following);
+      throw this.#brokerFailed(error, `could not join the presence of ${JSON.stringify(topic)}`);
+    }
+  }
+
+  /** The topic's members, for a client that may subscribe to it. */
+  async #members(frame: PresenceFrame): Promise<PresenceResult> {
+    await this.endpoint.checkSubscribe(frame.topic, this.#ctx);
+    const { broker } = this.endpoint.topics;
+    if (!broker.presence) {
+      throw new ReplyError("forbidden", "This server keeps no presence (its broker has none)");
+    }
+    try {
+      return { members: await broker.presence.members(frame.topic) };
+    } catch (error) {
+      throw this.#brokerFailed(
+        error,
+        `could not read the presence of ${JSON.stringify(frame.topic)}`,
+      );
     }
   }
 
@@ -274,8 +316,14 @@ export class RealtimeSession {
     const following = this.#following.get(topic);
     if (!following) return;
     this.#following.delete(topic);
+    this.#stopFollowing(topic, following);
+  }
+
+  /** Stops delivery and leaves the presence (a failed leave expires by itself). */
+  #stopFollowing(topic: string, following: Following): void {
     following.sink.stop();
     this.endpoint.topics.hub.detach(topic, following.attached);
+    following.joined?.store.leave(topic, this.#ctx.clientId).catch(() => {});
   }
 
   #send(text: string): void {

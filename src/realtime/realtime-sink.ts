@@ -4,6 +4,7 @@ import type { TopicMessage } from "../topics/topic-message.js";
 import { logSafely } from "../util/logger.js";
 import { CloseCode } from "../websocket/close-codes.js";
 import { WebSocketMessage } from "../websocket/websocket-message.js";
+import { presenceEventFrame } from "./realtime-presence.js";
 
 /** A frame waiting in a sink until open() sends it; `live`: not a replayed one. */
 interface Held {
@@ -40,6 +41,8 @@ export class RealtimeSink implements TopicSink {
     private readonly log: Logger,
     /** The connection's client id: a message published `except` it is not sent here. */
     readonly clientId?: string,
+    /** Whether the subscribe asked for `join`/`leave` frames. */
+    readonly joinLeave = false,
   ) {}
 
   receive(message: TopicMessage): void {
@@ -102,6 +105,7 @@ export class RealtimeSink implements TopicSink {
   /** The message's frame, or undefined (logged) when its stored text is not JSON. */
   #frameOf(message: TopicMessage): WebSocketMessage | undefined {
     try {
+      if (message.presence) return presenceEventFrame(message, message.presence);
       return message.realtimeFrame;
     } catch (error) {
       logSafely(

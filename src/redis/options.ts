@@ -36,10 +36,22 @@ export interface RedisBrokerOptions {
    */
   dedupeWindow?: number | undefined;
   /**
-   * Prefix of the stream keys and pub/sub channels, `${prefix}topic:${topic}`, and of the
-   * dedupe keys, `${prefix}dedupe:${topic.length}:${topic}:${dedupeKey}`. Default "sluice:".
+   * Prefix of the stream keys and pub/sub channels, `${prefix}topic:${topic}`, of the
+   * dedupe keys, `${prefix}dedupe:${topic.length}:${topic}:${dedupeKey}`, and of the presence
+   * keys, `${prefix}presence:${topic}` and `${prefix}presence-expiry:${topic}`. Default
+   * "sluice:".
    */
   prefix?: string | undefined;
+  /**
+   * Milliseconds between two refreshes of this process's presence members (`app.presence()`):
+   * each member's expiry is set to two intervals ahead, and the expired members of the topics
+   * this process has members in or follows are swept (their `leave` published) at each one.
+   * So the members of a process that died without leaving (SIGKILL, a lost machine) are no
+   * longer listed two intervals after its last refresh, and their `leave` goes out between one
+   * and three intervals after it died. Default 15 000 (a dead process's members gone within
+   * 45 s); at least 10.
+   */
+  presenceRefresh?: number | undefined;
   /** Reports outages (once each), recoveries and gaps. Default: silent. */
   logger?: BrokerLogger | undefined;
 }
@@ -51,10 +63,25 @@ export interface ResolvedOptions {
   readonly topicTtl: number;
   readonly dedupeWindow: number;
   readonly prefix: string;
+  readonly presenceRefresh: number;
   readonly logger: BrokerLogger | undefined;
 }
 
-const KNOWN = new Set(["url", "redis", "history", "topicTtl", "dedupeWindow", "prefix", "logger"]);
+const KNOWN = new Set([
+  "url",
+  "redis",
+  "history",
+  "topicTtl",
+  "dedupeWindow",
+  "prefix",
+  "presenceRefresh",
+  "logger",
+]);
+
+/** The presence refresh when none is given: a dead process's members are gone within 45 s. */
+export const DEFAULT_PRESENCE_REFRESH = 15_000;
+/** The longest interval: four of them (the keys' TTL) must fit a timer. */
+const MAX_PRESENCE_REFRESH = Math.floor((2 ** 31 - 1) / 4);
 
 /** Abandoned topics' streams go within a day; quiet rooms keep their history overnight. */
 export const DEFAULT_REDIS_TOPIC_TTL = 24 * 60 * 60_000;
@@ -88,6 +115,7 @@ export function resolveOptions(options: RedisBrokerOptions | undefined): Resolve
     topicTtl = DEFAULT_REDIS_TOPIC_TTL,
     dedupeWindow = DEFAULT_DEDUPE_WINDOW,
     prefix = "sluice:",
+    presenceRefresh = DEFAULT_PRESENCE_REFRESH,
     logger,
   } = options;
   if (url !== undefined) {
@@ -108,6 +136,16 @@ export function resolveOptions(options: RedisBrokerOptions | undefined): Resolve
   checkHistory(history, "redisBroker");
   checkTopicTtl(topicTtl, "redisBroker");
   checkDedupeWindow(dedupeWindow, "redisBroker");
+  if (
+    typeof presenceRefresh !== "number" ||
+    !Number.isSafeInteger(presenceRefresh) ||
+    presenceRefresh < 10 ||
+    presenceRefresh > MAX_PRESENCE_REFRESH
+  ) {
+    throw new TypeError(
+      `redisBroker(options): "presenceRefresh" must be a whole number of ms from 10 to ${MAX_PRESENCE_REFRESH}, got ${describe(presenceRefresh)}`,
+    );
+  }
   if (typeof prefix !== "string") {
     throw new TypeError(`redisBroker(options): "prefix" must be a string, got ${describe(prefix)}`);
   }
@@ -122,7 +160,16 @@ export function resolveOptions(options: RedisBrokerOptions | undefined): Resolve
       `redisBroker(options): "logger" must have info() and warn() methods (a pino logger does), got ${describe(logger)}`,
     );
   }
-  return { url, redis: redis ?? {}, history, topicTtl, dedupeWindow, prefix, logger };
+  return {
+    url,
+    redis: redis ?? {},
+    history,
+    topicTtl,
+    dedupeWindow,
+    prefix,
+    presenceRefresh,
+    logger,
+  };
 }
 
 function isRedisUrl(url: string): boolean {

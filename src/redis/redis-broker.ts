@@ -28,6 +28,7 @@ import {
   watchOutages,
   whenReady,
 } from "./redis-connections.js";
+import { RedisPresence } from "./redis-presence.js";
 import { StreamExpiry } from "./stream-expiry.js";
 import { headOf, type LogAfter, readAfter } from "./stream-log.js";
 
@@ -69,6 +70,7 @@ export class RedisBroker implements Broker {
   private closed = false;
   private closing: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  readonly presence: RedisPresence;
 
   constructor(private readonly options: ResolvedOptions) {
     this.timeout = options.redis.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT;
@@ -86,6 +88,16 @@ export class RedisBroker implements Broker {
     this.subscriber.on("close", () => this.subscriberLost());
     this.subscriber.on("ready", () => void this.resubscribe());
     this.commands.on("ready", () => this.catchUpAll());
+    this.presence = new RedisPresence({
+      commands: this.commands,
+      prefix: options.prefix,
+      refresh: options.presenceRefresh,
+      publish: (...message) => this.publish(...message),
+      ready: () => this.ready(this.commands),
+      isClosed,
+      followedTopics: () => [...this.topics.values()].map((topic) => topic.topic),
+      logger: options.logger,
+    });
   }
 
   async publish(
@@ -245,6 +257,7 @@ export class RedisBroker implements Broker {
   }
 
   private async shutdown(): Promise<void> {
+    await this.presence.close();
     this.closed = true;
     clearTimeout(this.retryTimer);
     this.expiry.stop();
@@ -308,6 +321,7 @@ export class RedisBroker implements Broker {
       // Its stream lives as long as someone subscribes (a TTL about to end starts over).
       this.expiry.expireLater([subscription.key]);
       this.expiry.start();
+      this.presence.wake();
     } catch (error) {
       if (this.topics.get(subscription.key) === subscription) {
         this.topics.delete(subscription.key);

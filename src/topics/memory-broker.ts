@@ -12,6 +12,7 @@ import { DedupeMemory } from "./dedupe-memory.js";
 import { checkDedupeWindow, DEFAULT_DEDUPE_WINDOW } from "./dedupe-window-option.js";
 import { checkHistory } from "./history-option.js";
 import { isLiveOnly, liveOnlyMessage } from "./live-only.js";
+import { MemoryPresence } from "./memory-presence.js";
 import { compareStreamIds } from "./stream-id.js";
 import { TopicLog } from "./topic-log.js";
 import { checkTopicTtl } from "./topic-ttl-option.js";
@@ -129,6 +130,7 @@ class InMemoryBroker implements MemoryBroker {
   /** One timer for all topics, running only while some are idle. */
   private sweeper: NodeJS.Timeout | undefined;
   private closed = false;
+  readonly presence = new MemoryPresence((...publish) => this.publish(...publish));
 
   constructor(
     private readonly capacity: number,
@@ -237,6 +239,7 @@ class InMemoryBroker implements MemoryBroker {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.presence.clear();
     this.deliverers.clear();
     this.dedupe.clear();
     clearInterval(this.sweeper);

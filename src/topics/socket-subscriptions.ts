@@ -4,10 +4,26 @@ import type {
   SocketTopicSet,
 } from "../websocket/socket-topics.js";
 import type { Broker } from "./broker.js";
-import { attachStarting } from "./subscribe-at.js";
-import { checkLastEventId, checkReplay, checkTopic } from "./topic-checks.js";
+import type { BrokerPresence } from "./broker-presence.js";
+import { presenceInfoJson } from "./presence-member.js";
+import { presenceOf } from "./presence-of.js";
+import { attachStarting, type SubscribeStart } from "./subscribe-at.js";
+import { checkLastEventId, checkReplay, checkTopic, describe } from "./topic-checks.js";
 import type { TopicHub, TopicSink } from "./topic-hub.js";
 import type { TopicMessage } from "./topic-message.js";
+
+/** A topic followed: its sink once live (undefined if that failed), and its presence. */
+interface Followed {
+  readonly sink: Promise<TopicSink | undefined>;
+  /** The presence store the socket joined, when it subscribed with `presence`. */
+  readonly presence: BrokerPresence | undefined;
+}
+
+/** How a socket joins a topic's presence: the store and the info's JSON. */
+interface Joining {
+  readonly presence: BrokerPresence;
+  readonly infoJson: string;
+}
 
 /**
  * The topics one WebSocket follows. Each message goes out as the envelope frame every
@@ -15,7 +31,7 @@ import type { TopicMessage } from "./topic-message.js";
  * bounds memory, and the client resumes with the last id it saw.
  */
 export class SocketSubscriptions implements SocketTopicSet {
-  private readonly sinks = new Map<string, Promise<TopicSink | undefined>>();
+  private readonly followed = new Map<string, Followed>();
   private closed = false;
 
   constructor(
@@ -24,59 +40,102 @@ export class SocketSubscriptions implements SocketTopicSet {
     private readonly socket: FrameTarget,
   ) {}
 
-  /** Resolves once live; a topic already followed is left as it is. */
+  /** Resolves once live (and joined); a topic already followed is left as it is. */
   async subscribe(topic: string, options: SocketSubscribeOptions = {}): Promise<void> {
     checkTopic(topic);
     if (options === null || typeof options !== "object") {
       throw new TypeError(
-        "socket.subscribe() options must be an object: { lastEventId?, replay? }",
+        "socket.subscribe() options must be an object: { lastEventId?, replay?, presence?, joinLeave? }",
       );
     }
     const start = {
       lastEventId: checkLastEventId(options.lastEventId),
       replay: checkReplay(options.replay, "socket.subscribe()"),
     };
+    const joinLeave = options.joinLeave ?? false;
+    if (typeof joinLeave !== "boolean") {
+      throw new TypeError(
+        `socket.subscribe() joinLeave must be a boolean, got ${describe(joinLeave)}`,
+      );
+    }
+    const joining = this.joiningOf(options.presence);
     if (this.closed) throw new Error(`The WebSocket is closed; it cannot subscribe to "${topic}"`);
-    const existing = this.sinks.get(topic);
+    const existing = this.followed.get(topic);
     if (existing) {
-      await existing;
+      await existing.sink;
       return;
     }
-    const sink = new SocketSink(this.socket);
-    const attached = attachStarting(this.hub, this.broker, topic, start, sink);
-    const settled = attached.catch(() => undefined);
-    this.sinks.set(topic, settled);
+    const attached = this.follow(topic, start, new SocketSink(this.socket, joinLeave), joining);
+    const entry = { sink: attached.catch(() => undefined), presence: joining?.presence };
+    this.followed.set(topic, entry);
     try {
       await attached;
     } catch (error) {
-      if (this.sinks.get(topic) === settled) this.sinks.delete(topic);
+      if (this.followed.get(topic) === entry) this.followed.delete(topic);
       throw error;
     }
-    // An unsubscribe() during the set-up detaches the sink once `settled` resolves.
+    // An unsubscribe() during the set-up detaches the sink (and leaves) once it settles.
   }
 
-  /** Stops following the topic (nothing happens if it was not followed). */
+  /** Stops following the topic (nothing happens if it was not followed); leaves its presence. */
   unsubscribe(topic: string): void {
-    const sink = this.sinks.get(topic);
-    if (!sink) return;
-    this.sinks.delete(topic);
-    void sink.then((attached) => attached && this.hub.detach(topic, attached));
+    const followed = this.followed.get(topic);
+    if (!followed) return;
+    this.followed.delete(topic);
+    void followed.sink.then((attached) => {
+      if (!attached) return;
+      this.hub.detach(topic, attached);
+      // A leave that fails (Redis away) is not retried: the member expires by itself.
+      followed.presence?.leave(topic, this.socket.id).catch(() => {});
+    });
   }
 
   /** The topics followed now. */
   get topicNames(): string[] {
-    return [...this.sinks.keys()];
+    return [...this.followed.keys()];
   }
 
   /** The socket closed: every subscription ends. */
   closeAll(): void {
     this.closed = true;
-    for (const topic of [...this.sinks.keys()]) this.unsubscribe(topic);
+    for (const topic of [...this.followed.keys()]) this.unsubscribe(topic);
+  }
+
+  /** The presence store and the info's JSON for `presence`, checked before anything starts. */
+  private joiningOf(info: unknown): Joining | undefined {
+    if (info === undefined) return undefined;
+    return {
+      presence: presenceOf(this.broker, "socket.subscribe() with presence"),
+      infoJson: presenceInfoJson(info, "socket.subscribe() presence"),
+    };
+  }
+
+  /** Attaches the sink, then joins the presence (live first: it sees its own join). */
+  private async follow(
+    topic: string,
+    start: SubscribeStart,
+    target: SocketSink,
+    joining: Joining | undefined,
+  ): Promise<TopicSink> {
+    const sink = await attachStarting(this.hub, this.broker, topic, start, target);
+    if (!joining) return sink;
+    try {
+      await joining.presence.join(topic, this.socket.id, joining.infoJson);
+    } catch (error) {
+      this.hub.detach(topic, sink);
+      // It may have joined before the failure (its event not published): undo it.
+      joining.presence.leave(topic, this.socket.id).catch(() => {});
+      throw error;
+    }
+    return sink;
   }
 }
 
 class SocketSink implements TopicSink {
-  constructor(private readonly socket: FrameTarget) {}
+  constructor(
+    private readonly socket: FrameTarget,
+    readonly joinLeave: boolean,
+  ) {}
 
   get clientId(): string {
     return this.socket.id;

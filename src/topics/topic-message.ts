@@ -34,8 +34,11 @@ export class TopicMessage {
    * and the id it asked to resume after.
    */
   resetOf: { readonly reason: "trimmed" | "unknown"; readonly since: string } | undefined;
+  /** @internal Set on a presence event: a member joined or left (its data is the member). */
+  readonly presence: "join" | "leave" | undefined;
 
   constructor(stored: StoredMessage) {
+    this.presence = stored.presence;
     this.topic = stored.topic;
     this.id = stored.id;
     this.event = stored.event;

@@ -87,6 +87,8 @@ export class TopicSubscription<
    */
   readonly #settled: Promise<void>;
   #settle: (() => void) | undefined;
+  /** @internal whether it yields the topic's presence events (`joinLeave`). */
+  readonly joinLeave: boolean;
 
   /** @internal an SSE route sends its head once this settles (see `#settled`). */
   [readyForHead](): Promise<void> {
@@ -100,7 +102,9 @@ export class TopicSubscription<
     start: SubscribeStart,
     maxQueued: number,
     signal: AbortSignal | undefined,
+    joinLeave = false,
   ) {
+    this.joinLeave = joinLeave;
     this.#context = context;
     this.#maxQueued = maxQueued;
     this.topic = topic;

@@ -2,7 +2,9 @@ import type { Logger } from "pino";
 import { stringifyJson } from "../util/json.js";
 import type { FrameTarget, SocketTopicSet, SocketTopics } from "../websocket/socket-topics.js";
 import type { Broker, BrokerPublishOptions } from "./broker.js";
+import type { PresenceMember } from "./broker-presence.js";
 import { checkDedupeKey } from "./dedupe-key.js";
+import { presenceOf } from "./presence-of.js";
 import { checkExcept, checkStore, type PublishExcept } from "./publish-delivery.js";
 import { SocketSubscriptions } from "./socket-subscriptions.js";
 import {
@@ -72,6 +74,13 @@ export interface SubscribeOptions {
   signal?: AbortSignal;
   /** Messages that may wait for a busy consumer before it is cut off. Default 1 000. */
   maxQueued?: number;
+  /**
+   * Also yield the topic's presence events: a `join` or `leave` event (no id: they are never
+   * stored or replayed) whose data is the member `{ clientId, info, since }`, whenever a
+   * connection joins or leaves its presence (`socket.subscribe(topic, { presence })`, a
+   * real-time client's `subscribe(topic, { presence })`) on any instance. Default false.
+   */
+  joinLeave?: boolean;
 }
 
 export interface HistoryOptions {
@@ -133,16 +142,26 @@ export class Topics implements SocketTopics {
       replay,
       signal,
       maxQueued = DEFAULT_MAX_QUEUED,
+      joinLeave = false,
     } = checkOptions(options, "subscribe");
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
       throw new TypeError(`subscribe() signal must be an AbortSignal, got ${describe(signal)}`);
     }
     checkPositiveInteger(maxQueued, "subscribe() maxQueued");
+    if (typeof joinLeave !== "boolean") {
+      throw new TypeError(`subscribe() joinLeave must be a boolean, got ${describe(joinLeave)}`);
+    }
     const start = {
       lastEventId: checkLastEventId(lastEventId),
       replay: checkReplay(replay, "subscribe()"),
     };
-    return new TopicSubscription(this, topic, start, maxQueued, signal);
+    return new TopicSubscription(this, topic, start, maxQueued, signal, joinLeave);
+  }
+
+  /** Who is in the topic's presence, on every instance: oldest first. */
+  async presence(topic: string): Promise<PresenceMember[]> {
+    checkTopic(topic);
+    return presenceOf(this.broker, "app.presence()").members(topic);
   }
 
   async history(topic: string, options: HistoryOptions = {}): Promise<TopicMessage[]> {

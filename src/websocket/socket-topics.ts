@@ -9,11 +9,24 @@ export interface SocketSubscribeOptions {
    * `app.subscribe()` does; `lastEventId` wins when both are given.
    */
   replay?: number;
+  /**
+   * Join the topic's presence with this info (any JSON value, at most 4 096 bytes as JSON;
+   * `null` for none): `app.presence(topic)` lists the socket (as `{ clientId: socket.id,
+   * info, since }`) until it unsubscribes or closes, and `join`/`leave` events go to the
+   * subscribers that asked for them. Your server code gives it (take it from
+   * `socket.request.state`, the auth principal): it is published as it is.
+   */
+  presence?: unknown;
+  /**
+   * Also receive the topic's presence events, as envelope frames `{"topic","id":"","event":
+   * "join"|"leave","data":{ clientId, info, since }}`. Default false.
+   */
+  joinLeave?: boolean;
 }
 
 /** What a topic subscription needs of its socket: its id, a way to send a prepared frame. */
 export interface FrameTarget {
-  /** The socket's client id: a message published `except` it is not sent to it. */
+  /** The socket's client id: a message published `except` it skips it; presence lists it. */
   readonly id: string;
   send(message: WebSocketMessage): Promise<void>;
 }
