@@ -84,8 +84,13 @@ export interface RefreshFrame {
   token: string;
 }
 
-// PresenceFrame and RefreshFrame join this union as the server learns to answer them.
-export type ClientFrame = SubscribeFrame | UnsubscribeFrame | PublishFrame | CallFrame;
+// PresenceFrame joins this union as the server learns to answer it.
+export type ClientFrame =
+  | SubscribeFrame
+  | UnsubscribeFrame
+  | PublishFrame
+  | CallFrame
+  | RefreshFrame;
 
 // Server to client.
 
