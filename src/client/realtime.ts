@@ -398,30 +398,33 @@ export class RealtimeClient {
     if (ms == null || !this.#token || (retry && ms < 1000)) return;
     const end = Date.now() + ms;
     const delay = retry ? ms / 2 : Math.max(ms * 0.8, ms - 30_000);
-    this.#refreshTimer = setTimeout(async () => {
-      const socket = this.#socket;
-      const failed = () => this.#refreshIn(end - Date.now(), true);
-      let token: string | null | undefined;
-      try {
-        token = await this.#token?.();
-      } catch (error) {
-        this.#events.emit(
-          "error",
-          new Error("connect(): the token function threw", { cause: error }),
-        );
-      }
-      if (socket !== this.#socket || !this.#pacer) return;
-      if (!token) return failed();
-      this.#request({
-        frame: (ref) => JSON.stringify({ type: "refresh", ref, token }),
-        reply: (reply) => {
-          if (reply.ok) return this.#refreshIn((reply.result as RefreshResult).expiresIn);
-          this.#events.emit("error", replyError(reply.error));
-          failed();
-        },
-        lost: () => {},
-      });
-    }, Math.min(delay, MAX_TIMER));
+    this.#refreshTimer = setTimeout(
+      async () => {
+        const socket = this.#socket;
+        const failed = () => this.#refreshIn(end - Date.now(), true);
+        let token: string | null | undefined;
+        try {
+          token = await this.#token?.();
+        } catch (error) {
+          this.#events.emit(
+            "error",
+            new Error("connect(): the token function threw", { cause: error }),
+          );
+        }
+        if (socket !== this.#socket || !this.#pacer) return;
+        if (!token) return failed();
+        this.#request({
+          frame: (ref) => JSON.stringify({ type: "refresh", ref, token }),
+          reply: (reply) => {
+            if (reply.ok) return this.#refreshIn((reply.result as RefreshResult).expiresIn);
+            this.#events.emit("error", replyError(reply.error));
+            failed();
+          },
+          lost: () => {},
+        });
+      },
+      Math.min(delay, MAX_TIMER),
+    );
   }
 
   #received(data: unknown): void {

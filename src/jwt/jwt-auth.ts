@@ -219,7 +219,10 @@ function refusalOf(error: unknown, fromJwks: boolean, req: SluiceRequest): HttpE
  * `clockTolerance`, or sooner its `iat` plus `maxTokenAge` (and the tolerance). A token with
  * neither limit never expires.
  */
-function expiryOf(where: string, options: JwtAuthOptions): (payload: JWTPayload) => number | undefined {
+function expiryOf(
+  where: string,
+  options: JwtAuthOptions,
+): (payload: JWTPayload) => number | undefined {
   const tolerance =
     options.clockTolerance === undefined
       ? 0

@@ -115,7 +115,9 @@ export function tokenAuth<P>(
     throw new TypeError(`${where}: subprotocol must be a valid subprotocol name, like "bearer"`);
   }
   if (expiresAt !== undefined && typeof expiresAt !== "function") {
-    throw new TypeError(`${where}: expiresAt must be a function (principal) => Date | ms | undefined`);
+    throw new TypeError(
+      `${where}: expiresAt must be a function (principal) => Date | ms | undefined`,
+    );
   }
   const check = new TokenCheck<P>(verify, realm, expiresAt, extras);
 

@@ -37,7 +37,11 @@ export class TokenCheck<P> implements CredentialAuthority {
    * HttpError `verify` threw. A token whose credentials expired already is refused; so is a
    * refresh (`previous` given) for another subject than the first token's.
    */
-  async accept(token: string, request: SluiceRequest, previous?: Credentials): Promise<Credentials> {
+  async accept(
+    token: string,
+    request: SluiceRequest,
+    previous?: Credentials,
+  ): Promise<Credentials> {
     const outcome = await runVerify(
       () => this.verify(token, request),
       (error) => request.log.debug({ err: error }, "bearer token refused: verify threw"),

@@ -142,7 +142,8 @@ class StreamPump<T> implements AbortListener, Flushable {
 
   /**
    * The credentials the stream was opened with expired: its last words (an SSE stream's
-   * `event: expired`), then a clean end, the producer cancelled as on a disconnect.
+   * `event: expired`), then it ends as on a disconnect (cleanly, for SSE): the request's
+   * signal aborts and the producer is cancelled.
    */
   private credentialsExpired(): void {
     this.expiry = undefined;
@@ -150,9 +151,7 @@ class StreamPump<T> implements AbortListener, Flushable {
     const notice = this.lifecycle.expired?.();
     if (notice !== undefined) this.writer.push(notice);
     logSafely(this.request.log, "debug", {}, "credentials expired; stream ended");
-    this.stopped = true;
-    this.stop(undefined);
-    this.wakeFromDrain?.();
+    this.request.abort("credentials-expired");
   }
 
   /** The end of the turn the stream began in: its head goes out now if it has not yet. */
