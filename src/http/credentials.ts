@@ -2,7 +2,7 @@ import { Deadline } from "../util/deadline.js";
 import { HttpError } from "./http-error.js";
 import type { SluiceRequest } from "./request.js";
 
-/** @internal Topic patterns a token allows (jwtAuth's `topicsClaim`): who may subscribe, publish. */
+/** Topic patterns a token allows (jwtAuth's `topicsClaim`): who may subscribe, publish. */
 export interface TopicGrants {
   readonly subscribe: readonly string[];
   readonly publish: readonly string[];
