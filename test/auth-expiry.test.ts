@@ -89,6 +89,7 @@ describe("SSE streams end when their credentials expire", { concurrency: true },
       client.events.map((event) => event.event),
       ["message", "expired"],
     );
+    assert.equal(client.events[1]?.id, undefined, "no id: line, so Last-Event-ID stays put");
     await waitFor(() => app.topicSubscribers === 0, "the subscriber detached");
     assert.equal(app.connections.sse, 0);
   });

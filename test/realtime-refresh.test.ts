@@ -2,6 +2,7 @@
 // `refresh` frame (verified like the first token), the 4001 close at expiry, and the client
 // that fetches a fresh token before expiry and reconnects after a 4001.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { after, describe, test } from "node:test";
 import { WebSocket } from "ws";
 import { type CloseInfo, connect } from "../src/client/index.js";
@@ -156,5 +157,11 @@ describe("the client refreshes its token", { concurrency: true }, () => {
     assert.deepEqual(closes[0], { code: 4001, reason: "credentials expired", reconnecting: true });
     assert.match(String(errors[0]?.message), /another subject/);
     await waitFor(() => client.state === "open" && calls >= 3, "the reconnect", 3000);
+    const doc = readFileSync(new URL("../docs/protocol.md", import.meta.url), "utf8");
+    assert.match(
+      doc,
+      /\| 4001 +\| [^|]+\| yes, with a fresh token +\|/,
+      "docs/protocol.md says so",
+    );
   });
 });
