@@ -8,6 +8,7 @@ import { after, describe, test } from "node:test";
 import WebSocket from "ws";
 import {
   type App,
+  type Broker,
   bearerAuth,
   CloseCode,
   HttpError,
@@ -16,7 +17,9 @@ import {
   type SluiceWebSocket,
 } from "../src/index.js";
 import { quietApp } from "./support/apps.js";
+import { bothBrokers } from "./support/both-brokers.js";
 import { assertEndedOnTime, signToken, testJwtAuth } from "./support/jwt-tokens.js";
+import { RedisServer } from "./support/redis-server.js";
 import { SseClient } from "./support/sse-client.js";
 import { aborted, sleep, waitFor, within } from "./support/wait.js";
 
@@ -30,8 +33,12 @@ async function listen(app: App): Promise<string> {
 }
 
 /** An app whose routes run behind jwtAuth: an SSE route, topics over SSE, a WebSocket, realtime. */
-async function jwtApp() {
-  const app = quietApp();
+const redis = await RedisServer.start();
+after(() => redis.stop());
+const brokers = bothBrokers(redis, "auth-expiry");
+
+async function jwtApp(broker?: Broker) {
+  const app = quietApp({ broker });
   app.use(testJwtAuth());
   const abortReasons: unknown[] = [];
   app.sse("/ticks", async function* (req) {
@@ -42,7 +49,10 @@ async function jwtApp() {
       abortReasons.push((req.signal.reason as RequestAbortedError | undefined)?.reason);
     }
   });
-  app.sse("/topics/:topic", (req) => app.subscribe(req.params.topic, { signal: req.signal }));
+  // The latest message first (atomically), then live ones.
+  app.sse("/topics/:topic", (req) =>
+    app.subscribe(req.params.topic, { signal: req.signal, replay: 1 }),
+  );
   app.websocket("/ws", async (socket) => {
     for await (const message of socket) await socket.send(message);
   });
@@ -76,23 +86,25 @@ describe("SSE streams end when their credentials expire", { concurrency: true },
     assert.deepEqual(abortReasons, ["credentials-expired"]);
   });
 
-  test("a returned app.subscribe() ends too, and its topic subscriber is let go of", async () => {
-    const { app, url } = await jwtApp();
-    const { token, expiresAt } = await signToken();
-    const client = new SseClient(`${url}/topics/news?access_token=${token}`);
-    await waitFor(() => app.topicSubscribers === 1, "the subscription", 3000);
-    await app.publish("news", { n: 1 });
-    await client.waitForEvents(1);
-    await within(client.ended, "the stream to end", 4000);
-    assertEndedOnTime(Date.now(), expiresAt, "the topic stream");
-    assert.deepEqual(
-      client.events.map((event) => event.event),
-      ["message", "expired"],
-    );
-    assert.equal(client.events[1]?.id, undefined, "no id: line, so Last-Event-ID stays put");
-    await waitFor(() => app.topicSubscribers === 0, "the subscriber detached");
-    assert.equal(app.connections.sse, 0);
-  });
+  for (const broker of brokers) {
+    test(`a returned app.subscribe() ends too, and its topic subscriber is let go of (${broker.name})`, async () => {
+      const { app, url } = await jwtApp(broker.make());
+      const { token, expiresAt } = await signToken();
+      await app.publish("news", { n: 1 });
+      const client = new SseClient(`${url}/topics/news?access_token=${token}`);
+      await waitFor(() => app.topicSubscribers === 1, "the subscription", 3000);
+      await client.waitForEvents(1);
+      await within(client.ended, "the stream to end", 4000);
+      assertEndedOnTime(Date.now(), expiresAt, "the topic stream");
+      assert.deepEqual(
+        client.events.map((event) => event.event),
+        ["message", "expired"],
+      );
+      assert.equal(client.events[1]?.id, undefined, "no id: line, so Last-Event-ID stays put");
+      await waitFor(() => app.topicSubscribers === 0, "the subscriber detached");
+      assert.equal(app.connections.sse, 0);
+    });
+  }
 
   test("the real-time endpoint's SSE transport ends with event: expired too", async () => {
     const { url } = await jwtApp();
@@ -296,4 +308,24 @@ describe("credentials checked when they are accepted", () => {
     await within(client.ended, "the stream to end", 5000);
     assertEndedOnTime(Date.now(), (expiresAt as number) + 1000, "the stream with a 1 s tolerance");
   });
+});
+
+test("the options and refreshAuth are typed: wrong usages do not compile", () => {
+  // Type checks only (npx tsc --noEmit covers test/): never run.
+  const typeChecks = (socket: SluiceWebSocket) => {
+    bearerAuth<{ until: Date }>({
+      verify: () => ({ until: new Date() }),
+      expiresAt: (p) => p.until,
+    });
+    bearerAuth({ verify: () => ({ exp: 1 }), expiresAt: () => 1_700_000_000_000 });
+    // @ts-expect-error expiresAt returns a Date, ms or undefined, not a string
+    bearerAuth({ verify: () => true, expiresAt: () => "tomorrow" });
+    // @ts-expect-error topicsClaim is the claim's name
+    testJwtAuth({ topicsClaim: 5 });
+    const refreshed: Promise<void> = socket.refreshAuth("token");
+    // @ts-expect-error refreshAuth takes the token as a string
+    void socket.refreshAuth(42);
+    return refreshed;
+  };
+  assert.equal(typeof typeChecks, "function");
 });

@@ -81,6 +81,11 @@ type Found =
  * route lists it first. The token must consist of characters a subprotocol name may hold
  * (a JWT does; standard base64 with `/` or `=` does not).
  *
+ * Credentials expire (`expiresAt`; by default a principal's numeric `exp` claim): an SSE
+ * stream they opened ends then, after a last `event: expired`, and a WebSocket is closed with
+ * 4001 unless `socket.refreshAuth(token)` brought a new token in time (verified by this same
+ * `verify`; a principal with a `sub` must keep it).
+ *
  * To guard some paths only, scope it: `app.use("/api/*", auth)`, or `g.use(auth)` in an
  * `app.group("/api", (g) => ...)`; and register CORS middleware before it so preflight
  * requests (which carry no credentials) pass.

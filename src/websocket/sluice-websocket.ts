@@ -137,9 +137,11 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage> {
    * is the app's protocol (the real-time endpoint's is its `refresh` frame).
    *
    * ```ts
-   * for await (const message of socket) {
-   *   const frame = JSON.parse(String(message));
-   *   if (frame.type === "refresh") await socket.refreshAuth(frame.token).catch(() => {});
+   * for await (const frame of socket) {
+   *   const { type, token } = JSON.parse(String(frame));
+   *   if (type !== "refresh") continue;
+   *   const ok = await socket.refreshAuth(token).then(() => true, () => false);
+   *   await socket.sendJson({ type: "refreshed", ok }); // refused: it still closes at the old expiry
    * }
    * ```
    */
