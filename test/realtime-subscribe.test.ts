@@ -28,6 +28,7 @@ describe("app.realtime subscribe", () => {
     await peer.request({ type: "call", method: "none" });
     assert.deepEqual(Object.keys(peer.frames[0] ?? {}).sort(), [
       "clientId",
+      "expiresIn",
       "heartbeat",
       "messageRate",
       "protocol",
@@ -37,6 +38,7 @@ describe("app.realtime subscribe", () => {
     assert.equal(peer.frames[0]?.protocol, "sluice.v1");
     assert.equal(peer.frames[0]?.heartbeat, 30_000);
     assert.deepEqual(peer.frames[0]?.messageRate, { messages: 200, perMs: 1000 });
+    assert.equal(peer.frames[0]?.expiresIn, null, "no credentials that expire");
     await peer.close();
   });
 

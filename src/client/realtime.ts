@@ -6,6 +6,7 @@ import {
   type PresenceResult,
   type PublishFrame,
   type PublishResult,
+  type RefreshResult,
   type ReplyFrame,
   type ServerFrame,
   type WelcomeFrame,
@@ -50,7 +51,14 @@ export interface RealtimeEvents {
 }
 
 export interface ConnectOptions {
-  /** Called at every (re)connect; its token is offered as `["sluice.v1", "bearer", token]`. */
+  /**
+   * Called at every (re)connect; its token is offered as `["sluice.v1", "bearer", token]`.
+   * Also before the connection's credentials expire (the welcome's `expiresIn`): at 80% of
+   * their lifetime or 30 s before the end, whichever is later, its token is sent in a
+   * `refresh` frame. A refresh refused (or a token function that fails) is tried again at
+   * half the time left, while a second or more is; then the server's 4001 close makes the
+   * client reconnect, with a fresh token.
+   */
   token?: () => string | null | undefined | Promise<string | null | undefined>;
   /** Backoff between reconnects, or `false` to never reconnect. */
   reconnect?: ReconnectOptions | false;
@@ -182,6 +190,7 @@ export class RealtimeClient {
   #attempt = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #stableTimer: ReturnType<typeof setTimeout> | undefined;
+  #refreshTimer: ReturnType<typeof setTimeout> | undefined;
   #resubscribeTimers = new Map<SubscriptionCore, ReturnType<typeof setTimeout>>();
   /** Why the current socket must not be reconnected, when the client decided it. */
   #refusal: { code: number; reason: string } | undefined;
@@ -390,7 +399,46 @@ export class RealtimeClient {
       } else this.#send(outgoing);
     }
     for (const outgoing of this.#queue.drain()) this.#send(outgoing);
+    this.#refreshIn(frame.expiresIn);
     this.#setState("open");
+  }
+
+  /**
+   * Sends a fresh token before the credentials expire in `ms` (see ConnectOptions.token);
+   * `retry`: the last refresh failed, try again at half the time left, if a second is.
+   */
+  #refreshIn(ms: number | null | undefined, retry?: boolean): void {
+    clearTimeout(this.#refreshTimer);
+    if (ms == null || !this.#token || (retry && ms < 1000)) return;
+    const end = Date.now() + ms;
+    const delay = retry ? ms / 2 : Math.max(ms * 0.8, ms - 30_000);
+    this.#refreshTimer = setTimeout(
+      async () => {
+        const socket = this.#socket;
+        const failed = () => this.#refreshIn(end - Date.now(), true);
+        let token: string | null | undefined;
+        try {
+          token = await this.#token?.();
+        } catch (error) {
+          this.#events.emit(
+            "error",
+            new Error("connect(): the token function threw", { cause: error }),
+          );
+        }
+        if (socket !== this.#socket || !this.#pacer) return;
+        if (!token) return failed();
+        this.#request({
+          frame: (ref) => JSON.stringify({ type: "refresh", ref, token }),
+          reply: (reply) => {
+            if (reply.ok) return this.#refreshIn((reply.result as RefreshResult).expiresIn);
+            this.#events.emit("error", replyError(reply.error));
+            failed();
+          },
+          lost: () => {},
+        });
+      },
+      Math.min(delay, MAX_TIMER),
+    );
   }
 
   #received(data: unknown): void {
@@ -431,6 +479,7 @@ export class RealtimeClient {
     clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
     clearTimeout(this.#stableTimer);
+    clearTimeout(this.#refreshTimer);
     this.#clearResubscribes();
     for (const subscription of this.#subscriptions.values()) subscription.disconnected();
     this.#pending.loseAll();
@@ -480,6 +529,7 @@ export class RealtimeClient {
     clearTimeout(this.#flushTimer);
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#stableTimer);
+    clearTimeout(this.#refreshTimer);
     this.#clearResubscribes();
     const waiting = [
       ...this.#inFlight,

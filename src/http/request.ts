@@ -5,14 +5,17 @@ import { canonicalPath } from "./canonical-path.js";
 import { HttpError } from "./http-error.js";
 import type { JsonParseOptions } from "./safe-json.js";
 
+const ABORT_MESSAGES = {
+  "client-disconnected": "The client disconnected",
+  "app-closing": "The app is closing and ended the request",
+  // Its stream was ended (bearerAuth's expiresAt, a JWT's exp): see credentials.ts.
+  "credentials-expired": "The request's credentials expired and its stream was ended",
+};
+
 /** Why a request's signal aborted. */
 export class RequestAbortedError extends Error {
-  constructor(readonly reason: "client-disconnected" | "app-closing") {
-    super(
-      reason === "client-disconnected"
-        ? "The client disconnected"
-        : "The app is closing and ended the request",
-    );
+  constructor(readonly reason: "client-disconnected" | "app-closing" | "credentials-expired") {
+    super(ABORT_MESSAGES[reason]);
     this.name = "RequestAbortedError";
   }
 }

@@ -40,6 +40,12 @@ export interface StreamLifecycle {
   readonly countsAs?: "sse";
   /** Written after a producer failure, before a clean end. */
   farewell?(error: unknown, request: SluiceRequest): StreamChunk | undefined;
+  /**
+   * A stream with this ends cleanly when its request's credentials expire (bearerAuth's
+   * `expiresAt`, a JWT's `exp`), after what it returns (undefined: nothing, when it cannot
+   * be written now). Streams without it are not ended then.
+   */
+  expired?(): StreamChunk | undefined;
 }
 
 const PLAIN_LIFECYCLE: StreamLifecycle = {};

@@ -7,10 +7,14 @@ import type {
   JWTVerifyOptions,
   RemoteJWKSetOptions,
 } from "jose";
+import type { TopicGrants } from "../http/credentials.js";
 import { HttpError } from "../http/http-error.js";
 import type { Middleware } from "../http/middleware-chain.js";
-import { type BearerAuthOptions, bearerAuth } from "../middleware/bearer-auth.js";
+import type { SluiceRequest } from "../http/request.js";
+import { type BearerAuthOptions, tokenAuth } from "../middleware/bearer-auth.js";
 import { jose } from "./jose-peer.js";
+import { spanSeconds } from "./time-span.js";
+import { topicsOfClaim } from "./topics-claim.js";
 
 export interface JwtAuthOptions
   extends Pick<BearerAuthOptions, "realm" | "queryParam" | "subprotocol"> {
@@ -42,6 +46,14 @@ export interface JwtAuthOptions
   requiredClaims?: readonly string[];
   /** Accepted `sub` value. */
   subject?: string;
+  /**
+   * The claim that lists the topics the token allows: `{ "subscribe": ["chat:*"], "publish":
+   * ["chat:lobby"] }` (patterns as `app.realtime()`'s lists; a list alone means subscribe
+   * only). `app.realtime()` endpoints without a `subscribe` (or `publish`) option allow what
+   * it lists; a token without the claim allows nothing there. A claim of another shape is
+   * refused with 401. Off by default.
+   */
+  topicsClaim?: string;
 }
 
 const HMAC = { HS256: 32, HS384: 48, HS512: 64 } as const;
@@ -114,6 +126,12 @@ function tokenProblem(error: unknown): string | undefined {
  * `jwtAuth<Claims>(...)` types `req.state.auth` as `Claims` for the routes chained after it
  * (`JWTPayload` by default); the payload is not checked against that type.
  *
+ * Long-lived connections end with their token: at its `exp` (plus `clockTolerance`, as
+ * verification allows; sooner when `maxTokenAge` says so) an SSE stream gets a last `event:
+ * expired` and ends, and a WebSocket is closed with 4001 unless it was refreshed with a new
+ * token for the same `sub` (`socket.refreshAuth(token)`, the real-time protocol's `refresh`
+ * frame, which `connect({ token })` sends by itself). A token without `exp` never expires.
+ *
  * ```ts
  * import { jwtAuth } from "sluice/jwt"; // needs jose (an optional peer dependency)
  * app.use(jwtAuth({
@@ -135,6 +153,10 @@ export function jwtAuth(options: JwtAuthOptions): Middleware<{ auth: JWTPayload 
   const algorithms = checkAlgorithms(where, options);
   const key = keySource(where, options, algorithms);
   const fromJwks = options.jwksUrl !== undefined;
+  const { topicsClaim } = options;
+  if (topicsClaim !== undefined && (typeof topicsClaim !== "string" || topicsClaim === "")) {
+    throw new TypeError(`${where}: topicsClaim must be the name of a claim, like "topics"`);
+  }
   const verifyOptions: JWTVerifyOptions = {
     algorithms,
     issuer: options.issuer as string | string[] | undefined,
@@ -144,33 +166,77 @@ export function jwtAuth(options: JwtAuthOptions): Middleware<{ auth: JWTPayload 
     requiredClaims: options.requiredClaims as string[] | undefined,
     subject: options.subject,
   };
-  return bearerAuth<JWTPayload>({
-    realm: options.realm,
-    queryParam: options.queryParam,
-    subprotocol: options.subprotocol,
-    verify: async (token, req) => {
-      try {
-        const { payload } =
-          typeof key === "function"
-            ? await jose.jwtVerify(token, key, verifyOptions)
-            : await jose.jwtVerify(token, key, verifyOptions);
-        return payload;
-      } catch (error) {
-        const problem = tokenProblem(error);
-        if (problem !== undefined) throw new HttpError(401, problem, undefined, { cause: error });
-        if (fromJwks) {
-          // The key set could not be fetched or read: not the client's fault.
-          req.log.warn({ err: error }, "JWT not verified: the JWKS could not be fetched");
-          throw new HttpError(503, "The token cannot be verified right now", undefined, {
-            cause: error,
-            headers: { "retry-after": "5" },
-          });
+  const topicsOf = (payload: JWTPayload) =>
+    topicsClaim === undefined ? undefined : topicsOfClaim(topicsClaim, payload[topicsClaim]);
+  return tokenAuth<JWTPayload>(
+    where,
+    {
+      realm: options.realm,
+      queryParam: options.queryParam,
+      subprotocol: options.subprotocol,
+      expiresAt: expiryOf(where, options),
+      verify: async (token, req) => {
+        let payload: JWTPayload;
+        try {
+          ({ payload } =
+            typeof key === "function"
+              ? await jose.jwtVerify(token, key, verifyOptions)
+              : await jose.jwtVerify(token, key, verifyOptions));
+        } catch (error) {
+          throw refusalOf(error, fromJwks, req);
         }
-        req.log.debug({ err: error }, "JWT refused");
-        throw new HttpError(401, "The token is not valid", undefined, { cause: error });
-      }
+        const topics = topicsOf(payload);
+        if (typeof topics === "string") throw new HttpError(401, topics);
+        return payload;
+      },
     },
-  });
+    // Checked by verify above: here it is a list of grants, or undefined.
+    { topics: (payload) => topicsOf(payload) as TopicGrants | undefined },
+  );
+}
+
+/**
+ * Why a token was not verified, as the client is told: a 401 saying what is wrong with it,
+ * or a 503 when the issuer's key set could not be fetched (the token may well be fine).
+ */
+function refusalOf(error: unknown, fromJwks: boolean, req: SluiceRequest): HttpError {
+  const problem = tokenProblem(error);
+  if (problem !== undefined) return new HttpError(401, problem, undefined, { cause: error });
+  if (fromJwks) {
+    // The key set could not be fetched or read: not the client's fault.
+    req.log.warn({ err: error }, "JWT not verified: the JWKS could not be fetched");
+    return new HttpError(503, "The token cannot be verified right now", undefined, {
+      cause: error,
+      headers: { "retry-after": "5" },
+    });
+  }
+  req.log.debug({ err: error }, "JWT refused");
+  return new HttpError(401, "The token is not valid", undefined, { cause: error });
+}
+
+/**
+ * When a verified token stops being accepted, as jose judges it: its `exp` plus the
+ * `clockTolerance`, or sooner its `iat` plus `maxTokenAge` (and the tolerance). A token with
+ * neither limit never expires.
+ */
+function expiryOf(
+  where: string,
+  options: JwtAuthOptions,
+): (payload: JWTPayload) => number | undefined {
+  const tolerance =
+    options.clockTolerance === undefined
+      ? 0
+      : spanSeconds(where, "clockTolerance", options.clockTolerance);
+  const maxAge =
+    options.maxTokenAge === undefined
+      ? undefined
+      : spanSeconds(where, "maxTokenAge", options.maxTokenAge);
+  return (payload) => {
+    const limits: number[] = [];
+    if (typeof payload.exp === "number") limits.push(payload.exp);
+    if (maxAge !== undefined && typeof payload.iat === "number") limits.push(payload.iat + maxAge);
+    return limits.length === 0 ? undefined : (Math.min(...limits) + tolerance) * 1000;
+  };
 }
 
 function checkAlgorithms(where: string, options: JwtAuthOptions): string[] {

@@ -1,7 +1,9 @@
+import { recordCredentials } from "../http/credentials.js";
 import type { Middleware } from "../http/middleware-chain.js";
 import type { SluiceRequest } from "../http/request.js";
 import { markAuthSubprotocol, noteAuthSubprotocol } from "../websocket/auth-subprotocol.js";
-import { checkRealm, runVerify, unauthorized, type Verified } from "./auth-challenge.js";
+import { checkRealm, unauthorized, type Verified } from "./auth-challenge.js";
+import { B64TOKEN, type TokenAuthExtras, TokenCheck } from "./token-check.js";
 
 export interface BearerAuthOptions<P = unknown> {
   /**
@@ -25,10 +27,16 @@ export interface BearerAuthOptions<P = unknown> {
    * token is the entry right after this marker. Off by default. See `bearerAuth`.
    */
   subprotocol?: string;
+  /**
+   * When the credentials stop being valid (a Date, or ms since the epoch; undefined: never).
+   * An SSE stream opened with them is ended then (after a last `event: expired`), a WebSocket
+   * closed with 4001 unless refreshed (`socket.refreshAuth(token)`, the real-time protocol's
+   * `refresh`). Default: a principal with a numeric `exp` claim (seconds, as JWTs have)
+   * expires then; any other never does. A token already expired is refused with 401.
+   */
+  expiresAt?: (principal: P) => Date | number | undefined;
 }
 
-/** Token characters (RFC 6750 b64token): what a JWT or an opaque token is made of. */
-const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 /** An auth-scheme (RFC 9110 token) and what follows it. */
 const CREDENTIALS = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?: +(.*))?$/s;
 /** A subprotocol name (RFC 6455 token): what a marker must be, so a client can offer it. */
@@ -73,6 +81,11 @@ type Found =
  * route lists it first. The token must consist of characters a subprotocol name may hold
  * (a JWT does; standard base64 with `/` or `=` does not).
  *
+ * Credentials expire (`expiresAt`; by default a principal's numeric `exp` claim): an SSE
+ * stream they opened ends then, after a last `event: expired`, and a WebSocket is closed with
+ * 4001 unless `socket.refreshAuth(token)` brought a new token in time (verified by this same
+ * `verify`; a principal with a `sub` must keep it).
+ *
  * To guard some paths only, scope it: `app.use("/api/*", auth)`, or `g.use(auth)` in an
  * `app.group("/api", (g) => ...)`; and register CORS middleware before it so preflight
  * requests (which carry no credentials) pass.
@@ -82,11 +95,19 @@ type Found =
  * form). The principal is what `verify` returned: nothing checks it against the type.
  */
 export function bearerAuth<P>(options: BearerAuthOptions<P>): Middleware<{ auth: P }> {
-  const where = "bearerAuth";
+  return tokenAuth("bearerAuth", options, {});
+}
+
+/** @internal bearerAuth, with what jwtAuth adds (`extras`) and its name in errors. */
+export function tokenAuth<P>(
+  where: string,
+  options: BearerAuthOptions<P>,
+  extras: TokenAuthExtras<P>,
+): Middleware<{ auth: P }> {
   if (options === null || typeof options !== "object") {
     throw new TypeError(`${where}: options must be an object`);
   }
-  const { verify, queryParam, subprotocol } = options;
+  const { verify, queryParam, subprotocol, expiresAt } = options;
   if (typeof verify !== "function") throw new TypeError(`${where}: verify must be a function`);
   const realm = checkRealm(where, options.realm ?? "api");
   if (queryParam !== undefined && (typeof queryParam !== "string" || queryParam === "")) {
@@ -98,6 +119,12 @@ export function bearerAuth<P>(options: BearerAuthOptions<P>): Middleware<{ auth:
   ) {
     throw new TypeError(`${where}: subprotocol must be a valid subprotocol name, like "bearer"`);
   }
+  if (expiresAt !== undefined && typeof expiresAt !== "function") {
+    throw new TypeError(
+      `${where}: expiresAt must be a function (principal) => Date | ms | undefined`,
+    );
+  }
+  const check = new TokenCheck<P>(verify, realm, expiresAt, extras);
 
   const middleware: Middleware<{ auth: P }> = async (req, next) => {
     const found = findToken(req, queryParam, subprotocol);
@@ -111,27 +138,10 @@ export function bearerAuth<P>(options: BearerAuthOptions<P>): Middleware<{ auth:
         error_description: found.message,
       });
     }
-    const outcome = await runVerify(
-      () => verify(found.token, req),
-      (error) => req.log.debug({ err: error }, "bearer token refused: verify threw"),
-    );
-    if ("principal" in outcome) {
-      req.state.auth = outcome.principal;
-      return next();
-    }
-    const { refused } = outcome;
-    if (refused && refused.status !== 401) throw refused;
-    const message = refused?.message ?? "The bearer token is not valid";
-    throw unauthorized(
-      message,
-      "Bearer",
-      {
-        realm,
-        error: "invalid_token",
-        error_description: refused ? message : undefined,
-      },
-      refused,
-    );
+    const credentials = await check.accept(found.token, req);
+    req.state.auth = credentials.principal as P;
+    recordCredentials(req, credentials);
+    return next();
   };
   // Lets the app check at startup that WebSocket routes behind it list the marker.
   return subprotocol === undefined ? middleware : markAuthSubprotocol(middleware, subprotocol);

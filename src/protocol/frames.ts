@@ -84,13 +84,13 @@ export interface RefreshFrame {
   token: string;
 }
 
-// RefreshFrame joins this union as the server learns to answer it.
 export type ClientFrame =
   | SubscribeFrame
   | UnsubscribeFrame
   | PublishFrame
   | CallFrame
-  | PresenceFrame;
+  | PresenceFrame
+  | RefreshFrame;
 
 // Server to client.
 

@@ -1,3 +1,4 @@
+import { credentialsOf, type TopicGrants } from "../http/credentials.js";
 import { TopicPatterns } from "../topics/topic-pattern.js";
 import type { RealtimeContext } from "./realtime-context.js";
 
@@ -28,20 +29,42 @@ export type AccessCheck = (
   ctx: RealtimeContext<object>,
 ) => boolean | Promise<boolean>;
 
-const DENY_ALL: AccessCheck = () => false;
+/** The patterns of each token's grants, made once per grants (a refresh brings new ones). */
+const grantedPatterns = new WeakMap<readonly string[], TopicPatterns<true>>();
+
+/**
+ * What the client's credentials allow, when the option is absent: the topics its token lists
+ * (jwtAuth's `topicsClaim`), read at each request, so a refreshed token's apply to the next.
+ * Nothing when they list none.
+ */
+function allowedByToken(kind: "subscribe" | "publish"): AccessCheck {
+  return (topic, _data, ctx) => {
+    const grants: TopicGrants | undefined = credentialsOf(ctx.request)?.topics;
+    if (grants === undefined) return false;
+    const patterns = grants[kind];
+    let allowed = grantedPatterns.get(patterns);
+    if (allowed === undefined) {
+      allowed = new TopicPatterns<true>();
+      for (const pattern of patterns) allowed.add(pattern, true);
+      grantedPatterns.set(patterns, allowed);
+    }
+    return allowed.match(topic) === true;
+  };
+}
 
 /**
  * The `subscribe` or `publish` option as one check. Patterns: a topic name matches itself;
  * `*` stands for one or more characters other than `:`, so `"chat:*"` matches `"chat:lobby"`
  * but neither `"chat:"` nor `"chat:a:b"`, and `"*:admin"` matches `"eu:admin"`. A list allows
- * a topic one of its patterns matches. Absent: nothing is allowed.
+ * a topic one of its patterns matches. Absent: what the client's token lists in jwtAuth's
+ * `topicsClaim`, with the same patterns; without such a claim, nothing is allowed.
  */
 export function accessCheck(
   option: string,
   value: unknown,
   kind: "subscribe" | "publish",
 ): AccessCheck {
-  if (value === undefined) return DENY_ALL;
+  if (value === undefined) return allowedByToken(kind);
   if (typeof value === "function") {
     if (kind === "subscribe") {
       const rule = value as SubscribeRule<object>;

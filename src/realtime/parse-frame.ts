@@ -95,8 +95,12 @@ function problemOf(frame: Record<string, unknown>): string | undefined {
       return typeof frame.method === "string" && frame.method.length > 0
         ? undefined
         : "call needs a method: a non-empty string";
+    case "refresh":
+      return typeof frame.token === "string" && frame.token.length > 0
+        ? undefined
+        : "refresh needs a token: a non-empty string";
     default:
-      return `Unknown frame type ${JSON.stringify(frame.type) ?? "undefined"}: expected subscribe, unsubscribe, publish, call or presence`;
+      return `Unknown frame type ${JSON.stringify(frame.type) ?? "undefined"}: expected subscribe, unsubscribe, publish, call, presence or refresh`;
   }
 }
 

@@ -32,14 +32,17 @@ export interface RealtimeOptions<State extends object = Record<string, unknown>>
   /**
    * Topics a client may subscribe to (over WebSocket and SSE): patterns (`"dashboard"`,
    * `"chat:*"`, where `*` is one or more characters other than `:`) or a function
-   * `(topic, ctx) => boolean | Promise<boolean>` (true allows). Default: none.
+   * `(topic, ctx) => boolean | Promise<boolean>` (true allows). Default: the topics the
+   * client's token lists for subscribing, with `jwtAuth({ topicsClaim })` (read at each
+   * subscribe: a refreshed token's apply to the next); none without such a claim.
    */
   subscribe?: readonly string[] | SubscribeRule<State>;
   /**
    * Topics a client may publish to: patterns as for `subscribe` (checked before the data), or
    * a function `(topic, data, ctx) => boolean | Promise<boolean>` that also sees the data:
    * when the topic has a schema (`app.topic()`, a contract), the function runs after it, on
-   * its output, so it never sees data the schema refuses. Default: none.
+   * its output, so it never sees data the schema refuses. Default: the topics the client's
+   * token lists for publishing, with `jwtAuth({ topicsClaim })`; none without such a claim.
    */
   publish?: readonly string[] | PublishRule<State>;
   /** Methods clients may `call`, by name. Default: none. */

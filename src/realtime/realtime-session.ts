@@ -1,3 +1,4 @@
+import { expiresIn } from "../http/credentials.js";
 import type { SluiceRequest } from "../http/request.js";
 import {
   type CallFrame,
@@ -7,6 +8,7 @@ import {
   type PresenceResult,
   type PublishFrame,
   type Ref,
+  type RefreshFrame,
   type SubscribeFrame,
   type WelcomeFrame,
 } from "../protocol/frames.js";
@@ -88,7 +90,7 @@ export class RealtimeSession {
       protocol: PROTOCOL,
       heartbeat: this.endpoint.options.webSocket.heartbeat ?? DEFAULT_HEARTBEAT_MS,
       messageRate: announcedRate(this.endpoint.options.webSocket.messageRate),
-      expiresIn: null, // credentials that expire: see the auth expiry work (issue 22)
+      expiresIn: expiresIn(this.socket.request),
     };
     // The session ends when the socket closes, also while it waits for a free request slot.
     void this.socket.closed.then(this.#end);
@@ -119,7 +121,9 @@ export class RealtimeSession {
     const done =
       frame.type === "call"
         ? this.#call(frame)
-        : this.#onTopic(frame.topic, () => this.#topicRequest(frame));
+        : frame.type === "refresh"
+          ? this.#refresh(frame)
+          : this.#onTopic(frame.topic, () => this.#topicRequest(frame));
     void done.then(this.#requestDone);
   }
 
@@ -140,7 +144,7 @@ export class RealtimeSession {
     return queued;
   }
 
-  async #topicRequest(frame: Exclude<ClientFrame, CallFrame>): Promise<void> {
+  async #topicRequest(frame: Exclude<ClientFrame, CallFrame | RefreshFrame>): Promise<void> {
     try {
       if (frame.type === "subscribe") await this.#subscribe(frame);
       else if (frame.type === "presence")
@@ -288,6 +292,22 @@ export class RealtimeSession {
     } catch (error) {
       this.#fail(ref, error, "call", method);
     }
+  }
+
+  /**
+   * A new token, verified as the first was (see `socket.refreshAuth`): the reply says when it
+   * expires. Refused (expired, invalid, another subject's): `forbidden`, and the connection
+   * still closes with 4001 when the old one expires.
+   */
+  async #refresh(frame: RefreshFrame): Promise<void> {
+    try {
+      await this.socket.refreshAuth(frame.token);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : "The token was refused";
+      this.#send(errorReply(frame.ref, { code: "forbidden", message }));
+      return;
+    }
+    this.#send(okReply(frame.ref, { expiresIn: expiresIn(this.socket.request) }));
   }
 
   /** The broker could not serve: `unavailable` for the client, a warning in the log. */

@@ -26,6 +26,14 @@ const DEFAULT_KEEP_ALIVE_MS = 15_000;
 /** The longest delay setTimeout honours (longer ones fire after 1 ms). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const KEEP_ALIVE_COMMENT = ": keep-alive\n\n";
+/**
+ * The last event of a stream whose credentials expired: EventSource then reconnects, and the
+ * page can give it fresh credentials (a new URL with a new token, or a renewed cookie).
+ */
+const EXPIRED_EVENT = new SseEvent({
+  event: "expired",
+  data: { reason: "credentials expired" },
+}).frame;
 
 /** Lifecycles of streams without per-stream state, built once per options object. */
 const sharedLifecycles = new WeakMap<SseOptions, StreamLifecycle>();
@@ -52,6 +60,10 @@ export function sseLifecycle(
     endCleanly: true,
     countsAs: "sse",
     farewell: farewellFor(options.errorEvent),
+    // A hand-written stream may be midway through an event: then it ends without one.
+    expired: atEventBoundary
+      ? () => (atEventBoundary() ? EXPIRED_EVENT : undefined)
+      : () => EXPIRED_EVENT,
   };
   if (!atEventBoundary) sharedLifecycles.set(options, lifecycle);
   return lifecycle;

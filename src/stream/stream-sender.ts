@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http";
+import { expiryDeadline } from "../http/credentials.js";
 import { mergeHeaders } from "../http/headers.js";
 import { isHttpError } from "../http/http-error.js";
 import { type AbortListener, RequestAbortedError, type SluiceRequest } from "../http/request.js";
@@ -8,6 +9,7 @@ import type {
   StreamingResponse,
   StreamLifecycle,
 } from "../http/streaming-response.js";
+import type { Deadline } from "../util/deadline.js";
 import { logSafely } from "../util/logger.js";
 import { BatchedWriter } from "./batched-writer.js";
 import { type Flushable, queueFlush } from "./flush-queue.js";
@@ -76,6 +78,8 @@ class StreamPump<T> implements AbortListener, Flushable {
   /** Items pulled, and when the event loop last had a turn: see write(). */
   private pulls = 0;
   private lastTurn = performance.now();
+  /** Ends the stream when the request's credentials expire (streams that end then). */
+  private expiry: Deadline | undefined;
   /** Ends a wait for 'drain' early, when the request aborts. */
   private wakeFromDrain: (() => void) | undefined;
   /** The callbacks of every pending pull, made once. */
@@ -134,6 +138,20 @@ class StreamPump<T> implements AbortListener, Flushable {
     void this.cancel();
     this.finishOnce();
     this.wakeFromDrain?.();
+  }
+
+  /**
+   * The credentials the stream was opened with expired: its last words (an SSE stream's
+   * `event: expired`), then it ends as on a disconnect (cleanly, for SSE): the request's
+   * signal aborts and the producer is cancelled.
+   */
+  private credentialsExpired(): void {
+    this.expiry = undefined;
+    if (this.state !== "streaming") return;
+    const notice = this.lifecycle.expired?.();
+    if (notice !== undefined) this.writer.push(notice);
+    logSafely(this.request.log, "debug", {}, "credentials expired; stream ended");
+    this.request.abort("credentials-expired");
   }
 
   /** The end of the turn the stream began in: its head goes out now if it has not yet. */
@@ -323,6 +341,7 @@ class StreamPump<T> implements AbortListener, Flushable {
     if (lifecycle.keepAlive) startKeepAlive(this.writer, lifecycle.keepAlive);
     if (lifecycle.countsAs) request.openStreams[lifecycle.countsAs]++;
     request.abortListener = this;
+    if (lifecycle.expired) this.expiry = expiryDeadline(request, () => this.credentialsExpired());
     if (lifecycle.preamble !== undefined) this.writer.push(lifecycle.preamble);
     // Aborted while the producer had its first pull: handled like an abort from now on.
     if (request.abortedBecause !== undefined) this.requestAborted();
@@ -370,6 +389,7 @@ class StreamPump<T> implements AbortListener, Flushable {
     const { lifecycle } = this;
     if (lifecycle.countsAs) this.request.openStreams[lifecycle.countsAs]--;
     if (lifecycle.keepAlive) stopKeepAlive(this.writer, lifecycle.keepAlive);
+    this.expiry?.cancel();
     this.end(failure);
   }
 

@@ -1,3 +1,5 @@
+import { CLOSE_EXPIRED } from "../protocol/frames.js";
+
 /**
  * Close codes sluice sends (RFC 6455 §7.4.1, IANA registry). Besides these, a handler that
  * throws an `HttpError` closes with 4000 + its status (4400-4599).
@@ -16,6 +18,11 @@ export const CloseCode = {
   messageTooBig: 1009,
   internalError: 1011,
   tryAgainLater: 1013,
+  /**
+   * The credentials of the upgrade request expired (bearerAuth's `expiresAt`, a JWT's `exp`)
+   * and were not refreshed: reconnect with fresh ones.
+   */
+  credentialsExpired: CLOSE_EXPIRED,
 } as const;
 
 /** Codes an application may send in a close frame: the defined ones, and 3000-4999. */

@@ -1,5 +1,6 @@
 import type { Socket } from "node:net";
 import type { RawData, WebSocket } from "ws";
+import { expiryDeadline, refreshCredentials } from "../http/credentials.js";
 import type { SluiceRequest } from "../http/request.js";
 import {
   ForbiddenJsonKeyError,
@@ -8,6 +9,7 @@ import {
   protoKeysOption,
 } from "../http/safe-json.js";
 import { currentTurn, queueFlush } from "../stream/flush-queue.js";
+import type { Deadline } from "../util/deadline.js";
 import { stringifyJson } from "../util/json.js";
 import { CloseCode, checkCloseArguments } from "./close-codes.js";
 import { DrainSignal } from "./drain-signal.js";
@@ -99,6 +101,8 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage> {
   #rateFullAt = 0;
   /** Set when the heartbeat's ping goes out, cleared by the pong. */
   #awaitingPong = false;
+  /** Closes the socket when the upgrade's credentials expire (only when they do). */
+  #expiry: Deadline | undefined;
 
   /** @internal the gateway makes these, one per upgraded connection. */
   constructor(
@@ -120,6 +124,44 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage> {
     ws.on("error", SluiceWebSocket.#listeners.error);
     // 'close' comes once: `on`, not `once` (which wraps the listener in two more objects).
     ws.on("close", SluiceWebSocket.#listeners.close);
+    this.#armExpiry();
+  }
+
+  /**
+   * Verifies a new token with the auth middleware that accepted the upgrade (`bearerAuth`,
+   * `jwtAuth`), as it verified the first: on success `request.state.auth` is its principal
+   * and the socket closes with 4001 at the new token's expiry instead of the old one's (with
+   * jwtAuth, the token must be for the same `sub`). Rejects with the HttpError that refused
+   * it (a 401 for an expired, invalid or other subject's token; a 400 when no such middleware
+   * authenticated this socket), and the old expiry stands. How the token reaches the server
+   * is the app's protocol (the real-time endpoint's is its `refresh` frame).
+   *
+   * ```ts
+   * for await (const frame of socket) {
+   *   const { type, token } = JSON.parse(String(frame));
+   *   if (type !== "refresh") continue;
+   *   const ok = await socket.refreshAuth(token).then(() => true, () => false);
+   *   await socket.sendJson({ type: "refreshed", ok }); // refused: it still closes at the old expiry
+   * }
+   * ```
+   */
+  async refreshAuth(token: string): Promise<void> {
+    await refreshCredentials(this.request, token);
+    this.#expiry?.cancel();
+    this.#armExpiry();
+  }
+
+  /** Closes with 4001 when the request's credentials expire, unless refreshed by then. */
+  #armExpiry(): void {
+    if (this.#ws.readyState > OPEN) return;
+    this.#expiry = expiryDeadline(this.request, () => this.#credentialsExpired());
+  }
+
+  #credentialsExpired(): void {
+    this.#expiry = undefined;
+    if (this.#ws.readyState !== OPEN) return;
+    this.request.log.info("WebSocket credentials expired; closed with 4001");
+    this.close(CloseCode.credentialsExpired, "credentials expired");
   }
 
   /**
@@ -450,6 +492,7 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage> {
 
   /** The connection is closed: every waiter learns it, and so does the gateway. */
   #ended(code: number, reason: string): void {
+    this.#expiry?.cancel();
     this.#endInbox();
     this.#subscriptions?.closeAll();
     this.#drain?.fail(new WebSocketClosedError(this.id));
