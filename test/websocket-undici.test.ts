@@ -473,7 +473,7 @@ describe("WebSocket with undici: close codes", () => {
     const { logger, lines } = capturedLogger();
     const app = new App({ logger });
     app.websocket("/boom", async (socket) => {
-      await socket.sendJson({ id: socket.id });
+      await socket.sendJson({ id: socket.request.id });
       await socket.receive();
       throw new Error("database exploded");
     });

@@ -210,7 +210,7 @@ describe("app.websocket(): the contract", () => {
     }
   });
 
-  test("socket.request carries params, query, headers and middleware state; socket.id is the request id", async () => {
+  test("socket.request carries params, query, headers and middleware state; socket.id is made by the server, never the x-request-id the client chose", async () => {
     const app = quietApp();
     app.use(async (req, next) => {
       req.state.user = `user-${req.query.get("u")}`;
@@ -224,12 +224,18 @@ describe("app.websocket(): the contract", () => {
         u: req.query.get("u"),
         header: req.header("x-trace"),
         user: req.state.user,
-        id: socket.id === req.id,
+        idIsUuid: /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(
+          socket.id,
+        ),
+        requestId: req.id,
+        idIsNotRequestId: socket.id !== req.id,
       };
       await socket.send("ready");
     });
     await using client = await TestClient.start(app);
-    const ws = await client.websocketConnect("/rooms/lobby?u=7", { headers: { "x-trace": "t1" } });
+    const ws = await client.websocketConnect("/rooms/lobby?u=7", {
+      headers: { "x-trace": "t1", "x-request-id": "someone-elses-socket-id" },
+    });
     assert.equal(await ws.receive(), "ready");
     assert.deepEqual(seen, {
       sameRequest: true,
@@ -237,7 +243,9 @@ describe("app.websocket(): the contract", () => {
       u: "7",
       header: "t1",
       user: "user-7",
-      id: true,
+      idIsUuid: true,
+      requestId: "someone-elses-socket-id",
+      idIsNotRequestId: true,
     });
   });
 

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Socket } from "node:net";
 import type { RawData, WebSocket } from "ws";
 import { expiryDeadline, refreshCredentials } from "../http/credentials.js";
@@ -191,10 +192,12 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage> {
     this.#subscriptions?.unsubscribe(topic);
   }
 
-  /** The id of the upgrade request: it stamps this socket's log lines too. */
-  get id(): string {
-    return this.request.id;
-  }
+  /**
+   * This connection's id, made by the server (a random UUID), never taken from the client
+   * (unlike the request id, which `x-request-id` can set): the client id that presence lists
+   * and `except` matches. Log lines carry the upgrade request's id (`reqId`).
+   */
+  readonly id: string = randomUUID();
 
   /** Settles (never rejects) once the connection is closed, with the close code and reason. */
   get closed(): Promise<CloseInfo> {
