@@ -199,6 +199,17 @@ describe("app.realtime malformed frames", () => {
       '{"type":"publish","ref":14,"topic":"chat:a","data":1,"event":"reset"}',
       14,
     ],
+    // Presence events only the server sends: a client must not forge a member joining.
+    [
+      "the presence event join",
+      '{"type":"publish","ref":"j14","topic":"chat:a","data":{"clientId":"admin"},"event":"join","store":false}',
+      "j14",
+    ],
+    [
+      "the presence event leave",
+      '{"type":"publish","ref":"l14","topic":"chat:a","data":{"clientId":"admin"},"event":"leave"}',
+      "l14",
+    ],
     [
       "an event over two lines",
       '{"type":"publish","ref":15,"topic":"chat:a","data":1,"event":"a\\nb"}',

@@ -159,6 +159,12 @@ describe("topic API input checks", () => {
     }
     await assert.rejects(app.publish("t", 1, { event: "a\nb" }), /without CR or LF/);
     await assert.rejects(app.publish("t", 1, { event: "reset" }), /reserved/);
+    // Presence events: a subscriber's isPresenceEvent() must not be fooled by a publish.
+    await assert.rejects(app.publish("t", 1, { event: "join" }), /"join" is reserved/);
+    await assert.rejects(
+      app.publish("t", 1, { event: "leave", store: false }),
+      /"leave" is reserved/,
+    );
     await assert.rejects(app.publish("t", undefined), /undefined is not JSON/);
     const circular: Record<string, unknown> = {};
     circular.self = circular;

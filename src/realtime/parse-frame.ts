@@ -1,6 +1,6 @@
 import { ForbiddenJsonKeyError, parseJson } from "../http/safe-json.js";
 import { type ClientFrame, MAX_MID_LENGTH, MAX_REF_LENGTH, type Ref } from "../protocol/frames.js";
-import { MAX_REPLAY } from "../topics/topic-checks.js";
+import { MAX_REPLAY, RESERVED_EVENTS } from "../topics/topic-checks.js";
 
 /** Longest topic name, as the topics layer accepts them. */
 const MAX_TOPIC_LENGTH = 1024;
@@ -86,7 +86,7 @@ function problemOf(frame: Record<string, unknown>): string | undefined {
       return (
         topicProblem(frame.topic) ??
         (frame.data === undefined ? "publish needs data (any JSON value)" : undefined) ??
-        optional(frame, "event", isEvent, 'a one-line string, not "reset"') ??
+        optional(frame, "event", isEvent, 'a one-line string, not "reset", "join" or "leave"') ??
         optional(frame, "mid", isMid, `a string of 1 to ${MAX_MID_LENGTH} characters`) ??
         optional(frame, "store", isBoolean, "a boolean") ??
         optional(frame, "echo", isBoolean, "a boolean")
@@ -137,7 +137,10 @@ function isBoolean(value: unknown): boolean {
 
 function isEvent(value: unknown): boolean {
   return (
-    typeof value === "string" && value.length > 0 && !/[\r\n]/.test(value) && value !== "reset"
+    typeof value === "string" &&
+    value.length > 0 &&
+    !/[\r\n]/.test(value) &&
+    !RESERVED_EVENTS.has(value)
   );
 }
 

@@ -12,8 +12,8 @@ export type TopicPresenceEvent = SseEvent & {
 
 /**
  * True for the `join` and `leave` events of a subscription made with `joinLeave: true`:
- * events of those names without an id. (A live-only message you publish with the event
- * "join" or "leave" would look the same: give yours other names on topics with presence.)
+ * events of those names without an id (publish() refuses the event types "join" and "leave",
+ * so a publisher, a real-time client say, cannot forge one).
  *
  * ```ts
  * for await (const event of app.subscribe("room:1", { joinLeave: true })) {

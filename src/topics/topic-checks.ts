@@ -13,7 +13,14 @@ export function checkTopic(topic: unknown): string {
   return topic;
 }
 
-/** An event type publish() accepts: one line, and not the reserved "reset". */
+/**
+ * Event types only sluice sends: "reset" (the subscriber's last id is gone) and the presence
+ * events "join" and "leave", which a publisher (a real-time client, say) must not be able to
+ * forge.
+ */
+export const RESERVED_EVENTS: ReadonlySet<string> = new Set([RESET_EVENT, "join", "leave"]);
+
+/** An event type publish() accepts: one line, and not a reserved one (RESERVED_EVENTS). */
 export function checkPublishedEvent(event: unknown): string | undefined {
   if (event === undefined) return undefined;
   if (typeof event !== "string" || event.length === 0 || /[\r\n]/.test(event)) {
@@ -24,6 +31,11 @@ export function checkPublishedEvent(event: unknown): string | undefined {
   if (event === RESET_EVENT) {
     throw new TypeError(
       `The event type "${RESET_EVENT}" is reserved: it tells subscribers their last id is gone`,
+    );
+  }
+  if (RESERVED_EVENTS.has(event)) {
+    throw new TypeError(
+      `The event type "${event}" is reserved: sluice sends it when a presence member joins or leaves`,
     );
   }
   return event;
