@@ -199,6 +199,49 @@ for (const { name, make } of bothBrokers(redis, "presence")) {
       }
     });
 
+    test("unsubscribe during a subscribe with presence, then subscribe again: the new membership stays", async () => {
+      const app = new App({ logger: false, broker: make() });
+      const events: string[] = [];
+      const watcher = app.subscribe("room:r", { joinLeave: true });
+      void (async () => {
+        for await (const event of watcher) {
+          events.push(`${event.event}:${JSON.stringify((event.data as { info: unknown }).info)}`);
+        }
+      })();
+      await watcher[readyForHead]();
+      app.websocket("/ws", async (socket) => {
+        const first = socket.subscribe("room:r", { presence: { v: 1 } });
+        socket.unsubscribe("room:r"); // changed its mind while the first was under way
+        await socket.subscribe("room:r", { presence: { v: 2 } });
+        await first.catch(() => {});
+        await socket.send("subscribed");
+        for await (const _ of socket) {
+        }
+      });
+      const { port } = await app.listen({ port: 0, host: "127.0.0.1" });
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+      try {
+        await within(
+          new Promise((resolve) =>
+            ws.on("message", (data) => String(data) === "subscribed" && resolve(null)),
+          ),
+          "the subscribed frame",
+        );
+        await waitFor(() => events.length >= 3, "join v1, leave v1, join v2");
+        const members = await app.presence("room:r");
+        assert.deepEqual(
+          members.map((member) => member.info),
+          [{ v: 2 }],
+          `listed as v2; events ${events.join(" ")}`,
+        );
+        assert.deepEqual(events, ['join:{"v":1}', 'leave:{"v":1}', 'join:{"v":2}']);
+      } finally {
+        ws.close();
+        watcher.end();
+        await app.close();
+      }
+    });
+
     test("10 000 members of one topic are all listed, oldest first", async () => {
       const broker = make();
       const app = new App({ logger: false, broker });

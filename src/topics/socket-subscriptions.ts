@@ -32,6 +32,8 @@ interface Joining {
  */
 export class SocketSubscriptions implements SocketTopicSet {
   private readonly followed = new Map<string, Followed>();
+  /** Unsubscribes still detaching and leaving: a new subscribe to the topic waits for them. */
+  private readonly leaving = new Map<string, Promise<void>>();
   private closed = false;
 
   constructor(
@@ -65,7 +67,10 @@ export class SocketSubscriptions implements SocketTopicSet {
       await existing.sink;
       return;
     }
-    const attached = this.follow(topic, start, new SocketSink(this.socket, joinLeave), joining);
+    // After a pending unsubscribe's leave: it would otherwise undo this join (same client id).
+    const attached = this.afterLeaving(topic).then(() =>
+      this.follow(topic, start, new SocketSink(this.socket, joinLeave), joining),
+    );
     const entry = { sink: attached.catch(() => undefined), presence: joining?.presence };
     this.followed.set(topic, entry);
     try {
@@ -82,12 +87,21 @@ export class SocketSubscriptions implements SocketTopicSet {
     const followed = this.followed.get(topic);
     if (!followed) return;
     this.followed.delete(topic);
-    void followed.sink.then((attached) => {
+    const left = followed.sink.then(async (attached) => {
       if (!attached) return;
       this.hub.detach(topic, attached);
       // A leave that fails (Redis away) is not retried: the member expires by itself.
-      followed.presence?.leave(topic, this.socket.id).catch(() => {});
+      await followed.presence?.leave(topic, this.socket.id).catch(() => {});
     });
+    this.leaving.set(topic, left);
+    void left.then(() => {
+      if (this.leaving.get(topic) === left) this.leaving.delete(topic);
+    });
+  }
+
+  /** Settles once the topic's pending unsubscribe (if any) has detached and left. */
+  private afterLeaving(topic: string): Promise<void> {
+    return this.leaving.get(topic) ?? Promise.resolve();
   }
 
   /** The topics followed now. */
