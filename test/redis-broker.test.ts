@@ -469,6 +469,35 @@ describe("redisBroker: outages", () => {
     assert.ok(lines.some((line) => line.msg.includes("subscriber connection restored")));
   });
 
+  test("a message with except published while the subscriber connection is down keeps its except when caught up from the log", async () => {
+    const prefix = freshPrefix();
+    const publisher = makeBroker({ prefix });
+    const subscriber = makeBroker({
+      prefix,
+      redis: { connectionName: "except-victim", retryStrategy: () => 150 },
+    });
+    const { received } = await record(subscriber, "room");
+    await publisher.publish("room", undefined, '"before"', { except: "sender-1" });
+    await waitFor(() => received.length === 1, "the live one");
+    const clients = String(await redis.admin.client("LIST"));
+    const victim = /id=(\d+) [^\n]*name=except-victim:subscriber /.exec(clients)?.[1];
+    assert.ok(victim, `the subscriber connection in:\n${clients}`);
+    assert.equal(await redis.admin.client("KILL", "ID", victim), 1);
+    // Published while it is away: delivered from the stream once it is back.
+    await publisher.publish("room", "chat", '"during"', { except: "sender-1" });
+    await publisher.publish("room", undefined, '"for all"');
+    await waitFor(() => received.length === 3, "the two published meanwhile", 5000);
+    assert.deepEqual(
+      received.map(({ json, event, except }) => ({ json, event, except })),
+      [
+        { json: '"before"', event: undefined, except: "sender-1" },
+        { json: '"during"', event: "chat", except: "sender-1" },
+        { json: '"for all"', event: undefined, except: undefined },
+      ],
+      "the except travels with the late delivery (the hub skips that client)",
+    );
+  });
+
   test("Redis restarts: publish rejects at once meanwhile; the brokers reconnect and delivery goes on", async () => {
     const outage = await RedisServer.start();
     try {

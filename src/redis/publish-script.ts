@@ -8,7 +8,8 @@ import type { StoredMessage } from "../topics/broker.js";
  *
  * KEYS[1] the stream; KEYS[2], for a publish with a dedupe key, that key's (see dedupeKeyOf).
  * ARGV: history, ttl (ms; "0": never expires, PERSIST), channel, dedupe window (ms; unused
- * without KEYS[2]), json, the wire's middle lines (see wireLines)[, event].
+ * without KEYS[2]), json, the wire's middle lines (see wireLines), then the optional entry
+ * fields as name, value pairs (see entryFields).
  *
  * Dedupe: when KEYS[2] holds an id, the message was published within the window: the script
  * returns that id and stores and publishes nothing. Otherwise, after the XADD, KEYS[2] is set
@@ -16,12 +17,14 @@ import type { StoredMessage } from "../topics/broker.js";
  * one step: two processes publishing with one key at once store once.
  *
  * Stream entry fields: `p` the id of the entry before it ("0-0" for the first), `e` the event
- * (absent when there is none), `d` the JSON. `p` is how a replay tells that messages after an
+ * (absent when there is none), `x` the client id `except` names (absent when none), `d` the
+ * JSON. `p` is how a replay tells that messages after an
  * id were trimmed: trimming removes the oldest entries and leaves no trace of their ids (XINFO
  * STREAM's max-deleted-entry-id counts XDEL only), but the first entry left names the last one
  * gone. A stream that expired and began again starts over at "0-0", so an id of the old one
- * gets a reset (see readAfter). `except` is not stored: a replay is another delivery, which
- * the sender gets too.
+ * gets a reset (see readAfter). `except` is stored for the broker's own catch-up after its
+ * pub/sub connection dropped (that is the same delivery, late: the sender must not get it);
+ * a client's replay is another delivery, which ignores it, as on the memory broker.
  *
  * Pub/sub message (the wire), lines joined by `\n`:
  *
@@ -50,12 +53,14 @@ end
 local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 local previous = '0-0'
 if newest[1] then previous = newest[1][1] end
-local id
-if ARGV[7] then
-  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'p', previous, 'e', ARGV[7], 'd', ARGV[5])
-else
-  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'p', previous, 'd', ARGV[5])
+local fields = {'p', previous}
+for i = 7, #ARGV - 1, 2 do
+  fields[#fields + 1] = ARGV[i]
+  fields[#fields + 1] = ARGV[i + 1]
 end
+fields[#fields + 1] = 'd'
+fields[#fields + 1] = ARGV[5]
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
 local wire = id .. '\\n' .. ARGV[6] .. '\\n' .. ARGV[5]
 if ARGV[2] == '0' then
   redis.call('PERSIST', KEYS[1])
@@ -75,6 +80,14 @@ return id
  */
 export function dedupeKeyOf(prefix: string, topic: string, dedupeKey: string): string {
   return `${prefix}dedupe:${topic.length}:${topic}:${dedupeKey}`;
+}
+
+/** The optional stream entry fields of a stored message, as name, value pairs. */
+export function entryFields(event: string | undefined, except: string | undefined): string[] {
+  const fields: string[] = [];
+  if (event !== undefined) fields.push("e", event);
+  if (except !== undefined) fields.push("x", except);
+  return fields;
 }
 
 /** The name under which the script is defined on the command connection. */
@@ -145,10 +158,12 @@ export function previousId(entry: [id: string, fields: string[]]): string {
 export function decodeEntry(topic: string, entry: [id: string, fields: string[]]): StoredMessage {
   const [id, fields] = entry;
   let event: string | undefined;
+  let except: string | undefined;
   let json = "null";
   for (let i = 0; i + 1 < fields.length; i += 2) {
     if (fields[i] === "d") json = fields[i + 1] as string;
     else if (fields[i] === "e") event = fields[i + 1];
+    else if (fields[i] === "x") except = fields[i + 1];
   }
-  return { topic, id, event, json };
+  return except === undefined ? { topic, id, event, json } : { topic, id, event, json, except };
 }

@@ -18,6 +18,7 @@ import {
   decodeEntry,
   decodeWire,
   dedupeKeyOf,
+  entryFields,
   PUBLISH_COMMAND,
   wireLines,
 } from "./publish-script.js";
@@ -123,7 +124,7 @@ export class RedisBroker implements Broker {
       const key = this.keyOf(topic);
       const lines = wireLines(event, except, undefined);
       const args = [this.maxLen, this.expiry.ttlArgument, key, this.dedupeWindow, json, lines];
-      if (event !== undefined) args.push(event);
+      args.push(...entryFields(event, except));
       // A repeat resolves the first publish's id, from inside the script (see PUBLISH_SCRIPT).
       return dedupeKey === undefined
         ? await this.commands[PUBLISH_COMMAND](1, key, ...args)
