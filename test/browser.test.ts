@@ -246,13 +246,7 @@ describe("the live demo in Chromium", () => {
     try {
       // The rooms come from the server's rooms method: the list fills once the socket is open.
       for (const { page } of [alice, bob]) await enterRoom(page, "kitchen");
-      await bob.page.waitForFunction(() => {
-        const names = [...document.querySelectorAll("#presence li")].map((li) => li.textContent);
-        return (
-          names.some((name) => name?.includes("alice")) &&
-          names.some((name) => name?.includes("bob"))
-        );
-      });
+      for (const { page } of [alice, bob]) await waitForPeople(page, ["alice", "bob"]);
       await alice.page.fill("#message", "hello from alice");
       await alice.page.click("#send");
       await waitForMessage(bob.page, "alice: hello from alice");
@@ -262,6 +256,83 @@ describe("the live demo in Chromium", () => {
     } finally {
       await alice.context.close();
       await bob.context.close();
+    }
+  });
+
+  /** The names the page lists in its room's "Here now". */
+  function shownPeople(page: Page): Promise<string[]> {
+    return page.$$eval("#presence li", (items) =>
+      items.map((item) => (item as unknown as PageElement).textContent ?? ""),
+    );
+  }
+
+  /** Waits until the page lists exactly `names` (sorted) as in its room. */
+  async function waitForPeople(page: Page, names: string[]): Promise<void> {
+    const expected = JSON.stringify(names);
+    await page
+      .waitForFunction(
+        (json) =>
+          JSON.stringify(
+            [...document.querySelectorAll("#presence li")].map((li) => li.textContent),
+          ) === json,
+        expected,
+        { timeout: 10_000 },
+      )
+      .catch(async (error: unknown) => {
+        throw new Error(
+          `expected ${expected} in the room, shown: ${JSON.stringify(await shownPeople(page))}`,
+          {
+            cause: error,
+          },
+        );
+      });
+  }
+
+  test("the room lists who is in it (two tabs once), a closed tab leaves, and typing notices are live only", async () => {
+    const ada = await signedIn("ada");
+    const bob = await signedIn("bob");
+    const adaTab2 = await ada.context.newPage(); // the same cookie: ada's second tab
+    let newcomer: { context: BrowserContext; page: Page } | undefined;
+    try {
+      await adaTab2.goto(url);
+      await adaTab2.waitForFunction(() => document.querySelector("#whoami")?.textContent === "ada");
+      for (const page of [ada.page, bob.page, adaTab2]) await enterRoom(page, "library");
+      for (const page of [ada.page, bob.page, adaTab2]) await waitForPeople(page, ["ada", "bob"]);
+      assert.equal((await live.app.presence("room:library")).length, 3, "three connections");
+
+      // Typing in one tab: shown to bob, not in ada's tabs, gone once the message is sent.
+      await ada.page.fill("#message", "hello");
+      await bob.page.waitForSelector("#typing:text-is('ada is typing…')");
+      assert.equal(await ada.page.textContent("#typing"), "", "not to its sender");
+      assert.equal(await adaTab2.textContent("#typing"), "", "nor to its other tab");
+      await ada.page.press("#message", "Enter");
+      await waitForMessage(bob.page, "ada: hello");
+      assert.equal(await bob.page.textContent("#typing"), "", "a message ends its notice");
+      const stored = await live.app.history(roomTopic("library"));
+      assert.deepEqual(
+        stored.map((message) => message.data),
+        [{ name: "ada", text: "hello" }],
+        "the notice is not in the room's history",
+      );
+      newcomer = await signedIn("cy");
+      await enterRoom(newcomer.page, "library");
+      await waitForMessage(newcomer.page, "ada: hello");
+      await waitForPeople(newcomer.page, ["ada", "bob", "cy"]);
+      await sleep(200);
+      assert.equal(await newcomer.page.textContent("#typing"), "", "no notice replayed");
+      await assertShowsRoom(newcomer.page, "library");
+
+      await adaTab2.close(); // one of ada's two tabs: she is still there
+      while ((await live.app.presence("room:library")).length > 3) await sleep(20);
+      await waitForPeople(bob.page, ["ada", "bob", "cy"]);
+      await ada.context.close();
+      await waitForPeople(bob.page, ["bob", "cy"]);
+      await waitForPeople(newcomer.page, ["bob", "cy"]);
+      await bob.page.screenshot({ path: `${ARTIFACTS}/presence.png`, fullPage: true });
+    } finally {
+      await ada.context.close();
+      await bob.context.close();
+      await newcomer?.context.close();
     }
   });
 

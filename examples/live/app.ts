@@ -2,7 +2,7 @@
 // real-time connection (`app.realtime()` on the server, `connect()` from sluice/client in the
 // page), an NDJSON export, and sign-in with a name in a server-side session. See main.ts to
 // run it; the pieces are in auth.ts, sessions.ts, realtime.ts, dashboard.ts, chat.ts,
-// presence.ts, export.ts, cluster.ts, static.ts and client-script.ts.
+// export.ts, cluster.ts, static.ts and client-script.ts.
 import {
   App,
   type Broker,
@@ -20,12 +20,10 @@ import {
   TOKEN_TTL_MS,
   validName,
 } from "./auth.js";
-import { ROOMS } from "./chat.js";
 import { clientScript } from "./client-script.js";
 import { Cluster } from "./cluster.js";
 import { createDashboard } from "./dashboard.js";
 import { addExport } from "./export.js";
-import { Presence } from "./presence.js";
 import { addRealtime } from "./realtime.js";
 import { type Session, Sessions } from "./sessions.js";
 import { serveStatic } from "./static.js";
@@ -134,16 +132,8 @@ export function createLiveApp(options: LiveAppOptions = {}): LiveApp {
 
   addExport(app);
 
-  const presence = new Presence(app, cluster, ROOMS);
-  const realtime = addRealtime(app, cluster, sessions, presence);
-  const dashboard = createDashboard(
-    app,
-    cluster,
-    sessions,
-    tickMs,
-    () => presence.local(),
-    () => presence.refresh(),
-  );
+  const realtime = addRealtime(app, cluster, sessions);
+  const dashboard = createDashboard(app, cluster, sessions, tickMs);
   const stop = () => {
     dashboard.stop();
     cluster.stop();

@@ -1,10 +1,10 @@
 // What the processes serving the demo tell each other. With the memory broker there is one;
 // with Redis (REDIS_URL) every `npm start` publishes a report of its own to the "cluster"
-// topic each tick (and at once when someone joins or leaves a room), so that:
+// topic each tick, so that:
 //  - the dashboard adds up every process's clients, events/s and memory;
 //  - one process, the leader (the smallest server id heard from lately), publishes the ticks,
-//    so their sequence numbers go up by one whoever publishes them;
-//  - a room's presence lists the people in that room on every process.
+//    so their sequence numbers go up by one whoever publishes them.
+// (Who is in a room needs no report: the broker keeps each room's presence.)
 
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
@@ -17,8 +17,6 @@ export interface ServerReport {
   clients: number;
   eventsPerSec: number;
   rssMb: number;
-  /** room -> names of the people in it on that server */
-  rooms: Record<string, string[]>;
 }
 
 interface Heard {
@@ -35,14 +33,12 @@ export class Cluster {
   private countedSince = performance.now();
   private eventRate = 0;
   private readonly abort = new AbortController();
-  /** Called when a peer's rooms change (for presence). */
-  onPeerRooms: () => void = () => {};
 
   constructor(
     private readonly app: App,
     tickMs: number,
   ) {
-    // A server not heard from in this long is gone (its people leave its rooms).
+    // A server not heard from in this long is gone.
     this.staleMs = Math.max(3 * tickMs, 3000);
   }
 
@@ -61,7 +57,7 @@ export class Cluster {
    * Publishes this server's report (with `measure`, its events/s since the last measure;
    * without, the last figure) and returns it.
    */
-  async report(rooms: Record<string, string[]>, measure = false): Promise<ServerReport> {
+  async report(measure = false): Promise<ServerReport> {
     if (measure) {
       const now = performance.now();
       const rate = (this.published * 1000) / Math.max(1, now - this.countedSince);
@@ -75,7 +71,6 @@ export class Cluster {
       clients: connections.sse + connections.websocket,
       eventsPerSec: this.eventRate,
       rssMb: Math.round((process.memoryUsage.rss() / 2 ** 20) * 10) / 10,
-      rooms,
     };
     await this.app.publish(CLUSTER_TOPIC, report);
     return report;
@@ -104,26 +99,15 @@ export class Cluster {
     try {
       for await (const event of this.app.subscribe(CLUSTER_TOPIC, { signal: this.abort.signal })) {
         const report = asServerReport(event.data);
-        if (!report || report.server === this.server) continue;
-        const before = JSON.stringify(this.peers.get(report.server)?.report.rooms ?? {});
-        this.peers.set(report.server, { report, at: Date.now() });
-        if (JSON.stringify(report.rooms) !== before) this.peerRoomsChanged();
+        if (report && report.server !== this.server)
+          this.peers.set(report.server, { report, at: Date.now() });
       }
     } catch (error) {
-      // The broker failed: this process goes on alone (its own rooms, its own ticks).
+      // The broker failed: this process goes on alone (its own ticks).
       this.app.logger.error({ err: error }, "stopped following the cluster topic");
       return;
     }
     onEnd();
-  }
-
-  /** A presence update that throws must not end the following of every other report. */
-  private peerRoomsChanged(): void {
-    try {
-      this.onPeerRooms();
-    } catch (error) {
-      this.app.logger.error({ err: error }, "presence update failed");
-    }
   }
 
   stop(): void {
@@ -133,28 +117,19 @@ export class Cluster {
 
 /**
  * A report as another process published it, checked field by field: anything may reach the
- * topic (an older version, another app on the same Redis). Its rooms are copied into an
- * object without a prototype, so a room named "constructor" finds nobody rather than
- * Object.prototype.constructor.
+ * topic (an older version, another app on the same Redis). Only the known fields are kept.
  */
 export function asServerReport(data: unknown): ServerReport | undefined {
   if (typeof data !== "object" || data === null) return undefined;
-  const { server, clients, eventsPerSec, rssMb, rooms } = data as Record<string, unknown>;
-  if (typeof server !== "string" || typeof rooms !== "object" || rooms === null) return undefined;
+  const { server, clients, eventsPerSec, rssMb } = data as Record<string, unknown>;
+  if (typeof server !== "string") return undefined;
   if (![clients, eventsPerSec, rssMb].every((n) => typeof n === "number" && Number.isFinite(n))) {
     return undefined;
-  }
-  const checkedRooms: Record<string, string[]> = Object.create(null);
-  for (const [room, names] of Object.entries(rooms)) {
-    if (Array.isArray(names) && names.every((name) => typeof name === "string")) {
-      checkedRooms[room] = names;
-    }
   }
   return {
     server,
     clients: clients as number,
     eventsPerSec: eventsPerSec as number,
     rssMb: rssMb as number,
-    rooms: checkedRooms,
   };
 }

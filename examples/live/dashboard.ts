@@ -34,15 +34,13 @@ export function createDashboard(
   cluster: Cluster,
   sessions: Sessions,
   tickMs: number,
-  rooms: () => Record<string, string[]>,
-  afterTick: () => void = () => {},
 ): Dashboard {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let ticks = 0;
 
   async function tick(): Promise<void> {
-    const own = await cluster.report(rooms(), true);
+    const own = await cluster.report(true);
     // A process that just started waits one tick to hear from the others before it leads.
     if (++ticks === 1 || !cluster.isLeader()) return;
     const [last] = await app.history(DASHBOARD_TOPIC, { limit: 1 });
@@ -63,7 +61,6 @@ export function createDashboard(
   async function loop(): Promise<void> {
     try {
       await tick();
-      afterTick();
     } catch (error) {
       // Redis down, say: the next tick tries again, and subscribers catch up from the log.
       app.logger.warn({ err: error }, "dashboard tick failed");

@@ -1,18 +1,17 @@
 // The page's one connection: the real-time endpoint (docs/protocol.md) on REALTIME_PATH,
 // which the page reaches with `connect()` from sluice/client. It carries the chat (a topic per
-// room, chat.ts), who is in each room (methods and a presence topic, presence.ts) and the
-// dashboard's ticks. The client reconnects by itself and resumes every topic from the last
-// message it delivered, and resends the publishes whose acks it did not get.
+// room, chat.ts), who is in each room (the topic's presence) and the dashboard's ticks. The
+// client reconnects by itself and resumes every topic from the last message it delivered, and
+// resends the publishes whose acks it did not get.
 //
 // The sign-in middleware has run before (the upgrade of a visitor who is not signed in is
 // closed with 4401); `onConnect` ties each socket, and each stream of the endpoint's SSE side,
-// to its session: signing out (in any tab, on any process) ends them. Each socket may send CHAT_OPTIONS.messageRate frames: one more
-// closes it with 1008.
+// to its session: signing out (in any tab, on any process) ends them. Each socket may send
+// CHAT_OPTIONS.messageRate frames: one more closes it with 1008.
 import { type App, CloseCode, HttpError, type RealtimeContext, type SluiceWebSocket } from "sluice";
-import { isChatMessage, isRoomTopic, ROOMS, roomParam, roomTopic } from "./chat.js";
+import { isChatMessage, isRoomTopic, isTypingNotice, ROOMS, roomTopic } from "./chat.js";
 import type { Cluster } from "./cluster.js";
 import { DASHBOARD_TOPIC } from "./dashboard.js";
-import { type Presence, presenceTopic } from "./presence.js";
 import type { Session, Sessions } from "./sessions.js";
 
 export const REALTIME_PATH = "/rt";
@@ -30,40 +29,28 @@ export interface Realtime {
 
 const sessionOf = (ctx: RealtimeContext) => ctx.request.state.session as Session;
 
-export function addRealtime(
-  app: App,
-  cluster: Cluster,
-  sessions: Sessions,
-  presence: Presence,
-): Realtime {
+export function addRealtime(app: App, cluster: Cluster, sessions: Sessions): Realtime {
   const sockets = new Set<SluiceWebSocket>();
 
   // No `origins`: sluice's default lets in only the page's own origin (cross-site pages
   // would otherwise open sockets with the visitor's session cookie).
   app.realtime(REALTIME_PATH, {
     ...CHAT_OPTIONS,
-    subscribe: [...ROOMS.map(roomTopic), ...ROOMS.map(presenceTopic), DASHBOARD_TOPIC],
+    subscribe: [...ROOMS.map(roomTopic), DASHBOARD_TOPIC],
     publish(topic, data, ctx) {
-      if (!isRoomTopic(topic) || !isChatMessage(data, sessionOf(ctx).name)) return false;
+      const name = sessionOf(ctx).name;
+      if (!isRoomTopic(topic) || !(isChatMessage(data, name) || isTypingNotice(data, name)))
+        return false;
       cluster.count(); // for the dashboard's events/s
       return true;
     },
-    methods: {
-      rooms: () => ROOMS,
-      join(params, ctx) {
-        const room = roomParam(params);
-        // (Not for a socket already gone: its onConnect cleanup has run.)
-        if (!ctx.request.signal.aborted) presence.join(ctx.clientId, room, sessionOf(ctx).name);
-        return null;
-      },
-      leave(_params, ctx) {
-        presence.leave(ctx.clientId);
-        return null;
-      },
-    },
+    // A room's member is listed under the session's name, whatever the page offers; the
+    // broker keeps the list on every process (on Redis, across them).
+    presence: (ctx, topic) => (isRoomTopic(topic) ? { name: sessionOf(ctx).name } : undefined),
+    methods: { rooms: () => ROOMS },
     onConnect(ctx) {
       // Called for each WebSocket and each SSE stream of the endpoint, after the sign-in
-      // middleware: both end when their session does.
+      // middleware: both end when their session does (and a socket leaves its room's presence).
       const ended = sessions.endingOf(sessionOf(ctx));
       if (ended.aborted) throw new HttpError(401, "Signed out"); // while this one was opening
       const { socket } = ctx;
@@ -75,7 +62,6 @@ export function addRealtime(
       const gone = () => {
         ended.removeEventListener("abort", signedOut);
         if (socket) sockets.delete(socket);
-        presence.leave(ctx.clientId);
       };
       ctx.request.signal.addEventListener("abort", gone, { once: true });
     },

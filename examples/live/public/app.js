@@ -91,12 +91,11 @@ function start() {
   rt = connection;
   connection.on("state", (state) => rt === connection && showState(state));
   connection.on("state", (state) => {
-    // A new connection is a new member of the room: say which (the subscriptions resume by
-    // themselves).
-    if (state === "open") {
-      connection.call("join", { room }).catch(showChatError);
-      connection.call("rooms").then(showRooms, showChatError);
-    }
+    if (state !== "open") return;
+    connection.call("rooms").then(showRooms, showChatError);
+    // The subscriptions resume by themselves, but the joins and leaves of the time offline
+    // are gone: read who is in the room afresh.
+    if (rt === connection) roster?.reread();
   });
   connection.on("close", ({ reconnecting, reason }) => {
     if (reconnecting || rt !== connection) return; // (not after signedOut() closed it)
@@ -140,31 +139,77 @@ function showTick(tick) {
   append($("ticks"), item);
 }
 
-// ---- chat: a topic per room, and one for who is in it -------------------------------------
+// ---- chat: a topic per room, its presence, and typing notices -----------------------------
 
 let room = "lobby";
-let roomSubscriptions = [];
+let roomSubscription;
+let roster;
 
 function enterRoom(name) {
-  for (const subscription of roomSubscriptions) subscription.unsubscribe();
+  roomSubscription?.unsubscribe();
   room = name;
   $("messages").replaceChildren();
   $("presence").replaceChildren();
+  stopTyping();
   $("chat-error").textContent = "";
-  const messages = rt.subscribe(`room:${name}`, { replay: ROOM_HISTORY }, showMessage);
-  messages.ready.catch(showChatError);
-  messages.on("reset", () => {
-    // The last message we had is gone from the room's log: load its recent history afresh.
-    if (room === name) enterRoom(name);
+  // The latest messages, then live ones; and a member of the room's presence (the server
+  // lists us under our session's name), told when others join and leave.
+  const options = { replay: ROOM_HISTORY, presence: true, joinLeave: true };
+  const subscription = rt.subscribe(`room:${name}`, options, (message) => {
+    // By the data's shape: the server's rule lets through only these two.
+    if (message.data?.typing === true) showTyping(message);
+    else showMessage(message);
   });
-  const presence = rt.subscribe(`presence:${name}`, { replay: 1 }, (message) =>
-    showPresence(message.data),
-  );
-  roomSubscriptions = [messages, presence];
-  if (rt.state === "open") rt.call("join", { room: name }).catch(showChatError);
+  roomSubscription = subscription;
+  const people = followPresence(subscription);
+  roster = people;
+  subscription.ready.then(() => people.reread(), showChatError);
+  subscription.on("reset", () => {
+    // The last message we had is gone from the room's log: load its recent history afresh.
+    if (roomSubscription === subscription) enterRoom(name);
+  });
+}
+
+/**
+ * Who is in the room: a list read from the server, kept up to date by the join and leave
+ * events. The events that come while a list is on its way are applied again on top of it.
+ */
+function followPresence(subscription) {
+  const members = new Map(); // client id -> name: two tabs are two members, one name
+  let during; // the events since the latest reread() asked
+  const apply = ({ type, member }) => {
+    if (type === "join") members.set(member.clientId, member.info?.name);
+    else members.delete(member.clientId);
+  };
+  const show = () => {
+    if (roomSubscription === subscription) showPresence([...new Set(members.values())]);
+  };
+  for (const type of ["join", "leave"]) {
+    subscription.on(type, (member) => {
+      during?.push({ type, member });
+      apply({ type, member });
+      show();
+    });
+  }
+  return {
+    async reread() {
+      const events = [];
+      during = events;
+      // (A read cut by a disconnect is done again once the connection is back.)
+      const list = await subscription.presence().catch(() => undefined);
+      if (during !== events) return; // a newer reread() is on its way
+      during = undefined;
+      if (!list) return;
+      members.clear();
+      for (const member of list) apply({ type: "join", member });
+      for (const event of events) apply(event);
+      show();
+    },
+  };
 }
 
 function showMessage(message) {
+  stopTyping(message.data.name);
   const item = document.createElement("li");
   item.dataset.id = message.id;
   const name = Object.assign(document.createElement("b"), { textContent: message.data.name });
@@ -173,9 +218,57 @@ function showMessage(message) {
 }
 
 function showPresence(names) {
+  names.sort((a, b) => a.localeCompare(b));
   $("presence").replaceChildren(
     ...names.map((name) => Object.assign(document.createElement("li"), { textContent: name })),
   );
+}
+
+// "X is typing…": live-only notices (never stored, so a newcomer never sees old ones), at
+// most one per TYPING_EVERY_MS from each page, each shown for TYPING_SHOWN_MS.
+const TYPING_EVERY_MS = 2000;
+const TYPING_SHOWN_MS = 4000;
+const typing = new Map(); // name -> timer that clears it
+let typingSentAt = 0;
+
+function showTyping(message) {
+  // Only live-only ones (id ""): the server's rule sees the data, not the store option. Not
+  // our own either (echo: false spares this tab; this spares our other tabs).
+  const { name } = message.data;
+  if (message.id !== "" || name === me) return;
+  clearTimeout(typing.get(name));
+  typing.set(
+    name,
+    setTimeout(() => stopTyping(name), TYPING_SHOWN_MS),
+  );
+  showTypingLine();
+}
+
+/** `name` sent the message, or went quiet (no name: everyone, when leaving the room). */
+function stopTyping(name) {
+  for (const [who, timer] of typing) {
+    if (name !== undefined && who !== name) continue;
+    clearTimeout(timer);
+    typing.delete(who);
+  }
+  showTypingLine();
+}
+
+function showTypingLine() {
+  const names = [...typing.keys()];
+  $("typing").textContent =
+    names.length === 0 ? "" : `${names.join(", ")} ${names.length === 1 ? "is" : "are"} typing…`;
+}
+
+function sendTyping() {
+  if (rt?.state !== "open" || Date.now() - typingSentAt < TYPING_EVERY_MS) return;
+  typingSentAt = Date.now();
+  // Not stored, not echoed to this page; dropped rather than queued while offline.
+  rt.publish(
+    `room:${room}`,
+    { name: me, typing: true },
+    { event: "typing", store: false, echo: false },
+  ).catch(() => {});
 }
 
 /** The rooms the server has (it refuses any other). */
@@ -209,6 +302,9 @@ $("message").addEventListener("keydown", (event) => {
     event.preventDefault();
     sendMessage();
   }
+});
+$("message").addEventListener("input", () => {
+  if ($("message").value.trim()) sendTyping();
 });
 
 checkSession().catch(() => signedOut());
