@@ -12,6 +12,7 @@ import {
   type App,
   bearerAuth,
   HttpError,
+  isPresenceEvent,
   memoryBroker,
   type SluiceWebSocket,
 } from "../src/index.js";
@@ -199,6 +200,54 @@ describe("presence on app.realtime()", () => {
       await waitFor(() => seen.length === 4, "the leave after unsubscribe");
     } finally {
       for (const rt of clients) rt.close();
+    }
+  });
+  test("a lagging iterator of a subscription in presence pauses without leaving: no leave, every stored message once, in order", async () => {
+    const seen: string[] = [];
+    const watcher = app.subscribe("room:lag", { joinLeave: true });
+    void (async () => {
+      for await (const event of watcher) if (isPresenceEvent(event)) seen.push(event.event);
+    })();
+    const rt = connect(`${base}/named`, {
+      WebSocket: WebSocket as never,
+      token: () => "ada",
+    });
+    try {
+      const sub = rt.subscribe<number>("room:lag", { presence: true, joinLeave: true, buffer: 4 });
+      const joins: string[] = [];
+      sub.on("join", (member) => joins.push(member.clientId));
+      await sub.ready;
+      await waitFor(() => seen.length === 1, "the join");
+      // The iterator is not read yet: 30 stored and some live-only messages overflow it.
+      for (let n = 1; n <= 30; n++) {
+        await app.publish("room:lag", n);
+        if (n % 10 === 0) await app.publish("room:lag", -n, { store: false });
+      }
+      await waitFor(() => sub.cursor !== null, "the first messages");
+      // A member joins while the subscription is paused: its join event still arrives.
+      const bob = await peer("/named", "bob");
+      await bob.request({ type: "subscribe", topic: "room:lag", presence: true });
+      await waitFor(() => joins.length === 2, "bob's join, while paused");
+      const got: number[] = [];
+      // Read by hand: leaving a for await loop would unsubscribe (a leave).
+      const messages = sub[Symbol.asyncIterator]();
+      while (got.length < 30) {
+        const { value } = await within(messages.next(), "the next message");
+        if (value.data > 0) got.push(value.data);
+        if (got.length % 3 === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      assert.deepEqual(
+        got,
+        Array.from({ length: 30 }, (_, i) => i + 1),
+        "every stored message once, in order",
+      );
+      assert.deepEqual(seen, ["join", "join"], "ada never left (nor joined again)");
+      const members = await app.presence("room:lag");
+      assert.equal(members.length, 2);
+      assert.ok(members.some((member) => member.clientId === rt.clientId));
+    } finally {
+      rt.close();
+      watcher.end();
     }
   });
 });

@@ -34,8 +34,11 @@ export interface SubscribeOptions {
   replay?: number;
   /**
    * Most messages the async iterator holds for a consumer slower than the topic. When full,
-   * the client unsubscribes and subscribes again from its cursor once half is consumed: the
-   * server's log holds what came meanwhile, nothing is dropped. Default 1 000.
+   * the subscription pauses and, once half is consumed, starts again after its cursor: the
+   * server's log holds the stored messages that came meanwhile, none is lost; live-only ones
+   * (at most once) that came meanwhile are. A pause unsubscribes, except with `presence` or
+   * `joinLeave`: the subscription stays (no leave, and join/leave events go on) and the
+   * server restarts it after the cursor. Default 1 000.
    */
   buffer?: number;
   /**
@@ -105,6 +108,8 @@ export class Subscription<T = unknown> implements AsyncIterable<RealtimeMessage<
   /** Messages are taken only between the subscribe's ok reply and a disconnect or pause. */
   #accepting = false;
   #paused = false;
+  /** Paused but still subscribed on the server (a subscription in presence). */
+  #pausedSubscribed = false;
   /** Transient refusals (unavailable, internal, timeout) in a row, for the retry's backoff. */
   #failures = 0;
   #ended = false;
@@ -209,6 +214,7 @@ export class Subscription<T = unknown> implements AsyncIterable<RealtimeMessage<
   /** @internal The connection closed: nothing is taken until the next ok reply. */
   disconnected(): void {
     this.#accepting = false;
+    this.#pausedSubscribed = false;
   }
 
   /** @internal */
@@ -218,9 +224,7 @@ export class Subscription<T = unknown> implements AsyncIterable<RealtimeMessage<
     if (!this.#accepting || frame.id === this.#cursor) return;
     if (this.#iterating && this.#buffer.length >= this.#bufferLimit && !this.#waiting[0]) {
       // Not taken, so the cursor stays before it: the re-subscribe at resume brings it again.
-      this.#accepting = false;
-      this.#paused = true;
-      this.#host.unsubscribe(this);
+      this.#pause();
       return;
     }
     if (frame.id !== "") this.#cursor = frame.id;
@@ -237,9 +241,20 @@ export class Subscription<T = unknown> implements AsyncIterable<RealtimeMessage<
     else this.#buffer.push(message);
   }
 
+  /** The iterator's reader is a full buffer behind: take nothing until it caught up half. */
+  #pause(): void {
+    this.#accepting = false;
+    this.#paused = true;
+    // Unsubscribing would leave the presence (the room would see a leave, then a join): such
+    // a subscription stays, and the subscribe at resume, with `since`, restarts it there.
+    this.#pausedSubscribed =
+      this.#cursor !== null && (this.#presence !== undefined || this.#joinLeave === true);
+    if (!this.#pausedSubscribed) this.#host.unsubscribe(this);
+  }
+
   /** @internal A `join` or `leave` frame. */
   member(frame: PresenceEventFrame): void {
-    if (this.#accepting) this.#events.emit(frame.type, frame.member);
+    if (this.#accepting || this.#pausedSubscribed) this.#events.emit(frame.type, frame.member);
   }
 
   /** @internal */
@@ -280,6 +295,7 @@ export class Subscription<T = unknown> implements AsyncIterable<RealtimeMessage<
     const message = this.#buffer.shift();
     if (this.#paused && this.#buffer.length <= this.#bufferLimit / 2 && !this.#ended) {
       this.#paused = false;
+      this.#pausedSubscribed = false;
       this.#host.subscribe(this);
     }
     if (message) return Promise.resolve({ value: message, done: false });

@@ -160,8 +160,10 @@ export class RealtimeSession {
 
   async #subscribe(frame: SubscribeFrame): Promise<void> {
     const { topic, ref } = frame;
-    if (this.#following.has(topic)) {
-      this.#send(positionReply(ref, null));
+    const followed = this.#following.get(topic);
+    if (followed) {
+      if (frame.since === undefined) this.#send(positionReply(ref, null));
+      else await this.#restartAfter(frame, followed);
       return;
     }
     // Subscribes of different topics run side by side: those under way count too.
@@ -175,18 +177,12 @@ export class RealtimeSession {
     this.#subscribing++;
     try {
       await this.endpoint.checkSubscribe(topic, this.#ctx);
-      const { webSocket, presence: rule } = this.endpoint.options;
+      const rule = this.endpoint.options.presence;
       const joining =
         frame.presence === undefined
           ? undefined
           : await presenceJoin(this.endpoint.topics.broker, rule, this.#ctx, topic, frame.presence);
-      const sink = new RealtimeSink(
-        this.socket,
-        webSocket.maxBuffered ?? DEFAULT_MAX_BUFFERED,
-        this.#ctx.request.log,
-        this.#ctx.clientId,
-        frame.joinLeave === true,
-      );
+      const sink = this.#sinkFor(frame);
       const { sink: attached, position } = await this.#attach(frame, sink);
       const following = { sink, attached, joined: joining };
       if (joining) await this.#join(topic, following);
@@ -200,6 +196,46 @@ export class RealtimeSession {
     } finally {
       this.#subscribing--;
     }
+  }
+
+  /**
+   * A subscribe with `since` to a topic followed already: delivery starts again after
+   * `since` (a client that paused a subscription its reader lagged on), and the presence
+   * membership stays, with no leave nor join.
+   */
+  async #restartAfter(frame: SubscribeFrame, followed: Following): Promise<void> {
+    const { topic, ref } = frame;
+    // Still allowed? A refresh may have brought other topics; refused, nothing changes.
+    await this.endpoint.checkSubscribe(topic, this.#ctx);
+    followed.sink.stop();
+    this.endpoint.topics.hub.detach(topic, followed.attached);
+    const sink = this.#sinkFor(frame);
+    let attached: TopicSink;
+    try {
+      attached = (await this.#attach(frame, sink)).sink;
+    } catch (error) {
+      // Not following any more: nothing delivers, so the membership goes too.
+      this.#unfollow(topic);
+      throw error;
+    }
+    const following = { sink, attached, joined: followed.joined };
+    if (this.#ended || this.#following.get(topic) !== followed) {
+      this.#stopFollowing(topic, following);
+      return;
+    }
+    this.#following.set(topic, following);
+    this.#send(positionReply(ref, frame.since ?? null));
+    void sink.open();
+  }
+
+  #sinkFor(frame: SubscribeFrame): RealtimeSink {
+    return new RealtimeSink(
+      this.socket,
+      this.endpoint.options.webSocket.maxBuffered ?? DEFAULT_MAX_BUFFERED,
+      this.#ctx.request.log,
+      this.#ctx.clientId,
+      frame.joinLeave === true,
+    );
   }
 
   async #attach(frame: SubscribeFrame, sink: RealtimeSink): Promise<AttachedAt> {
