@@ -13,6 +13,7 @@ import {
   CloseCode,
   HttpError,
   type ListeningServer,
+  type Middleware,
   type RequestAbortedError,
   type SluiceWebSocket,
 } from "../src/index.js";
@@ -328,4 +329,85 @@ test("the options and refreshAuth are typed: wrong usages do not compile", () =>
     return refreshed;
   };
   assert.equal(typeof typeChecks, "function");
+});
+
+describe("a refresh keeps the connection's subject", { concurrency: true }, () => {
+  /** An app whose WebSocket refreshes with each message and reports the outcome. */
+  async function refreshingApp(auth: Middleware<{ auth: unknown }>) {
+    const app = quietApp();
+    app.use(auth);
+    app.websocket("/ws", { protocols: ["bearer"] }, async (socket: SluiceWebSocket) => {
+      for await (const message of socket) {
+        const outcome = await socket.refreshAuth(String(message)).then(
+          () => `ok ${JSON.stringify(socket.request.state.auth)}`,
+          (error: HttpError) => `${error.status} ${error.message}`,
+        );
+        await socket.send(outcome);
+      }
+    });
+    return (await listen(app)).replace("http", "ws");
+  }
+
+  /** Opens with `first` (subprotocol bearer), then refreshes with each token in turn. */
+  async function refreshes(url: string, first: string, tokens: string[]): Promise<string[]> {
+    const ws = new WebSocket(`${url}/ws`, ["bearer", first]);
+    const outcomes: string[] = [];
+    ws.on("message", (data) => outcomes.push(String(data)));
+    await within(once(ws, "open"), "the socket to open");
+    for (const token of tokens) ws.send(token);
+    await waitFor(() => outcomes.length === tokens.length, "every refresh outcome");
+    ws.close();
+    return outcomes;
+  }
+
+  test("jwtAuth: the same sub from another issuer is refused; a first token without sub refuses every refresh", async () => {
+    const url = await refreshingApp(
+      testJwtAuth({ issuer: ["https://a.example", "https://b.example"] }),
+    );
+    const later = Math.ceil(Date.now() / 1000) + 60;
+    const fromA = await signToken({ iss: "https://a.example", sub: "123", exp: later });
+    const fromB = await signToken({ iss: "https://b.example", sub: "123", exp: later });
+    const againA = await signToken({ iss: "https://a.example", sub: "123", exp: later + 1 });
+    const outcomes = await refreshes(url, fromA.token, [fromB.token, againA.token]);
+    assert.match(outcomes[0] as string, /^401 The new token is for another subject/);
+    assert.match(outcomes[1] as string, /^ok .*"iss":"https:\/\/a.example"/);
+
+    const noSub = await signToken({ iss: "https://a.example", sub: undefined, exp: later });
+    const otherNoSub = await signToken({ iss: "https://a.example", sub: undefined, name: "m" });
+    const refused = await refreshes(url, noSub.token, [otherNoSub.token, fromA.token]);
+    for (const outcome of refused) assert.match(outcome, /^401 .*name no subject/);
+  });
+
+  test("bearerAuth: a string principal is its subject; an object without sub needs subjectOf", async () => {
+    const users: Record<string, unknown> = {
+      "ada-1": "ada",
+      "ada-2": "ada",
+      "bob-1": "bob",
+      "id-ada-1": { userId: "ada" },
+      "id-ada-2": { userId: "ada" },
+      "id-bob-1": { userId: "bob" },
+    };
+    const verify = (token: string) => users[token];
+    const strings = await refreshingApp(bearerAuth({ verify, subprotocol: "bearer" }));
+    const byString = await refreshes(strings, "ada-1", ["bob-1", "ada-2"]);
+    assert.match(byString[0] as string, /^401 The new token is for another subject/);
+    assert.equal(byString[1], 'ok "ada"');
+    const objects = await refreshes(strings, "id-ada-1", ["id-ada-2", "id-bob-1"]);
+    for (const outcome of objects) assert.match(outcome, /^401 .*name no subject/);
+
+    const named = await refreshingApp(
+      bearerAuth({
+        verify,
+        subprotocol: "bearer",
+        subjectOf: (principal) => (principal as { userId?: string }).userId,
+      }),
+    );
+    const byUserId = await refreshes(named, "id-ada-1", ["id-bob-1", "id-ada-2"]);
+    assert.match(byUserId[0] as string, /^401 The new token is for another subject/);
+    assert.equal(byUserId[1], 'ok {"userId":"ada"}');
+    assert.throws(
+      () => bearerAuth({ verify, subjectOf: "userId" as never }),
+      /subjectOf must be a function/,
+    );
+  });
 });

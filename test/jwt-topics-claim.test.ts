@@ -106,6 +106,21 @@ describe("topics from the token's claim", () => {
     await peer.close();
   });
 
+  test("frames sent right after a refresh, without waiting for its reply, are judged by the new token", async () => {
+    const { url } = await serve();
+    const peer = await peerWith(url, { topics: ["news", "admin"] });
+    const { token } = await signToken({ topics: ["news", "sport"], exp: null });
+    // Pipelined: the refresh, then at once two subscribes (jose verifies asynchronously).
+    peer.send(JSON.stringify({ type: "refresh", ref: "r", token }));
+    peer.send(JSON.stringify({ ...subscribe("sport"), ref: "granted" }));
+    peer.send(JSON.stringify({ ...subscribe("admin"), ref: "revoked" }));
+    assert.equal((await peer.reply("r")).ok, true);
+    assert.equal((await peer.reply("granted")).ok, true, "granted by the new token");
+    const revoked = await peer.reply("revoked");
+    assert.equal((revoked.error as { code: string } | undefined)?.code, "forbidden");
+    await peer.close();
+  });
+
   test("the SSE transport follows the claim too: 200 for listed topics, 403 otherwise", async () => {
     const { url } = await serve();
     const { token } = await signToken({ topics: ["news"], exp: null });

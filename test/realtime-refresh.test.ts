@@ -19,7 +19,12 @@ after(() => Promise.all(servers.map((server) => server.close())));
 async function endpoint(auth = true): Promise<{ app: App; url: string }> {
   const app = quietApp();
   if (auth) app.use(testJwtAuth());
-  app.realtime("/rt", { subscribe: ["news"], publish: ["news"] });
+  app.realtime("/rt", {
+    subscribe: ["news"],
+    publish: ["news"],
+    // A call that answers after `ms`: slow requests that fill the server's request slots.
+    methods: { wait: (params) => sleep((params as { ms: number }).ms).then(() => "waited") },
+  });
   const server = await app.listen({ port: 0, host: "127.0.0.1" });
   servers.push(server);
   return { app, url: `${server.url.replace("http", "ws")}/rt` };
@@ -137,6 +142,48 @@ describe("the client refreshes its token", { concurrency: true }, () => {
     assert.equal(client.state, "open");
     await app.publish("news", { after: "expiry" });
     await waitFor(() => received.length === 1, "a message after the first token's expiry");
+  });
+
+  test("a refresh goes past 64 slow requests (server and client): the connection is not closed at the old expiry", async (t) => {
+    const { url } = await endpoint();
+    // A raw peer: 64 calls in flight, then a refresh, which is read and answered at once.
+    const first = await signToken();
+    const { peer, closed } = await peerWith(url, first.token);
+    for (let n = 0; n < 64; n++) {
+      peer.send(
+        JSON.stringify({ type: "call", ref: `c${n}`, method: "wait", params: { ms: 3000 } }),
+      );
+    }
+    const second = await signToken({ exp: (first.expiresAt as number) / 1000 + 3 });
+    peer.send(JSON.stringify({ type: "refresh", ref: "r", token: second.token }));
+    const reply = await within(peer.reply("r"), "the refresh reply", 1000);
+    assert.equal(reply.ok, true, JSON.stringify(reply));
+    const early = await Promise.race([
+      closed,
+      sleep((first.expiresAt as number) - Date.now() + 300),
+    ]);
+    assert.equal(early, undefined, "still open past the first token's expiry");
+    assert.equal((await within(peer.reply("c63"), "the last call", 4000)).result, "waited");
+    await peer.close();
+
+    // sluice/client: 70 slow calls queued (64 sent), and its refresh still goes out in time.
+    const closes: CloseInfo[] = [];
+    let minted = 0;
+    const client = connect(url, {
+      WebSocket: WebSocket as never,
+      token: async () =>
+        (await signToken({ exp: Math.ceil(Date.now() / 1000) + 2 + minted++ })).token,
+      reconnect: false,
+    });
+    t.after(() => client.close());
+    client.on("close", (close) => closes.push(close));
+    await waitFor(() => client.state === "open", "the connection", 3000);
+    const calls = Array.from({ length: 70 }, () => client.call("wait", { ms: 3500 }));
+    await sleep(3200);
+    assert.ok(minted >= 2, `token() was called ${minted} times`);
+    assert.deepEqual(closes, [], "not closed with 4001: the refresh went past the queued calls");
+    const results = await within(Promise.all(calls), "the calls", 8000);
+    assert.equal(results.length, 70);
   });
 
   test("after a refused refresh the 4001 close makes the client reconnect with a fresh token", async (t) => {

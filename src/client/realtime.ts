@@ -118,6 +118,8 @@ interface Outgoing {
 interface Request extends Awaiting {
   frame(ref: number): string;
   outgoing?: Outgoing;
+  /** A refresh: first in line, and past the cap (the server reads one beyond it). */
+  urgent?: boolean;
 }
 
 /** The most requests awaiting replies at once: the server reads no more past it (docs/protocol.md). */
@@ -151,7 +153,7 @@ function checkUrl(url: string): void {
   } catch {}
   if (protocol !== "ws:" && protocol !== "wss:")
     throw new TypeError(
-      `connect(): pass an absolute ws:// or wss:// URL (e.g. new URL("/rt", location.href) with its protocol changed), got ${JSON.stringify(url)}`,
+      `connect(): pass an absolute ws:// or wss:// URL, got ${JSON.stringify(url)}`,
     );
 }
 
@@ -435,6 +437,7 @@ export class RealtimeClient {
             failed();
           },
           lost: () => {},
+          urgent: true,
         });
       },
       Math.min(delay, MAX_TIMER),
@@ -607,7 +610,8 @@ export class RealtimeClient {
   }
 
   #request(request: Request): void {
-    this.#outbox.push(request);
+    if (request.urgent) this.#outbox.unshift(request);
+    else this.#outbox.push(request);
     this.#flush();
   }
 
@@ -619,7 +623,7 @@ export class RealtimeClient {
       pacer &&
       socket?.readyState === OPEN &&
       this.#outbox[0] &&
-      this.#pending.size < MAX_UNANSWERED
+      (this.#pending.size < MAX_UNANSWERED || this.#outbox[0].urgent)
     ) {
       const request = this.#outbox[0];
       // A call that timed out while waiting here is not sent.

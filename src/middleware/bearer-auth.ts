@@ -35,6 +35,13 @@ export interface BearerAuthOptions<P = unknown> {
    * expires then; any other never does. A token already expired is refused with 401.
    */
   expiresAt?: (principal: P) => Date | number | undefined;
+  /**
+   * Who a principal is, so that a refresh keeps the connection's user: a refreshed token
+   * whose principal has another subject is refused (401). Default: a string principal itself,
+   * or an object's `sub` claim with its `iss`. When the connection's principal has none (the
+   * function returns undefined), every refresh is refused.
+   */
+  subjectOf?: (principal: P) => string | undefined;
 }
 
 /** An auth-scheme (RFC 9110 token) and what follows it. */
@@ -84,7 +91,7 @@ type Found =
  * Credentials expire (`expiresAt`; by default a principal's numeric `exp` claim): an SSE
  * stream they opened ends then, after a last `event: expired`, and a WebSocket is closed with
  * 4001 unless `socket.refreshAuth(token)` brought a new token in time (verified by this same
- * `verify`; a principal with a `sub` must keep it).
+ * `verify`, for the same subject: see `subjectOf`).
  *
  * To guard some paths only, scope it: `app.use("/api/*", auth)`, or `g.use(auth)` in an
  * `app.group("/api", (g) => ...)`; and register CORS middleware before it so preflight
@@ -107,7 +114,7 @@ export function tokenAuth<P>(
   if (options === null || typeof options !== "object") {
     throw new TypeError(`${where}: options must be an object`);
   }
-  const { verify, queryParam, subprotocol, expiresAt } = options;
+  const { verify, queryParam, subprotocol, expiresAt, subjectOf } = options;
   if (typeof verify !== "function") throw new TypeError(`${where}: verify must be a function`);
   const realm = checkRealm(where, options.realm ?? "api");
   if (queryParam !== undefined && (typeof queryParam !== "string" || queryParam === "")) {
@@ -124,7 +131,10 @@ export function tokenAuth<P>(
       `${where}: expiresAt must be a function (principal) => Date | ms | undefined`,
     );
   }
-  const check = new TokenCheck<P>(verify, realm, expiresAt, extras);
+  if (subjectOf !== undefined && typeof subjectOf !== "function") {
+    throw new TypeError(`${where}: subjectOf must be a function (principal) => string | undefined`);
+  }
+  const check = new TokenCheck<P>(verify, realm, expiresAt, extras, subjectOf);
 
   const middleware: Middleware<{ auth: P }> = async (req, next) => {
     const found = findToken(req, queryParam, subprotocol);

@@ -16,6 +16,9 @@ export interface TokenAuthExtras<P> {
   topics?: (principal: P) => TopicGrants | undefined;
 }
 
+/** Who a principal is, for a refresh: the connection keeps its subject. */
+export type SubjectOf<P> = (principal: P) => string | undefined;
+
 type Verify<P> = (token: string, request: SluiceRequest) => Verified<P> | Promise<Verified<P>>;
 type ExpiresAt<P> = (principal: P) => Date | number | undefined;
 
@@ -30,6 +33,7 @@ export class TokenCheck<P> implements CredentialAuthority {
     private readonly realm: string,
     private readonly expiresAt: ExpiresAt<P> | undefined,
     private readonly extras: TokenAuthExtras<P>,
+    private readonly subjectOf: SubjectOf<P> = defaultSubjectOf,
   ) {}
 
   /**
@@ -52,12 +56,7 @@ export class TokenCheck<P> implements CredentialAuthority {
     if (expiresAt !== undefined && expiresAt <= Date.now()) {
       throw this.#refusal(undefined, "The token has expired");
     }
-    if (previous !== undefined && subjectOf(previous.principal) !== subjectOf(principal)) {
-      throw this.#refusal(
-        undefined,
-        "The new token is for another subject (sub) than the first: a connection keeps its subject; reconnect instead",
-      );
-    }
+    if (previous !== undefined) this.#checkSameSubject(previous.principal as P, principal);
     return { principal, expiresAt, topics: this.extras.topics?.(principal), authority: this };
   }
 
@@ -74,6 +73,26 @@ export class TokenCheck<P> implements CredentialAuthority {
     (request.state as Record<string, unknown>).auth = credentials.principal;
     recordCredentials(request, credentials);
     return credentials;
+  }
+
+  /**
+   * A refresh must be for the connection's subject. A principal without one (no `sub`, say)
+   * cannot show that a new token is for the same user: its refresh is refused.
+   */
+  #checkSameSubject(previous: P, next: P): void {
+    const subject = this.subjectOf(previous);
+    if (subject === undefined) {
+      throw this.#refusal(
+        undefined,
+        "The connection's credentials name no subject (sub) that a new token could match: reconnect instead",
+      );
+    }
+    if (this.subjectOf(next) !== subject) {
+      throw this.#refusal(
+        undefined,
+        "The new token is for another subject (iss and sub) than the first: a connection keeps its subject; reconnect instead",
+      );
+    }
   }
 
   /** A refusal as the client gets it: a 401 with `invalid_token`, or verify's own HttpError. */
@@ -114,11 +133,16 @@ function expClaimOf(principal: unknown): number | undefined {
   return typeof exp === "number" && Number.isFinite(exp) ? exp * 1000 : undefined;
 }
 
-/** The principal's `sub` claim, when it is an object that has one. */
-function subjectOf(principal: unknown): unknown {
-  return typeof principal === "object" && principal !== null
-    ? (principal as { sub?: unknown }).sub
-    : undefined;
+/**
+ * A principal's subject by default: a string principal is one; an object's `sub` claim
+ * (a string or number), with its `iss`, since a `sub` is unique within its issuer only.
+ */
+function defaultSubjectOf(principal: unknown): string | undefined {
+  if (typeof principal === "string") return principal === "" ? undefined : `=${principal}`;
+  if (typeof principal !== "object" || principal === null) return undefined;
+  const { iss, sub } = principal as { iss?: unknown; sub?: unknown };
+  if (typeof sub !== "string" && typeof sub !== "number") return undefined;
+  return JSON.stringify([typeof iss === "string" ? iss : null, sub]);
 }
 
 function describe(value: unknown): string {

@@ -60,6 +60,8 @@ export class RealtimeSession {
   /** Subscribes past the rule check and not yet following: they count against the limit. */
   #subscribing = 0;
   #slotFreed: (() => void) | undefined;
+  /** The refresh under way (and any queued after it): later frames wait for it. */
+  #refreshing: Promise<void> | undefined;
   /** Stops waiting for each call still running: called when the connection closes. */
   readonly #pendingCalls = new Set<() => void>();
   #ended = false;
@@ -98,33 +100,62 @@ export class RealtimeSession {
       await this.socket.send(JSON.stringify(welcome));
       for await (const message of this.socket) {
         if (this.#ended) break;
-        this.#handle(message);
+        const frame = parseFrame(message);
+        // One refresh at a time passes the limit: a token sent in time must not wait behind
+        // slow calls and let the connection expire.
+        const reserved =
+          !(frame instanceof MalformedFrame) &&
+          frame.type === "refresh" &&
+          this.#refreshing === undefined;
         // A client that does not wait for its replies is read no faster than they go out.
-        while (this.#inFlight >= MAX_IN_FLIGHT && !this.#ended) {
-          await new Promise<void>((resolve) => {
-            this.#slotFreed = resolve;
-          });
-        }
+        if (!reserved) await this.#freeSlot();
+        if (this.#ended) break;
+        this.#handle(frame, reserved);
       }
     } finally {
       this.#end();
     }
   }
 
-  #handle(message: string | Buffer): void {
-    const frame = parseFrame(message);
+  async #freeSlot(): Promise<void> {
+    while (this.#inFlight >= MAX_IN_FLIGHT && !this.#ended) {
+      await new Promise<void>((resolve) => {
+        this.#slotFreed = resolve;
+      });
+    }
+  }
+
+  #handle(frame: ClientFrame | MalformedFrame, reserved: boolean): void {
     if (frame instanceof MalformedFrame) {
       this.#send(errorReply(frame.ref, { code: "invalid", message: frame.problem }));
       return;
     }
-    this.#inFlight++;
-    const done =
+    if (frame.type === "refresh") {
+      const done = this.#afterRefresh(frame);
+      if (!reserved) this.#counted(done);
+      return;
+    }
+    // After a refresh under way: the requests that follow it are judged by its outcome.
+    const run = () =>
       frame.type === "call"
         ? this.#call(frame)
-        : frame.type === "refresh"
-          ? this.#refresh(frame)
-          : this.#onTopic(frame.topic, () => this.#topicRequest(frame));
+        : this.#onTopic(frame.topic, () => this.#topicRequest(frame));
+    this.#counted(this.#refreshing ? this.#refreshing.then(run) : run());
+  }
+
+  #counted(done: Promise<void>): void {
+    this.#inFlight++;
     void done.then(this.#requestDone);
+  }
+
+  /** Runs the refresh after any earlier one; the frames that follow wait for it. */
+  #afterRefresh(frame: RefreshFrame): Promise<void> {
+    const refreshing = (this.#refreshing ?? Promise.resolve()).then(() => this.#refresh(frame));
+    this.#refreshing = refreshing;
+    void refreshing.then(() => {
+      if (this.#refreshing === refreshing) this.#refreshing = undefined;
+    });
+    return refreshing;
   }
 
   readonly #requestDone = (): void => {
