@@ -211,6 +211,11 @@ describe("app.realtime malformed frames", () => {
       "l14",
     ],
     [
+      "the credentials-expired notice",
+      '{"type":"publish","ref":"e14","topic":"chat:a","data":{},"event":"expired","store":false}',
+      "e14",
+    ],
+    [
       "an event over two lines",
       '{"type":"publish","ref":15,"topic":"chat:a","data":1,"event":"a\\nb"}',
       15,

@@ -27,8 +27,9 @@ const DEFAULT_KEEP_ALIVE_MS = 15_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const KEEP_ALIVE_COMMENT = ": keep-alive\n\n";
 /**
- * The last event of a stream whose credentials expired: EventSource then reconnects, and the
- * page can give it fresh credentials (a new URL with a new token, or a renewed cookie).
+ * The last event of a stream whose credentials expired. EventSource reconnects by itself
+ * (helps with a renewed cookie); a page with a token in the URL closes it and opens a new one.
+ * Publishing the event type "expired" is refused, so only the server sends it.
  */
 const EXPIRED_EVENT = new SseEvent({
   event: "expired",

@@ -14,11 +14,16 @@ export function checkTopic(topic: unknown): string {
 }
 
 /**
- * Event types only sluice sends: "reset" (the subscriber's last id is gone) and the presence
- * events "join" and "leave", which a publisher (a real-time client, say) must not be able to
- * forge.
+ * Event types only sluice sends: "reset" (the subscriber's last id is gone), the presence
+ * events "join" and "leave", and "expired" (an SSE stream's credentials expired), which a
+ * publisher (a real-time client, say) must not be able to forge.
  */
-export const RESERVED_EVENTS: ReadonlySet<string> = new Set([RESET_EVENT, "join", "leave"]);
+export const RESERVED_EVENTS: ReadonlySet<string> = new Set([
+  RESET_EVENT,
+  "join",
+  "leave",
+  "expired",
+]);
 
 /** An event type publish() accepts: one line, and not a reserved one (RESERVED_EVENTS). */
 export function checkPublishedEvent(event: unknown): string | undefined {
@@ -35,7 +40,7 @@ export function checkPublishedEvent(event: unknown): string | undefined {
   }
   if (RESERVED_EVENTS.has(event)) {
     throw new TypeError(
-      `The event type "${event}" is reserved: sluice sends it when a presence member joins or leaves`,
+      `The event type "${event}" is reserved: sluice sends it (${event === "expired" ? "an SSE stream's credentials expired" : "a presence member joins or leaves"})`,
     );
   }
   return event;
