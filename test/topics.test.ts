@@ -165,6 +165,11 @@ describe("topic API input checks", () => {
       app.publish("t", 1, { event: "leave", store: false }),
       /"leave" is reserved/,
     );
+    // And the SSE notice that credentials expired (a page would drop its stream on it).
+    await assert.rejects(
+      app.publish("t", 1, { event: "expired" }),
+      /"expired" is reserved.*credentials/,
+    );
     await assert.rejects(app.publish("t", undefined), /undefined is not JSON/);
     const circular: Record<string, unknown> = {};
     circular.self = circular;
