@@ -2,17 +2,19 @@
  * Topic patterns, as `app.topic()`, `app.realtime()`'s `subscribe`/`publish` lists and
  * contracts write them: a name matches itself; `*` stands for one or more characters other
  * than `:`, so `"chat:*"` matches `"chat:lobby"` but neither `"chat:"` nor `"chat:a:b"`.
+ * Matched without a RegExp, which could backtrack for seconds (segment-wildcards.ts).
  */
+
+import { matchesSegments, type SegmentWildcards, segmentWildcards } from "./segment-wildcards.js";
 
 /** True when the pattern holds a `*` (it stands for many topics, not one). */
 export function isWildcard(pattern: string): boolean {
   return pattern.includes("*");
 }
 
-/** The pattern as a RegExp matching the topic names it stands for. */
-export function topicPatternRegExp(pattern: string): RegExp {
-  const parts = pattern.split("*").map((literal) => literal.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
-  return new RegExp(`^${parts.join("[^:]+")}$`);
+/** True when `topic` is one of the names the pattern stands for. */
+export function matchesTopicPattern(pattern: string, topic: string): boolean {
+  return matchesSegments(segmentWildcards(pattern), topic.split(":"));
 }
 
 /**
@@ -48,14 +50,14 @@ export function checkDeclaredPattern(where: string, pattern: unknown): string {
 }
 
 /**
- * Topic names and patterns, matched in one step: exact names through a Set, the patterns'
- * RegExps in the order they were added.
+ * Topic names and patterns, matched in one step: exact names through a Map, the patterns in
+ * the order they were added.
  */
 export class TopicPatterns<V> {
   readonly #exact = new Map<string, V>();
   readonly #wildcards: {
     readonly pattern: string;
-    readonly regExp: RegExp;
+    readonly segments: SegmentWildcards;
     readonly literals: readonly string[];
     readonly value: V;
   }[] = [];
@@ -73,7 +75,7 @@ export class TopicPatterns<V> {
   add(pattern: string, value: V): void {
     if (isWildcard(pattern)) {
       const literals = pattern.split("*");
-      this.#wildcards.push({ pattern, regExp: topicPatternRegExp(pattern), literals, value });
+      this.#wildcards.push({ pattern, segments: segmentWildcards(pattern), literals, value });
     } else this.#exact.set(pattern, value);
   }
 
@@ -98,7 +100,10 @@ export class TopicPatterns<V> {
   match(topic: string): V | undefined {
     const exact = this.#exact.get(topic);
     if (exact !== undefined) return exact;
-    for (const entry of this.#wildcards) if (entry.regExp.test(topic)) return entry.value;
+    if (this.#wildcards.length === 0) return undefined;
+    const segments = topic.split(":");
+    for (const entry of this.#wildcards)
+      if (matchesSegments(entry.segments, segments)) return entry.value;
     return undefined;
   }
 }
