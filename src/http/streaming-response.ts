@@ -41,9 +41,9 @@ export interface StreamLifecycle {
   /** Written after a producer failure, before a clean end. */
   farewell?(error: unknown, request: SluiceRequest): StreamChunk | undefined;
   /**
-   * A stream with this ends cleanly when its request's credentials expire (bearerAuth's
-   * `expiresAt`, a JWT's `exp`), after what it returns (undefined: nothing, when it cannot
-   * be written now). Streams without it are not ended then.
+   * The last words of a stream whose request's credentials expired (bearerAuth's `expiresAt`,
+   * a JWT's `exp`); undefined: none, or not now. Every stream ends then, with or without
+   * this: cut short, or cleanly when it has `endCleanly`.
    */
   expired?(): StreamChunk | undefined;
 }
@@ -54,7 +54,9 @@ const PLAIN_LIFECYCLE: StreamLifecycle = {};
  * A response whose body is produced over time. Status and headers are flushed before the
  * first item is pulled; items are written as they come (small ones produced within the same
  * tick share one write); the producer is not pulled while the socket is over its high-water
- * mark; when the client leaves, `req.signal` aborts and the iterator's `return()` runs.
+ * mark; when the client leaves, `req.signal` aborts and the iterator's `return()` runs. When
+ * the credentials of its request expire (jwtAuth, bearerAuth), it is cut short likewise: no
+ * terminating chunk, so the client sees a failed transfer, never one that looks complete.
  */
 export class StreamingResponse<T = StreamChunk> {
   readonly source: StreamSource<T>;

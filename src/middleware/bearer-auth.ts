@@ -29,8 +29,8 @@ export interface BearerAuthOptions<P = unknown> {
   subprotocol?: string;
   /**
    * When the credentials stop being valid (a Date, or ms since the epoch; undefined: never).
-   * An SSE stream opened with them is ended then (after a last `event: expired`), a WebSocket
-   * closed with 4001 unless refreshed (`socket.refreshAuth(token)`, the real-time protocol's
+   * An SSE stream opened with them is ended then (after a last `event: expired`), another
+   * streamed response cut short, a WebSocket closed with 4001 unless refreshed (`socket.refreshAuth(token)`, the real-time protocol's
    * `refresh`). Default: a principal with a numeric `exp` claim (seconds, as JWTs have)
    * expires then; any other never does. A token already expired is refused with 401.
    */

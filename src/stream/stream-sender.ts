@@ -78,7 +78,7 @@ class StreamPump<T> implements AbortListener, Flushable {
   /** Items pulled, and when the event loop last had a turn: see write(). */
   private pulls = 0;
   private lastTurn = performance.now();
-  /** Ends the stream when the request's credentials expire (streams that end then). */
+  /** Ends the stream when the request's credentials expire; undefined when they never do. */
   private expiry: Deadline | undefined;
   /** Ends a wait for 'drain' early, when the request aborts. */
   private wakeFromDrain: (() => void) | undefined;
@@ -142,8 +142,9 @@ class StreamPump<T> implements AbortListener, Flushable {
 
   /**
    * The credentials the stream was opened with expired: its last words (an SSE stream's
-   * `event: expired`), then it ends as on a disconnect (cleanly, for SSE): the request's
-   * signal aborts and the producer is cancelled.
+   * `event: expired`), then it ends as on a disconnect: the request's signal aborts, the
+   * producer is cancelled, and the response is cut short (an NDJSON or plain stream, so the
+   * client sees a failed transfer, not a complete one) or ends cleanly (SSE).
    */
   private credentialsExpired(): void {
     this.expiry = undefined;
@@ -341,7 +342,7 @@ class StreamPump<T> implements AbortListener, Flushable {
     if (lifecycle.keepAlive) startKeepAlive(this.writer, lifecycle.keepAlive);
     if (lifecycle.countsAs) request.openStreams[lifecycle.countsAs]++;
     request.abortListener = this;
-    if (lifecycle.expired) this.expiry = expiryDeadline(request, () => this.credentialsExpired());
+    this.expiry = expiryDeadline(request, () => this.credentialsExpired());
     if (lifecycle.preamble !== undefined) this.writer.push(lifecycle.preamble);
     // Aborted while the producer had its first pull: handled like an abort from now on.
     if (request.abortedBecause !== undefined) this.requestAborted();
