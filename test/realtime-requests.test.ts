@@ -192,6 +192,12 @@ describe("app.realtime malformed frames", () => {
     ["a topic that is not a string", '{"type":"subscribe","ref":9,"topic":5}', 9],
     ["an empty topic", '{"type":"unsubscribe","ref":10,"topic":""}', 10],
     ["a replay of 0", '{"type":"subscribe","ref":11,"topic":"chat:a","replay":0}', 11],
+    // The same cap as app.subscribe's: a replay is held in memory until the peer reads it.
+    [
+      "a replay over 10 000",
+      '{"type":"subscribe","ref":"r11","topic":"chat:a","replay":10001}',
+      "r11",
+    ],
     ["a since that is a number", '{"type":"subscribe","ref":12,"topic":"chat:a","since":3}', 12],
     ["a publish without data", '{"type":"publish","ref":13,"topic":"chat:a"}', 13],
     [
