@@ -24,7 +24,7 @@ import { joinRoom } from "../examples/guide/typed-client.js";
 import { createTypedApp } from "../examples/guide/typed-contracts.js";
 import { createWebSocketApp } from "../examples/guide/websocket-lifecycle.js";
 import { type CloseInfo, connect, type PresenceMember } from "../src/client/index.js";
-import { App, HttpError, HttpResponse, memoryBroker, SseEvent } from "../src/index.js";
+import { App, type Broker, HttpError, HttpResponse, memoryBroker, SseEvent } from "../src/index.js";
 import { TestClient, WebSocketUpgradeError } from "../src/testing/index.js";
 import { asyncApiProblems, openApiProblems } from "./support/api-validators.js";
 import { quietApp } from "./support/apps.js";
@@ -579,16 +579,18 @@ describe("examples/guide/chat-rooms.ts and chat-client.ts", { timeout: 60_000 },
     (await signToken({ sub, name, exp })).token;
 
   /** Two instances of the chat on a pair of brokers; their http:// URLs. */
-  async function twoChats(kind: string): Promise<{ apps: App[]; urls: string[] }> {
+  async function twoChats(kind: string) {
     const pair = instancePairs(redis, `guide-chat-${++pairs}`).find((one) => one.name === kind);
     assert.ok(pair, kind);
-    const apps = pair
-      .make()
-      .map((broker) => createChatRoomsApp(new App({ logger: false, broker }), { secret: SECRET }));
+    const brokers = pair.make();
+    const apps = brokers.map(chatOn);
     const urls: string[] = [];
     for (const app of apps) urls.push((await app.listen({ port: 0, host: "127.0.0.1" })).url);
-    return { apps, urls };
+    return { apps, urls, brokers };
   }
+
+  const chatOn = (broker: Broker) =>
+    createChatRoomsApp(new App({ logger: false, broker }), { secret: SECRET });
 
   /** The chat client of `sub` in the lobby, on the instance at `url`. */
   function joinAs(url: string, sub: string, name: string) {
@@ -687,6 +689,29 @@ describe("examples/guide/chat-rooms.ts and chat-client.ts", { timeout: 60_000 },
         for (const one of clients) one.rt.close();
         mallory?.close();
         await closeAll(apps);
+      }
+    });
+
+    test(`${kind}: a client back from a reconnect lists the members afresh, missing no leave`, async () => {
+      const { apps, urls, brokers } = await twoChats(kind);
+      const ada = joinAs(urls[0], "ada", "Ada");
+      const bob = joinAs(urls[1], "bob", "Bob");
+      const cy = joinAs(urls[1], "cy", "Cy");
+      let reopened: App | undefined;
+      try {
+        await within(Promise.all([ada.ready, bob.ready, cy.ready]), "the joins", 5000);
+        await eventually(async () => names(ada.members).join() === "Ada,Bob,Cy", "Ada sees all");
+        await apps[0].close(); // Ada's server goes away (1001): her client reconnects
+        cy.rt.close(); // and Cy leaves meanwhile: his leave never reaches Ada
+        await eventually(async () => (await apps[1].presence(topic)).length === 1, "Bob alone");
+        reopened = chatOn(brokers[1]); // the same topics, on Ada's address again
+        await reopened.listen({ port: Number(new URL(urls[0]).port), host: "127.0.0.1" });
+        await eventually(async () => names(ada.members).join() === "Ada,Bob", "Ada's list", 10_000);
+        const listed = (await reopened.presence(topic)).map((member) => member.clientId).sort();
+        assert.deepEqual([...ada.members.keys()].sort(), listed, "her new connection, not the old");
+      } finally {
+        for (const one of [ada, bob, cy]) one.rt.close();
+        await closeAll([apps[1], ...(reopened ? [reopened] : [])]);
       }
     });
 

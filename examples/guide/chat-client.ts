@@ -36,8 +36,20 @@ export function joinRoom(url: string, { room, name, ...options }: JoinOptions) {
   );
   sub.on("join", (member) => members.set(member.clientId, member));
   sub.on("leave", (member) => members.delete(member.clientId));
-  const ready = sub.ready.then(async () => {
+  const listMembers = async () => {
     for (const member of await sub.presence()) members.set(member.clientId, member);
+  };
+  const ready = sub.ready.then(listMembers);
+  // Leaves are live-only: those missed while reconnecting never come, so list them afresh.
+  let away = false;
+  rt.on("state", (state) => {
+    if (state === "reconnecting") {
+      away = true;
+      members.clear();
+    } else if (state === "open" && away) {
+      away = false;
+      listMembers().catch(() => {}); // closed again: the next open lists them
+    }
   });
   return {
     rt,
