@@ -6,10 +6,13 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
+import { after, before, describe, test } from "node:test";
+import { setImmediate, setTimeout as sleep } from "node:timers/promises";
+import { WebSocket } from "ws";
 import { backoffDelay, followEvents, PermanentFailure } from "../examples/guide/backoff-client.js";
 import { createBackpressureApp, type FirehoseStats } from "../examples/guide/backpressure.js";
+import { joinRoom as joinChatRoom } from "../examples/guide/chat-client.js";
+import { createChatRoomsApp } from "../examples/guide/chat-rooms.js";
 import { createDisconnectApp, type DisconnectStats } from "../examples/guide/client-disconnect.js";
 import { createErrorsApp } from "../examples/guide/errors.js";
 import { watchRoom } from "../examples/guide/eventsource-client.js";
@@ -20,12 +23,16 @@ import { createRoomsApp } from "../examples/guide/topics.js";
 import { joinRoom } from "../examples/guide/typed-client.js";
 import { createTypedApp } from "../examples/guide/typed-contracts.js";
 import { createWebSocketApp } from "../examples/guide/websocket-lifecycle.js";
-import { App, HttpError, HttpResponse, memoryBroker, SseEvent } from "../src/index.js";
+import { type CloseInfo, connect, type PresenceMember } from "../src/client/index.js";
+import { App, type Broker, HttpError, HttpResponse, memoryBroker, SseEvent } from "../src/index.js";
 import { TestClient, WebSocketUpgradeError } from "../src/testing/index.js";
 import { asyncApiProblems, openApiProblems } from "./support/api-validators.js";
 import { quietApp } from "./support/apps.js";
+import { assertEndedOnTime, SECRET, signToken } from "./support/jwt-tokens.js";
 import { capturedLogger } from "./support/logging.js";
+import { RealtimePeer } from "./support/realtime-peer.js";
 import { RedisServer } from "./support/redis-server.js";
+import { closeAll, instancePairs } from "./support/two-instances.js";
 import { eventually, waitFor, within } from "./support/wait.js";
 
 const GUIDE = "docs/guide.md";
@@ -558,6 +565,250 @@ describe("examples/guide/scale-out.ts", { timeout: 20_000 }, () => {
   });
 });
 
+describe("examples/guide/chat-rooms.ts and chat-client.ts", { timeout: 60_000 }, () => {
+  const topic = "room:lobby";
+  let redis: RedisServer;
+  let pairs = 0;
+  before(async () => {
+    redis = await RedisServer.start();
+  });
+  after(() => redis?.stop());
+
+  /** A token for the chat (no expiry unless `exp`, in seconds, is given). */
+  const tokenFor = async (sub: string, name: string, exp: number | null = null) =>
+    (await signToken({ sub, name, exp })).token;
+
+  /** Two instances of the chat on a pair of brokers; their http:// URLs. */
+  async function twoChats(kind: string) {
+    const pair = instancePairs(redis, `guide-chat-${++pairs}`).find((one) => one.name === kind);
+    assert.ok(pair, kind);
+    const brokers = pair.make();
+    const apps = brokers.map(chatOn);
+    const urls: string[] = [];
+    for (const app of apps) urls.push((await app.listen({ port: 0, host: "127.0.0.1" })).url);
+    return { apps, urls, brokers };
+  }
+
+  const chatOn = (broker: Broker) =>
+    createChatRoomsApp(new App({ logger: false, broker }), { secret: SECRET });
+
+  /** The chat client of `sub` in the lobby, on the instance at `url`. */
+  function joinAs(url: string, sub: string, name: string) {
+    return joinChatRoom(`${url.replace("http", "ws")}/chat`, {
+      room: "lobby",
+      name,
+      token: () => tokenFor(sub, name),
+      WebSocket: WebSocket as never,
+    });
+  }
+
+  const names = (members: Map<string, PresenceMember>) =>
+    [...members.values()].map((member) => (member.info as { name: string }).name).sort();
+
+  for (const kind of ["memory broker", "Redis broker (two instances)"]) {
+    test(`${kind}: history on join loses nothing under concurrent publishes; presence named from the token; join and leave; typing reaches the others only and is not stored`, async () => {
+      const { apps, urls } = await twoChats(kind);
+      const [one, two] = apps;
+      const clients: ReturnType<typeof joinAs>[] = [];
+      let mallory: ReturnType<typeof connect> | undefined;
+      try {
+        const line = (n: number) => ({ from: "Server", text: String(n) });
+        for (let n = 1; n <= 60; n++) await one.publish(topic, line(n));
+        // Ada joins on the second instance while the first keeps publishing, until she is in.
+        let joined = false;
+        let published = 60;
+        const publisher = (async () => {
+          let more = 20;
+          while (!joined || more-- > 0) {
+            await one.publish(topic, line(++published));
+            await setImmediate(); // the memory broker's publish never yields to the sockets
+          }
+        })();
+        const ada = joinAs(urls[1], "ada", "Ada");
+        clients.push(ada);
+        await within(ada.ready, "Ada's join", 5000);
+        joined = true;
+        const duringJoin = published - 60;
+        await publisher;
+        assert.ok(duringJoin > 0, "lines were published while Ada joined");
+        await waitFor(() => ada.lines.at(-1)?.text === String(published), "the last line", 5000);
+        const numbers = ada.lines.map((one) => Number(one.text));
+        assert.ok(numbers.length >= 50, `${numbers.length} lines`);
+        assert.ok(
+          numbers.every((n, i) => i === 0 || n === numbers[i - 1] + 1),
+          `no gap and no repeat: ${numbers.join(",")}`,
+        );
+
+        const bob = joinAs(urls[0], "bob", "Bob");
+        clients.push(bob);
+        await within(bob.ready, "Bob's join", 5000);
+        assert.deepEqual(
+          bob.lines.map((one) => one.text),
+          Array.from({ length: 50 }, (_, i) => String(published - 49 + i)),
+          "the latest 50",
+        );
+        await eventually(async () => names(ada.members).join() === "Ada,Bob", "Ada sees Bob");
+        await eventually(async () => names(bob.members).join() === "Ada,Bob", "Bob sees Ada");
+
+        // A client that offers another name is listed with its token's.
+        mallory = connect(`${urls[1].replace("http", "ws")}/chat`, {
+          token: () => tokenFor("eve", "Eve"),
+          WebSocket: WebSocket as never,
+        });
+        await mallory.subscribe(topic, { presence: { name: "Admin" } }).ready;
+        await eventually(async () => names(bob.members).join() === "Ada,Bob,Eve", "Eve's join");
+        const listed = await fetch(`${urls[0]}/rooms/lobby/members`, {
+          headers: { authorization: `Bearer ${await tokenFor("ada", "Ada")}` },
+        });
+        assert.deepEqual(((await listed.json()) as string[]).sort(), ["Ada", "Bob", "Eve"]);
+        assert.equal((await two.presence(topic)).length, 3);
+
+        // A line signed with someone else's name is refused.
+        await assert.rejects(
+          ada.rt.publish(topic, { from: "Bob", text: "I am Bob" }),
+          (error: Error & { code?: string }) => error.code === "forbidden",
+        );
+
+        // Bob types: Ada sees it, Bob does not get his own notice back (Ada's line, published
+        // after it, reaches Bob after where the notice would have been).
+        await bob.typed();
+        await waitFor(() => ada.typing.has("Bob"), "Bob's typing notice at Ada's", 5000);
+        await ada.say("hi Bob");
+        await waitFor(() => bob.lines.at(-1)?.text === "hi Bob", "Ada's line at Bob's", 5000);
+        assert.equal(bob.typing.has("Bob"), false, "not echoed to the typist");
+        await bob.say("hi Ada");
+        await waitFor(() => ada.lines.at(-1)?.text === "hi Ada", "Bob's line at Ada's", 5000);
+        assert.equal(ada.typing.has("Bob"), false, "a line ends the notice");
+        const history = await two.history(topic, { limit: 1000 });
+        assert.equal(history.length, published + 2, "the typing notice is not stored");
+        assert.ok(history.every((message) => message.event !== "typing"));
+
+        bob.rt.close();
+        await eventually(async () => names(ada.members).join() === "Ada,Eve", "Bob's leave");
+      } finally {
+        for (const one of clients) one.rt.close();
+        mallory?.close();
+        await closeAll(apps);
+      }
+    });
+
+    test(`${kind}: a client back from a reconnect lists the members afresh, missing no leave`, async () => {
+      const { apps, urls, brokers } = await twoChats(kind);
+      const ada = joinAs(urls[0], "ada", "Ada");
+      const bob = joinAs(urls[1], "bob", "Bob");
+      const cy = joinAs(urls[1], "cy", "Cy");
+      let reopened: App | undefined;
+      try {
+        await within(Promise.all([ada.ready, bob.ready, cy.ready]), "the joins", 5000);
+        await eventually(async () => names(ada.members).join() === "Ada,Bob,Cy", "Ada sees all");
+        await apps[0].close(); // Ada's server goes away (1001): her client reconnects
+        cy.rt.close(); // and Cy leaves meanwhile: his leave never reaches Ada
+        await eventually(async () => (await apps[1].presence(topic)).length === 1, "Bob alone");
+        reopened = chatOn(brokers[1]); // the same topics, on Ada's address again
+        await reopened.listen({ port: Number(new URL(urls[0]).port), host: "127.0.0.1" });
+        await eventually(async () => names(ada.members).join() === "Ada,Bob", "Ada's list", 10_000);
+        const listed = (await reopened.presence(topic)).map((member) => member.clientId).sort();
+        assert.deepEqual([...ada.members.keys()].sort(), listed, "her new connection, not the old");
+      } finally {
+        for (const one of [ada, bob, cy]) one.rt.close();
+        await closeAll([apps[1], ...(reopened ? [reopened] : [])]);
+      }
+    });
+
+    test(`${kind}: the plain WebSocket route: replay on join, typing and lines relayed to the others but not back`, async () => {
+      const { apps, urls } = await twoChats(kind);
+      const sockets: WebSocket[] = [];
+      try {
+        await apps[0].publish(topic, { from: "Server", text: "before" });
+        const open = async (url: string, sub: string, path = "/rooms/lobby") => {
+          const ws = new WebSocket(`${url.replace("http", "ws")}${path}`, [
+            "bearer",
+            await tokenFor(sub, sub.toUpperCase()),
+          ]);
+          sockets.push(ws);
+          const frames: { event: string; id: string; data: { from: string; text?: string } }[] = [];
+          ws.on("message", (data) => frames.push(JSON.parse(String(data))));
+          const closed = new Promise<number>((resolve) => ws.on("close", resolve));
+          return { ws, frames, closed };
+        };
+        const ada = await open(urls[0], "ada");
+        const bob = await open(urls[1], "bob");
+        const chat = (frames: typeof ada.frames) =>
+          frames.filter((frame) => frame.event === "message" || frame.event === "typing");
+        await waitFor(() => chat(ada.frames).length === 1, "Ada's replay", 5000);
+        await waitFor(() => chat(bob.frames).length === 1, "Bob's replay", 5000);
+        await eventually(async () => (await apps[1].presence(topic)).length === 2, "both in");
+        ada.ws.send("/typing");
+        ada.ws.send("hello");
+        await waitFor(() => chat(bob.frames).length === 3, "Ada's notice and line", 5000);
+        assert.deepEqual(
+          chat(bob.frames)
+            .slice(1)
+            .map(({ event, id, data }) => [event, id === "", data]),
+          [
+            ["typing", true, { from: "ADA" }],
+            ["message", false, { from: "ADA", text: "hello" }],
+          ],
+        );
+        bob.ws.send("hi");
+        await waitFor(() => chat(ada.frames).length === 2, "Bob's line", 5000);
+        assert.deepEqual(
+          chat(ada.frames).map((frame) => frame.data.text),
+          ["before", "hi"],
+          "Ada got neither her notice nor her line back",
+        );
+        assert.deepEqual(
+          (await apps[0].history(topic)).map((message) => (message.data as { text: string }).text),
+          ["before", "hello", "hi"],
+        );
+        const bad = await open(urls[0], "ada", "/rooms/NOT-A-ROOM");
+        assert.equal(await within(bad.closed, "the refusal"), 4404);
+      } finally {
+        for (const ws of sockets) ws.terminate();
+        await closeAll(apps);
+      }
+    });
+  }
+
+  test("a token that expires closes the connection with 4001, unless the client refreshed it", async () => {
+    const { apps, urls } = await twoChats("memory broker");
+    const minted: number[] = [];
+    const closes: CloseInfo[] = [];
+    const ada = joinChatRoom(`${urls[0].replace("http", "ws")}/chat`, {
+      room: "lobby",
+      name: "Ada",
+      token: async () => {
+        const { token, expiresAt } = await signToken({ sub: "ada", name: "Ada" }); // 1 to 2 s
+        minted.push(expiresAt as number);
+        return token;
+      },
+      WebSocket: WebSocket as never,
+    });
+    const { token, expiresAt } = await signToken({ sub: "bob", name: "Bob" });
+    const bob = await RealtimePeer.connect(`${urls[1].replace("http", "ws")}/chat`, {
+      protocols: ["sluice.v1", "bearer", token],
+    });
+    try {
+      ada.rt.on("close", (close) => closes.push(close));
+      await within(ada.ready, "Ada's join", 5000);
+      assert.equal((await bob.request({ type: "subscribe", topic })).ok, true);
+      const close = await within(bob.closed, "Bob's 4001", 4000);
+      assertEndedOnTime(Date.now(), expiresAt, "Bob's connection, never refreshed");
+      assert.deepEqual(close, { code: 4001, reason: "credentials expired" });
+
+      await sleep(Math.max(0, minted[0] - Date.now() + 500));
+      assert.ok(minted.length >= 2, "Ada's client fetched a fresh token before the first expired");
+      assert.deepEqual(closes, [], "and kept its connection");
+      await apps[1].publish(topic, { from: "Server", text: "still here?" });
+      await waitFor(() => ada.lines.at(-1)?.text === "still here?", "a line after the expiry");
+    } finally {
+      ada.rt.close();
+      bob.ws.terminate();
+      await closeAll(apps);
+    }
+  });
+});
+
 describe("examples/guide/testing.test.ts", { timeout: 20_000 }, () => {
   test("its own tests pass when run as the guide says", async (t) => {
     const env = { ...process.env };
@@ -762,6 +1013,7 @@ describe("docs/guide.md stays in step with the tested examples", { timeout: 20_0
       "WebSocket lifecycle",
       "SSE keep-alive and reconnection",
       "Topics and scaling out with Redis",
+      "Chat rooms: presence, typing notices and history on join",
       "Typed contracts: one schema validates, types and documents",
       "Testing",
       "Getting started",
