@@ -7,31 +7,22 @@ import { once } from "node:events";
 import { after, describe, test } from "node:test";
 import WebSocket from "ws";
 import {
-  type App,
   type Broker,
   bearerAuth,
   CloseCode,
   HttpError,
-  type ListeningServer,
   type Middleware,
   type RequestAbortedError,
   type SluiceWebSocket,
 } from "../src/index.js";
-import { quietApp } from "./support/apps.js";
+import { loopbackListener, quietApp } from "./support/apps.js";
 import { bothBrokers } from "./support/both-brokers.js";
 import { assertEndedOnTime, signToken, testJwtAuth } from "./support/jwt-tokens.js";
 import { RedisServer } from "./support/redis-server.js";
 import { SseClient } from "./support/sse-client.js";
 import { aborted, sleep, waitFor, within } from "./support/wait.js";
 
-const servers: ListeningServer[] = [];
-after(() => Promise.all(servers.map((server) => server.close())));
-
-async function listen(app: App): Promise<string> {
-  const server = await app.listen({ port: 0, host: "127.0.0.1" });
-  servers.push(server);
-  return server.url;
-}
+const listen = loopbackListener();
 
 /** An app whose routes run behind jwtAuth: an SSE route, topics over SSE, a WebSocket, realtime. */
 const redis = await RedisServer.start();

@@ -9,25 +9,17 @@ import { after, describe, test } from "node:test";
 import {
   type App,
   bearerAuth,
-  type ListeningServer,
   ndjson,
   type RequestAbortedError,
   StreamingResponse,
 } from "../src/index.js";
-import { quietApp } from "./support/apps.js";
+import { loopbackListener, quietApp } from "./support/apps.js";
 import { bothBrokers } from "./support/both-brokers.js";
 import { assertEndedOnTime, signToken, testJwtAuth } from "./support/jwt-tokens.js";
 import { RedisServer } from "./support/redis-server.js";
 import { aborted, sleep, waitFor, within } from "./support/wait.js";
 
-const servers: ListeningServer[] = [];
-after(() => Promise.all(servers.map((server) => server.close())));
-
-async function listen(app: App): Promise<string> {
-  const server = await app.listen({ port: 0, host: "127.0.0.1" });
-  servers.push(server);
-  return server.url;
-}
+const listen = loopbackListener();
 
 const redis = await RedisServer.start();
 after(() => redis.stop());

@@ -6,6 +6,7 @@
 // socket.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { seededRandom } from "../soak/churn.js";
 import type { App } from "../src/index.js";
 import { matchesTopicPattern, TopicPatterns } from "../src/topics/topic-pattern.js";
 import { quietApp } from "./support/apps.js";
@@ -28,18 +29,6 @@ function matches(pattern: string, topic: string): boolean {
   const viaPatterns = patterns.match(topic) === true;
   assert.equal(matchesTopicPattern(pattern, topic), viaPatterns, `${pattern} vs ${topic}`);
   return viaPatterns;
-}
-
-/** mulberry32: a small seeded PRNG, so a failing random case can be replayed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe("topic patterns match as the old RegExp did", () => {

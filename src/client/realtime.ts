@@ -270,7 +270,7 @@ export class RealtimeClient {
       throw new RangeError("subscribe(): replay must be a whole number ≥ 1");
     if (this.#subscriptions.has(topic))
       throw new Error(
-        `subscribe(): this client already follows "${topic}": use that subscription, or unsubscribe() it first`,
+        `subscribe(): this client already follows "${topic}": unsubscribe() it first`,
       );
     const subscription = new Subscription<T>(this.#host, topic, options, onMessage);
     if (this.#state === "closed") {
@@ -336,18 +336,25 @@ export class RealtimeClient {
     this.#events.emit("state", state);
   }
 
-  async #open(): Promise<void> {
-    let token: string | null | undefined;
+  /** What the token function gave, or undefined when it threw (an `error` event says so). */
+  async #callToken(): Promise<{ token: string | null | undefined } | undefined> {
     try {
-      token = await this.#token?.();
+      return { token: await this.#token?.() };
     } catch (error) {
       this.#events.emit(
         "error",
         new Error("connect(): the token function threw", { cause: error }),
       );
+    }
+  }
+
+  async #open(): Promise<void> {
+    const got = await this.#callToken();
+    if (!got) {
       this.#retryLater();
       return;
     }
+    const { token } = got;
     if (this.#state === "closed") return;
     let socket: WebSocketLike;
     try {
@@ -418,15 +425,7 @@ export class RealtimeClient {
       async () => {
         const socket = this.#socket;
         const failed = () => this.#refreshIn(end - Date.now(), true);
-        let token: string | null | undefined;
-        try {
-          token = await this.#token?.();
-        } catch (error) {
-          this.#events.emit(
-            "error",
-            new Error("connect(): the token function threw", { cause: error }),
-          );
-        }
+        const token = (await this.#callToken())?.token;
         if (socket !== this.#socket || !this.#pacer) return;
         if (!token) return failed();
         this.#request({

@@ -86,7 +86,12 @@ function problemOf(frame: Record<string, unknown>): string | undefined {
       return (
         topicProblem(frame.topic) ??
         (frame.data === undefined ? "publish needs data (any JSON value)" : undefined) ??
-        optional(frame, "event", isEvent, 'a one-line string, not "reset", "join", "leave" or "expired"') ??
+        optional(
+          frame,
+          "event",
+          isEvent,
+          'a one-line string, not "reset", "join", "leave" or "expired"',
+        ) ??
         optional(frame, "mid", isMid, `a string of 1 to ${MAX_MID_LENGTH} characters`) ??
         optional(frame, "store", isBoolean, "a boolean") ??
         optional(frame, "echo", isBoolean, "a boolean")

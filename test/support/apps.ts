@@ -1,8 +1,29 @@
-import { App, type AppOptions, type Broker, type SluiceWebSocket } from "../../src/index.js";
+import { after } from "node:test";
+import {
+  App,
+  type AppOptions,
+  type Broker,
+  type ListeningServer,
+  type SluiceWebSocket,
+} from "../../src/index.js";
 
 /** An App that logs nowhere, for tests that do not look at logs. */
 export function quietApp(options: AppOptions = {}): App {
   return new App({ logger: false, ...options });
+}
+
+/**
+ * A `listen(app)` for a test file: on a free loopback port, resolving the server's URL; every
+ * server it started is closed after the file's tests.
+ */
+export function loopbackListener(): (app: App) => Promise<string> {
+  const servers: ListeningServer[] = [];
+  after(() => Promise.all(servers.map((server) => server.close())));
+  return async (app) => {
+    const server = await app.listen({ port: 0, host: "127.0.0.1" });
+    servers.push(server);
+    return server.url;
+  };
 }
 
 /** Connections an app's server holds now (its clients' keep-alive ones included). */
