@@ -742,21 +742,21 @@ describe("faults: WebSocket handlers", () => {
         return next();
       });
       app.websocket("/sync", (socket) => {
-        ids.sync = socket.id;
+        ids.sync = socket.request.id;
         throw secretError("sync WebSocket handler");
       });
       app.websocket("/async", async (socket) => {
-        ids.async = socket.id;
+        ids.async = socket.request.id;
         await socket.receive();
         throw secretError("async WebSocket handler");
       });
       app.websocket("/after-close", async (socket) => {
-        ids.afterClose = socket.id;
+        ids.afterClose = socket.request.id;
         await socket.closed;
         throw secretError("a handler bug noticed after the close");
       });
       app.websocket("/send-after-close", async (socket) => {
-        ids.sendAfterClose = socket.id;
+        ids.sendAfterClose = socket.request.id;
         await socket.closed;
         await socket.send("too late"); // rejects with WebSocketClosedError
       });
@@ -956,7 +956,7 @@ describe("faults: topic subscribers", () => {
       let doomedId = "";
       await using scene = await Scene.start((app) => {
         app.websocket("/doomed", async (socket) => {
-          doomedId = socket.id;
+          doomedId = socket.request.id;
           for await (const message of app.subscribe("t", { signal: socket.signal })) {
             if (message.data === "poison") throw secretError("cannot handle poison");
             await socket.send(message.data);
