@@ -8,7 +8,7 @@ import {
 import { connect, createServer, type Socket } from "node:net";
 import { after, describe, test } from "node:test";
 import { EventStreamError, fetchEvents, type SseMessage } from "../src/client/index.js";
-import { type App, HttpError, HttpResponse, SseEvent } from "../src/index.js";
+import { type App, bearerAuth, HttpError, HttpResponse, SseEvent } from "../src/index.js";
 import { quietApp } from "./support/apps.js";
 import { portOf } from "./support/raw-http.js";
 import { sleep, waitFor, within } from "./support/wait.js";
@@ -373,5 +373,73 @@ describe("fetchEvents(): review findings", () => {
         ["no-store", "include"],
       ],
     );
+  });
+});
+
+describe("fetchEvents() and credentials that expire", () => {
+  /** An SSE route behind bearerAuth whose tokens say when they expire: `tok-<ms since epoch>`. */
+  async function expiringTicks(): Promise<string> {
+    const app = quietApp();
+    app.use(
+      bearerAuth({
+        verify: (token) => (/^tok-\d+$/.test(token) ? { token } : undefined),
+        expiresAt: ({ token }) => Number(token.slice(4)),
+      }),
+    );
+    app.sse("/ticks", async function* (req) {
+      let n = Number(req.header("last-event-id") ?? 0);
+      while (!req.signal.aborted) {
+        n++;
+        yield new SseEvent({ id: String(n), data: n });
+        await sleep(50);
+      }
+    });
+    return serve(app);
+  }
+
+  const tokenFor = (ms: number) => `tok-${Date.now() + ms}`;
+
+  test("headers as a function: a fresh token after event: expired, the ids go on with nothing missed", async () => {
+    const url = await expiringTicks();
+    let calls = 0;
+    const seen: SseMessage[] = [];
+    for await (const event of fetchEvents(`${url}/ticks`, {
+      headers: async () => {
+        calls++;
+        return { authorization: `Bearer ${tokenFor(600)}` };
+      },
+      reconnect: FAST,
+    })) {
+      seen.push(event);
+      if (seen.filter((e) => e.event === "expired").length === 2) break;
+    }
+    assert.equal(calls, 2, "headers() before the first request and before the reconnect");
+    const firstExpired = seen.findIndex((event) => event.event === "expired");
+    assert.ok(seen.length - firstExpired > 2, "ticks came after the first expiry");
+    const ticks = seen.filter((event) => event.event !== "expired").map((event) => event.data);
+    assert.deepEqual(
+      ticks,
+      ticks.map((_, i) => String(i + 1)),
+      "every tick once, in order, across the reconnects",
+    );
+  });
+
+  test("fixed headers: the reconnect after event: expired is refused with a 401 EventStreamError", async () => {
+    const url = await expiringTicks();
+    const seen: string[] = [];
+    const error = await (async () => {
+      try {
+        for await (const event of fetchEvents(`${url}/ticks`, {
+          headers: { authorization: `Bearer ${tokenFor(400)}` },
+          reconnect: FAST,
+        }))
+          seen.push(event.event);
+      } catch (caught) {
+        return caught;
+      }
+    })();
+    assert.ok(error instanceof EventStreamError, String(error));
+    assert.equal(error.status, 401);
+    assert.equal(seen.at(-1), "expired");
   });
 });

@@ -1,9 +1,16 @@
 import { fullJitterDelay, MAX_TIMER, type ReconnectOptions, reconnectOptions } from "./backoff.js";
 import { type SseMessage, SseParser } from "./sse-parser.js";
 
+/** What `new Headers()` takes: an object, a `Headers` or pairs. */
+export type HeadersLike = ConstructorParameters<typeof Headers>[0];
+
 export interface FetchEventsOptions {
-  /** Request headers (e.g. `authorization`, which EventSource cannot send): an object, a `Headers` or pairs. */
-  headers?: ConstructorParameters<typeof Headers>[0];
+  /**
+   * Request headers (e.g. `authorization`, which EventSource cannot send): an object, a
+   * `Headers` or pairs; or a function giving them, called before every request (a fresh
+   * token after the server's `event: expired`).
+   */
+  headers?: HeadersLike | (() => HeadersLike | Promise<HeadersLike>);
   /** fetch's `credentials` (cookies on another origin: `"include"`). */
   credentials?: "omit" | "same-origin" | "include";
   /** Resume after this id (sent as Last-Event-ID on the first request too). */
@@ -51,7 +58,8 @@ export async function* fetchEvents(
   let retry: number | undefined;
   let failures = 0;
   while (!signal?.aborted) {
-    const headers = new Headers(options.headers);
+    const given = options.headers;
+    const headers = new Headers(typeof given === "function" ? await given() : given);
     headers.set("accept", "text/event-stream");
     if (lastEventId !== "") headers.set("last-event-id", lastEventId);
     // Outside the retry: a relative URL (in Node) or a bad header is the caller's mistake.

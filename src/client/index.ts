@@ -17,7 +17,12 @@ export type { ErrorCode, ErrorIssue } from "../protocol/frames.js";
 export type { Jsonified } from "../protocol/jsonified.js";
 export type { ReconnectOptions } from "./backoff.js";
 export { connect } from "./connect.js";
-export { EventStreamError, type FetchEventsOptions, fetchEvents } from "./fetch-events.js";
+export {
+  EventStreamError,
+  type FetchEventsOptions,
+  fetchEvents,
+  type HeadersLike,
+} from "./fetch-events.js";
 export type {
   CallOptions,
   CloseInfo,
