@@ -48,8 +48,10 @@ describe("sluice/client defaults", () => {
       peer.loseNextPublishReply = true; // stored, then the connection is cut before the reply
       const publish = rt.publish("t", "once");
       publish.catch(() => {});
-      await waitFor(() => peer.framesOf("publish").length === 1, "the first send");
-      clock += elapsed; // the outage lasted this long
+      // Written at once (the connection is open), so stamped before the clock moves; moved
+      // now, before the reconnect (20 ms or less away) can resend it: the outage lasted this.
+      clock += elapsed;
+      await waitFor(() => peer.framesOf("publish").length >= 1, "the first send");
       const outcome = await within(
         publish.then(
           () => "resolved",
