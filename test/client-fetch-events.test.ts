@@ -442,4 +442,33 @@ describe("fetchEvents() and credentials that expire", () => {
     assert.equal(error.status, 401);
     assert.equal(seen.at(-1), "expired");
   });
+
+  test("a headers function that fails at a reconnect is retried like a failed fetch; at the first request it throws", async () => {
+    const url = await expiringTicks();
+    let calls = 0;
+    const seen: SseMessage[] = [];
+    for await (const event of fetchEvents(`${url}/ticks`, {
+      headers: async () => {
+        calls++;
+        if (calls === 2) throw new Error("token service unreachable (for now)");
+        return { authorization: `Bearer ${tokenFor(400)}` };
+      },
+      reconnect: FAST,
+    })) {
+      seen.push(event);
+      if (seen.filter((e) => e.event === "expired").length === 2) break;
+    }
+    assert.equal(calls, 3, "first request, the failed call, the retry");
+    await assert.rejects(
+      all(
+        fetchEvents(`${url}/ticks`, {
+          headers: () => {
+            throw new Error("no token at all");
+          },
+          reconnect: FAST,
+        }),
+      ),
+      /no token at all/,
+    );
+  });
 });

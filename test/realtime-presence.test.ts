@@ -251,3 +251,84 @@ describe("presence on app.realtime()", () => {
     }
   });
 });
+
+describe("presence and a subscribe rule that changes its mind", () => {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  let app: App;
+  let url: string;
+  const banned = new Set<string>();
+  let slowFor: string | undefined;
+
+  before(async () => {
+    app = quietApp({ broker: memoryBroker() });
+    app.realtime("/rt", {
+      // An async rule (a database lookup, say) that can ban a connection or be slow for it.
+      subscribe: async (_topic, ctx) => {
+        if (ctx.clientId === slowFor) await sleep(300);
+        return !banned.has(ctx.clientId);
+      },
+      presence: (ctx) => ({ id: ctx.clientId }),
+    });
+    const { port } = await app.listen({ port: 0, host: "127.0.0.1" });
+    url = `ws://127.0.0.1:${port}/rt`;
+  });
+
+  after(() => app.close());
+
+  test("a subscribe again to a followed topic is checked: refused, the topic is unfollowed and its membership left", async () => {
+    for (const since of [undefined, "restart"]) {
+      const peer = await RealtimePeer.connect(url, { protocols: ["sluice.v1"] });
+      await waitFor(() => peer.frames.some((frame) => frame.type === "welcome"), "the welcome");
+      const clientId = String(peer.frames[0]?.clientId);
+      const topic = `room:ban-${since ?? "plain"}`;
+      const first = await peer.request({ type: "subscribe", topic, presence: true });
+      assert.equal(first.ok, true);
+      const position = (first.result as { position: string }).position;
+      assert.equal((await app.presence(topic)).length, 1);
+      banned.add(clientId);
+      const again = await peer.request({
+        type: "subscribe",
+        topic,
+        ...(since ? { since: position } : {}),
+      });
+      assert.equal((again.error as { code: string } | undefined)?.code, "forbidden");
+      await eventually(async () => (await app.presence(topic)).length === 0, "the member left");
+      await app.publish(topic, "after the ban");
+      await sleep(50);
+      assert.deepEqual(framesOf(peer, "message", topic), [], "nothing delivered after the refusal");
+      await peer.close();
+    }
+  });
+
+  test("join events that come while a paused subscription restarts are not lost", async () => {
+    const a = connect(url, { WebSocket: WebSocket as never });
+    const b = connect(url, { WebSocket: WebSocket as never });
+    try {
+      const sub = a.subscribe<{ i: number }>("room:slow", {
+        presence: true,
+        joinLeave: true,
+        buffer: 2,
+      });
+      const joins: string[] = [];
+      sub.on("join", (member) => joins.push(member.clientId));
+      await sub.ready;
+      const messages = sub[Symbol.asyncIterator]();
+      for (let i = 0; i < 5; i++) await app.publish("room:slow", { i });
+      await waitFor(() => sub.cursor !== null, "the first messages");
+      await sleep(50); // paused: the buffer is full
+      slowFor = a.clientId;
+      // Taking one resumes (the buffer is half empty): the restart's rule check takes 300 ms.
+      const got = [(await messages.next()).value.data.i];
+      await sleep(50);
+      const joined = b.subscribe("room:slow", { presence: true });
+      await joined.ready;
+      await waitFor(() => joins.includes(String(b.clientId)), "b's join, during the restart", 2000);
+      slowFor = undefined;
+      while (got.length < 5) got.push((await within(messages.next(), "a message")).value.data.i);
+      assert.deepEqual(got, [0, 1, 2, 3, 4], "every message once, in order");
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+});

@@ -57,9 +57,18 @@ export async function* fetchEvents(
   let lastEventId = options.lastEventId ?? "";
   let retry: number | undefined;
   let failures = 0;
-  while (!signal?.aborted) {
-    const given = options.headers;
-    const headers = new Headers(typeof given === "function" ? await given() : given);
+  for (let attempt = 0; !signal?.aborted; attempt++) {
+    let given = options.headers;
+    try {
+      if (typeof given === "function") given = await given();
+    } catch (error) {
+      // At a reconnect, a token source that fails for now is retried like a failed fetch.
+      if (!reconnect || attempt === 0) throw error;
+      failures++;
+      await pause(delayAfter(failures, retry, reconnect), signal);
+      continue;
+    }
+    const headers = new Headers(given);
     headers.set("accept", "text/event-stream");
     if (lastEventId !== "") headers.set("last-event-id", lastEventId);
     // Outside the retry: a relative URL (in Node) or a bad header is the caller's mistake.

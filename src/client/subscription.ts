@@ -193,6 +193,8 @@ export class Subscription<T = unknown> implements AsyncIterable<RealtimeMessage<
 
   /** @internal The subscribe's reply. */
   subscribed(reply: ReplyFrame): void {
+    // Kept until now: join/leave events go on while the restart after a pause is under way.
+    this.#pausedSubscribed = false;
     if (this.#ended) return;
     if (reply.ok) {
       const position = (reply.result as { position?: unknown } | null)?.position;
@@ -295,7 +297,6 @@ export class Subscription<T = unknown> implements AsyncIterable<RealtimeMessage<
     const message = this.#buffer.shift();
     if (this.#paused && this.#buffer.length <= this.#bufferLimit / 2 && !this.#ended) {
       this.#paused = false;
-      this.#pausedSubscribed = false;
       this.#host.subscribe(this);
     }
     if (message) return Promise.resolve({ value: message, done: false });

@@ -193,6 +193,9 @@ export class RealtimeSession {
     const { topic, ref } = frame;
     const followed = this.#following.get(topic);
     if (followed) {
+      // Still allowed? A refresh may have taken the topic away: refused, it is no longer
+      // followed (the client ends a subscription refused for good).
+      await this.#recheck(topic);
       if (frame.since === undefined) this.#send(positionReply(ref, null));
       else await this.#restartAfter(frame, followed);
       return;
@@ -236,8 +239,6 @@ export class RealtimeSession {
    */
   async #restartAfter(frame: SubscribeFrame, followed: Following): Promise<void> {
     const { topic, ref } = frame;
-    // Still allowed? A refresh may have brought other topics; refused, nothing changes.
-    await this.endpoint.checkSubscribe(topic, this.#ctx);
     followed.sink.stop();
     this.endpoint.topics.hub.detach(topic, followed.attached);
     const sink = this.#sinkFor(frame);
@@ -257,6 +258,16 @@ export class RealtimeSession {
     this.#following.set(topic, following);
     this.#send(positionReply(ref, frame.since ?? null));
     void sink.open();
+  }
+
+  /** The subscribe rule for a topic followed already; refused, the topic is unfollowed. */
+  async #recheck(topic: string): Promise<void> {
+    try {
+      await this.endpoint.checkSubscribe(topic, this.#ctx);
+    } catch (error) {
+      this.#unfollow(topic);
+      throw error;
+    }
   }
 
   #sinkFor(frame: SubscribeFrame): RealtimeSink {
