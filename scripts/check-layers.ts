@@ -22,6 +22,7 @@ export const LAYERS: Record<string, number> = {
   "api-docs": 8, // app.openapi() and app.asyncapi(): documents written from the declarations
   app: 9,
   testing: 10,
+  hub: 10, // sluice hub: the standalone server (bin), built on the App
   ".": 11, // src/index.ts: re-exports only
 };
 
