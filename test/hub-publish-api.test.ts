@@ -553,6 +553,14 @@ describe("the publish rate limit", () => {
     assert.equal(refused.headers.get("retry-after"), "3");
   });
 
+  test("a perSecond of Infinity turns the limit off", async () => {
+    const rate = { burst: 1, perSecond: Number.POSITIVE_INFINITY };
+    const { base } = await startHub(memoryBroker(), { publishRate: rate });
+    for (let n = 0; n < 5; n++) {
+      assert.equal((await publish(base, { topic: "news", data: n })).status, 200);
+    }
+  });
+
   test("a JWT publisher is counted by its issuer and subject", async () => {
     const { base } = await startHub(memoryBroker(), { publishRate: { burst: 1, perSecond: 1 } });
     const ada = await jwt({ publish: ["news"] }, { sub: "ada" });
