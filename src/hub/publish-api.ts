@@ -1,8 +1,78 @@
 import type { App } from "../app/app.js";
+import type { SluiceRequest } from "../http/request.js";
+import { historyQuery } from "./history-query.js";
 import type { HubOptions } from "./hub-options.js";
+import { answeredAsProblems } from "./hub-problem.js";
+import { checkBatch, publishBatch, publishChecked } from "./publish-batch.js";
+import { FORM_TYPE, JSON_TYPE, readPublishBody } from "./publish-body.js";
+import { checkMessage } from "./publish-message.js";
+import { PublishRate } from "./publish-rate.js";
+import { type Publisher, PublisherAuth } from "./publisher-auth.js";
+import { TopicGate } from "./topic-gate.js";
 
 /**
- * The publish API of `sluice hub`: POST /publish, POST /publish/batch, GET
- * /topics/{topic}/history and /presence. (Being built: see issue 23.)
+ * The publish API of `sluice hub`, for backends in any language (docs/hub.md, "Publish API"):
+ * `POST /publish`, `POST /publish/batch`, `GET /topics/{topic}/history` and
+ * `GET /topics/{topic}/presence`, authenticated by a publish key or a JWT, rate-limited per
+ * publisher, every refusal an `application/problem+json` document, and nothing published
+ * when a request is refused.
  */
-export function publishApi(_app: App, _options: HubOptions): void {}
+export function publishApi(app: App, options: HubOptions): void {
+  const auth = new PublisherAuth(options);
+  const rate = new PublishRate(options.publishRate.burst, options.publishRate.perSecond);
+  const gate = new TopicGate(options.topics);
+
+  /** The request's publisher, refused before its body is read when it has no token left. */
+  const admitted = async (request: SluiceRequest): Promise<Publisher> => {
+    const publisher = await auth.authenticate(request);
+    rate.admit(publisher.id);
+    return publisher;
+  };
+
+  app.post(
+    "/publish",
+    answeredAsProblems(async (request) => {
+      const publisher = await admitted(request);
+      const body = await readPublishBody(request, options.maxBody, [JSON_TYPE, FORM_TYPE]);
+      const message = checkMessage(body);
+      const topic = gate.check(message.topic, publisher.grants, "publish");
+      rate.spend(publisher.id, 1);
+      return { id: await publishChecked(app, { ...message, topic }) };
+    }),
+  );
+
+  app.post(
+    "/publish/batch",
+    answeredAsProblems(async (request) => {
+      const publisher = await admitted(request);
+      const body = await readPublishBody(request, options.maxBody, [JSON_TYPE]);
+      const messages = checkBatch(body, gate, publisher.grants);
+      rate.spend(publisher.id, messages.length);
+      return { ids: await publishBatch(app, messages) };
+    }),
+  );
+
+  app.get(
+    "/topics/:topic/history",
+    answeredAsProblems(async (request) => {
+      const publisher = await admitted(request);
+      const query = historyQuery(request.query);
+      const topic = gate.check(request.params.topic, publisher.grants, "subscribe");
+      rate.spend(publisher.id, 1);
+      const messages = await app.history(topic, query);
+      return {
+        messages: messages.map(({ id, event, data }) => ({ id, event: event ?? "message", data })),
+      };
+    }),
+  );
+
+  app.get(
+    "/topics/:topic/presence",
+    answeredAsProblems(async (request) => {
+      const publisher = await admitted(request);
+      const topic = gate.check(request.params.topic, publisher.grants, "subscribe");
+      rate.spend(publisher.id, 1);
+      return { members: await app.presence(topic) };
+    }),
+  );
+}
