@@ -2,6 +2,7 @@
 // config file key read, their precedence, and a refusal naming the key and its source for
 // every value that cannot run.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { ANY_TOPIC, hubConfig } from "../src/hub/hub-config.js";
 import { HubConfigError } from "../src/hub/hub-config-error.js";
@@ -473,5 +474,25 @@ describe("hubConfig: unknown names, with a suggestion", () => {
       () => hubConfig(["--config", "/nonexistent/sluice-hub.json"], {}),
       /^config file \/nonexistent\/sluice-hub\.json: cannot be read \(ENOENT/,
     );
+  });
+});
+
+describe("docs/hub.md", () => {
+  test("its configuration table lists every setting: flag, variable, file key and default", () => {
+    const page = readFileSync(new URL("../docs/hub.md", import.meta.url), "utf8");
+    const rows = page.split("\n").filter((line) => line.startsWith("| `--"));
+    assert.equal(rows.length, HUB_SETTINGS.length);
+    for (const setting of HUB_SETTINGS) {
+      const row = rows.find((line) => line.startsWith(`| \`--${setting.flag} `));
+      assert.ok(row, `--${setting.flag} has a row`);
+      const cells = row.split("|").map((cell) => cell.trim());
+      const key = setting.key === "config" ? "—" : `\`${setting.key}\``;
+      assert.deepEqual(cells.slice(1, 5), [
+        `\`--${setting.flag} ${setting.value}\``,
+        `\`${setting.env}\``,
+        key,
+        setting.fallback,
+      ]);
+    }
   });
 });
