@@ -8,17 +8,36 @@ import { waitFor } from "./wait.js";
 const ROOT = resolve(import.meta.dirname, "../..");
 const BIN = "src/hub/bin.ts";
 
-/** The environment a hub process gets: this one's without SLUICE_*, plus `extra`. */
+/**
+ * The environment a hub process gets: this one's without SLUICE_*, without what npm sets for
+ * the script running the tests (it would point an `npx` in another project at this
+ * repository) and without NODE_OPTIONS (a loader the tests run under), plus `extra`.
+ */
 function hubEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env))
-    if (!name.startsWith("SLUICE_")) env[name] = value;
+  for (const [name, value] of Object.entries(process.env)) {
+    if (/^(SLUICE_|npm_)/i.test(name) || name === "NODE_OPTIONS") continue;
+    env[name] = value;
+  }
   return { ...env, LOG_LEVEL: "info", ...extra };
 }
 
-function spawnBin(args: readonly string[], env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", BIN, ...args], {
-    cwd: ROOT,
+/** How the `sluice` command is run: from the sources (default), or an installed bin. */
+export interface SluiceCommand {
+  /** The executable and its first arguments. Default: node with tsx on src/hub/bin.ts. */
+  readonly command?: readonly string[];
+  /** Default: the repository. */
+  readonly cwd?: string;
+}
+
+function spawnBin(
+  args: readonly string[],
+  env: Record<string, string>,
+  { command = [process.execPath, "--import", "tsx", BIN], cwd = ROOT }: SluiceCommand = {},
+): ChildProcess {
+  const [executable, ...first] = command;
+  return spawn(executable, [...first, ...args], {
+    cwd,
     env: hubEnv(env),
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -35,9 +54,10 @@ export interface HubRun {
 export async function runSluice(
   args: readonly string[],
   env: Record<string, string> = {},
+  how: SluiceCommand = {},
   timeout = 30_000,
 ): Promise<HubRun> {
-  const child = spawnBin(args, env);
+  const child = spawnBin(args, env, how);
   let stdout = "";
   let stderr = "";
   child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
@@ -75,8 +95,9 @@ export class HubProcess {
   static async start(
     args: readonly string[],
     env: Record<string, string> = {},
+    how: SluiceCommand = {},
   ): Promise<HubProcess> {
-    const hub = new HubProcess(spawnBin(["hub", ...args], env));
+    const hub = new HubProcess(spawnBin(["hub", ...args], env, how));
     let ended = false;
     hub.exited.then(() => {
       ended = true;
