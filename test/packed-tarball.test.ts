@@ -18,10 +18,12 @@ import {
   sameVersionAs,
   writeConsumerProject,
 } from "./support/consumer-project.js";
+import { HubProcess, type HubRun, runSluice } from "./support/hub-process.js";
 import { packPackage } from "./support/pack.js";
 import { RedisServer } from "./support/redis-server.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
+const HUB_KEY = "a-publish-key-for-the-packed-hub";
 
 const noRedis = spawnSync("redis-server", ["--version"]).error
   ? "redis-server is not installed (apt-get install redis-server)"
@@ -34,6 +36,9 @@ describe("the packed tarball in a fresh strict NodeNext project", { timeout: 900
   let dir = "";
   /** missing-peers.mjs, run while only the tarball is installed. */
   let withoutPeers: CommandResult;
+  /** `sluice hub --help` and `sluice hub`, run while only the tarball is installed. */
+  let hubHelpWithoutPeers: HubRun;
+  let hubWithoutPeers: HubRun;
   /** The project's tsc, once the peers, typescript and @types/node are installed. */
   let compiled: CommandResult;
   /** tsc on the browser-only part (DOM types, no Node types). */
@@ -47,6 +52,13 @@ describe("the packed tarball in a fresh strict NodeNext project", { timeout: 900
       writeConsumerProject(project);
       await npmInstall(project, [tarball]);
       withoutPeers = await runConsumer(project, "missing-peers.mjs");
+      const bin = { command: [join(project, "node_modules/.bin/sluice")], cwd: project };
+      hubHelpWithoutPeers = await runSluice(["hub", "--help"], {}, bin);
+      hubWithoutPeers = await runSluice(
+        ["hub", "--port", "0"],
+        { SLUICE_PUBLISH_KEYS: HUB_KEY },
+        bin,
+      );
       await npmInstall(
         project,
         ["typescript", "@types/node", "ioredis", "jose", "zod"].map((name) =>
@@ -130,6 +142,43 @@ describe("the packed tarball in a fresh strict NodeNext project", { timeout: 900
     const run = await runConsumer(project(), "out/jwt.js");
     assert.equal(run.code, 0, describeRun("out/jwt.js", run));
     assert.match(run.stdout, /^sluice\/jwt: ok$/m);
+  });
+
+  test("the sluice bin: without jose or ioredis, `sluice hub --help` works and `sluice hub` says which package to install", () => {
+    assert.equal(hubHelpWithoutPeers.code, 0, hubHelpWithoutPeers.stderr);
+    assert.match(hubHelpWithoutPeers.stdout, /^Usage: sluice hub \[options\]/);
+    assert.equal(hubWithoutPeers.code, 1, hubWithoutPeers.stdout);
+    assert.match(
+      hubWithoutPeers.stderr,
+      /^sluice hub: cannot start: sluice\/(jwt|redis) needs the "(jose|ioredis)" package: npm install \2\n$/,
+    );
+  });
+
+  test("the sluice bin: `npx sluice hub --help` works, and the installed bin answers /healthz and drains on SIGTERM", async () => {
+    const help = await runSluice(
+      ["hub", "--help"],
+      {},
+      {
+        command: ["npx", "--no-install", "sluice"],
+        cwd: project(),
+      },
+    );
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /^Usage: sluice hub \[options\]/);
+    // The bin itself, as a container or systemd runs it: npx does not pass SIGTERM on.
+    const hub = await HubProcess.start(
+      ["--host", "127.0.0.1", "--port", "0"],
+      { SLUICE_PUBLISH_KEYS: HUB_KEY },
+      { command: [join(project(), "node_modules/.bin/sluice")], cwd: project() },
+    );
+    try {
+      const health = await fetch(`${hub.url}/healthz`);
+      assert.deepEqual(await health.json(), { status: "ok", broker: "memory" });
+      hub.child.kill("SIGTERM");
+      assert.equal((await hub.exited).code, 0, hub.stderr);
+    } finally {
+      await hub.kill();
+    }
   });
 
   test("sluice/redis: redisBroker publishes and reads back on a real redis-server", {

@@ -17,14 +17,18 @@ export interface HubOptions {
   readonly publishKeys: readonly string[];
   /** Origins allowed by CORS (`*` for any); empty: no CORS headers. */
   readonly corsOrigins: readonly string[];
-  /** Topic patterns (as app.realtime()'s lists) that exist on this hub at all (default `["*"]`... see hub-config.ts). */
+  /**
+   * Topic patterns (as app.realtime()'s lists: `*` is one or more characters other than `:`)
+   * that exist on this hub at all: a topic none matches is refused whatever a key or token
+   * allows. Default ANY_TOPIC (hub-config.ts): `*`, `*:*`, ... up to 16 parts.
+   */
   readonly topics: readonly string[];
-  /** Most open connections (SSE + WebSocket + HTTP), and per client IP. */
+  /** Most long-lived connections (SSE streams + WebSockets: AppOptions.maxConnections), and per client IP. */
   readonly maxConnections: number | undefined;
   readonly maxConnectionsPerIp: number | undefined;
   /** Largest publish request body, in bytes (default 1 MiB). */
   readonly maxBody: number;
-  /** Publishes per publisher (key or JWT subject): a burst, then so many per second. */
+  /** Publishes per publisher (key or JWT subject): a burst, then so many per second (default 200/100). */
   readonly publishRate: { readonly burst: number; readonly perSecond: number };
 }
 
