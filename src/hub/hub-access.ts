@@ -1,6 +1,6 @@
 import { credentialsOf } from "../http/credentials.js";
 import type { SluiceRequest } from "../http/request.js";
-import { TopicPatterns } from "../topics/topic-pattern.js";
+import { matchesAnyPattern } from "../topics/pattern-list.js";
 
 type AnyRequest = SluiceRequest<Record<string, string>, object>;
 
@@ -10,34 +10,17 @@ type AnyRequest = SluiceRequest<Record<string, string>, object>;
  * the hub's patterns is refused whatever a token says.
  */
 export class HubAccess {
-  readonly #served: TopicPatterns<true>;
-  /** Each token's patterns, made once per claim (a refreshed token brings new ones). */
-  readonly #granted = new WeakMap<readonly string[], TopicPatterns<true>>();
-
-  constructor(served: readonly string[]) {
-    this.#served = patternsOf(served);
-  }
+  constructor(private readonly served: readonly string[]) {}
 
   /** True when the hub serves the topic at all. */
   serves(topic: string): boolean {
-    return this.#served.match(topic) === true;
+    return matchesAnyPattern(this.served, topic);
   }
 
   /** True when the hub serves the topic and the request's token grants it for `use`. */
   granted(topic: string, use: "subscribe" | "publish", request: AnyRequest): boolean {
     const grants = credentialsOf(request)?.topics?.[use];
     if (grants === undefined || !this.serves(topic)) return false;
-    let patterns = this.#granted.get(grants);
-    if (patterns === undefined) {
-      patterns = patternsOf(grants);
-      this.#granted.set(grants, patterns);
-    }
-    return patterns.match(topic) === true;
+    return matchesAnyPattern(grants, topic);
   }
-}
-
-function patternsOf(list: readonly string[]): TopicPatterns<true> {
-  const patterns = new TopicPatterns<true>();
-  for (const pattern of list) patterns.add(pattern, true);
-  return patterns;
 }

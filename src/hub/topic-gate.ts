@@ -1,13 +1,11 @@
 import type { TopicGrants } from "../http/credentials.js";
+import { matchesAnyPattern } from "../topics/pattern-list.js";
 import { checkTopic } from "../topics/topic-checks.js";
 import { TopicPatterns } from "../topics/topic-pattern.js";
 import { HubProblem } from "./hub-problem.js";
 
 /** What a publisher may touch: every topic of the hub (a publish key), or what its JWT grants. */
 export type PublisherGrants = "every topic" | TopicGrants;
-
-/** The patterns of each token's grant lists, made once per list. */
-const grantedPatterns = new WeakMap<readonly string[], TopicPatterns<true>>();
 
 /**
  * Which topics a request may name: those the hub has (`options.topics`, else 404, whatever a
@@ -40,7 +38,7 @@ export class TopicGate {
         extensions,
       );
     }
-    if (grants !== "every topic" && !granted(grants[kind], name)) {
+    if (grants !== "every topic" && !matchesAnyPattern(grants[kind], name)) {
       const verb = kind === "publish" ? "publish to" : "read";
       throw new HubProblem(
         403,
@@ -61,14 +59,4 @@ function validTopic(topic: unknown, where: string, extensions: Record<string, un
   } catch (error) {
     throw new HubProblem(422, `${where}: ${(error as Error).message}`, extensions);
   }
-}
-
-function granted(patterns: readonly string[], topic: string): boolean {
-  let allowed = grantedPatterns.get(patterns);
-  if (allowed === undefined) {
-    allowed = new TopicPatterns<true>();
-    for (const pattern of patterns) allowed.add(pattern, true);
-    grantedPatterns.set(patterns, allowed);
-  }
-  return allowed.match(topic) === true;
 }

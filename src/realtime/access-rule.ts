@@ -1,4 +1,5 @@
 import { credentialsOf, type TopicGrants } from "../http/credentials.js";
+import { matchesAnyPattern } from "../topics/pattern-list.js";
 import { TopicPatterns } from "../topics/topic-pattern.js";
 import type { RealtimeContext } from "./realtime-context.js";
 
@@ -29,9 +30,6 @@ export type AccessCheck = (
   ctx: RealtimeContext<object>,
 ) => boolean | Promise<boolean>;
 
-/** The patterns of each token's grants, made once per grants (a refresh brings new ones). */
-const grantedPatterns = new WeakMap<readonly string[], TopicPatterns<true>>();
-
 /**
  * What the client's credentials allow, when the option is absent: the topics its token lists
  * (jwtAuth's `topicsClaim`), read at each request, so a refreshed token's apply to the next.
@@ -41,14 +39,7 @@ function allowedByToken(kind: "subscribe" | "publish"): AccessCheck {
   return (topic, _data, ctx) => {
     const grants: TopicGrants | undefined = credentialsOf(ctx.request)?.topics;
     if (grants === undefined) return false;
-    const patterns = grants[kind];
-    let allowed = grantedPatterns.get(patterns);
-    if (allowed === undefined) {
-      allowed = new TopicPatterns<true>();
-      for (const pattern of patterns) allowed.add(pattern, true);
-      grantedPatterns.set(patterns, allowed);
-    }
-    return allowed.match(topic) === true;
+    return matchesAnyPattern(grants[kind], topic);
   };
 }
 
