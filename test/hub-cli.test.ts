@@ -159,7 +159,9 @@ describe("sluice hub on the memory broker, with a JWT secret", () => {
   });
   after(() => hub?.kill());
 
-  test("logs its URL and a ready line (JSON lines, no secret in them)", () => {
+  test("logs its URL and a ready line (JSON lines, no secret in them)", async () => {
+    // Logged right after the "listening" line start() waited for: maybe in a later chunk.
+    await waitFor(() => hub.logs.some((line) => line.msg === "sluice hub ready"), "the ready line");
     const ready = hub.logs.find((line) => line.msg === "sluice hub ready");
     assert.deepEqual(
       {
