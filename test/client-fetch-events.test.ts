@@ -399,20 +399,26 @@ describe("fetchEvents() and credentials that expire", () => {
 
   const tokenFor = (ms: number) => `tok-${Date.now() + ms}`;
 
-  test("headers as a function: a fresh token after event: expired, the ids go on with nothing missed", async () => {
-    const url = await expiringTicks();
-    let calls = 0;
+  /** The events of /ticks up to its second `event: expired`, asking `headers` at each request. */
+  async function throughTwoExpiries(
+    url: string,
+    headers: () => Promise<Record<string, string>>,
+  ): Promise<SseMessage[]> {
     const seen: SseMessage[] = [];
-    for await (const event of fetchEvents(`${url}/ticks`, {
-      headers: async () => {
-        calls++;
-        return { authorization: `Bearer ${tokenFor(600)}` };
-      },
-      reconnect: FAST,
-    })) {
+    for await (const event of fetchEvents(`${url}/ticks`, { headers, reconnect: FAST })) {
       seen.push(event);
       if (seen.filter((e) => e.event === "expired").length === 2) break;
     }
+    return seen;
+  }
+
+  test("headers as a function: a fresh token after event: expired, the ids go on with nothing missed", async () => {
+    const url = await expiringTicks();
+    let calls = 0;
+    const seen = await throughTwoExpiries(url, async () => {
+      calls++;
+      return { authorization: `Bearer ${tokenFor(600)}` };
+    });
     assert.equal(calls, 2, "headers() before the first request and before the reconnect");
     const firstExpired = seen.findIndex((event) => event.event === "expired");
     assert.ok(seen.length - firstExpired > 2, "ticks came after the first expiry");
@@ -446,18 +452,11 @@ describe("fetchEvents() and credentials that expire", () => {
   test("a headers function that fails at a reconnect is retried like a failed fetch; at the first request it throws", async () => {
     const url = await expiringTicks();
     let calls = 0;
-    const seen: SseMessage[] = [];
-    for await (const event of fetchEvents(`${url}/ticks`, {
-      headers: async () => {
-        calls++;
-        if (calls === 2) throw new Error("token service unreachable (for now)");
-        return { authorization: `Bearer ${tokenFor(400)}` };
-      },
-      reconnect: FAST,
-    })) {
-      seen.push(event);
-      if (seen.filter((e) => e.event === "expired").length === 2) break;
-    }
+    await throughTwoExpiries(url, async () => {
+      calls++;
+      if (calls === 2) throw new Error("token service unreachable (for now)");
+      return { authorization: `Bearer ${tokenFor(400)}` };
+    });
     assert.equal(calls, 3, "first request, the failed call, the retry");
     await assert.rejects(
       all(
