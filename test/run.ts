@@ -22,6 +22,13 @@ function testFiles(): string[] {
 /** Tests passed and failed over both parts, read from the runner's summary lines. */
 const totals = { passed: 0, failed: 0 };
 
+/**
+ * The reporter's "failing tests" section of each part (it closes the part's output). Printed
+ * again at the very end, so that a CI log cut to its tail still says what failed and why.
+ */
+const failureReports: string[] = [];
+const FAILURE_REPORT_LINES = 120;
+
 /** Runs node's test runner over `files`; resolves with its exit code. */
 function runTests(files: string[], concurrency: number): Promise<number> {
   if (files.length === 0) return Promise.resolve(0);
@@ -30,15 +37,22 @@ function runTests(files: string[], concurrency: number): Promise<number> {
     stdio: ["inherit", "pipe", "inherit"],
   });
   let partial = "";
+  let failureReport: string[] | undefined;
+  const readLine = (line: string) => {
+    countSummary(line);
+    if (line.startsWith("✖ failing tests:")) failureReport = [];
+    failureReport?.push(line);
+  };
   child.stdout.on("data", (chunk: Buffer) => {
     process.stdout.write(chunk);
     const lines = (partial + chunk.toString("utf8")).split("\n");
     partial = lines.pop() ?? "";
-    for (const line of lines) countSummary(line);
+    for (const line of lines) readLine(line);
   });
   return new Promise((resolve) =>
     child.on("close", (code, signal) => {
-      countSummary(partial);
+      readLine(partial);
+      if (failureReport) failureReports.push(failureReport.join("\n").trimEnd());
       resolve(signal ? 1 : (code ?? 1));
     }),
   );
@@ -70,9 +84,19 @@ async function main(): Promise<void> {
     failed = (await runTests(serial, 1)) !== 0 || failed;
     console.log(`serial part: ${serial.length} files in ${seconds(started)}`);
   }
+  printFailureReports();
   // One closing line for both parts, in the form any CI reads.
   console.log(`${totals.passed} passed, ${totals.failed} failed`);
   process.exitCode = failed || totals.failed > 0 ? 1 : 0;
+}
+
+function printFailureReports(): void {
+  if (failureReports.length === 0) return;
+  const lines = failureReports.join("\n\n").split("\n");
+  const shown = lines.slice(0, FAILURE_REPORT_LINES);
+  if (lines.length > shown.length)
+    shown.push(`... (${lines.length - shown.length} more lines: see the part's own report above)`);
+  console.log(`\nagain, what failed:\n${shown.join("\n")}\n`);
 }
 
 function seconds(since: number): string {
