@@ -3,6 +3,7 @@
 // every value that cannot run.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { describe, test } from "node:test";
 import { ANY_TOPIC, hubConfig } from "../src/hub/hub-config.js";
 import { HubConfigError } from "../src/hub/hub-config-error.js";
@@ -50,6 +51,7 @@ describe("hubConfig: defaults and every setting", () => {
       topics: ANY_TOPIC,
       maxConnections: undefined,
       maxConnectionsPerIp: undefined,
+      workers: 1,
       maxBody: 1024 * 1024,
       publishRate: { burst: 200, perSecond: 100 },
     });
@@ -82,6 +84,7 @@ describe("hubConfig: defaults and every setting", () => {
     ["--topics", "chat:*"],
     ["--max-connections", "1000"],
     ["--max-connections-per-ip", "20"],
+    ["--workers", "3"],
     ["--max-body", "65536"],
     ["--publish-rate", "10/5"],
   ];
@@ -105,6 +108,7 @@ describe("hubConfig: defaults and every setting", () => {
     topics: ["news", "chat:*"],
     maxConnections: 1000,
     maxConnectionsPerIp: 20,
+    workers: 3,
     maxBody: 65536,
     publishRate: { burst: 10, perSecond: 5 },
   };
@@ -135,6 +139,7 @@ describe("hubConfig: defaults and every setting", () => {
       SLUICE_TOPICS: "news,chat:*",
       SLUICE_MAX_CONNECTIONS: "1000",
       SLUICE_MAX_CONNECTIONS_PER_IP: "20",
+      SLUICE_WORKERS: "3",
       SLUICE_MAX_BODY: "65536",
       SLUICE_PUBLISH_RATE: "10/5",
     };
@@ -159,6 +164,7 @@ describe("hubConfig: defaults and every setting", () => {
       topics: ["news", "chat:*"],
       maxConnections: 1000,
       maxConnectionsPerIp: 20,
+      workers: 3,
       maxBody: 65536,
       publishRate: "10/5",
     };
@@ -273,6 +279,28 @@ describe("hubConfig: bad values name the key and where it came from", () => {
     ],
     [["--publish-rate", "0/5"], {}, /^--publish-rate: must be "burst\/perSecond"/],
     [
+      ["--workers", "0", "--redis", "redis://127.0.0.1"],
+      {},
+      /^--workers: must be a whole number from 1 to 256, got "0"$/,
+    ],
+    [
+      ["--workers", "many", "--redis", "redis://127.0.0.1"],
+      {},
+      /^--workers: must be a whole number from 1 to 256, or auto \(one per core\), got "many"$/,
+    ],
+    [
+      ["--workers", "257", "--redis", "redis://127.0.0.1"],
+      {},
+      /^--workers: must be a whole number from 1 to 256/,
+    ],
+    [
+      ["--workers", "2"],
+      {},
+      /^--workers: workers need the Redis broker \(--redis URL\): on the memory broker each process would keep its own topics/,
+    ],
+    [["--workers", "auto"], {}, /^--workers: workers need the Redis broker/],
+    [[], { SLUICE_WORKERS: "4" }, /^SLUICE_WORKERS: workers need the Redis broker/],
+    [
       ["--topics", "chat:**"],
       {},
       /^--topics: must list topic patterns such as "news" or "chat:\*".*got "chat:\*\*"$/,
@@ -320,6 +348,21 @@ describe("hubConfig: bad values name the key and where it came from", () => {
       refused(() => hubConfig([...argv, "--publish-key", KEY], env), message);
     });
   }
+
+  test("--workers auto is one per core, with Redis; --workers 1 needs no Redis", () => {
+    const redis = ["--redis", "redis://127.0.0.1", "--publish-key", KEY];
+    assert.equal(hubConfig(["--workers", "auto", ...redis], {}).workers, availableParallelism());
+    assert.equal(hubConfig(["--workers", "AUTO", ...redis], {}).workers, availableParallelism());
+    assert.equal(
+      withFile({ publishKeys: [KEY], redis: "redis://h", workers: "auto" }).workers,
+      availableParallelism(),
+    );
+    assert.equal(hubConfig(["--workers", "1", "--publish-key", KEY], {}).workers, 1);
+    refused(
+      () => withFile({ publishKeys: [KEY], workers: 2 }),
+      /^config file hub\.json, key "workers": workers need the Redis broker/,
+    );
+  });
 
   test("a bad value in the config file names the file and the key", () => {
     refused(
@@ -407,8 +450,8 @@ describe("hubConfig: unknown names, with a suggestion", () => {
       /^--publish-keys: unknown option \(did you mean --publish-key\?\)/,
     );
     refused(
-      () => hubConfig(["--workers", "2"], {}),
-      /^--workers: unknown option; sluice hub --help lists them$/,
+      () => hubConfig(["--verbose", "2"], {}),
+      /^--verbose: unknown option; sluice hub --help lists them$/,
     );
     refused(() => hubConfig(["-p", "1"], {}), /^-p: unknown option/);
   });
@@ -485,7 +528,8 @@ describe("docs/hub.md", () => {
     for (const setting of HUB_SETTINGS) {
       const row = rows.find((line) => line.startsWith(`| \`--${setting.flag} `));
       assert.ok(row, `--${setting.flag} has a row`);
-      const cells = row.split("|").map((cell) => cell.trim());
+      // Markdown escapes a | inside a cell as \|.
+      const cells = row.split(/(?<!\\)\|/).map((cell) => cell.trim().replaceAll("\\|", "|"));
       const key = setting.key === "config" ? "—" : `\`${setting.key}\``;
       assert.deepEqual(cells.slice(1, 5), [
         `\`--${setting.flag} ${setting.value}\``,

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { closestName } from "./closest-name.js";
 import { HubConfigError } from "./hub-config-error.js";
@@ -16,6 +17,7 @@ import {
   topicPatterns,
   url,
   wholeNumber,
+  workerCount,
 } from "./hub-values.js";
 
 /** Reads the config file named by `--config` or SLUICE_CONFIG (default: the file system). */
@@ -77,10 +79,11 @@ export function hubConfig(
       "nobody could publish to this hub: give a publish key (--publish-key, SLUICE_PUBLISH_KEYS) or a JWT key (--jwt-secret or --jwks-url) for tokens whose topics claim lists what they may publish",
     );
   }
+  const redis = read("redis", url(["redis:", "rediss:"]));
   return Object.freeze({
     port: read("port", wholeNumber(0, 65535)) ?? DEFAULTS.port,
     host: read("host", text) ?? DEFAULTS.host,
-    redis: read("redis", url(["redis:", "rediss:"])),
+    redis,
     history: read("history", wholeNumber(1, Number.MAX_SAFE_INTEGER)) ?? DEFAULTS.history,
     jwt,
     publishKeys: Object.freeze(keys),
@@ -88,9 +91,25 @@ export function hubConfig(
     topics: Object.freeze(read("topics", topicPatterns) ?? ANY_TOPIC),
     maxConnections: read("maxConnections", wholeNumber(1, Number.MAX_SAFE_INTEGER)),
     maxConnectionsPerIp: read("maxConnectionsPerIp", wholeNumber(1, Number.MAX_SAFE_INTEGER)),
+    workers: workers(find("workers"), redis),
     maxBody: read("maxBody", wholeNumber(1, 2 ** 31 - 1)) ?? DEFAULTS.maxBody,
     publishRate: Object.freeze(read("publishRate", publishRate) ?? DEFAULTS.publishRate),
   });
+}
+
+/**
+ * The worker count. Workers need the Redis broker: on the memory broker each process would
+ * keep its own topics, and a message published to one worker would reach only its clients.
+ */
+function workers(found: Found | undefined, redis: string | undefined): number {
+  if (found === undefined) return 1;
+  const { count, clustered } = workerCount(availableParallelism())(found.raw, found.where);
+  if (clustered && redis === undefined) {
+    throw new HubConfigError(
+      `${found.where}: workers need the Redis broker (--redis URL): on the memory broker each process would keep its own topics, and a message published to one would never reach the clients of another`,
+    );
+  }
+  return count;
 }
 
 const JWT_DETAILS = ["jwtIssuer", "jwtAudience", "jwtAlgorithms", "topicsClaim"];

@@ -26,6 +26,11 @@ export interface HubOptions {
   /** Most long-lived connections (SSE streams + WebSockets: AppOptions.maxConnections), and per client IP. */
   readonly maxConnections: number | undefined;
   readonly maxConnectionsPerIp: number | undefined;
+  /**
+   * Processes serving the port (node:cluster): 1 runs the hub in this process; more start a
+   * primary that forks so many workers, each an instance on the Redis broker (required).
+   */
+  readonly workers: number;
   /** Largest publish request body, in bytes (default 1 MiB). */
   readonly maxBody: number;
   /** Publishes per publisher (key or JWT subject): a burst, then so many per second (default 200/100). */

@@ -99,6 +99,13 @@ export const HUB_SETTINGS: readonly HubSetting[] = [
     "no limit",
     "open SSE streams + WebSockets per client address",
   ),
+  setting(
+    "workers",
+    "workers",
+    "N|auto",
+    "1",
+    "processes sharing the port (node:cluster), each on the Redis broker; auto: one per core",
+  ),
   setting("maxBody", "max-body", "BYTES", "1048576", "largest request body"),
   setting(
     "publishRate",

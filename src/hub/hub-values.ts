@@ -177,3 +177,23 @@ export function publishRate(raw: RawValue, where: string) {
   }
   return { burst, perSecond };
 }
+
+/** The most worker processes `--workers` takes: far past any core count, short of a fork bomb. */
+export const MAX_WORKERS = 256;
+
+/**
+ * `--workers`: a whole number of processes, or `auto` for one per core (`cores`, the
+ * machine's available parallelism). Returns the count and whether more than one process was
+ * asked for (`auto` counts as asked even on one core: the setting means the same everywhere).
+ */
+export function workerCount(cores: number) {
+  return (raw: RawValue, where: string): { count: number; clustered: boolean } => {
+    if (typeof raw === "string" && raw.trim().toLowerCase() === "auto") {
+      return { count: Math.max(1, Math.min(cores, MAX_WORKERS)), clustered: true };
+    }
+    if (typeof raw === "string" && raw.trim() !== "" && !/^\d+$/.test(raw.trim()))
+      refuse(where, `must be a whole number from 1 to ${MAX_WORKERS}, or auto (one per core)`, raw);
+    const count = wholeNumber(1, MAX_WORKERS)(raw, where);
+    return { count, clustered: count > 1 };
+  };
+}
