@@ -1,3 +1,4 @@
+import cluster from "node:cluster";
 import type { Writable } from "node:stream";
 import type { App } from "../app/app.js";
 import { ANY_TOPIC, hubConfig } from "./hub-config.js";
@@ -47,17 +48,29 @@ export async function runCli(
     io.stderr.write(`sluice hub: ${error.message}\n`);
     return 2;
   }
+  if (options.workers > 1 && cluster.isPrimary) {
+    const { startPrimary } = await import("./hub-primary.js");
+    return startPrimary(options, io.stderr);
+  }
   return startHub(options, io.stderr);
 }
 
-/** Creates the hub and listens; 1 with the reason on stderr when it cannot. */
+/**
+ * Creates the hub and listens; 1 with the reason on stderr when it cannot. In a cluster
+ * worker (`--workers N`), the primary says when to close, and logs the ready line.
+ */
 async function startHub(options: HubOptions, stderr: Writable): Promise<number | undefined> {
   let app: App | undefined;
   try {
     // Loaded only to start: jose and ioredis (optional peers of sluice) are needed from here.
     const { createHub } = await import("./hub.js");
     app = createHub(options);
-    await app.listen({ port: options.port, host: options.host, handleSignals: true });
+    await app.listen({ port: options.port, host: options.host, handleSignals: !cluster.isWorker });
+    if (cluster.isWorker) {
+      const { serveAsWorker } = await import("./hub-worker.js");
+      serveAsWorker(app, () => app?.connections);
+      return undefined;
+    }
   } catch (error) {
     stderr.write(`sluice hub: cannot start: ${(error as Error).message}\n`);
     await app?.close();

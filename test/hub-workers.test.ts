@@ -1,0 +1,245 @@
+// `sluice hub --workers N` in its own process on a real redis-server: the primary forks the
+// workers and logs one ready line; a publish over HTTP reaches subscribers on every worker; a
+// worker that is killed is replaced and its clients (sluice/client's connect()) resume with
+// nothing lost or repeated; SIGTERM drains every worker and the primary exits 0; a worker that
+// cannot listen stops the start with exit 1; workers without Redis are refused.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { createServer, type Server } from "node:net";
+import { after, before, describe, test } from "node:test";
+import { WebSocket } from "ws";
+import { connect, type Realtime } from "../src/client/index.js";
+import { HubProcess, runSluice } from "./support/hub-process.js";
+import { RedisServer } from "./support/redis-server.js";
+import { waitFor, within } from "./support/wait.js";
+
+const KEY = "0123456789abcdef-publish-key";
+const CLIENTS = 8;
+
+const noRedis = spawnSync("redis-server", ["--version"]).error
+  ? "redis-server is not installed (apt-get install redis-server)"
+  : false;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The pids of the hub's workers, from its latest line that lists them. */
+function workerPids(hub: HubProcess, msg: string): number[] {
+  const line = hub.logs.filter((one) => one.msg === msg).at(-1);
+  return (line?.workers as number[] | undefined) ?? [];
+}
+
+/**
+ * POST /publish on a new connection each time (a pooled one may lead to a killed worker),
+ * retried: a connection the primary accepts in the moment between a worker's death and its
+ * exit event is handed to the dead worker and never answered (node:cluster's round robin).
+ */
+async function publish(hub: HubProcess, data: unknown): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const response = await fetch(`${hub.url}/publish`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${KEY}`,
+          "content-type": "application/json",
+          connection: "close",
+        },
+        body: JSON.stringify({ topic: "news", data }),
+        signal: AbortSignal.timeout(3000),
+      });
+      const body = (await response.json()) as { id: string };
+      assert.equal(response.status, 200, JSON.stringify(body));
+      return body.id;
+    } catch (error) {
+      // Only a connection the kill cut may fail, and not for long.
+      if (attempt >= 20) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+describe("sluice hub --workers", { skip: noRedis }, () => {
+  let redis: RedisServer;
+  let hub: HubProcess;
+  const clients: { rt: Realtime; got: unknown[]; states: string[] }[] = [];
+
+  before(async () => {
+    redis = await RedisServer.start();
+    hub = await HubProcess.start([
+      "--workers",
+      "2",
+      "--redis",
+      redis.url,
+      "--publish-key",
+      KEY,
+      "--port",
+      "0",
+      "--host",
+      "127.0.0.1",
+    ]);
+    await waitFor(() => workerPids(hub, "sluice hub ready").length > 0, "the ready line", 30_000);
+  });
+
+  after(async () => {
+    for (const { rt } of clients) rt.close();
+    await hub?.kill();
+    for (const pid of workerPids(hub, "sluice hub ready"))
+      if (isAlive(pid)) process.kill(pid, "SIGKILL");
+    await redis?.stop();
+  });
+
+  test("the primary forks the workers and logs one ready line with their pids and the URL", async () => {
+    const ready = hub.logs.filter((line) => line.msg === "sluice hub ready");
+    assert.equal(ready.length, 1);
+    const pids = ready[0].workers as number[];
+    assert.equal(pids.length, 2);
+    assert.equal(new Set(pids).size, 2);
+    assert.ok(!pids.includes(hub.child.pid ?? 0), "workers are other processes than the primary");
+    assert.ok(pids.every(isAlive));
+    assert.equal(ready[0].url, hub.url);
+    // A worker's own line may come just after the primary's ready line.
+    await waitFor(
+      () => hub.logs.filter((line) => line.msg === "listening").length === 2,
+      "two listening lines",
+    );
+    const listening = hub.logs.filter((line) => line.msg === "listening");
+    assert.ok(listening.every((line) => line.url === hub.url));
+  });
+
+  test("a worker that is killed is replaced; its clients resume with nothing lost or repeated", async () => {
+    for (let n = 0; n < CLIENTS; n++) {
+      const client = {
+        rt: connect(hub.ws("/rt"), { WebSocket, reconnect: { initialDelay: 20, maxDelay: 200 } }),
+        got: [] as unknown[],
+        states: [] as string[],
+      };
+      client.rt.on("state", (state) => client.states.push(state));
+      const sub = client.rt.subscribe("news", {}, (message) => client.got.push(message.data));
+      clients.push(client);
+      await within(sub.ready, `client ${n} to subscribe`, 10_000);
+    }
+    const sent: number[] = [];
+    const send = async (count: number) => {
+      for (let n = 0; n < count; n++) {
+        sent.push(sent.length + 1);
+        await publish(hub, sent.length);
+      }
+    };
+    await send(5);
+    const [first, second] = workerPids(hub, "sluice hub ready");
+    process.kill(first, "SIGKILL");
+    await send(5);
+    await waitFor(() => workerPids(hub, "worker replaced").length === 2, "a replacement", 30_000);
+    const replaced = workerPids(hub, "worker replaced");
+    assert.ok(replaced.includes(second) && !replaced.includes(first), JSON.stringify(replaced));
+    const replacement = replaced.find((pid) => pid !== second) ?? 0;
+    const exited = hub.logs.find((line) => line.msg === "a worker exited; starting a replacement");
+    assert.equal(exited?.worker, first);
+    assert.equal(exited?.signal, "SIGKILL");
+    // Now the other original worker: its clients can only go to the replacement.
+    process.kill(second, "SIGKILL");
+    await send(5);
+    await waitFor(
+      () => hub.logs.filter((line) => line.msg === "worker replaced").length === 2,
+      "a second replacement",
+      30_000,
+    );
+    await send(5);
+    await waitFor(
+      () => clients.every((client) => client.got.length >= sent.length),
+      "every client to have every message",
+      15_000,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    for (const [index, client] of clients.entries()) {
+      assert.deepEqual(client.got, sent, `client ${index}`);
+    }
+    // Every client was on one of the two killed workers: each reconnected at least once.
+    for (const [index, client] of clients.entries()) {
+      assert.ok(
+        client.states.includes("reconnecting"),
+        `client ${index}: ${client.states.join(",")}`,
+      );
+      assert.equal(client.rt.state, "open");
+    }
+    assert.ok(isAlive(replacement));
+    assert.ok(!isAlive(first) && !isAlive(second));
+  });
+
+  test("SIGTERM drains every worker; the primary exits 0 and no worker is left", async () => {
+    const pids = workerPids(hub, "worker replaced");
+    assert.equal(pids.length, 2);
+    const closed = clients.map(
+      ({ rt }) =>
+        new Promise<void>((resolve) => rt.on("state", (state) => state !== "open" && resolve())),
+    );
+    hub.child.kill("SIGTERM");
+    const { code, signal } = await within(hub.exited, "the primary to exit", 20_000);
+    assert.equal(signal, null);
+    assert.equal(code, 0, hub.stderr);
+    await within(Promise.all(closed), "the clients to be closed by the drain");
+    assert.ok(
+      pids.every((pid) => !isAlive(pid)),
+      "no worker is left",
+    );
+    const messages = hub.logs.map((line) => line.msg);
+    assert.ok(
+      messages.includes("closing gracefully: draining the workers"),
+      JSON.stringify(messages),
+    );
+    assert.equal(messages.filter((msg) => msg === "closed").length, 2, JSON.stringify(messages));
+    assert.ok(
+      !messages.includes("a worker exited; starting a replacement") ||
+        messages.filter((msg) => msg === "a worker exited; starting a replacement").length === 2,
+      "no replacement during the drain",
+    );
+  });
+});
+
+describe("sluice hub --workers: refusals", () => {
+  test("workers without --redis exit 2, saying why", async () => {
+    const run = await runSluice(["hub", "--workers", "2", "--publish-key", KEY]);
+    assert.equal(run.code, 2);
+    assert.match(
+      run.stderr,
+      /^sluice hub: --workers: workers need the Redis broker \(--redis URL\)/,
+    );
+    assert.equal(run.stdout, "");
+  });
+
+  test("a worker that cannot listen (the port is taken) stops the start: exit 1, the reason on stderr", {
+    skip: noRedis,
+  }, async () => {
+    const taken: Server = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const port = (taken.address() as { port: number }).port;
+    const redis = await RedisServer.start();
+    try {
+      const run = await runSluice([
+        "hub",
+        "--workers",
+        "2",
+        "--redis",
+        redis.url,
+        "--publish-key",
+        KEY,
+        "--port",
+        String(port),
+        "--host",
+        "127.0.0.1",
+      ]);
+      assert.equal(run.code, 1, run.stderr);
+      assert.match(run.stderr, /EADDRINUSE/);
+      assert.match(run.stderr, /sluice hub: cannot start: a worker exited before listening/);
+    } finally {
+      taken.close();
+      await redis.stop();
+    }
+  });
+});
