@@ -7,8 +7,10 @@ import { memoryBroker } from "../topics/memory-broker.js";
 import { createLogger } from "../util/logger.js";
 import { HubAccess } from "./hub-access.js";
 import { healthCheck } from "./hub-health.js";
+import { hubOpenApi, OPENAPI_PATH } from "./hub-openapi.js";
 import type { HubOptions } from "./hub-options.js";
 import { publishApi } from "./publish-api.js";
+import { unroutedAsProblems } from "./unrouted-problem.js";
 
 /** Where subscribers connect: the real-time endpoint (WebSocket sluice.v1, multi-topic SSE). */
 export const SUBSCRIBE_PATH = "/rt";
@@ -16,7 +18,8 @@ export const SUBSCRIBE_PATH = "/rt";
 /**
  * The App `sluice hub` serves (not listening yet): pino JSON lines at LOG_LEVEL or info, the
  * memory broker or Redis, CORS when origins are given, the connection caps, subscribers on
- * `/rt`, the publish API (publish-api.ts) and `GET /healthz`.
+ * `/rt`, the publish API (publish-api.ts), `GET /healthz` and `GET /openapi.json`
+ * (hub-openapi.ts); a path or method it has no route for is a problem document too.
  *
  * Subscribers on `/rt`: with JWT options, a token is required (the `Authorization` header,
  * `?access_token=`, or the `bearer` WebSocket subprotocol) and its topics claim says what it
@@ -38,9 +41,11 @@ export function createHub(options: HubOptions): App {
   if (options.corsOrigins.length > 0) {
     app.use(cors({ origin: options.corsOrigins.includes("*") ? "*" : [...options.corsOrigins] }));
   }
+  app.use(unroutedAsProblems);
   addSubscribers(app, options);
   publishApi(app, options);
   app.get("/healthz", healthCheck(broker, options.redis ? "redis" : "memory"));
+  app.get(OPENAPI_PATH, () => hubOpenApi());
   return app;
 }
 

@@ -9,11 +9,12 @@ import { checkMessage } from "./publish-message.js";
 import { PublishRate } from "./publish-rate.js";
 import { type Publisher, PublisherAuth } from "./publisher-auth.js";
 import { TopicGate } from "./topic-gate.js";
+import { topicPath } from "./topic-path.js";
 
 /**
  * The publish API of `sluice hub`, for backends in any language (docs/hub.md, "Publish API"):
  * `POST /publish`, `POST /publish/batch`, `GET /topics/{topic}/history` and
- * `GET /topics/{topic}/presence`, authenticated by a publish key or a JWT, rate-limited per
+ * `GET /topics/{topic}/presence` (a topic may hold `/`: topic-path.ts), authenticated by a publish key or a JWT, rate-limited per
  * publisher, every refusal an `application/problem+json` document, and nothing published
  * when a request is refused.
  */
@@ -52,27 +53,20 @@ export function publishApi(app: App, options: HubOptions): void {
     }),
   );
 
+  // One wildcard route for /topics/{topic}/history and /presence: a topic may hold "/".
   app.get(
-    "/topics/:topic/history",
+    "/topics/*",
     answeredAsProblems(async (request) => {
+      const { topic, view } = topicPath(request.params["*"], request.method);
       const publisher = await admitted(request);
-      const query = historyQuery(request.query);
-      const topic = gate.check(request.params.topic, publisher.grants, "subscribe");
+      const query = view === "history" ? historyQuery(request.query) : undefined;
+      const checked = gate.check(topic, publisher.grants, "subscribe");
       rate.spend(publisher.id, 1);
-      const messages = await app.history(topic, query);
+      if (query === undefined) return { members: await app.presence(checked) };
+      const messages = await app.history(checked, query);
       return {
         messages: messages.map(({ id, event, data }) => ({ id, event: event ?? "message", data })),
       };
-    }),
-  );
-
-  app.get(
-    "/topics/:topic/presence",
-    answeredAsProblems(async (request) => {
-      const publisher = await admitted(request);
-      const topic = gate.check(request.params.topic, publisher.grants, "subscribe");
-      rate.spend(publisher.id, 1);
-      return { members: await app.presence(topic) };
     }),
   );
 }
