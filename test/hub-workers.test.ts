@@ -9,6 +9,7 @@ import { createServer, type Server } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { WebSocket } from "ws";
 import { connect, type Realtime } from "../src/client/index.js";
+import { WorkerRestarts } from "../src/hub/worker-restarts.js";
 import { HubProcess, runSluice } from "./support/hub-process.js";
 import { RedisServer } from "./support/redis-server.js";
 import { waitFor, within } from "./support/wait.js";
@@ -239,6 +240,61 @@ describe("sluice hub --workers: refusals", () => {
       assert.match(run.stderr, /sluice hub: cannot start: a worker exited before listening/);
     } finally {
       taken.close();
+      await redis.stop();
+    }
+  });
+});
+
+describe("WorkerRestarts: the delay before a replacement", () => {
+  test("at once after a worker that lived 5 s; 200 ms doubling to 10 s while they die younger", () => {
+    const restarts = new WorkerRestarts();
+    const start = 1_000_000;
+    assert.equal(restarts.delayAfterDeath(start, start + 5000), 0);
+    const young = [1, 2, 3, 4, 5, 6, 7, 8].map(() => restarts.delayAfterDeath(start, start + 4999));
+    assert.deepEqual(young, [200, 400, 800, 1600, 3200, 6400, 10_000, 10_000]);
+    // One that lives 5 s resets the count.
+    assert.equal(restarts.delayAfterDeath(start, start + 60_000), 0);
+    assert.equal(restarts.delayAfterDeath(start, start + 10), 200);
+  });
+});
+
+describe("sluice hub --workers: the drain deadline", { skip: noRedis }, () => {
+  test("a worker that does not close within 15 s of SIGTERM is killed; the primary exits 1", async () => {
+    const redis = await RedisServer.start();
+    const hub = await HubProcess.start([
+      "--workers",
+      "2",
+      "--redis",
+      redis.url,
+      "--publish-key",
+      KEY,
+      "--port",
+      "0",
+      "--host",
+      "127.0.0.1",
+    ]);
+    const stopped: number[] = [];
+    try {
+      await waitFor(() => workerPids(hub, "sluice hub ready").length > 0, "the ready line", 30_000);
+      const [frozen, other] = workerPids(hub, "sluice hub ready");
+      // A stopped process cannot drain; only SIGKILL ends it.
+      process.kill(frozen, "SIGSTOP");
+      stopped.push(frozen);
+      const signalled = Date.now();
+      hub.child.kill("SIGTERM");
+      const { code } = await within(hub.exited, "the primary to exit", 25_000);
+      const waited = Date.now() - signalled;
+      assert.equal(code, 1, hub.stderr);
+      assert.ok(waited >= 14_500, `exited ${waited} ms after SIGTERM, before the 15 s deadline`);
+      assert.ok(!isAlive(frozen) && !isAlive(other));
+      assert.ok(
+        hub.logs.some(
+          (line) => line.msg === "workers still open after the drain deadline; killing them",
+        ),
+      );
+    } finally {
+      for (const pid of stopped) if (isAlive(pid)) process.kill(pid, "SIGKILL");
+      await hub.kill();
       await redis.stop();
     }
   });
