@@ -1,6 +1,7 @@
 // sluice/client's connect() in Node with ws's WebSocket class, against the scripted peer of
 // test/support/realtime-script-server.ts (docs/protocol.md on a real WebSocketServer).
 import assert from "node:assert/strict";
+import { type AddressInfo, createServer, connect as netConnect, type Socket } from "node:net";
 import { describe, test } from "node:test";
 import { WebSocket } from "ws";
 import { fullJitterDelay } from "../src/client/backoff.js";
@@ -122,6 +123,39 @@ describe("connect(): connecting and reconnecting", () => {
     assert.equal(peer.connections, 1);
   });
 
+  test("an attempt that gets no welcome within connectTimeout is abandoned and retried", async () => {
+    const peer = await server();
+    // In front of the peer: the first connection is accepted and never answered (a proxy or
+    // a dying server process that took it); the next ones are piped through.
+    const held: Socket[] = [];
+    const front = createServer((socket) => {
+      if (held.length === 0) {
+        held.push(socket);
+        socket.resume(); // read (and drop) the handshake, so the client's FIN is seen
+        return;
+      }
+      const back = netConnect(peer.port, "127.0.0.1");
+      socket.pipe(back).pipe(socket);
+      socket.on("error", () => back.destroy());
+      back.on("error", () => socket.destroy());
+    });
+    await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = front.address() as AddressInfo;
+      const started = Date.now();
+      const rt = client(`ws://127.0.0.1:${port}/rt`, { connectTimeout: 300 });
+      await waitFor(() => held.length === 1, "the first attempt to be held");
+      const abandoned = new Promise<void>((resolve) => held[0].once("close", () => resolve()));
+      await within(abandoned, "the held attempt to be abandoned", 3000);
+      await waitFor(() => rt.state === "open", "the retry to open", 3000);
+      assert.ok(Date.now() - started >= 280, "abandoned no sooner than connectTimeout");
+      assert.equal(peer.connections, 1);
+    } finally {
+      for (const socket of held) socket.destroy();
+      front.close();
+    }
+  });
+
   test("bad arguments throw at once and say what to pass", () => {
     assert.throws(() => connect("http://x/rt", { WebSocket }), /absolute ws:\/\/ or wss:\/\/ URL/);
     assert.throws(() => connect("/rt", { WebSocket }), /absolute ws:\/\/ or wss:\/\/ URL.*"\/rt"/);
@@ -131,6 +165,11 @@ describe("connect(): connecting and reconnecting", () => {
       () => connect("ws://127.0.0.1:1/rt", { WebSocket, offlineQueue: -1 }),
       RangeError,
     );
+    for (const connectTimeout of [0, -1, Number.NaN])
+      assert.throws(
+        () => connect("ws://127.0.0.1:1/rt", { WebSocket, connectTimeout }),
+        /connect\(\): connectTimeout must be a number of ms > 0/,
+      );
   });
 });
 

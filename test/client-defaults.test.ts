@@ -1,5 +1,5 @@
 // The defaults sluice/client documents (README, the issue), each checked at its default value
-// and failing if it changed: the offline queue (100), the call timeout (35 s), the dedupe
+// and failing if it changed: the offline queue (100), the connect timeout (10 s), the call timeout (35 s), the dedupe
 // window for resent publishes (2 min), and the reconnect backoff (500 ms doubling to 30 s,
 // reset after 5 s up). Long timers are read from the delay they were armed with, or driven by
 // a clock the test moves (Date.now, which the dedupe window reads).
@@ -22,6 +22,19 @@ describe("sluice/client defaults", () => {
       return true;
     });
     rt.close();
+  });
+
+  test("a connection attempt waits 10 s for the welcome", async () => {
+    const peer = await server();
+    let rt: ReturnType<typeof defaultClient> | undefined;
+    const delays = await armedDelays("setTimeout", async () => {
+      rt = defaultClient(peer.url);
+      // The attempt starts after the token function (none here) has been awaited.
+      await new Promise((resolve) => setImmediate(resolve));
+    });
+    assert.ok(delays.includes(10_000), `timers armed by the attempt: ${delays.join(", ")}`);
+    await waitFor(() => rt?.state === "open", "open");
+    rt?.close();
   });
 
   test("a call waits 35 s for its reply", async () => {
@@ -73,8 +86,9 @@ describe("sluice/client defaults", () => {
       await new Promise((resolve) => setTimeout(resolve, 1500));
     });
     rt.close();
-    // The retry timers are the ones under 30 s that are not the test's own 1 500 ms wait.
-    const retries = delays.filter((delay) => delay !== 1500 && delay < 30_000);
+    // The retry timers are the ones under 30 s that are neither the test's own 1 500 ms wait
+    // nor each attempt's 10 s connect timeout.
+    const retries = delays.filter((delay) => delay !== 1500 && delay !== 10_000 && delay < 30_000);
     assert.ok(retries.length >= 2, `retries armed: ${delays.join(", ")}`);
     retries.slice(0, 3).forEach((delay, attempt) => {
       assert.ok(delay < 500 * 2 ** attempt, `attempt ${attempt}: ${delay} ms`);

@@ -79,6 +79,12 @@ export interface ConnectOptions {
    * `dedupeWindow`. Default 120 000, the brokers' default.
    */
   dedupeWindow?: number;
+  /**
+   * Ms a connection attempt has to get the server's welcome; then it is abandoned and retried
+   * (a connection a proxy or a dying server process accepted but never answers). Default
+   * 10 000.
+   */
+  connectTimeout?: number;
 }
 
 export interface PublishOptions {
@@ -169,6 +175,8 @@ export class RealtimeClient {
   #reconnect: Required<ReconnectOptions> | false;
   #callTimeout: number;
   #dedupeWindow: number;
+  #connectTimeout: number;
+  #connectTimer: ReturnType<typeof setTimeout> | undefined;
   #state: ConnectionState = "connecting";
   #events = new Emitter<RealtimeEvents>();
   #socket: WebSocketLike | undefined;
@@ -232,6 +240,9 @@ export class RealtimeClient {
     this.#queue = new OfflineQueue(options.offlineQueue ?? 100);
     this.#callTimeout = options.callTimeout ?? 35_000;
     this.#dedupeWindow = options.dedupeWindow ?? 120_000;
+    this.#connectTimeout = options.connectTimeout ?? 10_000;
+    if (!(this.#connectTimeout > 0))
+      throw new RangeError("connect(): connectTimeout must be a number of ms > 0");
     if (!(this.#dedupeWindow >= 0))
       throw new RangeError("connect(): dedupeWindow must be a number of ms ≥ 0");
     void this.#open();
@@ -326,7 +337,7 @@ export class RealtimeClient {
   /** Closes the connection for good: waiting publishes and calls reject, iterators end. */
   close(): void {
     if (this.#state === "closed") return;
-    this.#finish(new RealtimeError("unavailable", "The client was closed"));
+    this.#finish(new RealtimeError("unavailable", "The client is closed"));
     this.#socket?.close(1000);
   }
 
@@ -367,6 +378,7 @@ export class RealtimeClient {
     }
     this.#socket = socket;
     this.#refusal = undefined;
+    this.#connectTimer = setTimeout(() => socket.close(), this.#connectTimeout);
     socket.onopen = () => this.#opened(socket);
     socket.onmessage = (event) => {
       if (socket === this.#socket) this.#received(event.data);
@@ -397,6 +409,7 @@ export class RealtimeClient {
    * state says "open", so that a state listener's own requests come after it.
    */
   #welcomed(frame: WelcomeFrame): void {
+    clearTimeout(this.#connectTimer);
     this.#clientId = frame.clientId;
     this.#pacer = new FramePacer(frame.messageRate);
     for (const subscription of [...this.#subscriptions.values()])
@@ -477,12 +490,7 @@ export class RealtimeClient {
   #closed(socket: WebSocketLike, code: number, reason: string): void {
     if (socket !== this.#socket) return;
     this.#socket = undefined;
-    this.#pacer = undefined;
-    clearTimeout(this.#flushTimer);
-    this.#flushTimer = undefined;
-    clearTimeout(this.#stableTimer);
-    clearTimeout(this.#refreshTimer);
-    this.#clearResubscribes();
+    this.#stopTimers();
     for (const subscription of this.#subscriptions.values()) subscription.disconnected();
     this.#pending.loseAll();
     // Not written, so not lost: publishes and calls wait for the next welcome (subscribes
@@ -527,12 +535,7 @@ export class RealtimeClient {
    */
   #finish(error: RealtimeError, endWith?: RealtimeError): void {
     this.#setState("closed");
-    this.#pacer = undefined;
-    clearTimeout(this.#flushTimer);
-    clearTimeout(this.#retryTimer);
-    clearTimeout(this.#stableTimer);
-    clearTimeout(this.#refreshTimer);
-    this.#clearResubscribes();
+    this.#stopTimers();
     const waiting = [
       ...this.#inFlight,
       ...this.#resend.splice(0),
@@ -545,9 +548,19 @@ export class RealtimeClient {
     for (const subscription of ending) subscription.end(endWith);
   }
 
-  #clearResubscribes(): void {
-    for (const timer of this.#resubscribeTimers.values()) clearTimeout(timer);
+  /** The connection's pacing and timers stop: it closed, or the client did. */
+  #stopTimers(): void {
+    for (const timer of [
+      this.#connectTimer,
+      this.#flushTimer,
+      this.#retryTimer,
+      this.#stableTimer,
+      this.#refreshTimer,
+      ...this.#resubscribeTimers.values(),
+    ])
+      clearTimeout(timer);
     this.#resubscribeTimers.clear();
+    this.#pacer = this.#flushTimer = undefined;
   }
 
   #submit(
