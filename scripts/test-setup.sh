@@ -7,7 +7,8 @@
 #   Chromium      test/browser.test.ts drives it with playwright-core, at $CHROMIUM_PATH or
 #                 /usr/bin/chromium (no browser is ever downloaded by npm)
 #   ruby, php, go, rustc  test/hub-publishers.test.ts runs examples/publishers with them
-#   nginx         test/hub-nginx.test.ts runs docs/hub-deploy.md's config in front of two hubs
+#   nginx, openssl  test/hub-nginx.test.ts runs docs/hub-deploy.md's config in front of two
+#                 hubs, with a certificate openssl makes
 #   node_modules  installed with `npm ci` on a fresh clone
 #
 # As root on Debian/Ubuntu it installs what is missing with apt-get; anywhere else it stops at
@@ -20,8 +21,8 @@ CHROMIUM="${CHROMIUM_PATH:-/usr/bin/chromium}"
 # Debian puts nginx in /usr/sbin, which a non-root user's PATH lacks; the test looks there too.
 SBIN_DIRS="${SBIN_DIRS-/usr/local/sbin:/usr/sbin:/sbin}"
 
-# The missing tools, by the keywords curl, redis, chromium, ruby, php, go, rustc and nginx
-# (a space-separated list).
+# The missing tools, by the keywords curl, redis, chromium, ruby, php, go, rustc, openssl and
+# nginx (a space-separated list).
 missing=""
 
 main() {
@@ -44,7 +45,7 @@ find_missing_tools() {
   if ! command -v redis-server >/dev/null 2>&1; then missing="$missing redis"; fi
   if [ ! -x "$CHROMIUM" ]; then missing="$missing chromium"; fi
   local tool
-  for tool in ruby php go rustc; do
+  for tool in ruby php go rustc openssl; do
     if ! command -v "$tool" >/dev/null 2>&1; then missing="$missing $tool"; fi
   done
   if ! PATH="$PATH:$SBIN_DIRS" command -v nginx >/dev/null 2>&1; then missing="$missing nginx"; fi
@@ -92,6 +93,7 @@ apt_packages() {
   if is_missing php; then packages="$packages php-cli"; fi
   if is_missing go; then packages="$packages golang-go"; fi
   if is_missing rustc; then packages="$packages rustc"; fi
+  if is_missing openssl; then packages="$packages openssl"; fi
   if is_missing nginx; then packages="$packages nginx"; fi
   printf '%s\n' "${packages# }"
 }
@@ -156,6 +158,7 @@ describe_missing() {
   if is_missing php; then names="$names, php (the CLI)"; fi
   if is_missing go; then names="$names, go"; fi
   if is_missing rustc; then names="$names, rustc"; fi
+  if is_missing openssl; then names="$names, openssl"; fi
   if is_missing nginx; then names="$names, nginx"; fi
   printf '%s\n' "${names#, }"
 }
@@ -193,6 +196,7 @@ macos_instructions() {
   if is_missing php; then echo "  brew install php"; fi
   if is_missing go; then echo "  brew install go"; fi
   if is_missing rustc; then echo "  brew install rust"; fi
+  if is_missing openssl; then echo "  brew install openssl"; fi
   if is_missing nginx; then echo "  brew install nginx"; fi
   if is_missing chromium; then
     if [ ! -x "$chrome" ]; then echo "  brew install --cask google-chrome"; fi
@@ -202,7 +206,7 @@ macos_instructions() {
 
 other_instructions() {
   echo "  with your package manager: curl, Redis (redis-server on the PATH), Chromium or Chrome,"
-  echo "  ruby, php (the CLI), go, rustc and nginx"
+  echo "  ruby, php (the CLI), go, rustc, openssl and nginx"
   echo "  (set CHROMIUM_PATH to its executable if it is not /usr/bin/chromium)."
 }
 

@@ -124,7 +124,7 @@ function runSetup(machine: Machine): SetupRun {
 }
 
 /** The publishers' and the nginx test's tools, installed in every case below unless left out. */
-const OUTSIDE_TOOLS = ["ruby", "php", "go", "rustc", "nginx"];
+const OUTSIDE_TOOLS = ["ruby", "php", "go", "rustc", "openssl", "nginx"];
 const EVERYTHING: Machine["installed"] = ["curl", "redis-server", ...OUTSIDE_TOOLS];
 
 describe("scripts/test-setup.sh", () => {
@@ -167,10 +167,13 @@ describe("scripts/test-setup.sh", () => {
   test("the publishers' tools and nginx are named with their Debian packages", () => {
     const run = runSetup({ uid: 1000, installed: ["curl", "redis-server"] });
     assert.equal(run.status, 1);
-    assert.match(run.stderr, /^test setup: missing ruby, php \(the CLI\), go, rustc, nginx\./);
+    assert.match(
+      run.stderr,
+      /^test setup: missing ruby, php \(the CLI\), go, rustc, openssl, nginx\./,
+    );
     assert.ok(
       run.stderr.includes(
-        "sudo apt-get install -y --no-install-recommends ruby php-cli golang-go rustc nginx\n",
+        "sudo apt-get install -y --no-install-recommends ruby php-cli golang-go rustc openssl nginx\n",
       ),
       run.stderr,
     );
@@ -189,7 +192,7 @@ describe("scripts/test-setup.sh", () => {
   test("as root it installs php and go from php-cli and golang-go, then carries on", () => {
     const run = runSetup({
       uid: 0,
-      installed: ["curl", "redis-server", "ruby", "rustc", "nginx"],
+      installed: ["curl", "redis-server", "ruby", "rustc", "openssl", "nginx"],
     });
     assert.equal(run.status, 0, run.stderr);
     assert.deepEqual(run.calls, [
