@@ -222,7 +222,11 @@ describe("docs/hub-deploy.md: nginx in front of two hubs on one Redis", {
       assert.equal(message.id, id);
       assert.ok(message.at - sent < AT_ONCE_MS, `arrived after ${message.at - sent} ms`);
       assert.equal(subscriber.source.readyState, EventSource.OPEN, "the stream is still open");
-      assert.equal(subscriber.requests, 1, "no reconnect: it came on the first stream");
+      assert.equal(
+        subscriber.requests,
+        1,
+        `no reconnect: it came on the first stream\n${nginx?.stderr}`,
+      );
     }
   });
 
@@ -235,7 +239,7 @@ describe("docs/hub-deploy.md: nginx in front of two hubs on one Redis", {
         [first.id],
       );
       assert.equal(subscriber.rt.state, "open");
-      assert.equal(subscriber.connects, 1);
+      assert.equal(subscriber.connects, 1, `no reconnect so far\n${nginx?.stderr}`);
     }
   });
 
@@ -259,7 +263,13 @@ describe("docs/hub-deploy.md: nginx in front of two hubs on one Redis", {
     await hubs[0].kill();
     // Published while the cut subscribers are away (their reconnects wait at the gate); nginx
     // passes each publish on to the live hub.
-    await waitFor(() => sse.some((s) => s.cut) && ws.some((w) => w.cut), "the cuts", 10_000);
+    // nginx's round robin put one subscriber of each kind on each hub (its error log, on
+    // stderr, would say why not).
+    await waitFor(
+      () => sse.some((s) => s.cut) && ws.some((w) => w.cut),
+      `an SSE and a WebSocket subscriber cut by the kill; nginx said:\n${nginx?.stderr}`,
+      10_000,
+    );
     await publish(base, { n: 3 });
     await publish(base, { n: 4 });
     gate.open();
