@@ -6,6 +6,9 @@
 #   redis-server  the Redis broker's tests start their own, on a free loopback port
 #   Chromium      test/browser.test.ts drives it with playwright-core, at $CHROMIUM_PATH or
 #                 /usr/bin/chromium (no browser is ever downloaded by npm)
+#   ruby, php, go, rustc  test/hub-publishers.test.ts runs examples/publishers with them
+#   nginx, openssl  test/hub-nginx.test.ts runs docs/hub-deploy.md's config in front of two
+#                 hubs, with a certificate openssl makes
 #   node_modules  installed with `npm ci` on a fresh clone
 #
 # As root on Debian/Ubuntu it installs what is missing with apt-get; anywhere else it stops at
@@ -15,7 +18,11 @@ set -euo pipefail
 # Where to look for Chromium: the same default and override as the browser tests.
 CHROMIUM="${CHROMIUM_PATH:-/usr/bin/chromium}"
 
-# The missing tools, by the keywords curl, redis and chromium (a space-separated list).
+# Debian puts nginx in /usr/sbin, which a non-root user's PATH lacks; the test looks there too.
+SBIN_DIRS="${SBIN_DIRS-/usr/local/sbin:/usr/sbin:/sbin}"
+
+# The missing tools, by the keywords curl, redis, chromium, ruby, php, go, rustc, openssl and
+# nginx (a space-separated list).
 missing=""
 
 main() {
@@ -37,6 +44,11 @@ find_missing_tools() {
   if ! command -v curl >/dev/null 2>&1; then missing="$missing curl"; fi
   if ! command -v redis-server >/dev/null 2>&1; then missing="$missing redis"; fi
   if [ ! -x "$CHROMIUM" ]; then missing="$missing chromium"; fi
+  local tool
+  for tool in ruby php go rustc openssl; do
+    if ! command -v "$tool" >/dev/null 2>&1; then missing="$missing $tool"; fi
+  done
+  if ! PATH="$PATH:$SBIN_DIRS" command -v nginx >/dev/null 2>&1; then missing="$missing nginx"; fi
   missing="${missing# }"
 }
 
@@ -77,6 +89,12 @@ apt_packages() {
   if is_missing curl; then packages="$packages curl"; fi
   if is_missing redis; then packages="$packages redis-server"; fi
   if is_missing chromium && ! is_ubuntu; then packages="$packages chromium"; fi
+  if is_missing ruby; then packages="$packages ruby"; fi
+  if is_missing php; then packages="$packages php-cli"; fi
+  if is_missing go; then packages="$packages golang-go"; fi
+  if is_missing rustc; then packages="$packages rustc"; fi
+  if is_missing openssl; then packages="$packages openssl"; fi
+  if is_missing nginx; then packages="$packages nginx"; fi
   printf '%s\n' "${packages# }"
 }
 
@@ -91,7 +109,7 @@ install_with_apt() {
   if [ -n "$packages" ]; then
     echo "test setup: installing $packages (apt-get)"
     apt-get update
-    if is_missing redis; then
+    if is_missing redis || is_missing nginx; then
       without_starting_services apt_install $packages
     else
       apt_install $packages
@@ -107,7 +125,8 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
 }
 
-# The redis-server package would start a service on 6379, which the tests never use: a
+# The redis-server and nginx packages would start services (on 6379, on 80) that the tests
+# never use: a
 # policy-rc.d that answers 101 ("action forbidden") keeps invoke-rc.d from starting it, and
 # whatever started anyway is stopped.
 without_starting_services() {
@@ -124,6 +143,7 @@ without_starting_services() {
     trap - INT TERM
   fi
   service redis-server stop >/dev/null 2>&1 || true
+  service nginx stop >/dev/null 2>&1 || true
   return "$status"
 }
 
@@ -134,6 +154,12 @@ describe_missing() {
   if is_missing curl; then names="$names, curl"; fi
   if is_missing redis; then names="$names, redis-server"; fi
   if is_missing chromium; then names="$names, Chromium (looked for $CHROMIUM)"; fi
+  if is_missing ruby; then names="$names, ruby"; fi
+  if is_missing php; then names="$names, php (the CLI)"; fi
+  if is_missing go; then names="$names, go"; fi
+  if is_missing rustc; then names="$names, rustc"; fi
+  if is_missing openssl; then names="$names, openssl"; fi
+  if is_missing nginx; then names="$names, nginx"; fi
   printf '%s\n' "${names#, }"
 }
 
@@ -166,6 +192,12 @@ macos_instructions() {
   local chrome="/Applications/Google Chrome.app/Contents/MacOS/Google Chrome"
   if is_missing curl; then echo "  brew install curl"; fi
   if is_missing redis; then echo "  brew install redis"; fi
+  if is_missing ruby; then echo "  brew install ruby"; fi
+  if is_missing php; then echo "  brew install php"; fi
+  if is_missing go; then echo "  brew install go"; fi
+  if is_missing rustc; then echo "  brew install rust"; fi
+  if is_missing openssl; then echo "  brew install openssl"; fi
+  if is_missing nginx; then echo "  brew install nginx"; fi
   if is_missing chromium; then
     if [ ! -x "$chrome" ]; then echo "  brew install --cask google-chrome"; fi
     echo "  export CHROMIUM_PATH=\"$chrome\""
@@ -173,7 +205,8 @@ macos_instructions() {
 }
 
 other_instructions() {
-  echo "  with your package manager: curl, Redis (redis-server on the PATH), Chromium or Chrome"
+  echo "  with your package manager: curl, Redis (redis-server on the PATH), Chromium or Chrome,"
+  echo "  ruby, php (the CLI), go, rustc, openssl and nginx"
   echo "  (set CHROMIUM_PATH to its executable if it is not /usr/bin/chromium)."
 }
 

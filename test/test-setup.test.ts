@@ -39,8 +39,8 @@ interface Machine {
   apt?: boolean;
   /** Whether the fake `apt-get install` provides the commands it is asked for. */
   aptWorks?: boolean;
-  /** The commands already installed, of curl and redis-server. */
-  installed: Array<"curl" | "redis-server">;
+  /** The commands already installed, of those the script looks for (see EVERYTHING). */
+  installed: string[];
   /** Whether $CHROMIUM_PATH points at an executable. */
   chromium?: boolean;
   /** Whether the project has a node_modules, and whether `npm ls` finds it complete. */
@@ -91,8 +91,9 @@ function sandbox(machine: Machine): { root: string; env: NodeJS.ProcessEnv; call
   chmodSync(join(bin, "id"), 0o755);
   chmodSync(join(bin, "uname"), 0o755);
   if (machine.apt ?? true) {
-    // `apt-get install` puts a do-nothing executable in bin for each package it is given.
-    const provide = `if [ "$1" = install ]; then for p in "$@"; do case $p in -*|install) ;; *) printf '#!${BASH}\\n' >'${bin}'/$p; chmod +x '${bin}'/$p;; esac; done; fi`;
+    // `apt-get install` puts a do-nothing executable in bin for each package it is given
+    // (named as the command the package provides).
+    const provide = `if [ "$1" = install ]; then for p in "$@"; do case $p in php-cli) p=php;; golang-go) p=go;; esac; case $p in -*|install) ;; *) printf '#!${BASH}\\n' >'${bin}'/$p; chmod +x '${bin}'/$p;; esac; done; fi`;
     standIn(bin, "apt-get", calls, (machine.aptWorks ?? true) ? provide : "");
   }
   const stale = machine.nodeModules === "stale";
@@ -106,7 +107,8 @@ function sandbox(machine: Machine): { root: string; env: NodeJS.ProcessEnv; call
 
   const chromium = join(root, "chromium");
   if (machine.chromium ?? true) presentTool(root, "chromium");
-  return { root, env: { PATH: bin, CHROMIUM_PATH: chromium }, calls };
+  // SBIN_DIRS empty: this machine's own /usr/sbin/nginx is not looked at.
+  return { root, env: { PATH: bin, CHROMIUM_PATH: chromium, SBIN_DIRS: "" }, calls };
 }
 
 function runSetup(machine: Machine): SetupRun {
@@ -121,7 +123,9 @@ function runSetup(machine: Machine): SetupRun {
   return { ...result, calls: lines.filter((line) => line !== "") };
 }
 
-const EVERYTHING: Machine["installed"] = ["curl", "redis-server"];
+/** The publishers' and the nginx test's tools, installed in every case below unless left out. */
+const OUTSIDE_TOOLS = ["ruby", "php", "go", "rustc", "openssl", "nginx"];
+const EVERYTHING: Machine["installed"] = ["curl", "redis-server", ...OUTSIDE_TOOLS];
 
 describe("scripts/test-setup.sh", () => {
   test("npm test runs it first, before the build", () => {
@@ -138,7 +142,7 @@ describe("scripts/test-setup.sh", () => {
   });
 
   test("a user who is not root on Debian is stopped at once with the exact apt-get command", () => {
-    const run = runSetup({ uid: 1000, installed: ["curl"] });
+    const run = runSetup({ uid: 1000, installed: ["curl", ...OUTSIDE_TOOLS] });
     assert.equal(run.status, 1);
     assert.match(run.stderr, /^test setup: missing redis-server\./);
     assert.ok(
@@ -151,7 +155,7 @@ describe("scripts/test-setup.sh", () => {
   });
 
   test("the command lists every missing package, for one apt-get", () => {
-    const run = runSetup({ uid: 1000, installed: [] });
+    const run = runSetup({ uid: 1000, installed: OUTSIDE_TOOLS });
     assert.equal(run.status, 1);
     assert.match(run.stderr, /^test setup: missing curl, redis-server\./);
     assert.ok(
@@ -160,8 +164,23 @@ describe("scripts/test-setup.sh", () => {
     );
   });
 
+  test("the publishers' tools and nginx are named with their Debian packages", () => {
+    const run = runSetup({ uid: 1000, installed: ["curl", "redis-server"] });
+    assert.equal(run.status, 1);
+    assert.match(
+      run.stderr,
+      /^test setup: missing ruby, php \(the CLI\), go, rustc, openssl, nginx\./,
+    );
+    assert.ok(
+      run.stderr.includes(
+        "sudo apt-get install -y --no-install-recommends ruby php-cli golang-go rustc openssl nginx\n",
+      ),
+      run.stderr,
+    );
+  });
+
   test("as root on Debian it installs what is missing with apt-get, then carries on", () => {
-    const run = runSetup({ uid: 0, installed: ["redis-server"] });
+    const run = runSetup({ uid: 0, installed: ["redis-server", ...OUTSIDE_TOOLS] });
     assert.equal(run.status, 0, run.stderr);
     assert.deepEqual(run.calls, [
       "apt-get update",
@@ -170,22 +189,44 @@ describe("scripts/test-setup.sh", () => {
     ]);
   });
 
+  test("as root it installs php and go from php-cli and golang-go, then carries on", () => {
+    const run = runSetup({
+      uid: 0,
+      installed: ["curl", "redis-server", "ruby", "rustc", "openssl", "nginx"],
+    });
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(run.calls, [
+      "apt-get update",
+      "apt-get install -y --no-install-recommends php-cli golang-go",
+      "npm ls --depth=0",
+    ]);
+  });
+
   test("as root, a tool that apt-get did not provide still stops it, naming the tool", () => {
-    const run = runSetup({ uid: 0, installed: ["redis-server"], aptWorks: false });
+    const run = runSetup({
+      uid: 0,
+      installed: ["redis-server", ...OUTSIDE_TOOLS],
+      aptWorks: false,
+    });
     assert.equal(run.status, 1);
     assert.match(run.stderr, /^test setup: still missing curl\./);
     assert.ok(!run.calls.includes("npm ls --depth=0"), "stopped before npm");
   });
 
   test("on macOS it gives the brew command", () => {
-    const run = runSetup({ uid: 501, os: "Darwin", apt: false, installed: ["curl"] });
+    const run = runSetup({
+      uid: 501,
+      os: "Darwin",
+      apt: false,
+      installed: ["curl", ...OUTSIDE_TOOLS],
+    });
     assert.equal(run.status, 1);
     assert.ok(run.stderr.includes("\n  brew install redis\n"), run.stderr);
     assert.ok(!run.stderr.includes("apt-get"), run.stderr);
   });
 
   test("elsewhere it names what to install with the system's package manager", () => {
-    const run = runSetup({ uid: 1000, apt: false, installed: ["redis-server"] });
+    const run = runSetup({ uid: 1000, apt: false, installed: ["redis-server", ...OUTSIDE_TOOLS] });
     assert.equal(run.status, 1);
     assert.match(run.stderr, /^test setup: missing curl\./);
     assert.match(run.stderr, /with your package manager: curl, Redis/);

@@ -11,12 +11,18 @@ import (
 )
 
 func publish(topic string, data json.RawMessage) (string, error) {
-	body, _ := json.Marshal(map[string]any{"topic": topic, "data": data})
+	body, err := json.Marshal(map[string]any{"topic": topic, "data": data})
+	if err != nil {
+		return "", err // data is not JSON
+	}
 	hub := os.Getenv("HUB_URL")
 	if hub == "" {
 		hub = "http://localhost:8080"
 	}
-	request, _ := http.NewRequest("POST", hub+"/publish", bytes.NewReader(body))
+	request, err := http.NewRequest("POST", hub+"/publish", bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
 	request.Header.Set("authorization", "Bearer "+os.Getenv("SLUICE_PUBLISH_KEY"))
 	request.Header.Set("content-type", "application/json")
 	response, err := http.DefaultClient.Do(request)
@@ -24,11 +30,17 @@ func publish(topic string, data json.RawMessage) (string, error) {
 		return "", err
 	}
 	defer response.Body.Close()
-	answer, _ := io.ReadAll(response.Body)
-	if response.StatusCode != 200 {
-		return "", fmt.Errorf("%d: %s", response.StatusCode, answer)
+	answer, err := io.ReadAll(response.Body)
+	if err != nil {
+		return "", err
 	}
-	var result struct{ ID string }
+	if response.StatusCode != http.StatusOK {
+		// The hub's problem+json says what to fix.
+		return "", fmt.Errorf("%s: %s", response.Status, answer)
+	}
+	var result struct {
+		ID string `json:"id"`
+	}
 	err = json.Unmarshal(answer, &result)
 	return result.ID, err
 }

@@ -6,6 +6,7 @@
 import json
 import os
 import sys
+import urllib.error
 import urllib.request
 
 
@@ -28,4 +29,7 @@ def publish(topic, data, event=None, store=True):
 
 
 if __name__ == "__main__":
-    print(publish(sys.argv[1], json.loads(sys.argv[2])))
+    try:
+        print(publish(sys.argv[1], json.loads(sys.argv[2])))
+    except urllib.error.HTTPError as error:
+        sys.exit(f"{error.code}: {error.read().decode()}")

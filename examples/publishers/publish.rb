@@ -11,4 +11,8 @@ def publish(topic, data)
   JSON.parse(response.body)["id"]
 end
 
-puts publish(ARGV[0], JSON.parse(ARGV[1]))
+begin
+  puts publish(ARGV[0], JSON.parse(ARGV[1]))
+rescue RuntimeError => error
+  abort error.message # the hub's problem+json says what to fix
+end
