@@ -5,7 +5,11 @@ import { after, before, describe, test } from "node:test";
 import WebSocket from "ws";
 import { z } from "zod";
 import { type AppMetrics, type SluiceWebSocket, StreamingResponse } from "../src/index.js";
+import { RealtimeSink } from "../src/realtime/realtime-sink.js";
 import { redisBroker } from "../src/redis/index.js";
+import { TopicMessage } from "../src/topics/topic-message.js";
+import { createLogger } from "../src/util/logger.js";
+import { TrafficCounters } from "../src/util/traffic-counters.js";
 import { loopbackListener, quietApp } from "./support/apps.js";
 import { bothBrokers } from "./support/both-brokers.js";
 import { RealtimePeer } from "./support/realtime-peer.js";
@@ -226,6 +230,45 @@ describe("app.metrics(): slow consumers cut off", () => {
     await Promise.all(Array.from({ length: 1100 }, () => app.publish("flood", { payload })));
     await waitFor(() => app.metrics().slowConsumerCutoffs === 1, "the cut-off", 5000);
     client.close();
+  });
+});
+
+describe("RealtimeSink counts for the App (the real-time WebSocket's subscriptions)", () => {
+  const message = (id: number) =>
+    new TopicMessage({ topic: "t", id: `1-${id}`, event: undefined, json: `"${"x".repeat(40)}"` });
+
+  /** A socket whose sends complete at once, and that records its closes. */
+  const socket = () => ({
+    closes: [] as number[],
+    send: async () => {},
+    close(code: number) {
+      this.closes.push(code);
+    },
+  });
+
+  test("what it held behind a replay counts once sent; live messages after that at once", async () => {
+    const counters = new TrafficCounters();
+    const sink = new RealtimeSink(socket(), 1 << 20, createLogger(false), "c", false, counters);
+    sink.receiveMissed([message(1), message(2)]);
+    sink.receive(message(3));
+    assert.equal(counters.deliveredWebSocket, 0, "held until the reply went out");
+    await sink.open();
+    sink.receive(message(4));
+    assert.equal(counters.deliveredWebSocket, 4);
+  });
+
+  test("live messages held past maxBuffered close the peer with 1013: one cut-off", () => {
+    const counters = new TrafficCounters();
+    const peer = socket();
+    const frameBytes = message(0).realtimeFrame.payload.length;
+    const sink = new RealtimeSink(peer, frameBytes, createLogger(false), "c", false, counters);
+    sink.receiveMissed([message(1)]);
+    sink.receive(message(2));
+    sink.receive(message(3));
+    sink.receive(message(4));
+    assert.deepEqual(peer.closes, [1013]);
+    assert.equal(counters.slowConsumerCutoffs, 1);
+    assert.equal(counters.deliveredWebSocket, 0);
   });
 });
 
