@@ -4,6 +4,7 @@
 #
 #   curl          a test streams through it as an outside client
 #   redis-server  the Redis broker's tests start their own, on a free loopback port
+#   promtool      test/hub-metrics.test.ts checks the hub's /metrics with it (Debian: prometheus)
 #   Chromium      test/browser.test.ts drives it with playwright-core, at $CHROMIUM_PATH or
 #                 /usr/bin/chromium (no browser is ever downloaded by npm)
 #   node_modules  installed with `npm ci` on a fresh clone
@@ -15,7 +16,7 @@ set -euo pipefail
 # Where to look for Chromium: the same default and override as the browser tests.
 CHROMIUM="${CHROMIUM_PATH:-/usr/bin/chromium}"
 
-# The missing tools, by the keywords curl, redis and chromium (a space-separated list).
+# The missing tools, by the keywords curl, redis, promtool and chromium (a space-separated list).
 missing=""
 
 main() {
@@ -36,6 +37,7 @@ find_missing_tools() {
   missing=""
   if ! command -v curl >/dev/null 2>&1; then missing="$missing curl"; fi
   if ! command -v redis-server >/dev/null 2>&1; then missing="$missing redis"; fi
+  if ! command -v promtool >/dev/null 2>&1; then missing="$missing promtool"; fi
   if [ ! -x "$CHROMIUM" ]; then missing="$missing chromium"; fi
   missing="${missing# }"
 }
@@ -76,6 +78,7 @@ apt_packages() {
   local packages=""
   if is_missing curl; then packages="$packages curl"; fi
   if is_missing redis; then packages="$packages redis-server"; fi
+  if is_missing promtool; then packages="$packages prometheus"; fi
   if is_missing chromium && ! is_ubuntu; then packages="$packages chromium"; fi
   printf '%s\n' "${packages# }"
 }
@@ -91,7 +94,7 @@ install_with_apt() {
   if [ -n "$packages" ]; then
     echo "test setup: installing $packages (apt-get)"
     apt-get update
-    if is_missing redis; then
+    if is_missing redis || is_missing promtool; then
       without_starting_services apt_install $packages
     else
       apt_install $packages
@@ -107,9 +110,9 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
 }
 
-# The redis-server package would start a service on 6379, which the tests never use: a
-# policy-rc.d that answers 101 ("action forbidden") keeps invoke-rc.d from starting it, and
-# whatever started anyway is stopped.
+# The redis-server and prometheus packages would start services (on 6379 and 9090) the tests
+# never use (they run redis-server and promtool themselves): a policy-rc.d that answers 101
+# ("action forbidden") keeps invoke-rc.d from starting them, and whatever started is stopped.
 without_starting_services() {
   local policy=/usr/sbin/policy-rc.d added_policy="" status=0
   if [ ! -e "$policy" ]; then
@@ -124,6 +127,7 @@ without_starting_services() {
     trap - INT TERM
   fi
   service redis-server stop >/dev/null 2>&1 || true
+  service prometheus stop >/dev/null 2>&1 || true
   return "$status"
 }
 
@@ -133,6 +137,7 @@ describe_missing() {
   local names=""
   if is_missing curl; then names="$names, curl"; fi
   if is_missing redis; then names="$names, redis-server"; fi
+  if is_missing promtool; then names="$names, promtool (Debian package prometheus)"; fi
   if is_missing chromium; then names="$names, Chromium (looked for $CHROMIUM)"; fi
   printf '%s\n' "${names#, }"
 }
@@ -166,6 +171,7 @@ macos_instructions() {
   local chrome="/Applications/Google Chrome.app/Contents/MacOS/Google Chrome"
   if is_missing curl; then echo "  brew install curl"; fi
   if is_missing redis; then echo "  brew install redis"; fi
+  if is_missing promtool; then echo "  brew install prometheus"; fi
   if is_missing chromium; then
     if [ ! -x "$chrome" ]; then echo "  brew install --cask google-chrome"; fi
     echo "  export CHROMIUM_PATH=\"$chrome\""
@@ -173,7 +179,8 @@ macos_instructions() {
 }
 
 other_instructions() {
-  echo "  with your package manager: curl, Redis (redis-server on the PATH), Chromium or Chrome"
+  echo "  with your package manager: curl, Redis (redis-server on the PATH), Prometheus (promtool"
+  echo "  on the PATH), Chromium or Chrome"
   echo "  (set CHROMIUM_PATH to its executable if it is not /usr/bin/chromium)."
 }
 
