@@ -39,8 +39,8 @@ interface Machine {
   apt?: boolean;
   /** Whether the fake `apt-get install` provides the commands it is asked for. */
   aptWorks?: boolean;
-  /** The commands already installed, of curl and redis-server. */
-  installed: Array<"curl" | "redis-server">;
+  /** The commands already installed, of curl, redis-server and promtool. */
+  installed: Array<"curl" | "redis-server" | "promtool">;
   /** Whether $CHROMIUM_PATH points at an executable. */
   chromium?: boolean;
   /** Whether the project has a node_modules, and whether `npm ls` finds it complete. */
@@ -121,7 +121,7 @@ function runSetup(machine: Machine): SetupRun {
   return { ...result, calls: lines.filter((line) => line !== "") };
 }
 
-const EVERYTHING: Machine["installed"] = ["curl", "redis-server"];
+const EVERYTHING: Machine["installed"] = ["curl", "redis-server", "promtool"];
 
 describe("scripts/test-setup.sh", () => {
   test("npm test runs it first, before the build", () => {
@@ -138,7 +138,7 @@ describe("scripts/test-setup.sh", () => {
   });
 
   test("a user who is not root on Debian is stopped at once with the exact apt-get command", () => {
-    const run = runSetup({ uid: 1000, installed: ["curl"] });
+    const run = runSetup({ uid: 1000, installed: ["curl", "promtool"] });
     assert.equal(run.status, 1);
     assert.match(run.stderr, /^test setup: missing redis-server\./);
     assert.ok(
@@ -153,15 +153,20 @@ describe("scripts/test-setup.sh", () => {
   test("the command lists every missing package, for one apt-get", () => {
     const run = runSetup({ uid: 1000, installed: [] });
     assert.equal(run.status, 1);
-    assert.match(run.stderr, /^test setup: missing curl, redis-server\./);
+    assert.match(
+      run.stderr,
+      /^test setup: missing curl, redis-server, promtool \(Debian package prometheus\)\./,
+    );
     assert.ok(
-      run.stderr.includes("sudo apt-get install -y --no-install-recommends curl redis-server\n"),
+      run.stderr.includes(
+        "sudo apt-get install -y --no-install-recommends curl redis-server prometheus\n",
+      ),
       run.stderr,
     );
   });
 
   test("as root on Debian it installs what is missing with apt-get, then carries on", () => {
-    const run = runSetup({ uid: 0, installed: ["redis-server"] });
+    const run = runSetup({ uid: 0, installed: ["redis-server", "promtool"] });
     assert.equal(run.status, 0, run.stderr);
     assert.deepEqual(run.calls, [
       "apt-get update",
@@ -171,7 +176,7 @@ describe("scripts/test-setup.sh", () => {
   });
 
   test("as root, a tool that apt-get did not provide still stops it, naming the tool", () => {
-    const run = runSetup({ uid: 0, installed: ["redis-server"], aptWorks: false });
+    const run = runSetup({ uid: 0, installed: ["redis-server", "promtool"], aptWorks: false });
     assert.equal(run.status, 1);
     assert.match(run.stderr, /^test setup: still missing curl\./);
     assert.ok(!run.calls.includes("npm ls --depth=0"), "stopped before npm");
@@ -181,11 +186,12 @@ describe("scripts/test-setup.sh", () => {
     const run = runSetup({ uid: 501, os: "Darwin", apt: false, installed: ["curl"] });
     assert.equal(run.status, 1);
     assert.ok(run.stderr.includes("\n  brew install redis\n"), run.stderr);
+    assert.ok(run.stderr.includes("\n  brew install prometheus\n"), run.stderr);
     assert.ok(!run.stderr.includes("apt-get"), run.stderr);
   });
 
   test("elsewhere it names what to install with the system's package manager", () => {
-    const run = runSetup({ uid: 1000, apt: false, installed: ["redis-server"] });
+    const run = runSetup({ uid: 1000, apt: false, installed: ["redis-server", "promtool"] });
     assert.equal(run.status, 1);
     assert.match(run.stderr, /^test setup: missing curl\./);
     assert.match(run.stderr, /with your package manager: curl, Redis/);
