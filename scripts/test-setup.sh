@@ -4,6 +4,7 @@
 #
 #   curl          a test streams through it as an outside client
 #   redis-server  the Redis broker's tests start their own, on a free loopback port
+#   promtool      test/hub-metrics.test.ts checks the hub's /metrics with it (Debian: prometheus)
 #   Chromium      test/browser.test.ts drives it with playwright-core, at $CHROMIUM_PATH or
 #                 /usr/bin/chromium (no browser is ever downloaded by npm)
 #   ruby, php, go, rustc  test/hub-publishers.test.ts runs examples/publishers with them
@@ -21,8 +22,8 @@ CHROMIUM="${CHROMIUM_PATH:-/usr/bin/chromium}"
 # Debian puts nginx in /usr/sbin, which a non-root user's PATH lacks; the test looks there too.
 SBIN_DIRS="${SBIN_DIRS-/usr/local/sbin:/usr/sbin:/sbin}"
 
-# The missing tools, by the keywords curl, redis, chromium, ruby, php, go, rustc, openssl and
-# nginx (a space-separated list).
+# The missing tools, by the keywords curl, redis, promtool, chromium, ruby, php, go, rustc,
+# openssl and nginx (a space-separated list).
 missing=""
 
 main() {
@@ -43,6 +44,7 @@ find_missing_tools() {
   missing=""
   if ! command -v curl >/dev/null 2>&1; then missing="$missing curl"; fi
   if ! command -v redis-server >/dev/null 2>&1; then missing="$missing redis"; fi
+  if ! command -v promtool >/dev/null 2>&1; then missing="$missing promtool"; fi
   if [ ! -x "$CHROMIUM" ]; then missing="$missing chromium"; fi
   local tool
   for tool in ruby php go rustc openssl; do
@@ -88,6 +90,7 @@ apt_packages() {
   local packages=""
   if is_missing curl; then packages="$packages curl"; fi
   if is_missing redis; then packages="$packages redis-server"; fi
+  if is_missing promtool; then packages="$packages prometheus"; fi
   if is_missing chromium && ! is_ubuntu; then packages="$packages chromium"; fi
   if is_missing ruby; then packages="$packages ruby"; fi
   if is_missing php; then packages="$packages php-cli"; fi
@@ -109,7 +112,7 @@ install_with_apt() {
   if [ -n "$packages" ]; then
     echo "test setup: installing $packages (apt-get)"
     apt-get update
-    if is_missing redis || is_missing nginx; then
+    if is_missing redis || is_missing nginx || is_missing promtool; then
       without_starting_services apt_install $packages
     else
       apt_install $packages
@@ -125,9 +128,9 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
 }
 
-# The redis-server and nginx packages would start services (on 6379, on 80) that the tests
-# never use: a
-# policy-rc.d that answers 101 ("action forbidden") keeps invoke-rc.d from starting it, and
+# The redis-server, nginx and prometheus packages would start services (on 6379, 80 and 9090)
+# that the tests never use (they run redis-server, nginx and promtool themselves): a
+# policy-rc.d that answers 101 ("action forbidden") keeps invoke-rc.d from starting them, and
 # whatever started anyway is stopped.
 without_starting_services() {
   local policy=/usr/sbin/policy-rc.d added_policy="" status=0
@@ -144,6 +147,7 @@ without_starting_services() {
   fi
   service redis-server stop >/dev/null 2>&1 || true
   service nginx stop >/dev/null 2>&1 || true
+  service prometheus stop >/dev/null 2>&1 || true
   return "$status"
 }
 
@@ -153,6 +157,7 @@ describe_missing() {
   local names=""
   if is_missing curl; then names="$names, curl"; fi
   if is_missing redis; then names="$names, redis-server"; fi
+  if is_missing promtool; then names="$names, promtool (Debian package prometheus)"; fi
   if is_missing chromium; then names="$names, Chromium (looked for $CHROMIUM)"; fi
   if is_missing ruby; then names="$names, ruby"; fi
   if is_missing php; then names="$names, php (the CLI)"; fi
@@ -192,6 +197,7 @@ macos_instructions() {
   local chrome="/Applications/Google Chrome.app/Contents/MacOS/Google Chrome"
   if is_missing curl; then echo "  brew install curl"; fi
   if is_missing redis; then echo "  brew install redis"; fi
+  if is_missing promtool; then echo "  brew install prometheus"; fi
   if is_missing ruby; then echo "  brew install ruby"; fi
   if is_missing php; then echo "  brew install php"; fi
   if is_missing go; then echo "  brew install go"; fi
@@ -205,8 +211,8 @@ macos_instructions() {
 }
 
 other_instructions() {
-  echo "  with your package manager: curl, Redis (redis-server on the PATH), Chromium or Chrome,"
-  echo "  ruby, php (the CLI), go, rustc, openssl and nginx"
+  echo "  with your package manager: curl, Redis (redis-server on the PATH), Prometheus (promtool"
+  echo "  on the PATH), Chromium or Chrome, ruby, php (the CLI), go, rustc, openssl and nginx"
   echo "  (set CHROMIUM_PATH to its executable if it is not /usr/bin/chromium)."
 }
 

@@ -25,6 +25,7 @@ export {
   type ValidatedRequest,
   type WebSocketRouteHandler,
 } from "./app/app.js";
+export type { AppMetrics, ProcessMetrics, TransportCounts } from "./app/app-metrics.js";
 export type { ListeningServer, ListenOptions } from "./app/listen.js";
 export type {
   SchemaWebSocket,

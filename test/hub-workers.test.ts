@@ -125,6 +125,19 @@ describe("sluice hub --workers", { skip: noRedis }, () => {
       clients.push(client);
       await within(sub.ready, `client ${n} to subscribe`, 10_000);
     }
+    // /metrics answers for the whole hub, whichever worker takes the request: the 8
+    // WebSockets are spread over both workers, and every answer counts all of them.
+    for (let n = 0; n < 4; n++) {
+      const text = await (
+        await fetch(`${hub.url}/metrics`, { signal: AbortSignal.timeout(5000) })
+      ).text();
+      assert.match(
+        text,
+        new RegExp(`^sluice_connections\\{transport="websocket"\\} ${CLIENTS}$`, "m"),
+        text,
+      );
+      assert.match(text, new RegExp(`^sluice_topic_subscribers ${CLIENTS}$`, "m"));
+    }
     const sent: number[] = [];
     const send = async (count: number) => {
       for (let n = 0; n < count; n++) {

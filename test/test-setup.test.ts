@@ -125,7 +125,7 @@ function runSetup(machine: Machine): SetupRun {
 
 /** The publishers' and the nginx test's tools, installed in every case below unless left out. */
 const OUTSIDE_TOOLS = ["ruby", "php", "go", "rustc", "openssl", "nginx"];
-const EVERYTHING: Machine["installed"] = ["curl", "redis-server", ...OUTSIDE_TOOLS];
+const EVERYTHING: Machine["installed"] = ["curl", "redis-server", "promtool", ...OUTSIDE_TOOLS];
 
 describe("scripts/test-setup.sh", () => {
   test("npm test runs it first, before the build", () => {
@@ -142,7 +142,7 @@ describe("scripts/test-setup.sh", () => {
   });
 
   test("a user who is not root on Debian is stopped at once with the exact apt-get command", () => {
-    const run = runSetup({ uid: 1000, installed: ["curl", ...OUTSIDE_TOOLS] });
+    const run = runSetup({ uid: 1000, installed: ["curl", "promtool", ...OUTSIDE_TOOLS] });
     assert.equal(run.status, 1);
     assert.match(run.stderr, /^test setup: missing redis-server\./);
     assert.ok(
@@ -157,15 +157,20 @@ describe("scripts/test-setup.sh", () => {
   test("the command lists every missing package, for one apt-get", () => {
     const run = runSetup({ uid: 1000, installed: OUTSIDE_TOOLS });
     assert.equal(run.status, 1);
-    assert.match(run.stderr, /^test setup: missing curl, redis-server\./);
+    assert.match(
+      run.stderr,
+      /^test setup: missing curl, redis-server, promtool \(Debian package prometheus\)\./,
+    );
     assert.ok(
-      run.stderr.includes("sudo apt-get install -y --no-install-recommends curl redis-server\n"),
+      run.stderr.includes(
+        "sudo apt-get install -y --no-install-recommends curl redis-server prometheus\n",
+      ),
       run.stderr,
     );
   });
 
   test("the publishers' tools and nginx are named with their Debian packages", () => {
-    const run = runSetup({ uid: 1000, installed: ["curl", "redis-server"] });
+    const run = runSetup({ uid: 1000, installed: ["curl", "redis-server", "promtool"] });
     assert.equal(run.status, 1);
     assert.match(
       run.stderr,
@@ -180,7 +185,7 @@ describe("scripts/test-setup.sh", () => {
   });
 
   test("as root on Debian it installs what is missing with apt-get, then carries on", () => {
-    const run = runSetup({ uid: 0, installed: ["redis-server", ...OUTSIDE_TOOLS] });
+    const run = runSetup({ uid: 0, installed: ["redis-server", "promtool", ...OUTSIDE_TOOLS] });
     assert.equal(run.status, 0, run.stderr);
     assert.deepEqual(run.calls, [
       "apt-get update",
@@ -192,7 +197,7 @@ describe("scripts/test-setup.sh", () => {
   test("as root it installs php and go from php-cli and golang-go, then carries on", () => {
     const run = runSetup({
       uid: 0,
-      installed: ["curl", "redis-server", "ruby", "rustc", "openssl", "nginx"],
+      installed: ["curl", "redis-server", "promtool", "ruby", "rustc", "openssl", "nginx"],
     });
     assert.equal(run.status, 0, run.stderr);
     assert.deepEqual(run.calls, [
@@ -205,7 +210,7 @@ describe("scripts/test-setup.sh", () => {
   test("as root, a tool that apt-get did not provide still stops it, naming the tool", () => {
     const run = runSetup({
       uid: 0,
-      installed: ["redis-server", ...OUTSIDE_TOOLS],
+      installed: ["redis-server", "promtool", ...OUTSIDE_TOOLS],
       aptWorks: false,
     });
     assert.equal(run.status, 1);
@@ -222,11 +227,16 @@ describe("scripts/test-setup.sh", () => {
     });
     assert.equal(run.status, 1);
     assert.ok(run.stderr.includes("\n  brew install redis\n"), run.stderr);
+    assert.ok(run.stderr.includes("\n  brew install prometheus\n"), run.stderr);
     assert.ok(!run.stderr.includes("apt-get"), run.stderr);
   });
 
   test("elsewhere it names what to install with the system's package manager", () => {
-    const run = runSetup({ uid: 1000, apt: false, installed: ["redis-server", ...OUTSIDE_TOOLS] });
+    const run = runSetup({
+      uid: 1000,
+      apt: false,
+      installed: ["redis-server", "promtool", ...OUTSIDE_TOOLS],
+    });
     assert.equal(run.status, 1);
     assert.match(run.stderr, /^test setup: missing curl\./);
     assert.match(run.stderr, /with your package manager: curl, Redis/);

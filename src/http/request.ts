@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
+import type { TrafficCounters } from "../util/traffic-counters.js";
 import { declaresBody, parseJsonBody, readBody } from "./body.js";
 import { canonicalPath } from "./canonical-path.js";
 import { HttpError } from "./http-error.js";
@@ -30,6 +31,8 @@ export interface RequestContext {
   openStreams: OpenStreamCounts;
   /** How long an ended stream's last bytes may wait for a client that takes none (ms; 0: for ever). */
   sendTimeout: number;
+  /** The App's counters (app.metrics()): streams and sockets count their slow consumers cut. */
+  counters: TrafficCounters;
 }
 
 export interface OpenStreamCounts {
@@ -317,6 +320,11 @@ export class SluiceRequest<
   /** @internal see RequestContext.sendTimeout. */
   get sendTimeout(): number {
     return this.#context.sendTimeout;
+  }
+
+  /** @internal the App's counters, for what a stream or socket counts itself. */
+  get counters(): TrafficCounters {
+    return this.#context.counters;
   }
 
   /** @internal the app-wide count of open streams, kept by the stream pump. */

@@ -1,6 +1,7 @@
 import cluster from "node:cluster";
 import type { Writable } from "node:stream";
 import type { App } from "../app/app.js";
+import type { HubExtras } from "./hub.js";
 import { ANY_TOPIC, hubConfig } from "./hub-config.js";
 import { HubConfigError } from "./hub-config-error.js";
 import type { HubOptions } from "./hub-options.js";
@@ -55,6 +56,24 @@ export async function runCli(
   return startHub(options, io.stderr);
 }
 
+/** A cluster worker's hub: /metrics sums every worker's counts; the primary says when to close. */
+async function startWorker(
+  options: HubOptions,
+  create: (options: HubOptions, extras: HubExtras) => App,
+): Promise<undefined> {
+  const { gatheredSamples, serveAsWorker } = await import("./hub-worker.js");
+  const sample = () => app.metrics();
+  const app = create(options, { metrics: gatheredSamples(sample) });
+  try {
+    await app.listen({ port: options.port, host: options.host });
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  serveAsWorker(app, sample);
+  return undefined;
+}
+
 /**
  * Creates the hub and listens; 1 with the reason on stderr when it cannot. In a cluster
  * worker (`--workers N`), the primary says when to close, and logs the ready line.
@@ -64,13 +83,9 @@ async function startHub(options: HubOptions, stderr: Writable): Promise<number |
   try {
     // Loaded only to start: jose and ioredis (optional peers of sluice) are needed from here.
     const { createHub } = await import("./hub.js");
+    if (cluster.isWorker) return await startWorker(options, createHub);
     app = createHub(options);
-    await app.listen({ port: options.port, host: options.host, handleSignals: !cluster.isWorker });
-    if (cluster.isWorker) {
-      const { serveAsWorker } = await import("./hub-worker.js");
-      serveAsWorker(app, () => app?.connections);
-      return undefined;
-    }
+    await app.listen({ port: options.port, host: options.host, handleSignals: true });
   } catch (error) {
     stderr.write(`sluice hub: cannot start: ${(error as Error).message}\n`);
     await app?.close();

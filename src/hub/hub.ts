@@ -7,6 +7,7 @@ import { memoryBroker } from "../topics/memory-broker.js";
 import { createLogger } from "../util/logger.js";
 import { HubAccess } from "./hub-access.js";
 import { healthCheck } from "./hub-health.js";
+import { type MetricsSource, metricsRoute } from "./hub-metrics.js";
 import { hubOpenApi, OPENAPI_PATH } from "./hub-openapi.js";
 import type { HubOptions } from "./hub-options.js";
 import { publishApi } from "./publish-api.js";
@@ -15,18 +16,25 @@ import { unroutedAsProblems } from "./unrouted-problem.js";
 /** Where subscribers connect: the real-time endpoint (WebSocket sluice.v1, multi-topic SSE). */
 export const SUBSCRIBE_PATH = "/rt";
 
+/** What a hub's host adds: `metrics`, the samples `GET /metrics` reports (cluster workers'). */
+export interface HubExtras {
+  /** Default: the hub's own App alone, `async () => [app.metrics()]`. */
+  readonly metrics?: MetricsSource;
+}
+
 /**
  * The App `sluice hub` serves (not listening yet): pino JSON lines at LOG_LEVEL or info, the
  * memory broker or Redis, CORS when origins are given, the connection caps, subscribers on
- * `/rt`, the publish API (publish-api.ts), `GET /healthz` and `GET /openapi.json`
- * (hub-openapi.ts); a path or method it has no route for is a problem document too.
+ * `/rt`, the publish API (publish-api.ts), `GET /healthz`, `GET /metrics` (hub-metrics.ts;
+ * open, like /healthz: keep it internal) and `GET /openapi.json` (hub-openapi.ts); a path or
+ * method it has no route for is a problem document too.
  *
  * Subscribers on `/rt`: with JWT options, a token is required (the `Authorization` header,
  * `?access_token=`, or the `bearer` WebSocket subprotocol) and its topics claim says what it
  * may subscribe and publish to, within `options.topics`. Without JWT options, `/rt` is open:
  * anyone may subscribe to `options.topics` and no one publishes there (for development).
  */
-export function createHub(options: HubOptions): App {
+export function createHub(options: HubOptions, extras: HubExtras = {}): App {
   const logger = createLogger(undefined);
   const broker: Broker = options.redis
     ? redisBroker({ url: options.redis, history: options.history, logger })
@@ -45,6 +53,7 @@ export function createHub(options: HubOptions): App {
   addSubscribers(app, options);
   publishApi(app, options);
   app.get("/healthz", healthCheck(broker, options.redis ? "redis" : "memory"));
+  app.get("/metrics", metricsRoute(extras.metrics ?? (async () => [app.metrics()])));
   app.get(OPENAPI_PATH, () => hubOpenApi());
   return app;
 }

@@ -277,6 +277,7 @@ export class RealtimeSession {
       this.#ctx.request.log,
       this.#ctx.clientId,
       frame.joinLeave === true,
+      this.endpoint.topics.counters,
     );
   }
 

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { TopicSink } from "../topics/topic-hub.js";
 import type { TopicMessage } from "../topics/topic-message.js";
 import { logSafely } from "../util/logger.js";
+import { TrafficCounters } from "../util/traffic-counters.js";
 import { CloseCode } from "../websocket/close-codes.js";
 import { WebSocketMessage } from "../websocket/websocket-message.js";
 import { presenceEventFrame } from "./realtime-presence.js";
@@ -43,6 +44,8 @@ export class RealtimeSink implements TopicSink {
     readonly clientId?: string,
     /** Whether the subscribe asked for `join`/`leave` frames. */
     readonly joinLeave = false,
+    /** The App's counters (its deliveries and cut-offs). */
+    private readonly counters = new TrafficCounters(),
   ) {}
 
   receive(message: TopicMessage): void {
@@ -51,6 +54,7 @@ export class RealtimeSink implements TopicSink {
     if (frame === undefined) return;
     if (!this.#held) {
       // A send refused because the socket closed is pre-handled; the session ends with it.
+      this.counters.deliveredWebSocket++;
       void this.socket.send(frame);
       return;
     }
@@ -88,6 +92,7 @@ export class RealtimeSink implements TopicSink {
         const { frame, live } = held[next] as Held;
         held[next] = SENT;
         if (live) this.#heldLiveBytes -= frame.payload.length;
+        this.counters.deliveredWebSocket++;
         await this.socket.send(frame);
       }
     } catch {
@@ -120,6 +125,7 @@ export class RealtimeSink implements TopicSink {
 
   #tooSlow(): void {
     this.stop();
+    this.counters.slowConsumerCutoffs++;
     logSafely(
       this.log,
       "warn",

@@ -231,6 +231,7 @@ class TopicsStream implements AsyncIterableIterator<StreamChunk> {
         { topic: message.topic, maxQueued: MAX_QUEUED },
         "realtime SSE client fell too far behind and was cut off; it resumes from its Last-Event-ID",
       );
+      this.endpoint.topics.counters.slowConsumerCutoffs++;
       // What was queued still goes out; then the stream ends.
       this.#stopped = true;
       for (let topic = 0; topic < this.topics.length; topic++) this.#detach(topic);
@@ -257,6 +258,7 @@ class TopicsStream implements AsyncIterableIterator<StreamChunk> {
       this.#head = 0;
     }
     if (!replayed) this.#queuedLive--;
+    this.endpoint.topics.counters.deliveredSse++;
     // A live-only message moves no cursor, and goes out without an `id:` line.
     if (isLiveOnlyMessage(message)) return message.realtimeSseFrame;
     this.cursors[index] = message.id;

@@ -22,6 +22,7 @@ import {
   PUBLISH_COMMAND,
   wireLines,
 } from "./publish-script.js";
+import { RecoveryCount } from "./recovery-count.js";
 import {
   type CommandConnection,
   connect,
@@ -72,6 +73,7 @@ export class RedisBroker implements Broker {
   private closing: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   readonly presence: RedisPresence;
+  readonly #recoveries = new RecoveryCount();
 
   constructor(private readonly options: ResolvedOptions) {
     this.timeout = options.redis.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT;
@@ -83,8 +85,8 @@ export class RedisBroker implements Broker {
       [...this.topics.values()].filter((topic) => topic.established).map((topic) => topic.key),
     );
     this.subscriber = connect(options, "subscriber");
-    watchOutages(this.commands, "commands", options.logger, isClosed);
-    watchOutages(this.subscriber, "subscriber", options.logger, isClosed);
+    watchOutages(this.commands, "commands", options.logger, isClosed, this.#recoveries);
+    watchOutages(this.subscriber, "subscriber", options.logger, isClosed, this.#recoveries);
     this.subscriber.on("message", (channel: string, wire: string) => this.receive(channel, wire));
     this.subscriber.on("close", () => this.subscriberLost());
     this.subscriber.on("ready", () => void this.resubscribe());
@@ -99,6 +101,11 @@ export class RedisBroker implements Broker {
       followedTopics: () => [...this.topics.values()].map((topic) => topic.topic),
       logger: options.logger,
     });
+  }
+
+  /** Times the broker came back after losing Redis (see RecoveryCount). */
+  get reconnects(): number {
+    return this.#recoveries.count;
   }
 
   async publish(

@@ -2,6 +2,7 @@ import type { Redis, RedisOptions } from "ioredis";
 import { ioredis } from "./ioredis-peer.js";
 import type { BrokerLogger, ResolvedOptions } from "./options.js";
 import { PUBLISH_COMMAND, PUBLISH_SCRIPT } from "./publish-script.js";
+import type { RecoveryCount } from "./recovery-count.js";
 
 /** How long a command may take, and how long to wait for a connection attempt under way. */
 export const DEFAULT_COMMAND_TIMEOUT = 5000;
@@ -102,18 +103,21 @@ function waitForReady(redis: Redis, timeout: number): Promise<void> {
 /**
  * Listens to a connection's 'error' events (without a listener, ioredis writes each one to
  * stderr: one per reconnection attempt) and reports each outage once, at its first error or
- * close (Redis unreachable from the start counts), then the recovery.
+ * close (Redis unreachable from the start counts), then the recovery; `recoveries` counts
+ * the broker's.
  */
 export function watchOutages(
   redis: Redis,
   role: Role,
   logger: BrokerLogger | undefined,
   isClosed: () => boolean,
+  recoveries: RecoveryCount,
 ): void {
   let down = false;
   const lost = (error?: Error) => {
     if (down || isClosed()) return;
     down = true;
+    recoveries.lost(role);
     logger?.warn(
       { connection: role, err: error },
       `Redis ${role} connection down; reconnecting (further errors of this outage not logged)`,
@@ -122,6 +126,7 @@ export function watchOutages(
   redis.on("error", lost);
   redis.on("close", () => lost());
   redis.on("ready", () => {
+    recoveries.ready(role);
     if (!down) return;
     down = false;
     logger?.info({ connection: role }, `Redis ${role} connection restored`);

@@ -429,6 +429,7 @@ class StreamPump<T> implements AbortListener, Flushable {
       timeoutMs > 0
         ? setTimeout(() => {
             if (this.wakeFromDrain !== done) return;
+            this.request.counters.slowConsumerCutoffs++;
             logSafely(
               this.request.log,
               "info",

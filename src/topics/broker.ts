@@ -105,6 +105,12 @@ export interface Broker {
    * written before it: `app.presence()` and subscribing with presence then throw.
    */
   readonly presence?: BrokerPresence;
+  /**
+   * Times the broker's connection came back after being lost (`app.metrics()`'s
+   * `brokerReconnects`). Optional: a broker without it (the memory broker, which never
+   * loses one) counts 0.
+   */
+  readonly reconnects?: number;
   /** Stops delivery and lets go of connections. */
   close(): Promise<void>;
 }

@@ -1,3 +1,4 @@
+import type { TrafficCounters } from "../util/traffic-counters.js";
 import type {
   FrameTarget,
   SocketSubscribeOptions,
@@ -40,6 +41,7 @@ export class SocketSubscriptions implements SocketTopicSet {
     private readonly hub: TopicHub,
     private readonly broker: Broker,
     private readonly socket: FrameTarget,
+    private readonly counters: TrafficCounters,
   ) {}
 
   /** Resolves once live (and joined); a topic already followed is left as it is. */
@@ -69,7 +71,7 @@ export class SocketSubscriptions implements SocketTopicSet {
     }
     // After a pending unsubscribe's leave: it would otherwise undo this join (same client id).
     const attached = this.afterLeaving(topic).then(() =>
-      this.follow(topic, start, new SocketSink(this.socket, joinLeave), joining),
+      this.follow(topic, start, new SocketSink(this.socket, joinLeave, this.counters), joining),
     );
     const entry = { sink: attached.catch(() => undefined), presence: joining?.presence };
     this.followed.set(topic, entry);
@@ -149,6 +151,7 @@ class SocketSink implements TopicSink {
   constructor(
     private readonly socket: FrameTarget,
     readonly joinLeave: boolean,
+    private readonly counters: TrafficCounters,
   ) {}
 
   get clientId(): string {
@@ -157,13 +160,17 @@ class SocketSink implements TopicSink {
 
   receive(message: TopicMessage): void {
     // A send refused because the socket closed is pre-handled; the subscription ends with it.
+    this.counters.deliveredWebSocket++;
     void this.socket.send(message.webSocketMessage);
   }
 
   /** Sent at the peer's pace: a long replay must not count as a peer that does not read. */
   async receiveMissed(messages: TopicMessage[]): Promise<void> {
     try {
-      for (const message of messages) await this.socket.send(message.webSocketMessage);
+      for (const message of messages) {
+        this.counters.deliveredWebSocket++;
+        await this.socket.send(message.webSocketMessage);
+      }
     } catch {
       // The socket closed during the replay: nothing more to send.
     }

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { readyForHead } from "../sse/head-after-ready.js";
 import type { SseEvent } from "../sse/sse-event.js";
+import type { TrafficCounters } from "../util/traffic-counters.js";
 import type { Broker } from "./broker.js";
 import { attachStarting, type SubscribeStart } from "./subscribe-at.js";
 import type { TopicHub, TopicSink } from "./topic-hub.js";
@@ -11,6 +12,7 @@ export interface SubscriptionContext {
   readonly hub: TopicHub;
   readonly broker: Broker;
   readonly logger: Logger;
+  readonly counters: TrafficCounters;
 }
 
 /** An event of a topic subscription: an SseEvent whose data is the topic's (typed when declared). */
@@ -150,6 +152,7 @@ export class TopicSubscription<
         return;
       }
       this.#waiting = undefined;
+      this.#context.counters.deliveredSse++;
       waiting.resolve({ value: event, done: false });
       return;
     }
@@ -174,6 +177,7 @@ export class TopicSubscription<
         return;
       }
       this.#waiting = undefined;
+      this.#context.counters.deliveredSse++;
       waiting.resolve({ value: event, done: false });
       rest = messages.slice(1);
     }
@@ -234,11 +238,14 @@ export class TopicSubscription<
       this.#replayed = 0;
     }
     // Its data was validated when it was published: nothing to check per subscriber.
-    return message.sseEvent as Event;
+    const event = message.sseEvent as Event;
+    this.#context.counters.deliveredSse++;
+    return event;
   }
 
   #cutOffSlowConsumer(): void {
     this.#overflowed = true;
+    this.#context.counters.slowConsumerCutoffs++;
     this.#context.logger.warn(
       { topic: this.topic, maxQueued: this.#maxQueued },
       "topic subscriber fell too far behind and was cut off; it resumes from its last event id",

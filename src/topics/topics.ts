@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { stringifyJson } from "../util/json.js";
+import { TrafficCounters } from "../util/traffic-counters.js";
 import type { FrameTarget, SocketTopicSet, SocketTopics } from "../websocket/socket-topics.js";
 import type { Broker, BrokerPublishOptions } from "./broker.js";
 import type { PresenceMember } from "./broker-presence.js";
@@ -104,6 +105,8 @@ export class Topics implements SocketTopics {
   constructor(
     readonly broker: Broker,
     readonly logger: Logger,
+    /** The App's counters: publishes, deliveries and cut-offs are counted in them. */
+    readonly counters: TrafficCounters = new TrafficCounters(),
   ) {
     this.hub = new TopicHub(broker, logger);
     appsUsing.set(broker, (appsUsing.get(broker) ?? 0) + 1);
@@ -130,9 +133,12 @@ export class Topics implements SocketTopics {
     if (stored instanceof Promise) stored = await stored;
     if (admit) await admit(stored);
     const json = stored === data ? givenJson(data) : outputJson(topic, stored);
-    return delivery === undefined
+    const id = await (delivery === undefined
       ? this.broker.publish(topic, checkedEvent, json)
-      : this.broker.publish(topic, checkedEvent, json, delivery);
+      : this.broker.publish(topic, checkedEvent, json, delivery));
+    // Counted once the broker took it: a refused or failed publish published nothing.
+    this.counters.published++;
+    return id;
   }
 
   subscribe(topic: string, options: SubscribeOptions = {}): TopicSubscription {
@@ -178,7 +184,7 @@ export class Topics implements SocketTopics {
    */
   /** The subscriptions of one WebSocket (`socket.subscribe()`), for the WebSocket layer. */
   followedBy(socket: FrameTarget): SocketTopicSet {
-    return new SocketSubscriptions(this.hub, this.broker, socket);
+    return new SocketSubscriptions(this.hub, this.broker, socket, this.counters);
   }
 
   async close(): Promise<void> {

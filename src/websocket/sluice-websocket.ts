@@ -444,6 +444,7 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage> {
   }
 
   #closeSlowConsumer(): void {
+    this.request.counters.slowConsumerCutoffs++;
     this.request.log.warn(
       { bufferedAmount: this.#ws.bufferedAmount, maxBuffered: this.#limits.maxBuffered },
       "WebSocket peer is not reading; closed with 1013",

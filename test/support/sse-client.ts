@@ -32,6 +32,11 @@ export class SseClient {
     this.request.end();
   }
 
+  /** True once the response has begun (a topic's SSE route answers once it is live). */
+  get responded(): boolean {
+    return this.response !== undefined;
+  }
+
   /** Data-carrying events of type `message` parsed as JSON. */
   get messages(): unknown[] {
     return this.events.filter((event) => event.event === "message").map((e) => JSON.parse(e.data));
