@@ -195,6 +195,7 @@ describe("createHub(options, { metrics })", () => {
     topics: ["*"],
     maxConnections: undefined,
     maxConnectionsPerIp: undefined,
+    clientIpHeader: undefined,
     workers: 1,
     maxBody: 4096,
     publishRate: { burst: 100, perSecond: 100 },

@@ -41,6 +41,7 @@ function hubOptions(overrides: Partial<HubOptions> = {}): HubOptions {
     topics: TOPICS,
     maxConnections: undefined,
     maxConnectionsPerIp: undefined,
+    clientIpHeader: undefined,
     workers: 1,
     maxBody: MAX_BODY,
     publishRate: { burst: 10_000, perSecond: 10_000 },

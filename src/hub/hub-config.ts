@@ -7,6 +7,7 @@ import type { HubJwtOptions, HubOptions } from "./hub-options.js";
 import { DEFAULT_TOPIC_DEPTH, HUB_SETTINGS } from "./hub-settings.js";
 import {
   corsOrigins,
+  headerName,
   jwtAlgorithms,
   jwtSecret,
   publishKeys,
@@ -91,6 +92,7 @@ export function hubConfig(
     topics: Object.freeze(read("topics", topicPatterns) ?? ANY_TOPIC),
     maxConnections: read("maxConnections", wholeNumber(1, Number.MAX_SAFE_INTEGER)),
     maxConnectionsPerIp: read("maxConnectionsPerIp", wholeNumber(1, Number.MAX_SAFE_INTEGER)),
+    clientIpHeader: read("clientIpHeader", headerName),
     workers: workers(find("workers"), redis),
     maxBody: read("maxBody", wholeNumber(1, 2 ** 31 - 1)) ?? DEFAULTS.maxBody,
     publishRate: Object.freeze(read("publishRate", publishRate) ?? DEFAULTS.publishRate),

@@ -27,6 +27,11 @@ export interface HubOptions {
   readonly maxConnections: number | undefined;
   readonly maxConnectionsPerIp: number | undefined;
   /**
+   * The header a trusted proxy in front of the hub sets to the client's address (lower-case),
+   * which `maxConnectionsPerIp` then counts by; absent: the TCP peer's address.
+   */
+  readonly clientIpHeader: string | undefined;
+  /**
    * Processes serving the port (node:cluster): 1 runs the hub in this process; more start a
    * primary that forks so many workers, each an instance on the Redis broker (required).
    */

@@ -100,6 +100,13 @@ export const HUB_SETTINGS: readonly HubSetting[] = [
     "open SSE streams + WebSockets per client address",
   ),
   setting(
+    "clientIpHeader",
+    "client-ip-header",
+    "NAME",
+    "none: the TCP peer",
+    "header a trusted proxy sets to the client address, counted by --max-connections-per-ip (x-forwarded-for: its last entry)",
+  ),
+  setting(
     "workers",
     "workers",
     "N|auto",

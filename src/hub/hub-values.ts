@@ -197,3 +197,11 @@ export function workerCount(cores: number) {
     return { count, clustered: count > 1 };
   };
 }
+
+/** An HTTP header name (a token), lower-cased. */
+export function headerName(raw: RawValue, where: string): string {
+  const name = text(raw, where);
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))
+    refuse(where, "must be an HTTP header name, such as x-real-ip or x-forwarded-for", raw);
+  return name.toLowerCase();
+}

@@ -5,6 +5,7 @@ import { redisBroker } from "../redis/index.js";
 import type { Broker } from "../topics/broker.js";
 import { memoryBroker } from "../topics/memory-broker.js";
 import { createLogger } from "../util/logger.js";
+import { clientIpFromHeader } from "./client-ip-header.js";
 import { HubAccess } from "./hub-access.js";
 import { healthCheck } from "./hub-health.js";
 import { type MetricsSource, metricsRoute } from "./hub-metrics.js";
@@ -45,6 +46,7 @@ export function createHub(options: HubOptions, extras: HubExtras = {}): App {
     bodyLimit: options.maxBody,
     maxConnections: options.maxConnections,
     maxConnectionsPerIp: options.maxConnectionsPerIp,
+    clientAddress: options.clientIpHeader ? clientIpFromHeader(options.clientIpHeader) : undefined,
   });
   if (options.corsOrigins.length > 0) {
     app.use(cors({ origin: options.corsOrigins.includes("*") ? "*" : [...options.corsOrigins] }));
