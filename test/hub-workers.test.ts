@@ -65,6 +65,14 @@ async function publish(hub: HubProcess, data: unknown): Promise<string> {
   }
 }
 
+/** `sluice hub --workers 2` on `redis`, once it has logged its ready line. */
+async function startWorkers(redis: RedisServer): Promise<HubProcess> {
+  const args = ["--workers", "2", "--redis", redis.url, "--publish-key", KEY];
+  const hub = await HubProcess.start([...args, "--port", "0", "--host", "127.0.0.1"]);
+  await waitFor(() => workerPids(hub, "sluice hub ready").length > 0, "the ready line", 30_000);
+  return hub;
+}
+
 describe("sluice hub --workers", { skip: noRedis }, () => {
   let redis: RedisServer;
   let hub: HubProcess;
@@ -72,19 +80,7 @@ describe("sluice hub --workers", { skip: noRedis }, () => {
 
   before(async () => {
     redis = await RedisServer.start();
-    hub = await HubProcess.start([
-      "--workers",
-      "2",
-      "--redis",
-      redis.url,
-      "--publish-key",
-      KEY,
-      "--port",
-      "0",
-      "--host",
-      "127.0.0.1",
-    ]);
-    await waitFor(() => workerPids(hub, "sluice hub ready").length > 0, "the ready line", 30_000);
+    hub = await startWorkers(redis);
   });
 
   after(async () => {
@@ -274,21 +270,9 @@ describe("WorkerRestarts: the delay before a replacement", () => {
 describe("sluice hub --workers: the drain deadline", { skip: noRedis }, () => {
   test("a worker that does not close within 15 s of SIGTERM is killed; the primary exits 1", async () => {
     const redis = await RedisServer.start();
-    const hub = await HubProcess.start([
-      "--workers",
-      "2",
-      "--redis",
-      redis.url,
-      "--publish-key",
-      KEY,
-      "--port",
-      "0",
-      "--host",
-      "127.0.0.1",
-    ]);
+    const hub = await startWorkers(redis);
     const stopped: number[] = [];
     try {
-      await waitFor(() => workerPids(hub, "sluice hub ready").length > 0, "the ready line", 30_000);
       const [frozen, other] = workerPids(hub, "sluice hub ready");
       // A stopped process cannot drain; only SIGKILL ends it.
       process.kill(frozen, "SIGSTOP");
