@@ -3,9 +3,15 @@ import { broadcastData } from "../servers/ws-messages.js";
 import { now } from "./latency.js";
 import { LatencyHistogram } from "./latency-histogram.js";
 
-/** Requests in flight at most: a publish that takes longer than 1/rate s does not hold up the next. */
-const SOCKETS = 8;
-const DRAIN_TIMEOUT_MS = 10_000;
+/**
+ * Requests in flight at most (keep-alive connections): as a backend with many workers, the
+ * publisher does not wait for an answer before the next publish is due. The hub answers a
+ * publish once its fan-out to the local subscribers is done (tens of ms to 2 000 of them), so
+ * a handful of connections would queue requests here and count that wait as latency.
+ */
+const SOCKETS = 64;
+/** How long the answers in flight may take once publishing stopped (a busy machine is slow). */
+const DRAIN_TIMEOUT_MS = 30_000;
 
 /**
  * A backend publishing to `sluice hub` over HTTP: `POST /publish` with the bench's message
