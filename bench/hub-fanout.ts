@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { openWindow } from "./lib/cpu.js";
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
     );
   }
   const pinned = pinSelf();
+  const loadAtStart = loadavg()[0];
   const targets = [hubTarget(config.dist), libraryTarget(config.dist)];
   const pool = await SubscriberPool.start(config.sse + config.ws);
   try {
@@ -82,6 +84,7 @@ async function main(): Promise<void> {
       config,
       revision,
       pinned,
+      loadAtStart,
     );
     console.log(report);
     mkdirSync(join(ROOT, "bench", "results"), { recursive: true });

@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import type { HubFanoutConfig } from "./hub-fanout-config.js";
 import {
@@ -59,6 +59,7 @@ export function renderHubFanout(
   config: HubFanoutConfig,
   revision: BenchRevision,
   pinned: boolean,
+  loadAtStart: number,
 ): string {
   const subscribers = `${config.sse.toLocaleString("en-US")} SSE and ${config.ws.toLocaleString("en-US")} WebSocket subscribers`;
   const windows = `${config.runs} run${config.runs > 1 ? "s" : ""} of each, alternated, ${config.durationMs / 1000} s measured after ${config.warmupMs / 1000} s of warm-up`;
@@ -69,6 +70,7 @@ export function renderHubFanout(
     `Command: \`npm run bench:hub${config.full ? "" : " -- …"}\` (${windows}; medians).`,
     `sluice ${describeRevision(revision)} from ${config.dist ? "dist/" : "src/ via tsx"}, ${new Date().toISOString().slice(0, 10)}.`,
     `Machine: ${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${pinned ? "each server pinned to core 0, the subscribers and the hub's publisher to core 1" : "not pinned (no taskset or one core)"}.`,
+    `1-minute load average ${loadAtStart.toFixed(1)} when the run started, ${loadavg()[0].toFixed(1)} when it ended (the run itself adds about 1): other work on the machine moves the figures, latency most.`,
     "",
     `${subscribers} of one topic on \`/rt\` (multi-topic SSE and \`sluice.v1\`, docs/protocol.md), ${config.rate} messages/s (~100-byte JSON) published one at a time, memory broker (history 1 000). **sluice hub**: \`node dist/hub/bin.js hub\` with a publish key and no JWT options (\`/rt\` open, as the library's), published by \`POST /publish\` from the bench process. **library**: an App with \`app.realtime("/rt")\`, publishing with \`app.publish()\` on a timer in the server process (bench/servers/realtime-library.ts). Every subscriber received every message exactly once in every run.`,
     "",
