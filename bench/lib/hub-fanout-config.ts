@@ -23,7 +23,7 @@ export interface HubFanoutConfig {
  * 4 s of warm-up: the hub's first second, its publish path not yet compiled, leaves a backlog
  * that must be gone before the window opens (a window that catches up shows over 100 % of due).
  */
-const DEFAULTS = { sse: 1000, ws: 1000, rate: 50, warmup: 4, duration: 6, runs: 3 };
+const DEFAULTS = { sse: 1000, ws: 1000, rate: 25, warmup: 4, duration: 6, runs: 3 };
 const QUICK = { warmup: 1, duration: 3, runs: 1 };
 /**
  * The hub's default publish rate limit is 100 messages/s per key (a burst of 200): above it,

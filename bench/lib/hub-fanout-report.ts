@@ -133,11 +133,12 @@ const HOW_IT_IS_MEASURED = [
   "at most 500 connections each, under the default soft limit of 1 024 open files; the server,",
   "which holds all 2 000, is started under `ulimit -n` raised within the hard limit when the soft",
   "one is too low (bench/lib/fd-limit.ts). Each subscriber checks each message's `seq`: a loss, a",
-  "duplicate or a subscriber cut off fails the run. **The rate**, 50 messages/s to 2 000",
-  "subscribers, is 100 000 deliveries/s, as scenario (a) above: at a few µs per delivery it takes",
-  "under half of each core of a 2-core machine (server CPU % and subscribers CPU %), so latency",
-  "measures a message's path, not a queue. *Delivered % of due* is the deliveries in the window",
-  "over rate × subscribers: under 100 %, the server (or a busy machine) fell behind.",
+  "duplicate or a subscriber cut off fails the run. **The rate**, 25 messages/s to 2 000",
+  "subscribers, is 50 000 deliveries/s: at 4 to 10 µs per delivery (this VM's speed drifts with",
+  "its neighbours: at 50 messages/s one run took 45 % of the server's core, another 100 %), it",
+  "leaves each core of a 2-core machine at least half idle (server CPU % and subscribers CPU %),",
+  "so latency measures a message's path, not a queue. *Delivered % of due* is the deliveries in",
+  "the window over rate × subscribers: under 100 %, the server (or a busy machine) fell behind.",
 ];
 
 function format(value: number): string {
