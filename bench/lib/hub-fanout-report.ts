@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
@@ -160,10 +161,22 @@ export function publishHubFanout(report: string, revision: BenchRevision): void 
     console.error(`${HUB_FANOUT_SECTION.files.join(" and ")} not written: ${reason}`);
     return;
   }
-  writeFileSync(join(ROOT, "bench", "hub-fanout.md"), report);
+  const section = join(ROOT, "bench", "hub-fanout.md");
+  writeFileSync(section, report);
+  formatMarkdown(section);
   const benchmarks = join(ROOT, "BENCHMARKS.md");
-  writeFileSync(benchmarks, withSection(readFileSync(benchmarks, "utf8"), report));
+  writeFileSync(
+    benchmarks,
+    withSection(readFileSync(benchmarks, "utf8"), readFileSync(section, "utf8")),
+  );
   console.error(`and to ${HUB_FANOUT_SECTION.files.join(" and ")}`);
+}
+
+/** Biome aligns the tables of bench/*.md (`npm run lint` checks them): the file is written as it would. */
+function formatMarkdown(path: string): void {
+  const biome = join(ROOT, "node_modules", ".bin", "biome");
+  const formatted = spawnSync(biome, ["format", "--write", path], { stdio: "ignore" });
+  if (formatted.status !== 0) console.error(`${path}: not formatted (npx biome format --write it)`);
 }
 
 /** `document` with its hub fan-out section (to the next `## ` heading) replaced, or appended. */
