@@ -21,6 +21,7 @@ import {
 import { HubProcess, type HubRun, runSluice } from "./support/hub-process.js";
 import { packPackage } from "./support/pack.js";
 import { RedisServer } from "./support/redis-server.js";
+import { waitFor } from "./support/wait.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const HUB_KEY = "a-publish-key-for-the-packed-hub";
@@ -178,6 +179,41 @@ describe("the packed tarball in a fresh strict NodeNext project", { timeout: 900
       assert.equal((await hub.exited).code, 0, hub.stderr);
     } finally {
       await hub.kill();
+    }
+  });
+
+  test("the sluice bin on Redis with --workers 2: workers fork from the installed bin, publish, /metrics, drain", {
+    skip: noRedis,
+  }, async () => {
+    const redis = await RedisServer.start();
+    const hub = await HubProcess.start(
+      ["--host", "127.0.0.1", "--port", "0", "--redis", redis.url, "--workers", "2"],
+      { SLUICE_PUBLISH_KEYS: HUB_KEY },
+      { command: [join(project(), "node_modules/.bin/sluice")], cwd: project() },
+    );
+    try {
+      await waitFor(
+        () => hub.logs.some((line) => line.msg === "sluice hub ready"),
+        "the ready line",
+        30_000,
+      );
+      const ready = hub.logs.find((line) => line.msg === "sluice hub ready");
+      assert.equal((ready?.workers as number[]).length, 2);
+      const health = await fetch(`${hub.url}/healthz`);
+      assert.deepEqual(await health.json(), { status: "ok", broker: "redis" });
+      const published = await fetch(`${hub.url}/publish`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${HUB_KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({ topic: "news", data: { n: 1 } }),
+      });
+      assert.equal(published.status, 200);
+      const metrics = await (await fetch(`${hub.url}/metrics`)).text();
+      assert.match(metrics, /^sluice_messages_published_total 1$/m);
+      hub.child.kill("SIGTERM");
+      assert.equal((await hub.exited).code, 0, hub.stderr);
+    } finally {
+      await hub.kill();
+      await redis.stop();
     }
   });
 
