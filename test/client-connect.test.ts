@@ -156,6 +156,15 @@ describe("connect(): connecting and reconnecting", () => {
     }
   });
 
+  test("connectTimeout: Infinity means no limit (not a timer that fires at once)", async () => {
+    const peer = await server();
+    const rt = client(peer.url, { connectTimeout: Number.POSITIVE_INFINITY });
+    await waitFor(() => rt.state === "open", "open");
+    await sleep(50);
+    assert.equal(rt.state, "open");
+    assert.equal(peer.connections, 1);
+  });
+
   test("bad arguments throw at once and say what to pass", () => {
     assert.throws(() => connect("http://x/rt", { WebSocket }), /absolute ws:\/\/ or wss:\/\/ URL/);
     assert.throws(() => connect("/rt", { WebSocket }), /absolute ws:\/\/ or wss:\/\/ URL.*"\/rt"/);

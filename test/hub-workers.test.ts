@@ -12,7 +12,7 @@ import { connect, type Realtime } from "../src/client/index.js";
 import { WorkerRestarts } from "../src/hub/worker-restarts.js";
 import { HubProcess, runSluice } from "./support/hub-process.js";
 import { RedisServer } from "./support/redis-server.js";
-import { waitFor, within } from "./support/wait.js";
+import { sleep, waitFor, within } from "./support/wait.js";
 
 const KEY = "0123456789abcdef-publish-key";
 const CLIENTS = 8;
@@ -63,6 +63,21 @@ async function publish(hub: HubProcess, data: unknown): Promise<string> {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** sluice_messages_published_total as the hub's /metrics says it now. */
+async function publishedTotal(hub: HubProcess): Promise<number> {
+  const response = await fetch(`${hub.url}/metrics`, { signal: AbortSignal.timeout(5000) });
+  const line = /^sluice_messages_published_total (\d+)$/m.exec(await response.text());
+  return Number(line?.[1]);
 }
 
 /** `sluice hub --workers 2` on `redis`, once it has logged its ready line. */
@@ -142,10 +157,13 @@ describe("sluice hub --workers", { skip: noRedis }, () => {
       }
     };
     await send(5);
+    assert.equal(await publishedTotal(hub), 5);
     const [first, second] = workerPids(hub, "sluice hub ready");
     process.kill(first, "SIGKILL");
     await send(5);
     await waitFor(() => workerPids(hub, "worker replaced").length === 2, "a replacement", 30_000);
+    // The dead worker's counts are kept: the hub's counter does not go down (a reset).
+    assert.equal(await publishedTotal(hub), 10);
     const replaced = workerPids(hub, "worker replaced");
     assert.ok(replaced.includes(second) && !replaced.includes(first), JSON.stringify(replaced));
     const replacement = replaced.find((pid) => pid !== second) ?? 0;
@@ -170,6 +188,7 @@ describe("sluice hub --workers", { skip: noRedis }, () => {
     for (const [index, client] of clients.entries()) {
       assert.deepEqual(client.got, sent, `client ${index}`);
     }
+    assert.equal(await publishedTotal(hub), sent.length);
     // Every client was on one of the two killed workers: each reconnected at least once.
     for (const [index, client] of clients.entries()) {
       assert.ok(
@@ -291,6 +310,95 @@ describe("sluice hub --workers: the drain deadline", { skip: noRedis }, () => {
       );
     } finally {
       for (const pid of stopped) if (isAlive(pid)) process.kill(pid, "SIGKILL");
+      await hub.kill();
+      await redis.stop();
+    }
+  });
+});
+
+describe("sluice hub --workers: replacements that cannot start, and a drain while one starts", {
+  skip: noRedis,
+}, () => {
+  test("replacements that die before listening are retried with a growing delay, on the same port, until it is free", async () => {
+    const redis = await RedisServer.start();
+    const port = await freePort();
+    const args = ["--workers", "2", "--redis", redis.url, "--publish-key", KEY];
+    const hub = await HubProcess.start([...args, "--port", String(port), "--host", "127.0.0.1"]);
+    const blocker: Server = createServer();
+    try {
+      await waitFor(() => workerPids(hub, "sluice hub ready").length > 0, "the ready line", 30_000);
+      const pids = workerPids(hub, "sluice hub ready");
+      for (const pid of pids) process.kill(pid, "SIGKILL");
+      // With no worker left, node:cluster lets the port go: something else takes it.
+      await waitFor(
+        () =>
+          hub.logs.filter((line) => line.msg === "a worker exited; starting a replacement")
+            .length === 2,
+        "both exits",
+        10_000,
+      );
+      await new Promise<void>((resolve, reject) => {
+        blocker.once("error", reject);
+        blocker.listen(port, "127.0.0.1", resolve);
+      });
+      const exits = () =>
+        hub.logs.filter((line) => line.msg === "a worker exited; starting a replacement");
+      await waitFor(() => exits().length >= 6, "replacements failing on the taken port", 30_000);
+      const delays = exits()
+        .slice(2)
+        .map((line) => line.restartIn as number);
+      assert.ok(
+        delays.every((delay) => delay > 0),
+        `a replacement that never listened is retried after a delay: ${delays}`,
+      );
+      assert.ok((delays.at(-1) ?? 0) > delays[0], `the delay grows: ${delays}`);
+      assert.match(hub.stderr, /EADDRINUSE/);
+      blocker.close();
+      await waitFor(
+        () =>
+          hub.logs
+            .filter((line) => line.msg === "worker replaced")
+            .some((line) => (line.workers as number[]).length === 2),
+        "two workers again",
+        30_000,
+      );
+      // On the port the hub had: its URL still works.
+      const health = await fetch(`${hub.url}/healthz`, { signal: AbortSignal.timeout(5000) });
+      assert.equal(health.status, 200);
+    } finally {
+      blocker.close();
+      await hub.kill();
+      await redis.stop();
+    }
+  });
+
+  test("SIGTERM while a replacement starts: the starting one is stopped, the rest drain, exit 0 at once", async () => {
+    const redis = await RedisServer.start();
+    const hub = await startWorkers(redis);
+    try {
+      const [first] = workerPids(hub, "sluice hub ready");
+      process.kill(first, "SIGKILL");
+      await waitFor(
+        () => hub.logs.some((line) => line.msg === "a worker exited; starting a replacement"),
+        "the exit",
+        10_000,
+      );
+      // The replacement is forked, and still loading.
+      await sleep(100);
+      const signalled = Date.now();
+      hub.child.kill("SIGTERM");
+      const { code } = await within(hub.exited, "the primary to exit", 20_000);
+      assert.equal(code, 0, hub.stderr);
+      assert.ok(
+        Date.now() - signalled < 10_000,
+        `exited ${Date.now() - signalled} ms after SIGTERM`,
+      );
+      assert.ok(
+        !hub.logs.some(
+          (line) => line.msg === "workers still open after the drain deadline; killing them",
+        ),
+      );
+    } finally {
       await hub.kill();
       await redis.stop();
     }

@@ -378,7 +378,14 @@ export class RealtimeClient {
     }
     this.#socket = socket;
     this.#refusal = undefined;
-    this.#connectTimer = setTimeout(() => socket.close(), this.#connectTimeout);
+    // Abandoned as closed at once: an upgraded socket's close handshake may wait on a dead peer.
+    this.#connectTimer = setTimeout(
+      () => {
+        this.#closed(socket, 1006, "connect timeout");
+        socket.close();
+      },
+      Math.min(this.#connectTimeout, MAX_TIMER),
+    );
     socket.onopen = () => this.#opened(socket);
     socket.onmessage = (event) => {
       if (socket === this.#socket) this.#received(event.data);

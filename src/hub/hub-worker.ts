@@ -1,7 +1,7 @@
 import cluster from "node:cluster";
 import type { App } from "../app/app.js";
 import { logWritesSettled } from "../util/logger.js";
-import { type GatheredMessage, isClusterMessage } from "./cluster-messages.js";
+import { isClusterMessage } from "./cluster-messages.js";
 
 /** How long a worker waits for the primary's gathering before it answers with its own sample alone. */
 const GATHERED_TIMEOUT_MS = 2000;
@@ -44,6 +44,13 @@ async function exitAfterLogs(app: App, code: number): Promise<void> {
 }
 
 let nextGather = 1;
+/** The gatherings this worker asked the primary for, by id: one IPC listener serves them all. */
+const asked = new Map<number, (samples: readonly unknown[]) => void>();
+
+function onGathered(message: unknown): void {
+  if (isClusterMessage(message) && message.sluice === "gathered")
+    asked.get(message.id)?.(message.samples);
+}
 
 /**
  * A metrics source for a cluster worker: the samples of every worker, gathered by the
@@ -53,23 +60,17 @@ export function gatheredSamples<T>(sample: () => T): () => Promise<readonly T[]>
   return () => {
     if (!cluster.isWorker || !process.send) return Promise.resolve([sample()]);
     const id = nextGather++;
+    if (asked.size === 0) process.on("message", onGathered);
     return new Promise((resolve) => {
-      const onMessage = (message: unknown) => {
-        if (!isGathered(message, id)) return;
-        finish(message.samples as T[]);
-      };
       const finish = (samples: readonly T[]) => {
         clearTimeout(timer);
-        process.off("message", onMessage);
+        asked.delete(id);
+        if (asked.size === 0) process.off("message", onGathered);
         resolve(samples);
       };
       const timer = setTimeout(() => finish([sample()]), GATHERED_TIMEOUT_MS);
-      process.on("message", onMessage);
+      asked.set(id, (samples) => finish(samples as T[]));
       process.send?.({ sluice: "gather", id });
     });
   };
-}
-
-function isGathered(message: unknown, id: number): message is GatheredMessage {
-  return isClusterMessage(message) && message.sluice === "gathered" && message.id === id;
 }
