@@ -198,7 +198,7 @@ describe("the packed tarball in a fresh strict NodeNext project", { timeout: 900
         30_000,
       );
       const ready = hub.logs.find((line) => line.msg === "sluice hub ready");
-      assert.equal((ready?.workers as number[]).length, 2);
+      assert.equal((ready?.workers as number[] | undefined)?.length, 2);
       const health = await fetch(`${hub.url}/healthz`);
       assert.deepEqual(await health.json(), { status: "ok", broker: "redis" });
       const published = await fetch(`${hub.url}/publish`, {
