@@ -1,9 +1,10 @@
-import { type ServerResponse, STATUS_CODES } from "node:http";
+import { STATUS_CODES } from "node:http";
 import { logSafely } from "../util/logger.js";
 import { cutShort } from "./cut-short.js";
 import { mergeHeaders } from "./headers.js";
 import { HttpError } from "./http-error.js";
 import { refusedHeaderName, withoutInvalidHeaders } from "./invalid-header.js";
+import { isHttp1, type NodeResponse } from "./node-http.js";
 import { PROBLEM_JSON, problemDetails } from "./problem-details.js";
 import type { SluiceRequest } from "./request.js";
 
@@ -14,7 +15,7 @@ import type { SluiceRequest } from "./request.js";
  */
 export function sendError(
   request: SluiceRequest,
-  response: ServerResponse,
+  response: NodeResponse,
   error: unknown,
   extraHeaders: Record<string, string | string[]>,
 ): void {
@@ -53,8 +54,9 @@ export function sendError(
   const content = {
     "content-type": problem ? PROBLEM_JSON : "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(payload),
-    // A refused body is left unread: close the connection rather than read the rest of it.
-    ...(status === 413 ? { connection: "close" } : {}),
+    // A refused body is left unread: close the connection rather than read the rest of it
+    // (an h2 stream is reset once answered instead: see RequestDispatch's final headers).
+    ...(status === 413 && isHttp1(response) ? { connection: "close" } : {}),
   };
   const head = mergeHeaders(httpError?.headers ?? {}, extraHeaders, content);
   try {
@@ -75,7 +77,7 @@ export function sendError(
  */
 function sendPlain500(
   request: SluiceRequest,
-  response: ServerResponse,
+  response: NodeResponse,
   headerError: unknown,
   extraHeaders: Record<string, string | string[]>,
   alreadyLogged: string | undefined,
