@@ -20,15 +20,15 @@ export function listenProtocol(options: ListenOptions): ListenProtocol {
       `http2 must be true (HTTP/2 over TLS), "cleartext" (h2c) or false, got ${describe(http2)}`,
     );
   }
-  const checkedTls = tls === undefined ? undefined : checkTls(tls);
   if (http2 === "cleartext") {
-    if (checkedTls) {
+    if (tls !== undefined) {
       throw new TypeError(
         'http2: "cleartext" serves h2c without TLS, but tls was given: use http2: true for HTTP/2 over TLS',
       );
     }
     return { kind: "h2c", tls: undefined };
   }
+  const checkedTls = tls === undefined ? undefined : checkTls(tls);
   if (http2 === true) {
     if (!checkedTls) {
       throw new TypeError(

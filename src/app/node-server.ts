@@ -93,6 +93,8 @@ function withHttp1Limits<S extends Server | Http2SecureServer>(
   http1.requestTimeout = settings.requestTimeout;
   http1.keepAliveTimeout = settings.keepAliveTimeout;
   http1.maxHeaderSize = settings.maxHeaderSize;
+  // How often the head and request timeouts are checked (read when listening starts).
+  http1.connectionsCheckingInterval = Math.min(1000, settings.headersTimeout || 1000);
   // One more than the limit is parsed, so that going over it is seen (Node drops the rest).
   // (Capped: Node doubles it into an int32; the head size bounds the count far below anyway.)
   http1.maxHeadersCount = Math.min(settings.maxHeadersCount + 1, 1_000_000);
@@ -106,4 +108,5 @@ interface Http1Limits {
   keepAliveTimeout: number;
   maxHeaderSize: number;
   maxHeadersCount: number;
+  connectionsCheckingInterval: number;
 }
