@@ -64,6 +64,27 @@ function bodyLength(stream: ClientHttp2Stream): Promise<number> {
 }
 
 forEachProtocol(["h2", "h2c"], (protocol) => {
+  // First in the file: Node gives each of these warnings once per process.
+  test("errors go out without the warnings h2 gives for HTTP/1.1-only headers and reason phrases", async () => {
+    const app = quietApp({ bodyLimit: 10 });
+    app.post("/", async (req) => req.text());
+    const client = await serveOn(app, protocol);
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.message);
+    process.on("warning", onWarning);
+    try {
+      assert.equal((await client.request("/nowhere")).status, 404);
+      assert.equal(
+        (await client.request("/", { method: "POST", body: "x".repeat(100) })).status,
+        413,
+      );
+      await sleep(20); // warnings are emitted on the next tick
+    } finally {
+      process.off("warning", onWarning);
+    }
+    assert.deepEqual(warnings, []);
+  });
+
   test("a stream whose client stops reading pauses its producer; another stream on the connection flows", async () => {
     const { app, produced } = bulkApp();
     const client = await serveOn(app, protocol);
@@ -113,6 +134,22 @@ forEachProtocol(["h2", "h2c"], (protocol) => {
     assert.equal(answer.status, 200);
     assert.equal(answer.text(), "done");
     await within(closing, "the close");
+  });
+
+  test("header limits: one field past maxHeadersCount gets 431, far past it or past maxHeaderSize the stream is reset", async () => {
+    const app = quietApp();
+    app.get("/", () => "ok");
+    const client = await serveOn(app, protocol);
+    const fields = (count: number) =>
+      Object.fromEntries(Array.from({ length: count }, (_, index) => [`x-field-${index}`, "v"]));
+    assert.equal((await client.request("/", { headers: fields(100) })).status, 200);
+    assert.equal((await client.request("/", { headers: fields(101) })).status, 431);
+    await assert.rejects(client.request("/", { headers: fields(200) }), /ENHANCE_YOUR_CALM/);
+    await assert.rejects(
+      client.request("/", { headers: { "x-big": "a".repeat(20 * 1024) } }),
+      /ENHANCE_YOUR_CALM/,
+    );
+    assert.equal((await client.request("/")).status, 200, "the connection still serves");
   });
 
   test("maxConnectionsPerIp counts SSE streams, not connections: the third on one session gets 503", async () => {

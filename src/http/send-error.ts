@@ -1,4 +1,4 @@
-import { STATUS_CODES } from "node:http";
+import { type OutgoingHttpHeaders, STATUS_CODES } from "node:http";
 import { logSafely } from "../util/logger.js";
 import { cutShort } from "./cut-short.js";
 import { mergeHeaders } from "./headers.js";
@@ -62,7 +62,7 @@ export function sendError(
   try {
     // The reason phrase is given: the writeHead that failed on a bad header (the handler's
     // 200, say) had already set statusMessage, and Node keeps it: the line read "500 OK".
-    response.writeHead(status, reasonPhrase(status), head);
+    writeHeadWithReason(response, status, head);
   } catch (headerError) {
     sendPlain500(request, response, headerError, extraHeaders, refusedHeader);
     return;
@@ -102,16 +102,22 @@ function sendPlain500(
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(fallback),
   };
-  response.writeHead(
+  writeHeadWithReason(
+    response,
     500,
-    reasonPhrase(500),
     mergeHeaders(withoutInvalidHeaders(extraHeaders).valid, content),
   );
   response.end(fallback);
 }
 
-function reasonPhrase(status: number): string {
-  return STATUS_CODES[status] ?? "unknown";
+/** HTTP/1.1's status line gets its reason phrase; h2 has none (Node warns if given one). */
+function writeHeadWithReason(
+  response: NodeResponse,
+  status: number,
+  head: OutgoingHttpHeaders,
+): void {
+  if (isHttp1(response)) response.writeHead(status, STATUS_CODES[status] ?? "unknown", head);
+  else response.writeHead(status, head);
 }
 
 /** Details that cannot be serialised (a cycle, a BigInt) are dropped, never a crash. */
