@@ -10,6 +10,8 @@
 #   ruby, php, go, rustc  test/hub-publishers.test.ts runs examples/publishers with them
 #   nginx, openssl  test/hub-nginx.test.ts runs docs/hub-deploy.md's config in front of two
 #                 hubs, with a certificate openssl makes
+#   nghttp        test/http2-outside-clients.test.ts talks HTTP/2 to the app with it
+#                 (Debian: nghttp2-client)
 #   node_modules  installed with `npm ci` on a fresh clone
 #
 # As root on Debian/Ubuntu it installs what is missing with apt-get; anywhere else it stops at
@@ -23,7 +25,7 @@ CHROMIUM="${CHROMIUM_PATH:-/usr/bin/chromium}"
 SBIN_DIRS="${SBIN_DIRS-/usr/local/sbin:/usr/sbin:/sbin}"
 
 # The missing tools, by the keywords curl, redis, promtool, chromium, ruby, php, go, rustc,
-# openssl and nginx (a space-separated list).
+# openssl, nginx and nghttp (a space-separated list).
 missing=""
 
 main() {
@@ -51,6 +53,7 @@ find_missing_tools() {
     if ! command -v "$tool" >/dev/null 2>&1; then missing="$missing $tool"; fi
   done
   if ! PATH="$PATH:$SBIN_DIRS" command -v nginx >/dev/null 2>&1; then missing="$missing nginx"; fi
+  if ! command -v nghttp >/dev/null 2>&1; then missing="$missing nghttp"; fi
   missing="${missing# }"
 }
 
@@ -98,6 +101,7 @@ apt_packages() {
   if is_missing rustc; then packages="$packages rustc"; fi
   if is_missing openssl; then packages="$packages openssl"; fi
   if is_missing nginx; then packages="$packages nginx"; fi
+  if is_missing nghttp; then packages="$packages nghttp2-client"; fi
   printf '%s\n' "${packages# }"
 }
 
@@ -165,6 +169,7 @@ describe_missing() {
   if is_missing rustc; then names="$names, rustc"; fi
   if is_missing openssl; then names="$names, openssl"; fi
   if is_missing nginx; then names="$names, nginx"; fi
+  if is_missing nghttp; then names="$names, nghttp (Debian package nghttp2-client)"; fi
   printf '%s\n' "${names#, }"
 }
 
@@ -204,6 +209,7 @@ macos_instructions() {
   if is_missing rustc; then echo "  brew install rust"; fi
   if is_missing openssl; then echo "  brew install openssl"; fi
   if is_missing nginx; then echo "  brew install nginx"; fi
+  if is_missing nghttp; then echo "  brew install nghttp2"; fi
   if is_missing chromium; then
     if [ ! -x "$chrome" ]; then echo "  brew install --cask google-chrome"; fi
     echo "  export CHROMIUM_PATH=\"$chrome\""
@@ -212,8 +218,8 @@ macos_instructions() {
 
 other_instructions() {
   echo "  with your package manager: curl, Redis (redis-server on the PATH), Prometheus (promtool"
-  echo "  on the PATH), Chromium or Chrome, ruby, php (the CLI), go, rustc, openssl and nginx"
-  echo "  (set CHROMIUM_PATH to its executable if it is not /usr/bin/chromium)."
+  echo "  on the PATH), Chromium or Chrome, ruby, php (the CLI), go, rustc, openssl, nginx and"
+  echo "  nghttp2's nghttp (set CHROMIUM_PATH to its executable if it is not /usr/bin/chromium)."
 }
 
 # --- node_modules ----------------------------------------------------------------------------

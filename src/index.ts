@@ -26,7 +26,7 @@ export {
   type WebSocketRouteHandler,
 } from "./app/app.js";
 export type { AppMetrics, ProcessMetrics, TransportCounts } from "./app/app-metrics.js";
-export type { ListeningServer, ListenOptions } from "./app/listen.js";
+export type { AppServer, ListeningServer, ListenOptions, TlsOptions } from "./app/listen.js";
 export type {
   SchemaWebSocket,
   SchemaWebSocketHandler,

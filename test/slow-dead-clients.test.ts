@@ -7,11 +7,12 @@
  */
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { type IncomingMessage, request, type ServerResponse } from "node:http";
+import { type IncomingMessage, request } from "node:http";
 import type { Socket } from "node:net";
 import { describe, type TestContext, test } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import WebSocket from "ws";
+import type { NodeResponse } from "../src/http/node-http.js";
 import {
   App,
   memoryBroker,
@@ -370,7 +371,7 @@ async function waitForStall(read: () => number, what: string, quietMs = 300): Pr
  * Bytes a response has queued in the process and not yet handed to the kernel: a
  * ServerResponse's writableLength includes its socket's (sluice writes SSE chunks there).
  */
-function pendingBytes(response: ServerResponse | undefined): number {
+function pendingBytes(response: NodeResponse | undefined): number {
   return response?.writableLength ?? 0;
 }
 
@@ -463,7 +464,7 @@ describe("slow consumers under a 10 MB/s topic", () => {
     const history = 8000;
     const app = new App({ logger, broker: memoryBroker({ history }) });
     const subscriptions = new Map<string, TopicSubscription>();
-    const responses = new Map<string, ServerResponse>();
+    const responses = new Map<string, NodeResponse>();
     app.sse("/feed", (req) => {
       const name = req.query.get("name") ?? "";
       const subscription = app.subscribe(TOPIC, {
@@ -482,7 +483,7 @@ describe("slow consumers under a 10 MB/s topic", () => {
     await waitFor(() => app.topicSubscribers === 2, "two live subscriptions", 5000);
 
     let slowSubscription: TopicSubscription | undefined;
-    let slowResponse: ServerResponse | undefined;
+    let slowResponse: NodeResponse | undefined;
     let peakPending = 0;
     let cutAt: number | undefined;
     const publisher = new FloodPublisher(app, () => {
@@ -574,7 +575,7 @@ describe("a slow client of a plain async iterable", () => {
     const event = new SseEvent({ data: "x".repeat(MESSAGE_BYTES) });
     let pulls = 0;
     let finallyRan = false;
-    let response: ServerResponse | undefined;
+    let response: NodeResponse | undefined;
     app.sse("/firehose", { keepAlive: 0 }, async function* (req) {
       response = req.response;
       try {

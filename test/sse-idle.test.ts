@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import type { ServerResponse } from "node:http";
 import { describe, test } from "node:test";
+import type { NodeResponse } from "../src/http/node-http.js";
 import { type SluiceRequest, SseEvent } from "../src/index.js";
 import { keepAliveLoad } from "../src/stream/keep-alive.js";
 import { TestClient } from "../src/testing/index.js";
@@ -96,7 +96,7 @@ describe("idle SSE streams: keep-alive comments from shared timers", () => {
   test("a client that reads nothing gets no comment piled up behind the bytes it has not taken", async () => {
     const app = quietApp();
     const event = new SseEvent({ data: "x".repeat(16 * 1024) });
-    let response: ServerResponse | undefined;
+    let response: NodeResponse | undefined;
     let produced = 0;
     app.sse("/flood", { keepAlive: 20 }, async function* (req) {
       response = req.response;

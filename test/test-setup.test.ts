@@ -93,7 +93,7 @@ function sandbox(machine: Machine): { root: string; env: NodeJS.ProcessEnv; call
   if (machine.apt ?? true) {
     // `apt-get install` puts a do-nothing executable in bin for each package it is given
     // (named as the command the package provides).
-    const provide = `if [ "$1" = install ]; then for p in "$@"; do case $p in php-cli) p=php;; golang-go) p=go;; esac; case $p in -*|install) ;; *) printf '#!${BASH}\\n' >'${bin}'/$p; chmod +x '${bin}'/$p;; esac; done; fi`;
+    const provide = `if [ "$1" = install ]; then for p in "$@"; do case $p in php-cli) p=php;; golang-go) p=go;; nghttp2-client) p=nghttp;; esac; case $p in -*|install) ;; *) printf '#!${BASH}\\n' >'${bin}'/$p; chmod +x '${bin}'/$p;; esac; done; fi`;
     standIn(bin, "apt-get", calls, (machine.aptWorks ?? true) ? provide : "");
   }
   const stale = machine.nodeModules === "stale";
@@ -123,8 +123,11 @@ function runSetup(machine: Machine): SetupRun {
   return { ...result, calls: lines.filter((line) => line !== "") };
 }
 
-/** The publishers' and the nginx test's tools, installed in every case below unless left out. */
-const OUTSIDE_TOOLS = ["ruby", "php", "go", "rustc", "openssl", "nginx"];
+/**
+ * The publishers', the nginx test's and the HTTP/2 test's tools, installed in every case
+ * below unless left out.
+ */
+const OUTSIDE_TOOLS = ["ruby", "php", "go", "rustc", "openssl", "nginx", "nghttp"];
 const EVERYTHING: Machine["installed"] = ["curl", "redis-server", "promtool", ...OUTSIDE_TOOLS];
 
 describe("scripts/test-setup.sh", () => {
@@ -169,19 +172,43 @@ describe("scripts/test-setup.sh", () => {
     );
   });
 
-  test("the publishers' tools and nginx are named with their Debian packages", () => {
+  test("the publishers' tools, nginx and nghttp are named with their Debian packages", () => {
     const run = runSetup({ uid: 1000, installed: ["curl", "redis-server", "promtool"] });
     assert.equal(run.status, 1);
     assert.match(
       run.stderr,
-      /^test setup: missing ruby, php \(the CLI\), go, rustc, openssl, nginx\./,
+      /^test setup: missing ruby, php \(the CLI\), go, rustc, openssl, nginx, nghttp \(Debian package nghttp2-client\)\./,
     );
     assert.ok(
       run.stderr.includes(
-        "sudo apt-get install -y --no-install-recommends ruby php-cli golang-go rustc openssl nginx\n",
+        "sudo apt-get install -y --no-install-recommends ruby php-cli golang-go rustc openssl nginx nghttp2-client\n",
       ),
       run.stderr,
     );
+  });
+
+  test("as root it installs nghttp from nghttp2-client, then carries on", () => {
+    const installed = EVERYTHING.filter((tool) => tool !== "nghttp");
+    const run = runSetup({ uid: 0, installed });
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(run.calls, [
+      "apt-get update",
+      "apt-get install -y --no-install-recommends nghttp2-client",
+      "npm ls --depth=0",
+    ]);
+  });
+
+  test("on macOS nghttp comes from brew's nghttp2", () => {
+    const installed = ["curl", "redis-server", "promtool", ...OUTSIDE_TOOLS];
+    const run = runSetup({
+      uid: 501,
+      os: "Darwin",
+      apt: false,
+      installed: installed.filter((tool) => tool !== "nghttp"),
+    });
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /^test setup: missing nghttp \(Debian package nghttp2-client\)\./);
+    assert.ok(run.stderr.includes("\n  brew install nghttp2\n"), run.stderr);
   });
 
   test("as root on Debian it installs what is missing with apt-get, then carries on", () => {
@@ -197,7 +224,16 @@ describe("scripts/test-setup.sh", () => {
   test("as root it installs php and go from php-cli and golang-go, then carries on", () => {
     const run = runSetup({
       uid: 0,
-      installed: ["curl", "redis-server", "promtool", "ruby", "rustc", "openssl", "nginx"],
+      installed: [
+        "curl",
+        "redis-server",
+        "promtool",
+        "ruby",
+        "rustc",
+        "openssl",
+        "nginx",
+        "nghttp",
+      ],
     });
     assert.equal(run.status, 0, run.stderr);
     assert.deepEqual(run.calls, [

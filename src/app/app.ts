@@ -1,4 +1,10 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type {
+  Http2SecureServer,
+  Http2Server,
+  Http2ServerRequest,
+  Http2ServerResponse,
+} from "node:http2";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { type AsyncApiDocument, asyncApiDocument } from "../api-docs/asyncapi.js";
@@ -50,7 +56,7 @@ import { type AppMetrics, appMetrics } from "./app-metrics.js";
 import { type AppOptions, appSettings, type CloseOptions, validatesOutput } from "./app-options.js";
 import { warnExactScopesWithRoutesBeneath } from "./exact-scope-warning.js";
 import { type CloseHook, LifecycleHooks, type ListenHook } from "./lifecycle-hooks.js";
-import type { ListeningServer, ListenOptions } from "./listen.js";
+import type { AppServer, ListeningServer, ListenOptions } from "./listen.js";
 import { MiddlewareStack } from "./middleware-stack.js";
 import { RequestDispatch } from "./request-dispatch.js";
 import { buildGroup, checkPrefix, type RouteGroup, type RouteRegistry } from "./route-group.js";
@@ -105,8 +111,14 @@ export class App<
   TopicMap extends TopicSchemaMap = NoTopics,
 > extends RouteMethods<"", State> {
   readonly logger: Logger;
-  /** A node:http request listener, to mount the app on a server of your own. */
-  readonly handle: (raw: IncomingMessage, response: ServerResponse) => void;
+  /**
+   * A request listener, to mount the app on a server of your own: node:http's, node:https's
+   * or node:http2's (its compatibility API).
+   */
+  readonly handle: (
+    raw: IncomingMessage | Http2ServerRequest,
+    response: ServerResponse | Http2ServerResponse,
+  ) => void;
   /**
    * A node:http 'upgrade' listener, to mount the app's WebSocket routes on a server of your
    * own (next to `app.handle` for its requests); `listen()` attaches it by itself.
@@ -415,6 +427,15 @@ export class App<
     return this;
   }
 
+  /**
+   * Starts serving: HTTP/1.1 by default, HTTPS with `tls: { key, cert }`, HTTP/2 over TLS
+   * (and HTTP/1.1 on the same port) with `http2: true` and `tls`, h2c with
+   * `http2: "cleartext"`. Options that do not fit together reject with a TypeError.
+   */
+  listen(options?: ListenOptions & { http2?: false }): Promise<ListeningServer<Server>>;
+  listen(options: ListenOptions & { http2: true }): Promise<ListeningServer<Http2SecureServer>>;
+  listen(options: ListenOptions & { http2: "cleartext" }): Promise<ListeningServer<Http2Server>>;
+  listen(options: ListenOptions): Promise<ListeningServer<AppServer>>;
   listen(options: ListenOptions = {}): Promise<ListeningServer> {
     if (!this.#startChecked) this.#warnAboutMisconfiguration();
     return this.#lifecycle.listen(options);
@@ -461,7 +482,11 @@ export class App<
     return asyncApiDocument(this.#catalog, info, options);
   }
 
-  /** The server created by `listen()`, once listening. */
+  /**
+   * The node:http (or node:https) server created by `listen()`, once listening; undefined
+   * when it listens over HTTP/2 (`http2`): the `server` of what `listen()` resolved to is
+   * then node:http2's.
+   */
   get server(): Server | undefined {
     return this.#lifecycle.server;
   }

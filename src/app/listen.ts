@@ -1,5 +1,7 @@
 import type { Server } from "node:http";
+import type { Http2SecureServer, Http2Server } from "node:http2";
 import type { AddressInfo } from "node:net";
+import type { SecureContextOptions } from "node:tls";
 import type { Logger } from "pino";
 import { logWritesSettled } from "../util/logger.js";
 
@@ -10,14 +12,43 @@ export interface ListenOptions {
   host?: string;
   /** Close gracefully on SIGTERM and SIGINT, then exit. Default false. */
   handleSignals?: boolean;
+  /**
+   * Serve HTTP/2. `true`: over TLS (give `tls`), HTTP/2 offered by ALPN and HTTP/1.1 still
+   * served on the same port to clients that do not speak it (WebSockets included: they stay
+   * on HTTP/1.1). `"cleartext"`: h2c with prior knowledge, for a proxy in front that speaks
+   * h2 to the app; HTTP/1.1 clients are not served on that port (Node answers them with an
+   * h2 GOAWAY and closes). Default false: HTTP/1.1.
+   */
+  http2?: boolean | "cleartext";
+  /**
+   * Serve over TLS with this key and certificate (PEM): HTTPS/1.1, or HTTP/2 with `http2:
+   * true`. Other `node:tls` context options (`ca`, `passphrase`, `minVersion`...) pass on.
+   */
+  tls?: TlsOptions;
 }
 
-export interface ListeningServer {
+/** The key and certificate of `listen({ tls })`, PEM text or bytes, and other context options. */
+export interface TlsOptions extends SecureContextOptions {
+  key: NonNullable<SecureContextOptions["key"]>;
+  cert: NonNullable<SecureContextOptions["cert"]>;
+}
+
+/**
+ * The server `listen()` made: node:http's, node:https's (a node:http Server too, for
+ * TypeScript), or with `http2` node:http2's.
+ */
+export type AppServer = Server | Http2SecureServer | Http2Server;
+
+/**
+ * What `listen()` resolves to. Its `server` is typed by the options `listen()` was given
+ * (node:http's Server without `http2`); written without a type argument, any of them.
+ */
+export interface ListeningServer<S extends AppServer = AppServer> {
   port: number;
   host: string;
-  /** Base URL, e.g. http://127.0.0.1:3000 */
+  /** Base URL, e.g. http://127.0.0.1:3000 (https:// with `tls`) */
   url: string;
-  server: Server;
+  server: S;
   close(): Promise<void>;
   /** @internal */
   detachSignals(): void;
@@ -29,7 +60,7 @@ interface Closable {
 }
 
 export async function listenOn(
-  server: Server,
+  server: AppServer,
   options: ListenOptions,
   app: Closable,
 ): Promise<ListeningServer> {
@@ -48,7 +79,7 @@ export async function listenOn(
   return {
     port: address.port,
     host,
-    url: `http://${urlHost(host)}:${address.port}`,
+    url: `${options.tls ? "https" : "http"}://${urlHost(host)}:${address.port}`,
     server,
     close: () => app.close(),
     detachSignals,

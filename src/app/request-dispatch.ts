@@ -1,9 +1,15 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { watchDisconnect } from "../http/disconnect-watch.js";
 import { checkHost } from "../http/host-check.js";
 import { HttpError } from "../http/http-error.js";
 import { HttpResponse } from "../http/http-response.js";
 import { runMiddleware } from "../http/middleware-chain.js";
+import {
+  isHttp1,
+  isHttp2Request,
+  type NodeRequest,
+  type NodeResponse,
+  stopReadingAfterResponse,
+} from "../http/node-http.js";
 import { type RequestContext, SluiceRequest } from "../http/request.js";
 import type { RequestIdSource } from "../http/request-id.js";
 import type { LookupResult } from "../http/router.js";
@@ -63,8 +69,11 @@ export class RequestDispatch {
     return this.#closing;
   }
 
-  /** A node:http request listener: `app.handle` is this very function. */
-  readonly handle = (raw: IncomingMessage, response: ServerResponse): void => {
+  /**
+   * A request listener for node:http, node:https and node:http2 (its compatibility API):
+   * `app.handle` is this very function.
+   */
+  readonly handle = (raw: NodeRequest, response: NodeResponse): void => {
     const request = new SluiceRequest(raw, response, this.#requestId(raw), this.#requestContext);
     let outcome: unknown;
     try {
@@ -88,7 +97,7 @@ export class RequestDispatch {
   };
 
   /** The SluiceRequest of an upgrade request, its response written on the socket itself. */
-  createRequest(raw: IncomingMessage, response: ServerResponse): SluiceRequest {
+  createRequest(raw: NodeRequest, response: NodeResponse): SluiceRequest {
     return new SluiceRequest(raw, response, this.#requestId(raw), this.#requestContext);
   }
 
@@ -128,7 +137,7 @@ export class RequestDispatch {
    * Hosts, a path with no safe canonical form. Runs before any middleware.
    */
   checkHead(request: SluiceRequest): void {
-    const count = request.raw.rawHeaders.length / 2;
+    const count = headerFieldCount(request.raw);
     if (count > this.#maxHeadersCount) {
       throw new HttpError(
         431,
@@ -216,6 +225,13 @@ export class RequestDispatch {
    * the socket then lingers so the client's upload cannot reset the answer away).
    */
   #finalHeaders(request: SluiceRequest): Record<string, string | string[]> {
+    const { response } = request;
+    // h2 has no `connection` header (Node drops it, with a warning): there the stream is
+    // reset once answered, and a closing app's sessions were sent GOAWAY.
+    if (!isHttp1(response)) {
+      if (request.unreadBodyBlocksConnection) stopReadingAfterResponse(response);
+      return request.responseHeaders;
+    }
     if (request.unreadBodyBlocksConnection) {
       request.responseHeaders.connection = "close";
       lingerBeforeClosing(request.raw.socket);
@@ -228,4 +244,13 @@ export class RequestDispatch {
 function isAbortError(error: unknown, request: SluiceRequest): boolean {
   if (error === request.signal.reason) return true;
   return error instanceof Error && error.name === "AbortError";
+}
+
+/** Header fields of the request, without h2's pseudo-headers (`:method`, `:path`...). */
+function headerFieldCount(raw: NodeRequest): number {
+  const names = raw.rawHeaders;
+  if (!isHttp2Request(raw)) return names.length / 2;
+  let count = 0;
+  for (let index = 0; index < names.length; index += 2) if (names[index][0] !== ":") count++;
+  return count;
 }

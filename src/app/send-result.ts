@@ -1,8 +1,9 @@
-import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { OutgoingHttpHeaders } from "node:http";
 import { Readable } from "node:stream";
 import type { ReadableStream as NodeWebReadableStream } from "node:stream/web";
 import { mergeHeaders } from "../http/headers.js";
 import { HttpResponse, JsonBody } from "../http/http-response.js";
+import type { NodeResponse } from "../http/node-http.js";
 import type { SluiceRequest } from "../http/request.js";
 import { StreamingResponse } from "../http/streaming-response.js";
 import { asSseIfEventStream } from "../sse/sse-response.js";
@@ -19,7 +20,7 @@ const BYTES_TYPE = "application/octet-stream";
  */
 export function sendResult(
   request: SluiceRequest,
-  response: ServerResponse,
+  response: NodeResponse,
   result: unknown,
   extraHeaders: Record<string, string | string[]>,
 ): Promise<void> | undefined {
@@ -44,7 +45,7 @@ export function sendResult(
 
 function sendBody(
   request: SluiceRequest,
-  response: ServerResponse,
+  response: NodeResponse,
   body: unknown,
   /** undefined: 200, or 204 for an empty result. */
   statusCode: number | undefined,
@@ -74,7 +75,9 @@ function sendBody(
     head = mergeHeaders(defaults, headers, extraHeaders);
   }
   response.writeHead(status, head);
-  response.end(withBody ? payload : undefined);
+  const sent = withBody ? payload : undefined;
+  if (sent === undefined) response.end();
+  else response.end(sent);
   return undefined;
 }
 
@@ -107,7 +110,7 @@ function isStreamable(body: unknown): body is AsyncIterable<unknown> | Readable 
 /** Handlers may return a WHATWG Response, as in Hono; its body is streamed. */
 function sendWebResponse(
   request: SluiceRequest,
-  response: ServerResponse,
+  response: NodeResponse,
   web: Response,
   extraHeaders: Record<string, string | string[]>,
 ): Promise<void> | undefined {

@@ -1,16 +1,19 @@
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { answerClientError } from "../server/client-error.js";
 import { ConnectionRegistry } from "../server/connection-registry.js";
+import { SessionRegistry } from "../server/session-registry.js";
 import type { Topics } from "../topics/topics.js";
 import { logSafely } from "../util/logger.js";
 import { settledWithin } from "../util/settled-within.js";
 import type { WebSocketGateway } from "../websocket/websocket-gateway.js";
 import type { AppSettings } from "./app-options.js";
 import type { LifecycleHooks } from "./lifecycle-hooks.js";
-import { type ListeningServer, type ListenOptions, listenOn } from "./listen.js";
+import { type AppServer, type ListeningServer, type ListenOptions, listenOn } from "./listen.js";
+import { listenProtocol } from "./listen-protocol.js";
+import { createNodeServer, type NodeServer } from "./node-server.js";
 import type { RequestDispatch } from "./request-dispatch.js";
 
 type UpgradeListener = (raw: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -33,12 +36,16 @@ export interface LifecycleParts {
  * The close, in order: new requests get 503 and the server stops accepting connections;
  * in-flight requests are aborted and WebSockets sent 1001, and both are waited for; what is
  * left is cut; the onClose hooks run; the broker closes; the last connections are closed.
+ * Over HTTP/2 each session is sent GOAWAY at the start (its streams in flight go on, new ones
+ * are refused) and destroyed at the deadline if it has not closed by then.
  */
 export class ServerLifecycle {
   readonly #parts: LifecycleParts;
   readonly #httpConnections = new ConnectionRegistry();
+  /** HTTP/2 sessions, when listening with `http2`. */
+  readonly #sessions: SessionRegistry;
   /** The server once created, to attach the upgrade listener to when a WebSocket route comes late. */
-  #server: Server | undefined;
+  #server: NodeServer | undefined;
   /** The pending or settled `listen()`, so that `close()` during it still closes the server. */
   #starting: Promise<ListeningServer> | undefined;
   #listening: ListeningServer | undefined;
@@ -46,15 +53,16 @@ export class ServerLifecycle {
 
   constructor(parts: LifecycleParts) {
     this.#parts = parts;
+    this.#sessions = new SessionRegistry(parts.settings.keepAliveTimeout);
   }
 
   get logger(): Logger {
     return this.#parts.logger;
   }
 
-  /** The server, once listening. */
+  /** The node:http or node:https server, once listening; undefined over HTTP/2. */
   get server(): Server | undefined {
-    return this.#listening?.server;
+    return this.#listening && this.#server?.kind === "http1" ? this.#server.server : undefined;
   }
 
   async listen(options: ListenOptions): Promise<ListeningServer> {
@@ -64,7 +72,7 @@ export class ServerLifecycle {
         `The app is already listening${this.#listening ? ` on ${this.#listening.url}` : ""}`,
       );
     }
-    this.#starting = listenOn(this.#createServer(), options, this);
+    this.#starting = listenOn(this.#createServer(options), options, this);
     try {
       this.#listening = await this.#starting;
     } catch (error) {
@@ -110,6 +118,7 @@ export class ServerLifecycle {
     // Streams ended by the close must not leave their connections open for reuse: a client's
     // next request there would get this app's 503 (EventSource gives up for good on it).
     this.#httpConnections.closeEachAfterItsResponse();
+    this.#sessions.closeAll();
     const requestsDone = dispatch.abortInFlight();
     const socketsClosed = gateway.closeAll();
     await settledWithin([...requestsDone, socketsClosed], deadline - Date.now());
@@ -124,34 +133,29 @@ export class ServerLifecycle {
       await settledWithin([serverClosed], deadline - Date.now());
       clearInterval(sweep);
       this.#httpConnections.destroyAll();
+      this.#sessions.destroyAll();
       await serverClosed;
     }
     listening?.detachSignals();
     logSafely(this.logger, "info", {}, "closed");
   }
 
-  #createServer(): Server {
+  /** The server for the options' protocol (checked first: a TypeError for a bad `http2`/`tls`). */
+  #createServer(options: ListenOptions): AppServer {
     const { settings, dispatch, gateway, logger } = this.#parts;
-    const server = createServer(
-      {
-        headersTimeout: settings.headersTimeout,
-        requestTimeout: settings.requestTimeout,
-        maxHeaderSize: settings.maxHeaderSize,
-        // 0 disables a timeout; the check must not then run every millisecond.
-        connectionsCheckingInterval: Math.min(1000, settings.headersTimeout || 1000),
-        keepAliveTimeout: settings.keepAliveTimeout,
-      },
-      dispatch.handle,
-    );
-    // One more than the limit is parsed, so that going over it is seen (Node drops the rest).
-    // (Capped: Node doubles it into an int32; the head size bounds the count far below anyway.)
-    server.maxHeadersCount = Math.min(settings.maxHeadersCount + 1, 1_000_000);
-    this.#httpConnections.attach(server);
-    server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) =>
-      answerClientError(error, socket, logger),
-    );
-    this.#server = server;
-    if (gateway.hasRoutes) this.#listenForUpgrades(server);
+    const made = createNodeServer(listenProtocol(options), settings, dispatch.handle);
+    const { server } = made;
+    if (made.kind !== "h2c") {
+      this.#httpConnections.attach(made.server);
+      // HTTP/1.1's parser errors (on an HTTP/2 port too, for its HTTP/1.1 clients). Over h2,
+      // Node answers a malformed frame or head itself (RST_STREAM or GOAWAY, PROTOCOL_ERROR).
+      made.server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) =>
+        answerClientError(error, socket, logger),
+      );
+    }
+    if (made.kind !== "http1") this.#sessions.attach(made.server);
+    this.#server = made;
+    if (gateway.hasRoutes) this.#listenForUpgrades(made);
     return server;
   }
 
@@ -160,7 +164,10 @@ export class ServerLifecycle {
    * upgrade: an app without WebSocket routes does not listen, and keeps serving those as
    * ordinary requests.
    */
-  #listenForUpgrades(server: Server): void {
+  #listenForUpgrades(made: NodeServer): void {
+    // WebSockets come over HTTP/1.1 only, for now: not on an h2c port.
+    if (made.kind === "h2c") return;
+    const { server } = made;
     if (server.listenerCount("upgrade") === 0) server.on("upgrade", this.#parts.handleUpgrade);
   }
 }

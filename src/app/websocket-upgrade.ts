@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { declaresBody } from "../http/body.js";
 import { HttpError } from "../http/http-error.js";
 import { HttpResponse } from "../http/http-response.js";
+import { isHttp1 } from "../http/node-http.js";
 import type { SluiceRequest } from "../http/request.js";
 import { isRefusal } from "../server/connection-caps.js";
 import { logSafely } from "../util/logger.js";
@@ -83,8 +84,7 @@ export class WebSocketUpgrade {
       { status: (error as HttpError).status, code, reason: message },
       `WebSocket upgrade refused; handshake completed and closed with ${code}`,
     );
-    request.response.detachSocket(socket);
-    request.releaseResponse();
+    detachResponse(request, socket);
     this.#gateway.refuseAfterHandshake(request, socket, head, code, message);
   }
 
@@ -133,8 +133,7 @@ export class WebSocketUpgrade {
     }
     if (socket.destroyed) return undefined; // the client left during middleware
     const place = this.#admission?.acquireForWebSocket(request);
-    request.response.detachSocket(socket);
-    request.releaseResponse();
+    detachResponse(request, socket);
     if (place && isRefusal(place)) {
       this.#gateway.upgrade(result, request, socket, head, { refusal: place.message });
     } else {
@@ -182,4 +181,12 @@ export class WebSocketUpgrade {
       ),
     );
   }
+}
+
+/** The socket is the WebSocket's now: the response made for a refusal lets go of it. */
+function detachResponse(request: SluiceRequest, socket: Socket): void {
+  const { response } = request;
+  // Upgrades come over HTTP/1.1 only: its response is node:http's, which holds the socket.
+  if (isHttp1(response)) response.detachSocket(socket);
+  request.releaseResponse();
 }

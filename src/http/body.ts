@@ -1,5 +1,5 @@
-import type { IncomingMessage } from "node:http";
 import { HttpError } from "./http-error.js";
+import { isHttp2Request, type NodeRequest } from "./node-http.js";
 import {
   ForbiddenJsonKeyError,
   type JsonParseOptions,
@@ -12,7 +12,7 @@ import {
  * than `limit`: at once from Content-Length, or mid-way for chunked bodies. On refusal the
  * request stops being read, so a client cannot make us buffer or even read the rest.
  */
-export function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
+export function readBody(request: NodeRequest, limit: number): Promise<Buffer> {
   const declared = Number(request.headers["content-length"]);
   if (Number.isFinite(declared) && declared > limit) {
     request.pause();
@@ -63,10 +63,14 @@ export function readBody(request: IncomingMessage, limit: number): Promise<Buffe
   });
 }
 
-/** True when the request announced a body (a length above 0, or chunked). */
-export function declaresBody(request: IncomingMessage): boolean {
+/**
+ * True when the request announced a body: a length above 0, or chunked (HTTP/1.1), or over
+ * h2 a HEADERS frame that did not end the stream (h2 has no chunked encoding).
+ */
+export function declaresBody(request: NodeRequest): boolean {
   const length = request.headers["content-length"];
   if (length !== undefined) return Number(length) > 0;
+  if (isHttp2Request(request)) return !request.stream.endAfterHeaders;
   return request.headers["transfer-encoding"] !== undefined;
 }
 

@@ -1,5 +1,4 @@
-import type { ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import { closedIncomplete, type NodeRequest, type NodeResponse } from "./node-http.js";
 import type { SluiceRequest } from "./request.js";
 
 /**
@@ -7,9 +6,11 @@ import type { SluiceRequest } from "./request.js";
  * (`this` is the response), not closures: this map costs an entry per open stream, a
  * closure and a `once` wrapper would cost several objects.
  */
-const byResponse = new WeakMap<ServerResponse, SluiceRequest>();
+const byResponse = new WeakMap<NodeResponse, SluiceRequest>();
 /** Pipelined requests whose response waits for its turn, per connection. */
-const bySocket = new WeakMap<Socket, Set<SluiceRequest>>();
+const bySocket = new WeakMap<ConnectionSocket, Set<SluiceRequest>>();
+
+type ConnectionSocket = NodeRequest["socket"];
 
 /**
  * Aborts the request's signal when its client leaves before the response is complete. A
@@ -28,16 +29,16 @@ export function watchDisconnect(request: SluiceRequest): () => void {
   return unwatch.bind(request, response);
 }
 
-function unwatch(this: SluiceRequest, response: ServerResponse): void {
+function unwatch(this: SluiceRequest, response: NodeResponse): void {
   if (byResponse.get(response) === this) {
     byResponse.delete(response);
     response.off("close", onResponseClose);
   } else bySocket.get(this.raw.socket)?.delete(this);
 }
 
-function onResponseClose(this: ServerResponse): void {
+function onResponseClose(this: NodeResponse): void {
   const request = byResponse.get(this);
-  if (request && !this.writableFinished) request.abort("client-disconnected");
+  if (request && closedIncomplete(this)) request.abort("client-disconnected");
 }
 
 /** One 'close' listener per connection, kept until it closes (it may serve more requests). */
@@ -52,7 +53,7 @@ function watchSocket(request: SluiceRequest): void {
   requests.add(request);
 }
 
-function onSocketClose(this: Socket): void {
+function onSocketClose(this: ConnectionSocket): void {
   const requests = bySocket.get(this);
   bySocket.delete(this);
   for (const request of requests ?? []) {

@@ -1,4 +1,5 @@
-import type { IncomingMessage } from "node:http";
+import type { Http2ServerRequest } from "node:http2";
+import { isHttp2Request, type NodeRequest } from "./node-http.js";
 
 /** RFC 3986 uri-host (an IP literal in brackets, or a reg-name) with an optional port. */
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::\d{0,5})?$/;
@@ -10,7 +11,8 @@ const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::\d{0,5})?
  * (§3.2.2): the header is rewritten to it, so that the app (routing by host, the WebSocket
  * origin check) sees what a proxy in front saw. Returns what is wrong, if anything.
  */
-export function checkHost(raw: IncomingMessage): string | undefined {
+export function checkHost(raw: NodeRequest): string | undefined {
+  if (isHttp2Request(raw)) return checkAuthority(raw);
   let hosts = 0;
   const headers = raw.rawHeaders;
   for (let index = 0; index < headers.length; index += 2) {
@@ -24,5 +26,22 @@ export function checkHost(raw: IncomingMessage): string | undefined {
   if (!URL.canParse(target)) return `Malformed request target ${JSON.stringify(target)}`;
   const authority = new URL(target).host;
   if (authority !== "") raw.headers.host = authority;
+  return undefined;
+}
+
+/**
+ * An h2 request names its host in `:authority` (RFC 9113 §8.3.1), which Node does not copy
+ * to `host`: it is copied here, so the app reads `host` whatever the protocol. A Host header
+ * beside it must name the same host; either one must be valid.
+ */
+function checkAuthority(raw: Http2ServerRequest): string | undefined {
+  const authority = raw.headers[":authority"];
+  const host = raw.headers.host;
+  for (const value of [authority, host]) {
+    if (value !== undefined && !HOST.test(value)) return `Invalid Host ${JSON.stringify(value)}`;
+  }
+  if (authority === undefined) return undefined;
+  if (host !== undefined && host !== authority) return "The Host header differs from :authority";
+  raw.headers.host = authority;
   return undefined;
 }

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
-import type { IncomingMessage } from "node:http";
+import type { NodeRequest } from "./node-http.js";
 
 /** Ids a client may hand us: short, and nothing that could forge a log line or a header. */
 const SAFE_REQUEST_ID = /^[\w.:@-]{1,128}$/;
 
-export type RequestIdSource = (request: IncomingMessage) => string;
+export type RequestIdSource = (request: NodeRequest) => string;
 
 /**
  * Reuses a well-formed incoming id (so a trace spans proxy and app) or makes a new one: a

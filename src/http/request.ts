@@ -1,9 +1,15 @@
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import type { Logger } from "pino";
 import type { TrafficCounters } from "../util/traffic-counters.js";
 import { declaresBody, parseJsonBody, readBody } from "./body.js";
 import { canonicalPath } from "./canonical-path.js";
 import { HttpError } from "./http-error.js";
+import {
+  closedIncomplete,
+  isHttp2Request,
+  type NodeRequest,
+  type NodeResponse,
+} from "./node-http.js";
 import type { JsonParseOptions } from "./safe-json.js";
 
 const ABORT_MESSAGES = {
@@ -97,10 +103,13 @@ export class SluiceRequest<
   readonly responseHeaders: Record<string, string | string[]>;
   /** The route pattern that matched (`/users/:id`), once routed. */
   routePath: string | undefined;
-  /** Node's request, for what sluice does not wrap. */
-  readonly raw: IncomingMessage;
+  /**
+   * Node's request, for what sluice does not wrap: node:http's IncomingMessage, or over HTTP/2
+   * node:http2's Http2ServerRequest (whose `httpVersion` is "2.0").
+   */
+  readonly raw: NodeRequest;
   /** The response this request is answered on; let go of once upgraded to a WebSocket. */
-  #httpResponse: ServerResponse | undefined;
+  #httpResponse: NodeResponse | undefined;
 
   /** @internal the stream being sent in answer, told when the request aborts. */
   abortListener: AbortListener | undefined;
@@ -117,7 +126,7 @@ export class SluiceRequest<
   /** The body was refused (too large, or the read failed). */
   #bodyRefused = false;
 
-  constructor(raw: IncomingMessage, response: ServerResponse, id: string, context: RequestContext) {
+  constructor(raw: NodeRequest, response: NodeResponse, id: string, context: RequestContext) {
     this.raw = raw;
     this.#httpResponse = response;
     this.#context = context;
@@ -133,16 +142,26 @@ export class SluiceRequest<
   }
 
   /** @internal the response this request is answered on (none once upgraded). */
-  get response(): ServerResponse {
+  get response(): NodeResponse {
     if (this.#httpResponse === undefined) {
       throw new Error("internal: an upgraded request has no HTTP response");
     }
     return this.#httpResponse;
   }
 
+  /**
+   * @internal the HTTP/1.1 request of a WebSocket upgrade (the only kind there is for now:
+   * WebSockets over HTTP/2, RFC 8441, are not served yet).
+   */
+  get upgradeRaw(): IncomingMessage {
+    if (isHttp2Request(this.raw)) throw new Error("internal: an h2 request is not an upgrade");
+    return this.raw;
+  }
+
   /** @internal true once the whole response is out (never for an upgraded request). */
   get responseFinished(): boolean {
-    return this.#httpResponse?.writableFinished ?? false;
+    const response = this.#httpResponse;
+    return response?.writableFinished === true && !closedIncomplete(response);
   }
 
   /**

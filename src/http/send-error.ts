@@ -1,9 +1,10 @@
-import { type ServerResponse, STATUS_CODES } from "node:http";
+import { type OutgoingHttpHeaders, STATUS_CODES } from "node:http";
 import { logSafely } from "../util/logger.js";
 import { cutShort } from "./cut-short.js";
 import { mergeHeaders } from "./headers.js";
 import { HttpError } from "./http-error.js";
 import { refusedHeaderName, withoutInvalidHeaders } from "./invalid-header.js";
+import { isHttp1, type NodeResponse } from "./node-http.js";
 import { PROBLEM_JSON, problemDetails } from "./problem-details.js";
 import type { SluiceRequest } from "./request.js";
 
@@ -14,7 +15,7 @@ import type { SluiceRequest } from "./request.js";
  */
 export function sendError(
   request: SluiceRequest,
-  response: ServerResponse,
+  response: NodeResponse,
   error: unknown,
   extraHeaders: Record<string, string | string[]>,
 ): void {
@@ -53,14 +54,15 @@ export function sendError(
   const content = {
     "content-type": problem ? PROBLEM_JSON : "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(payload),
-    // A refused body is left unread: close the connection rather than read the rest of it.
-    ...(status === 413 ? { connection: "close" } : {}),
+    // A refused body is left unread: close the connection rather than read the rest of it
+    // (an h2 stream is reset once answered instead: see RequestDispatch's final headers).
+    ...(status === 413 && isHttp1(response) ? { connection: "close" } : {}),
   };
   const head = mergeHeaders(httpError?.headers ?? {}, extraHeaders, content);
   try {
     // The reason phrase is given: the writeHead that failed on a bad header (the handler's
     // 200, say) had already set statusMessage, and Node keeps it: the line read "500 OK".
-    response.writeHead(status, reasonPhrase(status), head);
+    writeHeadWithReason(response, status, head);
   } catch (headerError) {
     sendPlain500(request, response, headerError, extraHeaders, refusedHeader);
     return;
@@ -75,7 +77,7 @@ export function sendError(
  */
 function sendPlain500(
   request: SluiceRequest,
-  response: ServerResponse,
+  response: NodeResponse,
   headerError: unknown,
   extraHeaders: Record<string, string | string[]>,
   alreadyLogged: string | undefined,
@@ -100,16 +102,22 @@ function sendPlain500(
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(fallback),
   };
-  response.writeHead(
+  writeHeadWithReason(
+    response,
     500,
-    reasonPhrase(500),
     mergeHeaders(withoutInvalidHeaders(extraHeaders).valid, content),
   );
   response.end(fallback);
 }
 
-function reasonPhrase(status: number): string {
-  return STATUS_CODES[status] ?? "unknown";
+/** HTTP/1.1's status line gets its reason phrase; h2 has none (Node warns if given one). */
+function writeHeadWithReason(
+  response: NodeResponse,
+  status: number,
+  head: OutgoingHttpHeaders,
+): void {
+  if (isHttp1(response)) response.writeHead(status, STATUS_CODES[status] ?? "unknown", head);
+  else response.writeHead(status, head);
 }
 
 /** Details that cannot be serialised (a cycle, a BigInt) are dropped, never a crash. */

@@ -1,11 +1,15 @@
 import type { Server, ServerResponse } from "node:http";
+import type { Http2SecureServer } from "node:http2";
 import type { Socket } from "node:net";
+import { type TLSSocket, Server as TlsServer } from "node:tls";
 
 /** `_httpMessage` is the response Node is writing on the socket, if any. */
 type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
 interface NodeConnectionsList {
   idle(): { socket: HttpSocket }[];
 }
+/** `_parent` is the TCP socket a server's TLS socket wraps. */
+type ServerTlsSocket = TLSSocket & { _parent?: Socket | null };
 
 /**
  * The open connections of a server, and which of them are idle. Node 20's own notion of idle
@@ -13,10 +17,16 @@ interface NodeConnectionsList {
  * has been read as idle even while its response is still being written, so closing the server
  * would cut responses in transfer. Here a connection is idle only when Node sees no request
  * on it (not even a half-received head) and no response is attached to it.
+ *
+ * On a TLS port the HTTP/1.1 connections are the TLS sockets (HTTP/2's, on an HTTP/2 port,
+ * are its sessions: see SessionRegistry); a TCP connection still in its handshake has nothing
+ * to finish, and is closed like a silent one.
  */
 export class ConnectionRegistry {
   private readonly sockets = new Set<HttpSocket>();
-  private readonly seenSilent = new WeakSet<HttpSocket>();
+  /** TCP connections of a TLS port whose handshake has not completed. */
+  private readonly handshaking = new Set<Socket>();
+  private readonly seenSilent = new WeakSet<Socket>();
   private nodeConnections: (() => NodeConnectionsList | undefined) | undefined;
   /** One 'close' listener for every socket (called with `this` = the socket): no closure each. */
   private readonly forget: (this: HttpSocket) => void;
@@ -28,14 +38,32 @@ export class ConnectionRegistry {
     };
   }
 
-  attach(server: Server): void {
-    server.on("connection", (socket: HttpSocket) => {
+  attach(server: Server | Http2SecureServer): void {
+    if (server instanceof TlsServer) this.attachTls(server);
+    else {
+      server.on("connection", (socket: HttpSocket) => {
+        this.sockets.add(socket);
+        socket.once("close", this.forget);
+      });
+    }
+    this.nodeConnections = () => nodeConnectionsOf(server);
+    // server.close() calls this first (an HTTP/2 server with HTTP/1.1 too): make it spare
+    // connections that are still sending.
+    (server as { closeIdleConnections?: () => void }).closeIdleConnections = () => this.closeIdle();
+  }
+
+  private attachTls(server: TlsServer): void {
+    const { handshaking } = this;
+    server.on("connection", (socket: Socket) => {
+      handshaking.add(socket);
+      socket.once("close", () => handshaking.delete(socket));
+    });
+    server.on("secureConnection", (socket: ServerTlsSocket) => {
+      if (socket._parent) handshaking.delete(socket._parent);
+      if (socket.alpnProtocol === "h2") return;
       this.sockets.add(socket);
       socket.once("close", this.forget);
     });
-    this.nodeConnections = () => nodeConnectionsOf(server);
-    // server.close() calls this first: make it spare connections that are still sending.
-    server.closeIdleConnections = () => this.closeIdle();
   }
 
   get size(): number {
@@ -54,9 +82,14 @@ export class ConnectionRegistry {
     // finds it silent.
     for (const socket of this.sockets) {
       if (socket.bytesRead !== 0 || socket._httpMessage) continue;
-      if (this.seenSilent.has(socket)) socket.destroy();
-      else this.seenSilent.add(socket);
+      this.destroyOnSecondSight(socket);
     }
+    for (const socket of this.handshaking) this.destroyOnSecondSight(socket);
+  }
+
+  private destroyOnSecondSight(socket: Socket): void {
+    if (this.seenSilent.has(socket)) socket.destroy();
+    else this.seenSilent.add(socket);
   }
 
   /**
@@ -83,10 +116,11 @@ export class ConnectionRegistry {
 
   destroyAll(): void {
     for (const socket of this.sockets) socket.destroy();
+    for (const socket of this.handshaking) socket.destroy();
   }
 }
 
-function nodeConnectionsOf(server: Server): NodeConnectionsList | undefined {
+function nodeConnectionsOf(server: Server | Http2SecureServer): NodeConnectionsList | undefined {
   const key = Object.getOwnPropertySymbols(server).find(
     (symbol) => symbol.description === "http.server.connections",
   );

@@ -1,5 +1,5 @@
-import type { ServerResponse } from "node:http";
 import { cutShort } from "../http/cut-short.js";
+import { type NodeResponse, responseDestroyed, writeBody } from "../http/node-http.js";
 import type { StreamChunk } from "../http/streaming-response.js";
 import { type Flushable, queueFlush } from "./flush-queue.js";
 import { writeChunk } from "./write-chunk.js";
@@ -25,7 +25,7 @@ export class BatchedWriter implements Flushable {
   private pendingAllStrings = true;
   private flushQueued = false;
 
-  constructor(readonly response: ServerResponse) {}
+  constructor(readonly response: NodeResponse) {}
 
   /** Queues a chunk; returns true when the batch was full and has been written now. */
   push(chunk: StreamChunk): boolean {
@@ -63,7 +63,7 @@ export class BatchedWriter implements Flushable {
     const allStrings = this.pendingAllStrings;
     const averageBytes = this.pendingBytes / pending.length;
     const batch = this.takeBatch(pending);
-    if (response.destroyed || response.writableEnded) return;
+    if (responseDestroyed(response) || response.writableEnded) return;
     this.lastWriteAt = performance.now();
     if (batch.length === 1) writeChunk(response, batch[0]);
     else if (allStrings) writeChunk(response, (batch as string[]).join(""));
@@ -72,7 +72,7 @@ export class BatchedWriter implements Flushable {
     else {
       // Large buffers are not copied: corked writes leave the socket as one writev.
       response.cork();
-      for (const chunk of batch) response.write(chunk);
+      for (const chunk of batch) writeBody(response, chunk);
       response.uncork();
     }
   }
@@ -84,7 +84,7 @@ export class BatchedWriter implements Flushable {
    */
   abort(graceMs = 1000): void {
     const { response } = this;
-    if (response.destroyed) return;
+    if (responseDestroyed(response)) return;
     const { pending } = this;
     if (pending === undefined || response.writableEnded) {
       cutShort(response);
@@ -94,8 +94,8 @@ export class BatchedWriter implements Flushable {
     timer.unref();
     const batch = this.takeBatch(pending);
     const last = batch.pop() as StreamChunk;
-    for (const chunk of batch) response.write(chunk);
-    response.write(last, () => {
+    for (const chunk of batch) writeBody(response, chunk);
+    writeBody(response, last, () => {
       clearTimeout(timer);
       cutShort(response);
     });

@@ -1,6 +1,6 @@
+import { responseDestroyed, responseNeedsDrain } from "../http/node-http.js";
 import type { StreamLifecycle } from "../http/streaming-response.js";
 import type { BatchedWriter } from "./batched-writer.js";
-import { needsDrain } from "./write-chunk.js";
 
 type KeepAlive = NonNullable<StreamLifecycle["keepAlive"]>;
 
@@ -32,9 +32,9 @@ class KeepAliveWheel {
     for (const [writer, keepAlive] of this.streams) {
       if (writer.lastWriteAt > silentSince) continue;
       const { response } = writer;
-      if (response.destroyed || response.writableEnded) continue;
+      if (responseDestroyed(response) || response.writableEnded) continue;
       // A client that is not reading has bytes pending already; a comment would only pile up.
-      if (needsDrain(response) || (keepAlive.ready && !keepAlive.ready())) continue;
+      if (responseNeedsDrain(response) || (keepAlive.ready && !keepAlive.ready())) continue;
       writer.writeNow(keepAlive.chunk);
     }
   }

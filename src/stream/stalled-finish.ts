@@ -1,4 +1,4 @@
-import type { ServerResponse } from "node:http";
+import { type NodeResponse, responseDestroyed } from "../http/node-http.js";
 
 /**
  * A stream has ended, but its last bytes wait for a client that does not read them (a slow
@@ -7,11 +7,11 @@ import type { ServerResponse } from "node:http";
  * `timeoutMs` the bytes still queued are compared: no progress at all, and the connection is
  * cut. A client that reads, however slowly, is left to finish.
  */
-export function cutIfNeverTaken(response: ServerResponse, timeoutMs: number): void {
-  if (response.writableFinished || response.destroyed || timeoutMs === 0) return;
+export function cutIfNeverTaken(response: NodeResponse, timeoutMs: number): void {
+  if (response.writableFinished || responseDestroyed(response) || timeoutMs === 0) return;
   let queued = response.writableLength;
   const timer = setInterval(() => {
-    if (response.writableFinished || response.destroyed) return stop();
+    if (response.writableFinished || responseDestroyed(response)) return stop();
     const now = response.writableLength;
     if (now < queued) {
       queued = now;

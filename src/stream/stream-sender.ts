@@ -1,7 +1,13 @@
-import type { ServerResponse } from "node:http";
 import { expiryDeadline } from "../http/credentials.js";
 import { mergeHeaders } from "../http/headers.js";
 import { isHttpError } from "../http/http-error.js";
+import {
+  flushHead,
+  isHttp1,
+  type NodeResponse,
+  responseDestroyed,
+  responseNeedsDrain,
+} from "../http/node-http.js";
 import { type AbortListener, RequestAbortedError, type SluiceRequest } from "../http/request.js";
 import { cancelSource, openSource, type SourceIterator } from "../http/stream-source.js";
 import type {
@@ -15,7 +21,6 @@ import { BatchedWriter } from "./batched-writer.js";
 import { type Flushable, queueFlush } from "./flush-queue.js";
 import { startKeepAlive, stopKeepAlive } from "./keep-alive.js";
 import { cutIfNeverTaken } from "./stalled-finish.js";
-import { needsDrain } from "./write-chunk.js";
 
 /** How long a producer that never waits on I/O may hold the event loop, checked every so often. */
 const MAX_BUSY_MS = 5;
@@ -38,7 +43,7 @@ const STREAM_DEFAULT_HEADERS = {
  */
 export function sendStream<T>(
   request: SluiceRequest,
-  response: ServerResponse,
+  response: NodeResponse,
   stream: StreamingResponse<T>,
   extraHeaders: Record<string, string | string[]>,
 ): Promise<void> {
@@ -88,7 +93,7 @@ class StreamPump<T> implements AbortListener, Flushable {
 
   constructor(
     private readonly request: SluiceRequest,
-    private readonly response: ServerResponse,
+    private readonly response: NodeResponse,
     stream: StreamingResponse<T>,
     private readonly extraHeaders: Record<string, string | string[]>,
     private readonly resolve: () => void,
@@ -213,8 +218,8 @@ class StreamPump<T> implements AbortListener, Flushable {
             return;
           }
         }
-        if (this.stopped || this.response.destroyed) break;
-        if (needsDrain(this.response)) {
+        if (this.stopped || responseDestroyed(this.response)) break;
+        if (responseNeedsDrain(this.response)) {
           this.awaitDrain();
           return;
         }
@@ -265,7 +270,7 @@ class StreamPump<T> implements AbortListener, Flushable {
     const busy =
       ++this.pulls % PULLS_BETWEEN_CLOCK_CHECKS === 0 &&
       performance.now() - this.lastTurn > MAX_BUSY_MS;
-    return (flushed || busy) && !needsDrain(this.response);
+    return (flushed || busy) && !responseNeedsDrain(this.response);
   }
 
   private chunkOf(item: T): StreamChunk {
@@ -319,7 +324,7 @@ class StreamPump<T> implements AbortListener, Flushable {
     try {
       const headers = mergeHeaders(STREAM_DEFAULT_HEADERS, stream.headers, this.extraHeaders);
       this.response.writeHead(stream.statusCode, headers);
-      this.response.flushHeaders();
+      flushHead(this.response);
       return true;
     } catch (error) {
       this.state = "refused";
@@ -401,7 +406,10 @@ class StreamPump<T> implements AbortListener, Flushable {
   private end(failure: { error: unknown } | undefined): void {
     const { request, response, writer, lifecycle } = this;
     const aborted = request.abortedBecause !== undefined;
-    if (response.destroyed || ((failure !== undefined || aborted) && !lifecycle.endCleanly)) {
+    if (
+      responseDestroyed(response) ||
+      ((failure !== undefined || aborted) && !lifecycle.endCleanly)
+    ) {
       writer.abort();
       return;
     }
@@ -421,7 +429,9 @@ class StreamPump<T> implements AbortListener, Flushable {
   /** Goes on pulling once the response or its socket (written directly) drained, or ended. */
   private awaitDrain(): void {
     const { response } = this;
-    const socket = response.socket;
+    // HTTP/1.1 chunks may be written to the socket directly (write-chunk.ts): its 'drain'
+    // counts too. An h2 response relays its stream's 'drain' itself.
+    const socket = isHttp1(response) ? response.socket : null;
     // A client that takes nothing at all for sendTimeout ms is cut (as nginx's send_timeout):
     // dead, frozen or hostile, it would hold its connection and the queued bytes for ever.
     const timeoutMs = this.request.sendTimeout;

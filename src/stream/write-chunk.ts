@@ -1,5 +1,5 @@
-import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import { isHttp1, type NodeResponse, writeBody } from "../http/node-http.js";
 
 /**
  * Chunks up to this size (bytes, or UTF-16 code units of text) are framed into one buffer;
@@ -19,8 +19,10 @@ const framedChunks = new WeakMap<Uint8Array, Buffer>();
  * writes and a deferred uncork per chunk): the head is out, the body is chunked, the
  * response owns the socket (not waiting behind a pipelined one) and holds nothing itself.
  */
-function directSocket(response: ServerResponse): Socket | undefined {
-  const internal = response as ServerResponse & {
+function directSocket(response: NodeResponse): Socket | undefined {
+  // An h2 response has no socket of its own: its DATA frames are Node's to make.
+  if (!isHttp1(response)) return undefined;
+  const internal = response as typeof response & {
     chunkedEncoding?: boolean;
     outputData?: unknown[];
   };
@@ -39,14 +41,14 @@ function directSocket(response: ServerResponse): Socket | undefined {
  * the end of the body).
  */
 export function writeChunk(
-  response: ServerResponse,
+  response: NodeResponse,
   chunk: string | Uint8Array,
   shared = true,
 ): void {
   if (chunk.length === 0) return;
   const socket = chunk.length <= FRAME_UP_TO_BYTES ? directSocket(response) : undefined;
   if (!socket) {
-    response.write(chunk);
+    writeBody(response, chunk);
     return;
   }
   if (!shared || typeof chunk === "string") {
@@ -72,12 +74,4 @@ function frame(payload: string | Uint8Array): Buffer {
   else framed.set(payload, sizeLine.length);
   framed.write(CRLF, sizeLine.length + length, "latin1");
   return framed;
-}
-
-/**
- * True while the response's bytes are not leaving as fast as they come: its own buffer is
- * full, or its socket's (written directly by writeChunk).
- */
-export function needsDrain(response: ServerResponse): boolean {
-  return response.writableNeedDrain || response.socket?.writableNeedDrain === true;
 }

@@ -7,6 +7,7 @@ export type {
   RawWebSocketMessage,
   RawWebSocketSendOptions,
 } from "./raw-websocket.js";
+export type { ReceivedResponse } from "./received-response.js";
 export { TestClient, type TestClientOptions } from "./test-client.js";
 export { TestEventStream } from "./test-event-stream.js";
 export { TestResponse } from "./test-response.js";

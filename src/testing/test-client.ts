@@ -1,6 +1,8 @@
 import { Agent } from "node:http";
 import type { App } from "../app/app.js";
+import { H2Connection } from "./h2-connection.js";
 import { exchange, hasHeader, type RequestOptions, readAll } from "./http-exchange.js";
+import { type ReceivedResponse, receivedOverHttp1 } from "./received-response.js";
 import { TestEventStream } from "./test-event-stream.js";
 import { TestResponse } from "./test-response.js";
 import { TestStream } from "./test-stream.js";
@@ -9,6 +11,12 @@ import { TestWebSocket, type WebSocketConnectOptions } from "./test-websocket.js
 export interface TestClientOptions {
   /** Passed to `app.close()` when the client closes. */
   closeTimeout?: number;
+  /**
+   * Speak HTTP/2: the app listens with `http2: "cleartext"` (h2c, no certificate to make) and
+   * every request and stream is a stream of one connection, as a browser's are over h2.
+   * WebSockets are served over HTTP/1.1 only for now: `websocketConnect()` then rejects.
+   */
+  http2?: boolean;
 }
 
 /**
@@ -19,6 +27,8 @@ export class TestClient {
   readonly url: string;
   readonly #app: App;
   readonly #agent = new Agent({ keepAlive: true });
+  /** The h2 connection, with `http2`. */
+  readonly #h2: H2Connection | undefined;
   readonly #streams = new Set<TestStream>();
   readonly #sockets = new Set<TestWebSocket>();
   readonly #closeTimeout: number | undefined;
@@ -27,18 +37,22 @@ export class TestClient {
     this.#app = app;
     this.url = url;
     this.#closeTimeout = options.closeTimeout;
+    this.#h2 = options.http2 ? new H2Connection(url) : undefined;
   }
 
   static async start(app: App, options: TestClientOptions = {}): Promise<TestClient> {
-    const server = await app.listen({ port: 0, host: "127.0.0.1" });
+    const where = { port: 0, host: "127.0.0.1" };
+    const server = await app.listen(options.http2 ? { ...where, http2: "cleartext" } : where);
     return new TestClient(app, server.url, options);
   }
 
   /** Sends a request and reads the whole response. */
   async request(method: string, path: string, options: RequestOptions = {}): Promise<TestResponse> {
-    const message = await exchange(this.url, method, path, options, this.#agent);
-    const body = await readAll(message);
-    return new TestResponse(message.statusCode ?? 0, message.headers, body);
+    const message = this.#h2
+      ? await this.#h2.exchange(method, path, options)
+      : receivedOverHttp1(await exchange(this.url, method, path, options, this.#agent));
+    const body = await readAll(message.body);
+    return new TestResponse(message.statusCode, message.headers, body);
   }
 
   get(path: string, options?: RequestOptions): Promise<TestResponse> {
@@ -61,14 +75,17 @@ export class TestClient {
   }
 
   /**
-   * Starts a request on its own connection and resolves once the response head arrives; the
-   * body is read as it comes through the returned stream.
+   * Starts a request on its own connection (over h2, its own stream of the one connection)
+   * and resolves once the response head arrives; the body is read as it comes through the
+   * returned stream.
    */
   async stream(method: string, path: string, options: RequestOptions = {}): Promise<TestStream> {
-    const message = await exchange(this.url, method, path, options, false);
+    const message: ReceivedResponse = this.#h2
+      ? await this.#h2.exchange(method, path, options)
+      : receivedOverHttp1(await exchange(this.url, method, path, options, false));
     const stream = new TestStream(message);
     this.#streams.add(stream);
-    message.socket.once("close", () => this.#streams.delete(stream));
+    message.onClose(() => this.#streams.delete(stream));
     return stream;
   }
 
@@ -93,6 +110,11 @@ export class TestClient {
     if (!path.startsWith("/")) {
       throw new TypeError(`TestClient paths must start with "/": ${JSON.stringify(path)}`);
     }
+    if (this.#h2) {
+      throw new Error(
+        "WebSockets over HTTP/2 are not served yet: this TestClient speaks h2c (http2: true); start one without http2 for WebSocket tests",
+      );
+    }
     const socket = await TestWebSocket.connect(
       `${this.url.replace(/^http/, "ws")}${path}`,
       options,
@@ -109,7 +131,10 @@ export class TestClient {
       ...[...this.#sockets].map((socket) => socket.close()),
     ]);
     this.#agent.destroy();
-    await this.#app.close({ timeout: this.#closeTimeout });
+    const closing = this.#app.close({ timeout: this.#closeTimeout });
+    // After the app's GOAWAY, so that the session ends with what the app still sends.
+    this.#h2?.close();
+    await closing;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -1,5 +1,10 @@
-import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+import { type IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { type SseMessage, SseParser } from "../sse/sse-parser.js";
+import {
+  type ReceivedResponse,
+  receivedOverHttp1,
+  streamResetAsConnectionReset,
+} from "./received-response.js";
 
 const NEWLINE = 0x0a;
 const EMPTY = Buffer.alloc(0);
@@ -8,22 +13,27 @@ const EMPTY = Buffer.alloc(0);
  * A response being received. `chunks()`, `lines()`, `events()` and `text()` read from one
  * shared cursor, so a test can take the first lines, then the rest. Leaving a loop early does
  * not disconnect; `close()` does. A transfer the server cut short makes them reject (code
- * ECONNRESET).
+ * ECONNRESET, over h2 too, where the server resets the stream).
  */
 export class TestStream {
   readonly statusCode: number;
   readonly headers: IncomingHttpHeaders;
-  readonly #message: IncomingMessage;
+  readonly #message: ReceivedResponse;
   readonly #cursor: AsyncIterator<Buffer>;
   /** Bytes received but not handed out yet (the part of a line after its last newline). */
   #carry: Buffer = EMPTY;
   #sse: { parser: SseParser; ready: SseMessage[] } | undefined;
 
-  constructor(message: IncomingMessage) {
-    this.#message = message;
-    this.statusCode = message.statusCode ?? 0;
-    this.headers = message.headers;
-    this.#cursor = message[Symbol.asyncIterator]();
+  constructor(message: IncomingMessage | ReceivedResponse) {
+    const received = message instanceof IncomingMessage ? receivedOverHttp1(message) : message;
+    this.#message = received;
+    this.statusCode = received.statusCode;
+    this.headers = received.headers;
+    const body = received.body[Symbol.asyncIterator]();
+    this.#cursor = {
+      next: () =>
+        body.next().catch((error: unknown) => Promise.reject(streamResetAsConnectionReset(error))),
+    };
   }
 
   /** Raw chunks as they arrive. */
@@ -83,17 +93,12 @@ export class TestStream {
     return Buffer.concat(parts).toString("utf8");
   }
 
-  /** Disconnects mid-stream, as a client that goes away would. */
+  /** Disconnects mid-stream, as a client that goes away would (over h2: RST_STREAM, CANCEL). */
   close(): Promise<void> {
-    const socket = this.#message.socket;
-    if (!socket || socket.destroyed) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      socket.once("close", () => resolve());
-      socket.destroy();
-    });
+    return this.#message.disconnect();
   }
 
-  /** True once the server ended the response cleanly (chunked terminator received). */
+  /** True once the server ended the response cleanly (chunked terminator, or h2 END_STREAM). */
   get complete(): boolean {
     return this.#message.complete;
   }

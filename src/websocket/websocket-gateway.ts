@@ -247,12 +247,13 @@ export class WebSocketGateway implements SocketRegistry {
   ): void {
     // wasAdmitted() is asked before this only: no entry kept for the socket's life.
     this.admittedRequests.delete(request);
-    this.admitted.set(request.raw, { request, admission });
+    const raw = request.upgradeRaw;
+    this.admitted.set(raw, { request, admission });
     const { slot, refusal, refusalCode = CloseCode.tryAgainLater } = caps;
     // However the connection ends, handshake failures included, its place is given back.
     if (slot) socket.once("close", slot.release);
-    admission.route.server.handleUpgrade(request.raw, socket, head, (ws) => {
-      this.admitted.delete(request.raw);
+    admission.route.server.handleUpgrade(raw, socket, head, (ws) => {
+      this.admitted.delete(raw);
       if (refusal !== undefined) {
         ws.on("error", ignoreError);
         ws.close(refusalCode, refusal);
