@@ -68,16 +68,40 @@ function http1Options(settings: AppSettings) {
 /**
  * h2's counterparts of the HTTP/1.1 head limits. A stream over them is reset by Node
  * (ENHANCE_YOUR_CALM); within them, one with more than `maxHeadersCount` fields still gets
- * the 431 HTTP/1.1 gets (RequestDispatch counts fields without the pseudo-headers). The
- * place to add the rest of h2's settings (concurrent streams, the flood limits...).
+ * the 431 HTTP/1.1 gets (RequestDispatch counts fields without the pseudo-headers). Then the
+ * bounds on what one connection may ask of the server (docs/security.md, "HTTP/2").
  */
 function http2Options(settings: AppSettings): ServerOptions {
   return {
     // Four pseudo-headers, and one more field than the limit, so that passing it is seen.
     maxHeaderListPairs: settings.maxHeadersCount + 5,
-    settings: { maxHeaderListSize: settings.maxHeaderSize },
+    ...HTTP2_SESSION_LIMITS,
+    settings: {
+      maxHeaderListSize: settings.maxHeaderSize,
+      maxConcurrentStreams: HTTP2_MAX_CONCURRENT_STREAMS,
+    },
   };
 }
+
+/**
+ * Streams one h2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS), as most
+ * servers do; Node's default is 2^32 - 1. Past it a stream is refused (REFUSED_STREAM), and
+ * a client that goes on opening them past what it acknowledged loses the connection.
+ */
+const HTTP2_MAX_CONCURRENT_STREAMS = 100;
+
+/**
+ * What ends an h2 session that misbehaves, set here (at Node 20's values) so that the docs and
+ * test/http2-hostile.test.ts hold them whatever a later Node defaults to: streams refused
+ * (rapid reset and stream floods end there), invalid frames received, entries in one SETTINGS
+ * frame. The flood of frames that each want an acknowledgement (PING, SETTINGS) is ended by
+ * nghttp2 itself (1 000 acknowledgements queued for a peer that does not read them).
+ */
+const HTTP2_SESSION_LIMITS = {
+  maxSessionRejectedStreams: 100,
+  maxSessionInvalidFrames: 1000,
+  maxSettings: 32,
+} as const;
 
 /**
  * The HTTP/1.1 limits on a server whose HTTP/1.1 connections node:http's parser serves:
