@@ -1,3 +1,4 @@
+import { ChunkedBody } from "./chunked-body.js";
 import { type LatencyRecorder, now, readStamp } from "./latency.js";
 
 const LF = 0x0a;
@@ -12,11 +13,9 @@ const R = 0x72;
  */
 export class ChunkedEventCounter {
   events = 0;
-  /** The last chunk (size 0) arrived: the server ended the stream. */
-  ended = false;
-  private state: "size" | "size-line" | "payload" | "payload-end" = "size";
-  private size = 0;
-  private remaining = 0;
+  private readonly body = new ChunkedBody((bytes, start, end) =>
+    this.countEvents(bytes, start, end),
+  );
   /** The payload's last byte so far was a LF that did not end an event. */
   private pendingLf = false;
   /** The next payload byte starts an event. */
@@ -34,18 +33,16 @@ export class ChunkedEventCounter {
   push(bytes: Buffer, length = bytes.length): void {
     this.eventStart = -1;
     if (this.latency?.recording) this.receivedAt = now();
-    let at = 0;
-    while (at < length && !this.ended) {
-      at =
-        this.state === "payload"
-          ? this.countEvents(bytes, at, length)
-          : this.skipFraming(bytes, at, length);
-    }
+    this.body.push(bytes, length);
   }
 
-  /** Counts the events ending in this chunk's payload from `start`; returns where it stopped. */
-  private countEvents(bytes: Buffer, start: number, length: number): number {
-    const end = Math.min(length, start + this.remaining);
+  /** The last chunk (size 0) arrived: the server ended the stream. */
+  get ended(): boolean {
+    return this.body.ended;
+  }
+
+  /** Counts the events ending in a run of payload bytes, `start` to `end`. */
+  private countEvents(bytes: Buffer, start: number, end: number): void {
     // A plain loop: a few dozen bytes per event, and indexOf() would search past `end`.
     let lf = this.pendingLf;
     if (this.atEventStart) this.eventStart = start;
@@ -61,9 +58,6 @@ export class ChunkedEventCounter {
     }
     this.atEventStart = this.eventStart === end; // the last event ended with this payload
     this.pendingLf = lf;
-    this.remaining -= end - start;
-    if (this.remaining === 0) this.state = "payload-end";
-    return end;
   }
 
   /**
@@ -81,37 +75,4 @@ export class ChunkedEventCounter {
     this.eventStart = at + 1;
     this.firstByte = -1;
   }
-
-  /** Reads a chunk-size line (hex digits, maybe extensions, CRLF) or the CRLF after a payload. */
-  private skipFraming(bytes: Buffer, start: number, length: number): number {
-    for (let at = start; at < length; at++) {
-      const byte = bytes[at];
-      if (byte === LF) {
-        this.endLine();
-        return at + 1;
-      }
-      if (this.state !== "size") continue;
-      const digit = hexDigit(byte);
-      if (digit === -1) this.state = "size-line";
-      else this.size = this.size * 16 + digit;
-    }
-    return length;
-  }
-
-  private endLine(): void {
-    if (this.state === "payload-end") {
-      this.state = "size";
-      return;
-    }
-    if (this.size === 0) this.ended = true;
-    this.remaining = this.size;
-    this.size = 0;
-    this.state = "payload";
-  }
-}
-
-function hexDigit(byte: number): number {
-  if (byte >= 0x30 && byte <= 0x39) return byte - 0x30;
-  const lower = byte | 0x20;
-  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
 }

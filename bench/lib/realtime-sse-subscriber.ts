@@ -2,12 +2,9 @@ import { once } from "node:events";
 import { connect, type Socket } from "node:net";
 import { ChunkedBody } from "./chunked-body.js";
 import type { DeliveryCheck } from "./delivery-check.js";
-import { firstLine, getRequest } from "./http-response.js";
+import { getRequest, readStreamHead } from "./http-response.js";
 import { now } from "./latency.js";
 
-const HEAD_END = Buffer.from("\r\n\r\n");
-const STATUS_OK = "HTTP/1.1 200 ";
-const CHUNKED = /\r\ntransfer-encoding: *chunked\r\n/i;
 const EVENT_END = Buffer.from("\n\n");
 const LF = 0x0a;
 /** In an event's `data:` line, the message frame's data (the published object) follows this key. */
@@ -77,20 +74,21 @@ export class RealtimeSseSubscriber {
 
   /** Until the head is complete, bytes are kept; what follows it is body. */
   private readHead(before: Buffer, chunk: Buffer): void {
-    const buffer = Buffer.concat([before, chunk]); // a copy: `chunk` is the shared read buffer
-    const headEnd = buffer.indexOf(HEAD_END);
-    if (headEnd === -1) {
-      this.head = buffer;
+    let read: ReturnType<typeof readStreamHead>;
+    try {
+      read = readStreamHead(before, chunk);
+    } catch (error) {
+      this.head = undefined;
+      this.fail(error as Error);
+      return;
+    }
+    if ("pending" in read) {
+      this.head = read.pending;
       return;
     }
     this.head = undefined;
-    const head = buffer.toString("latin1", 0, headEnd + 2);
-    if (!head.startsWith(STATUS_OK) || !CHUNKED.test(head)) {
-      this.fail(new Error(`unexpected SSE response head: ${firstLine(head)}`));
-      return;
-    }
     this.onHead();
-    this.body.push(buffer.subarray(headEnd + HEAD_END.length));
+    this.body.push(read.body);
   }
 
   /** Checks the events that end in these payload bytes; keeps a copy of an unfinished one. */

@@ -1,12 +1,9 @@
 import { once } from "node:events";
 import { connect, type Socket } from "node:net";
 import { ChunkedEventCounter } from "./chunked-events.js";
-import { firstLine, getRequest } from "./http-response.js";
+import { getRequest, readStreamHead } from "./http-response.js";
 import type { LatencyRecorder } from "./latency.js";
 
-const HEAD_END = Buffer.from("\r\n\r\n");
-const STATUS_OK = "HTTP/1.1 200 ";
-const CHUNKED = /\r\ntransfer-encoding: *chunked\r\n/i;
 /**
  * Every client reads into this one buffer (net's `onread`): its bytes are counted before the
  * next read, so no Buffer is allocated and no 'data' event emitted per read.
@@ -71,21 +68,21 @@ export class SseClient {
 
   /** Until the head is complete, bytes are kept; what follows it is body. */
   private readHead(before: Buffer, chunk: Buffer): void {
-    // A copy: `chunk` is the shared read buffer.
-    const buffer = Buffer.concat([before, chunk]);
-    const headEnd = buffer.indexOf(HEAD_END);
-    if (headEnd === -1) {
-      this.head = buffer;
+    let read: ReturnType<typeof readStreamHead>;
+    try {
+      read = readStreamHead(before, chunk);
+    } catch (error) {
+      this.head = undefined;
+      this.fail(error as Error);
+      return;
+    }
+    if ("pending" in read) {
+      this.head = read.pending;
       return;
     }
     this.head = undefined;
-    const head = buffer.toString("latin1", 0, headEnd + 2);
-    if (!head.startsWith(STATUS_OK) || !CHUNKED.test(head)) {
-      this.fail(new Error(`unexpected SSE response head: ${firstLine(head)}`));
-      return;
-    }
     this.onHead();
-    this.counter.push(buffer.subarray(headEnd + HEAD_END.length));
+    this.counter.push(read.body);
   }
 
   private fail(error: Error): void {
