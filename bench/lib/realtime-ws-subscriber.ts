@@ -1,7 +1,7 @@
-import { once } from "node:events";
 import type { DeliveryCheck } from "./delivery-check.js";
 import { now } from "./latency.js";
-import { RawWebSocket } from "./raw-websocket.js";
+import type { RawWebSocket } from "./raw-websocket.js";
+import { connectClient } from "./ws-client.js";
 import { realtime } from "./ws-dialect.js";
 
 /**
@@ -36,17 +36,7 @@ export class RealtimeWsSubscriber {
     check: DeliveryCheck,
   ): Promise<RealtimeWsSubscriber> {
     const dialect = realtime(topic);
-    const ws = new RawWebSocket(dialect.url(port, path), dialect.protocol);
-    // Listening from the start: the welcome may come right behind the 101.
-    const joined = dialect.join(ws);
-    joined.catch(() => {}); // awaited below, unless the handshake failed first
-    try {
-      await once(ws, "open");
-      await joined;
-    } catch (error) {
-      ws.terminate();
-      throw error;
-    }
+    const ws = await connectClient(dialect.url(port, path), dialect);
     return new RealtimeWsSubscriber(ws, check);
   }
 

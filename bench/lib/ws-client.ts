@@ -28,7 +28,7 @@ export function readSeq(data: Buffer, start = 0): number {
  * A raw-socket client for the load generator (no permessage-deflate offered, so no server
  * compresses; no UTF-8 check of text it only counts).
  */
-async function connectClient(url: string, dialect: Dialect): Promise<RawWebSocket> {
+export async function connectClient(url: string, dialect: Dialect): Promise<RawWebSocket> {
   const ws = new RawWebSocket(url, dialect.protocol);
   // Listening from the start: a server may send its first message right behind the 101.
   const joined = dialect.join(ws);
