@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { StreamingResponse } from "../src/index.js";
-import { TestClient } from "../src/testing/index.js";
+import { TestClient, WebSocketUpgradeError } from "../src/testing/index.js";
 import { gate } from "./fixtures/gate.js";
 import { quietApp } from "./support/apps.js";
 import { waitFor } from "./support/wait.js";
@@ -132,13 +132,31 @@ describe("TestClient over h2", () => {
     assert.equal(stream.complete, false);
   });
 
-  test("websocketConnect() says WebSockets are not served over HTTP/2 yet", async () => {
+  test("websocketConnect() opens the WebSocket on a stream of the h2 connection (RFC 8441)", async () => {
+    const app = quietApp();
+    app.websocket("/ws", { protocols: ["chat"] }, async (socket, request) => {
+      await socket.send(`${request.method} over ${request.raw.httpVersion}`);
+      for await (const message of socket) await socket.send(`echo ${message}`);
+    });
+    app.get("/plain", () => "plain");
+    await using client = await TestClient.start(app, { http2: true });
+    const socket = await client.websocketConnect("/ws", { protocols: ["chat"] });
+    assert.equal(socket.protocol, "chat");
+    assert.equal(await socket.receive(), "GET over 2.0");
+    // Requests go on beside it, on the same connection.
+    assert.equal((await client.get("/plain")).text(), "plain");
+    await socket.send("hi");
+    assert.equal(await socket.receive(), "echo hi");
+    await socket.close();
+  });
+
+  test("websocketConnect() over h2 rejects with the refusal's status and body", async () => {
     const app = quietApp();
     app.websocket("/ws", async () => {});
     await using client = await TestClient.start(app, { http2: true });
-    await assert.rejects(
-      client.websocketConnect("/ws"),
-      /WebSockets over HTTP\/2 are not served yet/,
-    );
+    const error = await client.websocketConnect("/nowhere").catch((caught: unknown) => caught);
+    assert.ok(error instanceof WebSocketUpgradeError, String(error));
+    assert.equal(error.statusCode, 404);
+    assert.match(error.json<{ message: string }>().message, /No WebSocket route for \/nowhere/);
   });
 });

@@ -190,6 +190,7 @@ export class App<
       logger,
       dispatch,
       handleUpgrade: upgrade.handle,
+      handleConnect: upgrade.handleConnect,
       gateway: this.#gateway,
       topics: this.#topics,
       hooks: this.#hooks,

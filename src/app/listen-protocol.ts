@@ -9,8 +9,8 @@ import type { ListenOptions, TlsOptions } from "./listen.js";
  */
 export type ListenProtocol =
   | { readonly kind: "http1"; readonly tls: TlsOptions | undefined }
-  | { readonly kind: "h2"; readonly tls: TlsOptions }
-  | { readonly kind: "h2c"; readonly tls: undefined };
+  | { readonly kind: "h2"; readonly tls: TlsOptions; readonly webSockets: boolean }
+  | { readonly kind: "h2c"; readonly tls: undefined; readonly webSockets: boolean };
 
 /** The protocol the options ask for; a TypeError that says how to fix options that do not fit. */
 export function listenProtocol(options: ListenOptions): ListenProtocol {
@@ -20,13 +20,14 @@ export function listenProtocol(options: ListenOptions): ListenProtocol {
       `http2 must be true (HTTP/2 over TLS), "cleartext" (h2c) or false, got ${describe(http2)}`,
     );
   }
+  const webSockets = http2WebSockets(options);
   if (http2 === "cleartext") {
     if (tls !== undefined) {
       throw new TypeError(
         'http2: "cleartext" serves h2c without TLS, but tls was given: use http2: true for HTTP/2 over TLS',
       );
     }
-    return { kind: "h2c", tls: undefined };
+    return { kind: "h2c", tls: undefined, webSockets };
   }
   const checkedTls = tls === undefined ? undefined : checkTls(tls);
   if (http2 === true) {
@@ -35,9 +36,24 @@ export function listenProtocol(options: ListenOptions): ListenProtocol {
         'http2: true serves HTTP/2 over TLS: pass tls: { key, cert } too (browsers speak HTTP/2 only over TLS), or use http2: "cleartext" for h2c behind a proxy',
       );
     }
-    return { kind: "h2", tls: checkedTls };
+    return { kind: "h2", tls: checkedTls, webSockets };
   }
   return { kind: "http1", tls: checkedTls };
+}
+
+/** Whether WebSockets are served over h2 (RFC 8441): a boolean, and only with `http2`. */
+function http2WebSockets(options: ListenOptions): boolean {
+  const { http2, http2WebSockets: given } = options;
+  if (given === undefined) return true;
+  if (typeof given !== "boolean") {
+    throw new TypeError(`http2WebSockets must be true or false, got ${describe(given)}`);
+  }
+  if (!http2) {
+    throw new TypeError(
+      'http2WebSockets applies to HTTP/2 only: pass http2: true (or "cleartext") with it, or leave it out',
+    );
+  }
+  return given;
 }
 
 function checkTls(tls: unknown): TlsOptions {

@@ -14,12 +14,20 @@ export interface ListenOptions {
   handleSignals?: boolean;
   /**
    * Serve HTTP/2. `true`: over TLS (give `tls`), HTTP/2 offered by ALPN and HTTP/1.1 still
-   * served on the same port to clients that do not speak it (WebSockets included: they stay
-   * on HTTP/1.1). `"cleartext"`: h2c with prior knowledge, for a proxy in front that speaks
-   * h2 to the app; HTTP/1.1 clients are not served on that port (Node answers them with an
-   * h2 GOAWAY and closes). Default false: HTTP/1.1.
+   * served on the same port to clients that do not speak it (their WebSockets included).
+   * `"cleartext"`: h2c with prior knowledge, for a proxy in front that speaks h2 to the app;
+   * HTTP/1.1 clients are not served on that port (Node answers them with an h2 GOAWAY and
+   * closes). Default false: HTTP/1.1.
    */
   http2?: boolean | "cleartext";
+  /**
+   * With `http2`: serve WebSockets on streams of the h2 connection (RFC 8441, extended
+   * CONNECT), as Chromium and Firefox use when the server offers it; the same routes,
+   * middleware, limits and heartbeat as over HTTP/1.1. `false` does not offer it
+   * (SETTINGS_ENABLE_CONNECT_PROTOCOL stays off): browsers then open their WebSockets on an
+   * HTTP/1.1 connection of their own. Default true.
+   */
+  http2WebSockets?: boolean;
   /**
    * Serve over TLS with this key and certificate (PEM): HTTPS/1.1, or HTTP/2 with `http2:
    * true`. Other `node:tls` context options (`ca`, `passphrase`, `minVersion`...) pass on.

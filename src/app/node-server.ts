@@ -41,7 +41,7 @@ export function createNodeServer(
     case "h2": {
       const options: SecureServerOptions = {
         ...protocol.tls,
-        ...http2Options(settings),
+        ...http2Options(settings, protocol.webSockets),
         allowHTTP1: true,
       };
       return {
@@ -50,7 +50,10 @@ export function createNodeServer(
       };
     }
     case "h2c":
-      return { kind: "h2c", server: createH2cServer(http2Options(settings), onRequest) };
+      return {
+        kind: "h2c",
+        server: createH2cServer(http2Options(settings, protocol.webSockets), onRequest),
+      };
   }
 }
 
@@ -66,12 +69,12 @@ function http1Options(settings: AppSettings) {
 }
 
 /**
- * h2's counterparts of the HTTP/1.1 head limits. A stream over them is reset by Node
+ * h2's counterparts of the HTTP/1.1 head limits, and whether WebSockets are offered. A stream over them is reset by Node
  * (ENHANCE_YOUR_CALM); within them, one with more than `maxHeadersCount` fields still gets
  * the 431 HTTP/1.1 gets (RequestDispatch counts fields without the pseudo-headers). Then the
  * bounds on what one connection may ask of the server (docs/security.md, "HTTP/2").
  */
-function http2Options(settings: AppSettings): ServerOptions {
+function http2Options(settings: AppSettings, webSockets: boolean): ServerOptions {
   return {
     // Four pseudo-headers, and one more field than the limit, so that passing it is seen.
     maxHeaderListPairs: settings.maxHeadersCount + 5,
@@ -79,6 +82,8 @@ function http2Options(settings: AppSettings): ServerOptions {
     settings: {
       maxHeaderListSize: settings.maxHeaderSize,
       maxConcurrentStreams: HTTP2_MAX_CONCURRENT_STREAMS,
+      // RFC 8441: WebSockets on streams (extended CONNECT), offered to clients in SETTINGS.
+      enableConnectProtocol: webSockets,
     },
   };
 }

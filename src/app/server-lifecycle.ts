@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
@@ -17,6 +18,7 @@ import { createNodeServer, type NodeServer } from "./node-server.js";
 import type { RequestDispatch } from "./request-dispatch.js";
 
 type UpgradeListener = (raw: IncomingMessage, socket: Duplex, head: Buffer) => void;
+type ConnectListener = (raw: Http2ServerRequest, response: Http2ServerResponse) => void;
 
 /** What the server lifecycle starts and stops, fixed when the app is made. */
 export interface LifecycleParts {
@@ -24,6 +26,8 @@ export interface LifecycleParts {
   readonly logger: Logger;
   readonly dispatch: RequestDispatch;
   readonly handleUpgrade: UpgradeListener;
+  /** An h2 server's CONNECT requests: WebSocket handshakes over h2 (RFC 8441), or refused. */
+  readonly handleConnect: ConnectListener;
   readonly gateway: WebSocketGateway;
   readonly topics: Topics;
   readonly hooks: LifecycleHooks;
@@ -153,7 +157,10 @@ export class ServerLifecycle {
         answerClientError(error, socket, logger),
       );
     }
-    if (made.kind !== "http1") this.#sessions.attach(made.server);
+    if (made.kind !== "http1") {
+      this.#sessions.attach(made.server);
+      made.server.on("connect", this.#parts.handleConnect);
+    }
     this.#server = made;
     if (gateway.hasRoutes) this.#listenForUpgrades(made);
     return server;
@@ -165,7 +172,7 @@ export class ServerLifecycle {
    * ordinary requests.
    */
   #listenForUpgrades(made: NodeServer): void {
-    // WebSockets come over HTTP/1.1 only, for now: not on an h2c port.
+    // An h2c port has no HTTP/1.1 to upgrade (its WebSockets come by CONNECT, see above).
     if (made.kind === "h2c") return;
     const { server } = made;
     if (server.listenerCount("upgrade") === 0) server.on("upgrade", this.#parts.handleUpgrade);

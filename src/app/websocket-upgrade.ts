@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
@@ -7,17 +8,21 @@ import { HttpError } from "../http/http-error.js";
 import { HttpResponse } from "../http/http-response.js";
 import { isHttp1 } from "../http/node-http.js";
 import type { SluiceRequest } from "../http/request.js";
+import { isWebSocketHandshake } from "../http/websocket-handshake.js";
 import { isRefusal } from "../server/connection-caps.js";
 import { logSafely } from "../util/logger.js";
-import { asksForWebSocket, responseOnSocket } from "../websocket/upgrade-socket.js";
+import { extendedConnectProblem } from "../websocket/extended-connect.js";
+import { transportOf, type UpgradeChannel } from "../websocket/upgrade-channel.js";
+import { responseOnSocket } from "../websocket/upgrade-socket.js";
 import { Admission, type WebSocketGateway } from "../websocket/websocket-gateway.js";
 import type { RequestDispatch } from "./request-dispatch.js";
 import type { StreamAdmission } from "./stream-admission.js";
 
 /**
- * The path of an upgrade request: app middleware, then the WebSocket route's own checks, then
- * the handshake; any refusal on the way is an HTTP answer on the socket. Other upgrades (h2c,
- * say) are served as ordinary requests.
+ * The path of a WebSocket handshake, an HTTP/1.1 upgrade or an h2 extended CONNECT alike: app
+ * middleware, then the WebSocket route's own checks, then the handshake; any refusal on the
+ * way is an HTTP answer (on the socket, or the stream). Other upgrades (h2c, say) are served
+ * as ordinary requests.
  */
 export class WebSocketUpgrade {
   readonly #dispatch: RequestDispatch;
@@ -45,35 +50,51 @@ export class WebSocketUpgrade {
     // buffer) alive for the WebSocket's life.
     socket.on("error", this.#onSocketError);
     const response = responseOnSocket(raw, socket);
-    if (!asksForWebSocket(raw)) {
+    if (!isWebSocketHandshake(raw)) {
       this.#serveIgnoringUpgrade(raw, response);
       return;
     }
-    const dispatch = this.#dispatch;
-    const request = dispatch.createRequest(raw, response);
+    this.#open(this.#dispatch.createRequest(raw, response), { kind: "http1", socket, head });
+  };
+
+  /**
+   * An HTTP/2 server's 'connect' listener: an extended CONNECT for a WebSocket (RFC 8441)
+   * takes the same path as an HTTP/1.1 upgrade, on its stream; any other CONNECT is refused.
+   */
+  readonly handleConnect = (raw: Http2ServerRequest, response: Http2ServerResponse): void => {
+    const request = this.#dispatch.createRequest(raw, response);
+    const problem = extendedConnectProblem(raw);
+    if (problem) {
+      this.#dispatch.fail(request, problem);
+      return;
+    }
+    this.#open(request, { kind: "h2", stream: raw.stream });
+  };
+
+  #open(request: SluiceRequest, channel: UpgradeChannel): void {
     let outcome: unknown;
     try {
       outcome = this.#begin(request);
     } catch (error) {
-      this.#refuse(request, error, socket, head);
+      this.#refuse(request, error, channel);
       return;
     }
-    dispatch.track(
+    this.#dispatch.track(
       request,
       Promise.resolve(outcome).then(
-        (result) => this.#finish(request, result, socket, head),
-        (error) => this.#refuse(request, error, socket, head),
+        (result) => this.#finish(request, result, channel),
+        (error) => this.#refuse(request, error, channel),
       ),
     );
-  };
+  }
 
   /**
    * A refused upgrade: answered over HTTP, except on a route that refuses after the handshake
    * (app.realtime's): the handshake completes and the socket closes with the refusal's code.
    */
-  #refuse(request: SluiceRequest, error: unknown, socket: Socket, head: Buffer): void {
+  #refuse(request: SluiceRequest, error: unknown, channel: UpgradeChannel): void {
     const code = this.#gateway.closeCodeForRefusal(request, error);
-    if (code === undefined || this.#dispatch.closing || socket.destroyed) {
+    if (code === undefined || this.#dispatch.closing || transportOf(channel).destroyed) {
       this.#dispatch.fail(request, error);
       return;
     }
@@ -84,8 +105,8 @@ export class WebSocketUpgrade {
       { status: (error as HttpError).status, code, reason: message },
       `WebSocket upgrade refused; handshake completed and closed with ${code}`,
     );
-    detachResponse(request, socket);
-    this.#gateway.refuseAfterHandshake(request, socket, head, code, message);
+    detachResponse(request, channel);
+    this.#gateway.refuseAfterHandshake(request, channel, code, message);
   }
 
   readonly #onSocketError = (error: Error): void => {
@@ -106,15 +127,14 @@ export class WebSocketUpgrade {
   #finish(
     request: SluiceRequest,
     result: unknown,
-    socket: Socket,
-    head: Buffer,
+    channel: UpgradeChannel,
   ): Promise<void> | undefined {
     // A middleware that answered by itself: its answer goes out as HTTP, unless it is a 4xx
     // refusal on a route that refuses after the handshake (a browser cannot read the status).
     if (!(result instanceof Admission)) {
       const refusal = this.#returnedRefusal(request, result);
       if (refusal) {
-        this.#refuse(request, refusal, socket, head);
+        this.#refuse(request, refusal, channel);
         return undefined;
       }
       if (this.#gateway.wasAdmitted(request)) {
@@ -131,13 +151,13 @@ export class WebSocketUpgrade {
       this.#dispatch.fail(request, new HttpError(503, "The server is shutting down"));
       return undefined;
     }
-    if (socket.destroyed) return undefined; // the client left during middleware
+    if (transportOf(channel).destroyed) return undefined; // the client left during middleware
     const place = this.#admission?.acquireForWebSocket(request);
-    detachResponse(request, socket);
+    detachResponse(request, channel);
     if (place && isRefusal(place)) {
-      this.#gateway.upgrade(result, request, socket, head, { refusal: place.message });
+      this.#gateway.upgrade(result, request, channel, { refusal: place.message });
     } else {
-      this.#gateway.upgrade(result, request, socket, head, { slot: place });
+      this.#gateway.upgrade(result, request, channel, { slot: place });
     }
     return undefined;
   }
@@ -183,10 +203,10 @@ export class WebSocketUpgrade {
   }
 }
 
-/** The socket is the WebSocket's now: the response made for a refusal lets go of it. */
-function detachResponse(request: SluiceRequest, socket: Socket): void {
+/** The connection (or h2 stream) is the WebSocket's now: the response made for a refusal lets go of it. */
+function detachResponse(request: SluiceRequest, channel: UpgradeChannel): void {
   const { response } = request;
-  // Upgrades come over HTTP/1.1 only: its response is node:http's, which holds the socket.
-  if (isHttp1(response)) response.detachSocket(socket);
+  // An HTTP/1.1 upgrade's response is node:http's, which holds the socket.
+  if (channel.kind === "http1" && isHttp1(response)) response.detachSocket(channel.socket);
   request.releaseResponse();
 }

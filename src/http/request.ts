@@ -11,6 +11,7 @@ import {
   type NodeResponse,
 } from "./node-http.js";
 import type { JsonParseOptions } from "./safe-json.js";
+import { isH2WebSocketConnect } from "./websocket-handshake.js";
 
 const ABORT_MESSAGES = {
   "client-disconnected": "The client disconnected",
@@ -132,7 +133,9 @@ export class SluiceRequest<
     this.#context = context;
     this.id = id;
     this.responseHeaders = { [context.requestIdHeader]: id };
-    this.method = raw.method ?? "GET";
+    // A WebSocket handshake reads as the GET it is over HTTP/1.1 (RFC 8441 puts CONNECT in
+    // its place over h2): routes, middleware and logs see one kind of request.
+    this.method = isH2WebSocketConnect(raw) ? "GET" : (raw.method ?? "GET");
     this.url = originForm(raw.url ?? "/");
     const queryStart = this.url.indexOf("?");
     const received = queryStart === -1 ? this.url : this.url.slice(0, queryStart);
@@ -150,8 +153,8 @@ export class SluiceRequest<
   }
 
   /**
-   * @internal the HTTP/1.1 request of a WebSocket upgrade (the only kind there is for now:
-   * WebSockets over HTTP/2, RFC 8441, are not served yet).
+   * @internal the HTTP/1.1 request of a WebSocket upgrade (an h2 WebSocket's handshake is a
+   * CONNECT on its stream: see websocket/upgrade-channel.ts).
    */
   get upgradeRaw(): IncomingMessage {
     if (isHttp2Request(this.raw)) throw new Error("internal: an h2 request is not an upgrade");

@@ -1,6 +1,7 @@
 import { recordCredentials } from "../http/credentials.js";
 import type { Middleware } from "../http/middleware-chain.js";
 import type { SluiceRequest } from "../http/request.js";
+import { isWebSocketHandshake } from "../http/websocket-handshake.js";
 import { markAuthSubprotocol, noteAuthSubprotocol } from "../websocket/auth-subprotocol.js";
 import { checkRealm, unauthorized, type Verified } from "./auth-challenge.js";
 import { B64TOKEN, type TokenAuthExtras, TokenCheck } from "./token-check.js";
@@ -211,7 +212,7 @@ function fromQuery(req: SluiceRequest, name: string): Found {
 
 /** `Sec-WebSocket-Protocol: <marker>, <token>` on a WebSocket upgrade. */
 function fromSubprotocols(req: SluiceRequest, marker: string): Found {
-  if (req.header("upgrade")?.toLowerCase() !== "websocket") return { kind: "none" };
+  if (!isWebSocketHandshake(req.raw)) return { kind: "none" };
   // The route must list the marker: its checks warn when it does not (see auth-subprotocol).
   noteAuthSubprotocol(req, marker);
   const header = req.header("sec-websocket-protocol");

@@ -5,6 +5,7 @@ import type { Middleware, Next } from "../http/middleware-chain.js";
 import { isWellFormedOrigin } from "../http/origin-pattern.js";
 import type { SluiceRequest } from "../http/request.js";
 import { StreamingResponse } from "../http/streaming-response.js";
+import { isH2WebSocketConnect } from "../http/websocket-handshake.js";
 import { isPromiseLike } from "../util/is-promise-like.js";
 import { type CorsOrigin, type OriginResolver, originResolver } from "./cors-origin.js";
 
@@ -308,6 +309,7 @@ function headerIn(headers: OutgoingHttpHeaders, name: string): unknown {
 
 /** Browsers do not use CORS for WebSockets; their upgrade requests are none of this middleware's business. */
 function isWebSocketUpgrade(request: SluiceRequest): boolean {
+  if (isH2WebSocketConnect(request.raw)) return true;
   const upgrade = request.headers.upgrade;
   return upgrade !== undefined && /\bwebsocket\b/i.test(upgrade);
 }

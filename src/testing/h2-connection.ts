@@ -1,7 +1,9 @@
 import type { OutgoingHttpHeaders } from "node:http";
-import { type ClientHttp2Session, type ClientHttp2Stream, connect } from "node:http2";
+import { type ClientHttp2Session, type ClientHttp2Stream, connect, type Settings } from "node:http2";
 import { type RequestOptions, requestParts } from "./http-exchange.js";
+import { openH2WebSocket, remoteSettings } from "./h2-websocket.js";
 import { type ReceivedResponse, receivedOverHttp2 } from "./received-response.js";
+import { CLOSE_TIMEOUT_MS, TestWebSocket, type WebSocketConnectOptions } from "./test-websocket.js";
 
 /** Headers HTTP/2 forbids (RFC 9113 §8.2.2): the connection's own business in HTTP/1.1. */
 const CONNECTION_HEADERS = new Set([
@@ -18,11 +20,26 @@ const CONNECTION_HEADERS = new Set([
  */
 export class H2Connection {
   readonly #session: ClientHttp2Session;
+  readonly #settings: Promise<Settings>;
 
   constructor(url: string) {
     this.#session = connect(url);
+    this.#settings = remoteSettings(this.#session);
+    this.#settings.catch(() => {}); // a session that closes early fails its requests instead
     // Its failures reach the streams on it; the session's own 'error' must not crash the test.
     this.#session.on("error", () => {});
+  }
+
+  /** Opens a WebSocket on a stream of the connection (RFC 8441), as a browser does over h2. */
+  async websocket(path: string, options: WebSocketConnectOptions): Promise<TestWebSocket> {
+    const raw = await openH2WebSocket(this.#session, this.#settings, path, {
+      protocols: options.protocols,
+      headers: h2Headers(options.headers ?? {}),
+      maxPayload: options.maxPayload,
+      answerPings: options.answerPings,
+      closeTimeout: CLOSE_TIMEOUT_MS,
+    });
+    return TestWebSocket.wrap(raw);
   }
 
   /** Sends one request; resolves when the response head arrives. */

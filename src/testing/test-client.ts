@@ -13,8 +13,8 @@ export interface TestClientOptions {
   closeTimeout?: number;
   /**
    * Speak HTTP/2: the app listens with `http2: "cleartext"` (h2c, no certificate to make) and
-   * every request and stream is a stream of one connection, as a browser's are over h2.
-   * WebSockets are served over HTTP/1.1 only for now: `websocketConnect()` then rejects.
+   * every request and stream is a stream of one connection, as a browser's are over h2,
+   * WebSockets included (RFC 8441; permessage-deflate is not offered over h2).
    */
   http2?: boolean;
 }
@@ -100,8 +100,9 @@ export class TestClient {
   }
 
   /**
-   * Opens a WebSocket to the app (with the `ws` client). Rejects with a WebSocketUpgradeError
-   * carrying `statusCode`, `headers` and `body` when the server refuses the upgrade.
+   * Opens a WebSocket to the app (with the `ws` client; with `http2`, on a stream of the h2
+   * connection). Rejects with a WebSocketUpgradeError carrying `statusCode`, `headers` and
+   * `body` when the server refuses the upgrade (an answer other than 101, or 200 over h2).
    */
   async websocketConnect(
     path: string,
@@ -110,15 +111,9 @@ export class TestClient {
     if (!path.startsWith("/")) {
       throw new TypeError(`TestClient paths must start with "/": ${JSON.stringify(path)}`);
     }
-    if (this.#h2) {
-      throw new Error(
-        "WebSockets over HTTP/2 are not served yet: this TestClient speaks h2c (http2: true); start one without http2 for WebSocket tests",
-      );
-    }
-    const socket = await TestWebSocket.connect(
-      `${this.url.replace(/^http/, "ws")}${path}`,
-      options,
-    );
+    const socket = this.#h2
+      ? await this.#h2.websocket(path, options)
+      : await TestWebSocket.connect(`${this.url.replace(/^http/, "ws")}${path}`, options);
     this.#sockets.add(socket);
     socket.closed.then(() => this.#sockets.delete(socket));
     return socket;

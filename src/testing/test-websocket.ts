@@ -39,8 +39,8 @@ export class WebSocketUpgradeError extends Error {
   }
 }
 
-/** How long a client close waits for the server's answer before it cuts the connection. */
-const CLOSE_TIMEOUT_MS = 2_000;
+/** @internal How long a client close waits for the server's answer before it cuts the connection. */
+export const CLOSE_TIMEOUT_MS = 2_000;
 
 /**
  * The client end of a WebSocket opened by `client.websocketConnect()`, on the `ws` package.
@@ -70,6 +70,11 @@ export class TestWebSocket implements AsyncIterable<InboxMessage> {
         resolve({ code, reason: reason.toString("utf8") });
       });
     });
+  }
+
+  /** @internal A socket opened elsewhere (on an h2 stream, by TestClient's h2 connection). */
+  static wrap(raw: WebSocket): TestWebSocket {
+    return new TestWebSocket(raw);
   }
 
   /** Opens the connection; rejects with a WebSocketUpgradeError if the server answers otherwise than 101. */

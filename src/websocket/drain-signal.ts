@@ -1,4 +1,4 @@
-import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 
 /**
  * One promise per backlog: settles when the socket has written out what it held ('drain'),
@@ -8,7 +8,7 @@ export class DrainSignal {
   private pending: Promise<void> | undefined;
   private settle: ((error?: Error) => void) | undefined;
 
-  constructor(private readonly transport: Socket) {}
+  constructor(private readonly transport: Duplex) {}
 
   wait(): Promise<void> {
     if (!this.pending) {

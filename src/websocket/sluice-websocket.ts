@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type { RawData, WebSocket } from "ws";
 import { expiryDeadline, refreshCredentials } from "../http/credentials.js";
 import type { SluiceRequest } from "../http/request.js";
@@ -67,7 +67,7 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage> {
   // listeners below with `this` = the ws socket, which links back here), and the inbox, the
   // drain signal and the `closed` promise are made when first needed.
   readonly #ws: LinkedWebSocket<SluiceWebSocket>;
-  readonly #transport: Socket;
+  readonly #transport: Duplex;
   readonly #limits: SocketLimits;
   readonly #registry: SocketRegistry;
   /** Created by the first message or read; ENDED_INBOX when the socket ended before that. */
@@ -108,7 +108,7 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage> {
   /** @internal the gateway makes these, one per upgraded connection. */
   constructor(
     ws: LinkedWebSocket<SluiceWebSocket>,
-    transport: Socket,
+    transport: Duplex,
     request: SluiceRequest,
     limits: SocketLimits,
     registry: SocketRegistry,

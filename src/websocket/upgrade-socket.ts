@@ -1,12 +1,6 @@
 import { type IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 
-/** True for a request that asks to become a WebSocket (`Upgrade: websocket`). */
-export function asksForWebSocket(raw: IncomingMessage): boolean {
-  const upgrade = raw.headers.upgrade;
-  return typeof upgrade === "string" && upgrade.trim().toLowerCase() === "websocket";
-}
-
 /**
  * A ServerResponse written straight onto an upgrade request's socket, which Node has handed
  * over: how a refused upgrade gets the same status, headers and JSON body as any other

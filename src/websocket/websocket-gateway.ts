@@ -1,5 +1,6 @@
 import { type IncomingMessage, validateHeaderName, validateHeaderValue } from "node:http";
-import type { Socket } from "node:net";
+import type { OutgoingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import { HttpError } from "../http/http-error.js";
@@ -7,6 +8,7 @@ import type { Middleware } from "../http/middleware-chain.js";
 import type { SluiceRequest } from "../http/request.js";
 import { Router } from "../http/router.js";
 import type { ConnectionSlot } from "../server/connection-caps.js";
+import { logSafely } from "../util/logger.js";
 import { warnIfAuthSubprotocolUnlisted, warnUnlistedAuthSubprotocols } from "./auth-subprotocol.js";
 import { CloseCode, closeCodeForHttpStatus, fitCloseReason } from "./close-codes.js";
 import { HandlerCount } from "./handler-count.js";
@@ -17,6 +19,8 @@ import { SluiceWebSocket, type SocketRegistry } from "./sluice-websocket.js";
 import { type SocketLimits, socketLimits } from "./socket-limits.js";
 import { socketSchemas } from "./socket-schemas.js";
 import type { SocketTopics } from "./socket-topics.js";
+import { serverWebSocketOnStream } from "./stream-websocket.js";
+import { transportOf, type UpgradeChannel } from "./upgrade-channel.js";
 import { type ResolvedWebSocketOptions, resolveWebSocketOptions } from "./websocket-options.js";
 import type { WebSocketRouteOptions } from "./websocket-schema-options.js";
 import { runSession } from "./websocket-session.js";
@@ -69,9 +73,14 @@ export interface UpgradeAdmission {
 /** How long a handler may leave its peer paused when the route has no heartbeat to go by. */
 const DEFAULT_UNREAD_TIMEOUT_MS = 30_000;
 
-/** Response headers the handshake never takes from the app. */
+/**
+ * Response headers the handshake never takes from the app: its own, and those of the
+ * connection (which HTTP/2 forbids).
+ */
 const HANDSHAKE_HEADERS = new Set([
   "connection",
+  "keep-alive",
+  "proxy-connection",
   "upgrade",
   "sec-websocket-accept",
   "sec-websocket-protocol",
@@ -210,8 +219,7 @@ export class WebSocketGateway implements SocketRegistry {
   /** Completes the handshake of a refused upgrade (see closeCodeForRefusal), then closes. */
   refuseAfterHandshake(
     request: SluiceRequest,
-    socket: Socket,
-    head: Buffer,
+    channel: UpgradeChannel,
     code: number,
     reason: string,
   ): void {
@@ -221,7 +229,7 @@ export class WebSocketGateway implements SocketRegistry {
       route.options.protocols.includes(name),
     );
     const refusal = fitCloseReason(reason);
-    this.upgrade(new Admission(route, protocol), request, socket, head, {
+    this.upgrade(new Admission(route, protocol), request, channel, {
       refusal,
       refusalCode: code,
     });
@@ -241,26 +249,63 @@ export class WebSocketGateway implements SocketRegistry {
   upgrade(
     admission: Admission,
     request: SluiceRequest,
-    socket: Socket,
-    head: Buffer,
+    channel: UpgradeChannel,
     caps: UpgradeAdmission = {},
   ): void {
     // wasAdmitted() is asked before this only: no entry kept for the socket's life.
     this.admittedRequests.delete(request);
-    const raw = request.upgradeRaw;
-    this.admitted.set(raw, { request, admission });
     const { slot, refusal, refusalCode = CloseCode.tryAgainLater } = caps;
+    const transport = transportOf(channel);
     // However the connection ends, handshake failures included, its place is given back.
-    if (slot) socket.once("close", slot.release);
-    admission.route.server.handleUpgrade(raw, socket, head, (ws) => {
-      this.admitted.delete(raw);
+    if (slot) transport.once("close", slot.release);
+    const opened = (ws: LinkedWebSocket<SluiceWebSocket>) => {
       if (refusal !== undefined) {
         ws.on("error", ignoreError);
         ws.close(refusalCode, refusal);
         return;
       }
-      this.start(admission.route, ws as LinkedWebSocket<SluiceWebSocket>, socket, request, slot);
+      this.start(admission.route, ws, transport, request, slot);
+    };
+    if (channel.kind === "h2") {
+      const ws = this.acceptOnStream(admission, request, channel.stream);
+      if (ws) opened(ws as LinkedWebSocket<SluiceWebSocket>);
+      return;
+    }
+    const raw = request.upgradeRaw;
+    this.admitted.set(raw, { request, admission });
+    admission.route.server.handleUpgrade(raw, channel.socket, channel.head, (ws) => {
+      this.admitted.delete(raw);
+      opened(ws as LinkedWebSocket<SluiceWebSocket>);
     });
+  }
+
+  /**
+   * The handshake of RFC 8441 on an h2 stream: a 200 with the agreed subprotocol and the
+   * headers middleware set, then WebSocket frames both ways on the stream. Undefined when
+   * the stream is gone (the client left during middleware).
+   */
+  private acceptOnStream(
+    admission: Admission,
+    request: SluiceRequest,
+    stream: ServerHttp2Stream,
+  ): LinkedWebSocket | undefined {
+    if (stream.destroyed || stream.closed) return undefined;
+    const headers: OutgoingHttpHeaders = { ":status": 200 };
+    for (const [name, value] of appHeaderFields(request, this.logger)) {
+      const key = name.toLowerCase();
+      const previous = headers[key] as string | string[] | undefined;
+      headers[key] = previous === undefined ? value : ([] as string[]).concat(previous, value);
+    }
+    if (admission.protocol !== undefined) headers["sec-websocket-protocol"] = admission.protocol;
+    try {
+      stream.respond(headers);
+    } catch (error) {
+      // The stream closed under the handshake: nobody is left to tell.
+      logSafely(request.log, "debug", { err: error }, "h2 WebSocket stream gone before its answer");
+      stream.destroy();
+      return undefined;
+    }
+    return serverWebSocketOnStream(admission.route.server, stream, admission.protocol);
   }
 
   /** Sends 1001 to every socket; resolves once they are closed and their handlers returned. */
@@ -291,7 +336,7 @@ export class WebSocketGateway implements SocketRegistry {
   private start(
     route: WebSocketRoute,
     ws: LinkedWebSocket<SluiceWebSocket>,
-    transport: Socket,
+    transport: Duplex,
     request: SluiceRequest,
     slot: ConnectionSlot | undefined,
   ): void {
@@ -351,17 +396,24 @@ function offeredProtocols(request: SluiceRequest): string[] {
 }
 
 /**
- * Headers middleware set on the request (a cookie, the request id) go into the 101 answer,
- * checked as Node checks any header, since ws writes them to the socket as they are.
+ * Headers middleware set on the request (a cookie, the request id) go into the handshake's
+ * answer (HTTP/1.1's 101), checked as Node checks any header, since ws writes them to the
+ * socket as they are.
  */
 function appendAppHeaders(lines: string[], request: SluiceRequest, logger: Logger): void {
+  for (const [name, value] of appHeaderFields(request, logger)) lines.push(`${name}: ${value}`);
+}
+
+/** The headers middleware set on the request that may go into a handshake's answer, one field each. */
+function appHeaderFields(request: SluiceRequest, logger: Logger): [string, string][] {
+  const fields: [string, string][] = [];
   for (const [name, value] of Object.entries(request.responseHeaders)) {
     if (HANDSHAKE_HEADERS.has(name.toLowerCase())) continue;
     for (const one of Array.isArray(value) ? value : [value]) {
       try {
         validateHeaderName(name);
         validateHeaderValue(name, one);
-        lines.push(`${name}: ${one}`);
+        fields.push([name, String(one)]);
       } catch (error) {
         logger.warn(
           { err: error, reqId: request.id, header: name },
@@ -370,4 +422,5 @@ function appendAppHeaders(lines: string[], request: SluiceRequest, logger: Logge
       }
     }
   }
+  return fields;
 }
