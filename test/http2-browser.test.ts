@@ -3,8 +3,8 @@
 // HTTPS/1.1 the browser's six-connection limit shows: six streams open, the other fourteen
 // stay pending. The server's side proves the protocol: the HTTP version each SSE request
 // came in with and how many connections carried them (1 vs 6). A WebSocket from the h2 page
-// still opens and echoes, over HTTP/1.1 (sluice does not offer RFC 8441 yet, so Chromium
-// falls back to a separate HTTP/1.1 connection).
+// runs on a stream of that same connection (RFC 8441, which sluice offers by default), and
+// falls back to an HTTP/1.1 connection of its own when the app does not offer it.
 import assert from "node:assert/strict";
 import type { Http2ServerRequest } from "node:http2";
 import { after, before, describe, test } from "node:test";
@@ -188,9 +188,9 @@ describe("HTTP/2 in Chromium", () => {
     await page.close();
   });
 
-  test("a WebSocket from the h2 page opens and echoes, over HTTP/1.1 (no RFC 8441 offered)", async () => {
-    const { served, page } = await pageOn({ http2: true });
-    const echoed = await page.evaluate(
+  /** A WebSocket the page opens to /ws: resolves with its first echo. */
+  function echoFromPage(page: Page): Promise<string> {
+    return page.evaluate(
       () =>
         new Promise<string>((resolve, reject) => {
           const socket = new WebSocket(`wss://${location.host}/ws`);
@@ -200,7 +200,28 @@ describe("HTTP/2 in Chromium", () => {
           setTimeout(() => reject(new Error("no echo within 5 s")), 5000);
         }),
     );
-    assert.equal(echoed, "over which protocol?");
+  }
+
+  test("a WebSocket from the h2 page runs on a stream of the page's h2 connection (RFC 8441)", async () => {
+    const { served, page } = await pageOn({ http2: true });
+    await openEventSources(page); // a stream of the connection to compare with
+    await waitFor(() => served.streams.length >= 1, "an SSE stream at the server", 8000);
+    assert.equal(await echoFromPage(page), "over which protocol?");
+    assert.deepEqual(
+      served.sockets.map((socket) => socket.version),
+      ["2.0"],
+    );
+    assert.equal(
+      served.sockets[0].connection,
+      served.streams[0].connection,
+      "the WebSocket shares the page's h2 connection",
+    );
+    await page.close();
+  });
+
+  test("with http2WebSockets: false, the h2 page's WebSocket falls back to HTTP/1.1", async () => {
+    const { served, page } = await pageOn({ http2: true, http2WebSockets: false });
+    assert.equal(await echoFromPage(page), "over which protocol?");
     assert.deepEqual(
       served.sockets.map((socket) => socket.version),
       ["1.1"],
