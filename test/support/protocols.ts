@@ -1,7 +1,8 @@
 // The protocol matrix: the same tests run over HTTP/1.1, HTTPS/1.1, HTTP/2 over TLS and h2c.
 // `forEachProtocol` makes one describe() per protocol; `serveOn` starts an app on it and gives
 // a client that speaks it: node:http(s) requests on a keep-alive agent for HTTP/1.1, one
-// node:http2 session (every request a stream of that one connection) for h2 and h2c.
+// node:http2 session (every request a stream of that one connection) for h2 and h2c;
+// WebSockets with the `ws` client over HTTP/1.1, on streams of that session over h2 (RFC 8441).
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import {
   type ClientHttp2Session,
@@ -9,10 +10,14 @@ import {
   connect,
   constants,
   type IncomingHttpHeaders,
+  type Settings,
 } from "node:http2";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { after, describe } from "node:test";
+import { WebSocket } from "ws";
 import type { App, ListenOptions } from "../../src/index.js";
+import { openH2WebSocket, remoteSettings } from "../../src/testing/h2-websocket.js";
+import { TestWebSocket, WebSocketUpgradeError } from "../../src/testing/index.js";
 import { openssl, testCertificate } from "./test-certificate.js";
 import { waitFor } from "./wait.js";
 
@@ -75,7 +80,20 @@ export interface ProtocolClient {
   open(path: string, init?: RequestInit): Promise<OpenResponse>;
   /** The h2 session every request goes on (undefined over HTTP/1.1). */
   readonly session: ClientHttp2Session | undefined;
+  /**
+   * Opens a WebSocket: with the `ws` client over HTTP/1.1 (an upgrade on a connection of its
+   * own), on a stream of the one session over h2 (RFC 8441). Rejects with a
+   * WebSocketUpgradeError when the server answers the handshake with an HTTP refusal.
+   */
+  websocket(path: string, init?: WebSocketInit): Promise<TestWebSocket>;
   close(): void;
+}
+
+export interface WebSocketInit {
+  protocols?: string[];
+  headers?: Record<string, string>;
+  /** Answer the server's pings. Default true. */
+  answerPings?: boolean;
 }
 
 /** The `listen()` options for `protocol`, on a free loopback port. */
@@ -121,6 +139,7 @@ function answerOf(status: number, headers: Answer["headers"], body: Buffer): Ans
 class Http1Client implements ProtocolClient {
   readonly session = undefined;
   readonly #agent: HttpAgent;
+  readonly #ca: Buffer | undefined;
 
   constructor(
     readonly protocol: Protocol,
@@ -128,6 +147,7 @@ class Http1Client implements ProtocolClient {
     ca: Buffer | undefined,
   ) {
     this.#agent = ca ? new HttpsAgent({ keepAlive: true, ca }) : new HttpAgent({ keepAlive: true });
+    this.#ca = ca;
   }
 
   #send(path: string, init: RequestInit): Promise<IncomingMessage> {
@@ -166,6 +186,32 @@ class Http1Client implements ProtocolClient {
     });
   }
 
+  websocket(path: string, init: WebSocketInit = {}): Promise<TestWebSocket> {
+    const url = `${this.url.replace(/^http/, "ws")}${path}`;
+    const raw = new WebSocket(url, init.protocols ?? [], {
+      headers: init.headers,
+      ca: this.#ca,
+      autoPong: init.answerPings ?? true,
+      closeTimeout: 2000,
+    } as WebSocket.ClientOptions);
+    return new Promise((resolve, reject) => {
+      raw.once("open", () => {
+        raw.removeAllListeners("error");
+        resolve(TestWebSocket.wrap(raw));
+      });
+      raw.once("unexpected-response", (_request, response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("end", () => {
+          const body = Buffer.concat(chunks).toString("utf8");
+          reject(new WebSocketUpgradeError(response.statusCode ?? 0, response.headers, body));
+          raw.terminate();
+        });
+      });
+      raw.on("error", reject);
+    });
+  }
+
   close(): void {
     this.#agent.destroy();
   }
@@ -173,6 +219,7 @@ class Http1Client implements ProtocolClient {
 
 class Http2Client implements ProtocolClient {
   readonly session: ClientHttp2Session;
+  readonly #settings: Promise<Settings>;
 
   constructor(
     readonly protocol: Protocol,
@@ -180,7 +227,19 @@ class Http2Client implements ProtocolClient {
     ca: Buffer | undefined,
   ) {
     this.session = connect(url, ca ? { ca } : {});
+    this.#settings = remoteSettings(this.session);
+    this.#settings.catch(() => {});
     this.session.on("error", () => {}); // a session the server ends on close: seen as 'close'
+  }
+
+  async websocket(path: string, init: WebSocketInit = {}): Promise<TestWebSocket> {
+    const raw = await openH2WebSocket(this.session, this.#settings, path, {
+      protocols: init.protocols,
+      headers: init.headers,
+      answerPings: init.answerPings,
+      closeTimeout: 2000,
+    });
+    return TestWebSocket.wrap(raw);
   }
 
   #send(path: string, init: RequestInit): ClientHttp2Stream {
