@@ -1,7 +1,12 @@
 import type { OutgoingHttpHeaders } from "node:http";
-import { type ClientHttp2Session, type ClientHttp2Stream, connect, type Settings } from "node:http2";
-import { type RequestOptions, requestParts } from "./http-exchange.js";
+import {
+  type ClientHttp2Session,
+  type ClientHttp2Stream,
+  connect,
+  type Settings,
+} from "node:http2";
 import { openH2WebSocket, remoteSettings } from "./h2-websocket.js";
+import { type RequestOptions, requestParts } from "./http-exchange.js";
 import { type ReceivedResponse, receivedOverHttp2 } from "./received-response.js";
 import { CLOSE_TIMEOUT_MS, TestWebSocket, type WebSocketConnectOptions } from "./test-websocket.js";
 
@@ -32,14 +37,14 @@ export class H2Connection {
 
   /** Opens a WebSocket on a stream of the connection (RFC 8441), as a browser does over h2. */
   async websocket(path: string, options: WebSocketConnectOptions): Promise<TestWebSocket> {
-    const raw = await openH2WebSocket(this.#session, this.#settings, path, {
+    const { socket, headers } = await openH2WebSocket(this.#session, this.#settings, path, {
       protocols: options.protocols,
       headers: h2Headers(options.headers ?? {}),
       maxPayload: options.maxPayload,
       answerPings: options.answerPings,
       closeTimeout: CLOSE_TIMEOUT_MS,
     });
-    return TestWebSocket.wrap(raw);
+    return TestWebSocket.wrap(socket, headers);
   }
 
   /** Sends one request; resolves when the response head arrives. */

@@ -1,9 +1,9 @@
 import type { OutgoingHttpHeaders } from "node:http";
-import {
-  type ClientHttp2Session,
-  type ClientHttp2Stream,
-  type IncomingHttpHeaders,
-  type Settings,
+import type {
+  ClientHttp2Session,
+  ClientHttp2Stream,
+  IncomingHttpHeaders,
+  Settings,
 } from "node:http2";
 import type { WebSocket } from "ws";
 import { clientWebSocketOnStream } from "../websocket/stream-websocket.js";
@@ -42,7 +42,7 @@ export async function openH2WebSocket(
   settings: Promise<Settings>,
   path: string,
   options: H2WebSocketOptions = {},
-): Promise<WebSocket> {
+): Promise<OpenedH2WebSocket> {
   if (!(await settings).enableConnectProtocol) {
     throw new Error(
       "The server does not offer WebSockets over HTTP/2 (no SETTINGS_ENABLE_CONNECT_PROTOCOL): listen with http2WebSockets left on",
@@ -63,11 +63,18 @@ export async function openH2WebSocket(
   const head = await responseHead(stream);
   const status = Number(head[":status"]);
   if (status !== 200) throw await refusal(stream, status, head);
-  return clientWebSocketOnStream(stream, String(head["sec-websocket-protocol"] ?? ""), {
+  const socket = clientWebSocketOnStream(stream, String(head["sec-websocket-protocol"] ?? ""), {
     maxPayload: options.maxPayload,
     autoPong: options.answerPings ?? true,
     closeTimeout: options.closeTimeout,
   });
+  return { socket, headers: withoutPseudoHeaders(head) };
+}
+
+/** An h2 WebSocket the server accepted, and the headers of its answer. */
+export interface OpenedH2WebSocket {
+  socket: WebSocket;
+  headers: IncomingHttpHeaders;
 }
 
 function responseHead(stream: ClientHttp2Stream): Promise<IncomingHttpHeaders> {
@@ -75,7 +82,9 @@ function responseHead(stream: ClientHttp2Stream): Promise<IncomingHttpHeaders> {
     stream.once("response", resolve);
     stream.once("error", reject);
     stream.once("close", () =>
-      reject(new Error(`The server closed the h2 stream before answering (code ${stream.rstCode})`)),
+      reject(
+        new Error(`The server closed the h2 stream before answering (code ${stream.rstCode})`),
+      ),
     );
   });
 }
@@ -88,9 +97,13 @@ async function refusal(
   let body = "";
   stream.setEncoding("utf8");
   for await (const chunk of stream) body += chunk;
+  return new WebSocketUpgradeError(status, withoutPseudoHeaders(head), body);
+}
+
+function withoutPseudoHeaders(head: IncomingHttpHeaders): IncomingHttpHeaders {
   const headers: IncomingHttpHeaders = {};
   for (const [name, value] of Object.entries(head)) {
     if (!name.startsWith(":")) headers[name] = value;
   }
-  return new WebSocketUpgradeError(status, headers, body);
+  return headers;
 }

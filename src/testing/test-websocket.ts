@@ -54,8 +54,12 @@ export class TestWebSocket implements AsyncIterable<InboxMessage> {
   readonly raw: RawWebSocket;
   readonly #inbox: Inbox;
 
-  private constructor(raw: WebSocket) {
+  /** The headers of the server's answer to the handshake (its 101, or its 200 over h2). */
+  readonly headers: IncomingHttpHeaders;
+
+  private constructor(raw: WebSocket, headers: IncomingHttpHeaders) {
     this.raw = raw;
+    this.headers = headers;
     // Everything the server sends is kept until the test reads it: no pushing back, which
     // would change what the server sees (pongs and close frames unread).
     this.#inbox = new Inbox();
@@ -73,8 +77,8 @@ export class TestWebSocket implements AsyncIterable<InboxMessage> {
   }
 
   /** @internal A socket opened elsewhere (on an h2 stream, by TestClient's h2 connection). */
-  static wrap(raw: WebSocket): TestWebSocket {
-    return new TestWebSocket(raw);
+  static wrap(raw: WebSocket, headers: IncomingHttpHeaders): TestWebSocket {
+    return new TestWebSocket(raw, headers);
   }
 
   /** Opens the connection; rejects with a WebSocketUpgradeError if the server answers otherwise than 101. */
@@ -86,10 +90,22 @@ export class TestWebSocket implements AsyncIterable<InboxMessage> {
       maxPayload: options.maxPayload,
       closeTimeout: CLOSE_TIMEOUT_MS,
     } as WebSocket.ClientOptions);
+    return TestWebSocket.opening(raw);
+  }
+
+  /**
+   * @internal The TestWebSocket of a `ws` client being opened, once the server accepts it;
+   * a WebSocketUpgradeError when it answers otherwise.
+   */
+  static opening(raw: WebSocket): Promise<TestWebSocket> {
+    let headers: IncomingHttpHeaders = {};
+    raw.once("upgrade", (response) => {
+      headers = response.headers;
+    });
     return new Promise((resolve, reject) => {
       raw.once("open", () => {
         raw.removeAllListeners("error");
-        resolve(new TestWebSocket(raw));
+        resolve(new TestWebSocket(raw, headers));
       });
       raw.once("unexpected-response", (_request, response) => {
         let body = "";

@@ -17,7 +17,7 @@ import { after, describe } from "node:test";
 import { WebSocket } from "ws";
 import type { App, ListenOptions } from "../../src/index.js";
 import { openH2WebSocket, remoteSettings } from "../../src/testing/h2-websocket.js";
-import { TestWebSocket, WebSocketUpgradeError } from "../../src/testing/index.js";
+import { TestWebSocket } from "../../src/testing/index.js";
 import { openssl, testCertificate } from "./test-certificate.js";
 import { waitFor } from "./wait.js";
 
@@ -194,22 +194,7 @@ class Http1Client implements ProtocolClient {
       autoPong: init.answerPings ?? true,
       closeTimeout: 2000,
     } as WebSocket.ClientOptions);
-    return new Promise((resolve, reject) => {
-      raw.once("open", () => {
-        raw.removeAllListeners("error");
-        resolve(TestWebSocket.wrap(raw));
-      });
-      raw.once("unexpected-response", (_request, response) => {
-        const chunks: Buffer[] = [];
-        response.on("data", (chunk: Buffer) => chunks.push(chunk));
-        response.on("end", () => {
-          const body = Buffer.concat(chunks).toString("utf8");
-          reject(new WebSocketUpgradeError(response.statusCode ?? 0, response.headers, body));
-          raw.terminate();
-        });
-      });
-      raw.on("error", reject);
-    });
+    return TestWebSocket.opening(raw);
   }
 
   close(): void {
@@ -233,13 +218,13 @@ class Http2Client implements ProtocolClient {
   }
 
   async websocket(path: string, init: WebSocketInit = {}): Promise<TestWebSocket> {
-    const raw = await openH2WebSocket(this.session, this.#settings, path, {
+    const { socket, headers } = await openH2WebSocket(this.session, this.#settings, path, {
       protocols: init.protocols,
       headers: init.headers,
       answerPings: init.answerPings,
       closeTimeout: 2000,
     });
-    return TestWebSocket.wrap(raw);
+    return TestWebSocket.wrap(socket, headers);
   }
 
   #send(path: string, init: RequestInit): ClientHttp2Stream {
