@@ -178,8 +178,8 @@ function progress(measured: H2Case, round: number, runs: number, sample: Sample)
     `${Math.round(sample["deliveries/s"])} deliveries/s`,
     `${sample["server CPU µs/delivery"].toFixed(2)} µs CPU/delivery`,
     `${sample["server RSS KB/stream"].toFixed(1)} KB/stream`,
-    `p50 ${sample["p50 latency ms"]} ms`,
-    `p99 ${sample["p99 latency ms"]} ms`,
+    `p50 ${sample["p50 latency ms"].toFixed(2)} ms`,
+    `p99 ${sample["p99 latency ms"].toFixed(2)} ms`,
     `server CPU ${sample["server CPU %"].toFixed(0)} %`,
     `subscribers CPU ${sample["subscribers CPU %"].toFixed(0)} %`,
   ].join(", ");
