@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { createInterface, type Interface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { withFileLimit } from "./fd-limit.js";
@@ -21,7 +22,7 @@ export interface H2ServerOptions {
   connections: number;
   /** sluice from dist/ rather than src/ through tsx. */
   dist: boolean;
-  /** A directory to write a V8 CPU profile to (`--cpu-prof`), written when it stops. */
+  /** Where to write V8 CPU profiles (`--cpu-prof`, in a directory per server), written when it stops. */
   profileDir?: string;
 }
 
@@ -38,13 +39,13 @@ export class H2Server {
   ) {}
 
   static async start(options: H2ServerOptions): Promise<H2Server> {
+    // A directory per server: --cpu-prof writes a profile per thread (the main one, tid 0, and
+    // tsx's module-loader thread), and a fixed --cpu-prof-name would have one overwrite the other.
     const profile = options.profileDir
       ? [
           "--cpu-prof",
           "--cpu-prof-dir",
-          options.profileDir,
-          "--cpu-prof-name",
-          `h2-fanout-${options.protocol}-${Date.now()}.cpuprofile`,
+          join(options.profileDir, `${options.protocol}-${Date.now()}`),
         ]
       : [];
     const argv = [process.execPath, ...profile, "--import", "tsx", ENTRY];
