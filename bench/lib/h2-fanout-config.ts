@@ -28,8 +28,8 @@ const DEFAULTS = {
   streams: 1000,
   "per-connection": 100,
   rate: 25,
-  warmup: 1,
-  duration: 2.5,
+  warmup: 0.7,
+  duration: 1.5,
   runs: 3,
 };
 const QUICK = { warmup: 0.5, duration: 1, runs: 1 };
