@@ -9,7 +9,7 @@ import type { WebSocket } from "ws";
 import { clientWebSocketOnStream } from "../websocket/stream-websocket.js";
 import { WebSocketUpgradeError } from "./test-websocket.js";
 
-/** What the client end of an h2 WebSocket is opened with. */
+/** @internal What the client end of an h2 WebSocket is opened with. */
 export interface H2WebSocketOptions {
   /** Subprotocols to offer, preferred first. */
   protocols?: string[];
@@ -22,7 +22,7 @@ export interface H2WebSocketOptions {
 }
 
 /**
- * The first SETTINGS the server sent on `session`: call it as the session is made, before
+ * @internal The first SETTINGS the server sent on `session`: call it as the session is made, before
  * that frame can have come. It says whether WebSockets may be opened on the connection.
  */
 export function remoteSettings(session: ClientHttp2Session): Promise<Settings> {
@@ -33,7 +33,7 @@ export function remoteSettings(session: ClientHttp2Session): Promise<Settings> {
 }
 
 /**
- * Opens a WebSocket on a stream of `session` (RFC 8441: an extended CONNECT, answered 200).
+ * @internal Opens a WebSocket on a stream of `session` (RFC 8441: an extended CONNECT, answered 200).
  * Rejects with a WebSocketUpgradeError when the server answers otherwise, and with an Error
  * when the server does not offer WebSockets over h2 (SETTINGS_ENABLE_CONNECT_PROTOCOL).
  */
@@ -71,7 +71,7 @@ export async function openH2WebSocket(
   return { socket, headers: withoutPseudoHeaders(head) };
 }
 
-/** An h2 WebSocket the server accepted, and the headers of its answer. */
+/** @internal An h2 WebSocket the server accepted, and the headers of its answer. */
 export interface OpenedH2WebSocket {
   socket: WebSocket;
   headers: IncomingHttpHeaders;

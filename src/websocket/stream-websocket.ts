@@ -29,7 +29,7 @@ const NOTHING_READ_YET = Buffer.alloc(0);
 const DEFAULT_CLIENT_CLOSE_TIMEOUT_MS = 30_000;
 
 /**
- * The server end of a WebSocket on `stream`, made and configured as the route's ws server
+ * @internal The server end of a WebSocket on `stream`, made and configured as the route's ws server
  * makes the sockets of its HTTP/1.1 handshakes (same class, limits, close timeout), with
  * `protocol` agreed on. No extension is agreed on (see docs: no permessage-deflate over h2).
  */
@@ -51,7 +51,7 @@ export function serverWebSocketOnStream(
   return ws;
 }
 
-/** What a client end needs: its close timeout, and the largest message it takes. */
+/** @internal What a client end needs: its close timeout, and the largest message it takes. */
 export interface ClientStreamOptions {
   closeTimeout?: number;
   maxPayload?: number;
@@ -60,7 +60,7 @@ export interface ClientStreamOptions {
 }
 
 /**
- * The client end of a WebSocket on an h2 stream whose extended CONNECT the server accepted:
+ * @internal The client end of a WebSocket on an h2 stream whose extended CONNECT the server accepted:
  * it masks what it sends and expects unmasked frames, as a client does (RFC 6455 §5.1).
  */
 export function clientWebSocketOnStream(
