@@ -7,8 +7,11 @@
 // falls back to an HTTP/1.1 connection of its own when the app does not offer it.
 import assert from "node:assert/strict";
 import type { Http2ServerRequest } from "node:http2";
+import { resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { build } from "esbuild";
 import type { Browser, Page } from "playwright-core";
+import type * as Client from "../src/client/index.js";
 import { type App, HttpResponse, type ListenOptions, type SluiceRequest } from "../src/index.js";
 import { quietApp } from "./support/apps.js";
 import { launchChromium } from "./support/chromium.js";
@@ -16,7 +19,13 @@ import { testCertificate } from "./support/test-certificate.js";
 import { sleep, waitFor } from "./support/wait.js";
 
 // The page's globals (the project's tsconfig has Node's types, not the DOM's).
-declare const window: { received: number[]; sources: { readyState: number }[] };
+declare const window: {
+  received: number[];
+  sources: { readyState: number }[];
+  sluice: typeof Client;
+  rt: Client.Realtime;
+  got: unknown[];
+};
 declare const EventSource: new (
   url: string,
 ) => {
@@ -31,7 +40,7 @@ declare const WebSocket: new (
   send(data: string): void;
   onerror: () => void;
 };
-declare const location: { host: string };
+declare const location: { host: string; href: string };
 
 const SOURCES = 20;
 /** Chromium's HTTP/1.1 connections per host (and per profile): the limit the test shows. */
@@ -76,8 +85,35 @@ async function serve(options: ListenOptions): Promise<Served> {
     sockets.push({ version: req.raw.httpVersion, connection: connectionOf(req) });
     for await (const message of socket) await socket.send(message);
   });
+  app.get("/client.js", async () =>
+    HttpResponse.text(await clientBundle(), {
+      headers: { "content-type": "text/javascript; charset=utf-8" },
+    }),
+  );
+  app.realtime("/rt", {
+    subscribe: (_topic, ctx) => {
+      sockets.push({ version: ctx.request.raw.httpVersion, connection: connectionOf(ctx.request) });
+      return true;
+    },
+    publish: () => true,
+  });
   const server = await app.listen({ port: 0, host: "127.0.0.1", ...options });
   return { app, url: server.url, streams, sockets, close: () => server.close() };
+}
+
+let bundled: Promise<string> | undefined;
+
+/** sluice/client bundled for the page, as an app would serve it. */
+function clientBundle(): Promise<string> {
+  bundled ??= build({
+    entryPoints: [resolve(import.meta.dirname, "../src/client/index.ts")],
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    write: false,
+  }).then((result) => result.outputFiles[0].text);
+  return bundled;
 }
 
 /** Opens the 20 EventSources in the page; each counts the events it got. */
@@ -216,6 +252,33 @@ describe("HTTP/2 in Chromium", () => {
       served.streams[0].connection,
       "the WebSocket shares the page's h2 connection",
     );
+    await page.close();
+  });
+
+  test("sluice/client's connect() in the h2 page: app.realtime over a stream of the page's connection", async () => {
+    const { served, page } = await pageOn({ http2: true });
+    await page.evaluate(async () => {
+      const url = new URL("/client.js", location.href).href;
+      window.sluice = await import(url);
+    });
+    await page.evaluate(() => {
+      window.got = [];
+      window.rt = window.sluice.connect(`wss://${location.host}/rt`);
+      window.rt.subscribe("live", {}, (message) => window.got.push(message.data));
+    });
+    await waitFor(() => served.sockets.length === 1, "the page's subscribe at the server", 8000);
+    await publishUntil(
+      served.app,
+      async () => (await page.evaluate(() => window.got.length)) > 0,
+      "a live message in the page",
+    );
+    const id = await page.evaluate(() => window.rt.publish("live", { from: "page" }));
+    assert.ok(typeof id === "string" && id.length > 0, `the page's publish got an id: ${id}`);
+    assert.deepEqual(
+      served.sockets.map((socket) => socket.version),
+      ["2.0"],
+    );
+    await page.evaluate(() => window.rt.close());
     await page.close();
   });
 
