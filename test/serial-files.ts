@@ -13,5 +13,6 @@ export const SERIAL: readonly string[] = [
   "test/acceptance.test.ts", // RSS while 50 MB go to a slow reader; close timing
   "test/sigterm-drain.test.ts", // heavy streaming to 110 clients through SIGTERM
   "test/hostile-websocket.test.ts", // a dead peer dropped within two 300 ms heartbeats
+  "test/http2-websocket.test.ts", // the same, within two 150 ms heartbeats, on four protocols
   "test/packed-tarball.test.ts", // may rebuild dist/, which other files import; npm and tsc runs
 ];
