@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { answerParent } from "./lib/answer-parent.js";
 import { DeliveryCheck } from "./lib/delivery-check.js";
+import { addCheck, noDeliveries } from "./lib/delivery-counts.js";
 import { type OpenConnection, openH2Connection, openHttp1Stream } from "./lib/h2-fanout-streams.js";
 import type { PoolAnswer, PoolCommand, StreamsReport } from "./lib/h2-subscriber-pool.js";
 import { LatencyHistogram } from "./lib/latency-histogram.js";
@@ -49,21 +51,10 @@ async function finish(published: number, timeoutMs: number): Promise<StreamsRepo
     if (performance.now() > deadline) break;
     await sleep(20);
   }
-  const report: StreamsReport = {
-    streams: checks.length,
-    received: 0,
-    lost: 0,
-    duplicates: 0,
-    malformed: 0,
-    errors: [],
-    latency: latency.sparse(),
-  };
+  const report: StreamsReport = { streams: checks.length, ...noDeliveries(latency.sparse()) };
   for (const check of checks) {
     check.finish(published);
-    report.received += check.received;
-    report.lost += check.lost;
-    report.duplicates += check.duplicates;
-    report.malformed += check.malformed;
+    addCheck(report, check);
   }
   for (const connection of connections) {
     for (const error of connection.errors)
@@ -91,15 +82,4 @@ async function answer(command: PoolCommand): Promise<PoolAnswer> {
   }
 }
 
-process.on("message", (command: PoolCommand) => {
-  answer(command).then(
-    (reply) => process.send?.(reply),
-    (error: unknown) =>
-      process.send?.({
-        type: "failed",
-        message: error instanceof Error ? error.message : String(error),
-      }),
-  );
-});
-// The parent going away (its IPC channel closing) ends this process and its sockets.
-process.on("disconnect", () => process.exit(0));
+answerParent(answer);

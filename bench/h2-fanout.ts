@@ -11,6 +11,7 @@ import { H2Server } from "./lib/h2-server.js";
 import { H2SubscriberPool } from "./lib/h2-subscriber-pool.js";
 import { pinSelf } from "./lib/pinning.js";
 import { benchRevision } from "./lib/revision.js";
+import { printRunProgress } from "./lib/run-progress.js";
 import { ROOT } from "./lib/servers.js";
 import { alternate, type Sample } from "./lib/stats.js";
 
@@ -170,25 +171,12 @@ function lossProblems(
   return problems;
 }
 
-/** Below this share of the deliveries due in the window, the server (or the machine) fell behind. */
-const KEPT_UP_PERCENT = 95;
-
 function progress(measured: H2Case, round: number, runs: number, sample: Sample): void {
-  const summary = [
-    `${Math.round(sample["deliveries/s"])} deliveries/s`,
-    `${sample["server CPU µs/delivery"].toFixed(2)} µs CPU/delivery`,
+  printRunProgress(`${measured.scenario}, ${measured.label}`, round, runs, sample, [
     `${sample["server RSS KB/stream"].toFixed(1)} KB/stream`,
     `p50 ${sample["p50 latency ms"].toFixed(2)} ms`,
     `p99 ${sample["p99 latency ms"].toFixed(2)} ms`,
-    `server CPU ${sample["server CPU %"].toFixed(0)} %`,
-    `subscribers CPU ${sample["subscribers CPU %"].toFixed(0)} %`,
-  ].join(", ");
-  console.error(`  ${measured.scenario}, ${measured.label}, run ${round + 1}/${runs}: ${summary}`);
-  if (sample["delivered % of due"] < KEPT_UP_PERCENT) {
-    console.error(
-      `    behind: ${sample["delivered % of due"].toFixed(0)} % of the deliveries due in the window (is something else using the machine?)`,
-    );
-  }
+  ]);
 }
 
 main().catch((error: unknown) => {

@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { answerParent } from "./lib/answer-parent.js";
 import { DeliveryCheck } from "./lib/delivery-check.js";
+import { addCheck, noDeliveries } from "./lib/delivery-counts.js";
 import { LatencyHistogram } from "./lib/latency-histogram.js";
 import { RealtimeSseSubscriber } from "./lib/realtime-sse-subscriber.js";
 import { RealtimeWsSubscriber } from "./lib/realtime-ws-subscriber.js";
@@ -96,19 +98,11 @@ async function finish(published: number, timeoutMs: number): Promise<Subscribers
 function reportOf(group: Group, published: number): TransportReport {
   const report: TransportReport = {
     subscribers: group.subscribers.length,
-    received: 0,
-    lost: 0,
-    duplicates: 0,
-    malformed: 0,
-    errors: [],
-    latency: group.latency.sparse(),
+    ...noDeliveries(group.latency.sparse()),
   };
   for (const [i, check] of group.checks.entries()) {
     check.finish(published);
-    report.received += check.received;
-    report.lost += check.lost;
-    report.duplicates += check.duplicates;
-    report.malformed += check.malformed;
+    addCheck(report, check);
     const error = group.subscribers[i].error;
     if (error && report.errors.length < MAX_ERRORS_REPORTED) report.errors.push(error.message);
   }
@@ -131,15 +125,4 @@ async function answer(command: SubscriberCommand): Promise<SubscriberAnswer> {
   }
 }
 
-process.on("message", (command: SubscriberCommand) => {
-  answer(command).then(
-    (reply) => process.send?.(reply),
-    (error: unknown) =>
-      process.send?.({
-        type: "failed",
-        message: error instanceof Error ? error.message : String(error),
-      }),
-  );
-});
-// The parent going away (its IPC channel closing) ends this process and its sockets.
-process.on("disconnect", () => process.exit(0));
+answerParent(answer);

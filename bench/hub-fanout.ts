@@ -14,6 +14,7 @@ import { type HubFanoutConfig, parseHubFanoutConfig } from "./lib/hub-fanout-con
 import { HUB_FANOUT_SECTION, publishHubFanout, renderHubFanout } from "./lib/hub-fanout-report.js";
 import { pinSelf } from "./lib/pinning.js";
 import { benchRevision, unpublishableBecause } from "./lib/revision.js";
+import { printRunProgress } from "./lib/run-progress.js";
 import { ROOT } from "./lib/servers.js";
 import { alternate, type Sample } from "./lib/stats.js";
 import { type PoolReport, SubscriberPool } from "./lib/subscriber-pool.js";
@@ -181,24 +182,11 @@ function failOnLoss(
   );
 }
 
-/** Below this share of the deliveries due in the window, the server (or the machine) fell behind. */
-const KEPT_UP_PERCENT = 95;
-
 function progress(target: FanoutTarget, round: number, runs: number, sample: Sample): void {
-  const summary = [
-    `${Math.round(sample["deliveries/s"])} deliveries/s`,
-    `${sample["server CPU µs/delivery"].toFixed(2)} µs CPU/delivery`,
+  printRunProgress(target.label, round, runs, sample, [
     `p50 ${sample["p50 latency ms"]} ms`,
     `p99 ${sample["p99 latency ms"]} ms`,
-    `server CPU ${sample["server CPU %"].toFixed(0)} %`,
-    `subscribers CPU ${sample["subscribers CPU %"].toFixed(0)} %`,
-  ].join(", ");
-  console.error(`  ${target.label}, run ${round + 1}/${runs}: ${summary}`);
-  if (sample["delivered % of due"] < KEPT_UP_PERCENT) {
-    console.error(
-      `    behind: ${sample["delivered % of due"].toFixed(0)} % of the deliveries due in the window (is something else using the machine?)`,
-    );
-  }
+  ]);
 }
 
 main().catch((error: unknown) => {

@@ -1,12 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { withFileLimit } from "./fd-limit.js";
 import { pinnedCommand } from "./pinning.js";
+import { killedOnExit, residentBytes, stopChild } from "./server-process.js";
 import { ROOT } from "./servers.js";
 
 const STARTUP_TIMEOUT_MS = 30_000;
-const STOP_TIMEOUT_MS = 10_000;
 
 /** A server of bench/hub-fanout.ts in its own process: its CPU and memory are its own. */
 export interface FanoutServer {
@@ -18,12 +17,6 @@ export interface FanoutServer {
   readonly warnings: string[];
   stop(): Promise<void>;
 }
-
-const running = new Set<ChildProcess>();
-/** No server outlives the run, however it ends. */
-process.once("exit", () => {
-  for (const child of running) child.kill("SIGKILL");
-});
 
 /**
  * Starts `argv` pinned to the server core, with a file limit fit for `connections`, and
@@ -39,8 +32,7 @@ export async function startFanoutServer(
 ): Promise<FanoutServer> {
   const [file, args] = pinnedCommand(withFileLimit(argv, connections));
   const child = spawn(file, args, { cwd: ROOT, env, stdio: ["pipe", "pipe", "inherit"] });
-  running.add(child);
-  child.once("exit", () => running.delete(child));
+  killedOnExit(child);
   const warnings: string[] = [];
   const port = await readPort(child, name, warnings);
   if (child.pid === undefined) throw new Error(`${name} has no pid`);
@@ -85,23 +77,4 @@ function parsedLine(line: string): Record<string, unknown> | undefined {
 
 function urlPort(url: unknown): number | undefined {
   return typeof url === "string" ? Number(new URL(url).port) : undefined;
-}
-
-function residentBytes(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status);
-  return kb ? Number(kb[1]) * 1024 : Number.NaN;
-}
-
-/** SIGTERM (the hub drains gracefully), SIGKILL if it has not exited after a while. */
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill("SIGTERM");
-  });
 }

@@ -1,15 +1,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface, type Interface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { withFileLimit } from "./fd-limit.js";
 import { pinnedCommand } from "./pinning.js";
+import { killedOnExit, residentBytes, stopChild } from "./server-process.js";
 import { ROOT } from "./servers.js";
 
 const ENTRY = fileURLToPath(new URL("../servers/h2-fanout.ts", import.meta.url));
 const ANSWER_TIMEOUT_MS = 30_000;
-const STOP_TIMEOUT_MS = 10_000;
 
 /** What bench/servers/h2-fanout.ts serves (BENCH_H2_PROTOCOL). */
 export type ServedProtocol = "http1" | "https" | "h2" | "h2c";
@@ -61,8 +60,7 @@ export class H2Server {
       },
       stdio: ["pipe", "pipe", "inherit"],
     });
-    running.add(child);
-    child.once("exit", () => running.delete(child));
+    killedOnExit(child);
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     const { port } = (await nextLine(child, lines, "start")) as { port: number };
     if (child.pid === undefined) throw new Error("the h2 fan-out server has no pid");
@@ -78,31 +76,14 @@ export class H2Server {
 
   /** Resident memory now, in bytes (/proc/<pid>/status). */
   rss(): number {
-    const status = readFileSync(`/proc/${this.pid}/status`, "utf8");
-    const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status);
-    return kb ? Number(kb[1]) * 1024 : Number.NaN;
+    return residentBytes(this.pid);
   }
 
   /** SIGTERM (a profile is written on the way out), SIGKILL if it is still there after a while. */
   stop(): Promise<void> {
-    const child = this.child;
-    if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
-      child.once("exit", () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      child.kill("SIGTERM");
-    });
+    return stopChild(this.child);
   }
 }
-
-const running = new Set<ChildProcess>();
-/** No server outlives the run, however it ends. */
-process.once("exit", () => {
-  for (const child of running) child.kill("SIGKILL");
-});
 
 function nextLine(child: ChildProcess, lines: Interface, what: string): Promise<unknown> {
   return new Promise((resolve, reject) => {

@@ -1,4 +1,4 @@
-import type { SparseBuckets } from "./latency-histogram.js";
+import type { DeliveryCounts } from "./delivery-counts.js";
 
 /*
  * What bench/hub-fanout.ts and its subscriber processes (bench/hub-fanout-subscribers.ts) say
@@ -22,16 +22,8 @@ export type SubscriberAnswer =
 export type Transport = "sse" | "ws";
 
 /** What the subscribers of one transport received in a run. */
-export interface TransportReport {
+export interface TransportReport extends DeliveryCounts {
   subscribers: number;
-  received: number;
-  lost: number;
-  duplicates: number;
-  malformed: number;
-  /** The first errors of subscribers that failed (cut off, closed, unexpected frames). */
-  errors: string[];
-  /** Publish-to-receipt latencies of the deliveries in the measured window. */
-  latency: SparseBuckets;
 }
 
 export type SubscribersReport = Record<Transport, TransportReport>;
