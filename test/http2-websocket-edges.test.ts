@@ -55,8 +55,12 @@ const gc = runInNewContext("gc") as () => void;
 
 watchCrashes();
 
-/** Leeway for heapUsed after GC, after 2 000 WebSockets came and went, against before. */
-const HEAP_TOLERANCE = 16 * 1024 * 1024;
+/**
+ * Leeway for heapUsed after GC, after 2 000 WebSockets came and went, against before: about
+ * 1 MB is seen; keeping each one's request and h2 stream (a leak) grows it by some 15 MB, which
+ * the issue's 16 MB would let through, so 3 KB a WebSocket.
+ */
+const HEAP_TOLERANCE = 2000 * 3 * 1024;
 
 /** What the server saw of its `/ws` sockets: handlers that ended, and the close codes. */
 interface Seen {
@@ -137,8 +141,9 @@ function heapAfterGc(): number {
   return process.memoryUsage().heapUsed;
 }
 
-test("listen() refuses a non-boolean http2WebSockets, naming the option", async () => {
+test("listen() refuses a non-boolean http2WebSockets, naming the option", async (t) => {
   const app = quietApp();
+  t.after(() => app.close()); // were it taken, the server would not hold the run up
   const options = await listenOptions("h2c");
   await assert.rejects(
     // @ts-expect-error http2WebSockets is a boolean
@@ -150,9 +155,10 @@ test("listen() refuses a non-boolean http2WebSockets, naming the option", async 
   assert.equal(app.server, undefined, "nothing listening");
 });
 
-test("listen() refuses http2WebSockets without http2, saying to pass http2", async () => {
+test("listen() refuses http2WebSockets without http2, saying to pass http2", async (t) => {
   for (const http2WebSockets of [true, false]) {
     const app = quietApp();
+    t.after(() => app.close());
     await assert.rejects(
       async () => app.listen({ port: 0, host: "127.0.0.1", http2WebSockets }),
       (error: Error) =>
@@ -293,9 +299,9 @@ forEachProtocol(["h2", "h2c"], (protocol) => {
     });
     try {
       const { session, settings } = await h2Session(url);
-      assert.equal((await settings).enableConnectProtocol, false);
+      assert.equal(settings.enableConnectProtocol, false);
       await assert.rejects(
-        openH2WebSocket(session, settings, "/ws"),
+        openH2WebSocket(session, Promise.resolve(settings), "/ws"),
         /does not offer WebSockets over HTTP\/2 \(no SETTINGS_ENABLE_CONNECT_PROTOCOL\)/,
       );
       session.destroy();
@@ -455,7 +461,7 @@ forEachProtocol(["h2", "h2c"], (protocol) => {
     await assertOthersServed(protocol, url, "a session dropped with WebSockets");
   });
 
-  test("2 000 WebSockets opened and closed on a few sessions: nothing left, the heap back within 16 MB", async () => {
+  test("2 000 WebSockets opened and closed on a few sessions: nothing left, the heap back within 6 MB", async () => {
     const { app, seen, url } = await start();
     const sessions = await Promise.all(Array.from({ length: 4 }, () => h2Session(url)));
 

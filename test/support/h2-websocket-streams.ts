@@ -13,16 +13,16 @@ import { remoteSettings } from "../../src/testing/h2-websocket.js";
 import { TestWebSocket } from "../../src/testing/index.js";
 import { clientWebSocketOnStream } from "../../src/websocket/stream-websocket.js";
 import { testCertificate } from "./test-certificate.js";
+import { within } from "./wait.js";
 
 /** A node:http2 session to `url` (trusting the test certificate), with the server's SETTINGS. */
 export async function h2Session(
   url: string,
-): Promise<{ session: ClientHttp2Session; settings: Promise<Settings> }> {
+): Promise<{ session: ClientHttp2Session; settings: Settings }> {
   const ca = url.startsWith("https:") ? (await testCertificate()).cert : undefined;
   const session = connect(url, ca ? { ca } : {});
   session.on("error", () => {}); // seen as 'close'
-  const settings = remoteSettings(session);
-  settings.catch(() => {});
+  const settings = await within(remoteSettings(session), "the server's SETTINGS");
   return { session, settings };
 }
 
@@ -52,11 +52,19 @@ export interface WebSocketStream {
   socket: TestWebSocket;
 }
 
-/** Opens a WebSocket on `path` over an RFC 8441 extended CONNECT; rejects unless answered 200. */
+/**
+ * Opens a WebSocket on `path` over an RFC 8441 extended CONNECT, on a session whose SETTINGS
+ * came (one made by h2Session, or that has been answered); rejects unless answered 200.
+ */
 export async function openWebSocketStream(
   session: ClientHttp2Session,
   path: string,
 ): Promise<WebSocketStream> {
+  // Not sent unless offered: node:http2's client (Node 20.20) spins forever in session.destroy()
+  // after such a CONNECT is reset while another stream of the session is open.
+  if (!session.remoteSettings.enableConnectProtocol) {
+    throw new Error("The server's SETTINGS do not offer WebSockets over HTTP/2");
+  }
   const stream = session.request(
     {
       ":method": "CONNECT",
@@ -66,7 +74,8 @@ export async function openWebSocketStream(
     },
     { endStream: false },
   );
-  const head = await responseHead(stream);
+  // Bounded: node:http2 holds back a CONNECT with :protocol the server did not offer.
+  const head = await within(responseHead(stream), `the answer to a WebSocket CONNECT on ${path}`);
   if (Number(head[":status"]) !== 200) throw new Error(`the CONNECT got ${head[":status"]}`);
   const raw = clientWebSocketOnStream(stream, "", { closeTimeout: 2000 });
   return { stream, socket: TestWebSocket.wrap(raw) };
