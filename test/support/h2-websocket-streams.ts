@@ -78,7 +78,7 @@ export async function openWebSocketStream(
   const head = await within(responseHead(stream), `the answer to a WebSocket CONNECT on ${path}`);
   if (Number(head[":status"]) !== 200) throw new Error(`the CONNECT got ${head[":status"]}`);
   const raw = clientWebSocketOnStream(stream, "", { closeTimeout: 2000 });
-  return { stream, socket: TestWebSocket.wrap(raw) };
+  return { stream, socket: TestWebSocket.wrap(raw, head) };
 }
 
 function responseHead(stream: ClientHttp2Stream): Promise<IncomingHttpHeaders> {
