@@ -1,21 +1,5 @@
 const HEAD_END = Buffer.from("\r\n\r\n");
-const CONTENT_LENGTH = /\r\ncontent-length: *(\d+)/i;
 const STATUS_OK = "HTTP/1.1 200 ";
-
-/**
- * Length of the first complete response in `buffer`, or -1 while it is incomplete. Only
- * responses with a Content-Length are understood; anything but a 200 is an error.
- */
-export function completeResponseLength(buffer: Buffer): number {
-  const headEnd = buffer.indexOf(HEAD_END);
-  if (headEnd === -1) return -1;
-  const head = buffer.toString("latin1", 0, headEnd);
-  if (!head.startsWith(STATUS_OK)) throw new Error(`unexpected response: ${firstLine(head)}`);
-  const length = CONTENT_LENGTH.exec(head);
-  if (!length) throw new Error("response without Content-Length");
-  const total = headEnd + HEAD_END.length + Number(length[1]);
-  return buffer.length >= total ? total : -1;
-}
 
 export function firstLine(text: string): string {
   const end = text.indexOf("\r\n");
