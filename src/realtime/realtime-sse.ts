@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { HttpError } from "../http/http-error.js";
 import { MAX_LAST_EVENT_ID_BYTES, type SluiceRequest } from "../http/request.js";
 import type { StreamChunk } from "../http/streaming-response.js";
@@ -9,6 +8,7 @@ import { attachFrom } from "../topics/resume.js";
 import { attachAtHead } from "../topics/subscribe-at.js";
 import type { TopicSink } from "../topics/topic-hub.js";
 import type { TopicMessage } from "../topics/topic-message.js";
+import { connectionId } from "../util/connection-id.js";
 import { logSafely } from "../util/logger.js";
 import type { RealtimeContext } from "./realtime-context.js";
 import type { RealtimeEndpoint } from "./realtime-endpoint.js";
@@ -47,7 +47,7 @@ export function realtimeSseHandler(endpoint: RealtimeEndpoint) {
     const topics = topicsOf(request);
     const ctx: RealtimeContext<object> = {
       request: request as RealtimeContext<object>["request"],
-      clientId: randomUUID(),
+      clientId: connectionId(),
       socket: undefined,
     };
     await endpoint.options.onConnect?.(ctx);

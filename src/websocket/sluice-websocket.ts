@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { Duplex } from "node:stream";
 import type { RawData, WebSocket } from "ws";
 import { expiryDeadline, refreshCredentials } from "../http/credentials.js";
@@ -10,6 +9,7 @@ import {
   protoKeysOption,
 } from "../http/safe-json.js";
 import { currentTurn, queueFlush } from "../stream/flush-queue.js";
+import { connectionId } from "../util/connection-id.js";
 import type { Deadline } from "../util/deadline.js";
 import { stringifyJson } from "../util/json.js";
 import { CloseCode, checkCloseArguments } from "./close-codes.js";
@@ -197,7 +197,7 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage> {
    * (unlike the request id, which `x-request-id` can set): the client id that presence lists
    * and `except` matches. Log lines carry the upgrade request's id (`reqId`).
    */
-  readonly id: string = randomUUID();
+  readonly id: string = connectionId();
 
   /** Settles (never rejects) once the connection is closed, with the close code and reason. */
   get closed(): Promise<CloseInfo> {
