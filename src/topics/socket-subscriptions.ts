@@ -33,8 +33,11 @@ interface Joining {
  */
 export class SocketSubscriptions implements SocketTopicSet {
   private readonly followed = new Map<string, Followed>();
-  /** Unsubscribes still detaching and leaving: a new subscribe to the topic waits for them. */
-  private readonly leaving = new Map<string, Promise<void>>();
+  /**
+   * Unsubscribes still detaching and leaving: a new subscribe to the topic waits for them.
+   * Made by the first unsubscribe: an idle socket that never leaves a topic holds no map.
+   */
+  private leaving: Map<string, Promise<void>> | undefined;
   private closed = false;
 
   constructor(
@@ -95,15 +98,16 @@ export class SocketSubscriptions implements SocketTopicSet {
       // A leave that fails (Redis away) is not retried: the member expires by itself.
       await followed.presence?.leave(topic, this.socket.id).catch(() => {});
     });
+    this.leaving ??= new Map();
     this.leaving.set(topic, left);
     void left.then(() => {
-      if (this.leaving.get(topic) === left) this.leaving.delete(topic);
+      if (this.leaving?.get(topic) === left) this.leaving.delete(topic);
     });
   }
 
   /** Settles once the topic's pending unsubscribe (if any) has detached and left. */
   private afterLeaving(topic: string): Promise<void> {
-    return this.leaving.get(topic) ?? Promise.resolve();
+    return this.leaving?.get(topic) ?? Promise.resolve();
   }
 
   /** The topics followed now. */
