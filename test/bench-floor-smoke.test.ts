@@ -39,7 +39,8 @@ test("both floor servers are registered, floor+cork as floor.ts with BENCH_FLOOR
 });
 
 for (const peer of FLOORS) {
-  describe(`bench server ${peer.name}`, () => {
+  // A server that stops delivering must fail the test, not hang it.
+  describe(`bench server ${peer.name}`, { timeout: 60_000 }, () => {
     let running: RunningPeer;
     before(async () => {
       // --expose-gc, as scenario (e) starts it: its RSS readings ask for a GC with SIGUSR2.
