@@ -42,6 +42,8 @@ import { wsScenarios } from "./scenarios/ws.js";
  *   npm run bench -- --only=sse --only=ws \
  *     --servers="sluice,sluice json echo,sluice zod,sluice zod+output,sluice topics,sluice topics zod"
  *                                   # what schemas cost: bench/schema-cost.md
+ *   npm run bench -- --only=sse --only=ws --only=idle --servers="sluice,floor,floor+cork"
+ *                                   # sluice against the floor: not a framework, Node's limit
  *   npm run bench -- --src          # sluice from src/ through tsx instead of dist/
  *   npm run bench -- --profile --only=json   # with --cpu-prof, see bench/profile-summary.ts
  *   npm run bench -- --allow-dirty   # a full run with uncommitted changes: printed, not published

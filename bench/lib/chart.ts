@@ -18,6 +18,8 @@ const COLORS: Record<string, string> = {
   Hono: "#f59f00",
   "better-sse": "#2f9e44",
   "socket.io": "#7048e8",
+  floor: "#adb5bd",
+  "floor+cork": "#ced4da",
 };
 
 /**

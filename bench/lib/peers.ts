@@ -39,6 +39,11 @@ export interface Peer {
   scenarios?: readonly string[];
   /** sluice itself, used another way: a column of its own, not a peer sluice's targets beat. */
   sluiceVariant?: boolean;
+  /**
+   * Not a framework: the limit of what Node can do (bench/servers/floor.ts). Not a peer to beat;
+   * the report shows sluice / floor beside the ratios to the baseline.
+   */
+  floor?: boolean;
   /** How this server is measured, printed under the report once when it took part. */
   notes?: readonly string[];
   /** Environment variables of its own: a variant of a script (e.g. BENCH_ECHO=zod). */
@@ -49,6 +54,8 @@ export interface Peer {
 
 /** The baseline comes first: every ratio is to it. */
 export const BASELINE = "node:http";
+/** bench/servers/floor.ts: not a framework, the limit (with "floor+cork" beside it). */
+export const FLOOR = "floor";
 /** bench/servers/sluice.ts: what the targets and "sluice ahead of every peer" are about. */
 export const SLUICE = "sluice";
 
@@ -118,6 +125,22 @@ const TOPICS_ZOD_NOTES = [
   "delivered is what sluice topics delivers, so its CPU per delivery should be that of sluice",
   "topics (the target: ≤ 1.05×). The server refuses to start unless a publish that breaks the",
   "schema is refused with a ValidationError.",
+];
+
+const FLOOR_NOTES = [
+  "floor and floor+cork: not a framework, the limit of what Node can do",
+  "(bench/servers/floor.ts). Bare `node:net` sockets; the request head read by hand just far",
+  "enough to route it; response heads and the WebSocket handshake (Sec-WebSocket-Accept from",
+  "node:crypto, a 101 by hand) written by hand; one prebuilt Buffer per event, the SSE event as",
+  "one chunk of a chunked body or the whole WebSocket frame, written with `socket.write()` to",
+  "every client: the same bytes on the wire as the others. A broadcast subscriber's frames are",
+  "not parsed (a close is answered, anything else ignored); the echo (c) uses `ws`'s Receiver",
+  "and Sender classes without its WebSocket class and server. floor+cork is the same server",
+  "with each socket corked at its first write of an event-loop turn and all of them uncorked",
+  "once the turn ends, from one `process.nextTick` (as sluice batches a turn's writes): a burst",
+  "leaves each socket in one writev. sluice / floor divides sluice's median by that of the floor",
+  "server with the better main metric in the scenario (named in brackets); it is shown in the",
+  "summary's last column and as the last row of each scenario's table.",
 ];
 
 export const PEERS: readonly Peer[] = [
@@ -190,6 +213,15 @@ export const PEERS: readonly Peer[] = [
   { name: "Hono", script: "hono.ts", serves: ["json", "ndjson", "sse", "ws"] },
   { name: "better-sse", script: "better-sse.ts", serves: ["sse"] },
   { name: "socket.io", script: "socketio.ts", serves: ["ws"], framing: "socket.io" },
+  { name: FLOOR, script: "floor.ts", serves: ["sse", "ws"], floor: true, notes: FLOOR_NOTES },
+  {
+    name: "floor+cork",
+    script: "floor.ts",
+    serves: ["sse", "ws"],
+    floor: true,
+    notes: FLOOR_NOTES,
+    env: { BENCH_FLOOR_CORK: "1" },
+  },
 ];
 
 /** A peer whose server process is running. */

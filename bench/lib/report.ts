@@ -1,4 +1,4 @@
-import { BASELINE, peerNamed } from "./peers.js";
+import { BASELINE, peerNamed, SLUICE } from "./peers.js";
 import type { ScenarioResult, TargetResult } from "./scenario.js";
 import { GOALS } from "./targets.js";
 
@@ -41,6 +41,12 @@ export function renderReport(scenarios: ScenarioResult[], context: ReportContext
     `Command: \`${context.command}\`. Medians of each metric over the runs. Ratios are to`,
     `${BASELINE} (the hand-written node:http server, with \`ws\` for WebSockets); for rates`,
     "above 1× is better, for CPU, latency and memory below 1× is better.",
+    ...(scenarios.some((scenario) => floorRatio(scenario))
+      ? [
+          "sluice / floor compares sluice with the floor servers (not a framework: the limit of",
+          "what Node can do), read the same way; see How it is measured.",
+        ]
+      : []),
     "",
     ...(context.chart
       ? [`![main metric of each scenario, relative to ${BASELINE}](${context.chart})`, ""]
@@ -90,9 +96,11 @@ function serverNames(scenarios: ScenarioResult[]): string[] {
 
 function summaryTable(scenarios: ScenarioResult[]): string[] {
   const names = serverNames(scenarios);
+  const withFloor = scenarios.some((scenario) => floorRatio(scenario));
+  const floorColumn = withFloor ? [`${SLUICE} / floor`] : [];
   const lines = [
-    `| scenario | metric | ${names.join(" | ")} |`,
-    `|---|---|${names.map(() => "--:").join("|")}|`,
+    `| scenario | metric | ${[...names, ...floorColumn].join(" | ")} |`,
+    `|---|---|${[...names, ...floorColumn].map(() => "--:").join("|")}|`,
   ];
   for (const scenario of scenarios) {
     const { key, better } = scenario.main;
@@ -104,6 +112,7 @@ function summaryTable(scenarios: ScenarioResult[]): string[] {
         ? num(value)
         : `${num(value)} (${ratio(value, base)})`;
     });
+    if (withFloor) cells.push(floorCell(scenario));
     const metric = `${key} (${better} is better)`;
     lines.push(`| ${shownId(scenario)} ${scenario.title} | ${metric} | ${cells.join(" | ")} |`);
   }
@@ -131,7 +140,42 @@ function detailSection(scenario: ScenarioResult): string[] {
       `| ${result.label} | ${[...cells, ...cpu].join(" | ")} | ${runs(result, scenario)} |`,
     );
   }
+  const floor = floorRatio(scenario);
+  if (floor) {
+    const ratios = keys.map((key) => ratio(floor.sluice.median[key], floor.floor.median[key]));
+    const blanks = extra.map(() => "");
+    lines.push(`| ${SLUICE} / ${floor.floor.label} | ${[...ratios, ...blanks].join(" | ")} | |`);
+  }
   return [...lines, ""];
+}
+
+/**
+ * sluice and the floor server with the better main metric in `scenario` (floor or
+ * floor+cork), when both took part.
+ */
+export function floorRatio(
+  scenario: ScenarioResult,
+): { sluice: TargetResult; floor: TargetResult } | undefined {
+  const { key, better } = scenario.main;
+  const sluice = scenario.results.find((result) => result.label === SLUICE);
+  const floors = scenario.results.filter(
+    (result) => peerNamed(result.label)?.floor && Number.isFinite(result.median[key]),
+  );
+  const sign = better === "higher" ? 1 : -1;
+  const floor = floors.reduce<TargetResult | undefined>(
+    (best, result) =>
+      best === undefined || sign * (result.median[key] - best.median[key]) > 0 ? result : best,
+    undefined,
+  );
+  return sluice && floor ? { sluice, floor } : undefined;
+}
+
+/** The summary's sluice / floor cell: the ratio of the main metrics, and which floor. */
+function floorCell(scenario: ScenarioResult): string {
+  const floor = floorRatio(scenario);
+  if (!floor) return "—";
+  const { key } = scenario.main;
+  return `${ratio(floor.sluice.median[key], floor.floor.median[key])} (${floor.floor.label})`;
 }
 
 /** Each scenario's own notes, once for scenarios sharing them. */
@@ -142,10 +186,9 @@ function scenarioNotes(scenarios: ScenarioResult[]): string[] {
 
 /** The notes of the servers that took part and have their own (see `notes` in peers.ts). */
 function peerNotes(scenarios: ScenarioResult[]): string[] {
-  return serverNames(scenarios).flatMap((name) => {
-    const notes = peerNamed(name)?.notes;
-    return notes ? ["", ...notes] : [];
-  });
+  // Once for servers sharing them (floor and floor+cork).
+  const unique = new Set(serverNames(scenarios).map((name) => peerNamed(name)?.notes));
+  return [...unique].flatMap((notes) => (notes ? ["", ...notes] : []));
 }
 
 function runs(result: TargetResult, scenario: ScenarioResult): string {

@@ -53,9 +53,10 @@ function variantGoal(id: string, key: string, label: string, than: string, goal:
   };
 }
 
-/** The servers sluice is compared with: not the baseline, nor sluice used another way. */
+/** The servers sluice is compared with: not the baseline, sluice used another way, nor the floor. */
 function isPeer(label: string): boolean {
-  return label !== SLUICE && label !== BASELINE && !peerNamed(label)?.sluiceVariant;
+  const peer = peerNamed(label);
+  return label !== SLUICE && label !== BASELINE && !peer?.sluiceVariant && !peer?.floor;
 }
 
 /** In every scenario, sluice's main metric beats every peer's (the baseline is not a peer). */
