@@ -142,6 +142,7 @@ export { SchemaError } from "./util/run-schema.js";
 export type { InferInput, InferOutput, StandardSchemaV1 } from "./util/standard-schema.js";
 export { CloseCode } from "./websocket/close-codes.js";
 export type { DeflateOptions } from "./websocket/deflate-options.js";
+export type { KeepOpen } from "./websocket/keep-open.js";
 export { SluiceWebSocket } from "./websocket/sluice-websocket.js";
 export { type CloseInfo, WebSocketClosedError } from "./websocket/socket-close.js";
 export type { WebSocketHandler } from "./websocket/websocket-gateway.js";

@@ -14,6 +14,7 @@ import type { Deadline } from "../util/deadline.js";
 import { stringifyJson } from "../util/json.js";
 import { CloseCode, checkCloseArguments } from "./close-codes.js";
 import { DrainSignal } from "./drain-signal.js";
+import { KEEP_OPEN, type KeepOpen } from "./keep-open.js";
 import { type LinkedWebSocket, ownerOf } from "./linked-websocket.js";
 import type { MessageDecoder } from "./message-decoder.js";
 import { Inbox, InboxIterator, type InboxMessage } from "./message-inbox.js";
@@ -384,6 +385,18 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage> {
     this.#endInbox();
     this.#sentClose = { code, reason };
     this.#ws.close(code, reason);
+  }
+
+  /**
+   * What a handler returns to leave the socket open after it returns (`return
+   * socket.keepOpen()`), rather than have its return close the socket with 1000. For a socket
+   * that only follows topics: it holds no suspended handler (no `await socket.closed` frame)
+   * for as long as it is open, and closes when its peer does, on `close()`, or on shutdown.
+   * Nothing reads its messages: a peer that sends is paused, then closed with 1013 once
+   * unread past the route's heartbeat (or 30 s), as for any handler that stops reading.
+   */
+  keepOpen(): KeepOpen {
+    return KEEP_OPEN;
   }
 
   /** Drops the connection without a closing handshake. */

@@ -26,7 +26,8 @@ import type { WebSocketRouteOptions } from "./websocket-schema-options.js";
 import { runSession } from "./websocket-session.js";
 
 /**
- * Runs for the life of a socket. Its return closes the socket with 1000. A thrown (or
+ * Runs for the life of a socket. Its return closes the socket with 1000, unless it returns
+ * `socket.keepOpen()` (the socket then lives on without a handler). A thrown (or
  * rejected) `HttpError` is a refusal: the socket closes with 4000 + its status (403 -> 4403)
  * and its message as the reason (cut to 123 bytes), logged without a stack. Anything else
  * thrown is a crash: 1011 "Internal error", logged as an error.

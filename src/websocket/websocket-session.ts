@@ -3,13 +3,15 @@ import type { SluiceRequest } from "../http/request.js";
 import { logSafely } from "../util/logger.js";
 import { CloseCode, closeCodeForHttpStatus, fitCloseReason } from "./close-codes.js";
 import type { HandlerCount } from "./handler-count.js";
+import { KEEP_OPEN } from "./keep-open.js";
 import { wasReported } from "./send-encoder.js";
 import type { SluiceWebSocket } from "./sluice-websocket.js";
 import { WebSocketClosedError } from "./socket-close.js";
 
 /**
  * Runs a handler for the life of its socket, counted in `sessions` while it runs. When it
- * returns, the socket is closed with 1000; when it throws, the error is logged with the
+ * returns, the socket is closed with 1000 (unless it returned `socket.keepOpen()`: the socket
+ * then stays open, with no handler to wait for); when it throws, the error is logged with the
  * request id and the socket closed with 1011. An `HttpError` is a refusal the handler chose,
  * not a crash: the socket is closed with 4000 + its status (403 -> 4403) and its message as
  * the reason, logged without a stack. A handler that fails only because its socket went
@@ -32,8 +34,12 @@ export function runSession(
   // `.then()` rather than an async function that awaits the handler: an idle socket's handler
   // may wait for hours, and an async function's frame (its generator, registers and await
   // closures) costs more than two closures.
+  if (returned === KEEP_OPEN) {
+    sessions.ended();
+    return;
+  }
   Promise.resolve(returned).then(
-    () => afterPendingSends(socket, sessions),
+    (value) => (value === KEEP_OPEN ? sessions.ended() : afterPendingSends(socket, sessions)),
     (error: unknown) => sessionFailed(socket, sessions, error),
   );
 }
