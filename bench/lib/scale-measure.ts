@@ -119,6 +119,7 @@ async function publishWindow(
       "server CPU %": (cpu / 1e6 / seconds) * 100,
       "deliveries/s": deliveries / seconds,
       "delivered % of due": (deliveries / (count * config.rate * seconds)) * 100,
+      "events published": published,
       "deliveries checked": published * count,
     };
   } finally {
