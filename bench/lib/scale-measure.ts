@@ -13,6 +13,7 @@ const SUBSCRIBERS_ENTRY = fileURLToPath(new URL("../scale-subscribers.ts", impor
 const SETTLE_MS = 500;
 /** How long the last events may take to reach every subscriber once publishing stopped. */
 const DELIVERY_TIMEOUT_MS = 15_000;
+const QUIET_POLL_MS = 5;
 
 /** A server of the curve: the fan-out servers of `npm run bench`, (a) and (b). */
 export interface ScaleServer {
@@ -105,13 +106,13 @@ async function publishWindow(
   let published: number | undefined;
   try {
     await sleep(config.warmupMs);
-    const receivedBefore = await pool.received({ type: "received" });
+    const receivedBefore = await betweenEvents(pool, count, config.rate);
     const cpuBefore = preciseCpuMicros(server.pid);
     const startedAt = performance.now();
     await sleep(config.durationMs);
+    const deliveries = (await betweenEvents(pool, count, config.rate)) - receivedBefore;
     const cpu = preciseCpuMicros(server.pid) - cpuBefore;
     const seconds = (performance.now() - startedAt) / 1000;
-    const deliveries = (await pool.received({ type: "received" })) - receivedBefore;
     published = await stopPublishing(server.port, CONTROL[kind]);
     checkDeliveries(await finish(pool, published), kind, count, published);
     return {
@@ -124,6 +125,26 @@ async function publishWindow(
     };
   } finally {
     if (published === undefined) await stopPublishing(server.port, CONTROL[kind]).catch(() => 0);
+  }
+}
+
+/**
+ * Waits for a quiet moment between two events, when every subscriber has every event
+ * published so far (the count received is a whole number of events), and resolves that count.
+ * The window opens and closes there: at a few events per second, a window that cut through
+ * an event's fan-out (10 000 writes, ~100 ms) would count its CPU and its deliveries unevenly.
+ */
+async function betweenEvents(pool: ScalePool, count: number, rate: number): Promise<number> {
+  const deadline = performance.now() + (4 * 1000) / rate;
+  for (;;) {
+    const received = await pool.received({ type: "received" });
+    if (received % count === 0) return received;
+    if (performance.now() > deadline) {
+      throw new Error(
+        `${count} subscribers never had every event published at once for ${4 / rate} s: the server or the subscribers are behind`,
+      );
+    }
+    await sleep(QUIET_POLL_MS);
   }
 }
 
