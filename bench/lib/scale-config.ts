@@ -15,16 +15,18 @@ export interface ScaleConfig {
 }
 
 /**
- * The rate: 4 events/s. A delivery costs the server about 10 µs of CPU (BENCHMARKS.md, (a)
- * and (b) at 1 000 clients), so 10 000 subscribers at 4 events/s are 40 000 deliveries/s,
- * about 40 % of the server's core: far from saturation at every count, for both servers, with
- * room for the other load of a shared machine. 10 events/s would be 100 000 deliveries/s at
- * 10 000 subscribers, the whole core: the curve's last point would measure a queue, not a cost.
- * The subscribers' core reads as many deliveries and also needs that headroom.
+ * The rate: 2 events/s. A delivery costs the server 10 to 20 µs of CPU at these rates
+ * (BENCHMARKS.md has ~10 µs for (a) and (b) at 100 events/s), so 10 000 subscribers at
+ * 2 events/s are 20 000 deliveries/s, a quarter to a third of the server's core: far from
+ * saturation at every count, for both servers, with room for the other load of a shared
+ * machine. 10 events/s would be 100 000 deliveries/s at 10 000 subscribers, the whole core:
+ * the curve's last point would measure a queue, not a cost. The subscribers' core reads as
+ * many deliveries and needs the same headroom: at 4 events/s, with another benchmark running
+ * on the machine, the subscribers of the WebSocket curve fell behind at 10 000.
  */
 export const SCALE_DEFAULTS = {
   counts: [1000, 5000, 10_000],
-  rate: 4,
+  rate: 2,
   "connect-rate": 1000,
   warmup: 1,
   duration: 4,
