@@ -9,7 +9,7 @@ import type { ScaleCurve } from "./scale-report.js";
 
 const PANEL_WIDTH = 420;
 const PANEL_HEIGHT = 260;
-const MARGIN = { left: 56, right: 16, top: 70, bottom: 46 };
+const MARGIN = { left: 56, right: 32, top: 70, bottom: 46 };
 const COLORS: Record<string, string> = { sluice: "#d9480f", "node:http": "#495057" };
 const TITLES: Record<ScaleKind, string> = { sse: "SSE fan-out", ws: "WebSocket fan-out" };
 const TITLE = "Server CPU µs per delivery as subscribers grow (flat is good)";
@@ -48,10 +48,9 @@ function panel(curves: ScaleCurve[], title: string, left: number): string[] {
     (high === low ? PANEL_WIDTH / 2 : ((Math.log(count) - low) / (high - low)) * PANEL_WIDTH);
   const y = (value: number) => MARGIN.top + PANEL_HEIGHT - (value / top) * PANEL_HEIGHT;
   const parts = [
-    text(left, MARGIN.top - 14, title, "bold"),
+    text(left, MARGIN.top - 14, `${title}: server CPU µs per delivery`, "bold"),
     line(left, y(0), left + PANEL_WIDTH, y(0), "#212529"),
     line(left, y(0), left, y(top), "#212529"),
-    text(left - 40, MARGIN.top - 2, "µs", "small"),
   ];
   for (let step = 0; step <= 4; step++) {
     const value = (top * step) / 4;
@@ -62,12 +61,16 @@ function panel(curves: ScaleCurve[], title: string, left: number): string[] {
     parts.push(text(x(count), y(0) + 16, count.toLocaleString("en-US"), "small mid"));
   }
   parts.push(text(left + PANEL_WIDTH / 2, y(0) + 34, "subscribers (log scale)", "small mid"));
-  for (const [i, curve] of curves.entries()) parts.push(...series(curve, x, y, left, i));
+  for (const [i, curve] of curves.entries()) {
+    const others = curves.filter((other) => other !== curve);
+    parts.push(...series(curve, others, x, y, left, i));
+  }
   return parts;
 }
 
 function series(
   curve: ScaleCurve,
+  others: ScaleCurve[],
   x: (count: number) => number,
   y: (value: number) => number,
   left: number,
@@ -84,9 +87,12 @@ function series(
       (point) =>
         `<circle cx="${x(point.subscribers).toFixed(1)}" cy="${y(cpuOf(point)).toFixed(1)}" r="3" fill="${color}"/>`,
     ),
-    ...curve.points.map((point) =>
-      text(x(point.subscribers), y(cpuOf(point)) - 7, cpuOf(point).toFixed(2), "small mid"),
-    ),
+    // Each value above its point when it is the highest there, below it otherwise.
+    ...curve.points.map((point, i) => {
+      const highest = others.every((other) => cpuOf(other.points[i] ?? point) <= cpuOf(point));
+      const labelY = y(cpuOf(point)) + (highest ? -7 : 15);
+      return text(x(point.subscribers), labelY, cpuOf(point).toFixed(2), "small mid");
+    }),
     line(left + PANEL_WIDTH - 110, legendY - 4, left + PANEL_WIDTH - 90, legendY - 4, color, 2),
     text(left + PANEL_WIDTH - 84, legendY, curve.server, "small"),
   ];
@@ -96,10 +102,10 @@ function cpuOf(point: Record<string, number>): number {
   return point["server CPU µs/delivery"];
 }
 
-/** The smallest of 1, 2, 2.5, 5 × a power of ten at or above `value`. */
+/** The smallest of 1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × a power of ten at or above `value`. */
 function niceCeiling(value: number): number {
   const power = 10 ** Math.floor(Math.log10(value));
-  const step = [1, 2, 2.5, 5, 10].find((factor) => factor * power >= value) ?? 10;
+  const step = [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].find((factor) => factor * power >= value) ?? 10;
   return step * power;
 }
 

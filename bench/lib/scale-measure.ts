@@ -16,6 +16,8 @@ const DELIVERY_TIMEOUT_MS = 15_000;
 const QUIET_POLL_MS = 5;
 /** Events' time a quiet moment may take to come before the run fails as behind. */
 const QUIET_WAIT_EVENTS = 6;
+/** ...and never less than this (at higher rates, a few events' time is short). */
+const QUIET_WAIT_MIN_MS = 3000;
 
 /** A server of the curve: the fan-out servers of `npm run bench`, (a) and (b). */
 export interface ScaleServer {
@@ -137,13 +139,14 @@ async function publishWindow(
  * an event's fan-out (10 000 writes, ~100 ms) would count its CPU and its deliveries unevenly.
  */
 async function betweenEvents(pool: ScalePool, count: number, rate: number): Promise<number> {
-  const deadline = performance.now() + QUIET_WAIT_EVENTS * (1000 / rate);
+  const waitMs = Math.max(QUIET_WAIT_MIN_MS, QUIET_WAIT_EVENTS * (1000 / rate));
+  const deadline = performance.now() + waitMs;
   for (;;) {
     const received = await pool.received({ type: "received" });
     if (received % count === 0) return received;
     if (performance.now() > deadline) {
       throw new Error(
-        `${count} subscribers never had every event published at once for ${QUIET_WAIT_EVENTS / rate} s: the server or the subscribers are behind`,
+        `${count} subscribers never had every event published at once for ${waitMs / 1000} s: the server or the subscribers are behind`,
       );
     }
     await sleep(QUIET_POLL_MS);
