@@ -57,7 +57,14 @@ const ALLOW_DIRTY = "--allow-dirty";
  * The sections of BENCHMARKS.md kept in bench/, in their order after the tables: written by
  * hand, but for hub-fanout.md, which `npm run bench:hub` writes.
  */
-const HAND_WRITTEN = ["gaps.md", "schema-cost.md", "hub-fanout.md"];
+const HAND_WRITTEN = [
+  "gaps.md",
+  "schema-cost.md",
+  "hub-fanout.md",
+  "h2-fanout.md",
+  "scale-curve.md",
+  "scale-curve-notes.md",
+];
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
