@@ -15,8 +15,9 @@ export interface ReportContext {
 }
 
 const NOTES = [
-  "Notes: (f) counts complete responses (parsed by Content-Length) from 64 raw keep-alive",
-  "sockets, one request in flight each. (d) reads one chunked response on a raw socket until",
+  "Notes: (f) is loaded by wrk (Debian's, an outside loader the bench installs when missing):",
+  "one thread, 64 keep-alive connections, one request in flight each; a run with a socket",
+  "error or a non-2xx answer fails. (d) reads one chunked response on a raw socket until",
   "`0\\r\\n\\r\\n`; MB/s counts the NDJSON payload (MB = 10^6 bytes), not HTTP framing; each",
   "server streams the way its docs show (node:http: one `res.write` per row, waiting for",
   "'drain'; sluice: `ndjson(asyncGenerator)`; Fastify: `reply.send(Readable)`; Hono:",
