@@ -23,6 +23,9 @@ interface FramingOptions {
   skipUTF8Validation?: boolean;
 }
 
+/** ws's WebSocket (or a subclass) as made for a handshake already done: no address. */
+type AfterHandshake<T> = new (address: null, protocols: undefined, options: unknown) => T;
+
 const NOTHING_READ_YET = Buffer.alloc(0);
 
 /** ws's own default for its clients: how long a close waits for the peer's answer. */
@@ -39,11 +42,8 @@ export function serverWebSocketOnStream(
   protocol: string | undefined,
 ): LinkedWebSocket {
   const { options } = server;
-  const SocketClass = (options.WebSocket ?? WebSocket) as unknown as new (
-    address: null,
-    protocols: undefined,
-    options: unknown,
-  ) => LinkedWebSocket;
+  const SocketClass = (options.WebSocket ??
+    WebSocket) as unknown as AfterHandshake<LinkedWebSocket>;
   const ws = new SocketClass(null, undefined, options);
   const internals = ws as unknown as WebSocketInternals;
   if (protocol !== undefined) internals._protocol = protocol;
@@ -68,13 +68,8 @@ export function clientWebSocketOnStream(
   protocol: string,
   options: ClientStreamOptions = {},
 ): WebSocket {
-  const ws = new (
-    WebSocket as unknown as new (
-      address: null,
-      protocols: undefined,
-      options: unknown,
-    ) => WebSocket
-  )(null, undefined, {
+  const ClientClass = WebSocket as unknown as AfterHandshake<WebSocket>;
+  const ws = new ClientClass(null, undefined, {
     autoPong: options.autoPong ?? true,
     maxPendingAutoPongs: 60,
     closeTimeout: options.closeTimeout ?? DEFAULT_CLIENT_CLOSE_TIMEOUT_MS,
