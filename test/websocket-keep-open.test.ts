@@ -73,6 +73,25 @@ describe("socket.keepOpen()", () => {
     await client.close();
   });
 
+  test("nothing reads a kept-open socket: a peer that sends past 1 MiB is paused, then closed with 1013", async () => {
+    const app = quietApp();
+    const heartbeat = 300; // also how long an unread peer may stay paused
+    app.websocket("/ws", { heartbeat }, (socket) => socket.keepOpen());
+    await using client = await TestClient.start(app);
+    const socket = await client.websocketConnect("/ws", { compression: false });
+    const chunk = "m".repeat(16 * 1024);
+    // 2 MiB: past the 1 MiB the inbox holds before it stops reading the peer.
+    for (let i = 0; i < 128; i++) socket.raw.send(chunk);
+    const closed = await Promise.race([
+      socket.closed,
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 5000)),
+    ]);
+    assert.ok(closed, "closed within 5 s");
+    assert.equal(closed.code, CloseCode.tryAgainLater);
+    assert.match(closed.reason, /not read in time/);
+    await waitFor(() => app.connections.websocket === 0, "the socket to be gone");
+  });
+
   test("a handler that returns anything else still closes its socket with 1000", async () => {
     const app = quietApp();
     app.websocket("/ws", (socket) => ({ keepOpen: true, not: socket.id }));
