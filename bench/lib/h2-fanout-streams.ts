@@ -57,12 +57,8 @@ export function openHttp1Stream(
     });
     socket.on("data", (chunk: Buffer) => {
       if (head === undefined) return body.push(chunk);
-      let read: ReturnType<typeof readStreamHead>;
-      try {
-        read = readStreamHead(head, chunk);
-      } catch (error) {
-        return fail((error as Error).message);
-      }
+      const read = readStreamHead(head, chunk);
+      if ("error" in read) return fail(read.error.message);
       if ("pending" in read) {
         head = read.pending;
         return;

@@ -74,21 +74,13 @@ export class RealtimeSseSubscriber {
 
   /** Until the head is complete, bytes are kept; what follows it is body. */
   private readHead(before: Buffer, chunk: Buffer): void {
-    let read: ReturnType<typeof readStreamHead>;
-    try {
-      read = readStreamHead(before, chunk);
-    } catch (error) {
-      this.head = undefined;
-      this.fail(error as Error);
-      return;
+    const read = readStreamHead(before, chunk);
+    this.head = "pending" in read ? read.pending : undefined;
+    if ("error" in read) this.fail(read.error);
+    else if ("body" in read) {
+      this.onHead();
+      this.body.push(read.body);
     }
-    if ("pending" in read) {
-      this.head = read.pending;
-      return;
-    }
-    this.head = undefined;
-    this.onHead();
-    this.body.push(read.body);
   }
 
   /** Checks the events that end in these payload bytes; keeps a copy of an unfinished one. */
