@@ -12,7 +12,7 @@ import {
   type BenchRevision,
   benchRevision,
   describeRevision,
-  sameRevision,
+  unpublishableAfterRun,
   unpublishableBecause,
 } from "./lib/revision.js";
 import { checkJson, checkNdjson, checkSse, checkWebSocket } from "./lib/sanity.js";
@@ -191,11 +191,7 @@ function publish(
   console.error(`\nwritten to ${join(RESULTS_DIR, "latest.md")} and latest.svg`);
   if (!publishes(config)) return;
   // Checked again: a commit or an edit during the run would make the header name the wrong code.
-  const reason =
-    unpublishableBecause(revision) ??
-    (sameRevision(revision, benchRevision(ROOT, PUBLISHED))
-      ? undefined
-      : "the tree changed during the run");
+  const reason = unpublishableAfterRun(revision, ROOT, PUBLISHED);
   if (reason) {
     console.error(`BENCHMARKS.md and bench/chart.svg not written: ${reason}`);
     return;

@@ -5,7 +5,7 @@ import { pinSelf } from "./lib/pinning.js";
 import {
   benchRevision,
   describeRevision,
-  sameRevision,
+  unpublishableAfterRun,
   unpublishableBecause,
 } from "./lib/revision.js";
 import { renderScaleChart } from "./lib/scale-chart.js";
@@ -143,11 +143,7 @@ function progress(
 
 /** The published files, unless the tree is, or became, unclean. */
 function publish(report: string, chart: string, revision: ReturnType<typeof benchRevision>): void {
-  const reason =
-    unpublishableBecause(revision) ??
-    (sameRevision(revision, benchRevision(ROOT, PUBLISHED))
-      ? undefined
-      : "the tree changed during the run");
+  const reason = unpublishableAfterRun(revision, ROOT, PUBLISHED);
   if (reason) {
     console.error(`${PUBLISHED.join(", ")} not written: ${reason}`);
     return;

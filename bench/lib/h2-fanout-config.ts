@@ -1,3 +1,5 @@
+import { numericArgument } from "./numeric-argument.js";
+
 /** What bench/h2-fanout.ts runs: parsed from its arguments. */
 export interface H2FanoutConfig {
   /** Streams per case (1 000: 1 000 HTTP/1.1 connections, or 10 h2 connections of 100). */
@@ -66,7 +68,12 @@ export function parseH2FanoutConfig(args: string[]): H2FanoutConfig {
     if (name === "shapes") shapes = listArgument(name, value, SHAPES);
     else if (name === "transports") transports = listArgument(name, value, TRANSPORTS);
     else if (name && name in NUMERIC)
-      values[name as NumericName] = numberArgument(name as NumericName, value);
+      values[name as NumericName] = numericArgument(
+        USAGE,
+        name,
+        value,
+        NUMERIC[name as NumericName],
+      );
     else throw new Error(`${USAGE}\nunknown argument ${arg}`);
   }
   if (values.streams % values["per-connection"] !== 0) {
@@ -97,16 +104,4 @@ function listArgument<T extends string>(name: string, text: string, allowed: rea
     throw new Error(`${USAGE}\n--${name}: a list of ${allowed.join(", ")}, got "${text}"`);
   }
   return [...new Set(items as T[])];
-}
-
-function numberArgument(name: NumericName, text: string): number {
-  const { min, max, integer } = NUMERIC[name];
-  const value = Number(text);
-  const fits = text !== "" && Number.isFinite(value) && value >= min && value <= max;
-  if (!fits || (integer && !Number.isInteger(value))) {
-    throw new Error(
-      `${USAGE}\n--${name}: must be ${integer ? "a whole number" : "a number"} from ${min} to ${max}, got "${text}"`,
-    );
-  }
-  return value;
 }

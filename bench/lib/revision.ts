@@ -69,3 +69,20 @@ export function describeRevision(revision: BenchRevision): string {
 export function sameRevision(a: BenchRevision, b: BenchRevision): boolean {
   return a.commit === b.commit && a.changed.join("\0") === b.changed.join("\0");
 }
+
+/**
+ * Why a run's figures must not be published now: the tree was not clean when it started
+ * (`revision`), or changed during the run (the published files themselves aside).
+ */
+export function unpublishableAfterRun(
+  revision: BenchRevision,
+  root: string,
+  published: readonly string[],
+): string | undefined {
+  return (
+    unpublishableBecause(revision) ??
+    (sameRevision(revision, benchRevision(root, published))
+      ? undefined
+      : "the tree changed during the run")
+  );
+}

@@ -1,3 +1,5 @@
+import { numericArgument } from "./numeric-argument.js";
+
 /** What bench/scale-curve.ts runs: parsed from its arguments. */
 export interface ScaleConfig {
   /** Subscriber counts of the curve, ascending: each is reached by adding to the one before. */
@@ -59,7 +61,12 @@ export function parseScaleConfig(args: string[]): ScaleConfig {
     const [, name, value] = /^--([\w-]+)=(.*)$/.exec(arg) ?? [];
     if (name === "counts") counts = countsArgument(value);
     else if (name && name in NUMERIC)
-      values[name as NumericName] = numberArgument(name as NumericName, value);
+      values[name as NumericName] = numericArgument(
+        USAGE,
+        name,
+        value,
+        NUMERIC[name as NumericName],
+      );
     else throw new Error(`${USAGE}\nunknown argument ${arg}`);
   }
   return {
@@ -95,16 +102,4 @@ function countsArgument(text: string): number[] {
     );
   }
   return counts;
-}
-
-function numberArgument(name: NumericName, text: string): number {
-  const { min, max, integer } = NUMERIC[name];
-  const value = Number(text);
-  const fits = text !== "" && Number.isFinite(value) && value >= min && value <= max;
-  if (!fits || (integer && !Number.isInteger(value))) {
-    throw new Error(
-      `${USAGE}\n--${name}: must be ${integer ? "a whole number" : "a number"} from ${min} to ${max}, got "${text}"`,
-    );
-  }
-  return value;
 }
