@@ -44,10 +44,14 @@ const APP = `import {
   bearerAuth,
   type DeflateOptions,
   HttpError,
+  type KeepOpen,
+  type ListenOptions,
   type PathParams,
   SseEvent,
   type SluiceRequest,
 } from "sluice";
+
+export const h2c: ListenOptions = { http2: "cleartext", http2WebSockets: true };
 
 interface User {
   name: string;
@@ -70,6 +74,10 @@ export function makeApp(): App {
   app.sse("/ticks", ticks);
   app.websocket("/echo", { compression }, async (socket) => {
     for await (const message of socket) await socket.send(message);
+  });
+  app.websocket("/news", async (socket): Promise<KeepOpen> => {
+    await socket.subscribe("news");
+    return socket.keepOpen();
   });
   // Route-scoped middleware, a group, params typed from the path, the principal's type.
   const verify = (token: string): User | undefined => (token === "t-ada" ? { name: "ada" } : undefined);
@@ -138,8 +146,20 @@ try {
   await socket.sendJson({ echo: true });
   assert.deepEqual(await socket.receiveJson(), { echo: true });
   assert.equal((await socket.close(1000, "done")).code, 1000);
+  const news = await client.websocketConnect("/news");
+  assert.equal(typeof news.headers["x-request-id"], "string");
+  await news.close();
 } finally {
   await client.close();
+}
+const h2 = await TestClient.start(makeApp(), { http2: true });
+try {
+  const socket = await h2.websocketConnect("/echo");
+  await socket.send("over h2");
+  assert.equal(await socket.receive(), "over h2");
+  await socket.close();
+} finally {
+  await h2.close();
 }
 console.log("sluice/testing: ok");
 `;
