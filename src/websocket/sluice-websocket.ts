@@ -94,6 +94,11 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage> {
   #corked = false;
   /** The event-loop turn of the last send (see currentTurn). */
   #lastSendTurn = -1;
+  /**
+   * More than one frame was sent in the last turn that sent any: the next turn's sends are
+   * corked from the first, since a socket fed in bursts keeps being fed in bursts.
+   */
+  #sentBurst = false;
   /** The close frame this side sent (by `close()`, or by ws on a protocol error). */
   #sentClose: CloseInfo | undefined;
   #closeReason: "app-closing" | "client-disconnected" = "client-disconnected";
@@ -265,9 +270,18 @@ export class SluiceWebSocket implements AsyncIterable<InboxMessage> {
         return refusedAsClosed(this.id);
       }
       this.#lastSendTurn = turn;
-      // A lone frame goes out at once; from the second one in the same turn on, frames are
-      // corked and leave together when the turn ends.
-    } else if (!this.#corked) this.#corkUntilTickEnds();
+      // A lone frame goes out at once, unless the last turn was a burst: then this one is
+      // likely a burst too, and its first frame waits for the rest (one writev, not two).
+      if (this.#sentBurst) {
+        this.#sentBurst = false;
+        this.#corkUntilTickEnds();
+      }
+    } else {
+      // From the second frame of a turn on, frames are corked and leave together when the
+      // turn ends.
+      this.#sentBurst = true;
+      if (!this.#corked) this.#corkUntilTickEnds();
+    }
     if (this.#plainFrames) this.#writeFrame(frame);
     else this.#ws.send(frame.payload, { binary: frame.binary });
     if (this.#ws.bufferedAmount <= this.#limits.sendHighWater) return RESOLVED;
