@@ -9,25 +9,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type SluiceWebSocket, WebSocketMessage } from "../src/index.js";
 import { TestClient } from "../src/testing/index.js";
 import { quietApp } from "./support/apps.js";
+import { countWrites } from "./support/count-writes.js";
 import { waitFor } from "./support/wait.js";
-
-/** Counts the writes that reach the kernel from `socket` (one per _write or _writev call). */
-function countWrites(socket: Socket): { writes: number } {
-  const counter = { writes: 0 };
-  const write = socket._write.bind(socket);
-  const writev = socket._writev?.bind(socket);
-  socket._write = (chunk, encoding, callback) => {
-    counter.writes++;
-    write(chunk, encoding, callback);
-  };
-  if (writev) {
-    socket._writev = (chunks, callback) => {
-      counter.writes++;
-      writev(chunks, callback);
-    };
-  }
-  return counter;
-}
 
 async function serverSocket(): Promise<{
   socket: SluiceWebSocket;
