@@ -17,7 +17,9 @@ export function requestIdSource(
 ): RequestIdSource {
   const prefix = randomBytes(4).toString("hex");
   let counter = 0;
-  const builtIn = () => `${prefix}-${(++counter).toString(36)}`;
+  // join() builds one flat string; a template of 13+ characters would be a rope (V8 cons
+  // string), which node flattens again when it validates and writes the x-request-id header.
+  const builtIn = () => [prefix, (++counter).toString(36)].join("-");
   const make = generate ? () => checked(generate, builtIn, onBadId) : builtIn;
   if (header === false) return () => make();
   const name = header.toLowerCase();
