@@ -1,7 +1,7 @@
 import { cutShort } from "../http/cut-short.js";
 import { type NodeResponse, responseDestroyed, writeBody } from "../http/node-http.js";
 import type { StreamChunk } from "../http/streaming-response.js";
-import { currentTurn, type Flushable, queueFlush } from "./flush-queue.js";
+import { type Flushable, queueFlush } from "./flush-queue.js";
 import { writeChunk } from "./write-chunk.js";
 
 /** Past this many pending bytes a batch is written at once instead of at the end of the tick. */
@@ -12,9 +12,7 @@ const COPY_BELOW_AVERAGE_BYTES = 4096;
 /**
  * Collects the chunks produced within one tick and writes them as one chunk of the response:
  * an NDJSON stream of small rows costs one write (and one chunk header) per batch, not per
- * row. A chunk produced alone (an SSE event every few ms) is written at once, unless the
- * writer's last turn was a batch: then this turn's chunks wait for the end of the tick from
- * the first, so a stream fed in bursts keeps one write per burst.
+ * row, while a chunk produced alone is still written in the same tick it was produced.
  */
 export class BatchedWriter implements Flushable {
   /** A failure of a write made outside the producer's loop (end-of-tick flush, keep-alive). */
@@ -26,21 +24,12 @@ export class BatchedWriter implements Flushable {
   private pendingBytes = 0;
   private pendingAllStrings = true;
   private flushQueued = false;
-  /** The event-loop turn of the last push (see currentTurn). */
-  private lastPushTurn = -1;
-  /** More than one chunk was pushed in the last turn that pushed any. */
-  private batchedLastTurn = false;
 
   constructor(readonly response: NodeResponse) {}
 
   /** Queues a chunk; returns true when the batch was full and has been written now. */
   push(chunk: StreamChunk): boolean {
-    if (chunk.length === 0) return false;
-    if (this.isLoneChunk()) {
-      this.writeNow(chunk);
-      return false;
-    }
-    this.append(chunk);
+    if (!this.append(chunk)) return false;
     if (this.pendingBytes >= MAX_BATCH_BYTES) {
       this.flush();
       return true;
@@ -110,22 +99,6 @@ export class BatchedWriter implements Flushable {
       clearTimeout(timer);
       cutShort(response);
     });
-  }
-
-  /**
-   * True for the first chunk of a turn when the writer's last turn held a single chunk (and
-   * nothing waits, a keep-alive comment say): written at once, without a batch.
-   */
-  private isLoneChunk(): boolean {
-    const turn = currentTurn();
-    if (turn === this.lastPushTurn) {
-      this.batchedLastTurn = true;
-      return false;
-    }
-    this.lastPushTurn = turn;
-    const batchedBefore = this.batchedLastTurn;
-    this.batchedLastTurn = false;
-    return !batchedBefore && this.pending === undefined;
   }
 
   /** Adds a chunk to the batch without scheduling its write; false for an empty one. */
