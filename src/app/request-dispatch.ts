@@ -1,4 +1,4 @@
-import { watchDisconnect } from "../http/disconnect-watch.js";
+import { unwatchDisconnect, watchDisconnect } from "../http/disconnect-watch.js";
 import { checkHost } from "../http/host-check.js";
 import { HttpError } from "../http/http-error.js";
 import { HttpResponse } from "../http/http-response.js";
@@ -180,9 +180,8 @@ export class RequestDispatch {
     }
     let sending: Promise<void> | undefined;
     try {
-      sending = sendResult(request, request.response, answer, this.#finalHeaders(request))?.catch(
-        (error) => this.fail(request, error),
-      );
+      // A stream that fails is told to this.fail() by the stream itself: its promise resolves.
+      sending = sendResult(request, request.response, answer, this.#finalHeaders(request), this);
     } catch (error) {
       this.fail(request, error);
       return undefined;
@@ -211,12 +210,17 @@ export class RequestDispatch {
    * that leaves aborts its signal, and `close()` waits for it. Sync answers skip this cost.
    */
   track(request: SluiceRequest, done: Promise<void>): void {
-    const unwatch = watchDisconnect(request);
+    const { response } = request;
+    watchDisconnect(request, response);
     this.#inFlight.set(request, done);
-    done.then(() => {
-      this.#inFlight.delete(request);
-      unwatch();
-    });
+    // Bound rather than a closure: no context object held for as long as a stream is open.
+    // The response is bound too: an upgraded request lets go of its own.
+    done.then(this.#untrack.bind(this, request, response));
+  }
+
+  #untrack(request: SluiceRequest, response: NodeResponse): void {
+    this.#inFlight.delete(request);
+    unwatchDisconnect(request, response);
   }
 
   /**

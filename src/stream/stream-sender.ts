@@ -46,10 +46,23 @@ export function sendStream<T>(
   response: NodeResponse,
   stream: StreamingResponse<T>,
   extraHeaders: Record<string, string | string[]>,
+  failures: StreamFailures,
 ): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    new StreamPump(request, response, stream, extraHeaders, resolve, reject).begin();
+  // Opened first: a source that cannot be iterated throws here, to the caller.
+  const source = openSource(stream.source);
+  return new Promise<void>((resolve) => {
+    new StreamPump(request, response, stream, source, extraHeaders, resolve, failures).begin();
   });
+}
+
+/**
+ * Told of a stream that failed before its head went out (a refusal, an invalid head) or
+ * could not be ended, instead of its promise rejecting (it resolves then): the caller needs
+ * no `.catch()` (a promise, a reaction and a closure) for every stream, held for as long as
+ * the stream is open.
+ */
+export interface StreamFailures {
+  fail(request: SluiceRequest, error: unknown): void;
 }
 
 /**
@@ -95,11 +108,12 @@ class StreamPump<T> implements AbortListener, Flushable {
     private readonly request: SluiceRequest,
     private readonly response: NodeResponse,
     stream: StreamingResponse<T>,
+    source: SourceIterator<T>,
     private readonly extraHeaders: Record<string, string | string[]>,
     private readonly resolve: () => void,
-    private readonly reject: (error: unknown) => void,
+    private readonly failures: StreamFailures,
   ) {
-    this.source = openSource(stream.source);
+    this.source = source;
     this.lifecycle = stream.lifecycle;
     this.encode = stream.encode;
     this.writer = new BatchedWriter(response);
@@ -115,7 +129,9 @@ class StreamPump<T> implements AbortListener, Flushable {
   begin(): void {
     const { source } = this;
     if (this.request.method === "HEAD") {
-      if (this.sendHead()) this.endAfterHead().then(this.resolve, this.reject);
+      if (this.sendHead()) {
+        this.endAfterHead().then(this.resolve, (error) => this.settleFailed(error));
+      }
       return;
     }
     let first: IteratorResult<T>;
@@ -189,7 +205,7 @@ class StreamPump<T> implements AbortListener, Flushable {
     if (this.state === "opening" && (!this.lifecycle.endCleanly || isHttpError(error))) {
       this.head = undefined;
       this.state = "refused";
-      this.reject(error);
+      this.settleFailed(error);
       return;
     }
     if (this.open()) this.stop({ error });
@@ -306,7 +322,7 @@ class StreamPump<T> implements AbortListener, Flushable {
       this.request.abortListener = undefined;
       this.finishOnce(outcome);
     } catch (error) {
-      this.reject(error);
+      this.settleFailed(error);
       return;
     }
     if (!this.exhausted || this.cancelled) this.cancel().then(this.resolve);
@@ -315,7 +331,7 @@ class StreamPump<T> implements AbortListener, Flushable {
 
   /**
    * Sends the head, then lets go of the response it came from (an idle stream keeps no
-   * headers); false when it was refused: the pump then rejects, once the producer is cancelled.
+   * headers); false when it was refused: the pump then fails, once the producer is cancelled.
    */
   private sendHead(): boolean {
     const stream = this.head;
@@ -329,7 +345,7 @@ class StreamPump<T> implements AbortListener, Flushable {
     } catch (error) {
       this.state = "refused";
       // A Readable holding a file must not leak when the head is refused.
-      this.cancel().then(() => this.reject(error));
+      this.cancel().then(() => this.settleFailed(error));
       return false;
     }
   }
@@ -351,6 +367,15 @@ class StreamPump<T> implements AbortListener, Flushable {
     if (lifecycle.preamble !== undefined) this.writer.push(lifecycle.preamble);
     // Aborted while the producer had its first pull: handled like an abort from now on.
     if (request.abortedBecause !== undefined) this.requestAborted();
+  }
+
+  /** Settles as failed: `failures` hears of it, and the promise resolves. */
+  private settleFailed(error: unknown): void {
+    try {
+      this.failures.fail(this.request, error);
+    } finally {
+      this.resolve();
+    }
   }
 
   private cancel(): Promise<void> {
