@@ -39,30 +39,41 @@ const STREAM_DEFAULT_HEADERS = {
  * producer while the socket is full. When the request aborts (client gone, app closing) or
  * the producer throws, the response is destroyed so the client sees a truncated transfer,
  * never a clean end that would look complete; a lifecycle with `endCleanly` (SSE, whose
- * events stand on their own) ends it properly instead.
+ * events stand on their own) ends it properly instead. `owner` hears how it ends.
  */
 export function sendStream<T>(
   request: SluiceRequest,
   response: NodeResponse,
   stream: StreamingResponse<T>,
   extraHeaders: Record<string, string | string[]>,
-  failures: StreamFailures,
-): Promise<void> {
+  owner: StreamOwner,
+): StreamSending {
   // Opened first: a source that cannot be iterated throws here, to the caller.
   const source = openSource(stream.source);
-  return new Promise<void>((resolve) => {
-    new StreamPump(request, response, stream, source, extraHeaders, resolve, failures).begin();
-  });
+  const pump = new StreamPump(request, response, stream, source, extraHeaders, owner);
+  pump.begin();
+  return pump;
 }
 
 /**
- * Told of a stream that failed before its head went out (a refusal, an invalid head) or
- * could not be ended, instead of its promise rejecting (it resolves then): the caller needs
- * no `.catch()` (a promise, a reaction and a closure) for every stream, held for as long as
- * the stream is open.
+ * Told how a stream ends, instead of through a promise and the reactions on it, which an open
+ * stream (an idle SSE connection) would hold for its whole life.
  */
-export interface StreamFailures {
+export interface StreamOwner {
+  /** The stream failed before its head went out (a refusal, an invalid head), or at its end. */
   fail(request: SluiceRequest, error: unknown): void;
+  /** The stream is over, once, after `fail()` if it failed: maybe within sendStream() itself. */
+  streamEnded(request: SluiceRequest, sending: StreamSending): void;
+}
+
+/** A stream being sent. */
+export interface StreamSending {
+  readonly ended: boolean;
+  /**
+   * Fulfils (never rejects) once the stream has ended: made when first asked for (by
+   * `app.close()` waiting for it, say), not for every stream.
+   */
+  whenEnded(): Promise<void>;
 }
 
 /**
@@ -79,7 +90,7 @@ type PumpState = "opening" | "streaming" | "refused" | "ended";
  * suspended frame, only this object, its writer and one reaction on the producer's pending
  * promise, whose callbacks carry on from there. An idle stream is cheap.
  */
-class StreamPump<T> implements AbortListener, Flushable {
+class StreamPump<T> implements AbortListener, Flushable, StreamSending {
   private readonly source: SourceIterator<T>;
   private readonly lifecycle: StreamLifecycle;
   private readonly encode: ((item: T) => StreamChunk) | undefined;
@@ -103,6 +114,11 @@ class StreamPump<T> implements AbortListener, Flushable {
   /** The callbacks of every pending pull, made once. */
   private onStep: ((step: IteratorResult<T>) => void) | undefined;
   private onError: ((error: unknown) => void) | undefined;
+  /** Over: the owner was told. */
+  ended = false;
+  /** Made when `whenEnded()` is first called. */
+  private endedPromise: Promise<void> | undefined;
+  private resolveWhenEnded: (() => void) | undefined;
 
   constructor(
     private readonly request: SluiceRequest,
@@ -110,8 +126,7 @@ class StreamPump<T> implements AbortListener, Flushable {
     stream: StreamingResponse<T>,
     source: SourceIterator<T>,
     private readonly extraHeaders: Record<string, string | string[]>,
-    private readonly resolve: () => void,
-    private readonly failures: StreamFailures,
+    private readonly owner: StreamOwner,
   ) {
     this.source = source;
     this.lifecycle = stream.lifecycle;
@@ -130,7 +145,10 @@ class StreamPump<T> implements AbortListener, Flushable {
     const { source } = this;
     if (this.request.method === "HEAD") {
       if (this.sendHead()) {
-        this.endAfterHead().then(this.resolve, (error) => this.settleFailed(error));
+        this.endAfterHead().then(
+          () => this.settle(),
+          (error) => this.settleFailed(error),
+        );
       }
       return;
     }
@@ -325,8 +343,8 @@ class StreamPump<T> implements AbortListener, Flushable {
       this.settleFailed(error);
       return;
     }
-    if (!this.exhausted || this.cancelled) this.cancel().then(this.resolve);
-    else this.resolve();
+    if (!this.exhausted || this.cancelled) this.cancel().then(() => this.settle());
+    else this.settle();
   }
 
   /**
@@ -369,13 +387,30 @@ class StreamPump<T> implements AbortListener, Flushable {
     if (request.abortedBecause !== undefined) this.requestAborted();
   }
 
-  /** Settles as failed: `failures` hears of it, and the promise resolves. */
+  /** Ends as failed: the owner answers the error, then hears the stream is over. */
   private settleFailed(error: unknown): void {
     try {
-      this.failures.fail(this.request, error);
+      this.owner.fail(this.request, error);
     } finally {
-      this.resolve();
+      this.settle();
     }
+  }
+
+  /** The stream is over: its owner, and whoever waits on `whenEnded()`, are told (once). */
+  private settle(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.resolveWhenEnded?.();
+    this.owner.streamEnded(this.request, this);
+  }
+
+  whenEnded(): Promise<void> {
+    this.endedPromise ??= this.ended
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          this.resolveWhenEnded = resolve;
+        });
+    return this.endedPromise;
   }
 
   private cancel(): Promise<void> {
