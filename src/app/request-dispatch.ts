@@ -87,7 +87,7 @@ export class RequestDispatch implements StreamOwner {
       this.track(
         request,
         Promise.resolve(outcome).then(
-          (result) => this.respond(request, result)?.whenEnded(),
+          (result) => this.#respondTracked(request, result),
           (error) => this.fail(request, error),
         ),
       );
@@ -225,10 +225,24 @@ export class RequestDispatch implements StreamOwner {
     this.#inFlight.set(request, done);
     // Bound rather than a closure: no context object held while the work goes on. The
     // response is bound too: an upgraded request lets go of its own.
-    done.then(this.#untrack.bind(this, request, response));
+    done.then(this.#settled.bind(this, request, response, done));
   }
 
-  /** A stream is over: it is no longer watched, unless what tracks it is its handler's work. */
+  /**
+   * An async handler's (or middleware's) answer: a stream it started is tracked by itself
+   * from now on, in the handler's place, so the stream holds no promise chain while open.
+   */
+  #respondTracked(request: SluiceRequest, result: unknown): void {
+    const sending = this.respond(request, result);
+    if (sending && !sending.ended) this.#inFlight.set(request, sending);
+  }
+
+  /** Tracked work finished: the request is done with, unless a stream took its place. */
+  #settled(request: SluiceRequest, response: NodeResponse, done: Promise<void>): void {
+    if (this.#inFlight.get(request) === done) this.#untrack(request, response);
+  }
+
+  /** A stream is over: it is no longer watched (once it is what tracks its request). */
   streamEnded(request: SluiceRequest, sending: StreamSending): void {
     if (this.#inFlight.get(request) === sending) this.#untrack(request, request.response);
   }
