@@ -6,6 +6,7 @@ export const SERIAL: readonly string[] = [
   "test/soak.test.ts", // minutes of load with latency and memory bounds
   "test/slow-dead-clients.test.ts", // p99 latency of healthy clients beside slow and dead ones
   "test/websocket-idle-memory.test.ts", // heap per idle socket
+  "test/sse-idle-memory.test.ts", // heap per idle SSE stream
   "test/topic-churn.test.ts", // heap after topic churn
   "test/topic-churn-redis.test.ts", // Redis used_memory after churn, expiry timing
   "test/broken-log-pipe.test.ts", // a child's exit timing after its log reader goes

@@ -96,14 +96,13 @@ app.post("/sse/stop", () => ({ published: sseProducer.stop() }));
 const wsOptions = { maxBuffered: 64 * 1024 * 1024 };
 /** Sockets whose subscription is live: the clients the producer publishes to. */
 let subscribed = 0;
+// A socket that only follows a topic needs no handler waiting on it: the README's
+// `return socket.keepOpen()` after `socket.subscribe()`, counted down through socket.closed.
 app.websocket("/ws/broadcast", wsOptions, async (socket) => {
   await socket.subscribe(WS_TOPIC);
   subscribed++;
-  try {
-    await socket.closed;
-  } finally {
-    subscribed--;
-  }
+  socket.closed.then(() => subscribed--);
+  return socket.keepOpen();
 });
 app.get("/ws/clients", () => ({ clients: subscribed, open: app.connections.websocket }));
 // The data is an object: the envelope `{"topic","id","event","data":…}` splices its JSON in.

@@ -38,13 +38,12 @@ app.websocket("/ws/echo", wsOptions, async (socket) => {
 // Broadcast: one WebSocketMessage per published message, sent to every socket as prepared.
 type WebSocket = InstanceType<Sluice["SluiceWebSocket"]>;
 const subscribers = new Set<WebSocket>();
-app.websocket("/ws/broadcast", wsOptions, async (socket) => {
+// A socket that only receives the broadcast needs no handler waiting on it: the README's
+// `return socket.keepOpen()`, with `socket.closed.then(...)` to leave the set when it closes.
+app.websocket("/ws/broadcast", wsOptions, (socket) => {
   subscribers.add(socket);
-  try {
-    await socket.closed;
-  } finally {
-    subscribers.delete(socket);
-  }
+  socket.closed.then(() => subscribers.delete(socket));
+  return socket.keepOpen();
 });
 const broadcaster = new Producer((seq) => {
   const message = WebSocketMessage.json(broadcastData(seq));

@@ -1,4 +1,4 @@
-import { watchDisconnect } from "../http/disconnect-watch.js";
+import { unwatchDisconnect, watchDisconnect } from "../http/disconnect-watch.js";
 import { checkHost } from "../http/host-check.js";
 import { HttpError } from "../http/http-error.js";
 import { HttpResponse } from "../http/http-response.js";
@@ -17,6 +17,7 @@ import { sendError } from "../http/send-error.js";
 import { StreamingResponse } from "../http/streaming-response.js";
 import { lingerBeforeClosing } from "../server/lingering-close.js";
 import { asSseIfEventStream } from "../sse/sse-response.js";
+import type { StreamOwner, StreamSending } from "../stream/stream-sender.js";
 import { isPromiseLike } from "../util/is-promise-like.js";
 import { logSafely } from "../util/logger.js";
 import type { WebSocketGateway } from "../websocket/websocket-gateway.js";
@@ -42,7 +43,7 @@ export interface DispatchParts {
  * answer it gets, or the error. Synchronous handlers are answered in the same tick, and an
  * app without middleware runs no middleware chain.
  */
-export class RequestDispatch {
+export class RequestDispatch implements StreamOwner {
   readonly #routes: RouteTable;
   readonly #middleware: MiddlewareStack;
   readonly #gateway: WebSocketGateway;
@@ -50,8 +51,8 @@ export class RequestDispatch {
   readonly #requestId: RequestIdSource;
   readonly #requestContext: RequestContext;
   readonly #maxHeadersCount: number;
-  /** Requests whose handler or stream has not finished, with the promise that says when. */
-  readonly #inFlight = new Map<SluiceRequest, Promise<void>>();
+  /** Requests whose handler or stream has not finished, with what says when. */
+  readonly #inFlight = new Map<SluiceRequest, Promise<void> | StreamSending>();
   /** Set once the app closes: new requests get 503 and every answer closes its connection. */
   #closing = false;
 
@@ -86,7 +87,7 @@ export class RequestDispatch {
       this.track(
         request,
         Promise.resolve(outcome).then(
-          (result) => this.respond(request, result),
+          (result) => this.#respondTracked(request, result),
           (error) => this.fail(request, error),
         ),
       );
@@ -119,7 +120,9 @@ export class RequestDispatch {
   /** Aborts every unfinished request's signal; the promises that say when each has finished. */
   abortInFlight(): Promise<void>[] {
     for (const request of this.#inFlight.keys()) request.abort("app-closing");
-    return [...this.#inFlight.values()];
+    return Array.from(this.#inFlight.values(), (done) =>
+      done instanceof Promise ? done : done.whenEnded(),
+    );
   }
 
   /** Routes and runs middleware and handler: the result, or a promise of it for async work. */
@@ -166,8 +169,8 @@ export class RequestDispatch {
     throw new HttpError(404, `No route for ${request.method} ${request.path}`);
   }
 
-  /** Sends a result; a promise when it is a stream that goes on after this tick. */
-  respond(request: SluiceRequest, result: unknown): Promise<void> | undefined {
+  /** Sends a result; what says when it ends if it is a stream that goes on after this tick. */
+  respond(request: SluiceRequest, result: unknown): StreamSending | undefined {
     // The one place a hand-made `text/event-stream` stream is given SSE behaviour: the caps
     // must see it as SSE before it is sent.
     const answer = result instanceof StreamingResponse ? asSseIfEventStream(result) : result;
@@ -178,11 +181,10 @@ export class RequestDispatch {
         return undefined;
       }
     }
-    let sending: Promise<void> | undefined;
+    let sending: StreamSending | undefined;
     try {
-      sending = sendResult(request, request.response, answer, this.#finalHeaders(request))?.catch(
-        (error) => this.fail(request, error),
-      );
+      // A stream tells this.fail() and this.streamEnded() itself (see StreamOwner).
+      sending = sendResult(request, request.response, answer, this.#finalHeaders(request), this);
     } catch (error) {
       this.fail(request, error);
       return undefined;
@@ -210,13 +212,44 @@ export class RequestDispatch {
    * Work that outlives the tick it started in (async handlers, streams) is watched: a client
    * that leaves aborts its signal, and `close()` waits for it. Sync answers skip this cost.
    */
-  track(request: SluiceRequest, done: Promise<void>): void {
-    const unwatch = watchDisconnect(request);
+  track(request: SluiceRequest, done: Promise<void> | StreamSending): void {
+    if (!(done instanceof Promise)) {
+      // It tells streamEnded() itself: no reaction held for as long as the stream is open.
+      if (done.ended) return;
+      watchDisconnect(request, request.response);
+      this.#inFlight.set(request, done);
+      return;
+    }
+    const { response } = request;
+    watchDisconnect(request, response);
     this.#inFlight.set(request, done);
-    done.then(() => {
-      this.#inFlight.delete(request);
-      unwatch();
-    });
+    // Bound rather than a closure: no context object held while the work goes on. The
+    // response is bound too: an upgraded request lets go of its own.
+    done.then(this.#settled.bind(this, request, response, done));
+  }
+
+  /**
+   * An async handler's (or middleware's) answer: a stream it started is tracked by itself
+   * from now on, in the handler's place, so the stream holds no promise chain while open.
+   */
+  #respondTracked(request: SluiceRequest, result: unknown): void {
+    const sending = this.respond(request, result);
+    if (sending && !sending.ended) this.#inFlight.set(request, sending);
+  }
+
+  /** Tracked work finished: the request is done with, unless a stream took its place. */
+  #settled(request: SluiceRequest, response: NodeResponse, done: Promise<void>): void {
+    if (this.#inFlight.get(request) === done) this.#untrack(request, response);
+  }
+
+  /** A stream is over: it is no longer watched (once it is what tracks its request). */
+  streamEnded(request: SluiceRequest, sending: StreamSending): void {
+    if (this.#inFlight.get(request) === sending) this.#untrack(request, request.response);
+  }
+
+  #untrack(request: SluiceRequest, response: NodeResponse): void {
+    this.#inFlight.delete(request);
+    unwatchDisconnect(request, response);
   }
 
   /**

@@ -7,14 +7,15 @@ import type { NodeResponse } from "../http/node-http.js";
 import type { SluiceRequest } from "../http/request.js";
 import { StreamingResponse } from "../http/streaming-response.js";
 import { asSseIfEventStream } from "../sse/sse-response.js";
-import { sendStream } from "../stream/stream-sender.js";
+import { type StreamOwner, type StreamSending, sendStream } from "../stream/stream-sender.js";
 
 const JSON_TYPE = "application/json; charset=utf-8";
 const TEXT_TYPE = "text/plain; charset=utf-8";
 const BYTES_TYPE = "application/octet-stream";
 
 /**
- * Writes whatever a handler returned. Returns a promise only for streams, which finish later.
+ * Writes whatever a handler returned. Returns something only for streams, which finish later
+ * and tell `owner` how they ended (see StreamOwner).
  * A StreamingResponse comes already given its SSE behaviour if it declares
  * `text/event-stream` (`asSseIfEventStream`, run once by the dispatch).
  */
@@ -23,9 +24,10 @@ export function sendResult(
   response: NodeResponse,
   result: unknown,
   extraHeaders: Record<string, string | string[]>,
-): Promise<void> | undefined {
+  owner: StreamOwner,
+): StreamSending | undefined {
   if (result instanceof StreamingResponse) {
-    return sendStream(request, response, result, extraHeaders);
+    return sendStream(request, response, result, extraHeaders, owner);
   }
   if (result instanceof HttpResponse) {
     return sendBody(
@@ -35,12 +37,13 @@ export function sendResult(
       result.statusCode,
       result.headers,
       extraHeaders,
+      owner,
     );
   }
   if (result instanceof Response) {
-    return sendWebResponse(request, response, result, extraHeaders);
+    return sendWebResponse(request, response, result, extraHeaders, owner);
   }
-  return sendBody(request, response, result, undefined, undefined, extraHeaders);
+  return sendBody(request, response, result, undefined, undefined, extraHeaders, owner);
 }
 
 function sendBody(
@@ -51,13 +54,15 @@ function sendBody(
   statusCode: number | undefined,
   headers: OutgoingHttpHeaders | undefined,
   extraHeaders: Record<string, string | string[]>,
-): Promise<void> | undefined {
+  owner: StreamOwner,
+): StreamSending | undefined {
   if (isStreamable(body)) {
     return sendStream(
       request,
       response,
       new StreamingResponse(body, { statusCode, headers }),
       extraHeaders,
+      owner,
     );
   }
   const payload = encodePayload(body);
@@ -113,7 +118,8 @@ function sendWebResponse(
   response: NodeResponse,
   web: Response,
   extraHeaders: Record<string, string | string[]>,
-): Promise<void> | undefined {
+  owner: StreamOwner,
+): StreamSending | undefined {
   const headers: OutgoingHttpHeaders = {};
   web.headers.forEach((value, name) => {
     headers[name] = value;
@@ -131,5 +137,6 @@ function sendWebResponse(
     response,
     asSseIfEventStream(new StreamingResponse(body, { statusCode: web.status, headers })),
     extraHeaders,
+    owner,
   );
 }

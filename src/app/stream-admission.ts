@@ -9,6 +9,7 @@ import {
   isRefusal,
   RETRY_AFTER_SECONDS,
 } from "../server/connection-caps.js";
+import type { StreamSending } from "../stream/stream-sender.js";
 import { logSafely } from "../util/logger.js";
 
 /**
@@ -61,10 +62,10 @@ export class StreamAdmission {
   }
 
   /** Gives the request's place back once `sending` ends; at once when nothing is streaming. */
-  releaseWhenSent(request: SluiceRequest, sending: Promise<void> | undefined): void {
+  releaseWhenSent(request: SluiceRequest, sending: StreamSending | undefined): void {
     const slot = this.#slots.get(request);
     if (!slot) return;
-    if (sending) sending.then(slot.release);
+    if (sending) sending.whenEnded().then(slot.release);
     else slot.release(); // an answer instead of a stream (204, say): already sent
   }
 

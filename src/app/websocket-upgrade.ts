@@ -145,7 +145,7 @@ export class WebSocketUpgrade {
           "a middleware answered a WebSocket upgrade with its own result after next(); return next()'s result to let the upgrade through",
         );
       }
-      return this.#dispatch.respond(request, result);
+      return this.#dispatch.respond(request, result)?.whenEnded();
     }
     if (this.#dispatch.closing) {
       this.#dispatch.fail(request, new HttpError(503, "The server is shutting down"));

@@ -16,24 +16,21 @@ type ConnectionSocket = NodeRequest["socket"];
  * Aborts the request's signal when its client leaves before the response is complete. A
  * response on its socket hears the socket close as its own 'close'; a pipelined request's
  * response is not attached to the socket yet and would never hear it, so that request
- * listens on the socket. Returns the function that stops watching.
+ * listens on the socket. Until `unwatchDisconnect()`, given the same response (an upgraded
+ * request lets go of its own).
  */
-export function watchDisconnect(request: SluiceRequest): () => void {
-  const { response } = request;
+export function watchDisconnect(request: SluiceRequest, response: NodeResponse): void {
   if (response.socket) {
     byResponse.set(response, request);
     response.on("close", onResponseClose);
   } else watchSocket(request);
-  // Bound rather than a closure: no context object per request. The response is bound too:
-  // an upgraded request lets go of its own.
-  return unwatch.bind(request, response);
 }
 
-function unwatch(this: SluiceRequest, response: NodeResponse): void {
-  if (byResponse.get(response) === this) {
+export function unwatchDisconnect(request: SluiceRequest, response: NodeResponse): void {
+  if (byResponse.get(response) === request) {
     byResponse.delete(response);
     response.off("close", onResponseClose);
-  } else bySocket.get(this.raw.socket)?.delete(this);
+  } else bySocket.get(request.raw.socket)?.delete(request);
 }
 
 function onResponseClose(this: NodeResponse): void {

@@ -23,8 +23,7 @@ export function openSource<T>(source: StreamSource<T>): SourceIterator<T> {
   const candidate = source as Partial<AsyncIterable<T> & Iterable<T>>;
   const asyncIterate = candidate[Symbol.asyncIterator];
   if (typeof asyncIterate === "function") {
-    const iterator = asyncIterate.call(candidate);
-    return { sync: false, iterator, cancel: async () => iterator.return?.() };
+    return new AsyncIteratorSource(asyncIterate.call(candidate));
   }
   const iterate = candidate[Symbol.iterator];
   if (typeof iterate === "function") return fromSyncIterator(iterate.call(candidate));
@@ -46,7 +45,30 @@ export async function cancelSource<T>(
 }
 
 function fromSyncIterator<T>(iterator: Iterator<T>): SourceIterator<T> {
-  return { sync: true, iterator, cancel: async () => iterator.return?.() };
+  return new SyncIteratorSource(iterator);
+}
+
+// Classes rather than object literals with a `cancel` arrow: an open stream (an idle SSE
+// connection, say) then holds one small object, not an object, a closure and its context.
+
+/** An async iterator (an async generator, say), stopped by its `return()`. */
+class AsyncIteratorSource<T> {
+  readonly sync = false;
+  constructor(readonly iterator: AsyncIterator<T>) {}
+
+  async cancel(): Promise<unknown> {
+    return this.iterator.return?.();
+  }
+}
+
+/** A sync iterator, stopped by its `return()`. */
+class SyncIteratorSource<T> {
+  readonly sync = true;
+  constructor(readonly iterator: Iterator<T>) {}
+
+  async cancel(): Promise<unknown> {
+    return this.iterator.return?.();
+  }
 }
 
 function fromReadable<T>(readable: Readable): SourceIterator<T> {

@@ -39,17 +39,41 @@ const STREAM_DEFAULT_HEADERS = {
  * producer while the socket is full. When the request aborts (client gone, app closing) or
  * the producer throws, the response is destroyed so the client sees a truncated transfer,
  * never a clean end that would look complete; a lifecycle with `endCleanly` (SSE, whose
- * events stand on their own) ends it properly instead.
+ * events stand on their own) ends it properly instead. `owner` hears how it ends.
  */
 export function sendStream<T>(
   request: SluiceRequest,
   response: NodeResponse,
   stream: StreamingResponse<T>,
   extraHeaders: Record<string, string | string[]>,
-): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    new StreamPump(request, response, stream, extraHeaders, resolve, reject).begin();
-  });
+  owner: StreamOwner,
+): StreamSending {
+  // Opened first: a source that cannot be iterated throws here, to the caller.
+  const source = openSource(stream.source);
+  const pump = new StreamPump(request, response, stream, source, extraHeaders, owner);
+  pump.begin();
+  return pump;
+}
+
+/**
+ * Told how a stream ends, instead of through a promise and the reactions on it, which an open
+ * stream (an idle SSE connection) would hold for its whole life.
+ */
+export interface StreamOwner {
+  /** The stream failed before its head went out (a refusal, an invalid head), or at its end. */
+  fail(request: SluiceRequest, error: unknown): void;
+  /** The stream is over, once, after `fail()` if it failed: maybe within sendStream() itself. */
+  streamEnded(request: SluiceRequest, sending: StreamSending): void;
+}
+
+/** A stream being sent. */
+export interface StreamSending {
+  readonly ended: boolean;
+  /**
+   * Fulfils (never rejects) once the stream has ended: made when first asked for (by
+   * `app.close()` waiting for it, say), not for every stream.
+   */
+  whenEnded(): Promise<void>;
 }
 
 /**
@@ -66,7 +90,7 @@ type PumpState = "opening" | "streaming" | "refused" | "ended";
  * suspended frame, only this object, its writer and one reaction on the producer's pending
  * promise, whose callbacks carry on from there. An idle stream is cheap.
  */
-class StreamPump<T> implements AbortListener, Flushable {
+class StreamPump<T> implements AbortListener, Flushable, StreamSending {
   private readonly source: SourceIterator<T>;
   private readonly lifecycle: StreamLifecycle;
   private readonly encode: ((item: T) => StreamChunk) | undefined;
@@ -90,16 +114,21 @@ class StreamPump<T> implements AbortListener, Flushable {
   /** The callbacks of every pending pull, made once. */
   private onStep: ((step: IteratorResult<T>) => void) | undefined;
   private onError: ((error: unknown) => void) | undefined;
+  /** Over: the owner was told. */
+  ended = false;
+  /** Made when `whenEnded()` is first called. */
+  private endedPromise: Promise<void> | undefined;
+  private resolveWhenEnded: (() => void) | undefined;
 
   constructor(
     private readonly request: SluiceRequest,
     private readonly response: NodeResponse,
     stream: StreamingResponse<T>,
+    source: SourceIterator<T>,
     private readonly extraHeaders: Record<string, string | string[]>,
-    private readonly resolve: () => void,
-    private readonly reject: (error: unknown) => void,
+    private readonly owner: StreamOwner,
   ) {
-    this.source = openSource(stream.source);
+    this.source = source;
     this.lifecycle = stream.lifecycle;
     this.encode = stream.encode;
     this.writer = new BatchedWriter(response);
@@ -115,7 +144,12 @@ class StreamPump<T> implements AbortListener, Flushable {
   begin(): void {
     const { source } = this;
     if (this.request.method === "HEAD") {
-      if (this.sendHead()) this.endAfterHead().then(this.resolve, this.reject);
+      if (this.sendHead()) {
+        this.endAfterHead().then(
+          () => this.settle(),
+          (error) => this.settleFailed(error),
+        );
+      }
       return;
     }
     let first: IteratorResult<T>;
@@ -189,7 +223,7 @@ class StreamPump<T> implements AbortListener, Flushable {
     if (this.state === "opening" && (!this.lifecycle.endCleanly || isHttpError(error))) {
       this.head = undefined;
       this.state = "refused";
-      this.reject(error);
+      this.settleFailed(error);
       return;
     }
     if (this.open()) this.stop({ error });
@@ -306,16 +340,16 @@ class StreamPump<T> implements AbortListener, Flushable {
       this.request.abortListener = undefined;
       this.finishOnce(outcome);
     } catch (error) {
-      this.reject(error);
+      this.settleFailed(error);
       return;
     }
-    if (!this.exhausted || this.cancelled) this.cancel().then(this.resolve);
-    else this.resolve();
+    if (!this.exhausted || this.cancelled) this.cancel().then(() => this.settle());
+    else this.settle();
   }
 
   /**
    * Sends the head, then lets go of the response it came from (an idle stream keeps no
-   * headers); false when it was refused: the pump then rejects, once the producer is cancelled.
+   * headers); false when it was refused: the pump then fails, once the producer is cancelled.
    */
   private sendHead(): boolean {
     const stream = this.head;
@@ -329,7 +363,7 @@ class StreamPump<T> implements AbortListener, Flushable {
     } catch (error) {
       this.state = "refused";
       // A Readable holding a file must not leak when the head is refused.
-      this.cancel().then(() => this.reject(error));
+      this.cancel().then(() => this.settleFailed(error));
       return false;
     }
   }
@@ -351,6 +385,32 @@ class StreamPump<T> implements AbortListener, Flushable {
     if (lifecycle.preamble !== undefined) this.writer.push(lifecycle.preamble);
     // Aborted while the producer had its first pull: handled like an abort from now on.
     if (request.abortedBecause !== undefined) this.requestAborted();
+  }
+
+  /** Ends as failed: the owner answers the error, then hears the stream is over. */
+  private settleFailed(error: unknown): void {
+    try {
+      this.owner.fail(this.request, error);
+    } finally {
+      this.settle();
+    }
+  }
+
+  /** The stream is over: its owner, and whoever waits on `whenEnded()`, are told (once). */
+  private settle(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.resolveWhenEnded?.();
+    this.owner.streamEnded(this.request, this);
+  }
+
+  whenEnded(): Promise<void> {
+    this.endedPromise ??= this.ended
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          this.resolveWhenEnded = resolve;
+        });
+    return this.endedPromise;
   }
 
   private cancel(): Promise<void> {
