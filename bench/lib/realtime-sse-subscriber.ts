@@ -1,17 +1,14 @@
-import { once } from "node:events";
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { ChunkedBody } from "./chunked-body.js";
 import type { DeliveryCheck } from "./delivery-check.js";
-import { getRequest, readStreamHead } from "./http-response.js";
 import { now } from "./latency.js";
+import { RawSseSubscriber } from "./raw-sse-subscriber.js";
 
 const EVENT_END = Buffer.from("\n\n");
 const LF = 0x0a;
 /** In an event's `data:` line, the message frame's data (the published object) follows this key. */
 const DATA_KEY = Buffer.from('"data":{"seq":');
 const DATA_KEY_LENGTH = '"data":'.length;
-/** Every subscriber reads into this one buffer (net's `onread`): nothing is allocated per read. */
-const READ_BUFFER = Buffer.alloc(64 * 1024);
 
 /**
  * A subscriber of the real-time endpoint's multi-topic SSE (`GET /rt?topic=…`, docs/protocol.md)
@@ -19,68 +16,32 @@ const READ_BUFFER = Buffer.alloc(64 * 1024);
  * chunked body and hands it to its DeliveryCheck, so a thousand of them cost the load
  * generator little. The stream's opening comment and position block carry no message.
  */
-export class RealtimeSseSubscriber {
-  error: Error | undefined;
-  /** Resolves once the response head has arrived (check `error` then). */
-  readonly ready: Promise<void>;
-  private head: Buffer | undefined = Buffer.alloc(0);
+export class RealtimeSseSubscriber extends RawSseSubscriber {
   /** Body bytes after the last complete event (copied: the read buffer is shared). */
   private partial: Buffer | undefined;
   private readonly body = new ChunkedBody((bytes, start, end) => this.onPayload(bytes, start, end));
-  private closing = false;
-  private onHead = () => {};
 
   private constructor(
-    private readonly socket: Socket,
+    socket: Socket,
     private readonly check: DeliveryCheck,
   ) {
-    this.ready = new Promise((resolve) => {
-      this.onHead = resolve;
-    });
-    socket.on("error", (error) => this.fail(error));
-    socket.on("close", () => this.fail(new Error("the server closed the SSE stream")));
+    super(socket, "SSE stream");
   }
 
-  static async open(
-    port: number,
-    path: string,
-    check: DeliveryCheck,
-  ): Promise<RealtimeSseSubscriber> {
-    let subscriber: RealtimeSseSubscriber | undefined;
-    const onread = {
-      buffer: READ_BUFFER,
-      callback: (length: number, buffer: Buffer) => {
-        subscriber?.onData(buffer, length);
-        return true;
-      },
-    };
-    const socket = connect({ port, host: "127.0.0.1", onread });
-    subscriber = new RealtimeSseSubscriber(socket, check);
-    await once(socket, "connect");
-    socket.write(getRequest(path));
-    return subscriber;
+  static open(port: number, path: string, check: DeliveryCheck): Promise<RealtimeSseSubscriber> {
+    return RawSseSubscriber.connect(
+      port,
+      path,
+      (socket) => new RealtimeSseSubscriber(socket, check),
+    );
   }
 
-  close(): void {
-    this.closing = true;
-    this.socket.destroy();
+  protected pushBody(bytes: Buffer, length: number): void {
+    this.body.push(bytes, length);
   }
 
-  private onData(buffer: Buffer, length: number): void {
-    if (this.head !== undefined) this.readHead(this.head, buffer.subarray(0, length));
-    else this.body.push(buffer, length);
-    if (this.body.ended) this.fail(new Error("the server ended the SSE stream"));
-  }
-
-  /** Until the head is complete, bytes are kept; what follows it is body. */
-  private readHead(before: Buffer, chunk: Buffer): void {
-    const read = readStreamHead(before, chunk);
-    this.head = "pending" in read ? read.pending : undefined;
-    if ("error" in read) this.fail(read.error);
-    else if ("body" in read) {
-      this.onHead();
-      this.body.push(read.body);
-    }
+  protected get bodyEnded(): boolean {
+    return this.body.ended;
   }
 
   /** Checks the events that end in these payload bytes; keeps a copy of an unfinished one. */
@@ -100,12 +61,5 @@ export class RealtimeSseSubscriber {
       this.check.deliver(text, at + DATA_KEY_LENGTH, lineEnd, receivedAt);
       at = text.indexOf(DATA_KEY, lineEnd);
     }
-  }
-
-  private fail(error: Error): void {
-    if (this.closing) return;
-    this.error ??= error;
-    this.close();
-    this.onHead();
   }
 }
